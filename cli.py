@@ -1,0 +1,292 @@
+"""tap-preflight's command line: options, wiring and exit codes. All logic lives in `preflight/`.
+
+Only click is imported at start-up, so `--help` and `--version` stay fast (no boto3, no pulumi).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+
+from preflight import __version__
+from preflight.errors import InputError, PreflightError
+
+FORMATS = ("table", "json", "markdown", "sarif", "junit", "github")
+
+
+def _handle_errors(fn: Callable[..., int | None]) -> Callable[..., None]:
+    """One clear line and the documented exit code for every expected failure; never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        try:
+            code = fn(*args, **kwargs) or 0
+        except PreflightError as exc:
+            click.echo(f"tap-preflight: error: {exc}", err=True)
+            code = exc.exit_code
+        except KeyboardInterrupt:
+            click.echo("tap-preflight: interrupted", err=True)
+            code = 130
+        sys.exit(code)
+
+    return wrapper
+
+
+def _parse_limits(values: tuple[str, ...]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for value in values:
+        code, sep, number = value.partition("=")
+        try:
+            parsed = float(number)
+        except ValueError:
+            parsed = -1.0
+        if not sep or not code.startswith("L-") or parsed < 0:
+            raise InputError(f"--limit expects CODE=N with a quota code such as L-1B52E74A=40, got {value!r}")
+        from preflight.catalog import BY_CODE
+
+        if code not in BY_CODE:
+            raise InputError(f"--limit: {code} is not a quota this tool knows (see the catalog)")
+        out[code] = parsed
+    return out
+
+
+def _parse_reports(values: tuple[str, ...]) -> list[tuple[str, str]]:
+    out = []
+    for value in values:
+        fmt, sep, path = value.partition("=")
+        if not sep or fmt not in FORMATS or not path:
+            raise InputError(
+                f"--report expects FORMAT=PATH with FORMAT one of {', '.join(FORMATS)}, got {value!r}"
+            )
+        out.append((fmt, path))
+    return out
+
+
+def account_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Options shared by every command that reads an account."""
+    options = [
+        click.option(
+            "--env",
+            "environment",
+            help="Environment profile of the manifest (default: its defaultEnvironment).",
+        ),
+        click.option("--region", help="AWS region (default: the manifest's region)."),
+        click.option(
+            "--profile", help="AWS profile from the shared config (boto3's credential chain otherwise)."
+        ),
+        click.option("--role-arn", help="Assume this role first (another account)."),
+        click.option(
+            "--sandbox",
+            metavar="SCENARIO",
+            help="Run against the built-in emulated account with this scenario (name or file).",
+        ),
+        click.option("--snapshot", type=click.Path(dir_okay=True), help="Run offline on a snapshot file."),
+        click.option(
+            "--limit", "limits", multiple=True, metavar="CODE=N", help="Override one quota's limit."
+        ),
+        click.option(
+            "--warn-threshold",
+            type=click.FloatRange(0.0, 1.0),
+            default=0.8,
+            show_default=True,
+            help="WARN when utilization after the deploy reaches this share.",
+        ),
+        click.option(
+            "--allow-unknown", is_flag=True, help="Do not fail the gate on quotas that could not be read."
+        ),
+        click.option(
+            "--fail-on",
+            multiple=True,
+            type=click.Choice(["warn", "fail", "unknown"]),
+            help="Statuses that fail the gate (default: fail and unknown).",
+        ),
+        click.option("--soft-fail", is_flag=True, help="Report everything, exit 0."),
+        click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True),
+        click.option(
+            "-o", "--output", type=click.Path(dir_okay=False), help="Write the report here (atomically)."
+        ),
+        click.option(
+            "--report",
+            "reports",
+            multiple=True,
+            metavar="FORMAT=PATH",
+            help="Also write the report in FORMAT to PATH; repeatable.",
+        ),
+        click.option("--stats", is_flag=True, help="Add API calls per operation and the time spent."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+@contextmanager
+def _account_source(
+    sandbox: str | None, snapshot: str | None, profile: str | None, role_arn: str | None, region: str
+) -> Iterator[Any]:
+    from preflight.runner import LiveAccount, SnapshotAccount, sandbox_account
+
+    if sandbox and snapshot:
+        raise InputError("--sandbox and --snapshot exclude each other")
+    if snapshot:
+        yield SnapshotAccount(snapshot)
+    elif sandbox:
+        with sandbox_account(sandbox, region) as source:
+            yield source
+    else:
+        yield LiveAccount(profile=profile, role_arn=role_arn)
+
+
+@contextmanager
+def _progress() -> Iterator[Callable[[str], None] | None]:
+    """A spinner on stderr while the account is read: TTY only."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    with console.status("reading the account…") as status:
+        yield lambda label: status.update(f"read {label}")
+
+
+def _emit(report: Any, fmt: str, output: str | None, reports: list[tuple[str, str]], stats: bool) -> None:
+    from preflight.fileio import write_atomic
+    from preflight.formats import render
+
+    if not stats:
+        report = report.model_copy(update={"stats": type(report.stats)()})
+    for extra_fmt, path in reports:
+        write_atomic(path, render(report, extra_fmt))
+    if fmt == "table" and not output:
+        from preflight.formats.table import render_table
+
+        color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+        width = click.get_terminal_size()[0] if sys.stdout.isatty() else 120
+        text = render_table(report, color=color, width=width)
+        if stats:
+            text += _stats_text(report)
+        click.echo(text, nl=False)
+    elif output:
+        write_atomic(output, render(report, fmt))
+    else:
+        click.echo(render(report, fmt), nl=False)
+    if fmt == "github" or any(f == "github" for f, _ in reports):
+        summary = os.environ.get("GITHUB_STEP_SUMMARY")
+        if summary:
+            with open(summary, "a", encoding="utf-8") as handle:
+                handle.write(render(report, "markdown"))
+
+
+def _stats_text(report: Any) -> str:
+    calls = report.stats.api_calls
+    lines = [f"{sum(calls.values())} API calls in {report.stats.elapsed_s:.2f}s"]
+    lines += [f"  {count:4d}  {op}" for op, count in sorted(calls.items())]
+    return "\n".join(lines) + "\n"
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="tap-preflight")
+def main() -> None:
+    """Pre-deploy quota gate for the TAP pipeline.
+
+    \b
+    Exit codes:
+      0  GO (plan: GO or GO_WITH_ADAPTATIONS, unless --strict)
+      1  NO_GO: a quota does not fit
+      2  usage or input error (manifest, scenario, snapshot, plan, flags)
+      3  could not evaluate: no credentials, access denied, unreachable, or a quota UNKNOWN
+    """
+
+
+@main.command()
+@click.argument("manifest", type=click.Path())
+@account_options
+@_handle_errors
+def check(
+    manifest: str,
+    environment: str | None,
+    region: str | None,
+    profile: str | None,
+    role_arn: str | None,
+    sandbox: str | None,
+    snapshot: str | None,
+    limits: tuple[str, ...],
+    warn_threshold: float,
+    allow_unknown: bool,
+    fail_on: tuple[str, ...],
+    soft_fail: bool,
+    fmt: str,
+    output: str | None,
+    reports: tuple[str, ...],
+    stats: bool,
+) -> int:
+    """Say GO or NO_GO for MANIFEST against the account's quotas and usage."""
+    from preflight.gate import GatePolicy, exit_code
+    from preflight.manifest import load_manifest
+    from preflight.runner import run_check
+
+    policy = GatePolicy.from_flags(fail_on, allow_unknown=allow_unknown, soft_fail=soft_fail)  # type: ignore[arg-type]
+    overrides = _parse_limits(limits)
+    extra = _parse_reports(reports)
+    loaded = load_manifest(manifest, environment)
+    region = region or loaded.doc.region
+    with _account_source(sandbox, snapshot, profile, role_arn, region) as source, _progress() as progress:
+        report = run_check(
+            loaded,
+            source,
+            region,
+            policy,
+            overrides=overrides,
+            warn_threshold=warn_threshold,
+            progress=progress,
+        )
+    _emit(report, fmt, output, extra, stats)
+    return exit_code(report, policy)
+
+
+@main.command()
+@_handle_errors
+def schema() -> int:
+    """Print the manifest's JSON Schema (for editor completion)."""
+    import json
+
+    from preflight.manifest import manifest_json_schema
+
+    click.echo(json.dumps(manifest_json_schema(), indent=2))
+    return 0
+
+
+@main.group()
+def sandbox() -> None:
+    """The built-in emulated AWS account."""
+
+
+@sandbox.command("serve")
+@click.option("--scenario", default="fresh-account", show_default=True, help="Shipped scenario name or file.")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=0, help="Port on 127.0.0.1 (0: pick a free one)."
+)
+@click.option("--latency-ms", type=click.IntRange(0, 60_000), default=0)
+@click.option("--throttle-rate", type=click.FloatRange(0.0, 1.0), default=0.0)
+@click.option("--error-rate", type=click.FloatRange(0.0, 1.0), default=0.0)
+@click.option("--seed", type=int, default=0)
+@_handle_errors
+def sandbox_serve(
+    scenario: str, port: int, latency_ms: int, throttle_rate: float, error_rate: float, seed: int
+) -> int:
+    """Run the emulated account in the foreground; prints how to point any AWS client at it."""
+    from preflight.sandbox import FaultConfig, serve
+
+    faults = FaultConfig(latency_ms=latency_ms, throttle_rate=throttle_rate, error_rate=error_rate, seed=seed)
+    serve(scenario, port=port, faults=faults, echo=click.echo)
+    return 0
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,273 @@
+"""Reading an account: every limit (with its source) and every usage count the catalog needs.
+
+The limit of a quota is read along a chain (../shared/DOMAIN.md): the applied value from Service
+Quotas, else AWS's default, else the service's own API; the limit is unknown when nothing answered.
+Where the service API is the source of truth (Lambda concurrency) it is read first. `--limit CODE=N`
+overrides win over everything.
+
+All reads are independent and run concurrently on a bounded pool; reads that several counters share
+happen once (`usage.Reads`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from preflight import catalog
+from preflight.aws import Aws, AwsCallError, call, paginate
+from preflight.catalog import GLOBAL_QUOTA_REGION, QUOTAS
+from preflight.errors import AwsAccessError
+from preflight.usage import COUNTERS, Reads, Stack
+
+LimitSource = Literal["applied", "default", "service-api", "override", "unknown"]
+SNAPSHOT_SCHEMA = "tap-preflight/snapshot/v1"
+MAX_WORKERS = 24
+
+_UNIT_FACTORS = {
+    "Bytes": 1,
+    "Kilobytes": 1024,
+    "Megabytes": 1024**2,
+    "Gigabytes": 1024**3,
+    "Terabytes": 1024**4,
+}
+
+
+class LimitReading(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    value: float | None
+    source: LimitSource
+    detail: str = ""  # why it is unknown, or which fallbacks were used
+
+
+class UsageReading(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    scopes: dict[str, float] | None  # None: could not be counted
+    error: str | None = None
+
+
+class StackRef(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    project: str
+    environment: str
+
+
+class AccountState(BaseModel):
+    """What `check` and `plan` know about the account. Also the snapshot file's content."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    schema_: Literal["tap-preflight/snapshot/v1"] = Field(SNAPSHOT_SCHEMA, alias="schema")
+    region: str
+    account_id: str
+    taken_at: datetime
+    stack: StackRef  # usage leaves this stack's own resources out
+    azs: tuple[str, ...]
+    limits: dict[str, LimitReading]
+    usage: dict[str, UsageReading]
+    api_calls: dict[str, int] = Field(default_factory=dict)
+    elapsed_s: float = 0.0
+
+    def limit(self, code: str) -> LimitReading:
+        return self.limits.get(code) or LimitReading(value=None, source="unknown", detail="not read")
+
+    def usage_in(self, code: str, scope: str) -> float | None:
+        """Usage by others in `scope`; None when it could not be counted.
+
+        A scope the counter did not report is a new resource of this stack (its VPC, its groups): 0.
+        """
+        reading = self.usage.get(code)
+        if reading is None or reading.scopes is None:
+            return None
+        if scope in ("region", "global"):
+            return reading.scopes.get(scope)
+        return reading.scopes.get(scope, 0.0)
+
+    def with_overrides(self, overrides: dict[str, float]) -> AccountState:
+        if not overrides:
+            return self
+        limits = dict(self.limits)
+        for code, value in overrides.items():
+            limits[code] = LimitReading(value=value, source="override", detail="--limit")
+        return self.model_copy(update={"limits": limits})
+
+
+Progress = Callable[[str], None]
+
+
+def read_account(
+    aws: Aws,
+    stack: Stack,
+    *,
+    overrides: dict[str, float] | None = None,
+    progress: Progress | None = None,
+) -> AccountState:
+    reads = Reads(aws, stack)
+    region = aws.region
+    applied: dict[str, dict[str, float]] = {}
+    defaults: dict[str, dict[str, float]] = {}
+    sq_errors: dict[str, str] = {}
+    service_api: dict[str, float] = {}
+    service_api_errors: dict[str, str] = {}
+    usage: dict[str, UsageReading] = {}
+    account: dict[str, Any] = {}
+
+    def sq_client(service_code: str) -> Any:
+        global_codes = {q.service_code for q in QUOTAS if q.is_global}
+        return aws.client("service-quotas", GLOBAL_QUOTA_REGION if service_code in global_codes else region)
+
+    def read_quotas(service_code: str) -> None:
+        needed = {q.quota_code for q in QUOTAS if q.service_code == service_code}
+        client = sq_client(service_code)
+        try:
+            found = paginate(
+                client,
+                "ListServiceQuotas",
+                "Quotas",
+                ServiceCode=service_code,
+                PaginationConfig={"PageSize": 100},
+            )
+            applied[service_code] = {q["QuotaCode"]: _value(q) for q in found if q.get("Value") is not None}
+        except AwsCallError as exc:
+            sq_errors[service_code] = str(exc)
+            applied[service_code] = {}
+        if needed - applied[service_code].keys():
+            try:
+                found = paginate(
+                    client,
+                    "ListAWSDefaultServiceQuotas",
+                    "Quotas",
+                    ServiceCode=service_code,
+                    PaginationConfig={"PageSize": 100},
+                )
+                defaults[service_code] = {
+                    q["QuotaCode"]: _value(q) for q in found if q.get("Value") is not None
+                }
+            except AwsCallError as exc:
+                sq_errors[service_code] = f"{sq_errors.get(service_code, '')}; {exc}".strip("; ")
+
+    def read_service_api(api: str) -> None:
+        try:
+            match api:
+                case "lambda":
+                    limit = reads.lambda_settings()["AccountLimit"]
+                    service_api["L-B99A9384"] = limit["ConcurrentExecutions"]
+                    service_api["L-2ACBD22F"] = limit["TotalCodeSize"]
+                case "kinesis":
+                    service_api["L-0918CF54"] = reads.kinesis_limits()["ShardLimit"]
+                case "iam":
+                    summary = reads.iam_summary()
+                    service_api["L-FE177D64"] = summary["RolesQuota"]
+                    service_api["L-0DA4ABF3"] = summary["AttachedPoliciesPerRoleQuota"]
+                case "ec2":
+                    answer = call(
+                        aws.client("ec2"), "DescribeAccountAttributes", AttributeNames=["vpc-max-elastic-ips"]
+                    )
+                    for attr in answer.get("AccountAttributes", []):
+                        if attr["AttributeName"] == "vpc-max-elastic-ips":
+                            service_api["L-0263D0A3"] = float(attr["AttributeValues"][0]["AttributeValue"])
+        except AwsCallError as exc:
+            for q in QUOTAS:
+                if q.service_api and q.service_api.startswith(f"{api}."):
+                    service_api_errors[q.quota_code] = str(exc)
+
+    def count(quota: catalog.Quota) -> None:
+        try:
+            usage[quota.quota_code] = UsageReading(scopes=COUNTERS[quota.counter](reads))
+        except AwsCallError as exc:
+            usage[quota.quota_code] = UsageReading(scopes=None, error=str(exc))
+
+    def identity() -> None:
+        account["id"] = call(aws.client("sts"), "GetCallerIdentity")["Account"]
+
+    def zones() -> None:
+        answer = call(
+            aws.client("ec2"),
+            "DescribeAvailabilityZones",
+            Filters=[{"Name": "state", "Values": ["available"]}],
+        )
+        account["azs"] = tuple(
+            sorted(
+                z["ZoneName"]
+                for z in answer["AvailabilityZones"]
+                if z.get("ZoneType", "availability-zone") == "availability-zone"
+            )
+        )
+
+    tasks: list[tuple[str, Callable[[], None]]] = [
+        ("account identity", identity),
+        ("availability zones", zones),
+    ]
+    tasks += [(f"{code} quotas", lambda code=code: read_quotas(code)) for code in catalog.SERVICE_CODES]
+    tasks += [
+        (f"{api} limits", lambda api=api: read_service_api(api))
+        for api in ("lambda", "kinesis", "iam", "ec2")
+    ]
+    tasks += [(f"usage of {q.name}", lambda q=q: count(q)) for q in QUOTAS]
+
+    with ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="read") as pool:
+        futures = {pool.submit(fn): label for label, fn in tasks}
+        fatal: BaseException | None = None
+        for future in as_completed(futures):
+            exc = future.exception()
+            if exc is not None and fatal is None:
+                fatal = exc
+            if progress:
+                progress(futures[future])
+    if isinstance(fatal, AwsCallError):
+        # Identity and zones are needed for anything at all: the account could not be evaluated.
+        raise AwsAccessError(
+            str(fatal), operation=f"{fatal.service}:{fatal.operation}", permission=fatal.permission
+        ) from fatal
+    if fatal is not None:
+        raise fatal
+
+    limits = {
+        q.quota_code: _resolve_limit(q, region, applied, defaults, sq_errors, service_api, service_api_errors)
+        for q in QUOTAS
+    }
+    state = AccountState(
+        region=region,
+        account_id=account["id"],
+        taken_at=datetime.now(UTC),
+        stack=StackRef(project=stack.project, environment=stack.environment),
+        azs=account["azs"],
+        limits=limits,
+        usage=usage,
+        api_calls=dict(sorted(aws.stats.counts.items())),
+        elapsed_s=round(aws.stats.elapsed(), 3),
+    )
+    return state.with_overrides(overrides or {})
+
+
+def _value(quota: dict[str, Any]) -> float:
+    return float(quota["Value"]) * _UNIT_FACTORS.get(quota.get("Unit", "None"), 1)
+
+
+def _resolve_limit(
+    q: catalog.Quota,
+    region: str,
+    applied: dict[str, dict[str, float]],
+    defaults: dict[str, dict[str, float]],
+    sq_errors: dict[str, str],
+    service_api: dict[str, float],
+    service_api_errors: dict[str, str],
+) -> LimitReading:
+    code = q.quota_code
+    if q.service_api_first and code in service_api:
+        return LimitReading(value=service_api[code], source="service-api", detail=q.service_api or "")
+    if code in applied.get(q.service_code, {}):
+        return LimitReading(value=applied[q.service_code][code], source="applied")
+    if code in defaults.get(q.service_code, {}):
+        return LimitReading(
+            value=defaults[q.service_code][code], source="default", detail="never raised: AWS default"
+        )
+    if code in service_api:
+        return LimitReading(value=service_api[code], source="service-api", detail=q.service_api or "")
+    why = [e for e in (sq_errors.get(q.service_code), service_api_errors.get(code)) if e]
+    detail = "; ".join(why) or f"Service Quotas has no {code} for {q.service_code} in {region}"
+    return LimitReading(value=None, source="unknown", detail=detail)

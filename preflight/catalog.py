@@ -1,0 +1,288 @@
+"""The quota catalog: every AWS quota the TAP pipeline touches, as one table of data.
+
+Quotas are matched by (service code, quota code), never by name: AWS renames quotas, the code stays.
+Each entry says where its limit can be read besides Service Quotas (`service_api`) and which usage
+counter in `preflight.usage` counts what already uses it (`counter`).
+
+Sources: ../shared/DOMAIN.md, the AWS Service Quotas console and the botocore service models.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Scope = Literal["region", "global", "vpc", "az", "security-group", "role"]
+
+# Where a limit may be read when Service Quotas does not answer (step 3 of the chain).
+ServiceApi = Literal[
+    "lambda.GetAccountSettings.ConcurrentExecutions",
+    "lambda.GetAccountSettings.TotalCodeSize",
+    "kinesis.DescribeLimits.ShardLimit",
+    "iam.GetAccountSummary.RolesQuota",
+    "iam.GetAccountSummary.AttachedPoliciesPerRoleQuota",
+    "ec2.DescribeAccountAttributes.vpc-max-elastic-ips",
+]
+
+
+@dataclass(frozen=True)
+class Quota:
+    key: str  # short stable id used in code and docs
+    service_code: str
+    quota_code: str
+    name: str  # AWS's name today; for display only
+    default: float
+    scope: Scope
+    counter: str  # usage counter id, see preflight.usage.COUNTERS
+    usage_from: str  # the API call(s) usage is counted from, for docs and reports
+    adjustable: bool = True
+    unit: str = "None"
+    service_api: ServiceApi | None = None
+    # The service API is authoritative (read before Service Quotas), e.g. Lambda concurrency.
+    service_api_first: bool = False
+    # Defaults that differ by region (Kinesis shards).
+    default_by_region: dict[str, float] = field(default_factory=dict)
+    help: str = ""
+
+    def default_for(self, region: str) -> float:
+        return self.default_by_region.get(region, self.default)
+
+    @property
+    def is_global(self) -> bool:
+        return self.scope == "global"
+
+
+GLOBAL_QUOTA_REGION = "us-east-1"  # IAM and S3 bucket quotas are read here whatever the stack's region
+
+QUOTAS: tuple[Quota, ...] = (
+    Quota(
+        "vpcs",
+        "vpc",
+        "L-F678F1CE",
+        "VPCs per Region",
+        5,
+        "region",
+        counter="vpcs",
+        usage_from="ec2:DescribeVpcs",
+        help="Each stack creates one VPC. Delete unused VPCs or request an increase.",
+    ),
+    Quota(
+        "internet-gateways",
+        "vpc",
+        "L-A4707A72",
+        "Internet gateways per Region",
+        5,
+        "region",
+        counter="internet_gateways",
+        usage_from="ec2:DescribeInternetGateways",
+        help="A VPC with public subnets (or a NAT gateway) needs one internet gateway.",
+    ),
+    Quota(
+        "nat-gateways-per-az",
+        "vpc",
+        "L-FE5A380F",
+        "NAT gateways per Availability Zone",
+        5,
+        "az",
+        counter="nat_gateways_per_az",
+        usage_from="ec2:DescribeNatGateways (pending, available, deleting) + ec2:DescribeSubnets",
+        help="Counted per Availability Zone, for NAT gateways that are pending, available or deleting.",
+    ),
+    Quota(
+        "elastic-ips",
+        "ec2",
+        "L-0263D0A3",
+        "EC2-VPC Elastic IPs",
+        5,
+        "region",
+        counter="elastic_ips",
+        usage_from="ec2:DescribeAddresses",
+        service_api="ec2.DescribeAccountAttributes.vpc-max-elastic-ips",
+        help="Each public NAT gateway holds one Elastic IP.",
+    ),
+    Quota(
+        "subnets-per-vpc",
+        "vpc",
+        "L-407747CB",
+        "Subnets per VPC",
+        200,
+        "vpc",
+        counter="subnets_per_vpc",
+        usage_from="ec2:DescribeSubnets (by vpc-id)",
+    ),
+    Quota(
+        "security-groups",
+        "vpc",
+        "L-E79EC296",
+        "VPC security groups per Region",
+        2500,
+        "region",
+        counter="security_groups",
+        usage_from="ec2:DescribeSecurityGroups",
+        help="Every new VPC also brings its default security group.",
+    ),
+    Quota(
+        "rules-per-security-group",
+        "vpc",
+        "L-0EA8095F",
+        "Inbound or outbound rules per security group",
+        60,
+        "security-group",
+        counter="security_group_rules",
+        usage_from="ec2:DescribeSecurityGroupRules",
+        help="Counted per security group and direction.",
+    ),
+    Quota(
+        "gateway-endpoints",
+        "vpc",
+        "L-1B52E74A",
+        "Gateway VPC endpoints per Region",
+        20,
+        "region",
+        counter="gateway_endpoints",
+        usage_from="ec2:DescribeVpcEndpoints (type Gateway)",
+        help="S3 and DynamoDB gateway endpoints. Over the quota: VpcEndpointLimitExceeded.",
+    ),
+    Quota(
+        "interface-endpoints-per-vpc",
+        "vpc",
+        "L-29B6F2EB",
+        "Interface and Gateway Load Balancer endpoints per VPC",
+        50,
+        "vpc",
+        counter="interface_endpoints_per_vpc",
+        usage_from="ec2:DescribeVpcEndpoints (type Interface/GatewayLoadBalancer, by vpc-id)",
+    ),
+    Quota(
+        "network-interfaces",
+        "vpc",
+        "L-DF5E4CA3",
+        "Network interfaces per Region",
+        5000,
+        "region",
+        counter="network_interfaces",
+        usage_from="ec2:DescribeNetworkInterfaces",
+        help="Interface endpoints use one ENI per AZ subnet; NAT gateways and VPC Lambdas use ENIs too.",
+    ),
+    Quota(
+        "lambda-concurrency",
+        "lambda",
+        "L-B99A9384",
+        "Concurrent executions",
+        1000,
+        "region",
+        counter="lambda_reserved_concurrency",
+        usage_from="lambda:GetAccountSettings + lambda:GetFunctionConcurrency",
+        service_api="lambda.GetAccountSettings.ConcurrentExecutions",
+        service_api_first=True,
+        help=(
+            "Reserved concurrency must leave the unreserved floor, min(100, limit), for functions "
+            "without a reservation."
+        ),
+    ),
+    Quota(
+        "lambda-enis-per-vpc",
+        "lambda",
+        "L-9FEE3D26",
+        "Elastic network interfaces per VPC",
+        250,
+        "vpc",
+        counter="lambda_enis_per_vpc",
+        usage_from="ec2:DescribeNetworkInterfaces (interface-type lambda, by vpc-id)",
+        help="VPC-attached functions share one ENI per subnet and security-group combination.",
+    ),
+    Quota(
+        "lambda-code-storage",
+        "lambda",
+        "L-2ACBD22F",
+        "Function and layer storage",
+        75 * 1024**3,
+        "region",
+        counter="lambda_code_storage",
+        usage_from="lambda:GetAccountSettings (AccountUsage.TotalCodeSize)",
+        unit="Bytes",
+        service_api="lambda.GetAccountSettings.TotalCodeSize",
+    ),
+    Quota(
+        "kinesis-shards",
+        "kinesis",
+        "L-0918CF54",
+        "Shards per Region",
+        500,
+        "region",
+        counter="kinesis_shards",
+        usage_from="kinesis:DescribeLimits (OpenShardCount)",
+        service_api="kinesis.DescribeLimits.ShardLimit",
+        default_by_region={"us-east-1": 20000, "us-west-2": 20000, "eu-west-1": 20000},
+    ),
+    Quota(
+        "dynamodb-tables",
+        "dynamodb",
+        "L-F98FE922",
+        "Maximum number of tables",
+        2500,
+        "region",
+        counter="dynamodb_tables",
+        usage_from="dynamodb:ListTables",
+    ),
+    Quota(
+        "s3-buckets",
+        "s3",
+        "L-DC2B2D3D",
+        "General purpose buckets",
+        10000,
+        "global",
+        counter="s3_buckets",
+        usage_from="s3:ListBuckets",
+    ),
+    Quota(
+        "sns-topics",
+        "sns",
+        "L-61103206",
+        "Topics per Account",
+        100000,
+        "region",
+        counter="sns_topics",
+        usage_from="sns:ListTopics",
+    ),
+    Quota(
+        "iam-roles",
+        "iam",
+        "L-FE177D64",
+        "Roles per account",
+        1000,
+        "global",
+        counter="iam_roles",
+        usage_from="iam:GetAccountSummary (Roles)",
+        service_api="iam.GetAccountSummary.RolesQuota",
+    ),
+    Quota(
+        "managed-policies-per-role",
+        "iam",
+        "L-0DA4ABF3",
+        "Managed policies per role",
+        10,
+        "role",
+        counter="role_managed_policies",
+        usage_from="iam:ListAttachedRolePolicies",
+        service_api="iam.GetAccountSummary.AttachedPoliciesPerRoleQuota",
+        help="Policies attached to the role outside this stack stay attached after the deploy.",
+    ),
+)
+
+BY_CODE: dict[str, Quota] = {q.quota_code: q for q in QUOTAS}
+BY_KEY: dict[str, Quota] = {q.key: q for q in QUOTAS}
+SERVICE_CODES: tuple[str, ...] = tuple(dict.fromkeys(q.service_code for q in QUOTAS))
+
+
+def quota(code_or_key: str) -> Quota:
+    """The catalog entry for a quota code (``L-...``) or a catalog key."""
+    found = BY_CODE.get(code_or_key) or BY_KEY.get(code_or_key)
+    if found is None:
+        raise KeyError(code_or_key)
+    return found
+
+
+def lambda_unreserved_floor(limit: float) -> int:
+    """AWS keeps this much concurrency unreserved: 100, or the whole limit on 10/50 accounts."""
+    return int(min(100, limit))

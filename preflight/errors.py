@@ -1,0 +1,37 @@
+"""The two kinds of error the CLI turns into exit codes: bad input (2) and AWS trouble (3)."""
+
+from __future__ import annotations
+
+
+class PreflightError(Exception):
+    """Base class; `str(err)` is the one-line message shown to the user."""
+
+    exit_code = 2
+
+
+class InputError(PreflightError):
+    """A manifest, scenario, snapshot, plan or flag that cannot be used. Exit 2."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, file: str | None = None, line: int | None = None, path: str = ""):
+        self.file = file
+        self.line = line
+        self.path = path
+        self.detail = message
+        where = ""
+        if file:
+            where = f"{file}:{line}" if line else file
+        field = f"{path}: " if path else ""
+        super().__init__(f"{where} {field}{message}".strip() if where else f"{field}{message}")
+
+
+class AwsAccessError(PreflightError):
+    """The account could not be read at all: no credentials, access denied, unreachable. Exit 3."""
+
+    exit_code = 3
+
+    def __init__(self, message: str, *, operation: str = "", permission: str = ""):
+        self.operation = operation
+        self.permission = permission
+        super().__init__(message)

@@ -1,0 +1,120 @@
+"""Demand against the account: one finding per quota and scope, and the verdict.
+
+Status per finding: FAIL when the demand does not fit the headroom, UNKNOWN when the limit or the usage
+could not be read, WARN when utilization after the deploy reaches the warn threshold, else OK.
+"""
+
+from __future__ import annotations
+
+from preflight import catalog
+from preflight.account import AccountState
+from preflight.demand import Demand, compute_demand
+from preflight.model import Deployment, IncreaseRequest
+from preflight.report import Finding, Status
+
+DEFAULT_WARN_THRESHOLD = 0.8
+_CATALOG_ORDER = {q.quota_code: i for i, q in enumerate(catalog.QUOTAS)}
+
+
+def reserve_of(code: str, limit: float) -> float:
+    """Capacity AWS keeps back from a limit: the Lambda unreserved floor, nothing elsewhere."""
+    return catalog.lambda_unreserved_floor(limit) if code == "L-B99A9384" else 0.0
+
+
+def evaluate_demand(d: Demand, state: AccountState, warn_threshold: float) -> Finding:
+    q = catalog.quota(d.quota_code)
+    limit = state.limit(d.quota_code)
+    usage = state.usage_in(d.quota_code, d.scope)
+    base = dict(
+        service_code=q.service_code,
+        quota_code=q.quota_code,
+        quota_name=q.name,
+        scope=d.scope,
+        limit=limit.value,
+        limit_source=limit.source,
+        usage=usage,
+        demand=d.amount,
+        resources=d.resources,
+    )
+    if limit.value is None or usage is None:
+        reason = limit.detail if limit.value is None else (state.usage[d.quota_code].error or "not counted")
+        what = "limit" if limit.value is None else "usage"
+        return Finding(
+            **base,
+            headroom_after=None,
+            utilization_after=None,
+            status="UNKNOWN",
+            message=f"{what} unknown: {reason}",
+        )
+    reserve = reserve_of(q.quota_code, limit.value)
+    headroom_after = limit.value - reserve - usage - d.amount
+    utilization = (usage + d.amount + reserve) / limit.value if limit.value > 0 else float(d.amount > 0)
+    status: Status
+    if headroom_after < 0:
+        status = "FAIL"
+    elif utilization >= warn_threshold:
+        status = "WARN"
+    else:
+        status = "OK"
+    return Finding(
+        **base,
+        headroom_after=headroom_after,
+        utilization_after=round(utilization, 4),
+        status=status,
+        message=_message(q, status, limit.value, reserve, usage, d.amount),
+    )
+
+
+def _fmt(n: float) -> str:
+    return f"{int(n)}" if float(n).is_integer() else f"{n:.2f}"
+
+
+def _message(
+    q: catalog.Quota, status: Status, limit: float, reserve: float, usage: float, demand: float
+) -> str:
+    free = limit - reserve - usage
+    if q.quota_code == "L-B99A9384":
+        text = (
+            f"reserving {_fmt(demand)} with {_fmt(usage)} already reserved by other functions; at most "
+            f"{_fmt(max(free, 0))} can be reserved (limit {_fmt(limit)} keeps {_fmt(reserve)} unreserved)"
+        )
+    else:
+        text = f"needs {_fmt(demand)}, {_fmt(max(free, 0))} of {_fmt(limit)} free ({_fmt(usage)} in use)"
+    if status == "FAIL":
+        return f"does not fit: {text}"
+    return text
+
+
+def evaluate(
+    deployment: Deployment, state: AccountState, warn_threshold: float = DEFAULT_WARN_THRESHOLD
+) -> list[Finding]:
+    findings = [evaluate_demand(d, state, warn_threshold) for d in compute_demand(deployment)]
+    return sorted(findings, key=lambda f: (_CATALOG_ORDER[f.quota_code], f.scope))
+
+
+def fits(findings: list[Finding]) -> bool:
+    return not any(f.status == "FAIL" for f in findings)
+
+
+def increase_requests(findings: list[Finding]) -> list[IncreaseRequest]:
+    """For every quota with a FAIL, the limit that makes it fit in every scope (Lambda's floor included)."""
+    out: dict[str, IncreaseRequest] = {}
+    for f in findings:
+        if f.status != "FAIL" or f.limit is None or f.usage is None:
+            continue
+        q = catalog.quota(f.quota_code)
+        needed = f.usage + f.demand
+        required = needed + (
+            catalog.lambda_unreserved_floor(needed + 100) if q.quota_code == "L-B99A9384" else 0
+        )
+        if q.quota_code in out and out[q.quota_code].required >= required:
+            continue
+        out[q.quota_code] = IncreaseRequest(
+            service_code=q.service_code,
+            quota_code=q.quota_code,
+            quota_name=q.name,
+            current=f.limit,
+            required=required,
+            adjustable=q.adjustable,
+        )
+    return list(out.values())

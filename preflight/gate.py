@@ -1,0 +1,76 @@
+"""The exit policy, in one place. Exit codes mean one thing each:
+
+0  GO (or GO_WITH_ADAPTATIONS from `plan`, unless --strict)
+1  NO_GO: a quota does not fit (or a WARN, with --fail-on warn)
+2  usage or input error (manifest, scenario, snapshot, plan, flags)
+3  could not evaluate: no credentials, access denied, endpoint unreachable, or a quota UNKNOWN
+   (fail closed) without --allow-unknown
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from preflight.model import Verdict
+from preflight.report import Finding, Report
+
+EXIT_GO = 0
+EXIT_NO_GO = 1
+EXIT_INPUT = 2
+EXIT_CANNOT_EVALUATE = 3
+
+FailOn = Literal["warn", "fail", "unknown"]
+
+
+@dataclass(frozen=True)
+class GatePolicy:
+    fail_on: frozenset[FailOn] = frozenset({"fail", "unknown"})
+    soft_fail: bool = False  # report everything, exit 0
+    strict: bool = False  # GO_WITH_ADAPTATIONS fails too
+
+    @classmethod
+    def from_flags(
+        cls,
+        fail_on: Iterable[FailOn] = (),
+        *,
+        allow_unknown: bool = False,
+        soft_fail: bool = False,
+        strict: bool = False,
+    ) -> GatePolicy:
+        chosen = set(fail_on) or {"fail", "unknown"}
+        chosen.add("fail")  # a quota that does not fit always fails the gate
+        if allow_unknown:
+            chosen.discard("unknown")
+        elif not fail_on:
+            chosen.add("unknown")
+        return cls(fail_on=frozenset(chosen), soft_fail=soft_fail, strict=strict)
+
+    @property
+    def allow_unknown(self) -> bool:
+        return "unknown" not in self.fail_on
+
+
+def verdict_for(findings: Iterable[Finding], policy: GatePolicy, *, adapted: bool = False) -> Verdict:
+    statuses = {f.status for f in findings}
+    if "FAIL" in statuses or ("UNKNOWN" in statuses and not policy.allow_unknown):
+        return "NO_GO"
+    return "GO_WITH_ADAPTATIONS" if adapted else "GO"
+
+
+def exit_code(report: Report, policy: GatePolicy) -> int:
+    if policy.soft_fail:
+        return EXIT_GO
+    statuses = {f.status for f in report.findings}
+    if report.verdict == "NO_GO" and "FAIL" in statuses:
+        return EXIT_NO_GO
+    if "UNKNOWN" in statuses and not policy.allow_unknown:
+        return EXIT_CANNOT_EVALUATE
+    if report.verdict == "NO_GO":
+        return EXIT_NO_GO
+    if "warn" in policy.fail_on and "WARN" in statuses:
+        return EXIT_NO_GO
+    if report.verdict == "GO_WITH_ADAPTATIONS" and policy.strict:
+        return EXIT_NO_GO
+    return EXIT_GO

@@ -1,0 +1,532 @@
+"""The manifest: what the pipeline wants, per environment, and what may be degraded to fit an account.
+
+`load_manifest(path, env)` reads the YAML (safely, with a line map), applies the environment profile,
+validates it with the models below (unknown keys are errors) and returns a `Manifest`. Every error
+names the file, the line and the field path.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import ipaddress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from preflight.errors import InputError
+from preflight.model import (
+    BASIC_EXECUTION_POLICY,
+    VPC_ACCESS_POLICY,
+    AlarmPlan,
+    BucketPlan,
+    Deployment,
+    EndpointPlan,
+    FunctionPlan,
+    NetworkMode,
+    RolePlan,
+    Rule,
+    SecurityGroupPlan,
+    StreamPlan,
+    SubnetPlan,
+    TablePlan,
+    TopicPlan,
+    VpcPlan,
+)
+from preflight.yamlio import LineMap, PathKey, load_yaml_file, pydantic_errors_to_input_error, read_text_file
+
+Name = str
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+class RuleSpec(Strict):
+    protocol: str = "tcp"
+    from_port: int = Field(0, alias="fromPort", ge=-1, le=65535)
+    to_port: int = Field(0, alias="toPort", ge=-1, le=65535)
+    cidr: str = "0.0.0.0/0"
+
+    @field_validator("cidr")
+    @classmethod
+    def _cidr(cls, value: str) -> str:
+        ipaddress.ip_network(value, strict=False)
+        return value
+
+
+class VpcSpec(Strict):
+    name: Name = "vpc"
+    cidr: str = "10.0.0.0/16"
+    az_count: int = Field(2, alias="azCount", ge=1, le=6)
+    public_subnets: bool = Field(True, alias="publicSubnets")
+
+    @field_validator("cidr")
+    @classmethod
+    def _cidr(cls, value: str) -> str:
+        net = ipaddress.ip_network(value, strict=True)
+        if net.version != 4 or not 16 <= net.prefixlen <= 24:
+            raise ValueError("must be an IPv4 CIDR between /16 and /24")
+        return value
+
+
+class EndpointSpec(Strict):
+    name: Name
+    service: Literal["s3", "dynamodb", "kinesis-streams"]
+    type: Literal["gateway", "interface"]
+    optional: bool = True
+    security_group: Name | None = Field(None, alias="securityGroup")
+
+    @model_validator(mode="after")
+    def _type_matches(self) -> EndpointSpec:
+        if self.type == "gateway" and self.service not in ("s3", "dynamodb"):
+            raise ValueError(f"{self.service} has no gateway endpoint; use type: interface")
+        if self.type == "interface" and not self.security_group:
+            raise ValueError("an interface endpoint needs a securityGroup")
+        return self
+
+
+class SecurityGroupSpec(Strict):
+    name: Name
+    description: str = ""
+    ingress: list[RuleSpec] = Field(default_factory=list, max_length=1000)
+    egress: list[RuleSpec] = Field(default_factory=list, max_length=1000)
+
+
+class NetworkingPolicy(Strict):
+    # First entry is what the manifest requests; the rest are allowed fallbacks, best first.
+    preference: list[NetworkMode] = Field(
+        default_factory=lambda: ["vpc-with-endpoints", "no-vpc"], min_length=1
+    )
+    security_group: Name = Field("lambda", alias="securityGroup")
+    nat_gateways: Literal["single", "per-az"] = Field("single", alias="natGateways")
+
+    @field_validator("preference")
+    @classmethod
+    def _unique(cls, value: list[NetworkMode]) -> list[NetworkMode]:
+        if len(set(value)) != len(value):
+            raise ValueError("each networking mode may appear once")
+        return value
+
+
+class ConcurrencyPolicy(Strict):
+    # water-fill: share what the account can still reserve, weights and floors respected.
+    sharing: Literal["water-fill", "none"] = "water-fill"
+    when_floors_do_not_fit: Literal["drop-reservations", "no-go"] = Field(
+        "drop-reservations", alias="whenFloorsDoNotFit"
+    )
+
+
+class LambdaSpec(Strict):
+    runtime: str = "python3.11"
+    networking: NetworkingPolicy = Field(default_factory=NetworkingPolicy)
+    concurrency: ConcurrencyPolicy = Field(default_factory=ConcurrencyPolicy)
+
+
+class FunctionSpec(Strict):
+    name: Name
+    source: str
+    handler: str = "index.handler"
+    memory_mb: int = Field(512, alias="memoryMb", ge=128, le=10240)
+    timeout_s: int = Field(60, alias="timeoutS", ge=1, le=900)
+    # None: no reservation. 0 is refused: it would throttle the function completely.
+    reserved_concurrency: int | None = Field(None, alias="reservedConcurrency", ge=1, le=100_000)
+    min_reserved_concurrency: int = Field(1, alias="minReservedConcurrency", ge=1, le=100_000)
+    reservation_required: bool = Field(False, alias="reservationRequired")
+    weight: float = Field(1.0, gt=0, le=1000)
+    uses: list[Literal["s3", "dynamodb", "kinesis-streams"]] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _floor_below_request(self) -> FunctionSpec:
+        if (
+            self.reserved_concurrency is not None
+            and self.min_reserved_concurrency > self.reserved_concurrency
+        ):
+            raise ValueError("minReservedConcurrency must not exceed reservedConcurrency")
+        return self
+
+
+class StreamSpec(Strict):
+    name: Name = "events"
+    shards: int = Field(1, ge=1, le=10_000)
+    retention_hours: int = Field(24, alias="retentionHours", ge=24, le=8760)
+
+
+class TableSpec(Strict):
+    name: Name = "state"
+    hash_key: str = Field("pk", alias="hashKey")
+    billing_mode: Literal["PAY_PER_REQUEST", "PROVISIONED"] = Field("PAY_PER_REQUEST", alias="billingMode")
+
+
+class NamedSpec(Strict):
+    name: Name
+
+
+class AlarmSpec(Strict):
+    name: Name
+    namespace: str
+    metric: str
+    function: Name | None = None  # dimension FunctionName of this manifest function
+    stream: bool = False  # dimension StreamName of the manifest's stream
+    statistic: Literal["Sum", "Average", "Maximum", "Minimum", "SampleCount"] = "Sum"
+    threshold: float
+    period_s: int = Field(60, alias="periodS", ge=10, le=86400)
+    evaluation_periods: int = Field(1, alias="evaluationPeriods", ge=1, le=100)
+    comparison: Literal[
+        "GreaterThanOrEqualToThreshold",
+        "GreaterThanThreshold",
+        "LessThanThreshold",
+        "LessThanOrEqualToThreshold",
+    ] = "GreaterThanOrEqualToThreshold"
+    topic: Name
+
+
+class RoleSpec(Strict):
+    name: Name = "lambda"
+    # The execution policy (basic or VPC access) follows the Lambda networking; these come on top.
+    extra_managed_policies: list[str] = Field(
+        default_factory=list, alias="extraManagedPolicies", max_length=20
+    )
+
+
+class ManifestDoc(Strict):
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]{1,40}$")
+    name_prefix: str = Field("pipeline", alias="namePrefix", pattern=r"^[a-z][a-z0-9-]{0,20}$")
+    region: str = Field("us-east-1", pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
+    default_environment: str = Field("prod", alias="defaultEnvironment")
+    vpc: VpcSpec = Field(default_factory=VpcSpec)
+    security_groups: list[SecurityGroupSpec] = Field(default_factory=list, alias="securityGroups")
+    endpoints: list[EndpointSpec] = Field(default_factory=list, max_length=1000)
+    lambda_: LambdaSpec = Field(default_factory=LambdaSpec, alias="lambda")
+    functions: list[FunctionSpec] = Field(min_length=1, max_length=5000)
+    stream: StreamSpec = Field(default_factory=StreamSpec)
+    table: TableSpec = Field(default_factory=TableSpec)
+    bucket: NamedSpec = Field(default_factory=lambda: NamedSpec(name="archive"))
+    topic: NamedSpec = Field(default_factory=lambda: NamedSpec(name="alarms"))
+    alarms: list[AlarmSpec] = Field(default_factory=list, max_length=5000)
+    role: RoleSpec = Field(default_factory=RoleSpec)
+    environments: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Manifest:
+    path: str
+    sha256: str
+    environment: str
+    doc: ManifestDoc
+    linemap: LineMap
+
+    @property
+    def name(self) -> str:
+        return self.doc.name
+
+    @property
+    def base_dir(self) -> Path:
+        return Path(self.path).parent
+
+    def line_of(self, path: str) -> int | None:
+        return self.linemap.line_of(_parse_path(path))
+
+    def requested(self, region: str, azs: tuple[str, ...]) -> Deployment:
+        """The deployment exactly as the manifest asks for it, placed in `region` on `azs`."""
+        return resolve(self, region, azs)
+
+
+# --- loading -------------------------------------------------------------------------------------
+
+_NAMED_LISTS = ("functions", "endpoints", "alarms", "securityGroups")
+
+
+def _merge(
+    base: Any, override: Any, path: PathKey, base_lines: LineMap, over_lines: LineMap, over_path: PathKey
+) -> Any:
+    """Deep-merge an environment profile into the manifest, keeping line numbers of what it set."""
+    base_lines.lines[path] = over_lines.line_of(over_path) or base_lines.lines.get(path, 0)
+    if isinstance(base, dict) and isinstance(override, dict):
+        out = dict(base)
+        for key, value in override.items():
+            out[key] = _merge(base.get(key), value, (*path, key), base_lines, over_lines, (*over_path, key))
+        return out
+    if isinstance(base, list) and isinstance(override, dict) and path and path[-1] in _NAMED_LISTS:
+        # Named lists are overridden by name; "*" applies to every item.
+        names = [item.get("name") for item in base if isinstance(item, dict)]
+        for key in override:
+            if key != "*" and key not in names:
+                raise over_lines.error((*over_path, key), f"no {path[-1]} entry named {key!r} to override")
+        out_list = []
+        for i, item in enumerate(base):
+            merged = item
+            for key in ("*", item.get("name") if isinstance(item, dict) else None):
+                if key in override:
+                    merged = _merge(
+                        merged, override[key], (*path, i), base_lines, over_lines, (*over_path, key)
+                    )
+            out_list.append(merged)
+        return out_list
+    return copy.deepcopy(override)
+
+
+def load_manifest(path: str, environment: str | None = None) -> Manifest:
+    text = read_text_file(path, "manifest")
+    data, linemap = load_yaml_file(path, "manifest")
+    if not isinstance(data, dict):
+        raise InputError("manifest must be a mapping at the top level", file=path, line=1)
+    envs = data.get("environments") or {}
+    if not isinstance(envs, dict):
+        raise linemap.error(("environments",), "must be a mapping of environment name to overrides")
+    env = environment or data.get("defaultEnvironment") or "prod"
+    if envs and env not in envs:
+        raise InputError(
+            f"environment {env!r} is not defined (defined: {', '.join(sorted(map(str, envs)))})",
+            file=path,
+            line=linemap.line_of(("environments",)),
+            path="environments",
+        )
+    profile = envs.get(env) or {}
+    if not isinstance(profile, dict):
+        raise linemap.error(("environments", env), "an environment profile must be a mapping")
+    if "environments" in profile:
+        raise linemap.error(("environments", env, "environments"), "profiles cannot nest")
+    try:
+        merged = _merge(
+            {k: v for k, v in data.items() if k != "environments"},
+            profile,
+            (),
+            linemap,
+            linemap,
+            ("environments", env),
+        )
+    except (TypeError, AttributeError) as exc:
+        raise linemap.error(("environments", env), f"cannot apply profile: {exc}") from exc
+    merged["environments"] = envs
+    try:
+        doc = ManifestDoc.model_validate(merged)
+    except ValidationError as exc:
+        raise pydantic_errors_to_input_error(exc, linemap) from exc
+    _check_references(doc, linemap)
+    sha = hashlib.sha256(text.encode()).hexdigest()
+    return Manifest(path=path, sha256=sha, environment=env, doc=doc, linemap=linemap)
+
+
+def _check_references(doc: ManifestDoc, linemap: LineMap) -> None:
+    for field_name, items in (
+        ("functions", doc.functions),
+        ("endpoints", doc.endpoints),
+        ("alarms", doc.alarms),
+        ("securityGroups", doc.security_groups),
+    ):
+        seen: set[str] = set()
+        for i, item in enumerate(items):
+            if item.name in seen:
+                raise linemap.error((field_name, i, "name"), f"duplicate name {item.name!r}")
+            seen.add(item.name)
+    sg_names = {sg.name for sg in doc.security_groups}
+    for i, ep in enumerate(doc.endpoints):
+        if ep.security_group and ep.security_group not in sg_names:
+            raise linemap.error(
+                ("endpoints", i, "securityGroup"), f"no security group named {ep.security_group!r}"
+            )
+    vpc_modes = {"vpc-with-endpoints", "vpc-with-nat"} & set(doc.lambda_.networking.preference)
+    if vpc_modes and doc.lambda_.networking.security_group not in sg_names:
+        raise linemap.error(
+            ("lambda", "networking", "securityGroup"),
+            f"no security group named {doc.lambda_.networking.security_group!r}",
+        )
+    if "vpc-with-nat" in doc.lambda_.networking.preference and not doc.vpc.public_subnets:
+        raise linemap.error(("vpc", "publicSubnets"), "vpc-with-nat needs public subnets for the NAT gateway")
+    if "vpc-with-endpoints" in doc.lambda_.networking.preference:
+        services = {ep.service for ep in doc.endpoints}
+        for i, fn in enumerate(doc.functions):
+            missing = sorted(set(fn.uses) - services)
+            if missing:
+                raise linemap.error(
+                    ("functions", i, "uses"),
+                    f"vpc-with-endpoints needs an endpoint for {', '.join(missing)}; add it to endpoints",
+                )
+    fn_names = {f.name for f in doc.functions}
+    for i, alarm in enumerate(doc.alarms):
+        if alarm.topic != doc.topic.name:
+            raise linemap.error(("alarms", i, "topic"), f"no topic named {alarm.topic!r}")
+        if alarm.function and alarm.function not in fn_names:
+            raise linemap.error(("alarms", i, "function"), f"no function named {alarm.function!r}")
+
+
+def _parse_path(path: str) -> PathKey:
+    out: list[str | int] = []
+    for part in path.replace("]", "").split("."):
+        head, *indexes = part.split("[")
+        if head:
+            out.append(head)
+        out.extend(int(i) for i in indexes)
+    return tuple(out)
+
+
+# --- resolving into a Deployment -----------------------------------------------------------------
+
+
+def physical_name(manifest: Manifest, logical: str) -> str:
+    """Every name carries the prefix and the environment suffix: ``pipeline-ingest-prod``."""
+    return f"{manifest.doc.name_prefix}-{logical}-{manifest.environment}"
+
+
+def _subnets(vpc: VpcSpec, azs: tuple[str, ...], prefix: str) -> tuple[SubnetPlan, ...]:
+    net = ipaddress.ip_network(vpc.cidr)
+    blocks = net.subnets(new_prefix=min(net.prefixlen + 4, 28))
+    out = []
+    for i, az in enumerate(azs):
+        if vpc.public_subnets:
+            out.append(
+                SubnetPlan(name=f"{prefix}-public-{i + 1}", cidr=str(next(blocks)), az=az, kind="public")
+            )
+        out.append(
+            SubnetPlan(name=f"{prefix}-private-{i + 1}", cidr=str(next(blocks)), az=az, kind="private")
+        )
+    return tuple(out)
+
+
+def _rules(rules: list[RuleSpec]) -> tuple[Rule, ...]:
+    return tuple(
+        Rule(protocol=r.protocol, from_port=r.from_port, to_port=r.to_port, cidr=r.cidr) for r in rules
+    )
+
+
+def _code_size(manifest: Manifest, index: int, source: str) -> int:
+    path = manifest.base_dir / source
+    if not path.is_file():
+        raise manifest.linemap.error(("functions", index, "source"), f"handler source {source!r} not found")
+    return path.stat().st_size
+
+
+def resolve(manifest: Manifest, region: str, azs: tuple[str, ...]) -> Deployment:
+    doc = manifest.doc
+    if len(azs) < doc.vpc.az_count:
+        raise manifest.linemap.error(
+            ("vpc", "azCount"),
+            f"region {region} has {len(azs)} availability zones, fewer than {doc.vpc.az_count}",
+        )
+    azs = tuple(azs[: doc.vpc.az_count])
+    name = lambda logical: physical_name(manifest, logical)  # noqa: E731
+    mode = doc.lambda_.networking.preference[0]
+    attached = mode != "no-vpc"
+    vpc_name = name(doc.vpc.name)
+    nat_azs: tuple[str, ...] = ()
+    if mode == "vpc-with-nat":
+        nat_azs = azs if doc.lambda_.networking.nat_gateways == "per-az" else azs[:1]
+    vpc = VpcPlan(
+        name=vpc_name,
+        cidr=doc.vpc.cidr,
+        azs=azs,
+        subnets=_subnets(doc.vpc, azs, vpc_name),
+        internet_gateway=doc.vpc.public_subnets,
+        nat_gateway_azs=nat_azs,
+    )
+    groups = tuple(
+        SecurityGroupPlan(
+            path=f"securityGroups[{i}]",
+            key=sg.name,
+            name=name(sg.name),
+            description=sg.description or f"{sg.name} ({manifest.name} {manifest.environment})",
+            ingress=_rules(sg.ingress),
+            egress=_rules(sg.egress),
+        )
+        for i, sg in enumerate(doc.security_groups)
+    )
+    endpoints = tuple(
+        EndpointPlan(
+            path=f"endpoints[{i}]",
+            key=ep.name,
+            name=name(f"{ep.name}-endpoint"),
+            service=ep.service,
+            type=ep.type,
+            security_group=name(ep.security_group) if ep.security_group else None,
+        )
+        for i, ep in enumerate(doc.endpoints)
+    )
+    functions = tuple(
+        FunctionPlan(
+            path=f"functions[{i}]",
+            key=fn.name,
+            name=name(fn.name),
+            source=fn.source,
+            handler=fn.handler,
+            runtime=doc.lambda_.runtime,
+            memory_mb=fn.memory_mb,
+            timeout_s=fn.timeout_s,
+            code_size=_code_size(manifest, i, fn.source),
+            reserved_concurrency=fn.reserved_concurrency,
+            vpc_attached=attached,
+            uses=tuple(fn.uses),
+        )
+        for i, fn in enumerate(doc.functions)
+    )
+    stream_name = name(doc.stream.name)
+    alarms = tuple(
+        AlarmPlan(
+            path=f"alarms[{i}]",
+            key=a.name,
+            name=name(a.name),
+            namespace=a.namespace,
+            metric=a.metric,
+            dimensions=(
+                {"FunctionName": name(a.function)}
+                if a.function
+                else {"StreamName": stream_name}
+                if a.stream
+                else {}
+            ),
+            statistic=a.statistic,
+            threshold=a.threshold,
+            period_s=a.period_s,
+            evaluation_periods=a.evaluation_periods,
+            comparison=a.comparison,
+            topic=name(a.topic),
+        )
+        for i, a in enumerate(doc.alarms)
+    )
+    execution_policy = VPC_ACCESS_POLICY if attached else BASIC_EXECUTION_POLICY
+    deployment = Deployment(
+        project=manifest.name,
+        environment=manifest.environment,
+        region=region,
+        networking=mode,
+        vpc=vpc,
+        security_groups=groups,
+        endpoints=endpoints,
+        functions=functions,
+        stream=StreamPlan(
+            name=stream_name, shards=doc.stream.shards, retention_hours=doc.stream.retention_hours
+        ),
+        table=TablePlan(
+            name=name(doc.table.name), hash_key=doc.table.hash_key, billing_mode=doc.table.billing_mode
+        ),
+        bucket=BucketPlan(name=name(doc.bucket.name)),
+        topic=TopicPlan(name=name(doc.topic.name)),
+        alarms=alarms,
+        role=RolePlan(
+            name=name(doc.role.name),
+            managed_policies=(execution_policy, *doc.role.extra_managed_policies),
+        ),
+        lambda_security_group=name(doc.lambda_.networking.security_group),
+    )
+    return prune(deployment)
+
+
+def prune(deployment: Deployment) -> Deployment:
+    """Drop what nothing needs: the Lambda SG when no function is in the VPC, an endpoint SG with no endpoint.
+
+    This is the cascade rule shared by `resolve` and the planner, so both derive the same shape.
+    """
+    used: set[str] = {ep.security_group for ep in deployment.endpoints if ep.security_group}
+    if deployment.vpc_attached and deployment.lambda_security_group:
+        used.add(deployment.lambda_security_group)
+    groups = tuple(sg for sg in deployment.security_groups if sg.name in used)
+    return deployment.model_copy(update={"security_groups": groups})
+
+
+def manifest_json_schema() -> dict[str, Any]:
+    schema = ManifestDoc.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "tap-preflight manifest"
+    return schema

@@ -1,0 +1,223 @@
+"""The desired state of one TAP pipeline deployment, and the plan file that carries it.
+
+`Deployment` is what the manifest asks for (requested) or what the planner settled on (adapted). It is
+the one model shared by `check`, `plan`, the plan file and the Pulumi program: the program deploys a
+`Deployment` and nothing else. Every item keeps `path`, the manifest path it came from, so reports can
+point at the line that created a demand.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+NetworkMode = Literal["vpc-with-endpoints", "vpc-with-nat", "no-vpc"]
+NETWORK_MODES: tuple[NetworkMode, ...] = ("vpc-with-endpoints", "vpc-with-nat", "no-vpc")
+Verdict = Literal["GO", "GO_WITH_ADAPTATIONS", "NO_GO"]
+
+BASIC_EXECUTION_POLICY = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+VPC_ACCESS_POLICY = "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
+
+TAG_PROJECT = "tap:project"
+TAG_ENVIRONMENT = "tap:environment"
+
+PLAN_SCHEMA = "tap-preflight/plan/v1"
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Rule(Frozen):
+    protocol: str = "tcp"
+    from_port: int = 0
+    to_port: int = 0
+    cidr: str = "0.0.0.0/0"
+
+
+class SubnetPlan(Frozen):
+    name: str
+    cidr: str
+    az: str
+    kind: Literal["public", "private"]
+
+
+class VpcPlan(Frozen):
+    path: str = "vpc"
+    name: str
+    cidr: str
+    azs: tuple[str, ...]
+    subnets: tuple[SubnetPlan, ...]
+    internet_gateway: bool
+    nat_gateway_azs: tuple[str, ...] = ()  # one NAT gateway (and its EIP) in each of these AZs
+
+
+class EndpointPlan(Frozen):
+    path: str
+    key: str
+    name: str
+    service: str  # e.g. "s3", "dynamodb", "kinesis-streams"
+    type: Literal["gateway", "interface"]
+    security_group: str | None = None  # physical name, interface endpoints only
+
+
+class SecurityGroupPlan(Frozen):
+    path: str
+    key: str
+    name: str
+    description: str = ""
+    ingress: tuple[Rule, ...] = ()
+    egress: tuple[Rule, ...] = ()
+
+
+class FunctionPlan(Frozen):
+    path: str
+    key: str
+    name: str
+    source: str  # handler source file, relative to the manifest's directory
+    handler: str
+    runtime: str
+    memory_mb: int
+    timeout_s: int
+    code_size: int  # bytes; counts toward Lambda code storage
+    # None: no reservation at all (no PutFunctionConcurrency). 0 would throttle the function to death.
+    reserved_concurrency: int | None
+    vpc_attached: bool
+    uses: tuple[str, ...] = ()
+
+
+class StreamPlan(Frozen):
+    path: str = "stream"
+    name: str
+    shards: int
+    retention_hours: int = 24
+
+
+class TablePlan(Frozen):
+    path: str = "table"
+    name: str
+    hash_key: str = "pk"
+    billing_mode: Literal["PAY_PER_REQUEST", "PROVISIONED"] = "PAY_PER_REQUEST"
+
+
+class BucketPlan(Frozen):
+    path: str = "bucket"
+    name: str
+
+
+class TopicPlan(Frozen):
+    path: str = "topic"
+    name: str
+
+
+class AlarmPlan(Frozen):
+    path: str
+    key: str
+    name: str
+    namespace: str
+    metric: str
+    dimensions: dict[str, str]
+    statistic: str = "Sum"
+    threshold: float
+    period_s: int = 60
+    evaluation_periods: int = 1
+    comparison: str = "GreaterThanOrEqualToThreshold"
+    topic: str  # physical name of the SNS topic notified
+
+
+class RolePlan(Frozen):
+    path: str = "role"
+    name: str
+    managed_policies: tuple[str, ...]
+
+
+class Deployment(Frozen):
+    project: str
+    environment: str
+    region: str
+    networking: NetworkMode
+    vpc: VpcPlan
+    security_groups: tuple[SecurityGroupPlan, ...]
+    endpoints: tuple[EndpointPlan, ...]
+    functions: tuple[FunctionPlan, ...]
+    stream: StreamPlan
+    table: TablePlan
+    bucket: BucketPlan
+    topic: TopicPlan
+    alarms: tuple[AlarmPlan, ...]
+    role: RolePlan
+    lambda_security_group: str | None = None  # physical name of the SG VPC-attached functions use
+
+    @property
+    def tags(self) -> dict[str, str]:
+        """The tags that identify this stack; `check` recognises an existing deployment by them."""
+        return {TAG_PROJECT: self.project, TAG_ENVIRONMENT: self.environment}
+
+    @property
+    def vpc_attached(self) -> bool:
+        return any(f.vpc_attached for f in self.functions)
+
+
+class Change(Frozen):
+    path: str
+    before: object = None
+    after: object = None
+    line: int | None = None  # manifest line of `path`
+
+
+class Impact(Frozen):
+    cost: str
+    monthly_cost_delta_usd: float = 0.0  # an estimate (us-east-1 list prices), negative = saves
+    security: str
+    performance: str
+
+
+class Adaptation(Frozen):
+    id: str
+    title: str
+    quota_code: str | None  # the quota that forced it; None for a cascade of another adaptation
+    quota_name: str | None
+    reason: str
+    changes: tuple[Change, ...]
+    impact: Impact
+
+
+class ManifestRef(Frozen):
+    path: str
+    name: str
+    sha256: str
+
+
+class IncreaseRequest(Frozen):
+    service_code: str
+    quota_code: str
+    quota_name: str
+    current: float | None
+    required: float
+    adjustable: bool
+
+
+class Plan(Frozen):
+    """The plan file (`plan --save-plan`): what the Pulumi program deploys, and what it must refuse."""
+
+    schema_: Literal["tap-preflight/plan/v1"] = Field(PLAN_SCHEMA, alias="schema")
+    verdict: Verdict
+    environment: str
+    region: str
+    account_id: str
+    manifest: ManifestRef
+    created_at: datetime
+    max_age_hours: float = 24.0
+    adaptations: tuple[Adaptation, ...] = ()
+    increase_requests: tuple[IncreaseRequest, ...] = ()
+    deployment: Deployment
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    def age(self, now: datetime | None = None) -> timedelta:
+        return (now or datetime.now(UTC)) - self.created_at
+
+    def is_stale(self, now: datetime | None = None) -> bool:
+        return self.age(now) > timedelta(hours=self.max_age_hours)

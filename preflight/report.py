@@ -1,0 +1,68 @@
+"""The report: findings, verdict and what would make the requested deployment fit.
+
+Its JSON form (`schema: tap-preflight/report/v1`) is a contract other tools read; formatters in
+`preflight.formats` render the same `Report` as a table, markdown, SARIF, JUnit or GitHub annotations.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from preflight.model import Adaptation, IncreaseRequest, ManifestRef, Verdict
+
+Status = Literal["OK", "WARN", "FAIL", "UNKNOWN"]
+REPORT_SCHEMA = "tap-preflight/report/v1"
+
+
+class Finding(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    service_code: str
+    quota_code: str
+    quota_name: str
+    scope: str
+    limit: float | None
+    limit_source: str
+    usage: float | None
+    demand: float
+    headroom_after: float | None
+    utilization_after: float | None
+    status: Status
+    resources: tuple[str, ...]
+    message: str
+    lines: tuple[int, ...] = ()  # manifest lines of `resources` (where known), for annotations and SARIF
+
+
+class Stats(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    api_calls: dict[str, int] = Field(default_factory=dict)
+    elapsed_s: float = 0.0
+
+
+class Report(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    schema_: Literal["tap-preflight/report/v1"] = Field(REPORT_SCHEMA, alias="schema")
+    command: Literal["check", "plan"] = "check"
+    verdict: Verdict
+    region: str
+    account_id: str
+    environment: str
+    manifest: ManifestRef
+    findings: tuple[Finding, ...]
+    increase_requests: tuple[IncreaseRequest, ...] = ()
+    adaptations: tuple[Adaptation, ...] | None = None  # plan only
+    stats: Stats = Field(default_factory=Stats)
+
+    def counts(self) -> dict[Status, int]:
+        out: dict[Status, int] = {"OK": 0, "WARN": 0, "FAIL": 0, "UNKNOWN": 0}
+        for f in self.findings:
+            out[f.status] += 1
+        return out
+
+    def to_json(self) -> str:
+        # `check` reports have no adaptations key; `plan` reports always do (possibly empty).
+        exclude = {"adaptations"} if self.adaptations is None else set()
+        return self.model_dump_json(by_alias=True, indent=2, exclude=exclude) + "\n"

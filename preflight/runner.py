@@ -1,0 +1,133 @@
+"""The commands' work, behind the CLI: where the account comes from, and `check` end to end.
+
+An account comes from one of three sources behind one small interface: a live AWS account (boto3's
+credential chain, `AWS_ENDPOINT_URL` honoured as boto3 does), the built-in emulated account
+(`--sandbox SCENARIO`), or a snapshot file (`--snapshot`, offline).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from preflight.account import AccountState, Progress
+from preflight.errors import InputError
+from preflight.evaluate import DEFAULT_WARN_THRESHOLD, evaluate, increase_requests
+from preflight.gate import GatePolicy, verdict_for
+from preflight.manifest import Manifest
+from preflight.model import Deployment, ManifestRef
+from preflight.report import Report, Stats
+
+PLACEHOLDER_AZS = tuple(f"az-{i}" for i in range(1, 7))  # names do not depend on the zones
+
+
+class AccountSource(Protocol):
+    def read(
+        self, manifest: Manifest, region: str, overrides: dict[str, float], progress: Progress | None
+    ) -> AccountState: ...
+
+
+def stack_of(manifest: Manifest, region: str):  # -> usage.Stack (imported lazily: it pulls boto3)
+    from preflight.usage import Stack
+
+    return Stack.of(manifest.requested(region, PLACEHOLDER_AZS))
+
+
+@dataclass(frozen=True)
+class LiveAccount:
+    profile: str | None = None
+    endpoint_url: str | None = None
+    role_arn: str | None = None
+    credentials: tuple[str, str] | None = None
+
+    def read(
+        self, manifest: Manifest, region: str, overrides: dict[str, float], progress: Progress | None
+    ) -> AccountState:
+        from preflight.account import read_account
+        from preflight.aws import Aws
+
+        aws = Aws(
+            region,
+            profile=self.profile,
+            endpoint_url=self.endpoint_url,
+            role_arn=self.role_arn,
+            credentials=self.credentials,
+        )
+        return read_account(aws, stack_of(manifest, region), overrides=overrides, progress=progress)
+
+
+@dataclass(frozen=True)
+class SnapshotAccount:
+    path: str
+
+    def read(
+        self, manifest: Manifest, region: str, overrides: dict[str, float], progress: Progress | None
+    ) -> AccountState:
+        from preflight.snapshot import load_snapshot
+
+        state = load_snapshot(self.path)
+        if state.region != region:
+            raise InputError(f"snapshot is for region {state.region}, not {region}", file=self.path)
+        if (state.stack.project, state.stack.environment) != (manifest.name, manifest.environment):
+            raise InputError(
+                f"snapshot was taken for stack {state.stack.project}/{state.stack.environment}, "
+                f"not {manifest.name}/{manifest.environment}",
+                file=self.path,
+            )
+        return state.with_overrides(overrides)
+
+
+@contextlib.contextmanager
+def sandbox_account(scenario: str, region: str) -> Iterator[LiveAccount]:
+    """A LiveAccount pointed at an in-process emulated account running `scenario`."""
+    from preflight.sandbox import Sandbox, load_scenario
+
+    loaded = load_scenario(scenario)
+    with Sandbox(loaded, region=region) as sandbox:
+        yield LiveAccount(endpoint_url=sandbox.endpoint_url, credentials=("testing", "testing"))
+
+
+def manifest_ref(manifest: Manifest) -> ManifestRef:
+    return ManifestRef(path=manifest.path, name=manifest.name, sha256=manifest.sha256)
+
+
+def build_report(
+    manifest: Manifest,
+    deployment: Deployment,
+    state: AccountState,
+    policy: GatePolicy,
+    *,
+    warn_threshold: float = DEFAULT_WARN_THRESHOLD,
+) -> Report:
+    findings = [
+        f.model_copy(update={"lines": tuple(n for n in map(manifest.line_of, f.resources) if n)})
+        for f in evaluate(deployment, state, warn_threshold)
+    ]
+    return Report(
+        command="check",
+        verdict=verdict_for(findings, policy),
+        region=state.region,
+        account_id=state.account_id,
+        environment=manifest.environment,
+        manifest=manifest_ref(manifest),
+        findings=tuple(findings),
+        increase_requests=tuple(increase_requests(findings)),
+        stats=Stats(api_calls=state.api_calls, elapsed_s=state.elapsed_s),
+    )
+
+
+def run_check(
+    manifest: Manifest,
+    source: AccountSource,
+    region: str,
+    policy: GatePolicy,
+    *,
+    overrides: dict[str, float] | None = None,
+    warn_threshold: float = DEFAULT_WARN_THRESHOLD,
+    progress: Progress | None = None,
+) -> Report:
+    state = source.read(manifest, region, overrides or {}, progress)
+    deployment = manifest.requested(region, state.azs)
+    return build_report(manifest, deployment, state, policy, warn_threshold=warn_threshold)

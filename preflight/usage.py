@@ -1,0 +1,320 @@
+"""Where usage of each quota is counted: one small counter per catalog entry.
+
+A counter returns {scope key: count} of what *other* stacks already use. This stack's own resources
+(tagged tap:project / tap:environment, or carrying this stack's physical names) are left out, so a
+re-run of `check` on a deployed stack does not find it over quota because of itself; the deployment's
+full demand is added on top (see `preflight.demand`). Everything inside this stack's own VPC that is
+not tagged as another stack's is counted as this stack's. Scopes that only a new resource of this
+stack has (its VPC before it exists, its security groups, its role) have no key: usage 0.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any
+
+from preflight.aws import Aws, AwsCallError, call, paginate
+from preflight.catalog import GLOBAL_QUOTA_REGION
+from preflight.model import (
+    BASIC_EXECUTION_POLICY,
+    TAG_ENVIRONMENT,
+    TAG_PROJECT,
+    VPC_ACCESS_POLICY,
+    Deployment,
+)
+
+NAT_COUNTED_STATES = ("pending", "available", "deleting")
+ENDPOINT_GONE_STATES = {"deleted", "deleting", "rejected", "failed", "expired"}
+
+
+@dataclass(frozen=True)
+class Stack:
+    """What identifies this stack's own resources in the account."""
+
+    project: str
+    environment: str
+    vpc_name: str
+    function_names: tuple[str, ...]
+    stream_name: str
+    table_name: str
+    bucket_name: str
+    topic_name: str
+    role_name: str
+    managed_policies: frozenset[str]
+
+    @classmethod
+    def of(cls, d: Deployment) -> Stack:
+        return cls(
+            project=d.project,
+            environment=d.environment,
+            vpc_name=d.vpc.name,
+            function_names=tuple(f.name for f in d.functions),
+            stream_name=d.stream.name,
+            table_name=d.table.name,
+            bucket_name=d.bucket.name,
+            topic_name=d.topic.name,
+            role_name=d.role.name,
+            managed_policies=frozenset({BASIC_EXECUTION_POLICY, VPC_ACCESS_POLICY, *d.role.managed_policies}),
+        )
+
+    def owns(self, tags: list[dict[str, str]] | None) -> bool:
+        found = {t.get("Key"): t.get("Value") for t in tags or []}
+        return found.get(TAG_PROJECT) == self.project and found.get(TAG_ENVIRONMENT) == self.environment
+
+
+class Reads:
+    """Each AWS read happens once per run, however many counters need it (threads share the result)."""
+
+    def __init__(self, aws: Aws, stack: Stack):
+        self.aws = aws
+        self.stack = stack
+        self._lock = threading.Lock()
+        self._futures: dict[str, Future[Any]] = {}
+
+    def once(self, key: str, fetch: Callable[[], Any]) -> Any:
+        with self._lock:
+            future = self._futures.get(key)
+            owner = future is None
+            if owner:
+                future = self._futures[key] = Future()
+        assert future is not None
+        if owner:
+            try:
+                future.set_result(fetch())
+            except BaseException as exc:
+                future.set_exception(exc)
+        return future.result()
+
+    def ec2(self, operation: str, result_key: str, **kwargs: Any) -> list[dict[str, Any]]:
+        client = self.aws.client("ec2")
+        return self.once(f"ec2:{operation}", lambda: paginate(client, operation, result_key, **kwargs))
+
+    def own_vpc_id(self) -> str | None:
+        own = [v["VpcId"] for v in self.ec2("DescribeVpcs", "Vpcs") if self.stack.owns(v.get("Tags"))]
+        return own[0] if own else None
+
+    def own_vpc_scope(self) -> str:
+        return f"vpc:{self.stack.vpc_name}"
+
+    def lambda_settings(self) -> dict[str, Any]:
+        client = self.aws.client("lambda")
+        return self.once("lambda:GetAccountSettings", lambda: call(client, "GetAccountSettings"))
+
+    def kinesis_limits(self) -> dict[str, Any]:
+        client = self.aws.client("kinesis")
+        return self.once("kinesis:DescribeLimits", lambda: call(client, "DescribeLimits"))
+
+    def iam_summary(self) -> dict[str, int]:
+        client = self.aws.client("iam", GLOBAL_QUOTA_REGION)
+        return self.once("iam:GetAccountSummary", lambda: call(client, "GetAccountSummary")["SummaryMap"])
+
+    def own_role_exists(self) -> bool:
+        client = self.aws.client("iam", GLOBAL_QUOTA_REGION)
+
+        def fetch() -> bool:
+            try:
+                call(client, "GetRole", RoleName=self.stack.role_name)
+            except AwsCallError as exc:
+                if exc.code == "NoSuchEntity":
+                    return False
+                raise
+            return True
+
+        return self.once("iam:GetRole", fetch)
+
+
+Usage = dict[str, float]
+
+
+def vpcs(r: Reads) -> Usage:
+    return {"region": sum(1 for v in r.ec2("DescribeVpcs", "Vpcs") if not r.stack.owns(v.get("Tags")))}
+
+
+def internet_gateways(r: Reads) -> Usage:
+    igws = r.ec2("DescribeInternetGateways", "InternetGateways")
+    return {"region": sum(1 for g in igws if not r.stack.owns(g.get("Tags")))}
+
+
+def nat_gateways_per_az(r: Reads) -> Usage:
+    subnet_az = {s["SubnetId"]: s["AvailabilityZone"] for s in r.ec2("DescribeSubnets", "Subnets")}
+    nats = r.ec2(
+        "DescribeNatGateways",
+        "NatGateways",
+        Filters=[{"Name": "state", "Values": list(NAT_COUNTED_STATES)}],
+    )
+    counts: Counter[str] = Counter()
+    for nat in nats:
+        if nat.get("State") in NAT_COUNTED_STATES and not r.stack.owns(nat.get("Tags")):
+            counts[f"az:{subnet_az.get(nat.get('SubnetId', ''), 'unknown')}"] += 1
+    return dict(counts)
+
+
+def elastic_ips(r: Reads) -> Usage:
+    client = r.aws.client("ec2")  # DescribeAddresses is not paginated
+    addresses = r.once("ec2:DescribeAddresses", lambda: call(client, "DescribeAddresses")["Addresses"])
+    return {"region": sum(1 for a in addresses if not r.stack.owns(a.get("Tags")))}
+
+
+def subnets_per_vpc(r: Reads) -> Usage:
+    own = r.own_vpc_id()
+    if own is None:
+        return {}
+    subnets = r.ec2("DescribeSubnets", "Subnets")
+    return {r.own_vpc_scope(): sum(1 for s in subnets if s["VpcId"] == own and not _owned_or_untagged(r, s))}
+
+
+def _owned_or_untagged(r: Reads, item: dict[str, Any]) -> bool:
+    """Inside this stack's VPC, what carries no other stack's tags is this stack's."""
+    tags = {t.get("Key"): t.get("Value") for t in item.get("Tags") or []}
+    return TAG_PROJECT not in tags or r.stack.owns(item.get("Tags"))
+
+
+def security_groups(r: Reads) -> Usage:
+    own_vpc = r.own_vpc_id()
+    groups = r.ec2("DescribeSecurityGroups", "SecurityGroups")
+    # The default group of this stack's VPC comes with the VPC, which the demand counts again.
+    others = [g for g in groups if not r.stack.owns(g.get("Tags")) and g.get("VpcId") != own_vpc]
+    return {"region": len(others)}
+
+
+def security_group_rules(r: Reads) -> Usage:
+    # The program defines each of its groups' rules in full (inline rules are authoritative), and a new
+    # group starts empty: no rule of another stack can count against this stack's groups.
+    return {}
+
+
+def gateway_endpoints(r: Reads) -> Usage:
+    endpoints = r.ec2("DescribeVpcEndpoints", "VpcEndpoints")
+    return {
+        "region": sum(
+            1
+            for e in endpoints
+            if e.get("VpcEndpointType") == "Gateway"
+            and str(e.get("State", "")).lower() not in ENDPOINT_GONE_STATES
+            and not r.stack.owns(e.get("Tags"))
+        )
+    }
+
+
+def interface_endpoints_per_vpc(r: Reads) -> Usage:
+    own = r.own_vpc_id()
+    if own is None:
+        return {}
+    endpoints = r.ec2("DescribeVpcEndpoints", "VpcEndpoints")
+    return {
+        r.own_vpc_scope(): sum(
+            1
+            for e in endpoints
+            if e.get("VpcId") == own
+            and e.get("VpcEndpointType") in ("Interface", "GatewayLoadBalancer")
+            and str(e.get("State", "")).lower() not in ENDPOINT_GONE_STATES
+            and not _owned_or_untagged(r, e)
+        )
+    }
+
+
+def network_interfaces(r: Reads) -> Usage:
+    own = r.own_vpc_id()
+    enis = r.ec2("DescribeNetworkInterfaces", "NetworkInterfaces")
+    return {"region": sum(1 for e in enis if own is None or e.get("VpcId") != own)}
+
+
+def lambda_enis_per_vpc(r: Reads) -> Usage:
+    # Every Lambda ENI in this stack's VPC belongs to this stack's functions: usage by others is 0.
+    own = r.own_vpc_id()
+    return {r.own_vpc_scope(): 0} if own else {}
+
+
+def lambda_reserved_concurrency(r: Reads) -> Usage:
+    """Concurrency other functions hold reserved. A function being redeployed gives its own back first."""
+    limit = r.lambda_settings()["AccountLimit"]
+    reserved_total = limit["ConcurrentExecutions"] - limit["UnreservedConcurrentExecutions"]
+    client = r.aws.client("lambda")
+
+    def own_reservation(name: str) -> int:
+        try:
+            answer = call(client, "GetFunctionConcurrency", FunctionName=name)
+        except AwsCallError as exc:
+            if exc.code == "ResourceNotFoundException":
+                return 0
+            raise
+        return int(answer.get("ReservedConcurrentExecutions") or 0)
+
+    own = sum(own_reservation(n) for n in r.stack.function_names)
+    return {"region": max(0, reserved_total - own)}
+
+
+def lambda_code_storage(r: Reads) -> Usage:
+    # This stack's own code is a few kilobytes of 75 GB; it is not subtracted (that would cost a
+    # GetFunction per function on every run).
+    return {"region": r.lambda_settings()["AccountUsage"]["TotalCodeSize"]}
+
+
+def kinesis_shards(r: Reads) -> Usage:
+    client = r.aws.client("kinesis")
+    try:
+        summary = call(client, "DescribeStreamSummary", StreamName=r.stack.stream_name)
+        own = summary["StreamDescriptionSummary"].get("OpenShardCount", 0)
+    except AwsCallError as exc:
+        if exc.code != "ResourceNotFoundException":
+            raise
+        own = 0
+    return {"region": max(0, r.kinesis_limits()["OpenShardCount"] - own)}
+
+
+def dynamodb_tables(r: Reads) -> Usage:
+    names = paginate(r.aws.client("dynamodb"), "ListTables", "TableNames")
+    return {"region": sum(1 for n in names if n != r.stack.table_name)}
+
+
+def s3_buckets(r: Reads) -> Usage:
+    buckets = paginate(r.aws.client("s3", GLOBAL_QUOTA_REGION), "ListBuckets", "Buckets")
+    return {"global": sum(1 for b in buckets if b["Name"] != r.stack.bucket_name)}
+
+
+def sns_topics(r: Reads) -> Usage:
+    topics = paginate(r.aws.client("sns"), "ListTopics", "Topics")
+    suffix = f":{r.stack.topic_name}"
+    return {"region": sum(1 for t in topics if not t["TopicArn"].endswith(suffix))}
+
+
+def iam_roles(r: Reads) -> Usage:
+    roles = r.iam_summary()["Roles"]
+    return {"global": roles - (1 if r.own_role_exists() else 0)}
+
+
+def role_managed_policies(r: Reads) -> Usage:
+    """Policies attached to this stack's role outside the stack stay attached after the deploy."""
+    if not r.own_role_exists():
+        return {}
+    client = r.aws.client("iam", GLOBAL_QUOTA_REGION)
+    attached = paginate(client, "ListAttachedRolePolicies", "AttachedPolicies", RoleName=r.stack.role_name)
+    foreign = [p for p in attached if p["PolicyArn"] not in r.stack.managed_policies]
+    return {f"role:{r.stack.role_name}": len(foreign)}
+
+
+COUNTERS: dict[str, Callable[[Reads], Usage]] = {
+    "vpcs": vpcs,
+    "internet_gateways": internet_gateways,
+    "nat_gateways_per_az": nat_gateways_per_az,
+    "elastic_ips": elastic_ips,
+    "subnets_per_vpc": subnets_per_vpc,
+    "security_groups": security_groups,
+    "security_group_rules": security_group_rules,
+    "gateway_endpoints": gateway_endpoints,
+    "interface_endpoints_per_vpc": interface_endpoints_per_vpc,
+    "network_interfaces": network_interfaces,
+    "lambda_enis_per_vpc": lambda_enis_per_vpc,
+    "lambda_reserved_concurrency": lambda_reserved_concurrency,
+    "lambda_code_storage": lambda_code_storage,
+    "kinesis_shards": kinesis_shards,
+    "dynamodb_tables": dynamodb_tables,
+    "s3_buckets": s3_buckets,
+    "sns_topics": sns_topics,
+    "iam_roles": iam_roles,
+    "role_managed_policies": role_managed_policies,
+}
