@@ -251,6 +251,83 @@ def check(
 
 
 @main.command()
+@click.argument("manifest", type=click.Path())
+@click.option(
+    "--adapt", is_flag=True, help="Adapt the deployment to fit (required; plan without it is check)."
+)
+@click.option(
+    "--save-plan", type=click.Path(dir_okay=False), help="Write the plan file the Pulumi program deploys."
+)
+@click.option("--strict", is_flag=True, help="GO_WITH_ADAPTATIONS exits 1.")
+@click.option(
+    "--max-age-hours",
+    type=click.FloatRange(0.01, 24 * 365),
+    default=24.0,
+    show_default=True,
+    help="How long the Pulumi program accepts the plan file.",
+)
+@account_options
+@_handle_errors
+def plan(
+    manifest: str,
+    adapt: bool,
+    save_plan: str | None,
+    strict: bool,
+    max_age_hours: float,
+    environment: str | None,
+    region: str | None,
+    profile: str | None,
+    role_arn: str | None,
+    sandbox: str | None,
+    snapshot: str | None,
+    limits: tuple[str, ...],
+    warn_threshold: float,
+    allow_unknown: bool,
+    fail_on: tuple[str, ...],
+    soft_fail: bool,
+    fmt: str,
+    output: str | None,
+    reports: tuple[str, ...],
+    stats: bool,
+) -> int:
+    """Find the least-degraded deployment of MANIFEST that fits the account, and explain each change."""
+    from preflight.fileio import write_atomic
+    from preflight.gate import GatePolicy, exit_code
+    from preflight.manifest import load_manifest
+    from preflight.runner import plan_json, run_plan
+
+    if not adapt:
+        raise InputError("plan needs --adapt (to check the manifest as requested, use `tap-preflight check`)")
+    policy = GatePolicy.from_flags(
+        fail_on,
+        allow_unknown=allow_unknown,
+        soft_fail=soft_fail,  # type: ignore[arg-type]
+        strict=strict,
+    )
+    overrides = _parse_limits(limits)
+    extra = _parse_reports(reports)
+    loaded = load_manifest(manifest, environment)
+    region = region or loaded.doc.region
+    with _account_source(sandbox, snapshot, profile, role_arn, region) as source, _progress() as progress:
+        report, plan_file = run_plan(
+            loaded,
+            source,
+            region,
+            policy,
+            overrides=overrides,
+            warn_threshold=warn_threshold,
+            progress=progress,
+            max_age_hours=max_age_hours,
+        )
+    if save_plan:
+        write_atomic(save_plan, plan_json(plan_file))
+    _emit(report, fmt, output, extra, stats)
+    if save_plan and sys.stderr.isatty():
+        click.echo(f"plan written to {save_plan}", err=True)
+    return exit_code(report, policy)
+
+
+@main.command()
 @_handle_errors
 def schema() -> int:
     """Print the manifest's JSON Schema (for editor completion)."""

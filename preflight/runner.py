@@ -8,8 +8,9 @@ credential chain, `AWS_ENDPOINT_URL` honoured as boto3 does), the built-in emula
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Protocol
 
 from preflight.account import AccountState, Progress
@@ -17,8 +18,8 @@ from preflight.errors import InputError
 from preflight.evaluate import DEFAULT_WARN_THRESHOLD, evaluate, increase_requests
 from preflight.gate import GatePolicy, verdict_for
 from preflight.manifest import Manifest
-from preflight.model import Deployment, ManifestRef
-from preflight.report import Report, Stats
+from preflight.model import Deployment, ManifestRef, Plan
+from preflight.report import Finding, Report, Stats
 
 PLACEHOLDER_AZS = tuple(f"az-{i}" for i in range(1, 7))  # names do not depend on the zones
 
@@ -93,6 +94,14 @@ def manifest_ref(manifest: Manifest) -> ManifestRef:
     return ManifestRef(path=manifest.path, name=manifest.name, sha256=manifest.sha256)
 
 
+def located(manifest: Manifest, findings: Iterable[Finding]) -> tuple[Finding, ...]:
+    """Findings with the manifest lines of the resources that create their demand."""
+    return tuple(
+        f.model_copy(update={"lines": tuple(n for n in map(manifest.line_of, f.resources) if n)})
+        for f in findings
+    )
+
+
 def build_report(
     manifest: Manifest,
     deployment: Deployment,
@@ -101,10 +110,7 @@ def build_report(
     *,
     warn_threshold: float = DEFAULT_WARN_THRESHOLD,
 ) -> Report:
-    findings = [
-        f.model_copy(update={"lines": tuple(n for n in map(manifest.line_of, f.resources) if n)})
-        for f in evaluate(deployment, state, warn_threshold)
-    ]
+    findings = located(manifest, evaluate(deployment, state, warn_threshold))
     return Report(
         command="check",
         verdict=verdict_for(findings, policy),
@@ -131,3 +137,51 @@ def run_check(
     state = source.read(manifest, region, overrides or {}, progress)
     deployment = manifest.requested(region, state.azs)
     return build_report(manifest, deployment, state, policy, warn_threshold=warn_threshold)
+
+
+def run_plan(
+    manifest: Manifest,
+    source: AccountSource,
+    region: str,
+    policy: GatePolicy,
+    *,
+    overrides: dict[str, float] | None = None,
+    warn_threshold: float = DEFAULT_WARN_THRESHOLD,
+    progress: Progress | None = None,
+    max_age_hours: float = 24.0,
+) -> tuple[Report, Plan]:
+    """`plan --adapt`: the report (findings of the adapted deployment, with adaptations) and the plan file."""
+    from preflight.planner import plan
+
+    state = source.read(manifest, region, overrides or {}, progress)
+    result = plan(manifest, state, policy, warn_threshold=warn_threshold)
+    findings = located(manifest, result.findings)
+    report = Report(
+        command="plan",
+        verdict=result.verdict,
+        region=state.region,
+        account_id=state.account_id,
+        environment=manifest.environment,
+        manifest=manifest_ref(manifest),
+        findings=findings,
+        increase_requests=result.increase_requests,
+        adaptations=result.adaptations,
+        stats=Stats(api_calls=state.api_calls, elapsed_s=state.elapsed_s),
+    )
+    plan_file = Plan(
+        verdict=result.verdict,
+        environment=manifest.environment,
+        region=state.region,
+        account_id=state.account_id,
+        manifest=manifest_ref(manifest),
+        created_at=datetime.now(UTC),
+        max_age_hours=max_age_hours,
+        adaptations=result.adaptations,
+        increase_requests=result.increase_requests,
+        deployment=result.adapted,
+    )
+    return report, plan_file
+
+
+def plan_json(plan: Plan) -> str:
+    return plan.model_dump_json(by_alias=True, indent=2) + "\n"

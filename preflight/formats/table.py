@@ -54,6 +54,38 @@ def verdict_line(report: Report) -> str:
     )
 
 
+def _value(value: object) -> str:
+    if value is None:
+        return "(none)"
+    if isinstance(value, list):
+        return ", ".join(str(v).rsplit("/", 1)[-1] for v in value)
+    return str(value)
+
+
+def print_plan_diff(console: Console, report: Report) -> None:
+    """Requested versus adapted, as `terraform plan` shows a diff: each change, its reason and impact."""
+    adaptations = report.adaptations or ()
+    if not adaptations:
+        console.print("[green]No changes:[/] the deployment fits the account as requested.\n")
+        return
+    console.print(f"[bold]{len(adaptations)} adaptation(s)[/] to fit the account:\n")
+    for a in adaptations:
+        removes = all(c.after is None for c in a.changes)
+        mark, style = ("-", "red") if removes else ("~", "yellow")
+        quota = f" [dim]forced by {a.quota_code} {a.quota_name}[/dim]" if a.quota_code else ""
+        console.print(f"  [{style}]{mark}[/] [bold]{a.title}[/] [dim]({a.id})[/dim]{quota}")
+        console.print(f"      reason: {a.reason}")
+        for c in a.changes:
+            where = f" [dim](line {c.line})[/dim]" if c.line else ""
+            if c.after is None:
+                console.print(f"      [red]- {c.path}[/]: {_value(c.before)}{where}")
+            else:
+                console.print(f"      [yellow]~ {c.path}[/]: {_value(c.before)} -> {_value(c.after)}{where}")
+        console.print(f"      cost: {a.impact.cost}")
+        console.print(f"      security: {a.impact.security}")
+        console.print(f"      performance: {a.impact.performance}\n")
+
+
 def render_table(report: Report, *, color: bool | None = None, width: int | None = None) -> str:
     if color is None:
         color = False
@@ -66,6 +98,8 @@ def render_table(report: Report, *, color: bool | None = None, width: int | None
         color_system="standard" if color else None,
         highlight=False,
     )
+    if report.adaptations is not None:
+        print_plan_diff(console, report)
     console.print(findings_table(report.findings))
     for f in report.findings:
         if f.status in ("FAIL", "UNKNOWN", "WARN"):

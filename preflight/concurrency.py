@@ -1,0 +1,132 @@
+"""Sharing what the account can still reserve among the functions (water-filling).
+
+Reservable = limit - unreserved floor (min(100, limit)) - what other functions already hold. If the
+requests fit, they stand. Otherwise each function gets min(request, max(floor, level x weight)) with the
+highest level that fits; leftover units go to the functions furthest below their share. If even the
+floors do not fit, reservations are dropped (lowest weight first) until the rest fit, or - where the
+policy says `no-go` or a function's reservation is required - the requests stand and the plan is NO_GO.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from preflight.account import AccountState
+from preflight.catalog import lambda_unreserved_floor
+from preflight.manifest import FunctionSpec, Manifest
+from preflight.model import Deployment
+
+CODE = "L-B99A9384"
+
+
+@dataclass(frozen=True)
+class Allocation:
+    reservations: dict[str, int | None]  # by function key; None: no reservation
+    requested_total: int
+    planned_total: int
+    reservable: float | None
+    reason: str = ""
+    feasible: bool = True
+    dropped: tuple[str, ...] = field(default_factory=tuple)
+
+
+def reservable(state: AccountState) -> float | None:
+    limit = state.limit(CODE).value
+    usage = state.usage_in(CODE, "region")
+    if limit is None or usage is None:
+        return None
+    return limit - lambda_unreserved_floor(limit) - usage
+
+
+def water_fill(
+    requests: dict[str, int], floors: dict[str, int], weights: dict[str, float], budget: int
+) -> dict[str, int]:
+    """Integer max-min fair shares: each gets min(request, max(floor, level x weight)), sum <= budget.
+
+    Requires sum(floors) <= budget. Deterministic whatever the order of the inputs.
+    """
+    keys = sorted(requests)
+    if sum(requests.values()) <= budget:
+        return dict(requests)
+
+    def total(level: float) -> int:
+        return sum(min(requests[k], max(floors[k], math.floor(level * weights[k]))) for k in keys)
+
+    low, high = 0.0, max(requests[k] / weights[k] for k in keys) + 1
+    for _ in range(100):  # bisection on the water level
+        mid = (low + high) / 2
+        if total(mid) <= budget:
+            low = mid
+        else:
+            high = mid
+    shares = {k: min(requests[k], max(floors[k], math.floor(low * weights[k]))) for k in keys}
+    left = budget - sum(shares.values())
+    # Hand out what floor() left over, one unit at a time, to whoever is furthest below its weight.
+    while left > 0:
+        open_keys = [k for k in keys if shares[k] < requests[k]]
+        if not open_keys:
+            break
+        k = min(open_keys, key=lambda k: ((shares[k] + 1) / weights[k], k))
+        shares[k] += 1
+        left -= 1
+    return shares
+
+
+def share(requested: Deployment, manifest: Manifest, state: AccountState) -> Allocation:
+    specs: dict[str, FunctionSpec] = {f.name: f for f in manifest.doc.functions}
+    asks = {f.key: f.reserved_concurrency for f in requested.functions if f.reserved_concurrency is not None}
+    keep_all: dict[str, int | None] = {f.key: f.reserved_concurrency for f in requested.functions}
+    total_asked = sum(asks.values())
+    room = reservable(state)
+    if room is None:
+        return Allocation(
+            keep_all, total_asked, total_asked, None, "reservable concurrency unknown", feasible=False
+        )
+    budget = max(0, math.floor(room))
+    if total_asked <= budget:
+        return Allocation(keep_all, total_asked, total_asked, room)
+    why = (
+        f"{total_asked} requested but only {budget} can still be reserved (limit "
+        f"{state.limit(CODE).value:g}, unreserved floor kept, {state.usage_in(CODE, 'region'):g} held by "
+        "other functions)"
+    )
+    policy = manifest.doc.lambda_.concurrency
+    floors = {k: specs[k].min_reserved_concurrency for k in asks}
+    weights = {k: specs[k].weight for k in asks}
+    if policy.sharing == "none":
+        floors = dict(asks)  # no sharing: a function gets its request or nothing
+
+    kept = set(asks)
+    dropped: list[str] = []
+    if sum(floors[k] for k in kept) > budget:
+        if policy.when_floors_do_not_fit == "no-go":
+            return Allocation(
+                keep_all,
+                total_asked,
+                total_asked,
+                room,
+                f"{why}; the policy forbids dropping reservations",
+                feasible=False,
+            )
+        for k in sorted(kept, key=lambda k: (weights[k], -floors[k], k)):
+            if sum(floors[j] for j in kept) <= budget:
+                break
+            if specs[k].reservation_required:
+                continue
+            kept.discard(k)
+            dropped.append(k)
+        if sum(floors[k] for k in kept) > budget:
+            return Allocation(
+                keep_all,
+                total_asked,
+                total_asked,
+                room,
+                f"{why}; even the floors of the required reservations do not fit",
+                feasible=False,
+            )
+    shares = water_fill({k: asks[k] for k in kept}, floors, weights, budget)
+    reservations: dict[str, int | None] = {f.key: shares.get(f.key) for f in requested.functions}
+    planned = sum(v for v in reservations.values() if v is not None)
+    reason = why + (f"; dropped the reservation of {', '.join(sorted(dropped))}" if dropped else "")
+    return Allocation(reservations, total_asked, planned, room, reason, dropped=tuple(sorted(dropped)))

@@ -1,0 +1,91 @@
+"""What each kind of adaptation costs, in money, security and performance: plain words, as data.
+
+Prices are us-east-1 list prices from third-party sources (2026) and are estimates: a NAT gateway is
+about $0.045/hour (~$32.85/month) plus $0.045/GB, its Elastic IP $0.005/hour (~$3.65/month); an
+interface endpoint about $0.01/hour per AZ (~$7.30/month per AZ) plus $0.01/GB; gateway endpoints
+are free.
+"""
+
+from __future__ import annotations
+
+from preflight.model import Impact
+
+NAT_MONTHLY_USD = 32.85
+EIP_MONTHLY_USD = 3.65
+INTERFACE_ENDPOINT_MONTHLY_USD_PER_AZ = 7.30
+
+
+def drop_gateway_endpoint(service: str) -> Impact:
+    return Impact(
+        cost="none: gateway endpoints are free (estimate)",
+        monthly_cost_delta_usd=0.0,
+        security=f"{service} traffic no longer stays on the VPC's private route to {service}",
+        performance="low: requests take the public service endpoint",
+    )
+
+
+def drop_interface_endpoint(service: str, azs: int) -> Impact:
+    saved = INTERFACE_ENDPOINT_MONTHLY_USD_PER_AZ * azs
+    return Impact(
+        cost=f"saves about ${saved:.2f}/month ({azs} AZ x ${INTERFACE_ENDPOINT_MONTHLY_USD_PER_AZ:.2f}) plus "
+        "$0.01/GB (estimate)",
+        monthly_cost_delta_usd=-saved,
+        security=f"{service} calls no longer travel over PrivateLink; they use the public endpoint over TLS",
+        performance="low: adds about 10-20 ms per call",
+    )
+
+
+def leave_vpc() -> Impact:
+    return Impact(
+        cost="none; no NAT gateway is needed (a NAT route would cost about $32.85/month each, estimate)",
+        monthly_cost_delta_usd=0.0,
+        security="low to medium: functions lose network isolation in private subnets; IAM still limits what "
+        "they may call",
+        performance="better cold starts: no VPC network interface to attach",
+    )
+
+
+def nat_route(nat_gateways: int) -> Impact:
+    monthly = nat_gateways * (NAT_MONTHLY_USD + EIP_MONTHLY_USD)
+    return Impact(
+        cost=f"adds about ${monthly:.2f}/month for {nat_gateways} NAT gateway(s) with Elastic IP(s), plus "
+        "$0.045/GB processed (estimate)",
+        monthly_cost_delta_usd=monthly,
+        security="functions stay in private subnets; their AWS calls leave through the NAT gateway to public "
+        "endpoints",
+        performance="low: NAT adds a hop; one NAT gateway is a single-AZ dependency",
+    )
+
+
+def execution_policy(to_basic: bool) -> Impact:
+    return Impact(
+        cost="none",
+        security=(
+            "better: least privilege, the role no longer holds the unused ENI permissions"
+            if to_basic
+            else "the role gains the ENI permissions that VPC-attached functions need"
+        ),
+        performance="none",
+    )
+
+
+def drop_security_group() -> Impact:
+    return Impact(cost="none", security="none: nothing uses the group any more", performance="none")
+
+
+def share_concurrency(requested: int, planned: int) -> Impact:
+    return Impact(
+        cost="none: reserved concurrency is free",
+        security="none",
+        performance=f"medium: the functions can run {planned} concurrent executions in total instead of "
+        f"{requested}; under peak load they are throttled sooner",
+    )
+
+
+def drop_reservations(count: int) -> Impact:
+    return Impact(
+        cost="none",
+        security="none",
+        performance=f"medium: {count} function(s) run without reserved capacity; they share the account's "
+        "unreserved pool and can be starved by other functions",
+    )

@@ -1,0 +1,410 @@
+"""`plan --adapt`: the least-degraded deployment that fits the account, and why each change was made.
+
+The search runs over the choices the manifest's policy allows, not over the seed's failures:
+
+* Lambda networking, in the manifest's order of preference (`vpc-with-endpoints`, `vpc-with-nat`,
+  `no-vpc`). The rest of the resource graph follows from that choice (`realize`):
+  endpoints serve VPC-attached functions (`vpc-with-endpoints` needs one for every service a function
+  uses; with `no-vpc` an optional endpoint has no consumer and goes), a NAT route brings a NAT gateway,
+  its Elastic IP and the internet gateway, the role's execution policy and the Lambda security group
+  follow attachment, an endpoint security group goes with the last interface endpoint, ENI demand goes
+  with attachment (see `preflight.demand`).
+* Optional endpoints nothing requires: kept when they fit, the free (gateway) ones first.
+* Reserved concurrency: shared by water-filling what the account can still reserve (`concurrency`).
+
+Degradation is ordered: networking preference first, then endpoints dropped, then reservations dropped,
+then concurrency given up, then monthly cost. The first networking choice whose required part fits
+wins; every other choice is independent of the rest, so the result is the least-degraded plan.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from preflight import catalog, impact
+from preflight.account import AccountState
+from preflight.concurrency import Allocation, share
+from preflight.demand import Need, all_needs, endpoint_needs, security_group_needs
+from preflight.evaluate import DEFAULT_WARN_THRESHOLD, evaluate, increase_requests, reserve_of
+from preflight.gate import GatePolicy, verdict_for
+from preflight.manifest import Manifest, prune
+from preflight.model import (
+    BASIC_EXECUTION_POLICY,
+    VPC_ACCESS_POLICY,
+    Adaptation,
+    Change,
+    Deployment,
+    EndpointPlan,
+    IncreaseRequest,
+    NetworkMode,
+    Verdict,
+)
+from preflight.report import Finding
+
+
+@dataclass(frozen=True)
+class Attempt:
+    mode: NetworkMode
+    deployment: Deployment
+    findings: tuple[Finding, ...]
+    blocking: tuple[Finding, ...]
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    verdict: Verdict
+    requested: Deployment
+    adapted: Deployment
+    findings: tuple[Finding, ...]  # of the adapted deployment
+    adaptations: tuple[Adaptation, ...]
+    increase_requests: tuple[IncreaseRequest, ...]  # what would make the requested deployment fit
+    attempts: tuple[Attempt, ...]
+
+
+def _blocking(findings: list[Finding], policy: GatePolicy) -> tuple[Finding, ...]:
+    return tuple(
+        f for f in findings if f.status == "FAIL" or (f.status == "UNKNOWN" and not policy.allow_unknown)
+    )
+
+
+def realize(requested: Deployment, manifest: Manifest, mode: NetworkMode, keep: frozenset[str]) -> Deployment:
+    """The deployment for one networking choice and one set of kept endpoints, derived along the graph."""
+    attached = mode != "no-vpc"
+    nat_azs: tuple[str, ...] = ()
+    if mode == "vpc-with-nat":
+        per_az = manifest.doc.lambda_.networking.nat_gateways == "per-az"
+        nat_azs = requested.vpc.azs if per_az else requested.vpc.azs[:1]
+    extra = tuple(
+        p for p in requested.role.managed_policies if p not in (BASIC_EXECUTION_POLICY, VPC_ACCESS_POLICY)
+    )
+    role = requested.role.model_copy(
+        update={"managed_policies": (VPC_ACCESS_POLICY if attached else BASIC_EXECUTION_POLICY, *extra)}
+    )
+    deployment = requested.model_copy(
+        update={
+            "networking": mode,
+            "vpc": requested.vpc.model_copy(
+                update={
+                    "nat_gateway_azs": nat_azs,
+                    "internet_gateway": requested.vpc.internet_gateway or bool(nat_azs),
+                }
+            ),
+            "endpoints": tuple(ep for ep in requested.endpoints if ep.key in keep),
+            "functions": tuple(f.model_copy(update={"vpc_attached": attached}) for f in requested.functions),
+            "role": role,
+            # Security groups are re-derived from the requested set: prune keeps those still used.
+            "security_groups": requested.security_groups,
+        }
+    )
+    return prune(deployment)
+
+
+def required_endpoints(requested: Deployment, manifest: Manifest, mode: NetworkMode) -> frozenset[str]:
+    optional = {ep.name: ep.optional for ep in manifest.doc.endpoints}
+    services = {s for f in requested.functions for s in f.uses} if mode == "vpc-with-endpoints" else set()
+    return frozenset(
+        ep.key for ep in requested.endpoints if not optional.get(ep.key, True) or ep.service in services
+    )
+
+
+def _headroom(state: AccountState, code: str, scope: str) -> float | None:
+    limit = state.limit(code).value
+    usage = state.usage_in(code, scope)
+    if limit is None or usage is None:
+        return None
+    return limit - reserve_of(code, limit) - usage
+
+
+def _add_optional_endpoints(
+    base: Deployment, requested: Deployment, candidates: list[EndpointPlan], state: AccountState
+) -> tuple[Deployment, dict[str, Finding | None]]:
+    """Keep every optional endpoint that still fits, free ones first; say which quota stopped the rest."""
+    totals: dict[tuple[str, str], float] = defaultdict(float)
+    for code, scope, amount, _ in all_needs(base):
+        totals[(code, scope)] += amount
+    kept = {ep.key for ep in base.endpoints}
+    groups = {sg.name for sg in base.security_groups}
+    all_groups = {sg.name: sg for sg in requested.security_groups}
+    refused: dict[str, Finding | None] = {}
+    for ep in sorted(candidates, key=lambda e: (e.type != "gateway", e.key)):
+        needs: list[Need] = list(endpoint_needs(ep, base))
+        if ep.security_group and ep.security_group not in groups:
+            needs += security_group_needs(all_groups[ep.security_group])
+        blocked = None
+        delta: dict[tuple[str, str], float] = defaultdict(float)
+        for code, scope, amount, _ in needs:
+            delta[(code, scope)] += amount
+        for (code, scope), amount in delta.items():
+            room = _headroom(state, code, scope)
+            if room is None or totals[(code, scope)] + amount > room:
+                blocked = (code, scope)
+                break
+        if blocked:
+            refused[ep.key] = _refusal_finding(blocked, state, totals[blocked] + delta[blocked], ep)
+            continue
+        for key, amount in delta.items():
+            totals[key] += amount
+        kept.add(ep.key)
+        if ep.security_group:
+            groups.add(ep.security_group)
+    adapted = requested.model_copy(
+        update={
+            "endpoints": tuple(ep for ep in requested.endpoints if ep.key in kept),
+            "security_groups": requested.security_groups,
+            "functions": base.functions,
+            "vpc": base.vpc,
+            "role": base.role,
+            "networking": base.networking,
+        }
+    )
+    return prune(adapted), refused
+
+
+def _refusal_finding(key: tuple[str, str], state: AccountState, demand: float, ep: EndpointPlan) -> Finding:
+    q = catalog.quota(key[0])
+    limit = state.limit(q.quota_code)
+    return Finding(
+        service_code=q.service_code,
+        quota_code=q.quota_code,
+        quota_name=q.name,
+        scope=key[1],
+        limit=limit.value,
+        limit_source=limit.source,
+        usage=state.usage_in(q.quota_code, key[1]),
+        demand=demand,
+        headroom_after=None,
+        utilization_after=None,
+        status="FAIL",
+        message=f"no room for {ep.key} endpoint",
+        resources=(ep.path,),
+    )
+
+
+def plan(
+    manifest: Manifest,
+    state: AccountState,
+    policy: GatePolicy,
+    *,
+    warn_threshold: float = DEFAULT_WARN_THRESHOLD,
+) -> PlanResult:
+    requested = manifest.requested(state.region, state.azs)
+    requested_findings = evaluate(requested, state, warn_threshold)
+    increases = tuple(increase_requests(requested_findings))
+    if not _blocking(requested_findings, policy):
+        return PlanResult(
+            verdict=verdict_for(requested_findings, policy),
+            requested=requested,
+            adapted=requested,
+            findings=tuple(requested_findings),
+            adaptations=(),
+            increase_requests=increases,
+            attempts=(),
+        )
+
+    allocation = share(requested, manifest, state)
+    with_reservations = requested.model_copy(
+        update={
+            "functions": tuple(
+                f.model_copy(update={"reserved_concurrency": allocation.reservations.get(f.key)})
+                for f in requested.functions
+            )
+        }
+    )
+    attempts: list[Attempt] = []
+    refused: dict[str, Finding | None] = {}
+    chosen: Deployment | None = None
+    for mode in manifest.doc.lambda_.networking.preference:
+        needed = required_endpoints(requested, manifest, mode)
+        base = realize(with_reservations, manifest, mode, needed)
+        findings = evaluate(base, state, warn_threshold)
+        blocking = _blocking(findings, policy)
+        attempts.append(Attempt(mode, base, tuple(findings), blocking))
+        if blocking:
+            continue
+        extras = [ep for ep in requested.endpoints if ep.key not in needed] if mode != "no-vpc" else []
+        chosen, refused = _add_optional_endpoints(base, with_reservations, extras, state)
+        break
+
+    adapted = chosen or attempts[-1].deployment
+    findings = evaluate(adapted, state, warn_threshold)
+    adaptations = explain(manifest, requested, adapted, attempts, refused, allocation)
+    verdict = verdict_for(findings, policy, adapted=bool(adaptations)) if chosen else "NO_GO"
+    return PlanResult(
+        verdict=verdict,
+        requested=requested,
+        adapted=adapted,
+        findings=tuple(findings),
+        adaptations=adaptations,
+        increase_requests=increases,
+        attempts=tuple(attempts),
+    )
+
+
+def explain(
+    manifest: Manifest,
+    requested: Deployment,
+    adapted: Deployment,
+    attempts: list[Attempt],
+    refused: dict[str, Finding | None],
+    allocation: Allocation,
+) -> tuple[Adaptation, ...]:
+    """One adaptation per change between requested and adapted, with the quota that forced it."""
+    line = manifest.line_of
+    out: list[Adaptation] = []
+    # The quota that ruled out the preferred networking is the root cause of every cascade below.
+    root = next((a.blocking[0] for a in attempts if a.blocking and a.mode != adapted.networking), None)
+    root_code = root.quota_code if root else None
+    root_name = root.quota_name if root else None
+    root_why = f"{root.quota_code} {root.quota_name} ({root.scope}): {root.message}" if root else ""
+
+    if adapted.networking != requested.networking:
+        changes = [
+            Change(
+                path="lambda.networking.preference",
+                before=requested.networking,
+                after=adapted.networking,
+                line=line("lambda.networking.preference"),
+            )
+        ]
+        changes += [
+            Change(
+                path=f"{f.path}.vpc",
+                before="attached (private subnets)",
+                after="not attached",
+                line=line(f.path),
+            )
+            for f, g in zip(requested.functions, adapted.functions, strict=True)
+            if f.vpc_attached and not g.vpc_attached
+        ]
+        if adapted.vpc.nat_gateway_azs:
+            changes.append(
+                Change(
+                    path="vpc.natGateways", before=0, after=len(adapted.vpc.nat_gateway_azs), line=line("vpc")
+                )
+            )
+        out.append(
+            Adaptation(
+                id="lambda-networking",
+                title=f"Lambda networking: {requested.networking} -> {adapted.networking}",
+                quota_code=root_code,
+                quota_name=root_name,
+                reason=f"{requested.networking} does not fit: {root_why}",
+                changes=tuple(changes),
+                impact=impact.nat_route(len(adapted.vpc.nat_gateway_azs))
+                if adapted.vpc.nat_gateway_azs
+                else impact.leave_vpc(),
+            )
+        )
+
+    kept = {ep.key for ep in adapted.endpoints}
+    for ep in requested.endpoints:
+        if ep.key in kept:
+            continue
+        blocked = refused.get(ep.key)
+        if blocked is not None:
+            code, name = blocked.quota_code, blocked.quota_name
+            reason = f"does not fit {code} {name} ({blocked.scope}); the endpoint is optional"
+        else:
+            code, name = root_code, root_name
+            reason = (
+                f"no VPC-attached function uses it any more (cascade of lambda-networking; {root_why})"
+                if adapted.networking == "no-vpc"
+                else f"does not fit: {root_why}"
+            )
+        out.append(
+            Adaptation(
+                id=f"endpoint-{ep.key}-dropped",
+                title=f"Drop the {ep.service} {ep.type} endpoint",
+                quota_code=code,
+                quota_name=name,
+                reason=reason,
+                changes=(Change(path=ep.path, before=ep.name, after=None, line=line(ep.path)),),
+                impact=impact.drop_gateway_endpoint(ep.service)
+                if ep.type == "gateway"
+                else impact.drop_interface_endpoint(ep.service, len(requested.vpc.azs)),
+            )
+        )
+
+    groups = {sg.name for sg in adapted.security_groups}
+    for sg in requested.security_groups:
+        if sg.name not in groups:
+            out.append(
+                Adaptation(
+                    id=f"security-group-{sg.key}-dropped",
+                    title=f"Drop security group {sg.name}",
+                    quota_code=root_code,
+                    quota_name=root_name,
+                    reason="nothing uses it any more (cascade of the changes above)",
+                    changes=(Change(path=sg.path, before=sg.name, after=None, line=line(sg.path)),),
+                    impact=impact.drop_security_group(),
+                )
+            )
+
+    if adapted.role.managed_policies != requested.role.managed_policies:
+        to_basic = BASIC_EXECUTION_POLICY in adapted.role.managed_policies
+        out.append(
+            Adaptation(
+                id="role-execution-policy",
+                title="Role execution policy: "
+                + ("AWSLambdaBasicExecutionRole" if to_basic else "AWSLambdaVPCAccessExecutionRole"),
+                quota_code=root_code,
+                quota_name=root_name,
+                reason="the execution policy follows the Lambda networking (VPC access only when attached)",
+                changes=(
+                    Change(
+                        path="role.managedPolicies",
+                        before=list(requested.role.managed_policies),
+                        after=list(adapted.role.managed_policies),
+                        line=line("role"),
+                    ),
+                ),
+                impact=impact.execution_policy(to_basic),
+            )
+        )
+
+    out.extend(_concurrency_adaptations(manifest, requested, adapted, allocation))
+    return tuple(out)
+
+
+def _concurrency_adaptations(
+    manifest: Manifest, requested: Deployment, adapted: Deployment, allocation: Allocation
+) -> list[Adaptation]:
+    shared, dropped = [], []
+    for f, g in zip(requested.functions, adapted.functions, strict=True):
+        if f.reserved_concurrency == g.reserved_concurrency:
+            continue
+        change = Change(
+            path=f"{f.path}.reservedConcurrency",
+            before=f.reserved_concurrency,
+            after=g.reserved_concurrency,
+            line=manifest.line_of(f"{f.path}.reservedConcurrency"),
+        )
+        (dropped if g.reserved_concurrency is None else shared).append(change)
+    q = catalog.quota("L-B99A9384")
+    out = []
+    if shared:
+        out.append(
+            Adaptation(
+                id="concurrency-shared",
+                title=f"Share reserved concurrency: {allocation.requested_total} -> {allocation.planned_total}",
+                quota_code=q.quota_code,
+                quota_name=q.name,
+                reason=allocation.reason,
+                changes=tuple(shared),
+                impact=impact.share_concurrency(allocation.requested_total, allocation.planned_total),
+            )
+        )
+    if dropped:
+        out.append(
+            Adaptation(
+                id="reservations-dropped",
+                title=f"Drop the reservation of {len(dropped)} function(s)",
+                quota_code=q.quota_code,
+                quota_name=q.name,
+                reason=allocation.reason,
+                changes=tuple(dropped),
+                impact=impact.drop_reservations(len(dropped)),
+            )
+        )
+    return out
