@@ -117,7 +117,6 @@ def read_account(
     account: dict[str, Any] = {}
 
     def sq_client(service_code: str) -> Any:
-        global_codes = {q.service_code for q in QUOTAS if q.is_global}
         return aws.client("service-quotas", GLOBAL_QUOTA_REGION if service_code in global_codes else region)
 
     def read_quotas(service_code: str) -> None:
@@ -198,20 +197,42 @@ def read_account(
             )
         )
 
-    tasks: list[tuple[str, Callable[[], None]]] = [
-        ("account identity", identity),
-        ("availability zones", zones),
-    ]
-    tasks += [(f"{code} quotas", lambda code=code: read_quotas(code)) for code in catalog.SERVICE_CODES]
-    tasks += [
-        (f"{api} limits", lambda api=api: read_service_api(api))
-        for api in ("lambda", "kinesis", "iam", "ec2")
-    ]
-    tasks += [(f"usage of {q.name}", lambda q=q: count(q)) for q in QUOTAS]
+    def own_reservation(name: str) -> None:
+        reads.function_reservation(name)  # prefetched so the counter finds them all done
 
+    # Tasks grouped by the client they need. Only this thread creates clients (botocore sessions are not
+    # thread-safe); each group is submitted as soon as its client exists, so network waits overlap with
+    # creating the next client.
+    global_codes = {q.service_code for q in QUOTAS if q.is_global}
+    groups: list[tuple[tuple[tuple[str, str], ...], list[tuple[str, Callable[[], None]]]]] = [
+        ((("sts", region),), [("account identity", identity)]),
+        (
+            (("service-quotas", region), ("service-quotas", GLOBAL_QUOTA_REGION)),
+            [(f"{code} quotas", lambda code=code: read_quotas(code)) for code in catalog.SERVICE_CODES],
+        ),
+    ]
+    by_service: dict[str, list[tuple[str, Callable[[], None]]]] = {}
+    for q in QUOTAS:
+        by_service.setdefault(_usage_service(q), []).append((f"usage of {q.name}", lambda q=q: count(q)))
+    by_service["ec2"] += [("availability zones", zones), ("ec2 limits", lambda: read_service_api("ec2"))]
+    by_service["lambda"] += [("lambda limits", lambda: read_service_api("lambda"))]
+    by_service["lambda"] += [
+        (f"reservation of {name}", lambda name=name: own_reservation(name)) for name in stack.function_names
+    ]
+    by_service["kinesis"] += [("kinesis limits", lambda: read_service_api("kinesis"))]
+    by_service["iam"] += [("iam limits", lambda: read_service_api("iam"))]
+    for service in ("ec2", "lambda", "kinesis", "iam", "s3", "sns", "dynamodb"):
+        where = GLOBAL_QUOTA_REGION if service in global_codes else region
+        groups.append((((service, where),), by_service.pop(service)))
+    assert not by_service, f"usage read from a service with no client group: {sorted(by_service)}"
+
+    fatal: BaseException | None = None
     with ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="read") as pool:
-        futures = {pool.submit(fn): label for label, fn in tasks}
-        fatal: BaseException | None = None
+        futures = {}
+        for clients, tasks in groups:
+            for service, where in clients:
+                aws.client(service, where)
+            futures.update({pool.submit(fn): label for label, fn in tasks})
         for future in as_completed(futures):
             exc = future.exception()
             if exc is not None and fatal is None:
@@ -242,6 +263,11 @@ def read_account(
         elapsed_s=round(aws.stats.elapsed(), 3),
     )
     return state.with_overrides(overrides or {})
+
+
+def _usage_service(q: catalog.Quota) -> str:
+    """The client a quota's usage counter reads with: the prefix of its `usage_from`."""
+    return q.usage_from.split(":", 1)[0]
 
 
 def _value(quota: dict[str, Any]) -> float:

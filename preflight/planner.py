@@ -256,7 +256,11 @@ def explain(
     root = next((a.blocking[0] for a in attempts if a.blocking and a.mode != adapted.networking), None)
     root_code = root.quota_code if root else None
     root_name = root.quota_name if root else None
-    root_why = f"{root.quota_code} {root.quota_name} ({root.scope}): {root.message}" if root else ""
+    root_why = (
+        f"{root.quota_code} {root.quota_name} ({root.scope}): {root.message.removeprefix('does not fit: ')}"
+        if root
+        else ""
+    )
 
     if adapted.networking != requested.networking:
         changes = [
@@ -387,7 +391,8 @@ def _concurrency_adaptations(
         out.append(
             Adaptation(
                 id="concurrency-shared",
-                title=f"Share reserved concurrency: {allocation.requested_total} -> {allocation.planned_total}",
+                title=f"Share reserved concurrency: {allocation.requested_total} -> "
+                f"{allocation.planned_total}",
                 quota_code=q.quota_code,
                 quota_name=q.name,
                 reason=allocation.reason,

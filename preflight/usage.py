@@ -112,6 +112,21 @@ class Reads:
         client = self.aws.client("iam", GLOBAL_QUOTA_REGION)
         return self.once("iam:GetAccountSummary", lambda: call(client, "GetAccountSummary")["SummaryMap"])
 
+    def function_reservation(self, name: str) -> int:
+        """This stack's function's current reservation (0 when it has none or does not exist yet)."""
+        client = self.aws.client("lambda")
+
+        def fetch() -> int:
+            try:
+                answer = call(client, "GetFunctionConcurrency", FunctionName=name)
+            except AwsCallError as exc:
+                if exc.code == "ResourceNotFoundException":
+                    return 0
+                raise
+            return int(answer.get("ReservedConcurrentExecutions") or 0)
+
+        return self.once(f"lambda:GetFunctionConcurrency:{name}", fetch)
+
     def own_role_exists(self) -> bool:
         client = self.aws.client("iam", GLOBAL_QUOTA_REGION)
 
@@ -233,18 +248,7 @@ def lambda_reserved_concurrency(r: Reads) -> Usage:
     """Concurrency other functions hold reserved. A function being redeployed gives its own back first."""
     limit = r.lambda_settings()["AccountLimit"]
     reserved_total = limit["ConcurrentExecutions"] - limit["UnreservedConcurrentExecutions"]
-    client = r.aws.client("lambda")
-
-    def own_reservation(name: str) -> int:
-        try:
-            answer = call(client, "GetFunctionConcurrency", FunctionName=name)
-        except AwsCallError as exc:
-            if exc.code == "ResourceNotFoundException":
-                return 0
-            raise
-        return int(answer.get("ReservedConcurrentExecutions") or 0)
-
-    own = sum(own_reservation(n) for n in r.stack.function_names)
+    own = sum(r.function_reservation(n) for n in r.stack.function_names)
     return {"region": max(0, reserved_total - own)}
 
 

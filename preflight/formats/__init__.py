@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal, get_args
+from typing import Literal, assert_never, get_args
 
 from preflight.report import Report
 
@@ -20,8 +20,25 @@ def formatter(fmt: Format) -> Callable[[Report], str]:
             return render_table
         case "json":
             return Report.to_json
+        case "markdown":
+            from preflight.formats.markdown import render_markdown
+
+            return render_markdown
+        case "sarif":
+            from preflight.formats.sarif import render_sarif
+
+            return render_sarif
+        case "junit":
+            from preflight.formats.junit import render_junit
+
+            return render_junit
+        case "github":
+            from preflight.formats.github import render_github
+
+            return render_github
         case _:
-            raise NotImplementedError(fmt)
+            # A type checker proves this unreachable; at run time an unchecked string still fails loudly.
+            assert_never(fmt)
 
 
 def render(report: Report, fmt: Format) -> str:

@@ -1,0 +1,91 @@
+"""Helpers shared by the text formatters (markdown, github, sarif, junit).
+
+Kept free of rich so that the CI formats do not pay for the terminal renderer's import.
+"""
+
+from __future__ import annotations
+
+from preflight import catalog
+from preflight.model import Verdict
+from preflight.report import Finding, Report, Status
+
+# Statuses that deserve the reader's attention, worst first: the order of every "failing quotas" list.
+ATTENTION: tuple[Status, ...] = ("FAIL", "UNKNOWN", "WARN")
+
+VERDICT_TEXT: dict[Verdict, str] = {
+    "GO": "GO: the deployment fits the account's quotas",
+    "GO_WITH_ADAPTATIONS": "GO_WITH_ADAPTATIONS: the adapted deployment fits; the requested one does not",
+    "NO_GO": "NO_GO: the deployment does not fit the account's quotas",
+}
+
+
+def quota_entry(code: str) -> catalog.Quota | None:
+    """The catalog entry, or None for a code this build does not know (a report from a newer tool)."""
+    return catalog.BY_CODE.get(code)
+
+
+def number(value: float | None, unit: str = "None") -> str:
+    """A limit, usage or demand as a person reads it; `?` when it is unknown."""
+    if value is None:
+        return "?"
+    if unit == "Bytes":
+        for suffix, size in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+            if abs(value) >= size:
+                scaled = value / size
+                return f"{scaled:.0f} {suffix}" if scaled.is_integer() else f"{scaled:.2f} {suffix}"
+        return f"{value:.0f} B"
+    return f"{int(value)}" if float(value).is_integer() else f"{value:.2f}"
+
+
+def unit_of(finding: Finding) -> str:
+    entry = quota_entry(finding.quota_code)
+    return entry.unit if entry else "None"
+
+
+def after(finding: Finding) -> float | None:
+    return None if finding.usage is None else finding.usage + finding.demand
+
+
+def scope_label(scope: str) -> str:
+    """`region`, `account`, `vpc pipeline-vpc-prod`, `sg pipeline-lambda-prod egress`, ..."""
+    kind, _, rest = scope.partition(":")
+    return {"region": "region", "global": "account"}.get(kind, f"{kind} {rest}".replace(":", " ").strip())
+
+
+def first_line(finding: Finding) -> int | None:
+    """The manifest line an annotation points at: the first resource's line, when the parser knew it."""
+    valid = [n for n in finding.lines if n >= 1]
+    return valid[0] if valid else None
+
+
+def attention(report: Report) -> list[Finding]:
+    """Findings that are not OK, worst status first, otherwise in report (catalog) order."""
+    rank = {status: i for i, status in enumerate(ATTENTION)}
+    return sorted((f for f in report.findings if f.status in rank), key=lambda f: rank[f.status])
+
+
+def counts_text(report: Report) -> str:
+    c = report.counts()
+    return f"{c['FAIL']} fail, {c['UNKNOWN']} unknown, {c['WARN']} warn, {c['OK']} ok"
+
+
+def value_text(value: object) -> str:
+    """A `Change.before`/`after` value in one line: lists joined, None as `none`."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return number(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(value_text(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {value_text(v)}" for k, v in value.items()) + "}"
+    return str(value)
+
+
+def usd(delta: float) -> str:
+    if delta == 0:
+        return "$0/month"
+    sign = "+" if delta > 0 else "-"
+    return f"{sign}${abs(delta):.2f}/month"

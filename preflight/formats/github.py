@@ -1,0 +1,96 @@
+"""GitHub Actions workflow commands: annotations on the manifest lines that create a failing demand.
+
+One `::error` per FAIL or UNKNOWN finding (UNKNOWN fails the gate closed), one `::warning` per WARN, one
+`::notice` per adaptation, then a plain line with the verdict. Values are escaped exactly as the Actions
+toolkit (@actions/core) does, so a `%`, `:` or `,` in a message or a scope cannot end a property early
+or inject another command, and a line break cannot start one.
+"""
+
+from __future__ import annotations
+
+from preflight.formats._common import (
+    after,
+    attention,
+    counts_text,
+    first_line,
+    number,
+    quota_entry,
+    scope_label,
+    unit_of,
+    value_text,
+)
+from preflight.model import Adaptation
+from preflight.report import Finding, Report
+
+COMMAND = {"FAIL": "error", "UNKNOWN": "error", "WARN": "warning"}
+
+
+def escape_data(value: str) -> str:
+    """@actions/core escapeData: the message part of a command."""
+    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(value: str) -> str:
+    """@actions/core escapeProperty: a `key=value` property; `:` and `,` delimit properties."""
+    return escape_data(value).replace(":", "%3A").replace(",", "%2C")
+
+
+def command(name: str, message: str, properties: dict[str, str | int | None]) -> str:
+    """`::name key=value,...::message`, properties in the toolkit's order, empty ones left out."""
+    props = ",".join(f"{k}={escape_property(str(v))}" for k, v in properties.items() if v not in (None, ""))
+    return f"::{name}{' ' + props if props else ''}::{escape_data(message)}"
+
+
+def _finding_message(f: Finding) -> str:
+    unit = unit_of(f)
+    lines = [
+        f.message,
+        (
+            f"{f.service_code}/{f.quota_code}, scope {scope_label(f.scope)}: limit {number(f.limit, unit)} "
+            f"({f.limit_source}), in use {number(f.usage, unit)}, this deploy {number(f.demand, unit)}, "
+            f"after {number(after(f), unit)}"
+        ),
+    ]
+    if f.resources:
+        lines.append("from " + ", ".join(f.resources))
+    entry = quota_entry(f.quota_code)
+    if entry and entry.help:
+        lines.append(entry.help)
+    return "\n".join(lines)
+
+
+def _adaptation_message(a: Adaptation) -> str:
+    lines = [a.reason]
+    lines += [f"{c.path}: {value_text(c.before)} -> {value_text(c.after)}" for c in a.changes]
+    lines.append(f"cost: {a.impact.cost}; security: {a.impact.security}; performance: {a.impact.performance}")
+    return "\n".join(lines)
+
+
+def render_github(report: Report) -> str:
+    path = report.manifest.path
+    out = []
+    for f in attention(report):
+        title = f"{f.status} {f.quota_name} ({scope_label(f.scope)})"
+        out.append(
+            command(
+                COMMAND[f.status],
+                _finding_message(f),
+                {"title": title, "file": path, "line": first_line(f)},
+            )
+        )
+    for a in report.adaptations or ():
+        line = next((c.line for c in a.changes if c.line is not None and c.line >= 1), None)
+        out.append(
+            command(
+                "notice",
+                _adaptation_message(a),
+                {"title": f"adaptation {a.id}: {a.title}", "file": path, "line": line},
+            )
+        )
+    # A plain log line, not a command; escaped too, so a line break in a name cannot start a command.
+    summary = (
+        f"tap-preflight: {report.verdict} for {report.manifest.name} ({report.environment}) "
+        f"in {report.region}: {counts_text(report)}"
+    )
+    out.append(escape_data(summary))
+    return "\n".join(out) + "\n"

@@ -1,0 +1,162 @@
+"""The report as GitHub-flavoured markdown, for a pull-request comment or `$GITHUB_STEP_SUMMARY`.
+
+Order follows what a reviewer needs: the verdict on the first line, then what is wrong (failing quotas),
+what the planner changed to make it fit (adaptations), what to ask AWS for (increase requests), and the
+full findings table folded away in `<details>`.
+"""
+
+from __future__ import annotations
+
+from preflight.formats._common import (
+    VERDICT_TEXT,
+    after,
+    attention,
+    counts_text,
+    number,
+    quota_entry,
+    scope_label,
+    unit_of,
+    usd,
+    value_text,
+)
+from preflight.model import Adaptation, Verdict
+from preflight.report import Finding, Report
+
+ICON: dict[Verdict, str] = {"GO": "✅", "GO_WITH_ADAPTATIONS": "⚠️", "NO_GO": "❌"}
+STATUS_ICON = {"OK": "✅", "WARN": "⚠️", "FAIL": "❌", "UNKNOWN": "❔"}
+_FINDING_COLUMNS = ("status", "quota", "scope", "limit (source)", "in use", "this deploy", "after", "details")
+
+
+def text(value: str) -> str:
+    """Plain text for a table cell or a list item.
+
+    HTML is escaped because GitHub renders inline HTML; `|` is escaped because it would split a cell;
+    emphasis, link and code markers are escaped so a message renders as written; line breaks become
+    `<br>` so a table row stays one line.
+    """
+    for char in ("\\", "`", "*", "[", "]", "|"):
+        value = value.replace(char, "\\" + char)
+    value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return value.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "<br>")
+
+
+def code(value: str, *, cell: bool = False) -> str:
+    """An inline code span that survives backticks in the value (entities and escapes are literal in code).
+
+    Only inside a table cell is `|` escaped: GFM splits cells before parsing code spans and honours `\\|`
+    there, while in a list item `\\|` inside a code span would show the backslash.
+    """
+    value = " ".join(value.split())  # a code span cannot hold a line break inside a table row
+    fence = "`"
+    while fence in value:
+        fence += "`"
+    pad = " " if value.startswith("`") or value.endswith("`") else ""
+    if cell:
+        value = value.replace("|", "\\|")
+    return f"{fence}{pad}{value}{pad}{fence}"
+
+
+def _row(cells: tuple[str, ...] | list[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def _table(header: tuple[str, ...], rows: list[list[str]], right: tuple[str, ...] = ()) -> list[str]:
+    align = tuple("---:" if column in right else "---" for column in header)
+    return [_row(header), _row(align), *(_row(r) for r in rows)]
+
+
+def _finding_row(f: Finding) -> list[str]:
+    unit = unit_of(f)
+    return [
+        f"{STATUS_ICON[f.status]} {f.status}",
+        f"{text(f.quota_name)}<br>{code(f'{f.service_code}/{f.quota_code}', cell=True)}",
+        text(scope_label(f.scope)),
+        f"{number(f.limit, unit)} ({text(f.limit_source)})",
+        number(f.usage, unit),
+        number(f.demand, unit),
+        number(after(f), unit),
+        text(f.message),
+    ]
+
+
+def _findings_table(findings: list[Finding]) -> list[str]:
+    return _table(
+        _FINDING_COLUMNS,
+        [_finding_row(f) for f in findings],
+        right=("in use", "this deploy", "after"),
+    )
+
+
+def _adaptation(index: int, a: Adaptation) -> list[str]:
+    lines = [f"{index}. **{text(a.title)}** ({code(a.id)})"]
+    because = f" (quota {code(a.quota_code)} {text(a.quota_name or '')})" if a.quota_code else ""
+    lines.append(f"   - why: {text(a.reason)}{because}")
+    for c in a.changes:
+        where = f" (line {c.line})" if c.line is not None else ""
+        lines.append(
+            f"   - {code(c.path)}{where}: {code(value_text(c.before))} → {code(value_text(c.after))}"
+        )
+    impact = a.impact
+    lines.append(f"   - cost: {text(impact.cost)} ({usd(impact.monthly_cost_delta_usd)}, estimate)")
+    lines.append(f"   - security: {text(impact.security)}")
+    lines.append(f"   - performance: {text(impact.performance)}")
+    return lines
+
+
+def render_markdown(report: Report) -> str:
+    manifest = report.manifest
+    out = [
+        f"### {ICON[report.verdict]} tap-preflight: {VERDICT_TEXT[report.verdict]}",
+        "",
+        (
+            f"{report.command} of {code(manifest.path)} ({text(manifest.name)}, "
+            f"environment {code(report.environment)}) in {code(report.region)}, "
+            f"account {code(report.account_id)}: {counts_text(report)}."
+        ),
+    ]
+
+    failing = attention(report)
+    out += ["", "#### Quotas that need attention", ""]
+    if failing:
+        out += _findings_table(failing)
+    else:
+        out.append(f"None: all {len(report.findings)} quotas fit with room to spare.")
+
+    if report.adaptations:
+        out += ["", "#### Adaptations", ""]
+        out.append("The plan was changed to fit the account:")
+        out.append("")
+        for i, a in enumerate(report.adaptations, start=1):
+            out += _adaptation(i, a)
+
+    if report.increase_requests:
+        verb = "deploy as requested" if report.adaptations else "fit"
+        out += ["", "#### Quota increases", "", f"To {verb}, ask AWS for:", ""]
+        rows = []
+        for r in report.increase_requests:
+            entry = quota_entry(r.quota_code)
+            unit = entry.unit if entry else "None"
+            rows.append(
+                [
+                    f"{text(r.quota_name)}<br>{code(f'{r.service_code}/{r.quota_code}', cell=True)}",
+                    number(r.current, unit),
+                    number(r.required, unit),
+                    "yes" if r.adjustable else "no: needs a design change",
+                ]
+            )
+        out += _table(("quota", "current", "required", "adjustable"), rows, right=("current", "required"))
+
+    out += [
+        "",
+        "<details>",
+        f"<summary>All {len(report.findings)} findings ({counts_text(report)})</summary>",
+        "",
+    ]
+    out += _findings_table(list(report.findings)) if report.findings else ["No findings."]
+    out += [
+        "",
+        f"Manifest sha256 {code(manifest.sha256)}.",
+        "",
+        "</details>",
+    ]
+    return "\n".join(out) + "\n"

@@ -1,0 +1,174 @@
+"""SARIF 2.1.0, for GitHub code scanning and any SARIF viewer.
+
+Choices:
+- one rule per quota code that appears in the findings (OK ones too, so a viewer lists what was checked),
+  its help taken from the catalog: what the quota is, its scope and where usage is counted;
+- one result per finding that is not OK. FAIL is `error`; UNKNOWN is `error` too, because the gate fails
+  closed on it by default (the same level as the `github` format's annotation); WARN is `warning`.
+  OK findings give no result: code scanning would list each one as an alert;
+- each result located at the manifest line of the first resource that creates the demand, with a
+  fingerprint of (quota, scope, environment, region), so an alert survives edits that move the line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Any
+from urllib.parse import quote
+
+from preflight import __version__
+from preflight.formats._common import first_line, quota_entry, scope_label
+from preflight.report import Finding, Report
+
+SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
+# The project has no public home yet; the lead should point this at the repository once it has one.
+INFORMATION_URI = "https://github.com/tap-pipeline/tap-preflight"
+LEVEL = {"FAIL": "error", "UNKNOWN": "error", "WARN": "warning"}
+_SCOPE_WORDS = {
+    "region": "per region",
+    "global": "per account (read in us-east-1)",
+    "vpc": "per VPC",
+    "az": "per Availability Zone",
+    "security-group": "per security group and direction",
+    "role": "per IAM role",
+}
+
+
+def _pascal(words: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in re.split(r"[^0-9A-Za-z]+", words) if part)
+
+
+def _console_uri(service_code: str, quota_code: str) -> str:
+    return (
+        "https://console.aws.amazon.com/servicequotas/home/services/"
+        f"{quote(service_code, safe='')}/quotas/{quote(quota_code, safe='')}"
+    )
+
+
+def _rule(f: Finding) -> dict[str, Any]:
+    entry = quota_entry(f.quota_code)
+    if entry is None:  # a code this build's catalog does not know: describe it from the finding alone
+        full = f"{f.quota_name} ({f.service_code}/{f.quota_code})."
+        return {
+            "id": f.quota_code,
+            "name": _pascal(f.quota_name) or f.quota_code,
+            "shortDescription": {"text": f.quota_name},
+            "fullDescription": {"text": full},
+            "help": {"text": full},
+            "helpUri": _console_uri(f.service_code, f.quota_code),
+            "defaultConfiguration": {"level": "error"},
+            "properties": {"service_code": f.service_code, "tags": ["aws-quota", f.service_code]},
+        }
+    scope = _SCOPE_WORDS.get(entry.scope, f"per {entry.scope}")
+    parts = [f"AWS quota {entry.service_code}/{entry.quota_code}, counted {scope}."]
+    if entry.help:
+        parts.append(entry.help)
+    parts.append(f"Usage is counted from {entry.usage_from}.")
+    full = " ".join(parts)
+    fix = (
+        "To fit: free capacity in the account, request an increase in Service Quotas"
+        if entry.adjustable
+        else "This quota cannot be raised: change the design"
+    ) + ", or let {adapt} change the plan where the manifest allows it."
+    markdown = (
+        f"**{entry.name}** (`{entry.service_code}/{entry.quota_code}`), counted {scope}.\n\n"
+        + (f"{entry.help}\n\n" if entry.help else "")
+        + f"Usage is counted from `{entry.usage_from}`.\n\n"
+        + fix.format(adapt="`tap-preflight plan --adapt`")
+    )
+    return {
+        "id": entry.quota_code,
+        "name": _pascal(entry.key),
+        "shortDescription": {"text": entry.name},
+        "fullDescription": {"text": full},
+        "help": {"text": f"{full} {fix.format(adapt='tap-preflight plan --adapt')}", "markdown": markdown},
+        "helpUri": _console_uri(entry.service_code, entry.quota_code),
+        "defaultConfiguration": {"level": "error"},
+        "properties": {
+            "service_code": entry.service_code,
+            "scope": entry.scope,
+            "default": entry.default,
+            "unit": entry.unit,
+            "adjustable": entry.adjustable,
+            "usage_from": entry.usage_from,
+            "tags": ["aws-quota", entry.service_code],
+        },
+    }
+
+
+def artifact_location(path: str) -> dict[str, str]:
+    """A relative manifest path against SRCROOT (code scanning maps it to the repository), else a file URI."""
+    posix = path.replace("\\", "/")
+    if posix.startswith("/") or re.match(r"^[A-Za-z]:/", posix):
+        return {"uri": "file://" + quote(posix if posix.startswith("/") else "/" + posix, safe="/:")}
+    while posix.startswith("./"):
+        posix = posix[2:]
+    return {"uri": quote(posix, safe="/"), "uriBaseId": "SRCROOT"}
+
+
+def _fingerprint(report: Report, f: Finding) -> str:
+    key = "\0".join((f.quota_code, f.scope, report.environment, report.region))
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def _result(report: Report, f: Finding, rule_index: int) -> dict[str, Any]:
+    physical: dict[str, Any] = {"artifactLocation": artifact_location(report.manifest.path)}
+    line = first_line(f)
+    if line is not None:
+        physical["region"] = {"startLine": line}
+    return {
+        "ruleId": f.quota_code,
+        "ruleIndex": rule_index,
+        "kind": "fail",
+        "level": LEVEL[f.status],
+        "message": {"text": f.message},
+        "locations": [{"physicalLocation": physical}],
+        "partialFingerprints": {"tapPreflightQuotaScope/v1": _fingerprint(report, f)},
+        "properties": {
+            "status": f.status,
+            "scope": f.scope,
+            "scope_label": scope_label(f.scope),
+            "limit": f.limit,
+            "limit_source": f.limit_source,
+            "usage": f.usage,
+            "demand": f.demand,
+            "headroom_after": f.headroom_after,
+            "utilization_after": f.utilization_after,
+            "resources": list(f.resources),
+        },
+    }
+
+
+def render_sarif(report: Report) -> str:
+    rules: list[dict[str, Any]] = []
+    index: dict[str, int] = {}
+    for f in report.findings:
+        if f.quota_code not in index:
+            index[f.quota_code] = len(rules)
+            rules.append(_rule(f))
+    results = [_result(report, f, index[f.quota_code]) for f in report.findings if f.status in LEVEL]
+    run = {
+        "tool": {
+            "driver": {
+                "name": "tap-preflight",
+                "version": __version__,
+                "semanticVersion": __version__,
+                "informationUri": INFORMATION_URI,
+                "rules": rules,
+            }
+        },
+        "invocations": [{"executionSuccessful": True}],
+        "results": results,
+        "properties": {
+            "verdict": report.verdict,
+            "command": report.command,
+            "environment": report.environment,
+            "region": report.region,
+            "manifest": report.manifest.name,
+            "manifest_sha256": report.manifest.sha256,
+        },
+    }
+    sarif = {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
+    return json.dumps(sarif, indent=2, ensure_ascii=False) + "\n"

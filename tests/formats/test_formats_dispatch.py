@@ -1,0 +1,64 @@
+"""Every format the CLI offers has a formatter, and formatters are pure functions of the report."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from preflight.formats import FORMAT_NAMES, formatter, render
+from preflight.report import Report
+
+
+def test_cli_offers_exactly_the_formats_that_exist() -> None:
+    import cli
+
+    assert tuple(cli.FORMATS) == FORMAT_NAMES
+    assert set(FORMAT_NAMES) == {"table", "json", "markdown", "sarif", "junit", "github"}
+
+
+@pytest.mark.parametrize("fmt", FORMAT_NAMES)
+def test_every_format_has_a_formatter_returning_text(fmt: str, sample_report: Report) -> None:
+    out = formatter(fmt)(sample_report)  # type: ignore[arg-type]
+    assert isinstance(out, str) and out.strip()
+    assert out.endswith("\n")
+    assert "\r" not in out  # LF only, whatever the platform
+
+
+@pytest.mark.parametrize("fmt", FORMAT_NAMES)
+def test_formatters_are_pure(
+    fmt: str, sample_report: Report, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    first = render(sample_report, fmt)  # type: ignore[arg-type]
+    second = render(Report.model_validate_json(sample_report.to_json()), fmt)  # type: ignore[arg-type]
+    assert first == second
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_unknown_format_fails_loudly(sample_report: Report) -> None:
+    with pytest.raises(AssertionError):
+        formatter("yaml")  # type: ignore[arg-type]
+
+
+def test_ci_formats_do_not_import_rich() -> None:
+    # The table formatter's renderer is the only one worth its import cost; CI formats stay light.
+    code = (
+        "import sys\n"
+        "from preflight.formats import render\n"
+        "from preflight.report import Report\n"
+        "from preflight.model import ManifestRef\n"
+        "r = Report(verdict='GO', region='r', account_id='a', environment='e',\n"
+        "           manifest=ManifestRef(path='m.yaml', name='m', sha256='0'), findings=())\n"
+        "for fmt in ('json', 'markdown', 'sarif', 'junit', 'github'):\n"
+        "    assert render(r, fmt)\n"
+        "assert 'rich' not in sys.modules, 'rich imported'\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=root, env=env)

@@ -1,0 +1,85 @@
+"""JUnit XML: parsed back with a real XML parser; counts, failures and skips match the findings."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from preflight.formats.junit import render_junit, xml_text
+from preflight.report import Report
+
+
+def as_text_node(value: str) -> str:
+    """What a parser gives back for element text: XML normalises CR and CRLF line ends to LF."""
+    return xml_text(value).replace("\r\n", "\n").replace("\r", "\n")
+
+
+def check_against(report: Report, xml: str) -> ET.Element:
+    assert xml.startswith('<?xml version="1.0" encoding="UTF-8"?>\n')
+    root = ET.fromstring(xml.encode("utf-8"))  # bytes, so the declaration's encoding is honoured
+    assert root.tag == "testsuites"
+    suites = root.findall("testsuite")
+    assert len(suites) == 1
+    suite = suites[0]
+    c = report.counts()
+    for element in (root, suite):
+        assert element.get("tests") == str(len(report.findings))
+        assert element.get("failures") == str(c["FAIL"])
+        assert element.get("skipped") == str(c["UNKNOWN"])
+        assert element.get("errors") == "0"
+    assert suite.get("name") == (
+        f"tap-preflight {report.manifest.name} ({report.environment}) {report.region}"
+    )
+    cases = suite.findall("testcase")
+    assert len(cases) == len(report.findings) == xml.count("<testcase ")
+    for case, f in zip(cases, report.findings, strict=True):
+        assert case.get("classname") == xml_text(f"{f.service_code}.{f.quota_code}")
+        assert case.get("name") == xml_text(f"{f.quota_name} [{f.scope}]")
+        failures, skipped, out = case.findall("failure"), case.findall("skipped"), case.findall("system-out")
+        assert len(failures) == (f.status == "FAIL")
+        assert len(skipped) == (f.status == "UNKNOWN")
+        assert len(out) == (f.status == "WARN")
+        if failures:
+            assert failures[0].get("type") == "FAIL"
+            assert failures[0].get("message") == xml_text(f.message)
+            assert as_text_node(f.message) in (failures[0].text or "")
+        if skipped:
+            assert skipped[0].get("message") == xml_text(f.message)
+        if out:
+            assert as_text_node(f.message) in (out[0].text or "")
+    return root
+
+
+def test_golden_inputs_parse_back(golden_input: Path, load_report: Callable[[Path], Report]) -> None:
+    report = load_report(golden_input)
+    check_against(report, render_junit(report))
+
+
+def test_one_of_each_status(sample_report: Report) -> None:
+    root = check_against(sample_report, render_junit(sample_report))
+    cases = root.findall("testsuite/testcase")
+    assert [c.get("line") for c in cases] == ["35", None, "16", "114"]
+    assert cases[1].find("skipped").get("message") == "limit unknown: kinesis:DescribeLimits denied"
+    assert "raise it from 20 to 22" in cases[0].find("failure").text
+
+
+def test_empty_report(make_report) -> None:
+    report = make_report()
+    root = check_against(report, render_junit(report))
+    assert root.get("tests") == "0"
+
+
+# Any text at all, control characters and lone surrogates included: the document must still parse.
+@settings(max_examples=200, deadline=None)
+@given(
+    message=st.text(), scope=st.text(min_size=1), status=st.sampled_from(["OK", "WARN", "FAIL", "UNKNOWN"])
+)
+def test_any_text_gives_parseable_xml(
+    make_finding, make_report, message: str, scope: str, status: str
+) -> None:
+    report = make_report(make_finding(message=message, scope=scope, status=status))
+    check_against(report, render_junit(report))

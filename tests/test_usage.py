@@ -1,0 +1,337 @@
+"""Every catalog quota: its usage is counted from the right API, in the right scope, leaving this
+stack's own resources out. Each test creates resources in a fresh emulated account through boto3 and
+reads the account as the product does (over HTTP)."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import zipfile
+
+import pytest
+
+from preflight import catalog
+from preflight.account import AccountState, read_account
+from preflight.aws import Aws
+from preflight.manifest import load_manifest
+from preflight.model import TAG_ENVIRONMENT, TAG_PROJECT
+from preflight.runner import PLACEHOLDER_AZS
+from preflight.usage import COUNTERS, Stack
+from tests.conftest import MANIFEST
+
+DEPLOYMENT = load_manifest(MANIFEST, "prod").requested("us-east-1", PLACEHOLDER_AZS)
+STACK = Stack.of(DEPLOYMENT)
+OWN_TAGS = [{"Key": TAG_PROJECT, "Value": "tap-pipeline"}, {"Key": TAG_ENVIRONMENT, "Value": "prod"}]
+OTHER_TAGS = [{"Key": TAG_PROJECT, "Value": "someone-else"}, {"Key": TAG_ENVIRONMENT, "Value": "prod"}]
+OWN_VPC = f"vpc:{DEPLOYMENT.vpc.name}"
+POLICY = (
+    '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}'
+)
+
+
+def tagged(resource: str, tags: list[dict[str, str]]) -> list[dict[str, object]]:
+    return [{"ResourceType": resource, "Tags": tags}]
+
+
+def read(sb, stack: Stack = STACK) -> AccountState:
+    return read_account(
+        Aws(sb.region, endpoint_url=sb.endpoint_url, credentials=("testing", "testing")), stack
+    )
+
+
+def usage(state: AccountState, code: str, scope: str = "region") -> float | None:
+    return state.usage_in(code, scope)
+
+
+def test_every_catalog_quota_has_a_counter_and_a_test() -> None:
+    assert {q.counter for q in catalog.QUOTAS} <= set(COUNTERS)
+    tested = {name.removeprefix("test_") for name in globals() if name.startswith("test_")}
+    assert {q.counter for q in catalog.QUOTAS} <= tested
+
+
+def _vpc(ec2, tags=None, cidr="10.9.0.0/16") -> str:
+    kwargs = {"TagSpecifications": tagged("vpc", tags)} if tags else {}
+    return ec2.create_vpc(CidrBlock=cidr, **kwargs)["Vpc"]["VpcId"]
+
+
+def _subnet(ec2, vpc: str, cidr: str, az: str = "us-east-1a", tags=None) -> str:
+    kwargs = {"TagSpecifications": tagged("subnet", tags)} if tags else {}
+    return ec2.create_subnet(VpcId=vpc, CidrBlock=cidr, AvailabilityZone=az, **kwargs)["Subnet"]["SubnetId"]
+
+
+def test_vpcs(sandbox) -> None:
+    sb = sandbox()
+    ec2 = sb.client("ec2")
+    before = usage(read(sb), "L-F678F1CE")
+    _vpc(ec2, OTHER_TAGS)
+    _vpc(ec2, OWN_TAGS, "10.8.0.0/16")
+    assert usage(read(sb), "L-F678F1CE") == before + 1
+
+
+def test_internet_gateways(sandbox) -> None:
+    sb = sandbox()
+    ec2 = sb.client("ec2")
+    before = usage(read(sb), "L-A4707A72")
+    ec2.create_internet_gateway(TagSpecifications=tagged("internet-gateway", OTHER_TAGS))
+    ec2.create_internet_gateway(TagSpecifications=tagged("internet-gateway", OWN_TAGS))
+    assert usage(read(sb), "L-A4707A72") == before + 1
+
+
+def test_nat_gateways_per_az(sandbox) -> None:
+    sb = sandbox()
+    ec2 = sb.client("ec2")
+    vpc = _vpc(ec2)
+    sub_a = _subnet(ec2, vpc, "10.9.1.0/24", "us-east-1a")
+    sub_b = _subnet(ec2, vpc, "10.9.2.0/24", "us-east-1b")
+
+    def nat(subnet: str, tags=None) -> str:
+        eip = ec2.allocate_address(Domain="vpc")["AllocationId"]
+        kwargs = {"TagSpecifications": tagged("natgateway", tags)} if tags else {}
+        return ec2.create_nat_gateway(SubnetId=subnet, AllocationId=eip, **kwargs)["NatGateway"][
+            "NatGatewayId"
+        ]
+
+    nat(sub_a)
+    nat(sub_a, OWN_TAGS)  # this stack's: not counted
+    gone = nat(sub_a)
+    ec2.delete_nat_gateway(NatGatewayId=gone)  # deleted ones do not count
+    nat(sub_b)
+    state = read(sb)
+    assert usage(state, "L-FE5A380F", "az:us-east-1a") == 1
+    assert usage(state, "L-FE5A380F", "az:us-east-1b") == 1
+    assert usage(state, "L-FE5A380F", "az:us-east-1c") == 0
+
+
+def test_elastic_ips(sandbox) -> None:
+    sb = sandbox()
+    ec2 = sb.client("ec2")
+    before = usage(read(sb), "L-0263D0A3")
+    ec2.allocate_address(Domain="vpc")
+    ec2.allocate_address(Domain="vpc", TagSpecifications=tagged("elastic-ip", OWN_TAGS))
+    assert usage(read(sb), "L-0263D0A3") == before + 1
+
+
+def test_subnets_per_vpc(sandbox) -> None:
+    sb = sandbox()
+    ec2 = sb.client("ec2")
+    assert usage(read(sb), "L-407747CB", OWN_VPC) == 0  # the stack's VPC does not exist yet
+    own = _vpc(ec2, OWN_TAGS, "10.7.0.0/16")
+    other = _vpc(ec2, OTHER_TAGS)
+    _subnet(ec2, own, "10.7.1.0/24", tags=OWN_TAGS)
+    _subnet(ec2, own, "10.7.2.0/24")  # untagged, inside this stack's VPC: this stack's
+    _subnet(ec2, own, "10.7.3.0/24", tags=OTHER_TAGS)  # another stack's subnet in this VPC
+    _subnet(ec2, other, "10.9.1.0/24")
+    _subnet(ec2, other, "10.9.2.0/24")
+    assert usage(read(sb), "L-407747CB", OWN_VPC) == 1
+
+
+def test_security_groups(sandbox) -> None:
+    sb = sandbox()
+    ec2 = sb.client("ec2")
+    before = usage(read(sb), "L-E79EC296")
+    own = _vpc(ec2, OWN_TAGS, "10.7.0.0/16")  # its default group belongs to this stack
+    other = _vpc(ec2, OTHER_TAGS)  # its default group counts
+    ec2.create_security_group(GroupName="a", Description="a", VpcId=other)
+    ec2.create_security_group(GroupName="b", Description="b", VpcId=own)
+    ec2.create_security_group(
+        GroupName="c", Description="c", VpcId=other, TagSpecifications=tagged("security-group", OWN_TAGS)
+    )
+    assert usage(read(sb), "L-E79EC296") == before + 2
+
+
+def test_security_group_rules(sandbox) -> None:
+    sb = sandbox()
+    ec2 = sb.client("ec2")
+    group = ec2.create_security_group(GroupName="busy", Description="busy", VpcId=_vpc(ec2))["GroupId"]
+    ec2.authorize_security_group_ingress(
+        GroupId=group,
+        IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": p, "ToPort": p, "IpRanges": [{"CidrIp": "10.0.0.0/8"}]}
+            for p in range(1000, 1059)
+        ],
+    )
+    state = read(sb)
+    # Rules are per group: another group's 59 rules do not count against this stack's new groups.
+    sg = DEPLOYMENT.security_groups[0].name
+    assert usage(state, "L-0EA8095F", f"sg:{sg}:ingress") == 0
+    assert usage(state, "L-0EA8095F", f"sg:{sg}:egress") == 0
+
+
+def test_gateway_endpoints(sandbox) -> None:
+    sb = sandbox()
+    ec2 = sb.client("ec2")
+    before = usage(read(sb), "L-1B52E74A")
+    vpc = _vpc(ec2)
+    for service in ("s3", "dynamodb"):
+        ec2.create_vpc_endpoint(
+            VpcId=vpc, ServiceName=f"com.amazonaws.us-east-1.{service}", VpcEndpointType="Gateway"
+        )
+    ec2.create_vpc_endpoint(
+        VpcId=vpc,
+        ServiceName="com.amazonaws.us-east-1.s3",
+        VpcEndpointType="Gateway",
+        TagSpecifications=tagged("vpc-endpoint", OWN_TAGS),
+    )
+    # Interface endpoints are another quota.
+    ec2.create_vpc_endpoint(VpcId=vpc, ServiceName="com.amazonaws.us-east-1.sqs", VpcEndpointType="Interface")
+    assert usage(read(sb), "L-1B52E74A") == before + 2
+
+
+def test_interface_endpoints_per_vpc(sandbox) -> None:
+    sb = sandbox()
+    ec2 = sb.client("ec2")
+    own = _vpc(ec2, OWN_TAGS, "10.7.0.0/16")
+    other = _vpc(ec2, OTHER_TAGS)
+
+    def endpoint(vpc: str, service: str, tags=None) -> None:
+        kwargs = {"TagSpecifications": tagged("vpc-endpoint", tags)} if tags else {}
+        ec2.create_vpc_endpoint(
+            VpcId=vpc, ServiceName=f"com.amazonaws.us-east-1.{service}", VpcEndpointType="Interface", **kwargs
+        )
+
+    endpoint(other, "sqs")
+    endpoint(other, "sns")  # another VPC's endpoints never count here
+    endpoint(own, "kinesis-streams", OWN_TAGS)  # this stack's
+    endpoint(own, "sqs", OTHER_TAGS)  # another stack's endpoint inside this VPC
+    ec2.create_vpc_endpoint(VpcId=own, ServiceName="com.amazonaws.us-east-1.s3", VpcEndpointType="Gateway")
+    assert usage(read(sb), "L-29B6F2EB", OWN_VPC) == 1
+
+
+def test_network_interfaces(sandbox) -> None:
+    sb = sandbox()
+    ec2 = sb.client("ec2")
+    before = usage(read(sb), "L-DF5E4CA3")
+    other_subnet = _subnet(ec2, _vpc(ec2, OTHER_TAGS), "10.9.1.0/24")
+    own_subnet = _subnet(ec2, _vpc(ec2, OWN_TAGS, "10.7.0.0/16"), "10.7.1.0/24")
+    ec2.create_network_interface(SubnetId=other_subnet)
+    ec2.create_network_interface(SubnetId=other_subnet)
+    ec2.create_network_interface(SubnetId=own_subnet)  # inside this stack's VPC: this stack's
+    assert usage(read(sb), "L-DF5E4CA3") == before + 2
+
+
+def test_lambda_enis_per_vpc(sandbox) -> None:
+    sb = sandbox()
+    ec2 = sb.client("ec2")
+    assert usage(read(sb), "L-9FEE3D26", OWN_VPC) == 0
+    own_subnet = _subnet(ec2, _vpc(ec2, OWN_TAGS, "10.7.0.0/16"), "10.7.1.0/24")
+    ec2.create_network_interface(SubnetId=own_subnet, Description="AWS Lambda VPC ENI-pipeline-ingest-prod")
+    state = read(sb)
+    assert OWN_VPC in state.usage["L-9FEE3D26"].scopes
+    assert usage(state, "L-9FEE3D26", OWN_VPC) == 0
+
+
+def _zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr("index.py", "def handler(e, c):\n    return 1\n")
+    return buffer.getvalue()
+
+
+def _function(sb, name: str, reserved: int | None = None) -> None:
+    iam = sb.client("iam")
+    try:
+        role = iam.get_role(RoleName="fn-role")["Role"]["Arn"]
+    except iam.exceptions.NoSuchEntityException:
+        role = iam.create_role(RoleName="fn-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    lam = sb.client("lambda")
+    lam.create_function(
+        FunctionName=name, Runtime="python3.11", Role=role, Handler="index.handler", Code={"ZipFile": _zip()}
+    )
+    if reserved is not None:
+        lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=reserved)
+
+
+def test_lambda_reserved_concurrency(sandbox) -> None:
+    sb = sandbox()
+    assert usage(read(sb), "L-B99A9384") == 0
+    _function(sb, "other-worker", 100)
+    _function(sb, "other-api")  # no reservation
+    _function(sb, "pipeline-ingest-prod", 50)  # this stack's: gives its reservation back on redeploy
+    assert usage(read(sb), "L-B99A9384") == 100
+
+
+def test_lambda_code_storage(sandbox) -> None:
+    sb = sandbox()
+    before = usage(read(sb), "L-2ACBD22F")
+    _function(sb, "other-worker")
+    assert usage(read(sb), "L-2ACBD22F") == before + len(_zip())
+
+
+def test_kinesis_shards(sandbox) -> None:
+    sb = sandbox()
+    kinesis = sb.client("kinesis")
+    before = usage(read(sb), "L-0918CF54")
+    kinesis.create_stream(StreamName="other-events", ShardCount=3)
+    kinesis.create_stream(StreamName=DEPLOYMENT.stream.name, ShardCount=2)
+    assert usage(read(sb), "L-0918CF54") == before + 3
+
+
+def test_dynamodb_tables(sandbox) -> None:
+    sb = sandbox()
+    ddb = sb.client("dynamodb")
+    before = usage(read(sb), "L-F98FE922")
+    for name in ("other-table", DEPLOYMENT.table.name):
+        ddb.create_table(
+            TableName=name,
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+    assert usage(read(sb), "L-F98FE922") == before + 1
+
+
+def test_s3_buckets(sandbox) -> None:
+    sb = sandbox()
+    s3 = sb.client("s3")
+    before = usage(read(sb), "L-DC2B2D3D", "global")
+    s3.create_bucket(Bucket="someone-elses-bucket")
+    s3.create_bucket(Bucket=DEPLOYMENT.bucket.name)
+    state = read(sb)
+    assert usage(state, "L-DC2B2D3D", "global") == before + 1
+    assert usage(state, "L-DC2B2D3D", "region") is None  # an account-wide quota has no regional count
+
+
+def test_sns_topics(sandbox) -> None:
+    sb = sandbox()
+    sns = sb.client("sns")
+    before = usage(read(sb), "L-61103206")
+    sns.create_topic(Name="other-alerts")
+    sns.create_topic(Name=DEPLOYMENT.topic.name)
+    assert usage(read(sb), "L-61103206") == before + 1
+
+
+def test_iam_roles(sandbox) -> None:
+    sb = sandbox()
+    iam = sb.client("iam")
+    before = usage(read(sb), "L-FE177D64", "global")
+    iam.create_role(RoleName="other-role", AssumeRolePolicyDocument="{}")
+    iam.create_role(RoleName=DEPLOYMENT.role.name, AssumeRolePolicyDocument="{}")
+    assert usage(read(sb), "L-FE177D64", "global") == before + 1
+
+
+def test_role_managed_policies(sandbox) -> None:
+    sb = sandbox()
+    iam = sb.client("iam")
+    scope = f"role:{DEPLOYMENT.role.name}"
+    assert usage(read(sb), "L-0DA4ABF3", scope) == 0  # a new role starts empty
+    iam.create_role(RoleName=DEPLOYMENT.role.name, AssumeRolePolicyDocument="{}")
+    foreign = iam.create_policy(PolicyName="audit", PolicyDocument=POLICY)["Policy"]["Arn"]
+    own = iam.create_policy(PolicyName="pipeline-extra", PolicyDocument=POLICY)["Policy"]["Arn"]
+    iam.attach_role_policy(RoleName=DEPLOYMENT.role.name, PolicyArn=foreign)
+    iam.attach_role_policy(RoleName=DEPLOYMENT.role.name, PolicyArn=own)
+    other = iam.create_role(RoleName="other-role", AssumeRolePolicyDocument="{}")["Role"]["RoleName"]
+    iam.attach_role_policy(RoleName=other, PolicyArn=foreign)
+    # A policy the stack itself attaches (listed in the manifest) is the stack's; the foreign one stays.
+    stack = dataclasses.replace(STACK, managed_policies=STACK.managed_policies | {own})
+    assert usage(read(sb, stack), "L-0DA4ABF3", scope) == 1
+    assert usage(read(sb), "L-0DA4ABF3", scope) == 2
+
+
+@pytest.mark.parametrize("code", [q.quota_code for q in catalog.QUOTAS])
+def test_fresh_account_reads_every_limit(sandbox, code: str) -> None:
+    sb = sandbox()
+    limit = read(sb).limit(code)
+    q = catalog.quota(code)
+    assert limit.value == q.default_for("us-east-1"), limit
+    expected = "service-api" if q.service_api_first else "default"
+    assert limit.source == expected
