@@ -1,0 +1,280 @@
+"""`tap-preflight check` end to end against the emulated account: verdicts, exit codes, the report
+contract, the limit-reading chain and update-awareness."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from preflight.account import read_account
+from preflight.aws import Aws
+from preflight.gate import GatePolicy
+from preflight.manifest import load_manifest
+from preflight.model import TAG_ENVIRONMENT, TAG_PROJECT
+from preflight.runner import PLACEHOLDER_AZS, run_check
+from preflight.usage import Stack
+from tests.conftest import MANIFEST, ROOT, live_source, no_aws_env
+
+REPORT_FIELDS = {
+    "service_code", "quota_code", "quota_name", "scope", "limit", "limit_source", "usage", "demand",
+    "headroom_after", "utilization_after", "status", "resources", "message",
+}  # fmt: skip
+
+
+def _report(cli, *args: str) -> tuple[int, dict]:
+    result = cli("check", MANIFEST, "--env", "prod", "--format", "json", *args)
+    return result.exit_code, json.loads(result.output)
+
+
+def test_seed_account_is_no_go_on_gateway_endpoints_and_concurrency(cli) -> None:
+    code, report = _report(cli, "--sandbox", "seed-account")
+    assert code == 1
+    assert report["schema"] == "tap-preflight/report/v1" and report["verdict"] == "NO_GO"
+    failed = {f["quota_code"]: f for f in report["findings"] if f["status"] == "FAIL"}
+    assert set(failed) == {"L-1B52E74A", "L-B99A9384"}
+    endpoints = failed["L-1B52E74A"]
+    assert (endpoints["limit"], endpoints["usage"], endpoints["demand"]) == (20, 20, 2)
+    assert endpoints["resources"] == ["endpoints[0]", "endpoints[1]"]
+    concurrency = failed["L-B99A9384"]
+    assert (concurrency["limit"], concurrency["limit_source"], concurrency["usage"]) == (
+        1000,
+        "service-api",
+        850,
+    )
+    assert concurrency["headroom_after"] == 1000 - 100 - 850 - 500
+    increases = {r["quota_code"]: r for r in report["increase_requests"]}
+    assert increases["L-1B52E74A"]["required"] == 22
+    assert increases["L-B99A9384"]["required"] == 1450  # 850 held + 500 + the floor of 100
+    assert set(increases) == set(failed)
+
+
+def test_the_increases_named_make_it_fit(cli) -> None:
+    code, report = _report(
+        cli, "--sandbox", "seed-account", "--limit", "L-1B52E74A=22", "--limit", "L-B99A9384=1450"
+    )
+    assert code == 0, [f for f in report["findings"] if f["status"] != "OK"]
+    assert {f["limit_source"] for f in report["findings"] if f["quota_code"] == "L-1B52E74A"} == {"override"}
+    code, report = _report(
+        cli, "--sandbox", "seed-account", "--limit", "L-1B52E74A=22", "--limit", "L-B99A9384=1449"
+    )
+    assert code == 1
+
+
+def test_fresh_account_is_go(cli) -> None:
+    code, report = _report(cli, "--sandbox", "fresh-account")
+    assert code == 0 and report["verdict"] == "GO"
+    assert {f["status"] for f in report["findings"]} <= {"OK", "WARN"}
+    assert all(REPORT_FIELDS <= f.keys() for f in report["findings"])
+    assert "adaptations" not in report
+    assert report["manifest"]["sha256"] and report["manifest"]["name"] == "tap-pipeline"
+
+
+def test_new_account_floor_equals_limit(cli) -> None:
+    code, report = _report(cli, "--sandbox", "new-account")
+    assert code == 1
+    finding = next(f for f in report["findings"] if f["quota_code"] == "L-B99A9384")
+    assert finding["limit"] == 10 and finding["status"] == "FAIL"
+    assert "keeps 10 unreserved" in finding["message"]
+
+
+def test_warn_threshold_and_fail_on_warn(cli) -> None:
+    code, report = _report(cli, "--sandbox", "fresh-account", "--limit", "L-F678F1CE=2")
+    vpcs = next(f for f in report["findings"] if f["quota_code"] == "L-F678F1CE")
+    assert vpcs["status"] == "WARN" and code == 0  # default VPC + this stack's = 2 of 2
+    code, _ = _report(cli, "--sandbox", "fresh-account", "--limit", "L-F678F1CE=2", "--fail-on", "warn")
+    assert code == 1
+    code, _ = _report(cli, "--sandbox", "seed-account", "--soft-fail")
+    assert code == 0
+
+
+def test_stats_count_each_operation_no_more_than_pagination_needs(cli) -> None:
+    _, report = _report(cli, "--sandbox", "seed-account", "--stats")
+    calls = report["stats"]["api_calls"]
+    assert calls["ec2:DescribeVpcs"] == 1 and calls["lambda:GetAccountSettings"] == 1
+    assert calls["service-quotas:ListServiceQuotas"] == 8  # one per service code, one page each
+    assert calls["lambda:GetFunctionConcurrency"] == 5  # this stack's five functions
+    assert all(
+        count == 1 for op, count in calls.items() if not op.startswith(("service-quotas", "lambda:GetF"))
+    )
+    assert report["stats"]["elapsed_s"] > 0
+
+
+def test_table_output_has_the_verdict_line(cli) -> None:
+    result = cli("check", MANIFEST, "--env", "prod", "--sandbox", "seed-account")
+    assert result.exit_code == 1
+    assert "NO_GO tap-pipeline (prod) in us-east-1" in result.output
+    assert "raise vpc/L-1B52E74A (Gateway VPC endpoints per Region) from 20 to 22" in result.output
+
+
+def test_output_file_is_written_and_the_check_is_read_only(cli, sandbox, tmp_path) -> None:
+    sb = sandbox("seed-account")
+    out = tmp_path / "report.json"
+    env = {"AWS_ENDPOINT_URL": sb.endpoint_url, "AWS_ACCESS_KEY_ID": "t", "AWS_SECRET_ACCESS_KEY": "t"}
+    result = cli("check", MANIFEST, "--env", "prod", "--format", "json", "-o", str(out), env=env)
+    assert result.exit_code == 1, result.output
+    assert json.loads(out.read_text())["verdict"] == "NO_GO"
+    assert sb.call_log.total() > 0 and sb.call_log.mutating_calls() == []
+
+
+def test_no_credentials_exits_3_naming_the_call() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "cli", "check", MANIFEST, "--env", "prod"],
+        capture_output=True, text=True, cwd=ROOT, env=no_aws_env(), timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 3, proc.stderr
+    assert "no AWS credentials found" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_unreachable_endpoint_exits_3(cli) -> None:
+    env = {"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_ACCESS_KEY_ID": "t", "AWS_SECRET_ACCESS_KEY": "t",
+           "AWS_MAX_ATTEMPTS": "1"}  # fmt: skip
+    result = cli("check", MANIFEST, "--env", "prod", env=env)
+    assert result.exit_code == 3
+    assert "cannot reach the AWS endpoint" in result.output
+
+
+# --- the limit-reading chain --------------------------------------------------------------------
+
+
+def _state(sb, region: str = "us-east-1"):
+    stack = Stack.of(load_manifest(MANIFEST, "prod").requested(region, PLACEHOLDER_AZS))
+    aws = Aws(region, endpoint_url=sb.endpoint_url, credentials=("testing", "testing"))
+    return read_account(aws, stack)
+
+
+def test_applied_value_wins_over_default(sandbox) -> None:
+    sb = sandbox("fresh-account")
+    sb.set_applied_quota("vpc", "L-1B52E74A", 40)
+    limit = _state(sb).limit("L-1B52E74A")
+    assert (limit.value, limit.source) == (40, "applied")
+
+
+def test_global_quotas_are_read_in_us_east_1(sandbox) -> None:
+    sb = sandbox("fresh-account", region="eu-central-1")
+    sb.set_applied_quota("iam", "L-FE177D64", 1500, region="us-east-1")
+    sb.set_applied_quota("s3", "L-DC2B2D3D", 20000, region="us-east-1")
+    state = _state(sb, "eu-central-1")
+    assert state.limit("L-FE177D64").value == 1500 and state.limit("L-FE177D64").source == "applied"
+    assert state.limit("L-DC2B2D3D").value == 20000
+    assert state.limit("L-0918CF54").value == 500  # Kinesis' default differs by region
+
+
+def test_lambda_concurrency_comes_from_get_account_settings(sandbox) -> None:
+    sb = sandbox("new-account")
+    limit = _state(sb).limit("L-B99A9384")
+    assert (limit.value, limit.source) == (10, "service-api")
+
+
+def test_unknown_limit_fails_closed_unless_allowed(sandbox) -> None:
+    """A quota whose limit nothing answers is UNKNOWN, and the gate blocks (exit 3) unless allowed.
+
+    The emulated account answers every Service Quotas call, so this one test drops the answers of a
+    single service code from the state it read (the emulator cannot be made to forget a default).
+    """
+    from preflight.account import LimitReading
+
+    sb = sandbox("fresh-account")
+    state = _state(sb)
+    unknown = LimitReading(value=None, source="unknown", detail="servicequotas:ListServiceQuotas denied")
+    state = state.model_copy(update={"limits": {**state.limits, "L-61103206": unknown}})
+
+    class Fixed:
+        def read(self, manifest, region, overrides, progress):
+            return state
+
+    from preflight.gate import exit_code
+
+    manifest = load_manifest(MANIFEST, "prod")
+    report = run_check(manifest, Fixed(), "us-east-1", GatePolicy())
+    topic = next(f for f in report.findings if f.quota_code == "L-61103206")
+    assert topic.status == "UNKNOWN" and "denied" in topic.message
+    assert report.verdict == "NO_GO" and exit_code(report, GatePolicy()) == 3
+    allowed = GatePolicy.from_flags(allow_unknown=True)
+    report = run_check(manifest, Fixed(), "us-east-1", allowed)
+    assert report.verdict == "GO" and exit_code(report, allowed) == 0
+
+
+# --- update-aware -------------------------------------------------------------------------------
+
+
+def _deploy_own_stack(sb, deployment) -> None:
+    """Create this stack's resources as the Pulumi program would (same names, same tags)."""
+    tags = [
+        {"Key": TAG_PROJECT, "Value": deployment.project},
+        {"Key": TAG_ENVIRONMENT, "Value": deployment.environment},
+    ]
+    spec = lambda kind: [{"ResourceType": kind, "Tags": tags}]  # noqa: E731
+    ec2 = sb.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock=deployment.vpc.cidr, TagSpecifications=spec("vpc"))["Vpc"]["VpcId"]
+    subnets = {
+        s.name: ec2.create_subnet(
+            VpcId=vpc, CidrBlock=s.cidr, AvailabilityZone=s.az, TagSpecifications=spec("subnet")
+        )["Subnet"]["SubnetId"]
+        for s in deployment.vpc.subnets
+    }
+    ec2.create_internet_gateway(TagSpecifications=spec("internet-gateway"))
+    for sg in deployment.security_groups:
+        ec2.create_security_group(
+            GroupName=sg.name, Description="x", VpcId=vpc, TagSpecifications=spec("security-group")
+        )
+    private = [sid for name, sid in subnets.items() if "private" in name]
+    for ep in deployment.endpoints:
+        kwargs = {"SubnetIds": private} if ep.type == "interface" else {}
+        ec2.create_vpc_endpoint(
+            VpcId=vpc,
+            ServiceName=f"com.amazonaws.{deployment.region}.{ep.service}",
+            VpcEndpointType=ep.type.capitalize(),
+            TagSpecifications=spec("vpc-endpoint"),
+            **kwargs,
+        )
+    iam = sb.client("iam")
+    role = iam.create_role(RoleName=deployment.role.name, AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    lam = sb.client("lambda")
+    for f in deployment.functions:
+        lam.create_function(
+            FunctionName=f.name, Runtime=f.runtime, Role=role, Handler=f.handler,
+            Code={"ZipFile": (ROOT / "handlers" / f"{f.key}.py").read_bytes()},
+        )  # fmt: skip
+        if f.reserved_concurrency:
+            lam.put_function_concurrency(
+                FunctionName=f.name, ReservedConcurrentExecutions=f.reserved_concurrency
+            )
+    sb.client("kinesis").create_stream(StreamName=deployment.stream.name, ShardCount=deployment.stream.shards)
+    sb.client("dynamodb").create_table(
+        TableName=deployment.table.name,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    sb.client("s3").create_bucket(Bucket=deployment.bucket.name)
+    sb.client("sns").create_topic(Name=deployment.topic.name)
+
+
+@pytest.mark.parametrize(
+    "limits",
+    [
+        {},
+        # Exactly full after this deploy: counting the stack twice would turn these into FAIL.
+        {"L-F678F1CE": 2, "L-A4707A72": 1, "L-1B52E74A": 2, "L-B99A9384": 600},
+    ],
+)
+def test_redeploying_the_stack_does_not_count_it_twice(sandbox, limits: dict[str, float]) -> None:
+    sb = sandbox("fresh-account")
+    for code, value in limits.items():
+        sb.set_applied_quota("", code, value)
+    manifest = load_manifest(MANIFEST, "prod")
+    before = run_check(manifest, live_source(sb), "us-east-1", GatePolicy())
+    _deploy_own_stack(sb, manifest.requested("us-east-1", before_azs(before, sb)))
+    after = run_check(manifest, live_source(sb), "us-east-1", GatePolicy())
+    assert before.verdict == after.verdict == "GO"
+    assert [
+        (f.quota_code, f.scope, f.usage, f.status) for f in before.findings if f.quota_code != "L-2ACBD22F"
+    ] == [(f.quota_code, f.scope, f.usage, f.status) for f in after.findings if f.quota_code != "L-2ACBD22F"]
+
+
+def before_azs(report, sb) -> tuple[str, ...]:
+    zones = sb.client("ec2").describe_availability_zones()["AvailabilityZones"]
+    return tuple(sorted(z["ZoneName"] for z in zones))
