@@ -64,3 +64,52 @@ def no_aws_env() -> dict[str, str]:
         AWS_EC2_METADATA_DISABLED="true",
     )
     return env
+
+
+def manifest_variant(tmp_path: Path, *replacements: tuple[str, str], text: str | None = None) -> str:
+    """A copy of the shipped manifest with some text replaced; handler paths stay valid."""
+    body = text if text is not None else Path(MANIFEST).read_text()
+    for old, new in replacements:
+        assert old in body, old
+        body = body.replace(old, new)
+    body = body.replace("../handlers/", str(ROOT / "handlers") + "/")
+    path = tmp_path / "variant.yaml"
+    path.write_text(body)
+    return str(path)
+
+
+def synthetic_state(
+    limits: dict[str, float] | None = None,
+    usage: dict[str, dict[str, float]] | None = None,
+    region: str = "us-east-1",
+    azs: tuple[str, ...] = ("us-east-1a", "us-east-1b", "us-east-1c"),
+    project: str = "tap-pipeline",
+    environment: str = "prod",
+) -> object:
+    """An AccountState with every catalog quota at its default and nothing in use, then `limits`/`usage`."""
+    from datetime import UTC, datetime
+
+    from preflight import catalog
+    from preflight.account import AccountState, LimitReading, StackRef, UsageReading
+
+    limits = limits or {}
+    usage = usage or {}
+    return AccountState(
+        region=region,
+        account_id="123456789012",
+        taken_at=datetime.now(UTC),
+        stack=StackRef(project=project, environment=environment),
+        azs=azs,
+        limits={
+            q.quota_code: LimitReading(
+                value=limits.get(q.quota_code, q.default_for(region)), source="default"
+            )
+            for q in catalog.QUOTAS
+        },
+        usage={
+            q.quota_code: UsageReading(
+                scopes=usage.get(q.quota_code, {"global": 0} if q.is_global else {"region": 0})
+            )
+            for q in catalog.QUOTAS
+        },
+    )
