@@ -45,8 +45,16 @@ def test_seed_account_gets_the_seeds_fix_in_one_run(cli, tmp_path) -> None:
     assert d.alarms == requested.alarms and d.topic == requested.topic  # alarms unchanged
     assert not [f for f in report["findings"] if f["status"] == "FAIL"]
     ids = {a["id"] for a in report["adaptations"]}
-    assert {"lambda-networking", "endpoint-s3-dropped", "endpoint-dynamodb-dropped", "endpoint-kinesis-dropped",
-            "security-group-endpoints-dropped", "role-execution-policy", "concurrency-shared"} <= ids  # fmt: skip
+    expected_ids = {
+        "lambda-networking",
+        "endpoint-s3-dropped",
+        "endpoint-dynamodb-dropped",
+        "endpoint-kinesis-dropped",
+        "security-group-endpoints-dropped",
+        "role-execution-policy",
+        "concurrency-shared",
+    }
+    assert expected_ids <= ids
     by_id = {a["id"]: a for a in report["adaptations"]}
     assert by_id["lambda-networking"]["quota_code"] == "L-1B52E74A"
     assert by_id["concurrency-shared"]["quota_code"] == "L-B99A9384"
@@ -104,7 +112,7 @@ def test_nat_route_when_allowed_and_room(cli, tmp_path) -> None:
 
 def test_nat_route_without_room_for_an_eip_falls_back_out_of_the_vpc(cli, tmp_path) -> None:
     manifest = manifest_variant(tmp_path, NAT_POLICY)
-    code, report, plan_file = _plan_cli(cli, tmp_path, manifest, "seed-account", "--limit", "L-0263D0A3=1")
+    code, _, plan_file = _plan_cli(cli, tmp_path, manifest, "seed-account", "--limit", "L-0263D0A3=1")
     assert code == 0 and plan_file.deployment.networking == "no-vpc"
 
 
@@ -182,9 +190,12 @@ def _degradation(manifest: Manifest, requested, d) -> tuple:
     return rank, dropped
 
 
+# Every order of allowed networking modes (a manifest may not start from no-vpc and fall back to a VPC).
+PREFERENCES = [
+    list(p) for r in (1, 2, 3) for p in itertools.permutations(NETWORK_MODES, r) if p[0] != "no-vpc" or r == 1
+]
 accounts = st.fixed_dictionaries({
-    "preference": st.sampled_from([list(p) for r in (1, 2, 3) for p in itertools.permutations(NETWORK_MODES, r)
-                                   if p[0] != "no-vpc" or r == 1]),
+    "preference": st.sampled_from(PREFERENCES),
     "gateway_limit": st.integers(0, 22), "gateway_used": st.integers(0, 22),
     "interface_limit": st.integers(0, 2), "eni_limit": st.integers(0, 12),
     "eip_limit": st.integers(0, 3), "eip_used": st.integers(0, 3),
@@ -202,7 +213,8 @@ def test_every_go_plan_fits_and_nothing_less_degraded_would(account: dict) -> No
                 "L-DF5E4CA3": account["eni_limit"], "L-0263D0A3": account["eip_limit"],
                 "L-FE5A380F": account["nat_limit"], "L-F678F1CE": account["vpc_limit"],
                 "L-B99A9384": account["lambda_limit"]},
-        usage={"L-1B52E74A": {"region": account["gateway_used"]}, "L-0263D0A3": {"region": account["eip_used"]},
+        usage={"L-1B52E74A": {"region": account["gateway_used"]},
+               "L-0263D0A3": {"region": account["eip_used"]},
                "L-F678F1CE": {"region": account["vpc_used"]},
                "L-B99A9384": {"region": min(account["lambda_used"], max(account["lambda_limit"] - 100, 0))}},
     )  # fmt: skip
@@ -212,10 +224,11 @@ def test_every_go_plan_fits_and_nothing_less_degraded_would(account: dict) -> No
         assert fits(result.adapted)
     # Brute force over every allowed plan: networking choice x endpoints kept (with the same shared
     # concurrency, which no other choice affects).
-    base = result.requested.model_copy(
-        update={"functions": tuple(f.model_copy(update={"reserved_concurrency": g.reserved_concurrency})
-                                   for f, g in zip(result.requested.functions, result.adapted.functions))}
-    )  # fmt: skip
+    shared = {f.key: f.reserved_concurrency for f in result.adapted.functions}
+    functions = tuple(
+        f.model_copy(update={"reserved_concurrency": shared[f.key]}) for f in result.requested.functions
+    )
+    base = result.requested.model_copy(update={"functions": functions})
     keys = [ep.key for ep in base.endpoints]
     best = None
     for mode in manifest.doc.lambda_.networking.preference:
