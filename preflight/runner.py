@@ -11,7 +11,7 @@ import contextlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from preflight.account import AccountState, Progress
 from preflight.errors import InputError
@@ -102,6 +102,21 @@ def located(manifest: Manifest, findings: Iterable[Finding]) -> tuple[Finding, .
     )
 
 
+def make_report(
+    manifest: Manifest, state: AccountState, findings: Iterable[Finding], **fields: Any
+) -> Report:
+    """A report of `findings` for `manifest` on the account `state` describes; `fields` add the rest."""
+    return Report(
+        region=state.region,
+        account_id=state.account_id,
+        environment=manifest.environment,
+        manifest=manifest_ref(manifest),
+        findings=located(manifest, findings),
+        stats=Stats(api_calls=state.api_calls, elapsed_s=state.elapsed_s),
+        **fields,
+    )
+
+
 def build_report(
     manifest: Manifest,
     deployment: Deployment,
@@ -110,17 +125,14 @@ def build_report(
     *,
     warn_threshold: float = DEFAULT_WARN_THRESHOLD,
 ) -> Report:
-    findings = located(manifest, evaluate(deployment, state, warn_threshold))
-    return Report(
+    findings = evaluate(deployment, state, warn_threshold)
+    return make_report(
+        manifest,
+        state,
+        findings,
         command="check",
         verdict=verdict_for(findings, policy),
-        region=state.region,
-        account_id=state.account_id,
-        environment=manifest.environment,
-        manifest=manifest_ref(manifest),
-        findings=tuple(findings),
         increase_requests=tuple(increase_requests(findings)),
-        stats=Stats(api_calls=state.api_calls, elapsed_s=state.elapsed_s),
     )
 
 
@@ -155,18 +167,14 @@ def run_plan(
 
     state = source.read(manifest, region, overrides or {}, progress)
     result = plan(manifest, state, policy, warn_threshold=warn_threshold)
-    findings = located(manifest, result.findings)
-    report = Report(
+    report = make_report(
+        manifest,
+        state,
+        result.findings,
         command="plan",
         verdict=result.verdict,
-        region=state.region,
-        account_id=state.account_id,
-        environment=manifest.environment,
-        manifest=manifest_ref(manifest),
-        findings=findings,
         increase_requests=result.increase_requests,
         adaptations=result.adaptations,
-        stats=Stats(api_calls=state.api_calls, elapsed_s=state.elapsed_s),
     )
     plan_file = Plan(
         verdict=result.verdict,
