@@ -25,8 +25,14 @@ from dataclasses import dataclass
 from preflight import catalog, impact
 from preflight.account import AccountState
 from preflight.concurrency import Allocation, share
-from preflight.demand import Need, all_needs, endpoint_needs, security_group_needs
-from preflight.evaluate import DEFAULT_WARN_THRESHOLD, evaluate, increase_requests, reserve_of
+from preflight.demand import Demand, Need, all_needs, endpoint_needs, security_group_needs
+from preflight.evaluate import (
+    DEFAULT_WARN_THRESHOLD,
+    evaluate,
+    evaluate_demand,
+    increase_requests,
+    reserve_of,
+)
 from preflight.gate import GatePolicy, verdict_for
 from preflight.manifest import Manifest, prune
 from preflight.model import (
@@ -141,7 +147,8 @@ def _add_optional_endpoints(
                 blocked = (code, scope)
                 break
         if blocked:
-            refused[ep.key] = _refusal_finding(blocked, state, totals[blocked] + delta[blocked], ep)
+            demand = Demand(blocked[0], blocked[1], totals[blocked] + delta[blocked], (ep.path,))
+            refused[ep.key] = evaluate_demand(demand, state, DEFAULT_WARN_THRESHOLD)
             continue
         for key, amount in delta.items():
             totals[key] += amount
@@ -159,26 +166,6 @@ def _add_optional_endpoints(
         }
     )
     return prune(adapted), refused
-
-
-def _refusal_finding(key: tuple[str, str], state: AccountState, demand: float, ep: EndpointPlan) -> Finding:
-    q = catalog.quota(key[0])
-    limit = state.limit(q.quota_code)
-    return Finding(
-        service_code=q.service_code,
-        quota_code=q.quota_code,
-        quota_name=q.name,
-        scope=key[1],
-        limit=limit.value,
-        limit_source=limit.source,
-        usage=state.usage_in(q.quota_code, key[1]),
-        demand=demand,
-        headroom_after=None,
-        utilization_after=None,
-        status="FAIL",
-        message=f"no room for {ep.key} endpoint",
-        resources=(ep.path,),
-    )
 
 
 def plan(
