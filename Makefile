@@ -21,6 +21,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/tap-preflight lint tap.py preflight/program
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)

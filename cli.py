@@ -327,6 +327,174 @@ def plan(
     return exit_code(report, policy)
 
 
+@main.command("snapshot")
+@click.argument("manifest", type=click.Path())
+@click.option(
+    "--env", "environment", help="Environment profile of the manifest (default: its defaultEnvironment)."
+)
+@click.option("--region", help="AWS region (default: the manifest's region).")
+@click.option("--profile", help="AWS profile from the shared config (boto3's credential chain otherwise).")
+@click.option("--role-arn", help="Assume this role first (another account).")
+@click.option(
+    "--sandbox", metavar="SCENARIO", help="Snapshot the built-in emulated account with this scenario."
+)
+@click.option(
+    "--snapshot",
+    "from_snapshot",
+    type=click.Path(dir_okay=False),
+    help="Start from an existing snapshot (to redact it or turn it into a scenario).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    help="Write the snapshot here (atomically); default stdout.",
+)
+@click.option(
+    "--as-scenario",
+    type=click.Path(dir_okay=False),
+    help="Also write an emulated-account scenario (YAML) reproducing the snapshot, for --sandbox.",
+)
+@click.option("--redact", is_flag=True, help="Mask the account id.")
+@_handle_errors
+def snapshot_command(
+    manifest: str,
+    environment: str | None,
+    region: str | None,
+    profile: str | None,
+    role_arn: str | None,
+    sandbox: str | None,
+    from_snapshot: str | None,
+    output: str | None,
+    as_scenario: str | None,
+    redact: bool,
+) -> int:
+    """Record the account's limits and usage, to run check and plan offline (--snapshot).
+
+    Usage leaves the stack's own resources out, so a snapshot belongs to MANIFEST's stack: one
+    manifest, environment and region. It holds no credential; --redact masks the account id.
+    """
+    from preflight.fileio import write_atomic
+    from preflight.manifest import load_manifest
+    from preflight.snapshot import scenario_yaml, snapshot_json, take_snapshot, unknown_quotas
+
+    loaded = load_manifest(manifest, environment)
+    region = region or loaded.doc.region
+    with (
+        _account_source(sandbox, from_snapshot, profile, role_arn, region) as source,
+        _progress() as progress,
+    ):
+        state = take_snapshot(loaded, source, region, progress=progress)
+    if as_scenario:
+        write_atomic(as_scenario, scenario_yaml(state, redact=redact))
+    if output:
+        write_atomic(output, snapshot_json(state, redact=redact))
+    elif not as_scenario:
+        click.echo(snapshot_json(state, redact=redact), nl=False)
+    unknown = unknown_quotas(state)
+    if unknown:
+        click.echo(
+            f"tap-preflight: warning: {len(unknown)} quota(s) could not be read and will be UNKNOWN: "
+            + ", ".join(unknown),
+            err=True,
+        )
+    return 0
+
+
+@main.command("request-increases")
+@click.option("--plan", "plan_file", type=click.Path(dir_okay=False), help="A plan file (plan --save-plan).")
+@click.option(
+    "--report", "report_file", type=click.Path(dir_okay=False), help="A JSON report (--format json)."
+)
+@click.option("--submit", is_flag=True, help="File the requests. Without it nothing in the account changes.")
+@click.option("--offline", is_flag=True, help="Only list the file's requests; call no AWS API.")
+@click.option("--region", help="Region of regional quotas (default: the file's). Global ones: us-east-1.")
+@click.option("--profile", help="AWS profile from the shared config (boto3's credential chain otherwise).")
+@click.option("--role-arn", help="Assume this role first (another account).")
+@click.option("--sandbox", metavar="SCENARIO", help="Use the built-in emulated account with this scenario.")
+@click.option("--endpoint-url", help="Send AWS calls to this endpoint (an emulated account).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the result here (atomically).")
+@_handle_errors
+def request_increases(
+    plan_file: str | None,
+    report_file: str | None,
+    submit: bool,
+    offline: bool,
+    region: str | None,
+    profile: str | None,
+    role_arn: str | None,
+    sandbox: str | None,
+    endpoint_url: str | None,
+    fmt: str,
+    output: str | None,
+) -> int:
+    """List the quota increases the requested deployment needs; --submit files them with Service Quotas.
+
+    Skips quotas with an open request or already raised enough; quotas AWS does not raise are reported
+    as needing a design change. Exit 0 on success, 2 on a bad file, 3 when an AWS call failed.
+    """
+    from preflight.increases import (
+        ServiceQuotas,
+        list_offline,
+        load_requested,
+        render_table,
+        run_increases,
+    )
+
+    if bool(plan_file) == bool(report_file):
+        raise InputError("request-increases needs one of --plan FILE or --report FILE")
+    if offline and (submit or sandbox or endpoint_url or profile or role_arn):
+        raise InputError("--offline calls no AWS API: it excludes --submit and the account options")
+    if sandbox and endpoint_url:
+        raise InputError("--sandbox and --endpoint-url exclude each other")
+    requested = load_requested(plan_file or report_file or "", "plan" if plan_file else "report")
+    region = region or requested.region
+    if offline:
+        result = list_offline(requested, region)
+    else:
+        with _quota_account(sandbox, endpoint_url, profile, role_arn, region) as aws, _progress() as progress:
+            result = run_increases(
+                requested, ServiceQuotas(aws), region=region, submit=submit, progress=progress
+            )
+    if fmt == "json":
+        text = result.to_json()
+    else:
+        color = not output and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+        width = click.get_terminal_size()[0] if sys.stdout.isatty() else 120
+        text = render_table(result, color=color, width=width)
+    if output:
+        from preflight.fileio import write_atomic
+
+        write_atomic(output, text)
+    else:
+        click.echo(text, nl=False)
+    for failed in result.errors:
+        click.echo(f"tap-preflight: error: {failed.quota_code}: {failed.detail}", err=True)
+    return 3 if result.errors else 0
+
+
+@contextmanager
+def _quota_account(
+    sandbox: str | None, endpoint_url: str | None, profile: str | None, role_arn: str | None, region: str
+) -> Iterator[Any]:
+    """An `Aws` for request-increases: the emulated account, an endpoint, or boto3's credential chain."""
+    from preflight.aws import Aws, AwsCallError
+    from preflight.errors import AwsAccessError
+    from preflight.runner import sandbox_account
+
+    try:
+        if sandbox:
+            with sandbox_account(sandbox, region) as account:
+                yield Aws(region, endpoint_url=account.endpoint_url, credentials=account.credentials)
+        else:
+            yield Aws(region, profile=profile, endpoint_url=endpoint_url, role_arn=role_arn)
+    except AwsCallError as exc:  # AssumeRole failing: the account cannot be used at all
+        raise AwsAccessError(
+            str(exc), operation=f"{exc.service}:{exc.operation}", permission=exc.permission
+        ) from exc
+
+
 @main.command()
 @_handle_errors
 def schema() -> int:
@@ -363,6 +531,72 @@ def sandbox_serve(
     faults = FaultConfig(latency_ms=latency_ms, throttle_rate=throttle_rate, error_rate=error_rate, seed=seed)
     serve(scenario, port=port, faults=faults, echo=click.echo)
     return 0
+
+
+@main.command("verify-program")
+@click.option(
+    "--plan", "plan_path", required=True, type=click.Path(), help="The plan file (plan --save-plan)."
+)
+@click.option("--manifest", type=click.Path(), help="Manifest the plan was made from (handler sources).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@_handle_errors
+def verify_program(plan_path: str, manifest: str | None, fmt: str) -> int:
+    """Run the Pulumi program under mocks and check what it would register against the plan."""
+    from preflight.program.planfile import load_plan, resolve_source_dir
+    from preflight.program.verify import verify_program as verify
+
+    plan = load_plan(plan_path)
+    result = verify(plan, base_dir=resolve_source_dir(plan, plan_path, manifest))
+    click.echo(result.to_json() if fmt == "json" else result.render_text(), nl=fmt != "json")
+    return 0 if result.ok else 1
+
+
+@main.command()
+@click.option(
+    "--plan", "plan_path", required=True, type=click.Path(), help="The plan file (plan --save-plan)."
+)
+@click.option("--manifest", type=click.Path(), help="Manifest the plan was made from (handler sources).")
+@click.option(
+    "--sandbox", metavar="SCENARIO", help="Rehearse in a fresh emulated account with this scenario."
+)
+@click.option("--endpoint-url", help="Rehearse in a running emulated account (tap-preflight sandbox serve).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@_handle_errors
+def rehearse(
+    plan_path: str, manifest: str | None, sandbox: str | None, endpoint_url: str | None, fmt: str
+) -> int:
+    """Deploy the plan's program into an emulated account, resource by resource, and report."""
+    from preflight.program.planfile import load_plan, resolve_source_dir
+    from preflight.program.rehearse import rehearsal_sandbox
+    from preflight.program.rehearse import rehearse as run
+
+    if bool(sandbox) == bool(endpoint_url):
+        raise InputError("rehearse needs exactly one of --sandbox SCENARIO or --endpoint-url URL")
+    plan = load_plan(plan_path)
+    base_dir = resolve_source_dir(plan, plan_path, manifest)
+    if sandbox:
+        with rehearsal_sandbox(sandbox, region=plan.region) as sb:
+            result = run(plan, endpoint_url=sb.endpoint_url, base_dir=base_dir)
+    else:
+        result = run(plan, endpoint_url=str(endpoint_url), base_dir=base_dir)
+    click.echo(result.to_json() if fmt == "json" else result.render_text(), nl=fmt != "json")
+    return 0 if result.complete else 1
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@_handle_errors
+def lint(paths: tuple[str, ...]) -> int:
+    """Lint Pulumi program sources: CRLF, a resource created twice, a VPC policy without VPC functions."""
+    from pathlib import Path
+
+    from preflight.program.lint import lint_paths
+
+    findings = lint_paths([Path(p) for p in paths])
+    for finding in findings:
+        click.echo(str(finding))
+    click.echo(f"{len(findings)} finding(s) in {len(paths)} path(s)", err=True)
+    return 1 if findings else 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,516 @@
+"""`rehearse`: run the shipped program against an emulated AWS account, resource by resource.
+
+The program runs under Pulumi mocks whose `new_resource` creates each resource in the account through
+boto3 and answers with the real ids and ARNs, so dependent resources get real references. A quota the
+account enforces therefore fails the way AWS fails it (`VpcEndpointLimitExceeded`, the Lambda
+unreserved-concurrency floor...), not by the preflight's own arithmetic.
+
+The rehearsal stops creating at the first failure, like a deployment that cannot go on: later
+resources are reported as skipped. A resource type this module cannot translate into API calls is
+reported as not rehearsed, never passed silently. Resources created stay in the account (a later
+`check` sees the stack, by its tags and names, as this stack's own).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import botocore.session
+import pulumi
+from botocore.config import Config
+from botocore.configprovider import ConstantProvider
+from botocore.exceptions import BotoCoreError, ClientError
+
+from preflight.model import Plan
+from preflight.program import names
+from preflight.program.mockrun import run_with_mocks
+
+GLOBAL_REGION = "us-east-1"  # IAM answers there
+# Dummy credentials: real ones must never be sent to an emulator's endpoint.
+ACCESS_KEY = "sandbox"
+SECRET_KEY = "sandbox-secret"
+MANAGED_POLICIES_ENV = "MOTO_IAM_LOAD_MANAGED_POLICIES"
+
+
+@dataclass(frozen=True)
+class RehearsalResult:
+    endpoint_url: str
+    deployed: list[dict[str, Any]] = field(default_factory=list)  # {"type", "name", "id"}
+    failed: list[dict[str, Any]] = field(default_factory=list)  # {"type", "name", "code", "message"}
+    skipped: list[dict[str, Any]] = field(default_factory=list)  # {"type", "name", "reason"}
+    not_rehearsed: list[dict[str, Any]] = field(default_factory=list)  # {"type", "name"}
+
+    @property
+    def complete(self) -> bool:
+        """Every resource of the program was created in the account."""
+        return not (self.failed or self.skipped or self.not_rehearsed)
+
+    def to_json(self) -> str:
+        payload = {
+            "endpoint_url": self.endpoint_url,
+            "complete": self.complete,
+            "deployed": self.deployed,
+            "failed": self.failed,
+            "skipped": self.skipped,
+            "not_rehearsed": self.not_rehearsed,
+        }
+        return json.dumps(payload, indent=2) + "\n"
+
+    def render_text(self) -> str:
+        total = len(self.deployed) + len(self.failed) + len(self.skipped) + len(self.not_rehearsed)
+        verdict = "COMPLETE" if self.complete else "INCOMPLETE"
+        lines = [f"Rehearsal against {self.endpoint_url}: {verdict} ({len(self.deployed)}/{total} deployed)"]
+        for r in self.failed:
+            lines.append(f"  FAILED        {r['type']}  {r['name']}: {r['code']}: {r['message']}")
+        for r in self.not_rehearsed:
+            lines.append(f"  NOT REHEARSED {r['type']}  {r['name']} (no translation for this type)")
+        if self.skipped:
+            lines.append(f"  skipped after the failure: {len(self.skipped)} resources")
+            lines.extend(f"    {r['type']}  {r['name']}" for r in self.skipped)
+        lines.append(f"  deployed: {len(self.deployed)} resources")
+        lines.extend(f"    {r['type']}  {r['name']}  {r['id']}" for r in self.deployed)
+        return "\n".join(lines) + "\n"
+
+
+class _Clients:
+    """boto3 clients for the emulated account, blind to the user's AWS config and credentials."""
+
+    def __init__(self, endpoint_url: str, region: str) -> None:
+        core = botocore.session.Session()
+        core.set_config_variable("config_file", os.devnull)
+        core.set_config_variable("credentials_file", os.devnull)
+        core.get_component("config_store").set_config_provider("profile", ConstantProvider(None))
+        self._session = boto3.session.Session(
+            botocore_session=core, aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY
+        )
+        self._endpoint_url = endpoint_url
+        self.region = region
+        self._cache: dict[tuple[str, str], Any] = {}
+
+    def __call__(self, service: str, region: str | None = None) -> Any:
+        key = (service, region or self.region)
+        if key not in self._cache:
+            config = Config(
+                retries={"mode": "standard", "max_attempts": 3},
+                connect_timeout=5,
+                read_timeout=60,
+                s3={"addressing_style": "path"},
+            )
+            self._cache[key] = self._session.client(
+                service, region_name=key[1], endpoint_url=self._endpoint_url, config=config
+            )
+        return self._cache[key]
+
+
+Created = tuple[str, dict[str, Any]]  # (id, outputs beyond the inputs)
+Translator = Callable[[_Clients, dict[str, Any]], Created]
+
+
+class _StepFailed(Exception):
+    """An AWS call failed after part of the resource was made (e.g. a function without its reservation)."""
+
+    def __init__(self, step: str, error: ClientError) -> None:
+        err = error.response.get("Error", {})
+        self.code = str(err.get("Code", "ClientError"))
+        self.message = f"{step}: {err.get('Message', error)}"
+        super().__init__(self.message)
+
+
+class RehearsalMocks(pulumi.runtime.Mocks):
+    def __init__(self, clients: _Clients) -> None:
+        self.clients = clients
+        self.deployed: list[dict[str, Any]] = []
+        self.failed: list[dict[str, Any]] = []
+        self.skipped: list[dict[str, Any]] = []
+        self.not_rehearsed: list[dict[str, Any]] = []
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        if not args.custom:  # a component: nothing to create
+            return f"{args.name}-component", dict(args.inputs)
+        entry = {"type": args.typ, "name": args.name}
+        if self.failed:
+            first = self.failed[0]
+            self.skipped.append({**entry, "reason": f"not attempted after {first['name']} failed"})
+            return f"skipped-{args.name}", dict(args.inputs)
+        translate = TRANSLATORS.get(args.typ)
+        if translate is None:
+            self.not_rehearsed.append(entry)
+            return f"not-rehearsed-{args.name}", dict(args.inputs)
+        try:
+            id_, outputs = translate(self.clients, args.inputs)
+        except _StepFailed as exc:
+            self.failed.append({**entry, "code": exc.code, "message": exc.message})
+            return f"failed-{args.name}", dict(args.inputs)
+        except ClientError as exc:
+            err = exc.response.get("Error", {})
+            self.failed.append(
+                {
+                    **entry,
+                    "code": str(err.get("Code", "ClientError")),
+                    "message": str(err.get("Message", exc)),
+                }
+            )
+            return f"failed-{args.name}", dict(args.inputs)
+        except (BotoCoreError, OSError, ValueError, KeyError, TypeError) as exc:
+            self.failed.append({**entry, "code": type(exc).__name__, "message": str(exc)})
+            return f"failed-{args.name}", dict(args.inputs)
+        self.deployed.append({**entry, "id": id_})
+        return id_, {**args.inputs, **outputs}
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        return {}, []
+
+
+def rehearse(plan: Plan, *, endpoint_url: str, base_dir: Path) -> RehearsalResult:
+    """Create the program's resources for `plan` in the emulated account at `endpoint_url`."""
+    from preflight.program.pipeline import Pipeline
+
+    d = plan.deployment
+    mocks = RehearsalMocks(_Clients(endpoint_url, d.region))
+    try:
+        run_with_mocks(
+            mocks, lambda: Pipeline(d, base_dir=base_dir), project="tap-pipeline", stack=d.environment
+        )
+    except Exception as exc:  # the program's own failure is part of the report
+        mocks.failed.append(
+            {
+                "type": names.PIPELINE,
+                "name": names.component_name(d),
+                "code": "ProgramError",
+                "message": str(exc),
+            }
+        )
+    return RehearsalResult(
+        endpoint_url=endpoint_url,
+        deployed=mocks.deployed,
+        failed=mocks.failed,
+        skipped=mocks.skipped,
+        not_rehearsed=mocks.not_rehearsed,
+    )
+
+
+@contextlib.contextmanager
+def rehearsal_sandbox(scenario: str, *, region: str = "us-east-1") -> Iterator[Any]:
+    """The built-in emulated account (`preflight.sandbox.Sandbox`) running `scenario`, fit for a rehearsal.
+
+    moto knows the AWS-managed IAM policies (AWSLambdaBasicExecutionRole...) only when told to load
+    them, and every real account has them: without them each role policy attachment would fail.
+    """
+    from preflight.sandbox import Sandbox, load_scenario
+
+    previous = os.environ.get(MANAGED_POLICIES_ENV)
+    os.environ[MANAGED_POLICIES_ENV] = "true"  # read when the sandbox (re)creates moto's IAM backend
+    try:
+        with Sandbox(load_scenario(scenario), region=region) as sandbox:
+            yield sandbox
+    finally:
+        if previous is None:
+            os.environ.pop(MANAGED_POLICIES_ENV, None)
+        else:
+            os.environ[MANAGED_POLICIES_ENV] = previous
+
+
+# --- one translator per resource type ------------------------------------------------------------
+
+
+def _tag_list(inputs: dict[str, Any]) -> list[dict[str, str]]:
+    return [{"Key": k, "Value": str(v)} for k, v in (inputs.get("tags") or {}).items()]
+
+
+def _tag_spec(kind: str, inputs: dict[str, Any]) -> list[dict[str, Any]]:
+    tags = _tag_list(inputs)
+    return [{"ResourceType": kind, "Tags": tags}] if tags else []
+
+
+def _vpc(c: _Clients, i: dict[str, Any]) -> Created:
+    ec2 = c("ec2")
+    vpc_id = ec2.create_vpc(CidrBlock=i["cidrBlock"], TagSpecifications=_tag_spec("vpc", i))["Vpc"]["VpcId"]
+    # One attribute per call (the API's rule).
+    if i.get("enableDnsSupport") is not None:
+        ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsSupport={"Value": bool(i["enableDnsSupport"])})
+    if i.get("enableDnsHostnames") is not None:
+        ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsHostnames={"Value": bool(i["enableDnsHostnames"])})
+    return vpc_id, {"arn": f"arn:aws:ec2:{c.region}::vpc/{vpc_id}"}
+
+
+def _subnet(c: _Clients, i: dict[str, Any]) -> Created:
+    subnet = c("ec2").create_subnet(
+        VpcId=i["vpcId"],
+        CidrBlock=i["cidrBlock"],
+        AvailabilityZone=i["availabilityZone"],
+        TagSpecifications=_tag_spec("subnet", i),
+    )["Subnet"]
+    return subnet["SubnetId"], {"arn": subnet.get("SubnetArn", "")}
+
+
+def _internet_gateway(c: _Clients, i: dict[str, Any]) -> Created:
+    ec2 = c("ec2")
+    igw_id = ec2.create_internet_gateway(TagSpecifications=_tag_spec("internet-gateway", i))[
+        "InternetGateway"
+    ]["InternetGatewayId"]
+    if i.get("vpcId"):
+        try:
+            ec2.attach_internet_gateway(InternetGatewayId=igw_id, VpcId=i["vpcId"])
+        except ClientError as exc:
+            raise _StepFailed("created, but AttachInternetGateway failed", exc) from exc
+    return igw_id, {}
+
+
+def _route_table(c: _Clients, i: dict[str, Any]) -> Created:
+    ec2 = c("ec2")
+    rt_id = ec2.create_route_table(VpcId=i["vpcId"], TagSpecifications=_tag_spec("route-table", i))[
+        "RouteTable"
+    ]["RouteTableId"]
+    for route in i.get("routes") or []:
+        target = {
+            key[0].upper() + key[1:]: value
+            for key, value in route.items()
+            if key in ("gatewayId", "natGatewayId", "vpcEndpointId", "transitGatewayId") and value
+        }
+        try:
+            ec2.create_route(RouteTableId=rt_id, DestinationCidrBlock=route["cidrBlock"], **target)
+        except ClientError as exc:
+            raise _StepFailed(f"created, but CreateRoute {route['cidrBlock']} failed", exc) from exc
+    return rt_id, {}
+
+
+def _route_table_association(c: _Clients, i: dict[str, Any]) -> Created:
+    answer = c("ec2").associate_route_table(RouteTableId=i["routeTableId"], SubnetId=i["subnetId"])
+    return answer["AssociationId"], {}
+
+
+def _eip(c: _Clients, i: dict[str, Any]) -> Created:
+    answer = c("ec2").allocate_address(
+        Domain=i.get("domain") or "vpc", TagSpecifications=_tag_spec("elastic-ip", i)
+    )
+    return answer["AllocationId"], {
+        "allocationId": answer["AllocationId"],
+        "publicIp": answer.get("PublicIp"),
+    }
+
+
+def _nat_gateway(c: _Clients, i: dict[str, Any]) -> Created:
+    nat = c("ec2").create_nat_gateway(
+        SubnetId=i["subnetId"], AllocationId=i["allocationId"], TagSpecifications=_tag_spec("natgateway", i)
+    )["NatGateway"]
+    return nat["NatGatewayId"], {}
+
+
+def _permissions(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for r in rules:
+        perm: dict[str, Any] = {"IpProtocol": str(r.get("protocol", "-1"))}
+        if perm["IpProtocol"] != "-1":
+            perm["FromPort"] = int(r.get("fromPort", 0))
+            perm["ToPort"] = int(r.get("toPort", 0))
+        perm["IpRanges"] = [{"CidrIp": cidr} for cidr in r.get("cidrBlocks") or []]
+        out.append(perm)
+    return out
+
+
+def _security_group(c: _Clients, i: dict[str, Any]) -> Created:
+    ec2 = c("ec2")
+    group_id = ec2.create_security_group(
+        GroupName=i["name"],
+        Description=i.get("description") or i["name"],
+        VpcId=i["vpcId"],
+        TagSpecifications=_tag_spec("security-group", i),
+    )["GroupId"]
+    try:
+        # Inline rules are the group's whole rule set: the default allow-all egress goes, as with Pulumi.
+        ec2.revoke_security_group_egress(
+            GroupId=group_id, IpPermissions=_permissions([{"protocol": "-1", "cidrBlocks": ["0.0.0.0/0"]}])
+        )
+        if i.get("ingress"):
+            ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=_permissions(i["ingress"]))
+        if i.get("egress"):
+            ec2.authorize_security_group_egress(GroupId=group_id, IpPermissions=_permissions(i["egress"]))
+    except ClientError as exc:
+        raise _StepFailed("created, but setting its rules failed", exc) from exc
+    return group_id, {"arn": f"arn:aws:ec2:{c.region}::security-group/{group_id}"}
+
+
+def _vpc_endpoint(c: _Clients, i: dict[str, Any]) -> Created:
+    params: dict[str, Any] = {
+        "VpcEndpointType": i.get("vpcEndpointType") or "Gateway",
+        "VpcId": i["vpcId"],
+        "ServiceName": i["serviceName"],
+        "TagSpecifications": _tag_spec("vpc-endpoint", i),
+    }
+    if i.get("routeTableIds"):
+        params["RouteTableIds"] = list(i["routeTableIds"])
+    if i.get("subnetIds"):
+        params["SubnetIds"] = list(i["subnetIds"])
+    if i.get("securityGroupIds"):
+        params["SecurityGroupIds"] = list(i["securityGroupIds"])
+    if i.get("privateDnsEnabled") is not None:
+        params["PrivateDnsEnabled"] = bool(i["privateDnsEnabled"])
+    endpoint = c("ec2").create_vpc_endpoint(**params)["VpcEndpoint"]
+    return endpoint["VpcEndpointId"], {}
+
+
+def _role(c: _Clients, i: dict[str, Any]) -> Created:
+    role = c("iam", GLOBAL_REGION).create_role(
+        RoleName=i["name"], AssumeRolePolicyDocument=i["assumeRolePolicy"], Tags=_tag_list(i)
+    )["Role"]
+    return role["RoleName"], {"arn": role["Arn"], "name": role["RoleName"]}
+
+
+def _role_policy_attachment(c: _Clients, i: dict[str, Any]) -> Created:
+    c("iam", GLOBAL_REGION).attach_role_policy(RoleName=i["role"], PolicyArn=i["policyArn"])
+    return f"{i['role']}-{i['policyArn'].rsplit('/', 1)[-1]}", {}
+
+
+def _zip(code: Any) -> bytes:
+    """The function's code archive, zipped as Lambda takes it."""
+    if not isinstance(code, pulumi.AssetArchive):
+        raise ValueError(f"code is {type(code).__name__}, the rehearsal packages AssetArchive only")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for member, asset in sorted(code.assets.items()):
+            if isinstance(asset, pulumi.FileAsset):
+                archive.writestr(member, Path(asset.path).read_bytes())
+            elif isinstance(asset, pulumi.StringAsset):
+                archive.writestr(member, asset.text)
+            else:
+                raise ValueError(
+                    f"code member {member}: {type(asset).__name__} is not packaged by the rehearsal"
+                )
+    return buffer.getvalue()
+
+
+def _function(c: _Clients, i: dict[str, Any]) -> Created:
+    lam = c("lambda")
+    params: dict[str, Any] = {
+        "FunctionName": i["name"],
+        "Runtime": i["runtime"],
+        "Role": i["role"],
+        "Handler": i["handler"],
+        "Code": {"ZipFile": _zip(i["code"])},
+        "Tags": {k: str(v) for k, v in (i.get("tags") or {}).items()},
+    }
+    if i.get("memorySize") is not None:
+        params["MemorySize"] = int(i["memorySize"])
+    if i.get("timeout") is not None:
+        params["Timeout"] = int(i["timeout"])
+    if (i.get("environment") or {}).get("variables"):
+        params["Environment"] = {"Variables": dict(i["environment"]["variables"])}
+    if i.get("vpcConfig"):
+        params["VpcConfig"] = {
+            "SubnetIds": list(i["vpcConfig"].get("subnetIds") or []),
+            "SecurityGroupIds": list(i["vpcConfig"].get("securityGroupIds") or []),
+        }
+    function = lam.create_function(**params)
+    reserved = i.get("reservedConcurrentExecutions")
+    # Pulumi's -1 (and an unset input) mean "no reservation": no PutFunctionConcurrency at all.
+    if reserved is not None and int(reserved) >= 0:
+        try:
+            lam.put_function_concurrency(FunctionName=i["name"], ReservedConcurrentExecutions=int(reserved))
+        except ClientError as exc:
+            raise _StepFailed(f"created, but PutFunctionConcurrency({int(reserved)}) failed", exc) from exc
+    return i["name"], {"arn": function["FunctionArn"], "name": i["name"]}
+
+
+def _stream(c: _Clients, i: dict[str, Any]) -> Created:
+    kinesis = c("kinesis")
+    kinesis.create_stream(StreamName=i["name"], ShardCount=int(i.get("shardCount") or 1))
+    try:
+        if i.get("tags"):
+            kinesis.add_tags_to_stream(StreamName=i["name"], Tags={k: str(v) for k, v in i["tags"].items()})
+        retention = int(i.get("retentionPeriod") or 24)
+        if retention > 24:
+            kinesis.increase_stream_retention_period(StreamName=i["name"], RetentionPeriodHours=retention)
+        summary = kinesis.describe_stream_summary(StreamName=i["name"])["StreamDescriptionSummary"]
+    except ClientError as exc:
+        raise _StepFailed("created, but configuring it failed", exc) from exc
+    return summary["StreamARN"], {"arn": summary["StreamARN"], "name": i["name"]}
+
+
+def _table(c: _Clients, i: dict[str, Any]) -> Created:
+    attributes = i.get("attributes") or [{"name": i["hashKey"], "type": "S"}]
+    params: dict[str, Any] = {
+        "TableName": i["name"],
+        "KeySchema": [{"AttributeName": i["hashKey"], "KeyType": "HASH"}],
+        "AttributeDefinitions": [
+            {"AttributeName": a["name"], "AttributeType": a["type"]} for a in attributes
+        ],
+        "BillingMode": i.get("billingMode") or "PROVISIONED",
+        "Tags": _tag_list(i),
+    }
+    if params["BillingMode"] == "PROVISIONED":
+        params["ProvisionedThroughput"] = {
+            "ReadCapacityUnits": int(i.get("readCapacity") or 1),
+            "WriteCapacityUnits": int(i.get("writeCapacity") or 1),
+        }
+    table = c("dynamodb").create_table(**params)["TableDescription"]
+    return i["name"], {"arn": table["TableArn"], "name": i["name"]}
+
+
+def _bucket(c: _Clients, i: dict[str, Any]) -> Created:
+    s3 = c("s3")
+    params: dict[str, Any] = {"Bucket": i["bucket"]}
+    if c.region != "us-east-1":
+        params["CreateBucketConfiguration"] = {"LocationConstraint": c.region}
+    s3.create_bucket(**params)
+    if i.get("tags"):
+        try:
+            s3.put_bucket_tagging(Bucket=i["bucket"], Tagging={"TagSet": _tag_list(i)})
+        except ClientError as exc:
+            raise _StepFailed("created, but PutBucketTagging failed", exc) from exc
+    return i["bucket"], {"arn": f"arn:aws:s3:::{i['bucket']}", "bucket": i["bucket"]}
+
+
+def _topic(c: _Clients, i: dict[str, Any]) -> Created:
+    arn = c("sns").create_topic(Name=i["name"], Tags=_tag_list(i))["TopicArn"]
+    return arn, {"arn": arn, "name": i["name"]}
+
+
+def _metric_alarm(c: _Clients, i: dict[str, Any]) -> Created:
+    cloudwatch = c("cloudwatch")
+    params: dict[str, Any] = {
+        "AlarmName": i["name"],
+        "Namespace": i["namespace"],
+        "MetricName": i["metricName"],
+        "Dimensions": [{"Name": k, "Value": str(v)} for k, v in (i.get("dimensions") or {}).items()],
+        "Statistic": i.get("statistic") or "Sum",
+        "Threshold": float(i["threshold"]),
+        "Period": int(i.get("period") or 60),
+        "EvaluationPeriods": int(i["evaluationPeriods"]),
+        "ComparisonOperator": i["comparisonOperator"],
+        "AlarmActions": list(i.get("alarmActions") or []),
+        "Tags": _tag_list(i),
+    }
+    cloudwatch.put_metric_alarm(**params)
+    alarms = cloudwatch.describe_alarms(AlarmNames=[i["name"]])["MetricAlarms"]
+    arn = alarms[0]["AlarmArn"] if alarms else ""
+    return i["name"], {"arn": arn, "name": i["name"]}
+
+
+TRANSLATORS: dict[str, Translator] = {
+    names.VPC: _vpc,
+    names.SUBNET: _subnet,
+    names.INTERNET_GATEWAY: _internet_gateway,
+    names.ROUTE_TABLE: _route_table,
+    names.ROUTE_TABLE_ASSOCIATION: _route_table_association,
+    names.EIP: _eip,
+    names.NAT_GATEWAY: _nat_gateway,
+    names.SECURITY_GROUP: _security_group,
+    names.VPC_ENDPOINT: _vpc_endpoint,
+    names.ROLE: _role,
+    names.ROLE_POLICY_ATTACHMENT: _role_policy_attachment,
+    names.FUNCTION: _function,
+    names.STREAM: _stream,
+    names.TABLE: _table,
+    names.BUCKET: _bucket,
+    names.TOPIC: _topic,
+    names.METRIC_ALARM: _metric_alarm,
+}

@@ -1,0 +1,9 @@
+"""Pulumi entry of the TAP pipeline: deploys the plan file given by `tap:planFile` (or TAP_PLAN).
+
+The plan comes from `tap-preflight plan --save-plan`; a NO_GO, stale or foreign plan is refused before
+anything is created. See preflight/program/.
+"""
+
+from preflight.program.entry import main
+
+main()

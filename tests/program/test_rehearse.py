@@ -1,0 +1,155 @@
+"""`rehearse`: the program creates its resources in the emulated account; quotas fail as AWS fails them."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+from pulumi.runtime import MockResourceArgs
+
+from preflight.manifest import Manifest
+from preflight.model import BASIC_EXECUTION_POLICY, Plan
+from preflight.program import names
+from preflight.program import rehearse as rehearse_module
+from preflight.program.rehearse import RehearsalMocks, rehearsal_sandbox, rehearse
+from tests.program.conftest import seed_adapted
+
+
+@pytest.fixture
+def start() -> Iterator[Any]:
+    """Start the emulated account with a scenario, as `rehearse --sandbox` does; stopped after the test."""
+    with contextlib.ExitStack() as stack:
+        yield lambda scenario: stack.enter_context(rehearsal_sandbox(scenario))
+
+
+def own_tagged(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [i for i in items if {"Key": "tap:project", "Value": "tap-pipeline"} in (i.get("Tags") or [])]
+
+
+def test_requested_plan_fails_at_the_first_gateway_endpoint_of_the_seed_account(
+    start: Any, requested_plan: Plan, base_dir: Path
+) -> None:
+    sb = start("seed-account")
+    result = rehearse(requested_plan, endpoint_url=sb.endpoint_url, base_dir=base_dir)
+    assert not result.complete
+    (failure,) = result.failed
+    assert failure["type"] == names.VPC_ENDPOINT
+    assert failure["name"] == "pipeline-s3-endpoint-prod"  # the first gateway endpoint
+    assert failure["code"] == "VpcEndpointLimitExceeded"
+    # It stopped there: the functions (which need the endpoints) were not attempted.
+    assert {s["type"] for s in result.skipped} >= {names.FUNCTION}
+    assert not [d for d in result.deployed if d["type"] in (names.FUNCTION, names.VPC_ENDPOINT)]
+    assert "VpcEndpointLimitExceeded" in result.render_text()
+    assert json.loads(result.to_json())["complete"] is False
+
+
+def test_adapted_plan_deploys_completely_into_the_seed_account(
+    start: Any, adapted_plan: Plan, base_dir: Path
+) -> None:
+    sb = start("seed-account")
+    result = rehearse(adapted_plan, endpoint_url=sb.endpoint_url, base_dir=base_dir)
+    assert result.complete, result.render_text()
+    assert len(result.deployed) == 31
+    lam = sb.client("lambda")
+    for fn in adapted_plan.deployment.functions:
+        assert lam.get_function_concurrency(FunctionName=fn.name)["ReservedConcurrentExecutions"] == 10
+        assert (
+            not lam.get_function(FunctionName=fn.name)["Configuration"].get("VpcConfig", {}).get("SubnetIds")
+        )
+    assert not own_tagged(sb.client("ec2").describe_vpc_endpoints()["VpcEndpoints"])
+    attached = sb.client("iam").list_attached_role_policies(RoleName=adapted_plan.deployment.role.name)
+    assert [p["PolicyArn"] for p in attached["AttachedPolicies"]] == [BASIC_EXECUTION_POLICY]
+    alarms = sb.client("cloudwatch").describe_alarms(AlarmNamePrefix="pipeline-")["MetricAlarms"]
+    assert len(alarms) == len(adapted_plan.deployment.alarms)
+    assert all(a["AlarmActions"] for a in alarms)
+
+
+def test_requested_plan_deploys_completely_into_a_fresh_account_and_check_recognises_it(
+    start: Any, manifest: Manifest, requested_plan: Plan, base_dir: Path
+) -> None:
+    from preflight.runner import LiveAccount
+
+    sb = start("fresh-account")
+    account = LiveAccount(endpoint_url=sb.endpoint_url, credentials=("testing", "testing"))
+    before = account.read(manifest, "us-east-1", {}, None)
+    result = rehearse(requested_plan, endpoint_url=sb.endpoint_url, base_dir=base_dir)
+    assert result.complete, result.render_text()
+    ec2 = sb.client("ec2")
+    endpoints = own_tagged(ec2.describe_vpc_endpoints()["VpcEndpoints"])
+    assert sorted(e["VpcEndpointType"] for e in endpoints) == ["Gateway", "Gateway", "Interface"]
+    lam = sb.client("lambda")
+    for fn in requested_plan.deployment.functions:
+        config = lam.get_function(FunctionName=fn.name)["Configuration"]
+        assert len(config["VpcConfig"]["SubnetIds"]) == 2
+        assert lam.get_function_concurrency(FunctionName=fn.name)["ReservedConcurrentExecutions"] == 100
+
+    # `check` on the same account sees the deployed stack as its own: usage by others is unchanged.
+    after = account.read(manifest, "us-east-1", {}, None)
+    ignored = {"L-2ACBD22F"}  # code storage: the stack's own few KB are deliberately not subtracted
+
+    def used(state: Any, code: str) -> dict[str, float]:
+        # A scope that is absent counts 0 (e.g. this stack's VPC before it exists).
+        return {k: v for k, v in (state.usage[code].scopes or {}).items() if v}
+
+    changed = {
+        code: (used(before, code), used(after, code))
+        for code in before.usage
+        if code not in ignored and used(before, code) != used(after, code)
+    }
+    assert changed == {}
+    assert used(after, "L-F678F1CE") == used(before, "L-F678F1CE") == {"region": 1}  # the default VPC only
+
+
+# --- the bookkeeping, without an account ------------------------------------------------------------
+
+
+def args(typ: str, name: str, custom: bool = True) -> MockResourceArgs:
+    return MockResourceArgs(typ=typ, name=name, inputs={"name": name}, custom=custom)
+
+
+def test_untranslatable_types_are_listed_never_passed(monkeypatch: pytest.MonkeyPatch) -> None:
+    mocks = RehearsalMocks(clients=None)  # type: ignore[arg-type]
+    mocks.new_resource(args("aws:sqs/queue:Queue", "q"))
+    mocks.new_resource(args(names.PIPELINE, "tap-pipeline-prod", custom=False))  # a component: nothing
+    assert mocks.not_rehearsed == [{"type": "aws:sqs/queue:Queue", "name": "q"}]
+    assert mocks.deployed == [] and mocks.failed == []
+
+
+def test_after_a_failure_the_rest_is_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
+    def fail(clients: Any, inputs: dict[str, Any]) -> Any:
+        raise ClientError({"Error": {"Code": "TopicLimitExceeded", "Message": "too many"}}, "CreateTopic")
+
+    monkeypatch.setitem(rehearse_module.TRANSLATORS, names.TOPIC, fail)
+    mocks = RehearsalMocks(clients=None)  # type: ignore[arg-type]
+    mocks.new_resource(args(names.TOPIC, "t"))
+    mocks.new_resource(args(names.METRIC_ALARM, "a"))
+    assert mocks.failed == [
+        {"type": names.TOPIC, "name": "t", "code": "TopicLimitExceeded", "message": "too many"}
+    ]
+    assert mocks.skipped == [
+        {"type": names.METRIC_ALARM, "name": "a", "reason": "not attempted after t failed"}
+    ]
+
+
+def test_the_planners_plan_end_to_end(start: Any, manifest: Manifest, base_dir: Path, tmp_path: Path) -> None:
+    """plan --adapt on the seed account, its plan file, verify-program, then the rehearsal: all agree."""
+    from preflight.gate import GatePolicy
+    from preflight.program.planfile import load_plan
+    from preflight.program.verify import verify_program
+    from preflight.runner import LiveAccount, plan_json, run_plan
+
+    sb = start("seed-account")
+    account = LiveAccount(endpoint_url=sb.endpoint_url, credentials=("testing", "testing"))
+    _, plan = run_plan(manifest, account, "us-east-1", GatePolicy())
+    path = tmp_path / "plan.json"
+    path.write_text(plan_json(plan))
+    plan = load_plan(path)
+    assert plan.verdict == "GO_WITH_ADAPTATIONS"
+    assert plan.deployment == seed_adapted(manifest.requested("us-east-1", plan.deployment.vpc.azs))
+    assert verify_program(plan, base_dir=base_dir).ok
+    assert rehearse(plan, endpoint_url=sb.endpoint_url, base_dir=base_dir).complete
