@@ -1,0 +1,28 @@
+"""An emulated AWS account at its quota limits, for trying the gate without AWS (issue 3).
+
+moto's server does the AWS APIs; a WSGI middleware in front of it (app.py) adds what a quota gate
+needs and moto lacks: Service Quotas for every catalog service code (servicequotas.py), Lambda
+GetAccountSettings and the reserved-concurrency floor, Kinesis DescribeLimits from real streams,
+EC2 quota enforcement with AWS's error codes (handlers.py), seeded fault injection (faults.py) and
+a call log (calllog.py). Scenarios (YAML, see SCENARIOS.md) set applied quotas and create the
+resources other stacks own.
+
+    with Sandbox("seed-account") as sb:
+        ec2 = sb.client("ec2")
+        env = sb.client_env()  # AWS_ENDPOINT_URL etc. for any other AWS client
+
+Facts worth knowing:
+- It listens on 127.0.0.1 only, on the port given (0: a free one). Account id 123456789012.
+- One Sandbox per process at a time (moto's state is global); each start resets that state.
+- Every region has moto's default VPC, and it counts against "VPCs per Region" as on AWS; it has
+  no internet gateway (AWS's has one). A scenario can drop it (`defaultVpc: false`).
+- Limits are the applied value set in the sandbox (scenario, `set_applied_quota`, or an approved
+  RequestServiceQuotaIncrease), else the catalog default for the region.
+"""
+
+from preflight.sandbox.calllog import CallLog
+from preflight.sandbox.faults import FaultConfig
+from preflight.sandbox.scenario import SCENARIO_NAMES, Scenario, load_scenario
+from preflight.sandbox.server import Sandbox, serve
+
+__all__ = ["SCENARIO_NAMES", "CallLog", "FaultConfig", "Sandbox", "Scenario", "load_scenario", "serve"]

@@ -1,0 +1,223 @@
+"""The WSGI middleware in front of moto: identify, log, inject faults, answer or enforce, forward.
+
+Control calls (``/_sandbox/...`` and moto's own ``/moto-api/...``) are neither logged nor faulted:
+- ``GET /_sandbox/health``: ``{"status": "ok"}``
+- ``GET /_sandbox/calls``: the call log counts; ``POST /_sandbox/calls/reset`` clears it
+- ``GET /_sandbox/faults``; ``PUT /_sandbox/faults`` with a FaultConfig as JSON changes them
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from preflight.sandbox import handlers, servicequotas
+from preflight.sandbox.calllog import CallLog
+from preflight.sandbox.faults import FaultConfig, FaultInjector
+from preflight.sandbox.protocol import (
+    Call,
+    Response,
+    error_response,
+    identify,
+    internal_error_response,
+    throttle_response,
+)
+from preflight.sandbox.state import SandboxState
+
+log = logging.getLogger("preflight.sandbox")
+StartResponse = Callable[..., Any]
+WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+# Operations whose check must hold until moto has created the resource (two racing creates
+# must not both fit under the quota).
+SERIALISED = frozenset(
+    {
+        ("ec2", "CreateVpc"),
+        ("ec2", "CreateInternetGateway"),
+        ("ec2", "AllocateAddress"),
+        ("ec2", "CreateNatGateway"),
+        ("ec2", "CreateVpcEndpoint"),
+        ("lambda", "PutFunctionConcurrency"),
+        ("service-quotas", "RequestServiceQuotaIncrease"),
+    }
+)
+
+_MOTO_LOCK = threading.Lock()
+_MOTO_APP: WsgiApp | None = None
+
+
+def moto_app() -> WsgiApp:
+    """moto's WSGI dispatcher, built once per process (its per-service Flask apps hold no state)."""
+    global _MOTO_APP
+    with _MOTO_LOCK:
+        if _MOTO_APP is None:
+            from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+            _MOTO_APP = DomainDispatcherApplication(create_backend_app)
+        return _MOTO_APP
+
+
+# moto backends the sandbox itself and a quota gate use. Building their Flask apps imports much of
+# moto (about a second for EC2): done once per process, one after the other, before setup starts
+# parallel work that would otherwise contend on those imports.
+WARM_BACKENDS = ("ec2", "awslambda", "iam", "s3", "kinesis", "dynamodb", "sns", "sts")
+
+
+def warm_moto() -> None:
+    dispatcher: Any = moto_app()
+    for name in WARM_BACKENDS:
+        with dispatcher.lock:
+            if name not in dispatcher.app_instances:
+                dispatcher.app_instances[name] = dispatcher.create_app(name)
+
+
+def _read_body(environ: dict[str, Any]) -> bytes:
+    stream = environ.get("wsgi.input")
+    if stream is None:
+        return b""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > 0:
+        return stream.read(length)
+    if environ.get("wsgi.input_terminated"):  # chunked upload, already de-chunked by werkzeug
+        return stream.read()
+    return b""
+
+
+class SandboxApp:
+    def __init__(self, state: SandboxState, call_log: CallLog, faults: FaultInjector) -> None:
+        self.state = state
+        self.call_log = call_log
+        self.faults = faults
+        self.moto = moto_app()
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path.startswith("/_sandbox/"):
+            return self._send(self._control(environ, path), start_response)
+        if path.startswith("/moto-api"):
+            return self.moto(environ, start_response)
+
+        body = _read_body(environ)
+        # moto reads the body again: hand it a fresh stream of the same bytes.
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
+        environ.pop("wsgi.input_terminated", None)
+
+        call = identify(environ, body)
+        if call is None:  # not a signed AWS call: moto decides
+            return self.moto(environ, start_response)
+        self.call_log.record(call.key)
+        new_body = handlers.rewrite(call)
+        if new_body is not None:
+            environ["wsgi.input"] = io.BytesIO(new_body)
+            environ["CONTENT_LENGTH"] = str(len(new_body))
+            environ["CONTENT_TYPE"] = "application/x-www-form-urlencoded; charset=utf-8"
+            environ["QUERY_STRING"] = ""
+            call.body = new_body
+            call.query = {}
+            call.__dict__.pop("params", None)
+
+        fault = self.faults.decide()
+        if fault == "throttle":
+            return self._send(throttle_response(call), start_response)
+        if fault == "error":
+            return self._send(internal_error_response(call), start_response)
+
+        if (call.service, call.operation) in SERIALISED:
+            with self.state.lock:
+                response = self._answer(call, environ)
+        else:
+            response = self._answer(call, environ)
+        return self._send(response, start_response)
+
+    def _answer(self, call: Call, environ: dict[str, Any]) -> Response:
+        answer: Response | None = None
+        try:
+            if call.service == "service-quotas":
+                answer = servicequotas.handle(self.state, call)
+            else:
+                handler = handlers.HANDLERS.get((call.service, call.operation))
+                if handler is not None:
+                    answer = handler(self.state, call)
+        except Exception:
+            # A sandbox bug: still an AWS-shaped 500 (which clients retry), and a trace in the log.
+            log.exception("sandbox handler failed for %s", call.key)
+            return internal_error_response(call)
+        if answer is not None:
+            return answer
+        try:
+            return self._forward(environ)
+        except Exception as exc:
+            # moto raised (typically NotImplementedError): answer in the protocol, not with an HTML
+            # page botocore cannot parse; 501 so that clients do not retry it.
+            log.warning("moto cannot answer %s: %s", call.key, exc)
+            return error_response(
+                call.protocol, 501, "NotImplemented", f"The emulated account cannot do this: {exc}"
+            )
+
+    def _forward(self, environ: dict[str, Any]) -> Response:
+        captured: dict[str, Any] = {}
+
+        def capture(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Callable[[bytes], None]:
+            captured["status"] = int(status.split(" ", 1)[0])
+            captured["headers"] = headers
+            return lambda _chunk: None
+
+        chunks = self.moto(environ, capture)
+        try:
+            body = b"".join(chunks)
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
+        # The body is whole now: drop hop-by-hop framing. Content-Length stays (HEAD answers carry
+        # the object's size with no body).
+        headers = [
+            (k, v) for k, v in captured["headers"] if k.lower() not in ("transfer-encoding", "connection")
+        ]
+        return Response(captured["status"], headers, body)
+
+    @staticmethod
+    def _send(response: Response, start_response: StartResponse) -> Iterable[bytes]:
+        headers = list(response.headers)
+        if not any(k.lower() == "content-length" for k, _ in headers):
+            headers.append(("Content-Length", str(len(response.body))))
+        start_response(response.status_line, headers)
+        return [response.body]
+
+    def _control(self, environ: dict[str, Any], path: str) -> Response:
+        method = environ.get("REQUEST_METHOD", "GET").upper()
+        route = path.rstrip("/")
+
+        def reply(payload: Any, status: int = 200) -> Response:
+            return Response(status, [("Content-Type", "application/json")], json.dumps(payload).encode())
+
+        if route == "/_sandbox/health":
+            return reply({"status": "ok"})
+        if route == "/_sandbox/calls" and method == "GET":
+            return reply({"counts": self.call_log.counts(), "total": self.call_log.total()})
+        if route == "/_sandbox/calls/reset" and method == "POST":
+            self.call_log.reset()
+            return reply({"status": "ok"})
+        if route == "/_sandbox/faults":
+            if method == "GET":
+                return reply(dataclasses.asdict(self.faults.config))
+            if method in ("PUT", "POST"):
+                try:
+                    data = json.loads(_read_body(environ) or b"{}")
+                    config = FaultConfig(**data)
+                except (ValueError, TypeError) as exc:
+                    return reply({"error": str(exc)}, 400)
+                self.faults.set(config)
+                return reply(dataclasses.asdict(config))
+        return reply({"error": f"no such control call: {method} {path}"}, 404)

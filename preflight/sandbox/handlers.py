@@ -1,0 +1,307 @@
+"""Operations moto lacks or answers with fixed numbers, and the quota rules a deploy would hit.
+
+Each handler reads moto's in-process backends (the state the server really holds) and the
+sandbox's applied quota values. A handler returns a Response to answer the call itself, or None to
+let moto answer it (after its checks passed).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import unquote, urlencode
+from xml.sax.saxutils import escape
+
+from moto.backends import get_backend
+
+from preflight.catalog import lambda_unreserved_floor
+from preflight.sandbox.protocol import Call, Response, error_response, json_response, request_id, xml_response
+from preflight.sandbox.state import ACCOUNT_ID, SandboxState
+
+Handler = Callable[[SandboxState, Call], Response | None]
+
+# Lambda's fixed per-function code size limits (not in Service Quotas as adjustable values).
+CODE_SIZE_UNZIPPED = 262_144_000
+CODE_SIZE_ZIPPED = 52_428_800
+ON_DEMAND_STREAM_LIMIT = 50
+
+# NAT gateways in these states count against the per-AZ quota.
+NAT_COUNTED_STATES = frozenset({"pending", "available", "deleting"})
+ENDPOINT_GONE_STATES = frozenset({"deleted", "deleting", "rejected", "failed", "expired"})
+
+
+def _ec2(region: str) -> Any:
+    return get_backend("ec2")[ACCOUNT_ID][region]
+
+
+def _lambda(region: str) -> Any:
+    return get_backend("lambda")[ACCOUNT_ID][region]
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
+# --- Lambda ----------------------------------------------------------------------------------------
+
+
+def _reservations(region: str, except_function: str | None = None) -> int:
+    total = 0
+    for fn in _lambda(region).list_functions():
+        if fn.function_name != except_function and fn.reserved_concurrency is not None:
+            total += _int(fn.reserved_concurrency)
+    return total
+
+
+def lambda_get_account_settings(state: SandboxState, call: Call) -> Response:
+    backend = _lambda(call.region)
+    limit = int(state.limit("L-B99A9384", call.region))
+    functions = list(backend.list_functions())
+    code_size = sum(_int(getattr(fn, "code_size", 0)) for fn in backend.list_functions("ALL"))
+    payload = {
+        "AccountLimit": {
+            "TotalCodeSize": int(state.limit("L-2ACBD22F", call.region)),
+            "CodeSizeUnzipped": CODE_SIZE_UNZIPPED,
+            "CodeSizeZipped": CODE_SIZE_ZIPPED,
+            "ConcurrentExecutions": limit,
+            "UnreservedConcurrentExecutions": max(0, limit - _reservations(call.region)),
+        },
+        "AccountUsage": {"TotalCodeSize": code_size, "FunctionCount": len(functions)},
+    }
+    return json_response(payload, protocol="rest-json")
+
+
+def _function_from_path(call: Call) -> Any | None:
+    # /2017-10-31/functions/{FunctionName}/concurrency; the name may be an ARN or name:qualifier.
+    name = unquote(call.path.rstrip("/").split("/")[-2])
+    try:
+        return _lambda(call.region).get_function(name)
+    except Exception:  # unknown function: moto gives AWS's ResourceNotFoundException
+        return None
+
+
+def lambda_put_function_concurrency(state: SandboxState, call: Call) -> Response | None:
+    fn = _function_from_path(call)
+    requested = call.json.get("ReservedConcurrentExecutions")
+    if fn is None or not isinstance(requested, int) or isinstance(requested, bool) or requested < 0:
+        return None
+    limit = state.limit("L-B99A9384", call.region)
+    floor = lambda_unreserved_floor(limit)
+    # The function's own current reservation is given back before the new one is taken.
+    others = _reservations(call.region, except_function=fn.function_name)
+    if limit - others - requested < floor:
+        return error_response(
+            "rest-json",
+            400,
+            "InvalidParameterValueException",
+            "Specified ReservedConcurrentExecutions for function decreases account's "
+            f"UnreservedConcurrentExecution below its minimum value of [{floor}].",
+        )
+    # Set it here rather than in moto, whose own check (MOTO_LAMBDA_CONCURRENCY_QUOTA) knows no applied quota.
+    fn.reserved_concurrency = requested
+    return json_response({"ReservedConcurrentExecutions": requested}, protocol="rest-json")
+
+
+def lambda_get_function_concurrency(state: SandboxState, call: Call) -> Response | None:
+    fn = _function_from_path(call)
+    if fn is None:
+        return None
+    # AWS leaves the field out when there is no reservation (moto would send null).
+    payload = (
+        {}
+        if fn.reserved_concurrency is None
+        else {"ReservedConcurrentExecutions": _int(fn.reserved_concurrency)}
+    )
+    return json_response(payload, protocol="rest-json")
+
+
+# --- Kinesis ---------------------------------------------------------------------------------------
+
+
+def kinesis_describe_limits(state: SandboxState, call: Call) -> Response:
+    streams = list(get_backend("kinesis")[ACCOUNT_ID][call.region].streams.values())
+    on_demand = [s for s in streams if s.stream_mode.get("StreamMode") == "ON_DEMAND"]
+    open_shards = sum(
+        1
+        for s in streams
+        if s not in on_demand
+        for shard in s.shards.values()
+        if getattr(shard, "is_open", True)
+    )
+    payload = {
+        "ShardLimit": int(state.limit("L-0918CF54", call.region)),
+        "OpenShardCount": open_shards,
+        "OnDemandStreamCount": len(on_demand),
+        "OnDemandStreamCountLimit": ON_DEMAND_STREAM_LIMIT,
+    }
+    return json_response(payload)
+
+
+# --- EC2 enforcement -------------------------------------------------------------------------------
+
+
+def _limit_exceeded(code: str, message: str) -> Response:
+    return error_response("ec2", 400, code, message)
+
+
+def ec2_create_vpc(state: SandboxState, call: Call) -> Response | None:
+    # moto's default VPC counts, as AWS counts the default VPC.
+    if len(_ec2(call.region).vpcs) >= state.limit("L-F678F1CE", call.region):
+        return _limit_exceeded("VpcLimitExceeded", "The maximum number of VPCs has been reached.")
+    return None
+
+
+def ec2_create_internet_gateway(state: SandboxState, call: Call) -> Response | None:
+    if len(_ec2(call.region).internet_gateways) >= state.limit("L-A4707A72", call.region):
+        return _limit_exceeded(
+            "InternetGatewayLimitExceeded", "The maximum number of internet gateways has been reached."
+        )
+    return None
+
+
+def ec2_allocate_address(state: SandboxState, call: Call) -> Response | None:
+    if len(_ec2(call.region).addresses) >= state.limit("L-0263D0A3", call.region):
+        return _limit_exceeded("AddressLimitExceeded", "The maximum number of addresses has been reached.")
+    return None
+
+
+def ec2_create_nat_gateway(state: SandboxState, call: Call) -> Response | None:
+    backend = _ec2(call.region)
+    try:
+        zone = backend.get_subnet(call.params.get("SubnetId", "")).availability_zone
+    except Exception:  # unknown subnet: moto answers InvalidSubnetID.NotFound
+        return None
+    used = 0
+    for nat in backend.nat_gateways.values():
+        if nat.state not in NAT_COUNTED_STATES:
+            continue
+        try:
+            if backend.get_subnet(nat.subnet_id).availability_zone == zone:
+                used += 1
+        except Exception:
+            continue
+    limit = state.limit("L-FE5A380F", call.region)
+    if used >= limit:
+        return _limit_exceeded(
+            "NatGatewayLimitExceeded",
+            f"Performing this operation would exceed the limit of {int(limit)} NAT gateways in {zone}.",
+        )
+    return None
+
+
+def ec2_create_vpc_endpoint(state: SandboxState, call: Call) -> Response | None:
+    backend = _ec2(call.region)
+    kind = (call.params.get("VpcEndpointType") or "Gateway").lower()
+    live = [e for e in backend.vpc_end_points.values() if e.state not in ENDPOINT_GONE_STATES]
+    if kind == "gateway":
+        used = sum(1 for e in live if (e.vpc_endpoint_type or "Gateway").lower() == "gateway")
+        limit = state.limit("L-1B52E74A", call.region)
+    elif kind in ("interface", "gatewayloadbalancer"):
+        vpc_id = call.params.get("VpcId")
+        used = sum(
+            1
+            for e in live
+            if e.vpc_id == vpc_id
+            and (e.vpc_endpoint_type or "").lower() in ("interface", "gatewayloadbalancer")
+        )
+        limit = state.limit("L-29B6F2EB", call.region)
+    else:
+        return None
+    if used >= limit:
+        return _limit_exceeded(
+            "VpcEndpointLimitExceeded", "The maximum number of VPC endpoints has been reached."
+        )
+    return None
+
+
+def ec2_describe_account_attributes(state: SandboxState, call: Call) -> Response:
+    """moto answers fixed values; vpc-max-elastic-ips must follow the applied EIP quota."""
+    backend = _ec2(call.region)
+    default_vpc = backend.get_default_vpc()
+    eips = str(int(state.limit("L-0263D0A3", call.region)))
+    attributes = {
+        "supported-platforms": ["VPC"],
+        "default-vpc": [default_vpc.id if default_vpc else "none"],
+        "max-instances": ["20"],
+        "vpc-max-security-groups-per-interface": ["5"],
+        "max-elastic-ips": [eips],
+        "vpc-max-elastic-ips": [eips],
+    }
+    wanted = [v for k, v in sorted(call.params.items()) if k.startswith("AttributeName.")]
+    items = ""
+    for name, values in attributes.items():
+        if wanted and name not in wanted:
+            continue
+        vals = "".join(f"<item><attributeValue>{escape(v)}</attributeValue></item>" for v in values)
+        items += (
+            f"<item><attributeName>{name}</attributeName><attributeValueSet>{vals}</attributeValueSet></item>"
+        )
+    xml = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<DescribeAccountAttributesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">'
+        f"<requestId>{request_id()}</requestId><accountAttributeSet>{items}</accountAttributeSet>"
+        "</DescribeAccountAttributesResponse>"
+    )
+    return xml_response(xml)
+
+
+# --- IAM -------------------------------------------------------------------------------------------
+
+
+def iam_get_account_summary(state: SandboxState, call: Call) -> None:
+    """moto counts for real but holds fixed quotas: copy the applied ones in, then let moto answer."""
+    summary = get_backend("iam")[ACCOUNT_ID]["aws"].account_summary
+    summary._roles_quota = int(state.limit("L-FE177D64", "us-east-1"))
+    summary._attached_policies_per_role_quota = int(state.limit("L-0DA4ABF3", "us-east-1"))
+    return None
+
+
+# --- request rewrites (before moto sees the request) -------------------------------------------------
+
+
+def ec2_drop_own_owner_filter(call: Call) -> bytes | None:
+    """moto cannot filter some resources by owner-id (awslimitchecker does, on internet gateways).
+    Every resource in the sandbox is the account's own, so a filter naming it selects them all."""
+    params = call.params
+    names = {k.split(".")[1]: v for k, v in params.items() if re.fullmatch(r"Filter\.\d+\.Name", k)}
+    drop = [
+        n
+        for n, name in names.items()
+        if name == "owner-id"
+        and ACCOUNT_ID in [v for k, v in params.items() if k.startswith(f"Filter.{n}.Value.")]
+    ]
+    if not drop:
+        return None
+    kept = [n for n in sorted(names, key=int) if n not in drop]
+    out: dict[str, str] = {k: v for k, v in params.items() if not k.startswith("Filter.")}
+    for new, old in enumerate(kept, start=1):
+        for k, v in params.items():
+            if k.startswith(f"Filter.{old}."):
+                out[f"Filter.{new}." + k[len(f"Filter.{old}.") :]] = v
+    return urlencode(out).encode()
+
+
+def rewrite(call: Call) -> bytes | None:
+    """A replacement request body for moto, or None to pass the request on as it is."""
+    if call.service == "ec2" and call.operation.startswith("Describe") and "Filter.1.Name" in call.params:
+        return ec2_drop_own_owner_filter(call)
+    return None
+
+
+HANDLERS: dict[tuple[str, str], Handler] = {
+    ("lambda", "GetAccountSettings"): lambda_get_account_settings,
+    ("lambda", "PutFunctionConcurrency"): lambda_put_function_concurrency,
+    ("lambda", "GetFunctionConcurrency"): lambda_get_function_concurrency,
+    ("kinesis", "DescribeLimits"): kinesis_describe_limits,
+    ("ec2", "CreateVpc"): ec2_create_vpc,
+    ("ec2", "CreateInternetGateway"): ec2_create_internet_gateway,
+    ("ec2", "AllocateAddress"): ec2_allocate_address,
+    ("ec2", "CreateNatGateway"): ec2_create_nat_gateway,
+    ("ec2", "CreateVpcEndpoint"): ec2_create_vpc_endpoint,
+    ("ec2", "DescribeAccountAttributes"): ec2_describe_account_attributes,
+    ("iam", "GetAccountSummary"): iam_get_account_summary,
+}

@@ -1,0 +1,277 @@
+"""Applying a scenario to a running sandbox: applied quotas in its state, resources through boto3.
+
+Resources are created over HTTP against the sandbox itself, so moto's state is exactly what an AWS
+client would have made (and quota enforcement applies: a scenario that does not fit its own quotas
+is an input error). Independent resources are created in parallel to keep a start fast.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import zipfile
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from preflight.sandbox.scenario import Scenario, Vpc, expand, subnet_cidrs
+
+if TYPE_CHECKING:
+    from preflight.sandbox.server import Sandbox
+
+WORKERS = 8
+LAMBDA_ROLE = "sandbox-scenario-lambda-role"
+ASSUME_LAMBDA = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+)
+EMPTY_POLICY = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "sts:GetCallerIdentity", "Resource": "*"}],
+    }
+)
+
+
+TABLE: dict[str, Any] = {
+    "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+    "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+    "BillingMode": "PAY_PER_REQUEST",
+}
+
+
+class Job(NamedTuple):
+    path: tuple[str | int, ...]  # the scenario entry it comes from, for error messages
+    what: str
+    run: Callable[[], object]
+
+
+def _code_zip() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("index.py", "def handler(event, context):\n    return {}\n")
+    return buf.getvalue()
+
+
+def _tags(name: str) -> list[dict[str, Any]]:
+    return [{"Key": "Name", "Value": name}, {"Key": "preflight:sandbox", "Value": "other-stack"}]
+
+
+def _spec(kind: str, name: str) -> list[dict[str, Any]]:
+    return [{"ResourceType": kind, "Tags": _tags(name)}]
+
+
+class _Provisioner:
+    def __init__(self, scenario: Scenario, sandbox: Sandbox) -> None:
+        self.scenario = scenario
+        self.sandbox = sandbox
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._lock = threading.Lock()
+
+    def region(self, item: Any) -> str:
+        return getattr(item, "region", None) or self.sandbox.region
+
+    def client(self, service: str, region: str) -> Any:
+        # Made only for services the scenario uses (a client costs ~30 ms), under a lock: creating
+        # clients is not thread-safe, using them is.
+        key = (service, region)
+        with self._lock:
+            if key not in self._clients:
+                self._clients[key] = self.sandbox._setup_client(service, region)
+            return self._clients[key]
+
+    def run(self) -> None:
+        s = self.scenario
+        for i, setting in enumerate(s.quotas):
+            try:
+                self.sandbox.set_applied_quota(
+                    setting.service or "", setting.code, setting.value, setting.region or self.sandbox.region
+                )
+            except (KeyError, ValueError) as exc:
+                raise s.error(("quotas", i), str(exc)) from None
+
+        if not s.default_vpc:
+            regions = {self.sandbox.region} | {self.region(item) for item in [*s.vpcs, *s.elastic_ips]}
+            for region in sorted(regions):
+                self._delete_default_vpc(region)
+
+        jobs: list[Job] = []
+        cidr_index = 0
+        for i, vpc in enumerate(s.vpcs):
+            for name in expand(vpc.name, vpc.count):
+                cidr_index += 1
+                cidr = vpc.cidr or f"10.{(cidr_index - 1) % 255 + 1}.0.0/16"
+                jobs.append(Job(("vpcs", i), f"VPC {name}", self._vpc_job(vpc, name, cidr)))
+        for i, eips in enumerate(s.elastic_ips):
+            allocate = partial(self.client("ec2", self.region(eips)).allocate_address, Domain="vpc")
+            jobs += [Job(("elasticIps", i), "Elastic IP", allocate)] * eips.count
+        if s.functions:
+            self._lambda_role()
+        for i, fn in enumerate(s.functions):
+            for name in expand(fn.name, fn.count):
+                jobs.append(Job(("functions", i), f"function {name}", self._function_job(fn, name)))
+        for i, stream in enumerate(s.streams):
+            create_stream = self.client("kinesis", self.region(stream)).create_stream
+            if stream.mode == "on-demand":
+                mode: dict[str, Any] = {"StreamModeDetails": {"StreamMode": "ON_DEMAND"}}
+            else:
+                mode = {"ShardCount": stream.shards}
+            for name in expand(stream.name, stream.count):
+                jobs.append(
+                    Job(("streams", i), f"stream {name}", partial(create_stream, StreamName=name, **mode))
+                )
+        for i, table in enumerate(s.tables):
+            create_table = self.client("dynamodb", self.region(table)).create_table
+            for name in expand(table.name, table.count):
+                jobs.append(
+                    Job(("tables", i), f"table {name}", partial(create_table, TableName=name, **TABLE))
+                )
+        for i, bucket in enumerate(s.buckets):
+            region = self.region(bucket)
+            create_bucket = self.client("s3", region).create_bucket
+            # us-east-1 is the one region S3 wants no location constraint for.
+            where = (
+                {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+            )
+            for name in expand(bucket.name, bucket.count):
+                jobs.append(
+                    Job(("buckets", i), f"bucket {name}", partial(create_bucket, Bucket=name, **where))
+                )
+        for i, topic in enumerate(s.topics):
+            create_topic = self.client("sns", self.region(topic)).create_topic
+            for name in expand(topic.name, topic.count):
+                jobs.append(Job(("topics", i), f"topic {name}", partial(create_topic, Name=name)))
+        for i, role in enumerate(s.roles):
+            for name in expand(role.name, role.count):
+                jobs.append(Job(("roles", i), f"role {name}", self._role_job(name, role.managed_policies)))
+        self._run_all(jobs)
+
+    def _run_all(self, jobs: list[Job]) -> None:
+        if not jobs:
+            return
+        with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="sandbox-setup") as pool:
+            futures = [(job.path, job.what, pool.submit(job.run)) for job in jobs]
+            for path, what, future in futures:
+                exc = future.exception()
+                if exc is None:
+                    continue
+                if isinstance(exc, ClientError):
+                    err = exc.response.get("Error", {})
+                    detail = f"{err.get('Code', 'Error')}: {err.get('Message', '')}".rstrip(": ")
+                elif isinstance(exc, BotoCoreError):
+                    detail = str(exc)
+                else:
+                    raise exc
+                raise self.scenario.error(path, f"could not create {what} ({detail})")
+
+    # --- resources -----------------------------------------------------------------------------
+
+    def _delete_default_vpc(self, region: str) -> None:
+        ec2 = self.client("ec2", region)
+        for vpc in ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"]:
+            subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])["Subnets"]
+            for subnet in subnets:
+                ec2.delete_subnet(SubnetId=subnet["SubnetId"])
+            ec2.delete_vpc(VpcId=vpc["VpcId"])
+
+    def _vpc_job(self, vpc: Vpc, name: str, cidr: str) -> Callable[[], None]:
+        region = self.region(vpc)
+        ec2 = self.client("ec2", region)
+
+        def create() -> None:
+            vpc_id = ec2.create_vpc(CidrBlock=cidr, TagSpecifications=_spec("vpc", name))["Vpc"]["VpcId"]
+            subnet_ids = []
+            for k, (subnet, block) in enumerate(
+                zip(vpc.subnets, subnet_cidrs(cidr, vpc.subnets), strict=True)
+            ):
+                az = subnet.az if len(subnet.az) > 1 else f"{region}{subnet.az}"
+                created = ec2.create_subnet(
+                    VpcId=vpc_id,
+                    CidrBlock=block,
+                    AvailabilityZone=az,
+                    TagSpecifications=_spec("subnet", f"{name}-{k}"),
+                )
+                subnet_ids.append(created["Subnet"]["SubnetId"])
+            if vpc.internet_gateway:
+                igw = ec2.create_internet_gateway(TagSpecifications=_spec("internet-gateway", name))
+                igw_id = igw["InternetGateway"]["InternetGatewayId"]
+                ec2.attach_internet_gateway(InternetGatewayId=igw_id, VpcId=vpc_id)
+            for nat in vpc.nat_gateways:
+                for _ in range(nat.count):
+                    alloc = ec2.allocate_address(Domain="vpc")["AllocationId"]
+                    ec2.create_nat_gateway(
+                        SubnetId=subnet_ids[nat.subnet],
+                        AllocationId=alloc,
+                        TagSpecifications=_spec("natgateway", name),
+                    )
+            for ep in vpc.gateway_endpoints:
+                for _ in range(ep.count):
+                    ec2.create_vpc_endpoint(
+                        VpcId=vpc_id,
+                        ServiceName=f"com.amazonaws.{region}.{ep.service}",
+                        VpcEndpointType="Gateway",
+                        TagSpecifications=_spec("vpc-endpoint", name),
+                    )
+            for ep in vpc.interface_endpoints:
+                for _ in range(ep.count):
+                    ec2.create_vpc_endpoint(
+                        VpcId=vpc_id,
+                        ServiceName=f"com.amazonaws.{region}.{ep.service}",
+                        VpcEndpointType="Interface",
+                        SubnetIds=subnet_ids,
+                        TagSpecifications=_spec("vpc-endpoint", name),
+                    )
+
+        return create
+
+    def _lambda_role(self) -> None:
+        iam = self.client("iam", "us-east-1")
+        iam.create_role(RoleName=LAMBDA_ROLE, AssumeRolePolicyDocument=ASSUME_LAMBDA)
+
+    def _function_job(self, fn: Any, name: str) -> Callable[[], None]:
+        client = self.client("lambda", self.region(fn))
+        role = f"arn:aws:iam::{self.sandbox.account_id}:role/{LAMBDA_ROLE}"
+        code = _code_zip()
+
+        def create() -> None:
+            client.create_function(
+                FunctionName=name,
+                Runtime=fn.runtime,
+                Role=role,
+                Handler="index.handler",
+                Code={"ZipFile": code},
+                MemorySize=fn.memory_mb,
+                Tags={"preflight:sandbox": "other-stack"},
+            )
+            if fn.reserved_concurrency is not None:
+                client.put_function_concurrency(
+                    FunctionName=name, ReservedConcurrentExecutions=fn.reserved_concurrency
+                )
+
+        return create
+
+    def _role_job(self, name: str, policies: int) -> Callable[[], None]:
+        iam = self.client("iam", "us-east-1")
+
+        def create() -> None:
+            iam.create_role(RoleName=name, AssumeRolePolicyDocument=ASSUME_LAMBDA)
+            for k in range(1, policies + 1):
+                arn = iam.create_policy(PolicyName=f"{name}-policy-{k}", PolicyDocument=EMPTY_POLICY)[
+                    "Policy"
+                ]["Arn"]
+                iam.attach_role_policy(RoleName=name, PolicyArn=arn)
+
+        return create
+
+
+def apply_scenario(scenario: Scenario, sandbox: Sandbox) -> None:
+    """Set the scenario's applied quotas and create its resources in the running sandbox."""
+    _Provisioner(scenario, sandbox).run()

@@ -1,0 +1,308 @@
+"""Scenarios: YAML files describing an account's applied quotas and the resources other stacks own.
+
+The format is documented in SCENARIOS.md beside this file. Loading validates everything (unknown
+keys included) and reports the first problem with file, line and field.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic.alias_generators import to_camel
+
+from preflight.catalog import BY_CODE, BY_KEY
+from preflight.errors import InputError
+from preflight.yamlio import LineMap, format_path, load_yaml_file, pydantic_errors_to_input_error
+
+SCENARIO_DIR = Path(__file__).with_name("scenarios")
+SCENARIO_NAMES: tuple[str, ...] = ("fresh-account", "seed-account", "new-account", "busy-account")
+
+MAX_COUNT = 200  # per entry; keeps a sandbox start fast
+REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,55}$")
+
+Count = Annotated[int, Field(ge=1, le=MAX_COUNT)]
+
+
+class _Model(BaseModel):
+    # YAML keys are camelCase; Python code may use either spelling.
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True)
+
+
+def _region(value: str | None) -> str | None:
+    if value is not None and not REGION_RE.match(value):
+        raise ValueError(f"{value!r} is not an AWS region name (like us-east-1)")
+    return value
+
+
+def _name(value: str) -> str:
+    if not NAME_RE.match(value):
+        raise ValueError("names use letters, digits, '.', '_' and '-' (at most 56 characters)")
+    return value
+
+
+class QuotaSetting(_Model):
+    """An applied quota value (as if AWS had granted an increase, or set a lower one)."""
+
+    code: str  # a quota code (L-...) or a catalog key (e.g. gateway-endpoints)
+    service: str | None = None  # optional; must match the catalog when given
+    value: Annotated[float, Field(ge=0)]
+    region: str | None = None
+
+    @field_validator("code")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        if value in BY_CODE:
+            return value
+        if value in BY_KEY:
+            return BY_KEY[value].quota_code
+        raise ValueError(f"{value!r} is not a quota code or key in the quota catalog")
+
+    _check_region = field_validator("region")(_region)
+
+
+class Subnet(_Model):
+    az: str  # a zone letter ("a") or a full zone name ("us-east-1a")
+    cidr: str | None = None  # default: the next free /24 of the VPC's CIDR
+
+    @field_validator("az")
+    @classmethod
+    def _az(cls, value: str) -> str:
+        if not re.match(r"^([a-z]{2}(-gov)?-[a-z]+-\d)?[a-z]$", value):
+            raise ValueError(f"{value!r} is not a zone letter (a) or zone name (us-east-1a)")
+        return value
+
+
+class NatGateways(_Model):
+    subnet: Annotated[int, Field(ge=0)] = 0  # index into the VPC's subnets
+    count: Count = 1
+
+
+class Endpoints(_Model):
+    service: str  # the part after com.amazonaws.<region>. (s3, dynamodb, kinesis-streams, ...)
+    count: Count = 1
+
+    @field_validator("service")
+    @classmethod
+    def _service(cls, value: str) -> str:
+        if not re.match(r"^[a-z0-9][a-z0-9.-]*$", value):
+            raise ValueError(f"{value!r} is not an endpoint service suffix like s3 or kinesis-streams")
+        return value
+
+
+class Vpc(_Model):
+    name: str
+    count: Count = 1
+    cidr: str | None = None  # default: 10.N.0.0/16, a different N per VPC
+    region: str | None = None
+    subnets: list[Subnet] = []
+    internet_gateway: bool = False
+    nat_gateways: list[NatGateways] = []  # each one also allocates an Elastic IP
+    gateway_endpoints: list[Endpoints] = []
+    interface_endpoints: list[Endpoints] = []  # placed in all of the VPC's subnets
+
+    _check_region = field_validator("region")(_region)
+    _check_name = field_validator("name")(_name)
+
+    @field_validator("cidr")
+    @classmethod
+    def _cidr(cls, value: str | None) -> str | None:
+        if value is not None:
+            net = ipaddress.ip_network(value, strict=True)  # ValueError names the problem
+            if net.version != 4 or not 16 <= net.prefixlen <= 28:
+                raise ValueError("a VPC CIDR is an IPv4 block from /16 to /28")
+        return value
+
+
+class ElasticIps(_Model):
+    count: Count = 1
+    region: str | None = None
+
+    _check_region = field_validator("region")(_region)
+
+
+class Function(_Model):
+    name: str
+    count: Count = 1
+    reserved_concurrency: Annotated[int, Field(ge=0)] | None = None  # None: no reservation
+    memory_mb: Annotated[int, Field(ge=128, le=10240)] = 128
+    runtime: str = "python3.12"
+    region: str | None = None
+
+    _check_region = field_validator("region")(_region)
+    _check_name = field_validator("name")(_name)
+
+
+class Stream(_Model):
+    name: str
+    count: Count = 1
+    shards: Annotated[int, Field(ge=1, le=10000)] = 1
+    mode: Literal["provisioned", "on-demand"] = "provisioned"
+    region: str | None = None
+
+    _check_region = field_validator("region")(_region)
+    _check_name = field_validator("name")(_name)
+
+
+class Named(_Model):
+    """Tables, buckets and topics: a name, how many, where."""
+
+    name: str
+    count: Count = 1
+    region: str | None = None
+
+    _check_region = field_validator("region")(_region)
+    _check_name = field_validator("name")(_name)
+
+
+class Role(_Model):
+    name: str
+    count: Count = 1
+    managed_policies: Annotated[int, Field(ge=0, le=20)] = 0  # customer managed policies attached to each
+
+    _check_name = field_validator("name")(_name)
+
+
+class Scenario(_Model):
+    name: str = ""  # default: the file name without .yaml
+    description: str = ""
+    default_vpc: bool = True  # keep the default VPC AWS (and moto) give every region
+    quotas: list[QuotaSetting] = []
+    vpcs: list[Vpc] = []
+    elastic_ips: list[ElasticIps] = []
+    functions: list[Function] = []
+    streams: list[Stream] = []
+    tables: list[Named] = []
+    buckets: list[Named] = []
+    topics: list[Named] = []
+    roles: list[Role] = []
+
+    _source: str | None = PrivateAttr(default=None)
+    _linemap: LineMap | None = PrivateAttr(default=None)
+
+    @property
+    def source(self) -> str | None:
+        """The file this scenario was read from, if any."""
+        return self._source
+
+    def error(self, path: tuple[str | int, ...], message: str) -> InputError:
+        """An InputError located at `path` (YAML keys) in the scenario's file when there is one."""
+        if self._linemap is not None:
+            return self._linemap.error(path, message)
+        return InputError(message, file=self._source, path=format_path(path))
+
+
+def expand(name: str, count: int) -> list[str]:
+    """`count` copies of a named resource: the name itself, or name-1 .. name-N."""
+    return [name] if count == 1 else [f"{name}-{i}" for i in range(1, count + 1)]
+
+
+def subnet_cidrs(vpc_cidr: str, subnets: list[Subnet]) -> list[str]:
+    """Each subnet's CIDR: the given one, or the next /24 (or smaller) block of the VPC's CIDR."""
+    net = ipaddress.ip_network(vpc_cidr)
+    taken = {s.cidr for s in subnets if s.cidr}
+    bits = max(1, (len(subnets) - 1).bit_length())
+    prefix = min(28, max(24, net.prefixlen + bits))
+    free = (str(block) for block in net.subnets(new_prefix=prefix) if str(block) not in taken)
+    return [s.cidr or next(free) for s in subnets]
+
+
+def _check(scenario: Scenario) -> None:
+    """Rules across fields, located in the file."""
+    for i, vpc in enumerate(scenario.vpcs):
+        for j, nat in enumerate(vpc.nat_gateways):
+            if nat.subnet >= len(vpc.subnets):
+                raise scenario.error(
+                    ("vpcs", i, "natGateways", j, "subnet"),
+                    f"subnet index {nat.subnet} is out of range: the VPC has {len(vpc.subnets)} subnet(s)",
+                )
+        if vpc.cidr is not None and vpc.subnets:
+            net = ipaddress.ip_network(vpc.cidr)
+            for j, subnet in enumerate(vpc.subnets):
+                if subnet.cidr is None:
+                    continue
+                try:
+                    inside = ipaddress.ip_network(subnet.cidr).subnet_of(net)  # type: ignore[arg-type]
+                except (ValueError, TypeError):
+                    inside = False
+                if not inside:
+                    raise scenario.error(
+                        ("vpcs", i, "subnets", j, "cidr"), f"{subnet.cidr} is not inside the VPC's {vpc.cidr}"
+                    )
+        if vpc.cidr is not None and len(vpc.subnets) > 1:
+            try:
+                subnet_cidrs(vpc.cidr, vpc.subnets)
+            except StopIteration:
+                raise scenario.error(
+                    ("vpcs", i, "subnets"), f"{vpc.cidr} is too small for that many subnets"
+                ) from None
+        for j, subnet in enumerate(vpc.subnets):
+            if len(subnet.az) > 1 and vpc.region is not None and not subnet.az.startswith(vpc.region):
+                raise scenario.error(("vpcs", i, "subnets", j, "az"), f"{subnet.az} is not in {vpc.region}")
+    kinds: dict[str, list[Any]] = {
+        "vpcs": scenario.vpcs,
+        "functions": scenario.functions,
+        "streams": scenario.streams,
+        "tables": scenario.tables,
+        "buckets": scenario.buckets,
+        "topics": scenario.topics,
+        "roles": scenario.roles,
+    }
+    for kind, items in kinds.items():
+        seen: set[tuple[str | None, str]] = set()
+        for i, item in enumerate(items):
+            where = None if kind in ("buckets", "roles") else getattr(item, "region", None)
+            for name in expand(item.name, item.count):
+                if (where, name) in seen:
+                    raise scenario.error((kind, i, "name"), f"the name {name!r} is used twice")
+                seen.add((where, name))
+                if kind == "buckets" and not re.match(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", name):
+                    raise scenario.error(
+                        (kind, i, "name"), f"{name!r} is not a valid bucket name (lowercase)"
+                    )
+    for i, setting in enumerate(scenario.quotas):
+        q = BY_CODE[setting.code]
+        if setting.service is not None and setting.service != q.service_code:
+            raise scenario.error(
+                ("quotas", i, "service"), f"{setting.code} belongs to service code {q.service_code!r}"
+            )
+
+
+def parse_scenario(data: Any, linemap: LineMap, source: str | None = None) -> Scenario:
+    if not isinstance(data, dict):
+        raise linemap.error((), "a scenario is a mapping (name:, quotas:, vpcs:, ...)")
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise pydantic_errors_to_input_error(exc, linemap) from None
+    scenario._source = source
+    scenario._linemap = linemap
+    if not scenario.name and source:
+        scenario.name = Path(source).stem
+    _check(scenario)
+    return scenario
+
+
+def scenario_path(name_or_path: str | os.PathLike[str]) -> Path:
+    """A shipped scenario's file, or the path given."""
+    text = os.fspath(name_or_path)
+    if text in SCENARIO_NAMES:
+        return SCENARIO_DIR / f"{text}.yaml"
+    path = Path(text)
+    if not path.exists() and os.sep not in text and not text.endswith((".yaml", ".yml")):
+        raise InputError(
+            f"unknown scenario {text!r}: use one of {', '.join(SCENARIO_NAMES)} or a YAML file path"
+        )
+    return path
+
+
+def load_scenario(name_or_path: str | os.PathLike[str]) -> Scenario:
+    """A shipped scenario by name (``seed-account``) or a scenario file; InputError on bad files."""
+    path = scenario_path(name_or_path)
+    data, linemap = load_yaml_file(path, "scenario")
+    return parse_scenario(data, linemap, str(path))

@@ -1,0 +1,83 @@
+"""What the emulated account knows beyond moto: applied quota values and quota increase requests."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from preflight.catalog import BY_CODE, GLOBAL_QUOTA_REGION, Quota
+
+ACCOUNT_ID = "123456789012"  # moto's default account: credentials the sandbox hands out map to it
+
+# Service codes whose quotas are global, answered by Service Quotas in us-east-1 only.
+GLOBAL_SERVICE_CODES = frozenset({"iam", "s3"})
+
+
+def is_global(q: Quota) -> bool:
+    return q.is_global or q.service_code in GLOBAL_SERVICE_CODES
+
+
+def quota_region(q: Quota, region: str) -> str:
+    """The region a quota's value lives in: its own for regional quotas, us-east-1 for global ones."""
+    return GLOBAL_QUOTA_REGION if is_global(q) else region
+
+
+@dataclass
+class QuotaRequest:
+    """A RequestServiceQuotaIncrease, approved on the spot."""
+
+    quota: Quota
+    region: str
+    desired: float
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    case_id: str = field(default_factory=lambda: str(uuid.uuid4().int % 10**10).zfill(10))
+    created: float = field(default_factory=time.time)
+    status: str = "APPROVED"
+
+
+class SandboxState:
+    """Thread-safe. `lock` is also held across enforce-then-create so two creations cannot both fit."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self._applied: dict[tuple[str, str, str], float] = {}
+        self.requests: list[QuotaRequest] = []
+
+    def set_applied(self, service_code: str, quota_code: str, value: float, region: str) -> Quota:
+        q = lookup(service_code, quota_code)
+        with self.lock:
+            self._applied[(quota_region(q, region), q.service_code, q.quota_code)] = float(value)
+        return q
+
+    def applied(self, q: Quota, region: str) -> float | None:
+        with self.lock:
+            return self._applied.get((quota_region(q, region), q.service_code, q.quota_code))
+
+    def applied_in(self, region: str, service_code: str) -> list[tuple[Quota, float]]:
+        with self.lock:
+            items = [
+                (BY_CODE[code], value)
+                for (r, svc, code), value in self._applied.items()
+                if r == region and svc == service_code
+            ]
+        return sorted(items, key=lambda item: item[0].quota_code)
+
+    def limit(self, quota_code: str, region: str) -> float:
+        """The value in force: the applied one, else the catalog default for the region."""
+        q = BY_CODE[quota_code]
+        value = self.applied(q, region)
+        return q.default_for(quota_region(q, region)) if value is None else value
+
+    def add_request(self, request: QuotaRequest) -> None:
+        with self.lock:
+            self.requests.append(request)
+
+
+def lookup(service_code: str, quota_code: str) -> Quota:
+    """The catalog entry for (service code, quota code); KeyError when the pair is not in it."""
+    q = BY_CODE.get(quota_code)
+    if q is None or q.service_code != service_code:
+        raise KeyError(f"{service_code}/{quota_code}")
+    return q
