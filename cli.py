@@ -348,7 +348,7 @@ def plan(
     "-o",
     "--output",
     type=click.Path(dir_okay=False),
-    help="Write the snapshot here (atomically); default stdout.",
+    help="Write the snapshot here (atomically); default: stdout, unless --as-scenario.",
 )
 @click.option(
     "--as-scenario",

@@ -5,6 +5,7 @@ boto3 is imported here and nowhere on the `--help` path.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import Counter
@@ -97,8 +98,12 @@ class Aws:
         self.stats = CallStats()
         self._lock = threading.Lock()
         self._clients: dict[tuple[str, str], Any] = {}
+        # AWS_MAX_ATTEMPTS / AWS_RETRY_MODE win, as they do for any boto3 tool.
         self._config = Config(
-            retries={"mode": "adaptive", "max_attempts": max_attempts},
+            retries={
+                "mode": os.environ.get("AWS_RETRY_MODE", "adaptive"),  # type: ignore[typeddict-item]
+                "total_max_attempts": int(os.environ.get("AWS_MAX_ATTEMPTS") or max_attempts),
+            },
             connect_timeout=5,
             read_timeout=30,
             max_pool_connections=32,
@@ -119,7 +124,12 @@ class Aws:
 
     def _assume(self, role_arn: str) -> Any:
         sts = self.client("sts")
-        creds = call(sts, "AssumeRole", RoleArn=role_arn, RoleSessionName="tap-preflight")["Credentials"]
+        try:
+            creds = call(sts, "AssumeRole", RoleArn=role_arn, RoleSessionName="tap-preflight")["Credentials"]
+        except AwsCallError as exc:
+            raise AwsAccessError(
+                f"cannot assume {role_arn}: {exc}", operation="sts:AssumeRole", permission=exc.permission
+            ) from exc
         self._clients.clear()
         return boto3.session.Session(
             aws_access_key_id=creds["AccessKeyId"],

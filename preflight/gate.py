@@ -39,12 +39,11 @@ class GatePolicy:
         soft_fail: bool = False,
         strict: bool = False,
     ) -> GatePolicy:
-        chosen = set(fail_on) or {"fail", "unknown"}
-        chosen.add("fail")  # a quota that does not fit always fails the gate
+        # --fail-on only adds to the default: a quota that does not fit always fails the gate, and one
+        # that could not be read does too (fail closed) unless --allow-unknown.
+        chosen = {*fail_on, "fail", "unknown"}
         if allow_unknown:
             chosen.discard("unknown")
-        elif not fail_on:
-            chosen.add("unknown")
         return cls(fail_on=frozenset(chosen), soft_fail=soft_fail, strict=strict)
 
     @property

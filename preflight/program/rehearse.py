@@ -38,7 +38,6 @@ GLOBAL_REGION = "us-east-1"  # IAM answers there
 # Dummy credentials: real ones must never be sent to an emulator's endpoint.
 ACCESS_KEY = "sandbox"
 SECRET_KEY = "sandbox-secret"
-MANAGED_POLICIES_ENV = "MOTO_IAM_LOAD_MANAGED_POLICIES"
 
 
 @dataclass(frozen=True)
@@ -200,23 +199,11 @@ def rehearse(plan: Plan, *, endpoint_url: str, base_dir: Path) -> RehearsalResul
 
 @contextlib.contextmanager
 def rehearsal_sandbox(scenario: str, *, region: str = "us-east-1") -> Iterator[Any]:
-    """The built-in emulated account (`preflight.sandbox.Sandbox`) running `scenario`, fit for a rehearsal.
-
-    moto knows the AWS-managed IAM policies (AWSLambdaBasicExecutionRole...) only when told to load
-    them, and every real account has them: without them each role policy attachment would fail.
-    """
+    """The built-in emulated account running `scenario` (it has the Lambda managed policies a role needs)."""
     from preflight.sandbox import Sandbox, load_scenario
 
-    previous = os.environ.get(MANAGED_POLICIES_ENV)
-    os.environ[MANAGED_POLICIES_ENV] = "true"  # read when the sandbox (re)creates moto's IAM backend
-    try:
-        with Sandbox(load_scenario(scenario), region=region) as sandbox:
-            yield sandbox
-    finally:
-        if previous is None:
-            os.environ.pop(MANAGED_POLICIES_ENV, None)
-        else:
-            os.environ[MANAGED_POLICIES_ENV] = previous
+    with Sandbox(load_scenario(scenario), region=region) as sandbox:
+        yield sandbox
 
 
 # --- one translator per resource type ------------------------------------------------------------

@@ -22,6 +22,7 @@ from preflight.sandbox.faults import FaultConfig, FaultInjector
 from preflight.sandbox.protocol import (
     Call,
     Response,
+    access_denied_response,
     error_response,
     identify,
     internal_error_response,
@@ -125,6 +126,8 @@ class SandboxApp:
             call.query = {}
             call.__dict__.pop("params", None)
 
+        if call.key in self.faults.config.deny:
+            return self._send(access_denied_response(call), start_response)
         fault = self.faults.decide()
         if fault == "throttle":
             return self._send(throttle_response(call), start_response)

@@ -24,6 +24,9 @@ class FaultConfig:
     throttle_rate: float = 0.0  # share of requests answered with the service's throttling error
     error_rate: float = 0.0  # share of requests answered with HTTP 500
     seed: int = 0
+    # Operations ("ec2:DescribeVpcs") answered with the service's access-denied error, every time:
+    # how a test shows the gate naming the missing permission.
+    deny: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if self.latency_ms < 0:
@@ -37,7 +40,7 @@ class FaultConfig:
 
     @property
     def active(self) -> bool:
-        return bool(self.latency_ms or self.throttle_rate or self.error_rate)
+        return bool(self.latency_ms or self.throttle_rate or self.error_rate or self.deny)
 
 
 class FaultInjector:

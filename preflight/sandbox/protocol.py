@@ -333,6 +333,21 @@ def throttle_response(call: Call) -> Response:
     return error_response(call.protocol, 400, "ThrottlingException", "Rate exceeded")
 
 
+def access_denied_response(call: Call) -> Response:
+    """What AWS answers a caller whose policy lacks the action (each protocol's own code)."""
+    from preflight.aws import iam_action
+
+    message = (
+        f"User: arn:aws:iam::123456789012:user/sandbox is not authorized to perform: "
+        f"{iam_action(call.service, call.operation)}"
+    )
+    if call.protocol == "ec2":
+        return error_response("ec2", 403, "UnauthorizedOperation", message)
+    if call.protocol in ("query", "rest-xml"):
+        return error_response(call.protocol, 403, "AccessDenied", message)
+    return error_response(call.protocol, 403, "AccessDeniedException", message)
+
+
 def internal_error_response(call: Call) -> Response:
     if call.protocol in ("ec2", "rest-xml"):
         code = "InternalError"  # EC2's and S3's name for it

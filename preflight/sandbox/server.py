@@ -6,6 +6,8 @@ in a process at a time; starting one resets moto's state (and a second start rai
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 import re
 import signal
@@ -71,6 +73,28 @@ def _reset_moto() -> None:
     moto_api_backend.reset()
 
 
+# Every real account has AWS's managed policies; moto loads all 1,500 of them only when asked (slowly).
+# The pipeline's role attaches these two, so the sandbox installs just them.
+LAMBDA_MANAGED_POLICIES = ("AWSLambdaBasicExecutionRole", "AWSLambdaVPCAccessExecutionRole")
+
+
+@functools.cache
+def _managed_policy_data() -> dict[str, Any]:
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
+
+    every = json.loads(aws_managed_policies_data)
+    return {name: every[name] for name in LAMBDA_MANAGED_POLICIES}
+
+
+def _install_managed_policies() -> None:
+    from moto.iam.models import AWSManagedPolicy, iam_backends
+
+    backend = iam_backends[ACCOUNT_ID]["global"]
+    for name, data in _managed_policy_data().items():
+        policy = AWSManagedPolicy.from_data(name, ACCOUNT_ID, backend.region_name, data)
+        backend.managed_policies.setdefault(policy.arn, policy)
+
+
 class Sandbox:
     """An emulated AWS account on a local port; see the package docstring."""
 
@@ -117,6 +141,7 @@ class Sandbox:
         try:
             _reset_moto()
             warm_moto()
+            _install_managed_policies()
             self.state = SandboxState()
             self._injector.set(FaultConfig())
             app = SandboxApp(self.state, self.call_log, self._injector)

@@ -1,0 +1,507 @@
+"""`request-increases`: the Service Quotas increase requests a plan or report says the requested
+deployment needs, listed, checked against the account and (with --submit) filed.
+
+Each request goes through the same steps (../shared/DOMAIN.md, "Asking for more"):
+
+1. not adjustable: reported as needing a design change, never filed;
+2. an open request for the quota (PENDING or CASE_OPENED): skipped, AWS allows one at a time;
+3. the value in force (applied, else AWS default) already reaches the required value: skipped;
+4. otherwise filed with RequestServiceQuotaIncrease (--submit), or shown as "would file".
+
+Global quotas (IAM, S3) are asked for in us-east-1. Without --submit only read calls are made
+(sts:GetCallerIdentity, servicequotas:Get*/List*); with --offline none at all.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from preflight import catalog
+from preflight.errors import AwsAccessError, InputError
+from preflight.model import PLAN_SCHEMA, IncreaseRequest
+from preflight.report import REPORT_SCHEMA
+from preflight.yamlio import read_text_file
+
+INCREASES_SCHEMA = "tap-preflight/increases/v1"
+OPEN_STATUSES = frozenset({"PENDING", "CASE_OPENED"})
+UNIT_FACTORS = {
+    "Bytes": 1,
+    "Kilobytes": 1024,
+    "Megabytes": 1024**2,
+    "Gigabytes": 1024**3,
+    "Terabytes": 1024**4,
+}
+
+SourceKind = Literal["plan", "report"]
+Status = Literal["design-change", "listed", "open-request", "already-raised", "would-file", "filed", "error"]
+STATUS_TEXT: dict[str, str] = {
+    "design-change": "needs a design change (not adjustable)",
+    "listed": "listed (offline)",
+    "open-request": "skipped: a request is open",
+    "already-raised": "skipped: already raised",
+    "would-file": "would file (dry run)",
+    "filed": "filed",
+    "error": "error",
+}
+
+
+# --- input ---------------------------------------------------------------------------------------
+
+
+class _Source(BaseModel):
+    """The parts of a plan file or JSON report this command reads; the rest is not its business."""
+
+    model_config = ConfigDict(extra="ignore")
+    region: str
+    account_id: str
+    environment: str = ""
+    increase_requests: tuple[IncreaseRequest, ...] = ()
+
+
+@dataclass(frozen=True)
+class Requested:
+    """The increase requests read from one plan or report file."""
+
+    path: str
+    kind: SourceKind
+    region: str
+    account_id: str
+    environment: str
+    requests: tuple[IncreaseRequest, ...]
+
+
+def load_requested(path: str, kind: SourceKind) -> Requested:
+    """Read `path` as a plan file (`plan --save-plan`) or a JSON report (`check/plan --format json`)."""
+    what = "plan file" if kind == "plan" else "report"
+    text = read_text_file(path, what)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"{what} is not valid JSON (truncated or damaged?): {exc.msg}", file=path, line=exc.lineno
+        ) from exc
+    expected = PLAN_SCHEMA if kind == "plan" else REPORT_SCHEMA
+    schema = data.get("schema") if isinstance(data, dict) else None
+    if schema != expected:
+        raise InputError(_schema_problem(schema, kind), file=path, path="schema" if schema else "")
+    try:
+        source = _Source.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        loc = ".".join(str(p) for p in first["loc"])
+        raise InputError(f"damaged {what}: {first['msg']}", file=path, path=loc) from exc
+    for i, req in enumerate(source.increase_requests):
+        if not math.isfinite(req.required) or req.required < 0:
+            raise InputError(
+                f"damaged {what}: required value {req.required} is not a count",
+                file=path,
+                path=f"increase_requests.{i}.required",
+            )
+    return Requested(
+        path=path,
+        kind=kind,
+        region=source.region,
+        account_id=source.account_id,
+        environment=source.environment,
+        requests=merge(source.increase_requests),
+    )
+
+
+def _schema_problem(schema: object, kind: SourceKind) -> str:
+    option = {"plan": "--plan", "report": "--report"}
+    if isinstance(schema, str) and schema.startswith("tap-preflight/"):
+        found = schema.split("/")[1]
+        if found in option and found != kind:
+            return f"this is a tap-preflight {found} file: pass it with {option[found]}"
+        if found == kind:
+            return (
+                f"{kind} format {schema.rsplit('/', 1)[-1]} is not supported by this version of tap-preflight"
+            )
+        return f"this is a tap-preflight {found} file, not a {kind}"
+    if kind == "plan":
+        return "not a tap-preflight plan file (make one with `tap-preflight plan --adapt --save-plan`)"
+    return "not a tap-preflight JSON report (make one with `tap-preflight check --format json`)"
+
+
+def merge(requests: Iterable[IncreaseRequest]) -> tuple[IncreaseRequest, ...]:
+    """One request per quota, asking for the largest required value."""
+    out: dict[tuple[str, str], IncreaseRequest] = {}
+    for req in requests:
+        key = (req.service_code, req.quota_code)
+        if key not in out or req.required > out[key].required:
+            out[key] = req
+    return tuple(out.values())
+
+
+# --- pure decisions --------------------------------------------------------------------------------
+
+
+class Outcome(BaseModel):
+    """What happened (or would happen) to one increase request."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    service_code: str
+    quota_code: str
+    quota_name: str
+    region: str  # where it is (or would be) filed: us-east-1 for global quotas
+    current: float | None  # the limit in the plan or report
+    in_force: float | None = None  # the value in force now (applied, else AWS default), when read
+    required: float
+    desired_value: float | None = None  # DesiredValue in the quota's own unit
+    unit: str = "None"
+    adjustable: bool
+    status: Status
+    detail: str = ""
+    request_id: str | None = None
+    case_id: str | None = None
+
+
+class IncreasesResult(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    schema_: str = INCREASES_SCHEMA
+    source: str
+    source_kind: SourceKind
+    account_id: str
+    region: str
+    submitted: bool
+    outcomes: tuple[Outcome, ...]
+
+    def count(self, status: Status) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+    @property
+    def errors(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status == "error"]
+
+    def to_json(self) -> str:
+        data = self.model_dump(mode="json")
+        data = {"schema": data.pop("schema_"), **data}
+        return json.dumps(data, indent=2) + "\n"
+
+
+# Services whose quotas Service Quotas keeps in us-east-1 only (as `account.read_account` reads them).
+GLOBAL_SERVICE_CODES = frozenset(q.service_code for q in catalog.QUOTAS if q.is_global)
+
+
+def quota_region(req: IncreaseRequest, region: str) -> str:
+    """Global quotas (IAM, S3) live in us-east-1 whatever the stack's region."""
+    return catalog.GLOBAL_QUOTA_REGION if req.service_code in GLOBAL_SERVICE_CODES else region
+
+
+def desired_value(required: float, unit: str) -> float:
+    """`required` (base units: bytes for sizes) in the quota's unit, rounded up: never ask for less."""
+    value = required / UNIT_FACTORS.get(unit, 1)
+    return float(math.ceil(value - abs(value) * 1e-12))  # the tolerance absorbs float noise only
+
+
+def catalog_unit(req: IncreaseRequest) -> str:
+    q = catalog.BY_CODE.get(req.quota_code)
+    return q.unit if q is not None else "None"
+
+
+@dataclass(frozen=True)
+class InForce:
+    value: float  # in base units (bytes for sizes)
+    unit: str  # the unit Service Quotas uses for the quota
+    source: Literal["applied", "default"]
+
+
+@dataclass(frozen=True)
+class OpenRequest:
+    id: str
+    status: str
+    desired: float
+
+
+def decide(
+    req: IncreaseRequest, *, open_request: OpenRequest | None, in_force: InForce | None
+) -> Literal["open-request", "already-raised", "file"]:
+    """Whether an adjustable quota still needs a request."""
+    if open_request is not None:
+        return "open-request"
+    if in_force is not None and in_force.value >= req.required:
+        return "already-raised"
+    return "file"
+
+
+def _outcome(req: IncreaseRequest, region: str, status: Status, **extra: Any) -> Outcome:
+    unit = extra.pop("unit", None) or catalog_unit(req)
+    if status == "design-change":
+        extra["desired_value"] = None  # nothing can be asked for
+    return Outcome(
+        service_code=req.service_code,
+        quota_code=req.quota_code,
+        quota_name=req.quota_name,
+        region=quota_region(req, region),
+        current=req.current,
+        required=req.required,
+        desired_value=extra.pop("desired_value", desired_value(req.required, unit)),
+        unit=unit,
+        adjustable=req.adjustable,
+        status=status,
+        **extra,
+    )
+
+
+def list_offline(requested: Requested, region: str | None = None) -> IncreasesResult:
+    """The requests as the file states them; no AWS call."""
+    where = region or requested.region
+    outcomes = tuple(
+        _outcome(r, where, "listed" if r.adjustable else "design-change", detail=_design_detail(r))
+        for r in requested.requests
+    )
+    return _result(requested, where, submitted=False, outcomes=outcomes)
+
+
+def _design_detail(req: IncreaseRequest) -> str:
+    if req.adjustable:
+        return ""
+    return f"AWS does not raise it: the deployment must fit in {_n(req.current)} (see plan --adapt)"
+
+
+def _result(
+    requested: Requested, region: str, *, submitted: bool, outcomes: tuple[Outcome, ...]
+) -> IncreasesResult:
+    return IncreasesResult(
+        source=requested.path,
+        source_kind=requested.kind,
+        account_id=requested.account_id,
+        region=region,
+        submitted=submitted,
+        outcomes=outcomes,
+    )
+
+
+# --- the account ----------------------------------------------------------------------------------
+
+
+class ServiceQuotas:
+    """The Service Quotas calls `request-increases` makes, over one `Aws` (clients per region)."""
+
+    def __init__(self, aws: Any) -> None:
+        self.aws = aws
+
+    def _client(self, region: str) -> Any:
+        return self.aws.client("service-quotas", region)
+
+    def account_id(self) -> str:
+        from preflight.aws import call
+
+        return str(call(self.aws.client("sts"), "GetCallerIdentity")["Account"])
+
+    def in_force(self, req: IncreaseRequest, region: str) -> InForce | None:
+        """The applied value, else AWS's default; None when Service Quotas knows neither."""
+        from preflight.aws import AwsCallError, call
+
+        client = self._client(region)
+        args = {"ServiceCode": req.service_code, "QuotaCode": req.quota_code}
+        for operation, source in (("GetServiceQuota", "applied"), ("GetAWSDefaultServiceQuota", "default")):
+            try:
+                quota = call(client, operation, **args)["Quota"]
+            except AwsCallError as exc:
+                if exc.code == "NoSuchResourceException":
+                    continue  # never raised: AWS answers this for quotas with no applied value
+                raise
+            if quota.get("Value") is None:
+                continue
+            unit = quota.get("Unit") or "None"
+            value = float(quota["Value"]) * UNIT_FACTORS.get(unit, 1)
+            return InForce(value=value, unit=unit, source=source)  # type: ignore[arg-type]
+        return None
+
+    def open_request(self, req: IncreaseRequest, region: str) -> OpenRequest | None:
+        from preflight.aws import paginate
+
+        history = paginate(
+            self._client(region),
+            "ListRequestedServiceQuotaChangeHistoryByQuota",
+            "RequestedQuotas",
+            ServiceCode=req.service_code,
+            QuotaCode=req.quota_code,
+        )
+        for item in history:
+            if item.get("Status") in OPEN_STATUSES:
+                return OpenRequest(
+                    id=str(item.get("Id", "")),
+                    status=str(item["Status"]),
+                    desired=float(item.get("DesiredValue") or 0),
+                )
+        return None
+
+    def file(self, req: IncreaseRequest, region: str, desired: float) -> dict[str, Any]:
+        from preflight.aws import call
+
+        answer = call(
+            self._client(region),
+            "RequestServiceQuotaIncrease",
+            ServiceCode=req.service_code,
+            QuotaCode=req.quota_code,
+            DesiredValue=desired,
+        )
+        return dict(answer.get("RequestedQuota") or {})
+
+
+def run_increases(
+    requested: Requested,
+    quotas: ServiceQuotas,
+    *,
+    region: str | None = None,
+    submit: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> IncreasesResult:
+    """Check each request against the account and, with `submit`, file those still needed.
+
+    An AWS error on one request is recorded on it (status "error") and the others go on; the caller
+    exits 3 when any request has one. A request for another account than the file's is refused.
+    """
+    from preflight.aws import AwsCallError
+
+    where = region or requested.region
+    try:
+        actual = quotas.account_id()
+    except AwsCallError as exc:
+        raise AwsAccessError(
+            str(exc), operation=f"{exc.service}:{exc.operation}", permission=exc.permission
+        ) from exc
+    if requested.account_id.isdigit() and actual != requested.account_id:
+        raise InputError(
+            f"made for account {requested.account_id}, but the credentials are for account {actual}",
+            file=requested.path,
+        )
+    outcomes = []
+    for req in requested.requests:
+        if progress:
+            progress(req.quota_code)
+        outcomes.append(_one(req, quotas, where, submit))
+    return _result(requested, where, submitted=submit, outcomes=tuple(outcomes))
+
+
+def _one(req: IncreaseRequest, quotas: ServiceQuotas, region: str, submit: bool) -> Outcome:
+    from preflight.aws import AwsCallError
+
+    where = quota_region(req, region)
+    if not req.adjustable:
+        return _outcome(req, region, "design-change", detail=_design_detail(req))
+    try:
+        open_request = quotas.open_request(req, where)
+        in_force = quotas.in_force(req, where)
+        unit = in_force.unit if in_force else catalog_unit(req)
+        desired = desired_value(req.required, unit)
+        common: dict[str, Any] = {
+            "in_force": in_force.value if in_force else None,
+            "unit": unit,
+            "desired_value": desired,
+        }
+        match decide(req, open_request=open_request, in_force=in_force):
+            case "open-request":
+                assert open_request is not None
+                opened = open_request
+                return _outcome(
+                    req,
+                    region,
+                    "open-request",
+                    detail=f"request {opened.id} for {_n(opened.desired)} is {opened.status}",
+                    request_id=opened.id,
+                    **common,
+                )
+            case "already-raised":
+                assert in_force is not None
+                return _outcome(
+                    req,
+                    region,
+                    "already-raised",
+                    detail=f"{_n(in_force.value)} in force ({in_force.source}) reaches {_n(req.required)}",
+                    **common,
+                )
+        if not submit:
+            return _outcome(
+                req,
+                region,
+                "would-file",
+                detail=f"--submit asks for {_n(desired)}{_unit_label(unit)}",
+                **common,
+            )
+        filed = quotas.file(req, where, desired)
+        status = filed.get("Status", "PENDING")
+        return _outcome(
+            req,
+            region,
+            "filed",
+            detail=f"asked for {_n(desired)}{_unit_label(unit)}: {status}",
+            request_id=filed.get("Id"),
+            case_id=filed.get("CaseId") or None,
+            **common,
+        )
+    except AwsCallError as exc:
+        why = str(exc) if exc.denied else f"{exc} (IAM permission {exc.permission})"
+        return _outcome(req, region, "error", detail=why)
+
+
+# --- rendering ---------------------------------------------------------------------------------------
+
+
+def _n(value: float | None) -> str:
+    if value is None:
+        return "?"
+    return f"{int(value)}" if float(value).is_integer() else f"{value:g}"
+
+
+def _unit_label(unit: str) -> str:
+    return "" if unit == "None" else f" {unit.lower()}"
+
+
+def render_table(result: IncreasesResult, *, color: bool = False, width: int = 120) -> str:
+    import io
+
+    from rich.console import Console
+    from rich.table import Table
+
+    style = {"filed": "green", "would-file": "yellow", "error": "bold red", "design-change": "bold red"}
+    buf = io.StringIO()
+    console = Console(file=buf, force_terminal=color, no_color=not color, width=width, highlight=False)
+    if not result.outcomes:
+        console.print(f"No increase requests in {result.source}: the requested deployment fits as it is.")
+        return buf.getvalue()
+    table = Table(header_style="bold")
+    for column in ("quota", "region", "current", "required", "action", "detail"):
+        table.add_column(column, justify="right" if column in ("current", "required") else "left")
+    for o in result.outcomes:
+        current = o.in_force if o.in_force is not None else o.current
+        s = style.get(o.status)
+        action = STATUS_TEXT[o.status]
+        table.add_row(
+            f"{o.quota_name}\n[dim]{o.service_code}/{o.quota_code}[/dim]",
+            o.region,
+            _n(current),
+            _n(o.required),
+            f"[{s}]{action}[/]" if s else action,
+            o.detail,
+        )
+    console.print(table)
+    console.print(summary_line(result))
+    return buf.getvalue()
+
+
+SHORT_TEXT: dict[str, str] = {
+    "filed": "filed",
+    "would-file": "to file with --submit",
+    "listed": "listed",
+    "open-request": "already requested",
+    "already-raised": "already raised",
+    "design-change": "need a design change",
+    "error": "failed",
+}
+
+
+def summary_line(result: IncreasesResult) -> str:
+    parts = [f"{result.count(s)} {text}" for s, text in SHORT_TEXT.items() if result.count(s)]  # type: ignore[arg-type]
+    mode = "submitted" if result.submitted else "nothing changed in the account"
+    return f"{len(result.outcomes)} increase request(s) from {result.source} ({mode}): " + ", ".join(parts)

@@ -1,0 +1,120 @@
+"""The shipped least-privilege IAM policy allows every call the gate makes, and nothing that writes
+outside the statements reserved for `request-increases --submit`."""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import Result
+
+from preflight.aws import iam_action
+from preflight.sandbox.calllog import is_read_only
+from tests.conftest import MANIFEST, ROOT
+
+POLICY_PATH = ROOT / "preflight" / "data" / "iam-policy.json"
+READ_ONLY_SID = "ReadOnlyForCheckPlanSnapshot"
+SUBMIT_SID_PREFIX = "OnlyForRequestIncreasesSubmit"
+OWN_ROLE = "pipeline-lambda-prod"  # the manifest's Lambda role in prod
+
+
+@pytest.fixture(scope="module")
+def policy() -> dict[str, Any]:
+    return json.loads(POLICY_PATH.read_text())
+
+
+def statements(policy: dict[str, Any], *, submit: bool) -> list[dict[str, Any]]:
+    return [s for s in policy["Statement"] if s["Sid"].startswith(SUBMIT_SID_PREFIX) == submit]
+
+
+def actions(statement: dict[str, Any]) -> list[str]:
+    action = statement["Action"]
+    return [action] if isinstance(action, str) else list(action)
+
+
+def allowed(action: str, statement: dict[str, Any]) -> bool:
+    # IAM matches actions case-insensitively, with * and ? wildcards.
+    return any(fnmatch.fnmatchcase(action.lower(), pattern.lower()) for pattern in actions(statement))
+
+
+def gate_calls(cli: Callable[..., Result], sb: Any, tmp_path: Path) -> dict[str, int]:
+    """check, plan --adapt, snapshot and a request-increases dry run against the emulated account."""
+    env = {
+        "AWS_ENDPOINT_URL": sb.endpoint_url,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }
+    assert cli("check", MANIFEST, "--format", "json", env=env).exit_code in (0, 1)
+    assert (
+        cli("plan", "--adapt", MANIFEST, "--save-plan", str(tmp_path / "plan.json"), env=env).exit_code == 0
+    )
+    assert cli("snapshot", MANIFEST, "-o", str(tmp_path / "account.json"), env=env).exit_code == 0
+    dry_run = cli("request-increases", "--plan", str(tmp_path / "plan.json"), env=env)
+    assert dry_run.exit_code == 0, dry_run.output
+    return sb.call_log.counts()
+
+
+def test_policy_shape(policy: dict[str, Any]) -> None:
+    assert policy["Version"] == "2012-10-17"
+    sids = [s["Sid"] for s in policy["Statement"]]
+    assert len(set(sids)) == len(sids) and all(re.fullmatch(r"[A-Za-z0-9]+", sid) for sid in sids)
+    assert all(s["Effect"] == "Allow" for s in policy["Statement"])
+    [read_only] = [s for s in policy["Statement"] if s["Sid"] == READ_ONLY_SID]
+    assert all("*" not in a for a in actions(read_only)), "least privilege: no action wildcards"
+    assert sorted(actions(read_only)) == actions(read_only), "kept sorted for review"
+
+
+def test_no_write_action_outside_the_submit_statements(policy: dict[str, Any]) -> None:
+    for statement in statements(policy, submit=False):
+        for action in actions(statement):
+            assert is_read_only(action.split(":", 1)[1]), f"{action} writes, in {statement['Sid']}"
+    submit_actions = [a for s in statements(policy, submit=True) for a in actions(s)]
+    assert "servicequotas:RequestServiceQuotaIncrease" in submit_actions
+
+
+def test_read_only_statement_is_exactly_what_the_gate_calls(
+    cli: Callable[..., Result], sandbox: Callable[..., Any], tmp_path: Path, policy: dict[str, Any]
+) -> None:
+    sb = sandbox("seed-account")
+    # A stack that already has its role makes the gate also read the role's attached policies.
+    iam = sb.client("iam", "us-east-1")
+    iam.create_role(RoleName=OWN_ROLE, AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17"}))
+    sb.call_log.reset()
+
+    calls = gate_calls(cli, sb, tmp_path)
+    [read_only] = [s for s in policy["Statement"] if s["Sid"] == READ_ONLY_SID]
+    needed = {iam_action(*key.split(":", 1)) for key in calls}
+    assert "iam:ListAttachedRolePolicies" in needed and "s3:ListAllMyBuckets" in needed
+    missing = sorted(a for a in needed if not allowed(a, read_only))
+    assert missing == [], f"the read-only statement lacks {missing}"
+    unused = sorted(set(actions(read_only)) - needed)
+    assert unused == [], f"least privilege: no command calls {unused}"
+    assert sb.call_log.mutating_calls() == []
+
+
+def test_submit_needs_only_the_submit_statement(
+    cli: Callable[..., Result], sandbox: Callable[..., Any], tmp_path: Path, policy: dict[str, Any]
+) -> None:
+    sb = sandbox("seed-account")
+    env = {"AWS_ENDPOINT_URL": sb.endpoint_url, "AWS_ACCESS_KEY_ID": "t", "AWS_SECRET_ACCESS_KEY": "t"}
+    report = tmp_path / "report.json"
+    assert cli("check", MANIFEST, "--format", "json", "-o", str(report), env=env).exit_code == 1
+    sb.call_log.reset()
+    result = cli("request-increases", "--report", str(report), "--submit", env=env)
+    assert result.exit_code == 0, result.output
+
+    [read_only] = [s for s in policy["Statement"] if s["Sid"] == READ_ONLY_SID]
+    submit = statements(policy, submit=True)
+    for key in sb.call_log.counts():
+        action = iam_action(*key.split(":", 1))
+        if is_read_only(key.split(":", 1)[1]):
+            assert allowed(action, read_only), action
+        else:
+            assert action == "servicequotas:RequestServiceQuotaIncrease"
+            assert any(allowed(action, s) for s in submit)
+            assert not allowed(action, read_only)
