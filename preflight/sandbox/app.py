@@ -203,7 +203,8 @@ class SandboxApp:
         route = path.rstrip("/")
 
         def reply(payload: Any, status: int = 200) -> Response:
-            return Response(status, [("Content-Type", "application/json")], json.dumps(payload).encode())
+            body = json.dumps(payload, default=sorted).encode()  # sorted: the `deny` frozenset
+            return Response(status, [("Content-Type", "application/json")], body)
 
         if route == "/_sandbox/health":
             return reply({"status": "ok"})
@@ -218,6 +219,7 @@ class SandboxApp:
             if method in ("PUT", "POST"):
                 try:
                     data = json.loads(_read_body(environ) or b"{}")
+                    data["deny"] = frozenset(data.get("deny", ()))
                     config = FaultConfig(**data)
                 except (ValueError, TypeError) as exc:
                     return reply({"error": str(exc)}, 400)
