@@ -5,11 +5,13 @@ Only click is imported at start-up, so `--help` and `--version` stay fast (no bo
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import click
@@ -68,61 +70,92 @@ def _parse_reports(values: tuple[str, ...]) -> list[tuple[str, str]]:
     return out
 
 
-def account_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Options shared by every command that reads an account."""
-    options = [
-        click.option(
-            "--env",
-            "environment",
-            help="Environment profile of the manifest (default: its defaultEnvironment).",
-        ),
-        click.option("--region", help="AWS region (default: the manifest's region)."),
-        click.option(
-            "--profile", help="AWS profile from the shared config (boto3's credential chain otherwise)."
-        ),
-        click.option("--role-arn", help="Assume this role first (another account)."),
-        click.option(
-            "--sandbox",
-            metavar="SCENARIO",
-            help="Run against the built-in emulated account with this scenario (name or file).",
-        ),
-        click.option("--snapshot", type=click.Path(dir_okay=True), help="Run offline on a snapshot file."),
-        click.option(
-            "--limit", "limits", multiple=True, metavar="CODE=N", help="Override one quota's limit."
-        ),
-        click.option(
-            "--warn-threshold",
-            type=click.FloatRange(0.0, 1.0),
-            default=0.8,
-            show_default=True,
-            help="WARN when utilization after the deploy reaches this share.",
-        ),
-        click.option(
-            "--allow-unknown", is_flag=True, help="Do not fail the gate on quotas that could not be read."
-        ),
-        click.option(
-            "--fail-on",
-            multiple=True,
-            type=click.Choice(["warn", "fail", "unknown"]),
-            help="Statuses that fail the gate (default: fail and unknown).",
-        ),
-        click.option("--soft-fail", is_flag=True, help="Report everything, exit 0."),
-        click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True),
-        click.option(
-            "-o", "--output", type=click.Path(dir_okay=False), help="Write the report here (atomically)."
-        ),
-        click.option(
-            "--report",
-            "reports",
-            multiple=True,
-            metavar="FORMAT=PATH",
-            help="Also write the report in FORMAT to PATH; repeatable.",
-        ),
-        click.option("--stats", is_flag=True, help="Add API calls per operation and the time spent."),
-    ]
-    for option in reversed(options):
-        fn = option(fn)
-    return fn
+@dataclass(frozen=True)
+class GateOptions:
+    """The options every gate command (check, plan) shares, gathered by `gate_options`."""
+
+    environment: str | None
+    regions: tuple[str, ...]
+    profile: str | None
+    role_arn: str | None
+    sandbox: str | None
+    snapshot: str | None
+    limits: tuple[str, ...]
+    warn_threshold: float
+    allow_unknown: bool
+    fail_on: tuple[str, ...]
+    soft_fail: bool
+    fmt: str
+    output: str | None
+    reports: tuple[str, ...]
+    stats: bool
+
+
+_GATE_OPTIONS = [
+    click.option(
+        "--env", "environment", help="Environment profile of the manifest (default: its defaultEnvironment)."
+    ),
+    click.option(
+        "--region",
+        "regions",
+        multiple=True,
+        help="AWS region (default: the manifest's). Repeat for several: one verdict each and an overall one.",
+    ),
+    click.option(
+        "--profile", help="AWS profile from the shared config (boto3's credential chain otherwise)."
+    ),
+    click.option("--role-arn", help="Assume this role first (another account)."),
+    click.option(
+        "--sandbox",
+        metavar="SCENARIO",
+        help="Run against the built-in emulated account with this scenario (name or file).",
+    ),
+    click.option("--snapshot", type=click.Path(dir_okay=True), help="Run offline on a snapshot file."),
+    click.option("--limit", "limits", multiple=True, metavar="CODE=N", help="Override one quota's limit."),
+    click.option(
+        "--warn-threshold",
+        type=click.FloatRange(0.0, 1.0),
+        default=0.8,
+        show_default=True,
+        help="WARN when utilization after the deploy reaches this share.",
+    ),
+    click.option(
+        "--allow-unknown", is_flag=True, help="Do not fail the gate on quotas that could not be read."
+    ),
+    click.option(
+        "--fail-on",
+        multiple=True,
+        type=click.Choice(["warn", "fail", "unknown"]),
+        help="Also fail the gate on these statuses (fail and unknown always do, unknown unless allowed).",
+    ),
+    click.option("--soft-fail", is_flag=True, help="Report everything, exit 0."),
+    click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True),
+    click.option(
+        "-o", "--output", type=click.Path(dir_okay=False), help="Write the report here (atomically)."
+    ),
+    click.option(
+        "--report",
+        "reports",
+        multiple=True,
+        metavar="FORMAT=PATH",
+        help="Also write the report in FORMAT to PATH; repeatable.",
+    ),
+    click.option("--stats", is_flag=True, help="Add API calls per operation and the time spent."),
+]
+
+
+def gate_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Add the gate options to a command; it receives them as one `opts: GateOptions`."""
+    names = [f.name for f in dataclasses.fields(GateOptions)]
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        opts = GateOptions(**{name: kwargs.pop(name) for name in names})
+        return fn(*args, opts=opts, **kwargs)
+
+    for option in reversed(_GATE_OPTIONS):
+        wrapper = option(wrapper)
+    return wrapper
 
 
 @contextmanager
@@ -155,32 +188,33 @@ def _progress() -> Iterator[Callable[[str], None] | None]:
         yield lambda label: status.update(f"read {label}")
 
 
-def _emit(report: Any, fmt: str, output: str | None, reports: list[tuple[str, str]], stats: bool) -> None:
+def _emit(reports: list[Any], opts: GateOptions) -> None:
+    """Write the reports in every format asked for: stdout or -o, plus each --report FORMAT=PATH."""
     from preflight.fileio import write_atomic
-    from preflight.formats import render
+    from preflight.formats import render_many
 
-    if not stats:
-        report = report.model_copy(update={"stats": type(report.stats)()})
-    for extra_fmt, path in reports:
-        write_atomic(path, render(report, extra_fmt))
-    if fmt == "table" and not output:
-        from preflight.formats.table import render_table
+    if not opts.stats:
+        reports = [r.model_copy(update={"stats": type(r.stats)()}) for r in reports]
+    extra = _parse_reports(opts.reports)
+    for extra_fmt, path in extra:
+        write_atomic(path, render_many(reports, extra_fmt))  # type: ignore[arg-type]
+    if opts.fmt == "table" and not opts.output:
+        from preflight.formats.table import render_tables
 
         color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
         width = click.get_terminal_size()[0] if sys.stdout.isatty() else 120
-        text = render_table(report, color=color, width=width)
-        if stats:
-            text += _stats_text(report)
+        text = render_tables(reports, color=color, width=width)
+        if opts.stats:
+            text += "".join(_stats_text(r) for r in reports)
         click.echo(text, nl=False)
-    elif output:
-        write_atomic(output, render(report, fmt))
+    elif opts.output:
+        write_atomic(opts.output, render_many(reports, opts.fmt))  # type: ignore[arg-type]
     else:
-        click.echo(render(report, fmt), nl=False)
-    if fmt == "github" or any(f == "github" for f, _ in reports):
-        summary = os.environ.get("GITHUB_STEP_SUMMARY")
-        if summary:
-            with open(summary, "a", encoding="utf-8") as handle:
-                handle.write(render(report, "markdown"))
+        click.echo(render_many(reports, opts.fmt), nl=False)  # type: ignore[arg-type]
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary and (opts.fmt == "github" or any(f == "github" for f, _ in extra)):
+        with open(summary, "a", encoding="utf-8") as handle:
+            handle.write(render_many(reports, "markdown"))
 
 
 def _stats_text(report: Any) -> str:
@@ -204,50 +238,57 @@ def main() -> None:
     """
 
 
+def _run_gate(
+    manifest: str, opts: GateOptions, run_region: Callable[..., Any], *, strict: bool = False
+) -> Any:
+    """Load the manifest, read each region's account and run `run_region` on it; one result per region."""
+    from preflight.gate import GatePolicy
+    from preflight.manifest import load_manifest
+
+    policy = GatePolicy.from_flags(
+        opts.fail_on,  # type: ignore[arg-type]
+        allow_unknown=opts.allow_unknown,
+        soft_fail=opts.soft_fail,
+        strict=strict,
+    )
+    overrides = _parse_limits(opts.limits)
+    _parse_reports(opts.reports)  # bad --report values fail before the account is read
+    loaded = load_manifest(manifest, opts.environment)
+    regions = tuple(dict.fromkeys(opts.regions)) or (loaded.doc.region,)
+    if opts.snapshot and len(regions) > 1:
+        raise InputError("a snapshot holds one region: give one --region with --snapshot")
+    results = []
+    with (
+        _account_source(opts.sandbox, opts.snapshot, opts.profile, opts.role_arn, regions[0]) as source,
+        _progress() as progress,
+    ):
+        for region in regions:
+            results.append(
+                run_region(
+                    loaded,
+                    source,
+                    region,
+                    policy,
+                    overrides=overrides,
+                    warn_threshold=opts.warn_threshold,
+                    progress=progress,
+                )
+            )
+    return results, policy
+
+
 @main.command()
 @click.argument("manifest", type=click.Path())
-@account_options
+@gate_options
 @_handle_errors
-def check(
-    manifest: str,
-    environment: str | None,
-    region: str | None,
-    profile: str | None,
-    role_arn: str | None,
-    sandbox: str | None,
-    snapshot: str | None,
-    limits: tuple[str, ...],
-    warn_threshold: float,
-    allow_unknown: bool,
-    fail_on: tuple[str, ...],
-    soft_fail: bool,
-    fmt: str,
-    output: str | None,
-    reports: tuple[str, ...],
-    stats: bool,
-) -> int:
+def check(manifest: str, opts: GateOptions) -> int:
     """Say GO or NO_GO for MANIFEST against the account's quotas and usage."""
-    from preflight.gate import GatePolicy, exit_code
-    from preflight.manifest import load_manifest
+    from preflight.gate import exit_code_of_regions
     from preflight.runner import run_check
 
-    policy = GatePolicy.from_flags(fail_on, allow_unknown=allow_unknown, soft_fail=soft_fail)  # type: ignore[arg-type]
-    overrides = _parse_limits(limits)
-    extra = _parse_reports(reports)
-    loaded = load_manifest(manifest, environment)
-    region = region or loaded.doc.region
-    with _account_source(sandbox, snapshot, profile, role_arn, region) as source, _progress() as progress:
-        report = run_check(
-            loaded,
-            source,
-            region,
-            policy,
-            overrides=overrides,
-            warn_threshold=warn_threshold,
-            progress=progress,
-        )
-    _emit(report, fmt, output, extra, stats)
-    return exit_code(report, policy)
+    reports, policy = _run_gate(manifest, opts, run_check)
+    _emit(reports, opts)
+    return exit_code_of_regions(reports, policy)
 
 
 @main.command()
@@ -256,7 +297,9 @@ def check(
     "--adapt", is_flag=True, help="Adapt the deployment to fit (required; plan without it is check)."
 )
 @click.option(
-    "--save-plan", type=click.Path(dir_okay=False), help="Write the plan file the Pulumi program deploys."
+    "--save-plan",
+    type=click.Path(dir_okay=False),
+    help="Write the plan file the Pulumi program deploys ({region} in the name: one per region).",
 )
 @click.option("--strict", is_flag=True, help="GO_WITH_ADAPTATIONS exits 1.")
 @click.option(
@@ -266,65 +309,34 @@ def check(
     show_default=True,
     help="How long the Pulumi program accepts the plan file.",
 )
-@account_options
+@gate_options
 @_handle_errors
 def plan(
-    manifest: str,
-    adapt: bool,
-    save_plan: str | None,
-    strict: bool,
-    max_age_hours: float,
-    environment: str | None,
-    region: str | None,
-    profile: str | None,
-    role_arn: str | None,
-    sandbox: str | None,
-    snapshot: str | None,
-    limits: tuple[str, ...],
-    warn_threshold: float,
-    allow_unknown: bool,
-    fail_on: tuple[str, ...],
-    soft_fail: bool,
-    fmt: str,
-    output: str | None,
-    reports: tuple[str, ...],
-    stats: bool,
+    manifest: str, adapt: bool, save_plan: str | None, strict: bool, max_age_hours: float, opts: GateOptions
 ) -> int:
     """Find the least-degraded deployment of MANIFEST that fits the account, and explain each change."""
     from preflight.fileio import write_atomic
-    from preflight.gate import GatePolicy, exit_code
-    from preflight.manifest import load_manifest
+    from preflight.gate import exit_code_of_regions
     from preflight.runner import plan_json, run_plan
 
     if not adapt:
         raise InputError("plan needs --adapt (to check the manifest as requested, use `tap-preflight check`)")
-    policy = GatePolicy.from_flags(
-        fail_on,
-        allow_unknown=allow_unknown,
-        soft_fail=soft_fail,  # type: ignore[arg-type]
-        strict=strict,
-    )
-    overrides = _parse_limits(limits)
-    extra = _parse_reports(reports)
-    loaded = load_manifest(manifest, environment)
-    region = region or loaded.doc.region
-    with _account_source(sandbox, snapshot, profile, role_arn, region) as source, _progress() as progress:
-        report, plan_file = run_plan(
-            loaded,
-            source,
-            region,
-            policy,
-            overrides=overrides,
-            warn_threshold=warn_threshold,
-            progress=progress,
-            max_age_hours=max_age_hours,
+    if save_plan and len(set(opts.regions)) > 1 and "{region}" not in save_plan:
+        raise InputError(
+            "with several regions, --save-plan needs {region} in the file name (plan-{region}.json)"
         )
-    if save_plan:
-        write_atomic(save_plan, plan_json(plan_file))
-    _emit(report, fmt, output, extra, stats)
-    if save_plan and sys.stderr.isatty():
-        click.echo(f"plan written to {save_plan}", err=True)
-    return exit_code(report, policy)
+    results, policy = _run_gate(
+        manifest, opts, functools.partial(run_plan, max_age_hours=max_age_hours), strict=strict
+    )
+    for _, plan_file in results:
+        if save_plan:
+            path = save_plan.replace("{region}", plan_file.region)
+            write_atomic(path, plan_json(plan_file))
+            if sys.stderr.isatty():
+                click.echo(f"plan written to {path}", err=True)
+    reports = [report for report, _ in results]
+    _emit(reports, opts)
+    return exit_code_of_regions(reports, policy)
 
 
 @main.command("snapshot")

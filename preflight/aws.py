@@ -19,7 +19,7 @@ import botocore.exceptions
 import botocore.session
 from botocore.config import Config
 
-from preflight.errors import AwsAccessError
+from preflight.errors import AwsAccessError, PreflightError
 
 ACCESS_DENIED = {
     "AccessDenied",
@@ -154,8 +154,13 @@ class Aws:
         self.stats.record(f"{model.service_model.service_name}:{model.name}")
 
 
-class AwsCallError(Exception):
-    """One call failed in a way that leaves its quota unknown (access denied, throttled past retries)."""
+class AwsCallError(PreflightError):
+    """One call failed in a way that leaves its quota unknown (access denied, throttled past retries).
+
+    Readers catch it and mark the quota UNKNOWN; one that escapes to the CLI means exit 3.
+    """
+
+    exit_code = 3
 
     def __init__(self, service: str, operation: str, code: str, message: str):
         self.service = service

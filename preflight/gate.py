@@ -73,3 +73,21 @@ def exit_code(report: Report, policy: GatePolicy) -> int:
     if report.verdict == "GO_WITH_ADAPTATIONS" and policy.strict:
         return EXIT_NO_GO
     return EXIT_GO
+
+
+def overall_verdict(reports: Iterable[Report]) -> Verdict:
+    """Several regions: NO_GO if any is, else GO_WITH_ADAPTATIONS if any is, else GO."""
+    verdicts = {r.verdict for r in reports}
+    for verdict in ("NO_GO", "GO_WITH_ADAPTATIONS"):
+        if verdict in verdicts:
+            return verdict  # type: ignore[return-value]
+    return "GO"
+
+
+def exit_code_of_regions(reports: Iterable[Report], policy: GatePolicy) -> int:
+    """One exit code for several regions: a known NO_GO (1) outranks could-not-evaluate (3)."""
+    codes = {exit_code(r, policy) for r in reports}
+    for code in (EXIT_NO_GO, EXIT_CANNOT_EVALUATE):
+        if code in codes:
+            return code
+    return EXIT_GO

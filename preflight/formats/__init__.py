@@ -43,3 +43,56 @@ def formatter(fmt: Format) -> Callable[[Report], str]:
 
 def render(report: Report, fmt: Format) -> str:
     return formatter(fmt)(report)
+
+
+REPORT_SET_SCHEMA = "tap-preflight/report-set/v1"
+
+
+def render_many(reports: list[Report], fmt: Format) -> str:
+    """Several regions in one document: one report renders as itself; more are combined per format
+    (a report set in JSON, one SARIF run and one JUnit suite per region, the rest one after another)."""
+    if len(reports) == 1:
+        return render(reports[0], fmt)
+    match fmt:
+        case "json":
+            import json
+
+            from preflight.gate import overall_verdict
+
+            body = {
+                "schema": REPORT_SET_SCHEMA,
+                "verdict": overall_verdict(reports),
+                "reports": [json.loads(r.to_json()) for r in reports],
+            }
+            return json.dumps(body, indent=2) + "\n"
+        case "sarif":
+            import json
+
+            logs = [json.loads(render(r, "sarif")) for r in reports]
+            logs[0]["runs"] = [run for log in logs for run in log["runs"]]
+            return json.dumps(logs[0], indent=2) + "\n"
+        case "junit":
+            import xml.etree.ElementTree as ET
+
+            roots = [ET.fromstring(render(r, "junit")) for r in reports]
+            merged = roots[0]
+            for root in roots[1:]:
+                merged.extend(list(root))
+            for attr in ("tests", "failures", "errors", "skipped"):
+                merged.set(attr, str(sum(int(r.get(attr, "0")) for r in roots)))
+            ET.indent(merged)
+            return ET.tostring(merged, encoding="unicode", xml_declaration=True) + "\n"
+        case "table" | "markdown" | "github":
+            from preflight.gate import overall_verdict
+
+            parts = [render(r, fmt) for r in reports]
+            verdict = overall_verdict(reports)
+            regions = ", ".join(r.region for r in reports)
+            closing = {
+                "table": f"Overall: {verdict} ({regions})\n",
+                "markdown": f"**Overall: {verdict}** ({regions})\n",
+                "github": f"Overall: {verdict} ({regions})\n",
+            }[fmt]
+            return "\n".join(parts) + closing
+        case _:
+            assert_never(fmt)

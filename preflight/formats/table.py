@@ -114,3 +114,15 @@ def render_table(report: Report, *, color: bool | None = None, width: int | None
         )
     console.print(verdict_line(report))
     return buffer.getvalue()
+
+
+def render_tables(reports: list[Report], *, color: bool = False, width: int | None = None) -> str:
+    """The terminal view of one region, or of several with the overall verdict last."""
+    if len(reports) == 1:
+        return render_table(reports[0], color=color, width=width)
+    from preflight.gate import overall_verdict
+
+    parts = [render_table(r, color=color, width=width) for r in reports]
+    return (
+        "\n".join(parts) + f"Overall: {overall_verdict(reports)} ({', '.join(r.region for r in reports)})\n"
+    )
