@@ -65,7 +65,12 @@ def evaluate_demand(d: Demand, state: AccountState, warn_threshold: float) -> Fi
     )
 
 
-def _fmt(n: float) -> str:
+def _fmt(n: float, unit: str = "None") -> str:
+    if unit == "Bytes":
+        for size, name in ((1024**3, "GiB"), (1024**2, "MiB"), (1024, "KiB")):
+            if abs(n) >= size:
+                return f"{n / size:.2f} {name}"
+        return f"{int(n)} B"
     return f"{int(n)}" if float(n).is_integer() else f"{n:.2f}"
 
 
@@ -79,7 +84,8 @@ def _message(
             f"{_fmt(max(free, 0))} can be reserved (limit {_fmt(limit)} keeps {_fmt(reserve)} unreserved)"
         )
     else:
-        text = f"needs {_fmt(demand)}, {_fmt(max(free, 0))} of {_fmt(limit)} free ({_fmt(usage)} in use)"
+        u = q.unit
+        text = f"needs {_fmt(demand, u)}, {_fmt(max(free, 0), u)} of {_fmt(limit, u)} free ({_fmt(usage, u)} in use)"
     if status == "FAIL":
         return f"does not fit: {text}"
     return text
