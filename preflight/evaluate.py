@@ -85,7 +85,8 @@ def _message(
         )
     else:
         u = q.unit
-        text = f"needs {_fmt(demand, u)}, {_fmt(max(free, 0), u)} of {_fmt(limit, u)} free ({_fmt(usage, u)} in use)"
+        free_text = f"{_fmt(max(free, 0), u)} of {_fmt(limit, u)} free"
+        text = f"needs {_fmt(demand, u)}, {free_text} ({_fmt(usage, u)} in use)"
     if status == "FAIL":
         return f"does not fit: {text}"
     return text
