@@ -23,8 +23,6 @@ from preflight.formats._common import first_line, quota_entry, scope_label
 from preflight.report import Finding, Report
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
-# The project has no public home yet; the lead should point this at the repository once it has one.
-INFORMATION_URI = "https://github.com/tap-pipeline/tap-preflight"
 LEVEL = {"FAIL": "error", "UNKNOWN": "error", "WARN": "warning"}
 _SCOPE_WORDS = {
     "region": "per region",
@@ -155,7 +153,7 @@ def render_sarif(report: Report) -> str:
                 "name": "tap-preflight",
                 "version": __version__,
                 "semanticVersion": __version__,
-                "informationUri": INFORMATION_URI,
+                # No informationUri: the project has no public home yet, and the field is optional.
                 "rules": rules,
             }
         },
