@@ -21,7 +21,7 @@ def validate(doc: dict[str, Any], schema: dict[str, Any]) -> None:
     jsonschema.Draft4Validator(schema, format_checker=jsonschema.Draft4Validator.FORMAT_CHECKER).validate(doc)
     # The "uri" format needs an optional package jsonschema may not have: check the URIs by hand.
     run = doc["runs"][0]
-    assert urlsplit(run["tool"]["driver"]["informationUri"]).scheme == "https"
+    assert "informationUri" not in run["tool"]["driver"]  # no public home to point at yet
     for rule in run["tool"]["driver"]["rules"]:
         assert urlsplit(rule["helpUri"]).scheme == "https"
 
