@@ -1,0 +1,70 @@
+"""Files the tool writes are complete or absent, even when the run is interrupted."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from preflight.fileio import write_atomic
+from tests.conftest import MANIFEST, ROOT
+
+
+def test_an_interrupted_write_leaves_the_old_file_and_no_temp(tmp_path, monkeypatch) -> None:
+    target = tmp_path / "report.json"
+    target.write_text("old, complete\n")
+
+    def interrupted(fd: int) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "fsync", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_atomic(target, "new " * 10_000)
+    assert target.read_text() == "old, complete\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["report.json"]
+
+
+def test_a_complete_write_replaces_the_file(tmp_path) -> None:
+    target = tmp_path / "report.json"
+    write_atomic(target, "complete\n")
+    assert target.read_text() == "complete\n" and [p.name for p in tmp_path.iterdir()] == ["report.json"]
+
+
+def test_ctrl_c_during_a_check_writes_nothing(tmp_path) -> None:
+    """A real run, interrupted while it reads a slow account: no report, no temp file, exit 130."""
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "preflight.sandbox", "--scenario", "fresh-account", "--latency-ms", "400"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert serve.stdout is not None
+        endpoint = next(line.split("=", 1)[1].strip() for line in serve.stdout if "AWS_ENDPOINT_URL=" in line)
+        env = {
+            **os.environ,
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_ACCESS_KEY_ID": "t",
+            "AWS_SECRET_ACCESS_KEY": "t",
+        }
+        out = tmp_path / "report.json"
+        check = subprocess.Popen(
+            [sys.executable, "-m", "cli", "check", MANIFEST, "--format", "json", "-o", str(out)],
+            cwd=ROOT,
+            env=env,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(1.5)  # imports done, the account being read (each call takes 400 ms)
+        check.send_signal(signal.SIGINT)
+        _, stderr = check.communicate(timeout=60)
+        assert check.returncode == 130, stderr
+        assert "interrupted" in stderr and "Traceback" not in stderr
+        assert list(tmp_path.iterdir()) == []
+    finally:
+        serve.terminate()
+        serve.wait(timeout=10)
