@@ -169,7 +169,7 @@ def _account_source(
     if snapshot:
         yield SnapshotAccount(snapshot)
     elif sandbox:
-        with sandbox_account(sandbox, region) as source:
+        with sandbox_account(sandbox, region, role_arn) as source:
             yield source
     else:
         yield LiveAccount(profile=profile, role_arn=role_arn)

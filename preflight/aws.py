@@ -136,6 +136,7 @@ class Aws:
             aws_secret_access_key=creds["SecretAccessKey"],
             aws_session_token=creds["SessionToken"],
             region_name=self.region,
+            botocore_session=_botocore_session(),
         )
 
     def client(self, service: str, region: str | None = None) -> Any:

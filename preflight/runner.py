@@ -81,13 +81,15 @@ class SnapshotAccount:
 
 
 @contextlib.contextmanager
-def sandbox_account(scenario: str, region: str) -> Iterator[LiveAccount]:
+def sandbox_account(scenario: str, region: str, role_arn: str | None = None) -> Iterator[LiveAccount]:
     """A LiveAccount pointed at an in-process emulated account running `scenario`."""
     from preflight.sandbox import Sandbox, load_scenario
 
     loaded = load_scenario(scenario)
     with Sandbox(loaded, region=region) as sandbox:
-        yield LiveAccount(endpoint_url=sandbox.endpoint_url, credentials=("testing", "testing"))
+        yield LiveAccount(
+            endpoint_url=sandbox.endpoint_url, credentials=("testing", "testing"), role_arn=role_arn
+        )
 
 
 def manifest_ref(manifest: Manifest) -> ManifestRef:

@@ -278,3 +278,12 @@ def test_redeploying_the_stack_does_not_count_it_twice(sandbox, limits: dict[str
 def before_azs(report, sb) -> tuple[str, ...]:
     zones = sb.client("ec2").describe_availability_zones()["AvailabilityZones"]
     return tuple(sorted(z["ZoneName"] for z in zones))
+
+
+def test_role_arn_assumes_the_role_first(cli) -> None:
+    role = "arn:aws:iam::123456789012:role/deployer"
+    result = cli(
+        "check", MANIFEST, "--sandbox", "fresh-account", "--role-arn", role, "--format", "json", "--stats"
+    )
+    report = json.loads(result.output)
+    assert result.exit_code == 0 and report["stats"]["api_calls"]["sts:AssumeRole"] == 1
