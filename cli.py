@@ -202,7 +202,7 @@ def _emit(reports: list[Any], opts: GateOptions) -> None:
         from preflight.formats.table import render_tables
 
         color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
-        width = click.get_terminal_size()[0] if sys.stdout.isatty() else 120
+        width = click.get_terminal_size()[0] if sys.stdout.isatty() else None
         text = render_tables(reports, color=color, width=width)
         if opts.stats:
             text += "".join(_stats_text(r) for r in reports)

@@ -51,6 +51,17 @@ class Quota:
     def is_global(self) -> bool:
         return self.scope == "global"
 
+    def format(self, amount: float | None) -> str:
+        """An amount of this quota for people: bytes as KiB/MiB/GiB, counts as integers."""
+        if amount is None:
+            return "?"
+        if self.unit == "Bytes":
+            for size, name in ((1024**3, "GiB"), (1024**2, "MiB"), (1024, "KiB")):
+                if abs(amount) >= size:
+                    return f"{amount / size:.2f} {name}"
+            return f"{int(amount)} B"
+        return f"{int(amount)}" if float(amount).is_integer() else f"{amount:.2f}"
+
 
 GLOBAL_QUOTA_REGION = "us-east-1"  # IAM and S3 bucket quotas are read here whatever the stack's region
 

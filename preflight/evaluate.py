@@ -65,28 +65,18 @@ def evaluate_demand(d: Demand, state: AccountState, warn_threshold: float) -> Fi
     )
 
 
-def _fmt(n: float, unit: str = "None") -> str:
-    if unit == "Bytes":
-        for size, name in ((1024**3, "GiB"), (1024**2, "MiB"), (1024, "KiB")):
-            if abs(n) >= size:
-                return f"{n / size:.2f} {name}"
-        return f"{int(n)} B"
-    return f"{int(n)}" if float(n).is_integer() else f"{n:.2f}"
-
-
 def _message(
     q: catalog.Quota, status: Status, limit: float, reserve: float, usage: float, demand: float
 ) -> str:
     free = limit - reserve - usage
+    _fmt = q.format
     if q.quota_code == "L-B99A9384":
         text = (
             f"reserving {_fmt(demand)} with {_fmt(usage)} already reserved by other functions; at most "
             f"{_fmt(max(free, 0))} can be reserved (limit {_fmt(limit)} keeps {_fmt(reserve)} unreserved)"
         )
     else:
-        u = q.unit
-        free_text = f"{_fmt(max(free, 0), u)} of {_fmt(limit, u)} free"
-        text = f"needs {_fmt(demand, u)}, {free_text} ({_fmt(usage, u)} in use)"
+        text = f"needs {_fmt(demand)}, {_fmt(max(free, 0))} of {_fmt(limit)} free ({_fmt(usage)} in use)"
     if status == "FAIL":
         return f"does not fit: {text}"
     return text

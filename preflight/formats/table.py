@@ -5,21 +5,22 @@ from __future__ import annotations
 import io
 import os
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from preflight import catalog
 from preflight.report import Finding, Report
 
+DEFAULT_WIDTH = 160  # not a terminal (CI logs, files): wide enough for one line per finding
 STYLE = {"OK": "green", "WARN": "yellow", "FAIL": "bold red", "UNKNOWN": "magenta"}
 VERDICT_STYLE = {"GO": "bold green", "GO_WITH_ADAPTATIONS": "bold yellow", "NO_GO": "bold red"}
 
 
-def _n(value: float | None) -> str:
-    if value is None:
-        return "?"
-    if value >= 10 * 1024**2:
-        return f"{value / 1024**3:.2f} GiB"
-    return f"{int(value)}" if float(value).is_integer() else f"{value:.2f}"
+def _where(f: Finding) -> str:
+    """The manifest paths behind a finding, shortened: the first two and how many more."""
+    shown = ", ".join(f.resources[:2])
+    return shown + (f", +{len(f.resources) - 2} more" if len(f.resources) > 2 else "")
 
 
 def scope_label(scope: str) -> str:
@@ -28,19 +29,29 @@ def scope_label(scope: str) -> str:
 
 
 def findings_table(findings: tuple[Finding, ...]) -> Table:
-    table = Table(show_lines=False, header_style="bold", expand=False)
-    for column in ("quota", "scope", "limit (source)", "in use", "this deploy", "after", "status"):
-        table.add_column(column, justify="right" if column in ("in use", "this deploy", "after") else "left")
+    """One row per quota and scope, status first, so a FAIL is the first thing the eye meets."""
+    table = Table(box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False, collapse_padding=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("code", no_wrap=True, style="dim")
+    table.add_column("quota", max_width=44)
+    table.add_column("scope", max_width=36, overflow="fold")
+    table.add_column("limit", justify="right", no_wrap=True)
+    table.add_column("source", no_wrap=True, style="dim")
+    for column in ("in use", "deploy", "after"):
+        table.add_column(column, justify="right", no_wrap=True)
     for f in findings:
+        n = catalog.quota(f.quota_code).format
         after = None if f.usage is None else f.usage + f.demand
         table.add_row(
-            f"{f.quota_name}\n[dim]{f.service_code}/{f.quota_code}[/dim]",
-            scope_label(f.scope),
-            f"{_n(f.limit)} ({f.limit_source})",
-            _n(f.usage),
-            _n(f.demand),
-            _n(after),
             f"[{STYLE[f.status]}]{f.status}[/]",
+            f.quota_code,
+            f.quota_name,
+            scope_label(f.scope),
+            n(f.limit),
+            f.limit_source,
+            n(f.usage),
+            f"+{n(f.demand)}",
+            n(after),
         )
     return table
 
@@ -94,7 +105,7 @@ def render_table(report: Report, *, color: bool | None = None, width: int | None
         file=buffer,
         force_terminal=color,
         no_color=not color or "NO_COLOR" in os.environ,
-        width=width or 120,
+        width=width or DEFAULT_WIDTH,
         color_system="standard" if color else None,
         highlight=False,
     )
@@ -105,12 +116,13 @@ def render_table(report: Report, *, color: bool | None = None, width: int | None
         if f.status in ("FAIL", "UNKNOWN", "WARN"):
             console.print(
                 f"[{STYLE[f.status]}]{f.status}[/] {f.quota_code} {scope_label(f.scope)}: {f.message}"
-                f" [dim]({', '.join(f.resources)})[/dim]"
+                f" [dim]({_where(f)})[/dim]"
             )
     for r in report.increase_requests:
+        n = catalog.quota(r.quota_code).format
         console.print(
             f"  to fit as requested: raise {r.service_code}/{r.quota_code} ({r.quota_name}) "
-            f"from {_n(r.current)} to {_n(r.required)}"
+            f"from {n(r.current)} to {n(r.required)}"
         )
     console.print(verdict_line(report))
     return buffer.getvalue()
