@@ -120,7 +120,9 @@ def test_same_seed_same_faults_across_sandboxes() -> None:
 
 def test_retries_get_through_30_percent_throttling_and_5_percent_errors(seed: Sandbox) -> None:
     seed.set_faults(FaultConfig(throttle_rate=0.3, error_rate=0.05, seed=3))
-    clients = {service: seed.client(service) for service in CALLS}  # standard mode, 10 attempts
+    # 15 attempts: 0.35**15 makes a call that never gets through a one-in-ten-million event.
+    retries = Config(retries={"mode": "standard", "total_max_attempts": 15})
+    clients = {service: seed.client(service, config=retries) for service in CALLS}
     jobs = [(service, call) for service, call in CALLS.items()] * 4
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(pool.map(lambda job: job[1](clients[job[0]]), jobs))
