@@ -213,7 +213,14 @@ def plan(
         chosen, refused = _add_optional_endpoints(base, with_reservations, extras, state)
         break
 
-    adapted = chosen or attempts[-1].deployment
+    if chosen is None:
+        # Nothing allowed fits: show the most preferred choice with the fewest quotas still in the way,
+        # so a NO_GO is not dressed up with changes that would not have helped.
+        closest = min(
+            range(len(attempts)), key=lambda i: (len({f.quota_code for f in attempts[i].blocking}), i)
+        )
+        chosen_attempt = attempts[closest].deployment
+    adapted = chosen or chosen_attempt
     findings = evaluate(adapted, state, warn_threshold)
     adaptations = explain(manifest, requested, adapted, attempts, refused, allocation)
     verdict = verdict_for(findings, policy, adapted=bool(adaptations)) if chosen else "NO_GO"

@@ -263,3 +263,17 @@ def test_water_fill_respects_floors_requests_and_budget(functions: list, budget:
     assert sum(shares.values()) == min(sum(requests.values()), budget)  # nothing reservable is wasted
     reordered = water_fill(dict(reversed(requests.items())), floors, weights, budget)
     assert reordered == shares
+
+
+def test_no_go_does_not_list_changes_that_would_not_help(tmp_path) -> None:
+    # Concurrency cannot be shared (the policy forbids dropping reservations) and nothing else is
+    # wrong: leaving the VPC would not help, so the NO_GO plan keeps the requested networking.
+    manifest = load_manifest(
+        manifest_variant(tmp_path, ("whenFloorsDoNotFit: drop-reservations", "whenFloorsDoNotFit: no-go")),
+        "prod",
+    )
+    result = plan(manifest, synthetic_state(limits={"L-B99A9384": 10}), GatePolicy())
+    assert result.verdict == "NO_GO"
+    assert result.adapted.networking == "vpc-with-endpoints"
+    assert {a.id for a in result.adaptations} == set()
+    assert [f.quota_code for f in result.findings if f.status == "FAIL"] == ["L-B99A9384"]
