@@ -89,10 +89,6 @@ def evaluate(
     return sorted(findings, key=lambda f: (_CATALOG_ORDER[f.quota_code], f.scope))
 
 
-def fits(findings: list[Finding]) -> bool:
-    return not any(f.status == "FAIL" for f in findings)
-
-
 def increase_requests(findings: list[Finding]) -> list[IncreaseRequest]:
     """For every quota with a FAIL, the limit that makes it fit in every scope (Lambda's floor included)."""
     out: dict[str, IncreaseRequest] = {}

@@ -8,7 +8,7 @@ point at the line that created a demand.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -215,9 +215,3 @@ class Plan(Frozen):
     deployment: Deployment
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
-
-    def age(self, now: datetime | None = None) -> timedelta:
-        return (now or datetime.now(UTC)) - self.created_at
-
-    def is_stale(self, now: datetime | None = None) -> bool:
-        return self.age(now) > timedelta(hours=self.max_age_hours)
