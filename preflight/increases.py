@@ -26,7 +26,7 @@ from preflight import catalog
 from preflight.errors import AwsAccessError, InputError
 from preflight.model import PLAN_SCHEMA, IncreaseRequest
 from preflight.report import REPORT_SCHEMA
-from preflight.yamlio import read_text_file
+from preflight.yamlio import load_json_object
 
 INCREASES_SCHEMA = "tap-preflight/increases/v1"
 OPEN_STATUSES = frozenset({"PENDING", "CASE_OPENED"})
@@ -79,15 +79,9 @@ class Requested:
 def load_requested(path: str, kind: SourceKind) -> Requested:
     """Read `path` as a plan file (`plan --save-plan`) or a JSON report (`check/plan --format json`)."""
     what = "plan file" if kind == "plan" else "report"
-    text = read_text_file(path, what)
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            f"{what} is not valid JSON (truncated or damaged?): {exc.msg}", file=path, line=exc.lineno
-        ) from exc
+    data, _ = load_json_object(path, what)
     expected = PLAN_SCHEMA if kind == "plan" else REPORT_SCHEMA
-    schema = data.get("schema") if isinstance(data, dict) else None
+    schema = data.get("schema")
     if schema != expected:
         raise InputError(_schema_problem(schema, kind), file=path, path="schema" if schema else "")
     try:

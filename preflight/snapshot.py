@@ -25,7 +25,7 @@ from pydantic import ValidationError
 from preflight import catalog
 from preflight.account import SNAPSHOT_SCHEMA, AccountState, Progress
 from preflight.errors import InputError
-from preflight.yamlio import read_text_file
+from preflight.yamlio import load_json_object
 
 if TYPE_CHECKING:  # runtime imports would pull the manifest and boto3 into every snapshot load
     from preflight.manifest import Manifest
@@ -49,15 +49,7 @@ SCENARIO_PREFIX = "snap"  # names of the emulated "other stacks'" resources
 
 def load_snapshot(path: str) -> AccountState:
     """The snapshot in `path`; InputError (exit 2) naming the file for anything unusable."""
-    text = read_text_file(path, "snapshot")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            f"snapshot is not valid JSON (truncated or damaged?): {exc.msg}", file=path, line=exc.lineno
-        ) from exc
-    if not isinstance(data, dict):
-        raise InputError("not a tap-preflight snapshot: expected a JSON object", file=path)
+    data, _ = load_json_object(path, "snapshot")
     schema = data.get("schema")
     if schema is None:
         raise InputError(

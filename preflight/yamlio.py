@@ -167,3 +167,20 @@ def pydantic_errors_to_input_error(exc: Any, linemap: LineMap, prefix: PathKey =
         msg = "required field is missing"
     more = f" (and {len(errors) - 1} more error{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
     return linemap.error(loc, f"{msg}{more}")
+
+
+def load_json_object(path: str | os.PathLike[str], what: str) -> tuple[dict[str, Any], str]:
+    """A JSON file the tool wrote (plan, report, snapshot): the object and its text, or one InputError."""
+    import json
+
+    name = str(path)
+    text = read_text_file(path, what)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"{what} is not valid JSON (truncated or damaged?): {exc.msg}", file=name, line=exc.lineno
+        ) from exc
+    if not isinstance(data, dict):
+        raise InputError(f"{what} must be a JSON object", file=name, line=1)
+    return data, text

@@ -245,7 +245,7 @@ BAD_SNAPSHOTS: dict[str, tuple[str | bytes, str]] = {
         "not a tap-preflight snapshot",
     ),
     "foreign schema field": (json.dumps({"schema": "acme/inventory/v3"}), "not a tap-preflight snapshot"),
-    "a JSON array": ("[1, 2, 3]", "not a tap-preflight snapshot"),
+    "a JSON array": ("[1, 2, 3]", "snapshot must be a JSON object"),
     "truncated": (snapshot_json(_state())[:300], "not valid JSON"),
     "empty": ("", "not valid JSON"),
     "binary": (b"\x00\x01\x02snapshot", "binary"),

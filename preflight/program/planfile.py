@@ -8,7 +8,6 @@ before it registers a single resource.
 
 from __future__ import annotations
 
-import json
 import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,7 +16,7 @@ from pydantic import ValidationError
 
 from preflight.errors import InputError
 from preflight.model import Plan
-from preflight.yamlio import LineMap, parse_yaml, pydantic_errors_to_input_error, read_text_file
+from preflight.yamlio import LineMap, load_json_object, parse_yaml, pydantic_errors_to_input_error
 
 # A plan "from the future" means a wrong clock somewhere; a little skew is normal.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -26,13 +25,7 @@ CLOCK_SKEW = timedelta(minutes=5)
 def load_plan(path: str | os.PathLike[str]) -> Plan:
     """Read and validate a plan file (JSON, as `plan --save-plan` writes it)."""
     name = str(path)
-    text = read_text_file(path, "plan file")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"invalid JSON: {exc.msg}", file=name, line=exc.lineno) from exc
-    if not isinstance(data, dict):
-        raise InputError("a plan file must be a JSON object", file=name, line=1)
+    data, text = load_json_object(path, "plan file")
     try:
         plan = Plan.model_validate(data)
     except ValidationError as exc:

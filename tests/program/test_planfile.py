@@ -56,7 +56,7 @@ def test_field_errors_carry_the_line(tmp_path: Path, adapted_plan: Plan) -> None
 
 @pytest.mark.parametrize(
     ("content", "expected"),
-    [(None, "plan file not found"), ("{not json", "invalid JSON"), ("[1, 2]", "must be a JSON object")],
+    [(None, "plan file not found"), ("{not json", "not valid JSON"), ("[1, 2]", "must be a JSON object")],
 )
 def test_unreadable_plans(tmp_path: Path, content: str | None, expected: str) -> None:
     path = tmp_path / "plan.json"
