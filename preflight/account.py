@@ -11,6 +11,7 @@ happen once (`usage.Reads`).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import UTC, datetime
@@ -198,7 +199,10 @@ def read_account(
         )
 
     def own_reservation(name: str) -> None:
-        reads.function_reservation(name)  # prefetched so the counter finds them all done
+        # Prefetched so the counter finds them all done; a failure reaches the counter through the
+        # shared read, which makes its quota UNKNOWN.
+        with contextlib.suppress(AwsCallError):
+            reads.function_reservation(name)
 
     # Tasks grouped by the client they need. Only this thread creates clients (botocore sessions are not
     # thread-safe); each group is submitted as soon as its client exists, so network waits overlap with
@@ -226,7 +230,6 @@ def read_account(
         groups.append((((service, where),), by_service.pop(service)))
     assert not by_service, f"usage read from a service with no client group: {sorted(by_service)}"
 
-    fatal: BaseException | None = None
     with ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="read") as pool:
         futures = {}
         for clients, tasks in groups:
@@ -234,18 +237,21 @@ def read_account(
                 aws.client(service, where)
             futures.update({pool.submit(fn): label for label, fn in tasks})
         for future in as_completed(futures):
-            exc = future.exception()
-            if exc is not None and fatal is None:
-                fatal = exc
             if progress:
                 progress(futures[future])
-    if isinstance(fatal, AwsCallError):
-        # Identity and zones are needed for anything at all: the account could not be evaluated.
-        raise AwsAccessError(
-            str(fatal), operation=f"{fatal.service}:{fatal.operation}", permission=fatal.permission
-        ) from fatal
-    if fatal is not None:
-        raise fatal
+    # Identity and zones are needed for anything at all: without them the account cannot be evaluated.
+    # Checked in this order, so the message does not depend on which thread failed first.
+    by_label = {label: future for future, label in futures.items()}
+    for label in ("account identity", "availability zones"):
+        exc = by_label[label].exception()
+        if isinstance(exc, AwsCallError):
+            raise AwsAccessError(
+                str(exc), operation=f"{exc.service}:{exc.operation}", permission=exc.permission
+            )
+    # Anything else that escaped a task (no credentials, unreachable endpoint, a bug) ends the run.
+    for future in futures:
+        if future.exception() is not None:
+            raise future.exception()  # type: ignore[misc]
 
     limits = {
         q.quota_code: _resolve_limit(q, region, applied, defaults, sq_errors, service_api, service_api_errors)

@@ -34,7 +34,7 @@ def test_throttling_and_errors_do_not_change_the_verdict(cli, sandbox) -> None:
 def test_every_answer_a_fault_exits_3(cli, sandbox) -> None:
     sb = sandbox("fresh-account")
     sb.set_faults(FaultConfig(throttle_rate=0.5, error_rate=0.5, seed=1))
-    result = _check(cli, sb, attempts="2")
+    result = _check(cli, sb, attempts="1")
     assert result.exit_code == 3, result.output
     assert "sts:GetCallerIdentity" in result.output
 
