@@ -6,7 +6,11 @@ fresh one, so tests do not see each other's resources.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -113,3 +117,44 @@ def synthetic_state(
             for q in catalog.QUOTAS
         },
     )
+
+
+@contextlib.contextmanager
+def served_sandbox(
+    *args: str, timeout: float = 120
+) -> Iterator[tuple[subprocess.Popen[str], dict[str, str]]]:
+    """`python -m preflight.sandbox ARGS` in a subprocess, as a user runs it; yields it and its exports.
+
+    The exports are the `export NAME=VALUE` lines it prints (AWS_ENDPOINT_URL and the dummy keys).
+    Stopped (terminated, then killed) on the way out if the test has not stopped it itself.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "preflight.sandbox", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        exports: dict[str, str] = {}
+        deadline = time.monotonic() + timeout
+        assert proc.stdout is not None
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line or line.startswith("Press Ctrl-C"):
+                break
+            if line.startswith("export "):
+                key, _, value = line[len("export ") :].strip().partition("=")
+                exports[key] = value
+        assert "AWS_ENDPOINT_URL" in exports, proc.stderr.read() if proc.poll() is not None else "no endpoint"
+        yield proc, exports
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.communicate()

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from preflight.fileio import write_atomic
-from tests.conftest import MANIFEST, ROOT
+from tests.conftest import MANIFEST, ROOT, served_sandbox
 
 
 def test_an_interrupted_write_leaves_the_old_file_and_no_temp(tmp_path, monkeypatch) -> None:
@@ -36,15 +36,8 @@ def test_a_complete_write_replaces_the_file(tmp_path) -> None:
 
 def test_ctrl_c_during_a_check_writes_nothing(tmp_path) -> None:
     """A real run, interrupted while it reads a slow account: no report, no temp file, exit 130."""
-    serve = subprocess.Popen(
-        [sys.executable, "-m", "preflight.sandbox", "--scenario", "fresh-account", "--latency-ms", "400"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert serve.stdout is not None
-        endpoint = next(line.split("=", 1)[1].strip() for line in serve.stdout if "AWS_ENDPOINT_URL=" in line)
+    with served_sandbox("--scenario", "fresh-account", "--latency-ms", "400") as (_, exports):
+        endpoint = exports["AWS_ENDPOINT_URL"]
         env = {
             **os.environ,
             "AWS_ENDPOINT_URL": endpoint,
@@ -65,6 +58,3 @@ def test_ctrl_c_during_a_check_writes_nothing(tmp_path) -> None:
         assert check.returncode == 130, stderr
         assert "interrupted" in stderr and "Traceback" not in stderr
         assert list(tmp_path.iterdir()) == []
-    finally:
-        serve.terminate()
-        serve.wait(timeout=10)

@@ -10,11 +10,12 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import served_sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
 PEERS = ("awscli", "awslimitchecker")
@@ -52,26 +53,7 @@ def peer_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """`python -m preflight.sandbox --scenario seed-account` in a subprocess; yields a client environment."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "preflight.sandbox", "--scenario", "seed-account", "--port", "0"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        exports: dict[str, str] = {}
-        deadline = time.monotonic() + 120
-        assert proc.stdout is not None
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if not line or line.startswith("Press Ctrl-C"):
-                break
-            if line.startswith("export "):
-                key, _, value = line[len("export ") :].strip().partition("=")
-                exports[key] = value
-        assert "AWS_ENDPOINT_URL" in exports, proc.stderr.read() if proc.poll() is not None else "no endpoint"
+    with served_sandbox("--scenario", "seed-account", "--port", "0") as (_, exports):
         home = tmp_path_factory.mktemp("peer-home")
         yield (
             env
@@ -82,13 +64,6 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]
                 "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
             }
         )
-    finally:
-        proc.terminate()
-        try:
-            proc.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate()
 
 
 def run(cmd: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -9,7 +9,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 import urllib.request
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import pytest
 
 from preflight.errors import InputError
 from preflight.sandbox import CallLog, Sandbox
+from tests.conftest import served_sandbox
 
 from .helpers import code_of, error_of, status_of
 
@@ -199,38 +199,10 @@ def test_unsupported_moto_request_is_an_aws_error_not_a_crash(fresh: Sandbox) ->
 
 
 def test_foreground_server_entry_point(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "preflight.sandbox",
-            "--scenario",
-            "new-account",
-            "--port",
-            "0",
-            "--seed",
-            "3",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        exports: dict[str, str] = {}
-        deadline = time.monotonic() + 60
-        assert proc.stdout is not None
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if not line:
-                break
-            if line.startswith("export "):
-                key, _, value = line[len("export ") :].strip().partition("=")
-                exports[key] = value
-            if line.startswith("Press Ctrl-C"):
-                break
+    with served_sandbox("--scenario", "new-account", "--port", "0", "--seed", "3", timeout=60) as (
+        proc,
+        exports,
+    ):
         assert exports["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
         with urllib.request.urlopen(exports["AWS_ENDPOINT_URL"] + "/_sandbox/health", timeout=5) as resp:
             assert json.load(resp)["status"] == "ok"
@@ -238,10 +210,6 @@ def test_foreground_server_entry_point(tmp_path: Path) -> None:
         out, err = proc.communicate(timeout=30)
         assert proc.returncode == 0, err
         assert "Stopping." in out
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
 
 
 def test_entry_point_reports_a_bad_scenario(tmp_path: Path) -> None:
