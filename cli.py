@@ -316,8 +316,7 @@ def plan(
 ) -> int:
     """Find the least-degraded deployment of MANIFEST that fits the account, and explain each change."""
     from preflight.fileio import write_atomic
-    from preflight.gate import exit_code_of_regions
-    from preflight.runner import plan_json, run_plan
+    from preflight.runner import plan_json
 
     if not adapt:
         raise InputError("plan needs --adapt (to check the manifest as requested, use `tap-preflight check`)")
@@ -325,18 +324,90 @@ def plan(
         raise InputError(
             "with several regions, --save-plan needs {region} in the file name (plan-{region}.json)"
         )
-    results, policy = _run_gate(
-        manifest, opts, functools.partial(run_plan, max_age_hours=max_age_hours), strict=strict
-    )
+    results, code = _plan_gate(manifest, opts, strict=strict, max_age_hours=max_age_hours)
     for _, plan_file in results:
         if save_plan:
             path = save_plan.replace("{region}", plan_file.region)
             write_atomic(path, plan_json(plan_file))
             if sys.stderr.isatty():
                 click.echo(f"plan written to {path}", err=True)
-    reports = [report for report, _ in results]
-    _emit(reports, opts)
-    return exit_code_of_regions(reports, policy)
+    _emit([report for report, _ in results], opts)
+    return code
+
+
+def _plan_gate(manifest: str, opts: GateOptions, *, strict: bool, max_age_hours: float) -> Any:
+    """`plan --adapt`'s gate (also deploy's): one (report, plan) per region, and the exit code."""
+    from preflight.gate import exit_code_of_regions
+    from preflight.runner import run_plan
+
+    results, policy = _run_gate(
+        manifest, opts, functools.partial(run_plan, max_age_hours=max_age_hours), strict=strict
+    )
+    return results, exit_code_of_regions([report for report, _ in results], policy)
+
+
+@main.command()
+@click.argument("manifest", type=click.Path())
+@click.option("--stack", required=True, help="The Pulumi stack to deploy (selected, or created).")
+@click.option("--preview", is_flag=True, help="Run `pulumi preview` instead of `pulumi up`.")
+@click.option("--strict", is_flag=True, help="Do not deploy a GO_WITH_ADAPTATIONS plan (exit 1).")
+@click.option(
+    "--plan",
+    "reviewed_plan",
+    type=click.Path(dir_okay=False),
+    help="Deploy this reviewed plan file, if the gate run now finds the same deployment.",
+)
+@click.option("--save-plan", type=click.Path(dir_okay=False), help="Keep the plan deployed in this file.")
+@click.option("--max-age-hours", type=click.FloatRange(0.01, 24 * 365), default=24.0, show_default=True)
+@click.option("--project-dir", default=".", show_default=True, help="The Pulumi project (its Pulumi.yaml).")
+@click.option(
+    "--policy-pack/--no-policy-pack",
+    default=True,
+    show_default=True,
+    help="Run Pulumi with the shipped policy pack (refuses what the plan does not hold).",
+)
+@gate_options
+@_handle_errors
+def deploy(
+    manifest: str,
+    stack: str,
+    preview: bool,
+    strict: bool,
+    reviewed_plan: str | None,
+    save_plan: str | None,
+    max_age_hours: float,
+    project_dir: str,
+    policy_pack: bool,
+    opts: GateOptions,
+) -> int:
+    """Gate MANIFEST as `plan --adapt` does, then deploy the plan with Pulumi, only on GO.
+
+    Exit 0 deployed (or previewed); 1 NO_GO (or adaptations with --strict), nothing deployed; 2 bad
+    input or a refused plan; 3 could not evaluate, no Pulumi CLI, or Pulumi failed.
+    """
+    from preflight.deploy import DeployRequest, run_deploy
+
+    request = DeployRequest(
+        manifest=manifest,
+        stack=stack,
+        environment=opts.environment,
+        regions=opts.regions,
+        project_dir=project_dir,
+        preview=preview,
+        strict=strict,
+        soft_fail=opts.soft_fail,
+        reviewed_plan=reviewed_plan,
+        save_plan=save_plan,
+        policy_pack=policy_pack,
+    )
+    to_stdout = opts.fmt == "table" or bool(opts.output)
+    return run_deploy(
+        request,
+        gate=lambda: _plan_gate(manifest, opts, strict=strict, max_age_hours=max_age_hours),
+        emit=lambda reports: _emit(reports, opts),
+        progress=functools.partial(click.echo, err=True),
+        summary=functools.partial(click.echo, nl=False, err=not to_stdout),
+    )
 
 
 @main.command("snapshot")
