@@ -579,6 +579,19 @@ def _quota_account(
 
 
 @main.command()
+@click.argument("manifests", nargs=-1, required=True, type=click.Path())
+@_handle_errors
+def validate(manifests: tuple[str, ...]) -> int:
+    """Load each manifest under every environment profile, offline (for pre-commit). Exit 0 or 2."""
+    from preflight.validate import validate_manifests
+
+    problems = validate_manifests(manifests)
+    for problem in problems:
+        click.echo(f"tap-preflight: error: {problem}", err=True)
+    return 2 if problems else 0
+
+
+@main.command()
 @_handle_errors
 def schema() -> int:
     """Print the manifest's JSON Schema (for editor completion)."""
