@@ -97,7 +97,13 @@ class PulumiOutcome:
 
 
 def require_pulumi() -> str:
-    """The Pulumi CLI's path; exit 3 with where to get it when it is not on PATH."""
+    """The Pulumi CLI's path; exit 3 with where to get it when it (or the SDK) is missing."""
+    import importlib.util
+
+    if importlib.util.find_spec("pulumi") is None:
+        raise DeployEnvironmentError(
+            "the Pulumi SDK is not installed with tap-preflight: pip install 'tap-preflight[pulumi]'"
+        )
     found = shutil.which("pulumi")
     if not found:
         raise DeployEnvironmentError(
