@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -248,3 +249,21 @@ def test_bad_flags_exit_2_before_anything_runs(
     result = deploy(cli, standin, *SEED, *args)
     assert result.exit_code == 2 and message in result.stderr, result.output
     assert standin.calls() == []
+
+
+def test_newer_clis_send_the_engine_events_over_grpc(
+    cli: Callable[..., Result], standin: Standin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # After 3.205 the Automation API serves the events over gRPC instead of reading a file. The
+    # stand-in then needs grpc and the pulumi SDK: this venv's python first on PATH.
+    venv_bin = os.path.dirname(sys.executable)
+    monkeypatch.setenv("PATH", os.pathsep.join([str(STANDIN), venv_bin, os.environ["PATH"]]))
+    monkeypatch.setenv("STANDIN_PULUMI_VERSION", "3.220.0")
+    monkeypatch.setenv("STANDIN_PULUMI_FAIL", "up")
+    result = deploy(cli, standin, *SEED)
+    assert result.exit_code == 3, result.output
+    [up] = [c for c in standin.commands() if c[0] == "up"]
+    assert up[up.index("--event-log") + 1].startswith("tcp://127.0.0.1:")
+    # Only the engine events carry the diagnostic and the failed step: they came through.
+    assert "InvalidParameterValueException: stand-in failure" in result.stdout
+    assert "create aws:lambda/function:Function " in result.stdout
