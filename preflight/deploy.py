@@ -143,7 +143,8 @@ def prepare(request: DeployRequest) -> Plan | None:
 def gate_refusal(report: Report, gate_exit: int, *, strict: bool) -> str | None:
     """Why the gate's result stops the deploy, or None."""
     if report.verdict == "NO_GO" or gate_exit != EXIT_GO:
-        return f"the gate says {report.verdict} (exit {gate_exit}): nothing deployed"
+        # A GO can still fail the gate: --fail-on warn, or an UNKNOWN with the report saying which.
+        return f"the gate says {report.verdict} and exits {gate_exit} (see the report): nothing deployed"
     if strict and report.verdict == "GO_WITH_ADAPTATIONS":
         return "the gate says GO_WITH_ADAPTATIONS and --strict deploys only the requested stack"
     return None

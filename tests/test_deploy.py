@@ -145,9 +145,10 @@ def test_a_failed_update_reports_the_engine_errors_and_exits_3(
     [
         (("--limit", "L-FE177D64=0"), 1, "the gate says NO_GO"),
         (("--strict",), 1, "the gate says GO_WITH_ADAPTATIONS"),
+        (("--fail-on", "warn"), 1, "the gate says GO_WITH_ADAPTATIONS and exits 1"),
     ],
 )
-def test_no_go_or_strict_adaptations_never_reach_pulumi(
+def test_a_failed_gate_never_reaches_pulumi(
     cli: Callable[..., Result], standin: Standin, args: tuple[str, ...], code: int, reason: str
 ) -> None:
     result = deploy(cli, standin, *SEED, *args)
