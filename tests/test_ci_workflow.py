@@ -161,6 +161,10 @@ def test_the_sarif_upload_cannot_stop_the_gate_or_the_deploy(action: dict[str, A
     [upload] = [s for s in action["runs"]["steps"] if "upload-sarif" in s.get("uses", "")]
     assert upload["continue-on-error"] is True
     assert upload["with"]["sarif_file"] == "${{ steps.sarif.outputs.dir }}"
+    # Nor can a comment the token may not post; the verdict step is the one that fails the action.
+    [comment] = [s for s in action["runs"]["steps"] if s.get("name") == "Comment on the pull request"]
+    assert comment["continue-on-error"] is True
+    assert action["runs"]["steps"][-1]["name"] == "Gate verdict"
 
 
 def test_the_deploy_job_installs_where_pulumi_yaml_looks(workflow: dict[str, Any]) -> None:
