@@ -237,3 +237,52 @@ def _requested(plan: Plan) -> Any:
 
     manifest = load_manifest(MANIFEST, "prod")
     return manifest.requested(plan.region, plan.deployment.vpc.azs)
+
+
+def test_the_pack_served_as_pulumi_runs_it_refuses_over_grpc(seed_plan_path: Path) -> None:
+    """`python <pack dir>`, as Pulumi's analyzer starts it: it prints its port and answers the
+    engine's Analyze calls (inputs as a protobuf Struct) with mandatory diagnostics."""
+    import os
+    import subprocess
+    import sys
+
+    import grpc
+    from google.protobuf import empty_pb2, struct_pb2
+    from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
+
+    pack = Path(policies.__file__).parent
+    env = {**os.environ, "TAP_PLAN": str(seed_plan_path)}
+    proc = subprocess.Popen(
+        [sys.executable, "-u", str(pack)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True
+    )
+    try:
+        port = int(proc.stdout.readline())  # type: ignore[union-attr]
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = analyzer_pb2_grpc.AnalyzerStub(channel)
+            info = stub.GetAnalyzerInfo(empty_pb2.Empty(), timeout=30)
+            assert info.name == policies.PACK_NAME
+            assert {p.name for p in info.policies} == {
+                policies.PLAN_DEPLOYABLE,
+                policies.ONLY_PLANNED_RESOURCES,
+                policies.PLANNED_CONCURRENCY,
+            }
+            props = struct_pb2.Struct()
+            props.update({"vpcEndpointType": "Gateway", "tags": {"Name": "pipeline-s3-endpoint-prod"}})
+            request = analyzer_pb2.AnalyzeRequest(
+                type=names.VPC_ENDPOINT,
+                properties=props,
+                urn="urn:pulumi:prod::tap-pipeline::aws:ec2/vpcEndpoint:VpcEndpoint::s3",
+                name="s3",
+            )
+            response = stub.Analyze(request, timeout=30)
+    finally:
+        proc.kill()
+        proc.wait()
+    [diagnostic] = response.diagnostics
+    assert diagnostic.policyName == policies.ONLY_PLANNED_RESOURCES
+    # The SDK puts the policy's description first, then our message.
+    assert (
+        "\nVPC endpoint 'pipeline-s3-endpoint-prod' was dropped by the plan (endpoint-s3-dropped: "
+        in diagnostic.message
+    )
+    assert diagnostic.enforcementLevel == analyzer_pb2.MANDATORY
