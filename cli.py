@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from preflight import __version__
+from preflight.deadline import DEFAULT_TIMEOUT_S
 from preflight.errors import InputError, PreflightError
 
 FORMATS = ("table", "json", "markdown", "sarif", "junit", "github")
@@ -68,6 +69,32 @@ def _parse_reports(values: tuple[str, ...]) -> list[tuple[str, str]]:
             )
         out.append((fmt, path))
     return out
+
+
+def _timeout_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Add `--timeout`: inputs are read and every AWS call answers by then, or the run ends (exit 3)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, timeout: float, **kwargs: Any) -> Any:
+        from preflight.deadline import run_within
+
+        with run_within(timeout):
+            return fn(*args, **kwargs)
+
+    return click.option(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT_S,
+        show_default=True,
+        metavar="SECONDS",
+        help="Give up after this long (exit 3, naming the AWS calls that did not answer).",
+    )(wrapper)
+
+
+def _gate_outputs(opts: GateOptions, *more: tuple[str, str | None]) -> list[tuple[str, str | None]]:
+    """The run's outputs as (option, path): the main report (stdout unless -o), --report, `more`."""
+    reports = [(f"--report {fmt}", path) for fmt, path in _parse_reports(opts.reports)]
+    return [("-o", opts.output or "-"), *reports, *more]
 
 
 @dataclass(frozen=True)
@@ -131,7 +158,7 @@ _GATE_OPTIONS = [
     click.option("--soft-fail", is_flag=True, help="Report everything, exit 0."),
     click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True),
     click.option(
-        "-o", "--output", type=click.Path(dir_okay=False), help="Write the report here (atomically)."
+        "-o", "--output", type=click.Path(dir_okay=False), help="Write the report here (`-`: stdout)."
     ),
     click.option(
         "--report",
@@ -151,6 +178,8 @@ def gate_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         opts = GateOptions(**{name: kwargs.pop(name) for name in names})
+        if opts.output == "-":  # `-o -`: standard output, as without -o
+            opts = dataclasses.replace(opts, output=None)
         return fn(*args, opts=opts, **kwargs)
 
     for option in reversed(_GATE_OPTIONS):
@@ -190,14 +219,14 @@ def _progress() -> Iterator[Callable[[str], None] | None]:
 
 def _emit(reports: list[Any], opts: GateOptions) -> None:
     """Write the reports in every format asked for: stdout or -o, plus each --report FORMAT=PATH."""
-    from preflight.fileio import write_atomic
+    from preflight.fileio import append_summary, write_output
     from preflight.formats import render_many
 
     if not opts.stats:
         reports = [r.model_copy(update={"stats": type(r.stats)()}) for r in reports]
     extra = _parse_reports(opts.reports)
     for extra_fmt, path in extra:
-        write_atomic(path, render_many(reports, extra_fmt))  # type: ignore[arg-type]
+        write_output(path, render_many(reports, extra_fmt))  # type: ignore[arg-type]
     if opts.fmt == "table" and not opts.output:
         from preflight.formats.table import render_tables
 
@@ -208,13 +237,14 @@ def _emit(reports: list[Any], opts: GateOptions) -> None:
             text += "".join(_stats_text(r) for r in reports)
         click.echo(text, nl=False)
     elif opts.output:
-        write_atomic(opts.output, render_many(reports, opts.fmt))  # type: ignore[arg-type]
+        write_output(opts.output, render_many(reports, opts.fmt))  # type: ignore[arg-type]
     else:
         click.echo(render_many(reports, opts.fmt), nl=False)  # type: ignore[arg-type]
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary and (opts.fmt == "github" or any(f == "github" for f, _ in extra)):
-        with open(summary, "a", encoding="utf-8") as handle:
-            handle.write(render_many(reports, "markdown"))
+        warning = append_summary(summary, render_many(reports, "markdown"))
+        if warning:
+            click.echo(f"tap-preflight: warning: {warning}", err=True)
 
 
 def _stats_text(report: Any) -> str:
@@ -239,9 +269,16 @@ def main() -> None:
 
 
 def _run_gate(
-    manifest: str, opts: GateOptions, run_region: Callable[..., Any], *, strict: bool = False
+    manifest: str,
+    opts: GateOptions,
+    run_region: Callable[..., Any],
+    *,
+    strict: bool = False,
+    save_plan: str | None = None,
 ) -> Any:
     """Load the manifest, read each region's account and run `run_region` on it; one result per region."""
+    from preflight.catalog import check_region
+    from preflight.fileio import check_outputs
     from preflight.gate import GatePolicy
     from preflight.manifest import load_manifest
 
@@ -253,6 +290,9 @@ def _run_gate(
     )
     overrides = _parse_limits(opts.limits)
     _parse_reports(opts.reports)  # bad --report values fail before the account is read
+    check_outputs(_gate_outputs(opts, ("--save-plan", save_plan)), (manifest, opts.snapshot, opts.sandbox))
+    for region in opts.regions:
+        check_region(region)
     loaded = load_manifest(manifest, opts.environment)
     regions = tuple(dict.fromkeys(opts.regions)) or (loaded.doc.region,)
     if opts.snapshot and len(regions) > 1:
@@ -281,6 +321,7 @@ def _run_gate(
 @click.argument("manifest", type=click.Path())
 @gate_options
 @_handle_errors
+@_timeout_option
 def check(manifest: str, opts: GateOptions) -> int:
     """Say GO or NO_GO for MANIFEST against the account's quotas and usage."""
     from preflight.gate import exit_code_of_regions
@@ -299,7 +340,7 @@ def check(manifest: str, opts: GateOptions) -> int:
 @click.option(
     "--save-plan",
     type=click.Path(dir_okay=False),
-    help="Write the plan file the Pulumi program deploys ({region} in the name: one per region).",
+    help="Write the plan file the Pulumi program deploys (`-`: stdout; {region} in the name: one a region).",
 )
 @click.option("--strict", is_flag=True, help="GO_WITH_ADAPTATIONS exits 1.")
 @click.option(
@@ -311,11 +352,12 @@ def check(manifest: str, opts: GateOptions) -> int:
 )
 @gate_options
 @_handle_errors
+@_timeout_option
 def plan(
     manifest: str, adapt: bool, save_plan: str | None, strict: bool, max_age_hours: float, opts: GateOptions
 ) -> int:
     """Find the least-degraded deployment of MANIFEST that fits the account, and explain each change."""
-    from preflight.fileio import write_atomic
+    from preflight.fileio import STDIO, write_output
     from preflight.runner import plan_json
 
     if not adapt:
@@ -324,24 +366,32 @@ def plan(
         raise InputError(
             "with several regions, --save-plan needs {region} in the file name (plan-{region}.json)"
         )
-    results, code = _plan_gate(manifest, opts, strict=strict, max_age_hours=max_age_hours)
+    results, code = _plan_gate(
+        manifest, opts, strict=strict, max_age_hours=max_age_hours, save_plan=save_plan
+    )
     for _, plan_file in results:
         if save_plan:
             path = save_plan.replace("{region}", plan_file.region)
-            write_atomic(path, plan_json(plan_file))
-            if sys.stderr.isatty():
+            write_output(path, plan_json(plan_file))
+            if sys.stderr.isatty() and path != STDIO:
                 click.echo(f"plan written to {path}", err=True)
     _emit([report for report, _ in results], opts)
     return code
 
 
-def _plan_gate(manifest: str, opts: GateOptions, *, strict: bool, max_age_hours: float) -> Any:
+def _plan_gate(
+    manifest: str, opts: GateOptions, *, strict: bool, max_age_hours: float, save_plan: str | None = None
+) -> Any:
     """`plan --adapt`'s gate (also deploy's): one (report, plan) per region, and the exit code."""
     from preflight.gate import exit_code_of_regions
     from preflight.runner import run_plan
 
     results, policy = _run_gate(
-        manifest, opts, functools.partial(run_plan, max_age_hours=max_age_hours), strict=strict
+        manifest,
+        opts,
+        functools.partial(run_plan, max_age_hours=max_age_hours),
+        strict=strict,
+        save_plan=save_plan,
     )
     return results, exit_code_of_regions([report for report, _ in results], policy)
 
@@ -431,7 +481,7 @@ def deploy(
     "-o",
     "--output",
     type=click.Path(dir_okay=False),
-    help="Write the snapshot here (atomically); default: stdout, unless --as-scenario.",
+    help="Write the snapshot here (`-`: stdout); default: stdout, unless --as-scenario.",
 )
 @click.option(
     "--as-scenario",
@@ -440,6 +490,7 @@ def deploy(
 )
 @click.option("--redact", is_flag=True, help="Mask the account id.")
 @_handle_errors
+@_timeout_option
 def snapshot_command(
     manifest: str,
     environment: str | None,
@@ -457,10 +508,15 @@ def snapshot_command(
     Usage leaves the stack's own resources out, so a snapshot belongs to MANIFEST's stack: one
     manifest, environment and region. It holds no credential; --redact masks the account id.
     """
-    from preflight.fileio import write_atomic
+    from preflight.catalog import check_region
+    from preflight.fileio import check_outputs, write_output
     from preflight.manifest import load_manifest
     from preflight.snapshot import scenario_yaml, snapshot_json, take_snapshot, unknown_quotas
 
+    output = output or (None if as_scenario else "-")
+    check_outputs([("-o", output), ("--as-scenario", as_scenario)], (manifest, from_snapshot, sandbox))
+    if region:
+        check_region(region)
     loaded = load_manifest(manifest, environment)
     region = region or loaded.doc.region
     with (
@@ -469,11 +525,9 @@ def snapshot_command(
     ):
         state = take_snapshot(loaded, source, region, progress=progress)
     if as_scenario:
-        write_atomic(as_scenario, scenario_yaml(state, redact=redact))
+        write_output(as_scenario, scenario_yaml(state, redact=redact))
     if output:
-        write_atomic(output, snapshot_json(state, redact=redact))
-    elif not as_scenario:
-        click.echo(snapshot_json(state, redact=redact), nl=False)
+        write_output(output, snapshot_json(state, redact=redact))
     unknown = unknown_quotas(state)
     if unknown:
         click.echo(
@@ -497,8 +551,9 @@ def snapshot_command(
 @click.option("--sandbox", metavar="SCENARIO", help="Use the built-in emulated account with this scenario.")
 @click.option("--endpoint-url", help="Send AWS calls to this endpoint (an emulated account).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the result here (atomically).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the result here (`-`: stdout).")
 @_handle_errors
+@_timeout_option
 def request_increases(
     plan_file: str | None,
     report_file: str | None,
@@ -531,6 +586,16 @@ def request_increases(
         raise InputError("--offline calls no AWS API: it excludes --submit and the account options")
     if sandbox and endpoint_url:
         raise InputError("--sandbox and --endpoint-url exclude each other")
+    from preflight.aws import check_endpoint_url
+    from preflight.catalog import check_region
+    from preflight.fileio import check_outputs
+
+    if endpoint_url:
+        check_endpoint_url(endpoint_url)
+    if region:
+        check_region(region)
+    output = None if output == "-" else output
+    check_outputs([("-o", output or "-")], (plan_file, report_file))
     requested = load_requested(plan_file or report_file or "", "plan" if plan_file else "report")
     region = region or requested.region
     if offline:
@@ -547,9 +612,9 @@ def request_increases(
         width = click.get_terminal_size()[0] if sys.stdout.isatty() else 120
         text = render_table(result, color=color, width=width)
     if output:
-        from preflight.fileio import write_atomic
+        from preflight.fileio import write_output
 
-        write_atomic(output, text)
+        write_output(output, text)
     else:
         click.echo(text, nl=False)
     for failed in result.errors:

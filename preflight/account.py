@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from preflight import catalog
 from preflight.aws import Aws, AwsCallError, call, paginate
 from preflight.catalog import GLOBAL_QUOTA_REGION, QUOTAS
+from preflight.deadline import DeadlineExceeded
 from preflight.errors import AwsAccessError
 from preflight.usage import COUNTERS, Reads, Stack
 
@@ -248,6 +249,10 @@ def read_account(
             raise AwsAccessError(
                 str(exc), operation=f"{exc.service}:{exc.operation}", permission=exc.permission
             )
+    # The run's deadline passed: one error naming every call that did not answer in time.
+    late = [exc for exc in (f.exception() for f in futures) if isinstance(exc, DeadlineExceeded)]
+    if late:
+        raise DeadlineExceeded(late[0].seconds, [name for exc in late for name in exc.waiting])
     # Anything else that escaped a task (no credentials, unreachable endpoint, a bug) ends the run.
     for future in futures:
         if future.exception() is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+import urllib.parse
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,10 +17,12 @@ from typing import Any
 
 import boto3
 import botocore.exceptions
+import botocore.parsers
 import botocore.session
 from botocore.config import Config
 
-from preflight.errors import AwsAccessError, PreflightError
+from preflight import deadline
+from preflight.errors import AwsAccessError, InputError, PreflightError
 
 ACCESS_DENIED = {
     "AccessDenied",
@@ -35,6 +38,50 @@ ACCESS_DENIED = {
 # The IAM action behind an API operation, where it is not "<prefix>:<Operation>".
 _IAM_PREFIX = {"service-quotas": "servicequotas", "sts": "sts"}
 _IAM_ACTION_OVERRIDES = {("s3", "ListBuckets"): "s3:ListAllMyBuckets"}
+
+
+RETRY_MODES = ("legacy", "standard", "adaptive")
+CONNECT_TIMEOUT_S = 5.0
+READ_TIMEOUT_S = 30.0
+
+
+def check_endpoint_url(url: str, option: str = "--endpoint-url") -> str:
+    """`url` if it is an http(s) URL with a host; InputError naming `option` otherwise."""
+    parsed = urllib.parse.urlsplit(url)
+    try:
+        parsed.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError:
+        parsed = parsed._replace(netloc="")
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise InputError(f"{option} must be an http(s) URL such as http://127.0.0.1:4566, got {url!r}")
+    return url
+
+
+def retry_settings(max_attempts: int) -> dict[str, Any]:
+    """botocore's retry settings; AWS_MAX_ATTEMPTS / AWS_RETRY_MODE win, as they do for any boto3 tool.
+
+    Garbage in them is an environment problem (exit 3) named in one line, not botocore's traceback.
+    """
+    mode = os.environ.get("AWS_RETRY_MODE") or "adaptive"
+    if mode not in RETRY_MODES:
+        raise AwsAccessError(f"AWS_RETRY_MODE must be one of {', '.join(RETRY_MODES)}, got {mode!r}")
+    raw = os.environ.get("AWS_MAX_ATTEMPTS") or str(max_attempts)
+    try:
+        attempts = int(raw)
+    except ValueError:
+        attempts = 0
+    if not 1 <= attempts <= 100:
+        raise AwsAccessError(f"AWS_MAX_ATTEMPTS must be a whole number from 1 to 100, got {raw!r}")
+    return {"mode": mode, "total_max_attempts": attempts}
+
+
+def _check_endpoint_env() -> None:
+    url = os.environ.get("AWS_ENDPOINT_URL")
+    if url:
+        try:
+            check_endpoint_url(url, "AWS_ENDPOINT_URL")
+        except InputError as exc:  # the environment, not a flag: exit 3
+            raise AwsAccessError(str(exc)) from exc
 
 
 def iam_action(service: str, operation: str) -> str:
@@ -98,14 +145,14 @@ class Aws:
         self.stats = CallStats()
         self._lock = threading.Lock()
         self._clients: dict[tuple[str, str], Any] = {}
-        # AWS_MAX_ATTEMPTS / AWS_RETRY_MODE win, as they do for any boto3 tool.
+        if endpoint_url is None:
+            _check_endpoint_env()
+        # No single socket wait is longer than the whole run may take.
+        budget = deadline.remaining_or(READ_TIMEOUT_S)
         self._config = Config(
-            retries={
-                "mode": os.environ.get("AWS_RETRY_MODE", "adaptive"),  # type: ignore[typeddict-item]
-                "total_max_attempts": int(os.environ.get("AWS_MAX_ATTEMPTS") or max_attempts),
-            },
-            connect_timeout=5,
-            read_timeout=30,
+            retries=retry_settings(max_attempts),  # type: ignore[arg-type]
+            connect_timeout=max(0.1, min(CONNECT_TIMEOUT_S, budget)),
+            read_timeout=max(0.1, min(READ_TIMEOUT_S, budget)),
             max_pool_connections=32,
         )
         try:
@@ -148,11 +195,19 @@ class Aws:
                     kwargs["endpoint_url"] = self.endpoint_url
                 client = self._session.client(service, **kwargs)
                 client.meta.events.register("before-call", self._count)
+                client.meta.events.register("before-send", _stop_after_deadline)
                 self._clients[key] = client
             return self._clients[key]
 
     def _count(self, model: Any, **_: Any) -> None:
         self.stats.record(f"{model.service_model.service_name}:{model.name}")
+
+
+def _stop_after_deadline(request: Any, **_: Any) -> None:
+    """No new attempt (first or retry) once the run's deadline has passed: abandoned calls stop too."""
+    run = deadline.current()
+    if run is not None and run.expired():
+        raise deadline.DeadlineExceeded(run.seconds, ())
 
 
 class AwsCallError(PreflightError):
@@ -193,20 +248,37 @@ def _translated(service: str, operation: str) -> Iterator[None]:
         ) from exc
     except (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectTimeoutError) as exc:
         raise AwsAccessError(f"{service}:{operation}: cannot reach the AWS endpoint ({exc})") from exc
+    except botocore.parsers.ResponseParserError as exc:
+        # 200 with a body that is not the service's XML/JSON: a proxy, a captive portal, not AWS.
+        raise AwsCallError(
+            service, operation, "UnparsableResponse", "the endpoint's answer is not an AWS response"
+        ) from exc
     except botocore.exceptions.BotoCoreError as exc:
         raise AwsCallError(service, operation, type(exc).__name__, str(exc)) from exc
 
 
 def call(client: Any, operation: str, **kwargs: Any) -> dict[str, Any]:
     """Call one operation; raise AwsCallError naming it, or AwsAccessError when nothing can work."""
-    with _translated(client.meta.service_model.service_name, operation):
-        return getattr(client, botocore.xform_name(operation))(**kwargs)
+    service = client.meta.service_model.service_name
+    method = getattr(client, botocore.xform_name(operation))
+
+    def run() -> dict[str, Any]:
+        with _translated(service, operation):
+            return method(**kwargs)
+
+    return deadline.bounded(run, f"{service}:{operation}")
 
 
 def paginate(client: Any, operation: str, result_key: str, **kwargs: Any) -> list[Any]:
     """All items of a paginated operation (following NextToken to the end)."""
-    items: list[Any] = []
-    with _translated(client.meta.service_model.service_name, operation):
-        for page in client.get_paginator(botocore.xform_name(operation)).paginate(**kwargs):
-            items.extend(page.get(result_key, []))
-    return items
+    service = client.meta.service_model.service_name
+    paginator = client.get_paginator(botocore.xform_name(operation))
+
+    def run() -> list[Any]:
+        items: list[Any] = []
+        with _translated(service, operation):
+            for page in paginator.paginate(**kwargs):
+                items.extend(page.get(result_key, []))
+        return items
+
+    return deadline.bounded(run, f"{service}:{operation}")

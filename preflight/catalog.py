@@ -9,8 +9,11 @@ Sources: ../shared/DOMAIN.md, the AWS Service Quotas console and the botocore se
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
+
+from preflight.errors import InputError
 
 Scope = Literal["region", "global", "vpc", "az", "security-group", "role"]
 
@@ -64,6 +67,19 @@ class Quota:
 
 
 GLOBAL_QUOTA_REGION = "us-east-1"  # IAM and S3 bucket quotas are read here whatever the stack's region
+# AWS region names: partition prefix, words, a number (us-east-1, us-gov-west-1, ap-southeast-4).
+REGION_NAME = re.compile(r"[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}")
+
+
+def check_region(region: str, option: str = "--region") -> str:
+    """`region` if it is shaped like an AWS region name; InputError (exit 2) before any call otherwise.
+
+    botocore would put the name into endpoint host names (`us-east-1/../x`) or fail later, per call.
+    """
+    if not REGION_NAME.fullmatch(region):
+        raise InputError(f"{option}: {region!r} is not an AWS region name (like us-east-1 or eu-west-2)")
+    return region
+
 
 QUOTAS: tuple[Quota, ...] = (
     Quota(

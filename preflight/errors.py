@@ -35,3 +35,9 @@ class AwsAccessError(PreflightError):
         self.operation = operation
         self.permission = permission
         super().__init__(message)
+
+
+class EnvironmentProblem(PreflightError):
+    """The machine the tool runs on does not allow what was asked (a port in use). Exit 3."""
+
+    exit_code = 3

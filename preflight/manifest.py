@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from preflight.errors import InputError
+from preflight.fileio import input_name
 from preflight.model import (
     BASIC_EXECUTION_POLICY,
     VPC_ACCESS_POLICY,
@@ -35,7 +36,7 @@ from preflight.model import (
     TopicPlan,
     VpcPlan,
 )
-from preflight.yamlio import LineMap, PathKey, load_yaml_file, pydantic_errors_to_input_error, read_text_file
+from preflight.yamlio import LineMap, PathKey, parse_yaml, pydantic_errors_to_input_error, read_text_file
 
 Name = str
 
@@ -269,8 +270,8 @@ def _merge(
 
 
 def load_manifest(path: str, environment: str | None = None) -> Manifest:
-    text = read_text_file(path, "manifest")
-    data, linemap = load_yaml_file(path, "manifest")
+    text = read_text_file(path, "manifest")  # read once: `-` (stdin) cannot be read twice
+    data, linemap = parse_yaml(text, input_name(path), "manifest")
     if not isinstance(data, dict):
         raise InputError("manifest must be a mapping at the top level", file=path, line=1)
     envs = data.get("environments") or {}

@@ -9,12 +9,12 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import yaml
 
 from preflight.errors import InputError
+from preflight.fileio import input_name, read_input
 
 MAX_BYTES = 2 * 1024 * 1024
 MAX_NODES = 200_000  # caps alias expansion ("billion laughs")
@@ -106,19 +106,8 @@ class _Builder:
 
 def read_text_file(path: str | os.PathLike[str], what: str) -> str:
     """Read a small UTF-8 text file, turning every way it can be unusable into an InputError."""
-    name = str(path)
-    p = Path(path)
-    if not p.exists():
-        raise InputError(f"{what} not found", file=name)
-    if p.is_dir():
-        raise InputError(f"{what} is a directory, expected a file", file=name)
-    try:
-        size = p.stat().st_size
-        if size > MAX_BYTES:
-            raise InputError(f"{what} is too large ({size} bytes, at most {MAX_BYTES})", file=name)
-        raw = p.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read {what}: {exc.strerror}", file=name) from exc
+    name = input_name(path)
+    raw = read_input(path, what, limit=MAX_BYTES)  # capped, bounded in time, `-` is stdin
     if b"\x00" in raw:
         raise InputError(f"{what} is binary data, expected UTF-8 text", file=name)
     try:
@@ -152,7 +141,7 @@ def parse_yaml(text: str, file: str, what: str = "file") -> tuple[Any, LineMap]:
 
 
 def load_yaml_file(path: str | os.PathLike[str], what: str = "file") -> tuple[Any, LineMap]:
-    return parse_yaml(read_text_file(path, what), str(path), what)
+    return parse_yaml(read_text_file(path, what), input_name(path), what)
 
 
 def pydantic_errors_to_input_error(exc: Any, linemap: LineMap, prefix: PathKey = ()) -> InputError:
@@ -173,7 +162,7 @@ def load_json_object(path: str | os.PathLike[str], what: str) -> tuple[dict[str,
     """A JSON file the tool wrote (plan, report, snapshot): the object and its text, or one InputError."""
     import json
 
-    name = str(path)
+    name = input_name(path)
     text = read_text_file(path, what)
     try:
         data = json.loads(text)

@@ -13,6 +13,8 @@ import time
 from dataclasses import dataclass
 from typing import Literal
 
+from preflight.errors import InputError
+
 Fault = Literal["throttle", "error"]
 
 
@@ -29,14 +31,18 @@ class FaultConfig:
     deny: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
-        if self.latency_ms < 0:
-            raise ValueError("latency_ms must be >= 0")
+        # InputError: these come from `sandbox serve` flags (--latency-ms, --throttle-rate, --error-rate).
+        if not self.latency_ms >= 0:
+            raise InputError(f"latency-ms must be >= 0, got {self.latency_ms}")
         for name in ("throttle_rate", "error_rate"):
             value = getattr(self, name)
-            if not 0.0 <= value <= 1.0:
-                raise ValueError(f"{name} must be between 0 and 1")
+            if not 0.0 <= value <= 1.0:  # also false for NaN
+                raise InputError(f"{name.replace('_', '-')} must be between 0 and 1, got {value}")
         if self.throttle_rate + self.error_rate > 1.0:
-            raise ValueError("throttle_rate + error_rate must be at most 1")
+            raise InputError(
+                f"throttle-rate + error-rate must be at most 1 (a share of requests), "
+                f"got {self.throttle_rate} + {self.error_rate}"
+            )
 
     @property
     def active(self) -> bool:

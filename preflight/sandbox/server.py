@@ -6,11 +6,13 @@ in a process at a time; starting one resets moto's state (and a second start rai
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import os
 import re
 import signal
+import socket
 import threading
 from collections.abc import Callable
 from types import FrameType, TracebackType
@@ -23,7 +25,7 @@ from botocore.configprovider import ConstantProvider
 from moto.moto_server.werkzeug_app import MotoRequestHandler
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from preflight.errors import InputError
+from preflight.errors import EnvironmentProblem, InputError
 from preflight.sandbox.app import SandboxApp, warm_moto
 from preflight.sandbox.calllog import CallLog
 from preflight.sandbox.faults import FaultConfig, FaultInjector
@@ -95,6 +97,23 @@ def _install_managed_policies() -> None:
         backend.managed_policies.setdefault(policy.arn, policy)
 
 
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening socket on host:port; EnvironmentProblem (exit 3) naming the port when it cannot be."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as http.server does
+        listener.bind((host, port))
+        listener.listen(128)
+    except OSError as exc:
+        listener.close()
+        hint = " (another process uses it: pick another --port, or 0 for a free one)"
+        raise EnvironmentProblem(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+            + (hint if exc.errno == errno.EADDRINUSE else "")
+        ) from exc
+    return listener
+
+
 class Sandbox:
     """An emulated AWS account on a local port; see the package docstring."""
 
@@ -145,11 +164,22 @@ class Sandbox:
             self.state = SandboxState()
             self._injector.set(FaultConfig())
             app = SandboxApp(self.state, self.call_log, self._injector)
-            server = make_server(HOST, self._requested_port, app, threaded=True, request_handler=_Handler)
+            listener = _listen(HOST, self._requested_port)
+            try:  # werkzeug's own bind prints and calls sys.exit(1) when it fails: bind here, hand it over
+                server = make_server(
+                    HOST,
+                    listener.getsockname()[1],
+                    app,
+                    threaded=True,
+                    request_handler=_Handler,
+                    fd=listener.fileno(),
+                )
+            finally:
+                listener.close()  # the server holds its own duplicate
             server.daemon_threads = False  # so server_close() joins every request thread
             self._server = server
             self._clients = {}  # clients of a previous start point at its (closed) port
-            self.port = server.server_port
+            self.port = server.server_address[1]
             self.endpoint_url = f"http://{HOST}:{self.port}"
             self._thread = threading.Thread(
                 target=server.serve_forever,

@@ -13,6 +13,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from preflight.errors import InputError
 from preflight.sandbox import FaultConfig, Sandbox
 
 from .helpers import code_of, error_of, raw_client, status_of
@@ -169,8 +170,10 @@ def test_faults_change_over_http(fresh: Sandbox) -> None:
         {"throttle_rate": 1.5},
         {"error_rate": -0.1},
         {"throttle_rate": 0.6, "error_rate": 0.6},
+        {"throttle_rate": float("nan")},
+        {"error_rate": float("nan")},
     ],
 )
 def test_fault_config_is_validated(kwargs: dict[str, Any]) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(InputError):
         FaultConfig(**kwargs)
