@@ -515,7 +515,7 @@ def snapshot_command(
 
     output = output or (None if as_scenario else "-")
     check_outputs([("-o", output), ("--as-scenario", as_scenario)], (manifest, from_snapshot, sandbox))
-    if region:
+    if region is not None:
         check_region(region)
     loaded = load_manifest(manifest, environment)
     region = region or loaded.doc.region
@@ -592,7 +592,7 @@ def request_increases(
 
     if endpoint_url:
         check_endpoint_url(endpoint_url)
-    if region:
+    if region is not None:
         check_region(region)
     output = None if output == "-" else output
     check_outputs([("-o", output or "-")], (plan_file, report_file))

@@ -46,7 +46,7 @@ class DeadlineExceeded(AwsAccessError):
 
     def __init__(self, seconds: float, waiting: Iterable[str]):
         self.seconds = seconds
-        self.waiting = tuple(sorted(set(waiting)))
+        self.waiting = tuple(dict.fromkeys(waiting))  # in the order the calls were made
         shown = ", ".join(self.waiting[:MAX_NAMED]) or "the AWS endpoint"
         more = f" and {len(self.waiting) - MAX_NAMED} more" if len(self.waiting) > MAX_NAMED else ""
         super().__init__(
