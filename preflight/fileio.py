@@ -28,7 +28,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from preflight.deadline import DEFAULT_TIMEOUT_S, remaining_or
+from preflight.deadline import DEFAULT_TIMEOUT_S, Deadline, current
 from preflight.errors import InputError
 
 MAX_INPUT_BYTES = 16 * 1024 * 1024
@@ -64,7 +64,10 @@ def _read_stdin(what: str, limit: int) -> bytes:
         fd = sys.stdin.fileno()
     except (AttributeError, OSError, ValueError):  # replaced by an in-memory stream (tests, embedding)
         stream = getattr(sys.stdin, "buffer", sys.stdin)
-        data = stream.read(limit + 1)
+        try:
+            data = stream.read(limit + 1)
+        except OSError as exc:  # e.g. a test runner's stdin that refuses to be read
+            raise InputError(f"cannot read {what}: {exc}", file=STDIN_NAME) from exc
         data = data.encode() if isinstance(data, str) else data
         if len(data) > limit:
             raise _too_large(STDIN_NAME, what, limit) from None
@@ -102,23 +105,27 @@ def _too_large(name: str, what: str, limit: int) -> InputError:
     return InputError(f"{what} is larger than the {limit}-byte cap", file=name)
 
 
+def _run_deadline() -> Deadline:
+    """The run's deadline; outside a command (library use) a default one from now."""
+    return current() or Deadline.after(DEFAULT_TIMEOUT_S)
+
+
 def _read_capped(fd: int, name: str, what: str, limit: int) -> bytes:
     """Read to the end, at most `limit` bytes, waiting for data only until the run's deadline.
 
     `poll` before each read: on Linux it does not report a FIFO readable until a writer has written
     or come and gone, so a writer that is late is waited for, one that never comes is not.
     """
-    timeout = remaining_or(DEFAULT_TIMEOUT_S)
-    stop_at = time.monotonic() + timeout
+    run = _run_deadline()
     poller = select.poll()
     poller.register(fd, select.POLLIN)
     chunks: list[bytes] = []
     total = 0
     while True:
-        left = stop_at - time.monotonic()
+        left = run.remaining()
         if left <= 0 or not poller.poll(left * 1000):
             why = "a FIFO or terminal nobody writes to?"
-            raise InputError(f"{what}: nothing (more) to read after {timeout:.0f} s ({why})", file=name)
+            raise InputError(f"{what}: nothing (more) to read within {run.seconds:g} s ({why})", file=name)
         try:
             chunk = os.read(fd, min(_CHUNK, limit + 1 - total))
         except BlockingIOError:
@@ -227,8 +234,7 @@ def _replace_atomically(target: _Target, data: bytes) -> None:
 
 def _write_stream(path: str, data: bytes, flags: int) -> None:
     """Write to a device or FIFO in place, giving up at the run's deadline (a FIFO nobody reads)."""
-    timeout = remaining_or(DEFAULT_TIMEOUT_S)
-    stop_at = time.monotonic() + timeout
+    run = _run_deadline()
     while True:
         try:
             fd = os.open(path, flags | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
@@ -236,11 +242,11 @@ def _write_stream(path: str, data: bytes, flags: int) -> None:
         except OSError as exc:
             if exc.errno != errno.ENXIO:  # ENXIO: a FIFO with no reader yet
                 raise
-            if time.monotonic() >= stop_at:
-                raise TimeoutError(f"nobody opened the FIFO for reading within {timeout:.0f} s") from exc
+            if run.expired():
+                raise TimeoutError(f"nobody opened the FIFO for reading within {run.seconds:g} s") from exc
             time.sleep(_FIFO_RETRY_S)
     try:
-        _write_all(fd, data, stop_at)
+        _write_all(fd, data, run.expires_at)
     finally:
         os.close(fd)
 

@@ -149,3 +149,20 @@ def test_a_silent_stdin_is_given_up_on_at_the_deadline(snap: str) -> None:
         assert time.monotonic() - started < 20
     finally:
         os.close(writer)
+
+
+def test_lint_reports_an_unreadable_source_instead_of_hanging(tmp_path: Path) -> None:
+    from preflight.deadline import run_within
+    from preflight.program.lint import lint_paths
+
+    fifo = tmp_path / "program.py"
+    os.mkfifo(fifo)
+    started = time.monotonic()
+    findings = []
+    for path in (fifo, Path("/dev/zero")):
+        with run_within(1):
+            findings += lint_paths([path])
+    by_file = {f.file: f for f in findings}
+    assert {(f.rule, f.file) for f in findings} == {("TAP000", str(fifo)), ("TAP000", "/dev/zero")}
+    assert "nothing (more) to read" in by_file[str(fifo)].message and "cap" in by_file["/dev/zero"].message
+    assert time.monotonic() - started < 10

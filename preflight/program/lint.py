@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from preflight.errors import InputError
+from preflight.fileio import read_input
 
 RULES = {
     "TAP000": "file cannot be parsed",
@@ -93,9 +94,9 @@ def _expand(paths: list[Path]) -> Iterator[Path]:
 def _lint_file(path: Path) -> tuple[list[LintFinding], _FileAnalysis | None]:
     name = str(path)
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        return [LintFinding("TAP000", name, 1, f"cannot read: {exc.strerror}")], None
+        raw = read_input(path, "source file")  # capped and bounded in time: a FIFO cannot hang lint
+    except InputError as exc:
+        return [LintFinding("TAP000", name, 1, f"cannot read: {exc.detail}")], None
     findings: list[LintFinding] = []
     crlf = raw.count(b"\r\n")
     if crlf:
