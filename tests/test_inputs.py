@@ -3,6 +3,7 @@ no writer, `/dev/zero`, standard input, a process substitution, a symlink loop. 
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -166,3 +167,27 @@ def test_lint_reports_an_unreadable_source_instead_of_hanging(tmp_path: Path) ->
     assert {(f.rule, f.file) for f in findings} == {("TAP000", str(fifo)), ("TAP000", "/dev/zero")}
     assert "nothing (more) to read" in by_file[str(fifo)].message and "cap" in by_file["/dev/zero"].message
     assert time.monotonic() - started < 10
+
+
+def test_dash_is_stdin_for_a_scenario_and_a_plan_too(tmp_path: Path) -> None:
+    scenario = (ROOT / "preflight" / "sandbox" / "scenarios" / "new-account.yaml").read_text()
+    result = with_stdin(scenario, "check", MANIFEST, "--sandbox", "-", "--format", "json")
+    assert result.exit_code == 1, result.output  # new-account: concurrency limit 10, NO_GO
+    assert '"verdict": "NO_GO"' in result.stdout
+    plan = with_stdin(
+        MANIFEST_TEXT,
+        "plan",
+        "--adapt",
+        "-",
+        "--sandbox",
+        "seed-account",
+        "--save-plan",
+        "-",
+        "-o",
+        str(tmp_path / "r.json"),
+    )
+    assert plan.exit_code == 0, plan.output
+    increases = with_stdin(plan.stdout, "request-increases", "--plan", "-", "--offline", "--format", "json")
+    assert increases.exit_code == 0, increases.output
+    body = json.loads(increases.stdout)
+    assert body["schema"] == "tap-preflight/increases/v1" and body["source_kind"] == "plan"

@@ -293,6 +293,8 @@ def scenario_path(name_or_path: str | os.PathLike[str]) -> Path:
     text = os.fspath(name_or_path)
     if text in SCENARIO_NAMES:
         return SCENARIO_DIR / f"{text}.yaml"
+    if text == "-":  # standard input, as for every input file
+        return Path(text)
     path = Path(text)
     if not path.exists() and os.sep not in text and not text.endswith((".yaml", ".yml")):
         raise InputError(
