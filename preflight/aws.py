@@ -196,6 +196,7 @@ class Aws:
                 client = self._session.client(service, **kwargs)
                 client.meta.events.register("before-call", self._count)
                 client.meta.events.register("before-send", _stop_after_deadline)
+                client.meta.events.register("needs-retry", _note_retry_reason)
                 self._clients[key] = client
             return self._clients[key]
 
@@ -208,6 +209,17 @@ def _stop_after_deadline(request: Any, **_: Any) -> None:
     run = deadline.current()
     if run is not None and run.expired():
         raise deadline.DeadlineExceeded(run.seconds, ())
+
+
+def _note_retry_reason(response: Any = None, caught_exception: BaseException | None = None, **_: Any) -> None:
+    """Remember why a call may be retried, so a call cut by the deadline says "throttled", not only "late"."""
+    code = None
+    if caught_exception is not None:
+        code = type(caught_exception).__name__
+    elif response is not None:
+        code = (response[1] or {}).get("Error", {}).get("Code")
+    if code:
+        deadline.note_trouble(code)
 
 
 class AwsCallError(PreflightError):

@@ -50,9 +50,9 @@ class DeadlineExceeded(AwsAccessError):
         shown = ", ".join(self.waiting[:MAX_NAMED]) or "the AWS endpoint"
         more = f" and {len(self.waiting) - MAX_NAMED} more" if len(self.waiting) > MAX_NAMED else ""
         super().__init__(
-            f"no answer within {seconds:g} s (--timeout): {shown}{more} did not answer; "
+            f"no answer within {seconds:g} s (--timeout) from {shown}{more}; "
             "check the endpoint and the network, or raise --timeout",
-            operation=self.waiting[0] if self.waiting else "",
+            operation=self.waiting[0].split(" (")[0] if self.waiting else "",
         )
 
 
@@ -88,6 +88,19 @@ def run_within(seconds: float) -> Iterator[Deadline]:
         _current = previous
 
 
+class _Call(threading.Thread):
+    """A call's thread; `trouble` is the last reason it is retrying, for the error if it runs late."""
+
+    trouble: str | None = None
+
+
+def note_trouble(reason: str) -> None:
+    """Called from inside a call (botocore's retry event): why it has not answered yet."""
+    thread = threading.current_thread()
+    if isinstance(thread, _Call):
+        thread.trouble = reason
+
+
 def bounded(fn: Callable[[], T], what: str) -> T:
     """`fn()`, given up on (DeadlineExceeded naming `what`) when the run's deadline passes first."""
     deadline = _current
@@ -103,11 +116,12 @@ def bounded(fn: Callable[[], T], what: str) -> T:
         except BaseException as exc:  # handed to the waiting thread, which raises it
             outcome["error"] = exc
 
-    worker = threading.Thread(target=run, name=f"call {what}", daemon=True)
+    worker = _Call(target=run, name=f"call {what}", daemon=True)
     worker.start()
     worker.join(deadline.remaining())
     if worker.is_alive():
-        raise DeadlineExceeded(deadline.seconds, (what,))
+        trouble = worker.trouble
+        raise DeadlineExceeded(deadline.seconds, (f"{what} (retrying after {trouble})" if trouble else what,))
     if "error" in outcome:
         raise outcome["error"]  # type: ignore[misc]
     return outcome["value"]  # type: ignore[return-value]

@@ -99,7 +99,7 @@ def test_an_endpoint_that_does_not_answer_ends_at_the_deadline(cli: Cli, behavio
         result, elapsed = timed(
             lambda: cli("check", MANIFEST, "--timeout", str(TIMEOUT), env={**KEYS, "AWS_ENDPOINT_URL": url})
         )
-    could_not_evaluate(result, f"no answer within {TIMEOUT:g} s", "sts:GetCallerIdentity", "did not answer")
+    could_not_evaluate(result, f"no answer within {TIMEOUT:g} s (--timeout) from sts:GetCallerIdentity")
     assert elapsed < TIMEOUT + SLACK
 
 
@@ -149,7 +149,7 @@ def test_an_account_that_throttles_every_call_ends_at_the_deadline(cli: Cli, san
     assert result.exit_code == 3, result.output
     assert "Traceback" not in result.output
     # Either botocore gave up on the throttled identity call first, or the deadline came: both name it.
-    assert "sts:GetCallerIdentity" in result.stderr
+    assert "sts:GetCallerIdentity" in result.stderr and "Throttling" in result.stderr, result.stderr
     assert elapsed < 3 + SLACK
 
 
@@ -168,7 +168,7 @@ def test_the_process_exits_at_the_deadline_with_calls_still_hanging() -> None:
         )
         elapsed = time.monotonic() - started
     assert done.returncode == 3, done.stderr
-    assert "did not answer" in done.stderr and "Traceback" not in done.stderr
+    assert "no answer within" in done.stderr and "Traceback" not in done.stderr
     assert elapsed < TIMEOUT + SLACK + 3  # + interpreter start and imports
 
 
