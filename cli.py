@@ -340,7 +340,7 @@ def check(manifest: str, opts: GateOptions) -> int:
 @click.option(
     "--save-plan",
     type=click.Path(dir_okay=False),
-    help="Write the plan file the Pulumi program deploys (`-`: stdout; {region} in the name: one a region).",
+    help="Write the plan file the Pulumi program deploys; `-`: stdout; {region} in the name: one per region.",
 )
 @click.option("--strict", is_flag=True, help="GO_WITH_ADAPTATIONS exits 1.")
 @click.option(

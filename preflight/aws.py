@@ -147,6 +147,7 @@ class Aws:
         self._clients: dict[tuple[str, str], Any] = {}
         if endpoint_url is None:
             _check_endpoint_env()
+        self._deadline = deadline.current()  # kept: calls abandoned at the deadline must see it too
         # No single socket wait is longer than the whole run may take.
         budget = deadline.remaining_or(READ_TIMEOUT_S)
         self._config = Config(
@@ -195,7 +196,7 @@ class Aws:
                     kwargs["endpoint_url"] = self.endpoint_url
                 client = self._session.client(service, **kwargs)
                 client.meta.events.register("before-call", self._count)
-                client.meta.events.register("before-send", _stop_after_deadline)
+                client.meta.events.register("before-send", self._stop_after_deadline)
                 client.meta.events.register("needs-retry", _note_retry_reason)
                 self._clients[key] = client
             return self._clients[key]
@@ -203,12 +204,10 @@ class Aws:
     def _count(self, model: Any, **_: Any) -> None:
         self.stats.record(f"{model.service_model.service_name}:{model.name}")
 
-
-def _stop_after_deadline(request: Any, **_: Any) -> None:
-    """No new attempt (first or retry) once the run's deadline has passed: abandoned calls stop too."""
-    run = deadline.current()
-    if run is not None and run.expired():
-        raise deadline.DeadlineExceeded(run.seconds, ())
+    def _stop_after_deadline(self, **_: Any) -> None:
+        """No new attempt (first or retry) once the run's deadline has passed: abandoned calls stop too."""
+        if self._deadline is not None and self._deadline.expired():
+            raise deadline.DeadlineExceeded(self._deadline.seconds, ())
 
 
 def _note_retry_reason(response: Any = None, caught_exception: BaseException | None = None, **_: Any) -> None:
