@@ -246,3 +246,22 @@ def test_sandbox_serve_on_a_port_in_use_is_exit_3(cli: Cli) -> None:
         port = taken.getsockname()[1]
         result = cli("sandbox", "serve", "--port", str(port))
     could_not_evaluate(result, f"cannot listen on 127.0.0.1:{port}", "in use")
+
+
+@pytest.mark.parametrize(
+    "region",
+    ["us-east-1", "eu-central-2", "ap-southeast-4", "us-gov-west-1", "cn-northwest-1", "il-central-1"],
+)
+def test_real_region_names_are_accepted(region: str) -> None:
+    from preflight.catalog import check_region
+
+    assert check_region(region) == region
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:4566", "https://servicequotas.us-east-1.amazonaws.com", "http://[::1]:80/"]
+)
+def test_real_endpoint_urls_are_accepted(url: str) -> None:
+    from preflight.aws import check_endpoint_url
+
+    assert check_endpoint_url(url) == url
