@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test fuzz lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,16 @@ test: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/tap-preflight lint tap.py preflight/program
 	$(BIN)/python -m pytest -q
+
+# The property tests with a fresh seed (printed: rerun with `make fuzz TAP_FUZZ_SEED=N`) and more
+# examples than `make test`'s fixed, derandomized run; shows how the examples spread over the branches.
+TAP_FUZZ_EXAMPLES ?= 3000
+fuzz: $(STAMP)
+	@seed=$${TAP_FUZZ_SEED:-$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}; \
+	echo "fuzz seed: $$seed (rerun: make fuzz TAP_FUZZ_SEED=$$seed)"; \
+	TAP_FUZZ_SEED=$$seed TAP_FUZZ_EXAMPLES=$(TAP_FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -p no:cacheprovider \
+		--hypothesis-seed=$$seed --hypothesis-show-statistics \
+		tests/test_planner.py -k "every_go_plan or water_fill"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

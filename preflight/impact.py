@@ -35,6 +35,22 @@ def drop_interface_endpoint(service: str, azs: int) -> Impact:
     )
 
 
+def unused_endpoint(service: str, kind: str, azs: int) -> Impact:
+    monthly = INTERFACE_ENDPOINT_MONTHLY_USD_PER_AZ * azs if kind == "interface" else 0.0
+    cost = (
+        f"about ${monthly:.2f}/month ({azs} AZ x ${INTERFACE_ENDPOINT_MONTHLY_USD_PER_AZ:.2f}) for nothing "
+        "(estimate)"
+        if monthly
+        else "none: gateway endpoints are free (estimate)"
+    )
+    return Impact(
+        cost=cost,
+        monthly_cost_delta_usd=monthly,
+        security=f"none: no VPC-attached function sends {service} traffic through it",
+        performance="none",
+    )
+
+
 def leave_vpc() -> Impact:
     return Impact(
         cost="none; no NAT gateway is needed (a NAT route would cost about $32.85/month each, estimate)",

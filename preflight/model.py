@@ -184,6 +184,17 @@ class Adaptation(Frozen):
     impact: Impact
 
 
+class Note(Frozen):
+    """Information about a plan that changes nothing: e.g. a resource deployed as requested that serves
+    nothing, with what it costs. Unlike an adaptation it does not make the verdict GO_WITH_ADAPTATIONS."""
+
+    id: str
+    title: str
+    reason: str
+    paths: tuple[str, ...]  # manifest paths of the resources concerned
+    impact: Impact
+
+
 class ManifestRef(Frozen):
     path: str
     name: str

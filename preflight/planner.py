@@ -1,15 +1,23 @@
 """`plan --adapt`: the least-degraded deployment that fits the account, and why each change was made.
 
+The rule, stated once (the property test's brute force applies the same one):
+
+* A deployment that fits as requested is returned unchanged (GO). Resources in it that serve nothing
+  (an endpoint no VPC-attached function uses) stay, and are reported as notes with their cost.
+* Only an adapted plan drops optional resources that nothing needs any more. An endpoint is *needed*
+  when a VPC-attached function uses its service (`serving_endpoints`); it is *required* when the
+  deployment cannot work without it: the manifest says it is not optional, or the networking is
+  `vpc-with-endpoints`, where endpoints are the functions' only path (`required_endpoints`). An adapted
+  plan keeps the required ones, keeps the needed-but-not-required ones (a NAT route exists) when they
+  fit, the free (gateway) ones first, and drops the rest.
+
 The search runs over the choices the manifest's policy allows, not over the seed's failures:
 
 * Lambda networking, in the manifest's order of preference (`vpc-with-endpoints`, `vpc-with-nat`,
-  `no-vpc`). The rest of the resource graph follows from that choice (`realize`):
-  endpoints serve VPC-attached functions (`vpc-with-endpoints` needs one for every service a function
-  uses; with `no-vpc` an optional endpoint has no consumer and goes), a NAT route brings a NAT gateway,
-  its Elastic IP and the internet gateway, the role's execution policy and the Lambda security group
-  follow attachment, an endpoint security group goes with the last interface endpoint, ENI demand goes
-  with attachment (see `preflight.demand`).
-* Optional endpoints nothing requires: kept when they fit, the free (gateway) ones first.
+  `no-vpc`). The rest of the resource graph follows from that choice (`realize`): a NAT route brings a
+  NAT gateway, its Elastic IP and the internet gateway, the role's execution policy and the Lambda
+  security group follow attachment, an endpoint security group goes with the last interface endpoint,
+  ENI demand goes with attachment (see `preflight.demand`).
 * Reserved concurrency: shared by water-filling what the account can still reserve (`concurrency`).
 
 Degradation is ordered: networking preference first, then endpoints dropped, then reservations dropped,
@@ -44,6 +52,7 @@ from preflight.model import (
     EndpointPlan,
     IncreaseRequest,
     NetworkMode,
+    Note,
     Verdict,
 )
 from preflight.report import Finding
@@ -66,6 +75,7 @@ class PlanResult:
     adaptations: tuple[Adaptation, ...]
     increase_requests: tuple[IncreaseRequest, ...]  # what would make the requested deployment fit
     attempts: tuple[Attempt, ...]
+    notes: tuple[Note, ...] = ()  # about the adapted deployment; they change nothing
 
 
 def _blocking(findings: list[Finding], policy: GatePolicy) -> tuple[Finding, ...]:
@@ -106,11 +116,36 @@ def realize(requested: Deployment, manifest: Manifest, mode: NetworkMode, keep: 
     return prune(deployment)
 
 
+def serving_endpoints(requested: Deployment, mode: NetworkMode) -> frozenset[str]:
+    """The endpoints a VPC-attached function uses under `mode`: none when the functions leave the VPC."""
+    if mode == "no-vpc":
+        return frozenset()
+    used = {s for f in requested.functions for s in f.uses}
+    return frozenset(ep.key for ep in requested.endpoints if ep.service in used)
+
+
 def required_endpoints(requested: Deployment, manifest: Manifest, mode: NetworkMode) -> frozenset[str]:
+    """What `mode` cannot work without: non-optional endpoints, and every serving one without NAT."""
     optional = {ep.name: ep.optional for ep in manifest.doc.endpoints}
-    services = {s for f in requested.functions for s in f.uses} if mode == "vpc-with-endpoints" else set()
-    return frozenset(
-        ep.key for ep in requested.endpoints if not optional.get(ep.key, True) or ep.service in services
+    mandatory = {ep.key for ep in requested.endpoints if not optional.get(ep.key, True)}
+    serving = serving_endpoints(requested, mode) if mode == "vpc-with-endpoints" else frozenset()
+    return frozenset(mandatory | serving)
+
+
+def unused_resource_notes(deployment: Deployment) -> tuple[Note, ...]:
+    """Endpoints in the deployment that no VPC-attached function uses, each with what it costs."""
+    serving = serving_endpoints(deployment, deployment.networking)
+    return tuple(
+        Note(
+            id=f"endpoint-{ep.key}-unused",
+            title=f"The {ep.service} {ep.type} endpoint serves nothing",
+            reason=f"no VPC-attached function uses {ep.service} (Lambda networking: "
+            f"{deployment.networking}); it is deployed as requested",
+            paths=(ep.path,),
+            impact=impact.unused_endpoint(ep.service, ep.type, len(deployment.vpc.azs)),
+        )
+        for ep in deployment.endpoints
+        if ep.key not in serving
     )
 
 
@@ -187,6 +222,7 @@ def plan(
             adaptations=(),
             increase_requests=increases,
             attempts=(),
+            notes=unused_resource_notes(requested),
         )
 
     allocation = share(requested, manifest, state)
@@ -209,7 +245,8 @@ def plan(
         attempts.append(Attempt(mode, base, tuple(findings), blocking))
         if blocking:
             continue
-        extras = [ep for ep in requested.endpoints if ep.key not in needed] if mode != "no-vpc" else []
+        serving = serving_endpoints(requested, mode)
+        extras = [ep for ep in requested.endpoints if ep.key in serving and ep.key not in needed]
         chosen, refused = _add_optional_endpoints(base, with_reservations, extras, state)
         break
 
@@ -232,6 +269,7 @@ def plan(
         adaptations=adaptations,
         increase_requests=increases,
         attempts=tuple(attempts),
+        notes=unused_resource_notes(adapted),
     )
 
 
@@ -296,6 +334,7 @@ def explain(
         )
 
     kept = {ep.key for ep in adapted.endpoints}
+    serving = serving_endpoints(requested, adapted.networking)
     for ep in requested.endpoints:
         if ep.key in kept:
             continue
@@ -307,7 +346,9 @@ def explain(
             code, name = root_code, root_name
             reason = (
                 f"no VPC-attached function uses it any more (cascade of lambda-networking; {root_why})"
-                if adapted.networking == "no-vpc"
+                if ep.key not in serving and adapted.networking != requested.networking
+                else "no VPC-attached function uses it; an adapted plan keeps only what is needed"
+                if ep.key not in serving
                 else f"does not fit: {root_why}"
             )
         out.append(

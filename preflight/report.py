@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from preflight.model import Adaptation, IncreaseRequest, ManifestRef, Verdict
+from preflight.model import Adaptation, IncreaseRequest, ManifestRef, Note, Verdict
 
 Status = Literal["OK", "WARN", "FAIL", "UNKNOWN"]
 REPORT_SCHEMA = "tap-preflight/report/v1"
@@ -54,6 +54,7 @@ class Report(BaseModel):
     findings: tuple[Finding, ...]
     increase_requests: tuple[IncreaseRequest, ...] = ()
     adaptations: tuple[Adaptation, ...] | None = None  # plan only
+    notes: tuple[Note, ...] = ()  # plan only: what the plan leaves as it is but you should know (costs)
     stats: Stats = Field(default_factory=Stats)
 
     def counts(self) -> dict[Status, int]:
@@ -65,4 +66,6 @@ class Report(BaseModel):
     def to_json(self) -> str:
         # `check` reports have no adaptations key; `plan` reports always do (possibly empty).
         exclude = {"adaptations"} if self.adaptations is None else set()
+        if not self.notes:
+            exclude.add("notes")
         return self.model_dump_json(by_alias=True, indent=2, exclude=exclude) + "\n"

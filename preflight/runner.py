@@ -177,6 +177,7 @@ def run_plan(
         verdict=result.verdict,
         increase_requests=result.increase_requests,
         adaptations=result.adaptations,
+        notes=result.notes,
     )
     plan_file = Plan(
         verdict=result.verdict,

@@ -16,6 +16,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from hypothesis import settings
+
+# Every property test runs the same way locally and in CI (Hypothesis would load its "ci" profile only
+# when CI is set): derandomized, no example database. `make fuzz` (TAP_FUZZ_SEED) explores with a
+# fresh seed instead.
+settings.register_profile("fixed", derandomize=True, database=None, deadline=None, print_blob=True)
+settings.register_profile("fuzz", derandomize=False, database=None, deadline=None, print_blob=True)
+settings.load_profile("fuzz" if os.environ.get("TAP_FUZZ_SEED") else "fixed")
 
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = str(ROOT / "manifests" / "tap-pipeline.yaml")

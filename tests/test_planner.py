@@ -5,18 +5,20 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import math
+import os
 import random
+from collections import Counter
 
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, example, given, seed, settings, target
 from hypothesis import strategies as st
 
 from preflight.concurrency import water_fill
-from preflight.evaluate import evaluate
 from preflight.gate import GatePolicy
 from preflight.manifest import Manifest, load_manifest
 from preflight.model import BASIC_EXECUTION_POLICY, NETWORK_MODES, VPC_ACCESS_POLICY, Plan
-from preflight.planner import plan, realize, required_endpoints
+from preflight.planner import plan
 from tests.conftest import MANIFEST, manifest_variant, synthetic_state
 
 NAT_POLICY = (
@@ -116,6 +118,22 @@ def test_nat_route_without_room_for_an_eip_falls_back_out_of_the_vpc(cli, tmp_pa
     assert code == 0 and plan_file.deployment.networking == "no-vpc"
 
 
+def test_what_fits_as_requested_is_returned_unchanged_and_unused_endpoints_are_noted(cli, tmp_path) -> None:
+    # no-vpc requested with endpoints: they serve nothing, but the deployment fits, so it stays as asked.
+    manifest = manifest_variant(
+        tmp_path, ("preference: [vpc-with-endpoints, no-vpc]", "preference: [no-vpc]")
+    )
+    code, report, plan_file = _plan_cli(cli, tmp_path, manifest, "fresh-account")
+    assert code == 0 and report["verdict"] == "GO" and report["adaptations"] == []
+    assert [ep.key for ep in plan_file.deployment.endpoints] == ["s3", "dynamodb", "kinesis"]
+    notes = {n["id"]: n for n in report["notes"]}
+    assert set(notes) == {"endpoint-s3-unused", "endpoint-dynamodb-unused", "endpoint-kinesis-unused"}
+    assert notes["endpoint-kinesis-unused"]["impact"]["monthly_cost_delta_usd"] == 14.6  # 2 AZs x $7.30
+    assert notes["endpoint-s3-unused"]["impact"]["monthly_cost_delta_usd"] == 0
+    table = cli("plan", "--adapt", manifest, "--env", "prod", "--sandbox", "fresh-account")
+    assert "The kinesis-streams interface endpoint serves nothing" in table.output
+
+
 def test_concurrency_limit_of_10_plans_no_reservation(cli, tmp_path) -> None:
     code, report, plan_file = _plan_cli(cli, tmp_path, MANIFEST, "new-account")
     assert code == 0
@@ -173,8 +191,21 @@ def test_result_does_not_depend_on_manifest_order(tmp_path) -> None:
 
 
 # --- properties over generated accounts ---------------------------------------------------------
+#
+# The brute force below is an oracle written from the rules (README "The manifest's degradation policy",
+# ../shared/DOMAIN.md "Rules beyond counting"), not from the planner: it derives which endpoints each
+# networking mode requires, the role's execution policy, the NAT gateway and its Elastic IP, the ENIs
+# and the reservable concurrency itself, and counts demand against the generated account itself. It
+# calls nothing of the planner, `preflight.demand` or `preflight.evaluate`.
 
 BASE = load_manifest(MANIFEST, "prod")
+AZS = ("us-east-1a", "us-east-1b", "us-east-1c")  # what synthetic_state offers
+BASIC_POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+VPC_POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
+# The property's settings, the same locally and in CI: derandomized, no example database. `make fuzz`
+# sets TAP_FUZZ_SEED (a fresh seed, printed) and TAP_FUZZ_EXAMPLES to explore beyond the fixed run.
+FUZZ_SEED = os.environ.get("TAP_FUZZ_SEED")
+PROPERTY_EXAMPLES = int(os.environ.get("TAP_FUZZ_EXAMPLES", "2000")) if FUZZ_SEED else 300
 
 
 def _with_preference(manifest: Manifest, preference: list[str]) -> Manifest:
@@ -184,31 +215,108 @@ def _with_preference(manifest: Manifest, preference: list[str]) -> Manifest:
     return dataclasses.replace(manifest, doc=doc)
 
 
-def _degradation(manifest: Manifest, requested, d) -> tuple:
-    rank = manifest.doc.lambda_.networking.preference.index(d.networking)
-    dropped = len({ep.key for ep in requested.endpoints} - {ep.key for ep in d.endpoints})
-    return rank, dropped
+@dataclasses.dataclass(frozen=True)
+class Candidate:
+    """One deployment the policy allows: a networking mode, the endpoints kept, the reservations."""
+
+    mode: str
+    kept: frozenset[str]
+    reservations: dict[str, int | None]
+
+    @property
+    def attached(self) -> bool:
+        return self.mode != "no-vpc"
 
 
-# Every order of allowed networking modes (a manifest may not start from no-vpc and fall back to a VPC).
-PREFERENCES = [
-    list(p) for r in (1, 2, 3) for p in itertools.permutations(NETWORK_MODES, r) if p[0] != "no-vpc" or r == 1
-]
-accounts = st.fixed_dictionaries({
-    "preference": st.sampled_from(PREFERENCES),
-    "gateway_limit": st.integers(0, 22), "gateway_used": st.integers(0, 22),
-    "interface_limit": st.integers(0, 2), "eni_limit": st.integers(0, 12),
-    "eip_limit": st.integers(0, 3), "eip_used": st.integers(0, 3),
-    "nat_limit": st.integers(0, 2), "vpc_limit": st.integers(1, 3), "vpc_used": st.integers(0, 2),
-    "lambda_limit": st.sampled_from([10, 50, 200, 1000]), "lambda_used": st.integers(0, 900),
-})  # fmt: skip
+def oracle_nat_azs(doc, mode: str) -> tuple[str, ...]:
+    azs = AZS[: doc.vpc.az_count]
+    if mode != "vpc-with-nat":
+        return ()
+    return azs if doc.lambda_.networking.nat_gateways == "per-az" else azs[:1]
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(accounts)
-def test_every_go_plan_fits_and_nothing_less_degraded_would(account: dict) -> None:
-    manifest = _with_preference(BASE, account["preference"])
-    state = synthetic_state(
+def oracle_serving(doc, mode: str) -> frozenset[str]:
+    """Endpoints a VPC-attached function uses: out of the VPC, none."""
+    if mode == "no-vpc":
+        return frozenset()
+    used = {s for f in doc.functions for s in f.uses}
+    return frozenset(ep.name for ep in doc.endpoints if ep.service in used)
+
+
+def oracle_required(doc, mode: str) -> frozenset[str]:
+    """Without a NAT route, endpoints are the only path a VPC-attached function has to its services."""
+    mandatory = {ep.name for ep in doc.endpoints if not ep.optional}
+    return frozenset(mandatory | (oracle_serving(doc, mode) if mode == "vpc-with-endpoints" else set()))
+
+
+def oracle_room(account: dict) -> dict[str, float]:
+    """Headroom per quota (and AZ) in the generated account; every other quota is at its default with
+    nothing in use, far above what the manifest asks."""
+    limit = account["lambda_limit"]
+    return {
+        "gateway endpoints": account["gateway_limit"] - account["gateway_used"],
+        "interface endpoints": account["interface_limit"],
+        "network interfaces": account["eni_limit"],
+        "elastic ips": account["eip_limit"] - account["eip_used"],
+        **{f"nat gateways {az}": account["nat_limit"] for az in AZS},
+        "vpcs": account["vpc_limit"] - account["vpc_used"],
+        "internet gateways": 5,
+        "lambda enis": 250,
+        # AWS keeps min(100, limit) unreserved; other functions hold what the account says.
+        "reservable concurrency": limit - min(100, limit) - _lambda_used(account),
+    }
+
+
+def oracle_demand(doc, c: Candidate) -> Counter:
+    azs = AZS[: doc.vpc.az_count]
+    nat = oracle_nat_azs(doc, c.mode)
+    need: Counter = Counter({"vpcs": 1})  # a VPC is never optional
+    if doc.vpc.public_subnets or nat:
+        need["internet gateways"] += 1
+    for az in nat:  # a public NAT gateway holds an Elastic IP and a network interface
+        need[f"nat gateways {az}"] += 1
+        need["elastic ips"] += 1
+        need["network interfaces"] += 1
+    kinds = {ep.name: ep.type for ep in doc.endpoints}
+    for name in c.kept:
+        if kinds[name] == "gateway":
+            need["gateway endpoints"] += 1
+        else:  # an interface endpoint has a network interface in each AZ's subnet
+            need["interface endpoints"] += 1
+            need["network interfaces"] += len(azs)
+    if c.attached:  # Hyperplane: one ENI per private subnet (one per AZ) and security group
+        need["lambda enis"] += len(azs)
+        need["network interfaces"] += len(azs)
+    need["reservable concurrency"] += sum(r for r in c.reservations.values() if r is not None)
+    return need
+
+
+def oracle_fits(doc, account: dict, c: Candidate) -> bool:
+    room = oracle_room(account)
+    return all(amount <= room[what] for what, amount in oracle_demand(doc, c).items())
+
+
+def oracle_concurrency(doc, account: dict) -> tuple[int, int]:
+    """(reservations that can be kept, concurrency reserved in total): the most the account allows."""
+    budget = max(0, math.floor(oracle_room(account)["reservable concurrency"]))
+    asked = {f.name: f.reserved_concurrency for f in doc.functions if f.reserved_concurrency}
+    floors = sorted(f.min_reserved_concurrency for f in doc.functions if f.reserved_concurrency)
+    if sum(asked.values()) <= budget:
+        return len(asked), sum(asked.values())
+    kept = 0
+    while kept < len(floors) and sum(floors[: kept + 1]) <= budget:
+        kept += 1
+    requests = sorted(asked.values(), reverse=True)[:kept]
+    return kept, min(sum(requests), budget) if kept else 0
+
+
+def _lambda_used(account: dict) -> int:
+    # Other functions never hold more than AWS lets them (the floor stays unreserved).
+    return min(account["lambda_used"], max(account["lambda_limit"] - 100, 0))
+
+
+def _state(account: dict):
+    return synthetic_state(
         limits={"L-1B52E74A": account["gateway_limit"], "L-29B6F2EB": account["interface_limit"],
                 "L-DF5E4CA3": account["eni_limit"], "L-0263D0A3": account["eip_limit"],
                 "L-FE5A380F": account["nat_limit"], "L-F678F1CE": account["vpc_limit"],
@@ -216,35 +324,154 @@ def test_every_go_plan_fits_and_nothing_less_degraded_would(account: dict) -> No
         usage={"L-1B52E74A": {"region": account["gateway_used"]},
                "L-0263D0A3": {"region": account["eip_used"]},
                "L-F678F1CE": {"region": account["vpc_used"]},
-               "L-B99A9384": {"region": min(account["lambda_used"], max(account["lambda_limit"] - 100, 0))}},
+               "L-B99A9384": {"region": _lambda_used(account)}},
+        azs=AZS,
     )  # fmt: skip
-    result = plan(manifest, state, GatePolicy())
-    fits = lambda d: not any(f.status == "FAIL" for f in evaluate(d, state))  # noqa: E731
-    if result.verdict != "NO_GO":
-        assert fits(result.adapted)
-    # Brute force over every allowed plan: networking choice x endpoints kept (with the same shared
-    # concurrency, which no other choice affects).
-    shared = {f.key: f.reserved_concurrency for f in result.adapted.functions}
-    functions = tuple(
-        f.model_copy(update={"reserved_concurrency": shared[f.key]}) for f in result.requested.functions
+
+
+# Every order of allowed networking modes (a manifest may not start from no-vpc and fall back to a VPC).
+PREFERENCES = [
+    list(p) for r in (1, 2, 3) for p in itertools.permutations(NETWORK_MODES, r) if p[0] != "no-vpc" or r == 1
+]
+# What the requested stack needs of each varied quota (two AZs): the strategy draws the headroom around
+# it (short, exact, plenty), so that every branch of the planner is reached often.
+NEEDS = {"gateway": 2, "interface": 1, "eni": 5, "eip": 1, "nat": 1}
+
+
+@st.composite
+def accounts(draw: st.DrawFn) -> dict:
+    mood = draw(st.sampled_from(["roomy", "tight", "any"]))
+
+    def free(need: int) -> int:
+        if mood == "roomy":
+            return draw(st.integers(need, need + 3))
+        if mood == "tight":
+            return draw(st.sampled_from([max(need - 1, 0), need]))
+        return draw(st.integers(0, need + 2))
+
+    gateway_used, eip_used, vpc_used = (
+        draw(st.integers(0, 20)),
+        draw(st.integers(0, 3)),
+        draw(st.integers(0, 2)),
     )
-    base = result.requested.model_copy(update={"functions": functions})
-    keys = [ep.key for ep in base.endpoints]
+    # Concurrency: enough for every request (half the roomy accounts), just enough or short, or any.
+    if mood == "roomy" and draw(st.booleans()):
+        lambda_limit, reservable = 1000, draw(st.integers(500, 900))
+    else:
+        lambda_limit = draw(st.sampled_from([10, 50, 200, 1000, 1000, 1000]))
+        reservable = draw(st.one_of(st.sampled_from([24, 25, 499, 500]), st.integers(0, 900)))
+    lambda_used = max(0, lambda_limit - min(100, lambda_limit) - reservable)
+    vpc_free = draw(st.integers(1, 3) if mood == "roomy" else st.sampled_from([0, 1, 1, 1, 1, 1, 1, 2]))
+    return {
+        "preference": draw(st.sampled_from(PREFERENCES)),
+        "gateway_limit": gateway_used + free(NEEDS["gateway"]), "gateway_used": gateway_used,
+        "interface_limit": free(NEEDS["interface"]), "eni_limit": free(NEEDS["eni"]),
+        "eip_limit": eip_used + free(NEEDS["eip"]), "eip_used": eip_used,
+        "nat_limit": free(NEEDS["nat"]),
+        "vpc_limit": vpc_used + vpc_free,
+        "vpc_used": vpc_used,
+        "lambda_limit": lambda_limit, "lambda_used": lambda_used,
+    }  # fmt: skip
+
+
+def _branch(result, requested_fits: bool) -> str:
+    if requested_fits:
+        return "already fits"
+    if result.verdict == "NO_GO":
+        return "NO_GO"
+    return {"vpc-with-endpoints": "VPC kept (endpoints)", "vpc-with-nat": "NAT route", "no-vpc": "no-vpc"}[
+        result.adapted.networking
+    ]
+
+
+ROOMY = {"gateway_limit": 22, "gateway_used": 0, "interface_limit": 2, "eni_limit": 12, "eip_limit": 3,
+         "eip_used": 0, "nat_limit": 2, "vpc_limit": 3, "vpc_used": 0, "lambda_limit": 1000,
+         "lambda_used": 0}  # fmt: skip
+
+
+def _property_settings(test):
+    test = settings(
+        max_examples=PROPERTY_EXAMPLES,
+        derandomize=FUZZ_SEED is None,
+        database=None,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow],
+    )(test)
+    return seed(int(FUZZ_SEED))(test) if FUZZ_SEED else test
+
+
+@_property_settings
+@given(accounts())
+# The disagreement issue 16 found: no-vpc requested, everything fits. Returned unchanged, endpoints kept.
+@example({"preference": ["no-vpc"], "gateway_limit": 2, "gateway_used": 0, "interface_limit": 1,
+          "eni_limit": 2, "eip_limit": 0, "eip_used": 0, "nat_limit": 0, "vpc_limit": 1, "vpc_used": 0,
+          "lambda_limit": 1000, "lambda_used": 0})  # fmt: skip
+# One example per branch of the planner, so every run reaches each of them.
+@example(ROOMY | {"preference": ["vpc-with-endpoints", "no-vpc"]})  # already fits
+@example(ROOMY | {"preference": ["vpc-with-endpoints", "no-vpc"], "lambda_used": 850})  # VPC kept, shared
+@example(ROOMY | {"preference": ["vpc-with-endpoints", "vpc-with-nat", "no-vpc"], "gateway_used": 21})  # NAT
+@example(ROOMY | {"preference": ["vpc-with-endpoints", "no-vpc"], "gateway_used": 22})  # no-vpc
+@example(ROOMY | {"preference": ["vpc-with-endpoints", "no-vpc"], "vpc_used": 3})  # NO_GO
+@example(ROOMY | {"preference": ["vpc-with-nat"], "lambda_limit": 50})  # NAT requested, reservations dropped
+def test_every_go_plan_fits_and_nothing_less_degraded_would(account: dict) -> None:
+    manifest = _with_preference(BASE, account["preference"])
+    doc = manifest.doc
+    result = plan(manifest, _state(account), GatePolicy())
+    d = result.adapted
+    asked = {f.name: f.reserved_concurrency for f in doc.functions}
+    endpoint_names = frozenset(ep.name for ep in doc.endpoints)
+    preference = doc.lambda_.networking.preference
+    requested = Candidate(preference[0], endpoint_names, asked)
+    requested_fits = oracle_fits(doc, account, requested)
+    event(f"branch: {_branch(result, requested_fits)}")
+    target(float(len(result.adaptations)), label="adaptations")
+
+    # The rule, part 1: what fits as requested is returned unchanged, unused endpoints noted with cost.
+    if requested_fits:
+        assert result.verdict == "GO" and d == result.requested and result.adaptations == ()
+        unused = endpoint_names - oracle_serving(doc, requested.mode)
+        assert {n.paths[0] for n in result.notes} == {ep.path for ep in d.endpoints if ep.key in unused}
+        return
+
+    # The rule, part 2: an adapted plan. Concurrency is independent of every other choice.
+    kept_count, reserved_total = oracle_concurrency(doc, account)
+    event(f"concurrency: {'as requested' if reserved_total == sum(asked.values()) else 'shared or dropped'}")
+    reservations = {f.key: f.reserved_concurrency for f in d.functions}
+    if result.verdict != "NO_GO":
+        assert sum(r is not None for r in reservations.values()) == kept_count
+        assert sum(r for r in reservations.values() if r is not None) == reserved_total
+        floors = {f.name: f.min_reserved_concurrency for f in doc.functions}
+        assert all(floors[k] <= r <= asked[k] for k, r in reservations.items() if r is not None)
+
+    # Brute force over every allowed plan: networking choice x optional endpoints that serve something.
     best = None
-    for mode in manifest.doc.lambda_.networking.preference:
-        needed = required_endpoints(base, manifest, mode)
-        optional = [k for k in keys if k not in needed] if mode != "no-vpc" else []
+    for rank, mode in enumerate(preference):
+        required, serving = oracle_required(doc, mode), oracle_serving(doc, mode)
+        optional = sorted(serving - required)
         for n in range(len(optional) + 1):
             for extra in itertools.combinations(optional, n):
-                candidate = realize(base, manifest, mode, needed | frozenset(extra))
-                if fits(candidate):
-                    key = _degradation(manifest, base, candidate)
-                    best = key if best is None else min(best, key)
+                kept = required | frozenset(extra)
+                if oracle_fits(doc, account, Candidate(mode, kept, reservations)):
+                    best = min(best or (rank, len(endpoint_names)), (rank, len(endpoint_names - kept)))
     if best is None:
         assert result.verdict == "NO_GO"
-    else:
-        assert result.verdict != "NO_GO"
-        assert _degradation(manifest, base, result.adapted) == best
+        return
+    assert result.verdict == "GO_WITH_ADAPTATIONS"
+    kept = frozenset(ep.key for ep in d.endpoints)
+    assert (preference.index(d.networking), len(endpoint_names - kept)) == best
+    # The adapted deployment has the shape the rules give its networking choice.
+    mode = d.networking
+    assert oracle_fits(doc, account, Candidate(mode, kept, reservations))
+    assert oracle_required(doc, mode) <= kept <= oracle_required(doc, mode) | oracle_serving(doc, mode)
+    assert all(f.vpc_attached == (mode != "no-vpc") for f in d.functions)
+    assert d.role.managed_policies[0] == (BASIC_POLICY_ARN if mode == "no-vpc" else VPC_POLICY_ARN)
+    assert d.vpc.nat_gateway_azs == oracle_nat_azs(doc, mode)
+    assert d.vpc.internet_gateway == (doc.vpc.public_subnets or bool(d.vpc.nat_gateway_azs))
+    interface_kept = any(ep.type == "interface" and ep.name in kept for ep in doc.endpoints)
+    groups = {sg.key for sg in d.security_groups}
+    assert groups == {"lambda"} - ({"lambda"} if mode == "no-vpc" else set()) | (
+        {"endpoints"} if interface_kept else set()
+    )
 
 
 @settings(max_examples=300, deadline=None)

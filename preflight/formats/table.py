@@ -78,6 +78,11 @@ def print_plan_diff(console: Console, report: Report) -> None:
     adaptations = report.adaptations or ()
     if not adaptations:
         console.print("[green]No changes:[/] the deployment fits the account as requested.\n")
+        for n in report.notes:
+            console.print(f"  [cyan]i[/] [bold]{n.title}[/] [dim]({n.id})[/dim]: {n.reason}")
+            console.print(f"      cost: {n.impact.cost}")
+        if report.notes:
+            console.print()
         return
     console.print(f"[bold]{len(adaptations)} adaptation(s)[/] to fit the account:\n")
     for a in adaptations:
