@@ -45,6 +45,10 @@ class Stack:
     topic_name: str
     role_name: str
     managed_policies: frozenset[str]
+    # Security groups: the physical name of the one VPC-attached functions use, and every rule the
+    # stack defines, as (group name, "ingress" | "egress", protocol, from port, to port, CIDR).
+    lambda_security_group: str | None = None
+    security_group_rules: frozenset[tuple[str, str, str, int, int, str]] = frozenset()
 
     @classmethod
     def of(cls, d: Deployment) -> Stack:
@@ -59,6 +63,13 @@ class Stack:
             topic_name=d.topic.name,
             role_name=d.role.name,
             managed_policies=frozenset({BASIC_EXECUTION_POLICY, VPC_ACCESS_POLICY, *d.role.managed_policies}),
+            lambda_security_group=d.lambda_security_group,
+            security_group_rules=frozenset(
+                _rule_key(sg.name, direction, r.protocol, r.from_port, r.to_port, r.cidr)
+                for sg in d.security_groups
+                for direction, rules in (("ingress", sg.ingress), ("egress", sg.egress))
+                for r in rules
+            ),
         )
 
     def owns(self, tags: list[dict[str, str]] | None) -> bool:
@@ -145,6 +156,16 @@ class Reads:
 Usage = dict[str, float]
 
 
+def _rule_key(
+    group: str, direction: str, protocol: str, from_port: int | None, to_port: int | None, cidr: str | None
+) -> tuple[str, str, str, int, int, str]:
+    # "-1" (all traffic) has no ports: AWS answers -1/-1 where the manifest may say 0/0.
+    protocol = str(protocol).lower()
+    if protocol in ("-1", "all"):
+        return group, direction, "-1", -1, -1, cidr or ""
+    return group, direction, protocol, int(from_port or 0), int(to_port or 0), cidr or ""
+
+
 def vpcs(r: Reads) -> Usage:
     return {"region": sum(1 for v in r.ec2("DescribeVpcs", "Vpcs") if not r.stack.owns(v.get("Tags")))}
 
@@ -197,9 +218,40 @@ def security_groups(r: Reads) -> Usage:
 
 
 def security_group_rules(r: Reads) -> Usage:
-    # The program defines each of its groups' rules in full (inline rules are authoritative), and a new
-    # group starts empty: no rule of another stack can count against this stack's groups.
-    return {}
+    """Rules on this stack's existing groups that the stack does not define, per group and direction.
+
+    A deploy sends only the changes from the stack's last state: rules added to its groups outside the
+    stack stay, and count toward the per-group quota with the stack's own. A new group starts empty.
+    """
+    groups = {
+        g["GroupId"]: g["GroupName"]
+        for g in r.ec2("DescribeSecurityGroups", "SecurityGroups")
+        if r.stack.owns(g.get("Tags"))
+    }
+    if not groups:
+        return {}
+    rules = r.ec2(
+        "DescribeSecurityGroupRules",
+        "SecurityGroupRules",
+        Filters=[{"Name": "group-id", "Values": sorted(groups)}],
+    )
+    counts: Counter[str] = Counter(
+        {f"sg:{name}:{d}": 0 for name in groups.values() for d in ("ingress", "egress")}
+    )
+    for rule in rules:
+        name = groups.get(rule.get("GroupId", ""))
+        if name is None:
+            continue
+        direction = "egress" if rule.get("IsEgress") else "ingress"
+        cidr = (
+            rule.get("CidrIpv4") or rule.get("CidrIpv6") or rule.get("ReferencedGroupInfo", {}).get("GroupId")
+        )
+        key = _rule_key(
+            name, direction, rule.get("IpProtocol", ""), rule.get("FromPort"), rule.get("ToPort"), cidr
+        )
+        if key not in r.stack.security_group_rules:
+            counts[f"sg:{name}:{direction}"] += 1
+    return dict(counts)
 
 
 def gateway_endpoints(r: Reads) -> Usage:
@@ -239,9 +291,24 @@ def network_interfaces(r: Reads) -> Usage:
 
 
 def lambda_enis_per_vpc(r: Reads) -> Usage:
-    # Every Lambda ENI in this stack's VPC belongs to this stack's functions: usage by others is 0.
+    """Lambda's ENIs in this stack's VPC that other functions use.
+
+    Lambda makes one ENI per subnet and security-group combination and shares it among the functions
+    that use that combination (Hyperplane): those with exactly this stack's Lambda group are the ones
+    its functions will use, every other one stays.
+    """
     own = r.own_vpc_id()
-    return {r.own_vpc_scope(): 0} if own else {}
+    if own is None:
+        return {}
+    client = r.aws.client("ec2")
+    filters = [{"Name": "interface-type", "Values": ["lambda"]}, {"Name": "vpc-id", "Values": [own]}]
+    enis = r.once(
+        "ec2:DescribeNetworkInterfaces:lambda",
+        lambda: paginate(client, "DescribeNetworkInterfaces", "NetworkInterfaces", Filters=filters),
+    )
+    mine = {r.stack.lambda_security_group}
+    others = [e for e in enis if {g.get("GroupName") for g in e.get("Groups") or []} != mine]
+    return {r.own_vpc_scope(): len(others)}
 
 
 def lambda_reserved_concurrency(r: Reads) -> Usage:

@@ -21,6 +21,7 @@ POLICY_PATH = ROOT / "preflight" / "data" / "iam-policy.json"
 READ_ONLY_SID = "ReadOnlyForCheckPlanSnapshot"
 SUBMIT_SID_PREFIX = "OnlyForRequestIncreasesSubmit"
 OWN_ROLE = "pipeline-lambda-prod"  # the manifest's Lambda role in prod
+OWN_TAGS = {"tap:project": "tap-pipeline", "tap:environment": "prod"}
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +85,14 @@ def test_read_only_statement_is_exactly_what_the_gate_calls(
     # A stack that already has its role makes the gate also read the role's attached policies.
     iam = sb.client("iam", "us-east-1")
     iam.create_role(RoleName=OWN_ROLE, AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17"}))
+    # And one that already has its security groups makes it read their rules.
+    sb.client("ec2").create_security_group(
+        GroupName="pipeline-lambda-prod",
+        Description="lambda",
+        TagSpecifications=[
+            {"ResourceType": "security-group", "Tags": [{"Key": k, "Value": v} for k, v in OWN_TAGS.items()]}
+        ],
+    )
     sb.call_log.reset()
 
     calls = gate_calls(cli, sb, tmp_path)

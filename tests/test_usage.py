@@ -45,8 +45,26 @@ def usage(state: AccountState, code: str, scope: str = "region") -> float | None
 
 def test_every_catalog_quota_has_a_counter_and_a_test() -> None:
     assert {q.counter for q in catalog.QUOTAS} <= set(COUNTERS)
-    tested = {name.removeprefix("test_") for name in globals() if name.startswith("test_")}
-    assert {q.counter for q in catalog.QUOTAS} <= tested
+    assert {q.counter for q in catalog.QUOTAS} <= set(COUNTER_TESTS)
+
+
+@pytest.mark.parametrize("counter", sorted({q.counter for q in catalog.QUOTAS}))
+def test_each_counters_test_fails_when_the_counter_returns_a_constant(
+    sandbox, monkeypatch: pytest.MonkeyPatch, counter: str
+) -> None:
+    """Coverage that counts: the counter's own test, run against a counter frozen at its first answer,
+    must fail (a test that passes with a constant checks nothing the counter does)."""
+    real = COUNTERS[counter]
+    first: list[dict] = []
+
+    def frozen(reads):
+        if not first:
+            first.append(real(reads))
+        return first[0]
+
+    monkeypatch.setitem(COUNTERS, counter, frozen)
+    with pytest.raises(AssertionError):
+        COUNTER_TESTS[counter](sandbox)
 
 
 def _vpc(ec2, tags=None, cidr="10.9.0.0/16") -> str:
@@ -91,6 +109,7 @@ def test_nat_gateways_per_az(sandbox) -> None:
             "NatGatewayId"
         ]
 
+    assert usage(read(sb), "L-FE5A380F", "az:us-east-1a") == 0
     nat(sub_a)
     nat(sub_a, OWN_TAGS)  # this stack's: not counted
     gone = nat(sub_a)
@@ -139,22 +158,47 @@ def test_security_groups(sandbox) -> None:
     assert usage(read(sb), "L-E79EC296") == before + 2
 
 
-def test_security_group_rules(sandbox) -> None:
-    sb = sandbox()
-    ec2 = sb.client("ec2")
-    group = ec2.create_security_group(GroupName="busy", Description="busy", VpcId=_vpc(ec2))["GroupId"]
+def _group(ec2, name: str, vpc: str, tags=None) -> str:
+    kwargs = {"TagSpecifications": tagged("security-group", tags)} if tags else {}
+    return ec2.create_security_group(GroupName=name, Description=name, VpcId=vpc, **kwargs)["GroupId"]
+
+
+def _ingress(ec2, group: str, ports: range, cidr: str = "10.0.0.0/8") -> None:
     ec2.authorize_security_group_ingress(
         GroupId=group,
         IpPermissions=[
-            {"IpProtocol": "tcp", "FromPort": p, "ToPort": p, "IpRanges": [{"CidrIp": "10.0.0.0/8"}]}
-            for p in range(1000, 1059)
+            {"IpProtocol": "tcp", "FromPort": p, "ToPort": p, "IpRanges": [{"CidrIp": cidr}]} for p in ports
         ],
     )
+
+
+def test_security_group_rules(sandbox) -> None:
+    sb = sandbox()
+    ec2 = sb.client("ec2")
+    endpoints_sg, lambda_sg = (sg.name for sg in DEPLOYMENT.security_groups)
+    scope = lambda name, direction: f"sg:{name}:{direction}"  # noqa: E731
+    assert usage(read(sb), "L-0EA8095F", scope(endpoints_sg, "ingress")) == 0  # no group yet: a new one
+    own_vpc = _vpc(ec2, OWN_TAGS, "10.0.0.0/16")
+    # This stack's endpoint group, deployed: its own rule (443 from the VPC) and its allow-all egress
+    # (both in the manifest) plus three rules someone added by hand, which a deploy leaves in place.
+    group = _group(ec2, endpoints_sg, own_vpc, OWN_TAGS)
+    _ingress(ec2, group, range(443, 444), "10.0.0.0/16")
+    _ingress(ec2, group, range(8000, 8003))
+    own_lambda = _group(ec2, lambda_sg, own_vpc, OWN_TAGS)
+    ec2.authorize_security_group_egress(
+        GroupId=own_lambda,
+        IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432, "IpRanges": [{"CidrIp": "10.1.0.0/16"}]}
+        ],
+    )
+    # Another stack's busy group: its 59 rules count against that group, not this stack's.
+    _ingress(ec2, _group(ec2, "busy", _vpc(ec2, OTHER_TAGS)), range(1000, 1059))
     state = read(sb)
-    # Rules are per group: another group's 59 rules do not count against this stack's new groups.
-    sg = DEPLOYMENT.security_groups[0].name
-    assert usage(state, "L-0EA8095F", f"sg:{sg}:ingress") == 0
-    assert usage(state, "L-0EA8095F", f"sg:{sg}:egress") == 0
+    assert usage(state, "L-0EA8095F", scope(endpoints_sg, "ingress")) == 3
+    assert usage(state, "L-0EA8095F", scope(endpoints_sg, "egress")) == 0
+    assert usage(state, "L-0EA8095F", scope(lambda_sg, "ingress")) == 0
+    assert usage(state, "L-0EA8095F", scope(lambda_sg, "egress")) == 1
+    assert all(not key.startswith("sg:busy") for key in state.usage["L-0EA8095F"].scopes)
 
 
 def test_gateway_endpoints(sandbox) -> None:
@@ -182,6 +226,7 @@ def test_interface_endpoints_per_vpc(sandbox) -> None:
     ec2 = sb.client("ec2")
     own = _vpc(ec2, OWN_TAGS, "10.7.0.0/16")
     other = _vpc(ec2, OTHER_TAGS)
+    assert usage(read(sb), "L-29B6F2EB", OWN_VPC) == 0
 
     def endpoint(vpc: str, service: str, tags=None) -> None:
         kwargs = {"TagSpecifications": tagged("vpc-endpoint", tags)} if tags else {}
@@ -212,12 +257,32 @@ def test_network_interfaces(sandbox) -> None:
 def test_lambda_enis_per_vpc(sandbox) -> None:
     sb = sandbox()
     ec2 = sb.client("ec2")
-    assert usage(read(sb), "L-9FEE3D26", OWN_VPC) == 0
-    own_subnet = _subnet(ec2, _vpc(ec2, OWN_TAGS, "10.7.0.0/16"), "10.7.1.0/24")
-    ec2.create_network_interface(SubnetId=own_subnet, Description="AWS Lambda VPC ENI-pipeline-ingest-prod")
-    state = read(sb)
-    assert OWN_VPC in state.usage["L-9FEE3D26"].scopes
-    assert usage(state, "L-9FEE3D26", OWN_VPC) == 0
+    assert usage(read(sb), "L-9FEE3D26", OWN_VPC) == 0  # the stack's VPC does not exist yet
+    own_vpc = _vpc(ec2, OWN_TAGS, "10.0.0.0/16")
+    subnets = [_subnet(ec2, own_vpc, f"10.0.{i}.0/24", f"us-east-1{z}") for i, z in ((1, "a"), (2, "b"))]
+    own_sg = _group(ec2, DEPLOYMENT.lambda_security_group, own_vpc, OWN_TAGS)
+    other_sg = _group(ec2, "other-functions", own_vpc)
+    # This stack's functions (one ENI per subnet, shared): the ENIs its redeploy uses again.
+    _function(sb, "pipeline-ingest-prod", vpc={"SubnetIds": subnets, "SecurityGroupIds": [own_sg]})
+    _function(sb, "pipeline-enrich-prod", vpc={"SubnetIds": subnets, "SecurityGroupIds": [own_sg]})
+    # Other functions in the same VPC: one ENI per subnet x group combination, shared between them.
+    _function(sb, "other-a", vpc={"SubnetIds": subnets, "SecurityGroupIds": [other_sg]})
+    _function(sb, "other-b", vpc={"SubnetIds": subnets[:1], "SecurityGroupIds": [other_sg]})
+    _function(sb, "other-c", vpc={"SubnetIds": subnets[:1], "SecurityGroupIds": [own_sg, other_sg]})
+    # Neither a Lambda ENI nor in this VPC: not counted here.
+    ec2.create_network_interface(SubnetId=subnets[0])
+    elsewhere = _vpc(ec2, OTHER_TAGS)
+    _function(
+        sb,
+        "other-d",
+        vpc={
+            "SubnetIds": [_subnet(ec2, elsewhere, "10.9.1.0/24")],
+            "SecurityGroupIds": [_group(ec2, "d", elsewhere)],
+        },
+    )
+    enis = ec2.describe_network_interfaces(Filters=[{"Name": "interface-type", "Values": ["lambda"]}])
+    assert len(enis["NetworkInterfaces"]) == 6  # 2 of this stack, 2 + 1 of others here, 1 elsewhere
+    assert usage(read(sb), "L-9FEE3D26", OWN_VPC) == 3
 
 
 def _zip() -> bytes:
@@ -227,7 +292,7 @@ def _zip() -> bytes:
     return buffer.getvalue()
 
 
-def _function(sb, name: str, reserved: int | None = None) -> None:
+def _function(sb, name: str, reserved: int | None = None, vpc: dict | None = None) -> None:
     iam = sb.client("iam")
     try:
         role = iam.get_role(RoleName="fn-role")["Role"]["Arn"]
@@ -235,7 +300,12 @@ def _function(sb, name: str, reserved: int | None = None) -> None:
         role = iam.create_role(RoleName="fn-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     lam = sb.client("lambda")
     lam.create_function(
-        FunctionName=name, Runtime="python3.11", Role=role, Handler="index.handler", Code={"ZipFile": _zip()}
+        FunctionName=name,
+        Runtime="python3.11",
+        Role=role,
+        Handler="index.handler",
+        Code={"ZipFile": _zip()},
+        **({"VpcConfig": vpc} if vpc else {}),
     )
     if reserved is not None:
         lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=reserved)
@@ -335,3 +405,11 @@ def test_fresh_account_reads_every_limit(sandbox, code: str) -> None:
     assert limit.value == q.default_for("us-east-1"), limit
     expected = "service-api" if q.service_api_first else "default"
     assert limit.source == expected
+
+
+# Each counter's test, by counter name (the test named after it).
+COUNTER_TESTS = {
+    name.removeprefix("test_"): test
+    for name, test in dict(globals()).items()
+    if name.startswith("test_") and name.removeprefix("test_") in COUNTERS
+}

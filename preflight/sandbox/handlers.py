@@ -8,6 +8,7 @@ let moto answer it (after its checks passed).
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote, urlencode
@@ -117,6 +118,65 @@ def lambda_get_function_concurrency(state: SandboxState, call: Call) -> Response
         else {"ReservedConcurrentExecutions": _int(fn.reserved_concurrency)}
     )
     return json_response(payload, protocol="rest-json")
+
+
+def lambda_create_function(state: SandboxState, call: Call) -> None:
+    """A VPC-attached function gets Lambda's ENIs, as AWS makes them at create time (Hyperplane).
+
+    One ENI (interface type `lambda`, requester-managed) per subnet and security-group combination,
+    shared by every function with the same combination; moto makes none. They are made before moto
+    creates the function; a create that then fails leaves them, as AWS keeps ENIs for a while.
+    """
+    vpc = call.json.get("VpcConfig") or {}
+    subnets, groups = vpc.get("SubnetIds") or [], sorted(vpc.get("SecurityGroupIds") or [])
+    if not subnets or not groups:
+        return None
+    ec2 = _ec2(call.region)
+    with _LAMBDA_ENI_LOCK:
+        existing = {
+            (eni.subnet.id, tuple(sorted(g.id for g in eni.group_set)))
+            for eni in ec2.enis.values()
+            if getattr(eni, "interface_type", "") == "lambda"
+        }
+        for subnet_id in subnets:
+            if (subnet_id, tuple(groups)) in existing:
+                continue
+            try:
+                subnet = ec2.get_subnet(subnet_id)
+            except Exception:  # moto answers the bad subnet with AWS's error when it creates the function
+                continue
+            eni = ec2.create_network_interface(
+                subnet,
+                None,
+                group_ids=groups,
+                description=f"AWS Lambda VPC ENI-{call.json.get('FunctionName')}",
+            )
+            eni.interface_type = "lambda"
+            eni.requester_managed = True
+    return None
+
+
+def _eni_filter_value(original: Callable[..., Any]) -> Callable[..., Any]:
+    """moto's ENIs know no `interface-type` filter; AWS's `lambda` ENIs are found with it."""
+
+    def get_filter_value(self: Any, filter_name: str, method_name: str | None = None) -> Any:
+        if filter_name == "interface-type":
+            return self.interface_type
+        return original(self, filter_name, method_name)
+
+    return get_filter_value
+
+
+def _install_eni_filter() -> None:
+    from moto.ec2.models.elastic_network_interfaces import NetworkInterface
+
+    if not getattr(NetworkInterface.get_filter_value, "_sandbox", False):
+        NetworkInterface.get_filter_value = _eni_filter_value(NetworkInterface.get_filter_value)  # type: ignore[method-assign]
+        NetworkInterface.get_filter_value._sandbox = True  # type: ignore[attr-defined]
+
+
+_LAMBDA_ENI_LOCK = threading.Lock()
+_install_eni_filter()
 
 
 # --- Kinesis ---------------------------------------------------------------------------------------
@@ -296,6 +356,7 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("lambda", "GetAccountSettings"): lambda_get_account_settings,
     ("lambda", "PutFunctionConcurrency"): lambda_put_function_concurrency,
     ("lambda", "GetFunctionConcurrency"): lambda_get_function_concurrency,
+    ("lambda", "CreateFunction"): lambda_create_function,
     ("kinesis", "DescribeLimits"): kinesis_describe_limits,
     ("ec2", "CreateVpc"): ec2_create_vpc,
     ("ec2", "CreateInternetGateway"): ec2_create_internet_gateway,
