@@ -171,29 +171,26 @@ def test_lambda_concurrency_comes_from_get_account_settings(sandbox) -> None:
 def test_unknown_limit_fails_closed_unless_allowed(sandbox) -> None:
     """A quota whose limit nothing answers is UNKNOWN, and the gate blocks (exit 3) unless allowed.
 
-    The emulated account answers every Service Quotas call, so this one test drops the answers of a
-    single service code from the state it read (the emulator cannot be made to forget a default).
+    The account denies Service Quotas: SNS has no API of its own that tells its topic limit.
     """
-    from preflight.account import LimitReading
+    from preflight.gate import exit_code
+    from preflight.sandbox import FaultConfig
 
     sb = sandbox("fresh-account")
-    state = _state(sb)
-    unknown = LimitReading(value=None, source="unknown", detail="servicequotas:ListServiceQuotas denied")
-    state = state.model_copy(update={"limits": {**state.limits, "L-61103206": unknown}})
-
-    class Fixed:
-        def read(self, manifest, region, overrides, progress):
-            return state
-
-    from preflight.gate import exit_code
-
+    sb.set_faults(
+        FaultConfig(
+            deny=frozenset({"service-quotas:ListServiceQuotas", "service-quotas:ListAWSDefaultServiceQuotas"})
+        )
+    )
     manifest = load_manifest(MANIFEST, "prod")
-    report = run_check(manifest, Fixed(), "us-east-1", GatePolicy())
+    report = run_check(manifest, live_source(sb), "us-east-1", GatePolicy())
     topic = next(f for f in report.findings if f.quota_code == "L-61103206")
-    assert topic.status == "UNKNOWN" and "denied" in topic.message
+    assert topic.status == "UNKNOWN" and topic.limit is None and topic.limit_source == "unknown"
+    assert "access denied (needs servicequotas:ListServiceQuotas)" in topic.message
+    assert not [f for f in report.findings if f.status == "FAIL"]
     assert report.verdict == "NO_GO" and exit_code(report, GatePolicy()) == 3
     allowed = GatePolicy.from_flags(allow_unknown=True)
-    report = run_check(manifest, Fixed(), "us-east-1", allowed)
+    report = run_check(manifest, live_source(sb), "us-east-1", allowed)
     assert report.verdict == "GO" and exit_code(report, allowed) == 0
 
 

@@ -26,11 +26,18 @@ def _findings(output: str) -> list[tuple]:
 def test_throttling_and_errors_do_not_change_the_verdict(cli, sandbox) -> None:
     sb = sandbox("seed-account")
     calm = _check(cli, sb, "--format", "json")
+    calm_calls = sb.call_log.total()
+    sb.call_log.reset()
     sb.set_faults(FaultConfig(throttle_rate=0.3, error_rate=0.05, seed=11))
     stormy = _check(cli, sb, "--format", "json", attempts="12")
     assert calm.exit_code == stormy.exit_code == 1
     assert _findings(stormy.output) == _findings(calm.output)
-    assert sb.call_log.total() > 2 * 40  # the faults really happened: retries on top of the first run's calls
+    # The faults really happened, about 35 % of the answers, and each faulted call was tried again.
+    faults = sb.call_log.faults()
+    faulted = sum(faults.values())
+    assert set(faults) == {"throttle", "error"}
+    assert 0.2 * calm_calls <= faulted <= 0.5 * (calm_calls + faulted)
+    assert sb.call_log.total() == calm_calls + faulted
 
 
 def test_every_answer_a_fault_exits_3(cli, sandbox) -> None:

@@ -215,18 +215,12 @@ def test_output_file_is_written(
 
 
 def test_aws_error_exits_3_naming_call_and_permission(
-    cli: Callable[..., Result],
-    sandbox: Callable[..., Any],
-    seed_files: dict[str, Path],
-    monkeypatch: pytest.MonkeyPatch,
+    cli: Callable[..., Result], sandbox: Callable[..., Any], seed_files: dict[str, Path]
 ) -> None:
-    from preflight.aws import AwsCallError
+    from preflight.sandbox import FaultConfig
 
-    def denied(self: ServiceQuotas, req: IncreaseRequest, region: str, desired: float) -> dict[str, Any]:
-        raise AwsCallError("service-quotas", "RequestServiceQuotaIncrease", "AccessDeniedException", "no")
-
-    monkeypatch.setattr(ServiceQuotas, "file", denied)
     sb = sandbox("seed-account")
+    sb.set_faults(FaultConfig(deny=frozenset({FILE})))  # the account refuses the filing itself
     result = run(cli, sb, "--report", str(seed_files["report"]), "--submit")
     assert result.exit_code == 3
     assert (
@@ -234,6 +228,9 @@ def test_aws_error_exits_3_naming_call_and_permission(
         "(needs servicequotas:RequestServiceQuotaIncrease)"
     ) in result.stderr
     assert "Traceback" not in result.output
+    assert sb.call_log.faults() == {"denied": sb.call_log.counts()[FILE]}  # the denial was the account's
+    history = sb.client("service-quotas").list_requested_service_quota_change_history()
+    assert history["RequestedQuotas"] == []  # nothing was filed
 
 
 def test_real_client_errors_are_translated() -> None:

@@ -127,11 +127,14 @@ class SandboxApp:
             call.__dict__.pop("params", None)
 
         if call.key in self.faults.config.deny:
+            self.call_log.record_fault("denied")
             return self._send(access_denied_response(call), start_response)
         fault = self.faults.decide()
         if fault == "throttle":
+            self.call_log.record_fault("throttle")
             return self._send(throttle_response(call), start_response)
         if fault == "error":
+            self.call_log.record_fault("error")
             return self._send(internal_error_response(call), start_response)
 
         if (call.service, call.operation) in SERIALISED:
@@ -209,7 +212,13 @@ class SandboxApp:
         if route == "/_sandbox/health":
             return reply({"status": "ok"})
         if route == "/_sandbox/calls" and method == "GET":
-            return reply({"counts": self.call_log.counts(), "total": self.call_log.total()})
+            return reply(
+                {
+                    "counts": self.call_log.counts(),
+                    "total": self.call_log.total(),
+                    "faults": self.call_log.faults(),
+                }
+            )
         if route == "/_sandbox/calls/reset" and method == "POST":
             self.call_log.reset()
             return reply({"status": "ok"})

@@ -23,10 +23,21 @@ class CallLog:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._counts: Counter[str] = Counter()
+        self._faults: Counter[str] = Counter()
 
     def record(self, key: str) -> None:
         with self._lock:
             self._counts[key] += 1
+
+    def record_fault(self, kind: str) -> None:
+        """A request answered with an injected fault ("throttle", "error" or "denied")."""
+        with self._lock:
+            self._faults[kind] += 1
+
+    def faults(self) -> dict[str, int]:
+        """How many requests got each injected fault since the last reset."""
+        with self._lock:
+            return dict(sorted(self._faults.items()))
 
     def counts(self) -> dict[str, int]:
         with self._lock:
@@ -39,6 +50,7 @@ class CallLog:
     def reset(self) -> None:
         with self._lock:
             self._counts.clear()
+            self._faults.clear()
 
     def mutating_calls(self) -> list[str]:
         """The distinct operations received that are not reads (Describe/List/Get/Head), sorted."""

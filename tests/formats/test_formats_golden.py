@@ -8,6 +8,8 @@ After an intended change of output, rewrite them and review the diff:
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,6 +28,9 @@ EXTENSION = {
     "github": "github.txt",
 }
 UPDATE = os.environ.get("UPDATE_GOLDEN", "") not in ("", "0")
+if UPDATE and os.environ.get("CI"):
+    # Rewriting would pass without comparing anything: CI must compare, so refuse to run at all.
+    raise RuntimeError("UPDATE_GOLDEN is set together with CI: golden files are rewritten only by hand")
 
 
 def golden_path(stem: str, fmt: str) -> Path:
@@ -66,3 +71,18 @@ def test_no_stale_golden_files() -> None:
             (GOLDEN / name).unlink()
         return
     assert not stale, f"golden files without an input (delete them, or UPDATE_GOLDEN=1): {stale}"
+
+
+def test_update_golden_refuses_to_run_in_ci() -> None:
+    env = {**os.environ, "UPDATE_GOLDEN": "1", "CI": "true"}
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__, "-k", "no_stale"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=GOLDEN.parent.parent,
+        timeout=120,
+    )
+    assert run.returncode != 0
+    assert "UPDATE_GOLDEN is set together with CI" in run.stdout + run.stderr
+    assert "1 passed" not in run.stdout

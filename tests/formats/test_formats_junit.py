@@ -9,13 +9,24 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from preflight.formats.junit import render_junit, xml_text
+from preflight.formats.junit import render_junit
 from preflight.report import Report
+
+
+def xml_char_ok(c: str) -> bool:
+    """XML 1.0's Char production: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF]."""
+    n = ord(c)
+    return c in "\t\n\r" or 0x20 <= n <= 0xD7FF or 0xE000 <= n <= 0xFFFD or 0x10000 <= n <= 0x10FFFF
+
+
+def as_attribute(value: str) -> str:
+    """What the document must hold: every character XML cannot carry replaced by U+FFFD."""
+    return "".join(c if xml_char_ok(c) else "\ufffd" for c in value)
 
 
 def as_text_node(value: str) -> str:
     """What a parser gives back for element text: XML normalises CR and CRLF line ends to LF."""
-    return xml_text(value).replace("\r\n", "\n").replace("\r", "\n")
+    return as_attribute(value).replace("\r\n", "\n").replace("\r", "\n")
 
 
 def check_against(report: Report, xml: str) -> ET.Element:
@@ -37,18 +48,18 @@ def check_against(report: Report, xml: str) -> ET.Element:
     cases = suite.findall("testcase")
     assert len(cases) == len(report.findings) == xml.count("<testcase ")
     for case, f in zip(cases, report.findings, strict=True):
-        assert case.get("classname") == xml_text(f"{f.service_code}.{f.quota_code}")
-        assert case.get("name") == xml_text(f"{f.quota_name} [{f.scope}]")
+        assert case.get("classname") == as_attribute(f"{f.service_code}.{f.quota_code}")
+        assert case.get("name") == as_attribute(f"{f.quota_name} [{f.scope}]")
         failures, skipped, out = case.findall("failure"), case.findall("skipped"), case.findall("system-out")
         assert len(failures) == (f.status == "FAIL")
         assert len(skipped) == (f.status == "UNKNOWN")
         assert len(out) == (f.status == "WARN")
         if failures:
             assert failures[0].get("type") == "FAIL"
-            assert failures[0].get("message") == xml_text(f.message)
+            assert failures[0].get("message") == as_attribute(f.message)
             assert as_text_node(f.message) in (failures[0].text or "")
         if skipped:
-            assert skipped[0].get("message") == xml_text(f.message)
+            assert skipped[0].get("message") == as_attribute(f.message)
         if out:
             assert as_text_node(f.message) in (out[0].text or "")
     return root

@@ -40,11 +40,25 @@ def test_deleted_gateway_endpoints_free_their_slot(seed: Sandbox) -> None:
 
 
 def test_gateway_endpoints_count_per_region(seed: Sandbox) -> None:
+    # us-east-1 is full (20 of 20); us-west-2 has its own allowance of 20.
+    east = seed.client("ec2")
+    east_vpc = east.create_vpc(CidrBlock="10.60.0.0/16")["Vpc"]["VpcId"]
+    assert code_of(error_of(lambda: gateway_endpoint(east, east_vpc))) == "VpcEndpointLimitExceeded"
     west = seed.client("ec2", "us-west-2")
     vpc_id = west.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-    west.create_vpc_endpoint(
-        VpcId=vpc_id, ServiceName="com.amazonaws.us-west-2.s3", VpcEndpointType="Gateway"
+    for _ in range(20):
+        made = west.create_vpc_endpoint(
+            VpcId=vpc_id, ServiceName="com.amazonaws.us-west-2.s3", VpcEndpointType="Gateway"
+        )
+        assert made["VpcEndpoint"]["VpcEndpointType"] == "Gateway"
+    err = error_of(
+        lambda: west.create_vpc_endpoint(
+            VpcId=vpc_id, ServiceName="com.amazonaws.us-west-2.s3", VpcEndpointType="Gateway"
+        )
     )
+    assert code_of(err) == "VpcEndpointLimitExceeded"  # the 21st in us-west-2: its own quota is full
+    assert len(west.describe_vpc_endpoints()["VpcEndpoints"]) == 20
+    assert len(east.describe_vpc_endpoints()["VpcEndpoints"]) == 20
 
 
 def test_interface_endpoints_count_per_vpc(fresh: Sandbox) -> None:
@@ -132,9 +146,18 @@ def test_a_fresh_account_has_room_for_a_new_stack(fresh: Sandbox) -> None:
     subnet = ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.0.0.0/24", AvailabilityZone="us-east-1a")
     alloc = ec2.allocate_address(Domain="vpc")["AllocationId"]
     ec2.allocate_address(Domain="vpc")
-    ec2.create_nat_gateway(SubnetId=subnet["Subnet"]["SubnetId"], AllocationId=alloc)
-    gateway_endpoint(ec2, vpc_id, "s3")
-    gateway_endpoint(ec2, vpc_id, "dynamodb")
+    nat = ec2.create_nat_gateway(SubnetId=subnet["Subnet"]["SubnetId"], AllocationId=alloc)["NatGateway"]
+    endpoints = [gateway_endpoint(ec2, vpc_id, service) for service in ("s3", "dynamodb")]
+    # Everything a new stack makes is there, in the new VPC, none refused.
+    assert nat["VpcId"] == vpc_id and nat["State"] in ("pending", "available")
+    assert {e["ServiceName"] for e in endpoints} == {
+        "com.amazonaws.us-east-1.s3",
+        "com.amazonaws.us-east-1.dynamodb",
+    }
+    assert {v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"]} >= {vpc_id}
+    [attached] = ec2.describe_internet_gateways(InternetGatewayIds=[igw])["InternetGateways"]
+    assert attached["Attachments"] == [{"State": "available", "VpcId": vpc_id}]
+    assert len(ec2.describe_addresses()["Addresses"]) == 2
 
 
 def test_seed_account_has_room_for_one_vpc_but_no_gateway_endpoint(seed: Sandbox) -> None:

@@ -120,15 +120,29 @@ def test_same_seed_same_faults_across_sandboxes() -> None:
 
 
 def test_retries_get_through_30_percent_throttling_and_5_percent_errors(seed: Sandbox) -> None:
-    seed.set_faults(FaultConfig(throttle_rate=0.3, error_rate=0.05, seed=3))
     # 15 attempts: 0.35**15 makes a call that never gets through a one-in-ten-million event.
     retries = Config(retries={"mode": "standard", "total_max_attempts": 15})
     clients = {service: seed.client(service, config=retries) for service in CALLS}
     jobs = [(service, call) for service, call in CALLS.items()] * 4
+    seed.set_faults(FaultConfig())
+    calm = {service: call(seed.client(service)) for service, call in CALLS.items()}
+    seed.call_log.reset()
+    seed.set_faults(FaultConfig(throttle_rate=0.3, error_rate=0.05, seed=3))
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(pool.map(lambda job: job[1](clients[job[0]]), jobs))
-    assert len(results) == len(jobs)
-    assert seed.call_log.total() > len(jobs)  # the faulted attempts were received (and retried)
+    # Every call got the account's real answer, the same as without faults.
+    for (service, _), result in zip(jobs, results, strict=True):
+        assert result["ResponseMetadata"]["HTTPStatusCode"] == 200
+        assert _answer(result) == _answer(calm[service]), service
+    # Faults were answered (some of each kind), and each faulted attempt was retried once more.
+    faults = seed.call_log.faults()
+    assert set(faults) == {"throttle", "error"}
+    assert seed.call_log.total() == len(jobs) + sum(faults.values())
+    assert sum(r["ResponseMetadata"]["RetryAttempts"] for r in results) == sum(faults.values())
+
+
+def _answer(result: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in result.items() if k != "ResponseMetadata"}
 
 
 def test_latency_is_added_per_request(fresh: Sandbox) -> None:
