@@ -284,3 +284,36 @@ def test_role_arn_assumes_the_role_first(cli) -> None:
     )
     report = json.loads(result.output)
     assert result.exit_code == 0 and report["stats"]["api_calls"]["sts:AssumeRole"] == 1
+
+
+def test_warn_starts_at_the_threshold() -> None:
+    from preflight.demand import Demand
+    from preflight.evaluate import evaluate_demand
+    from tests.conftest import synthetic_state
+
+    state = synthetic_state(limits={"L-F678F1CE": 5}, usage={"L-F678F1CE": {"region": 3}})
+    at = evaluate_demand(Demand("L-F678F1CE", "region", 1, ("vpc",)), state, warn_threshold=0.8)
+    assert (at.status, at.utilization_after, at.headroom_after) == ("WARN", 0.8, 1)  # 4 of 5: 80 %
+    below = evaluate_demand(Demand("L-F678F1CE", "region", 1, ("vpc",)), state, warn_threshold=0.81)
+    assert below.status == "OK"
+    full = evaluate_demand(Demand("L-F678F1CE", "region", 2, ("vpc",)), state, warn_threshold=0.8)
+    assert (full.status, full.headroom_after) == ("WARN", 0)  # exactly full still fits
+    over = evaluate_demand(Demand("L-F678F1CE", "region", 3, ("vpc",)), state, warn_threshold=0.8)
+    assert (over.status, over.headroom_after) == ("FAIL", -1)
+
+
+def test_an_increase_covers_the_fullest_scope() -> None:
+    from preflight.demand import Demand
+    from preflight.evaluate import evaluate_demand, increase_requests
+    from tests.conftest import synthetic_state
+
+    state = synthetic_state(
+        limits={"L-FE5A380F": 1}, usage={"L-FE5A380F": {"az:us-east-1a": 2, "az:us-east-1b": 1}}
+    )
+    findings = [
+        evaluate_demand(Demand("L-FE5A380F", f"az:us-east-1{z}", 1, ("vpc",)), state, 0.8) for z in "ab"
+    ]
+    assert [f.status for f in findings] == ["FAIL", "FAIL"]
+    for order in (findings, findings[::-1]):
+        [request] = increase_requests(order)
+        assert (request.current, request.required) == (1, 3)  # 2 in use + 1 in us-east-1a

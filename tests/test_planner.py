@@ -258,7 +258,7 @@ def oracle_room(account: dict) -> dict[str, float]:
         "interface endpoints": account["interface_limit"],
         "network interfaces": account["eni_limit"],
         "elastic ips": account["eip_limit"] - account["eip_used"],
-        **{f"nat gateways {az}": account["nat_limit"] for az in AZS},
+        **{f"nat gateways@{az}": account["nat_limit"] for az in AZS},
         "vpcs": account["vpc_limit"] - account["vpc_used"],
         "internet gateways": 5,
         "lambda enis": 250,
@@ -274,7 +274,7 @@ def oracle_demand(doc, c: Candidate) -> Counter:
     if doc.vpc.public_subnets or nat:
         need["internet gateways"] += 1
     for az in nat:  # a public NAT gateway holds an Elastic IP and a network interface
-        need[f"nat gateways {az}"] += 1
+        need[f"nat gateways@{az}"] += 1
         need["elastic ips"] += 1
         need["network interfaces"] += 1
     kinds = {ep.name: ep.type for ep in doc.endpoints}
@@ -294,6 +294,13 @@ def oracle_demand(doc, c: Candidate) -> Counter:
 def oracle_fits(doc, account: dict, c: Candidate) -> bool:
     room = oracle_room(account)
     return all(amount <= room[what] for what, amount in oracle_demand(doc, c).items())
+
+
+def oracle_blocking(doc, account: dict, mode: str, reservations: dict) -> set[str]:
+    """The quotas (AZs folded) that keep `mode` with only its required endpoints from fitting."""
+    room = oracle_room(account)
+    need = oracle_demand(doc, Candidate(mode, oracle_required(doc, mode), reservations))
+    return {what.partition("@")[0] for what, amount in need.items() if amount > room[what]}
 
 
 def oracle_concurrency(doc, account: dict) -> tuple[int, int]:
@@ -455,6 +462,11 @@ def test_every_go_plan_fits_and_nothing_less_degraded_would(account: dict) -> No
                     best = min(best or (rank, len(endpoint_names)), (rank, len(endpoint_names - kept)))
     if best is None:
         assert result.verdict == "NO_GO"
+        # It shows the allowed choice with the fewest quotas in the way (the preferred one on a tie).
+        assert d.networking == min(
+            preference,
+            key=lambda m: (len(oracle_blocking(doc, account, m, reservations)), preference.index(m)),
+        )
         return
     assert result.verdict == "GO_WITH_ADAPTATIONS"
     kept = frozenset(ep.key for ep in d.endpoints)

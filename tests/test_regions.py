@@ -55,3 +55,25 @@ def test_plan_writes_one_plan_per_region(cli, tmp_path) -> None:
         "plan", "--adapt", MANIFEST, "--sandbox", "seed-account", *REGIONS, "--save-plan", "p.json"
     )
     assert no_placeholder.exit_code == 2 and "{region}" in no_placeholder.output
+
+
+def test_a_known_no_go_outranks_could_not_evaluate() -> None:
+    from preflight.account import LimitReading
+    from preflight.gate import GatePolicy, exit_code, exit_code_of_regions, overall_verdict
+    from preflight.manifest import load_manifest
+    from preflight.runner import build_report
+    from tests.conftest import synthetic_state
+
+    manifest = load_manifest(MANIFEST, "prod")
+    policy = GatePolicy()
+
+    def report(state):
+        return build_report(manifest, manifest.requested(state.region, state.azs), state, policy)
+
+    no_go = report(synthetic_state(limits={"L-F678F1CE": 0}))
+    fine = synthetic_state(region="eu-west-1", azs=("eu-west-1a", "eu-west-1b"))
+    unknown = LimitReading(value=None, source="unknown", detail="denied")
+    blind = report(fine.model_copy(update={"limits": {**fine.limits, "L-61103206": unknown}}))
+    assert (exit_code(no_go, policy), exit_code(blind, policy)) == (1, 3)
+    assert exit_code_of_regions([blind, no_go], policy) == exit_code_of_regions([no_go, blind], policy) == 1
+    assert overall_verdict([report(fine), no_go]) == "NO_GO"

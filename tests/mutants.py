@@ -1,0 +1,239 @@
+"""Hand mutations (issue 16): apply one, run the tests that should catch it, restore it.
+
+    .venv/bin/python tests/mutants.py [INDEX ...]
+
+Prints KILLED or SURVIVED per mutation. It edits the source in place while a mutation runs (and puts
+it back, also on failure): do not run it while editing, and never commit during a run.
+"""
+
+import pathlib
+import subprocess
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+PROP = "tests/test_planner.py::test_every_go_plan_fits_and_nothing_less_degraded_would"
+GATE = [
+    "tests/test_check.py",
+    "tests/test_regions.py",
+    "tests/test_planner.py",
+    "tests/test_gate_faults.py",
+    "tests/test_ci_workflow.py",
+]
+M = [
+    (
+        "planner: required_endpoints returns an empty set",
+        "preflight/planner.py",
+        "    return frozenset(mandatory | serving)\n",
+        "    return frozenset()\n",
+        [PROP],
+    ),
+    (
+        "planner: an adapted no-vpc plan keeps every endpoint",
+        "preflight/planner.py",
+        "        extras = [ep for ep in requested.endpoints if ep.key in serving and ep.key not in needed]",
+        "        extras = [ep for ep in requested.endpoints if ep.key not in needed]",
+        [PROP],
+    ),
+    (
+        "planner: no notes for resources that serve nothing",
+        "preflight/planner.py",
+        "            notes=unused_resource_notes(requested),",
+        "            notes=(),",
+        [PROP],
+    ),
+    (
+        "planner: the role keeps the VPC access policy out of the VPC",
+        "preflight/planner.py",
+        "VPC_ACCESS_POLICY if attached else BASIC_EXECUTION_POLICY",
+        "VPC_ACCESS_POLICY",
+        [PROP],
+    ),
+    (
+        "planner: a NAT route without a NAT gateway",
+        "preflight/planner.py",
+        "        nat_azs = requested.vpc.azs if per_az else requested.vpc.azs[:1]",
+        "        nat_azs = ()",
+        [PROP],
+    ),
+    (
+        "planner: a plan that fits as requested is adapted anyway",
+        "preflight/planner.py",
+        "    if not _blocking(requested_findings, policy):",
+        "    if False:",
+        [PROP],
+    ),
+    (
+        "planner: NO_GO shows the first attempt, not the closest",
+        "preflight/planner.py",
+        "key=lambda i: (len({f.quota_code for f in attempts[i].blocking}), i)",
+        "key=lambda i: i",
+        [PROP],
+    ),
+    (
+        "evaluate: an exact fit is a FAIL",
+        "preflight/evaluate.py",
+        "    if headroom_after < 0:",
+        "    if headroom_after <= 0:",
+        [PROP],
+    ),
+    (
+        "evaluate: the Lambda unreserved floor is forgotten",
+        "preflight/evaluate.py",
+        'return catalog.lambda_unreserved_floor(limit) if code == "L-B99A9384" else 0.0',
+        "return 0.0",
+        [PROP],
+    ),
+    (
+        "evaluate: WARN only above the threshold",
+        "preflight/evaluate.py",
+        "    elif utilization >= warn_threshold:",
+        "    elif utilization > warn_threshold:",
+        ["tests/test_check.py::test_warn_starts_at_the_threshold"],
+    ),
+    (
+        "evaluate: the increase for Lambda forgets the floor",
+        "preflight/evaluate.py",
+        'catalog.lambda_unreserved_floor(needed + 100) if q.quota_code == "L-B99A9384" else 0',
+        "0",
+        ["tests/test_check.py", "tests/test_planner.py"],
+    ),
+    (
+        "gate: UNKNOWN does not block",
+        "preflight/gate.py",
+        '    if "FAIL" in statuses or ("UNKNOWN" in statuses and not policy.allow_unknown):',
+        '    if "FAIL" in statuses:',
+        ["tests/test_check.py::test_unknown_limit_fails_closed_unless_allowed"],
+    ),
+    (
+        "gate: could-not-evaluate exits 1",
+        "preflight/gate.py",
+        "        return EXIT_CANNOT_EVALUATE\n    if report.verdict",
+        "        return EXIT_NO_GO\n    if report.verdict",
+        ["tests/test_check.py::test_unknown_limit_fails_closed_unless_allowed"],
+    ),
+    (
+        "gate: --allow-unknown ignored",
+        "preflight/gate.py",
+        '            chosen.discard("unknown")',
+        "            pass",
+        ["tests/test_check.py::test_unknown_limit_fails_closed_unless_allowed"],
+    ),
+    (
+        "concurrency: shares do not use the whole budget",
+        "preflight/concurrency.py",
+        "    while left > 0:",
+        "    while left > 1:",
+        [PROP],
+    ),
+    (
+        "demand: VPC-attached functions need no ENI",
+        "preflight/demand.py",
+        '        yield "L-9FEE3D26", vpc_scope(d), private, attached[0].path\n'
+        '        yield "L-DF5E4CA3", "region", private, attached[0].path',
+        "        pass",
+        [PROP],
+    ),
+    (
+        "usage: security-group rules counted as 0",
+        "preflight/usage.py",
+        '            counts[f"sg:{name}:{direction}"] += 1',
+        "            pass",
+        ["tests/test_usage.py::test_security_group_rules"],
+    ),
+    (
+        "usage: Lambda ENIs of others counted as 0",
+        "preflight/usage.py",
+        "    return {r.own_vpc_scope(): len(others)}",
+        "    return {r.own_vpc_scope(): 0}",
+        ["tests/test_usage.py::test_lambda_enis_per_vpc"],
+    ),
+    (
+        "sandbox: injected errors not counted as faults",
+        "preflight/sandbox/app.py",
+        '            self.call_log.record_fault("error")\n',
+        "",
+        [
+            "tests/test_gate_faults.py::test_throttling_and_errors_do_not_change_the_verdict",
+            "tests/sandbox/test_faults.py::test_retries_get_through_30_percent_throttling_and_5_percent_errors",
+        ],
+    ),
+    (
+        "sandbox: throttling answered as success (no fault)",
+        "preflight/sandbox/faults.py",
+        '            return "throttle"',
+        "            return None",
+        [
+            "tests/test_gate_faults.py::test_throttling_and_errors_do_not_change_the_verdict",
+            "tests/sandbox/test_faults.py::test_retries_get_through_30_percent_throttling_and_5_percent_errors",
+        ],
+    ),
+    (
+        "junit: bad characters replaced by '?'",
+        "preflight/formats/junit.py",
+        'return _NOT_XML.sub("\\ufffd", value)',
+        'return _NOT_XML.sub("?", value)',
+        ["tests/formats/test_formats_junit.py"],
+    ),
+    (
+        "gate: --strict ignored",
+        "preflight/gate.py",
+        '    if report.verdict == "GO_WITH_ADAPTATIONS" and policy.strict:',
+        "    if False:",
+        GATE,
+    ),
+    (
+        "gate: --soft-fail ignored",
+        "preflight/gate.py",
+        "    if policy.soft_fail:\n        return EXIT_GO",
+        "    if False:\n        return EXIT_GO",
+        GATE,
+    ),
+    (
+        "gate: --fail-on warn ignored",
+        "preflight/gate.py",
+        '    if "warn" in policy.fail_on and "WARN" in statuses:',
+        "    if False:",
+        GATE,
+    ),
+    (
+        "gate: several regions: could-not-evaluate outranks NO_GO",
+        "preflight/gate.py",
+        "    for code in (EXIT_NO_GO, EXIT_CANNOT_EVALUATE):",
+        "    for code in (EXIT_CANNOT_EVALUATE, EXIT_NO_GO):",
+        ["tests/test_regions.py::test_a_known_no_go_outranks_could_not_evaluate"],
+    ),
+    (
+        "evaluate: the smaller of two scopes' increases is kept",
+        "preflight/evaluate.py",
+        "out[q.quota_code].required >= required",
+        "out[q.quota_code].required <= required",
+        ["tests/test_check.py::test_an_increase_covers_the_fullest_scope"],
+    ),
+    (
+        "planner: optional endpoints kept in name order, not free ones first",
+        "preflight/planner.py",
+        'key=lambda e: (e.type != "gateway", e.key)',
+        "key=lambda e: e.key",
+        [PROP, "tests/test_planner.py"],
+    ),
+]
+only = sys.argv[1:]
+for i, (name, path, old, new, tests) in enumerate(M):
+    if old is None or (only and str(i) not in only):
+        continue
+    p = ROOT / path
+    text = p.read_text()
+    assert text.count(old) == 1, (name, text.count(old))
+    p.write_text(text.replace(old, new))
+    try:
+        r = subprocess.run(
+            [str(ROOT / ".venv/bin/python"), "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *tests],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+    finally:
+        p.write_text(text)
+    last = (r.stdout.strip().splitlines() or ["?"])[-1]
+    print(f"{'KILLED ' if r.returncode else 'SURVIVED'} {name}: {last}", flush=True)
