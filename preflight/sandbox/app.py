@@ -2,7 +2,7 @@
 
 Control calls (``/_sandbox/...`` and moto's own ``/moto-api/...``) are neither logged nor faulted:
 - ``GET /_sandbox/health``: ``{"status": "ok"}``
-- ``GET /_sandbox/calls``: the call log counts; ``POST /_sandbox/calls/reset`` clears it
+- ``GET /_sandbox/calls``: call counts and faulted answers; ``POST /_sandbox/calls/reset`` clears them
 - ``GET /_sandbox/faults``; ``PUT /_sandbox/faults`` with a FaultConfig as JSON changes them
 """
 

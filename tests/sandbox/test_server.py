@@ -168,7 +168,7 @@ def test_call_log_counts_every_operation(fresh: Sandbox) -> None:
     assert fresh.call_log.total() == 11
     assert fresh.call_log.mutating_calls() == ["s3:CreateBucket"]
     with urllib.request.urlopen(f"{fresh.endpoint_url}/_sandbox/calls", timeout=5) as resp:
-        assert json.load(resp) == {"counts": counts, "total": 11}
+        assert json.load(resp) == {"counts": counts, "total": 11, "faults": {}}
     fresh.call_log.reset()
     assert (fresh.call_log.counts(), fresh.call_log.total()) == ({}, 0)
 
