@@ -344,13 +344,9 @@ def explain(
             reason = f"does not fit {code} {name} ({blocked.scope}); the endpoint is optional"
         else:
             code, name = root_code, root_name
-            reason = (
-                f"no VPC-attached function uses it any more (cascade of lambda-networking; {root_why})"
-                if ep.key not in serving and adapted.networking != requested.networking
-                else "no VPC-attached function uses it; an adapted plan keeps only what is needed"
-                if ep.key not in serving
-                else f"does not fit: {root_why}"
-            )
+            reason = _unneeded_reason(root_why, moved=adapted.networking != requested.networking)
+            if ep.key in serving:
+                reason = f"does not fit: {root_why}"
         out.append(
             Adaptation(
                 id=f"endpoint-{ep.key}-dropped",
@@ -404,6 +400,14 @@ def explain(
 
     out.extend(_concurrency_adaptations(manifest, requested, adapted, allocation))
     return tuple(out)
+
+
+def _unneeded_reason(root_why: str, *, moved: bool) -> str:
+    if moved:
+        return f"no VPC-attached function uses it any more (cascade of lambda-networking; {root_why})"
+    # The networking stayed; the plan is adapted for another reason (concurrency) and keeps only
+    # what serves something.
+    return "no VPC-attached function uses it; an adapted plan keeps only what is needed"
 
 
 def _concurrency_adaptations(

@@ -134,6 +134,29 @@ def test_what_fits_as_requested_is_returned_unchanged_and_unused_endpoints_are_n
     assert "The kinesis-streams interface endpoint serves nothing" in table.output
 
 
+def test_an_adapted_plan_drops_what_nothing_needs(cli, tmp_path) -> None:
+    # no-vpc requested with endpoints, and concurrency must be adapted: the plan is adapted anyway,
+    # so the endpoints nothing uses go, each explained, and nothing is left to note.
+    manifest = manifest_variant(
+        tmp_path, ("preference: [vpc-with-endpoints, no-vpc]", "preference: [no-vpc]")
+    )
+    code, report, plan_file = _plan_cli(cli, tmp_path, manifest, "new-account")
+    assert code == 0 and report["verdict"] == "GO_WITH_ADAPTATIONS" and "notes" not in report
+    assert plan_file.deployment.endpoints == () and plan_file.deployment.security_groups == ()
+    by_id = {a["id"]: a for a in report["adaptations"]}
+    assert set(by_id) == {
+        "endpoint-s3-dropped",
+        "endpoint-dynamodb-dropped",
+        "endpoint-kinesis-dropped",
+        "security-group-endpoints-dropped",
+        "reservations-dropped",
+    }
+    assert by_id["endpoint-kinesis-dropped"]["reason"] == (
+        "no VPC-attached function uses it; an adapted plan keeps only what is needed"
+    )
+    assert by_id["endpoint-kinesis-dropped"]["impact"]["monthly_cost_delta_usd"] < 0
+
+
 def test_concurrency_limit_of_10_plans_no_reservation(cli, tmp_path) -> None:
     code, report, plan_file = _plan_cli(cli, tmp_path, MANIFEST, "new-account")
     assert code == 0
