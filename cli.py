@@ -116,6 +116,7 @@ class GateOptions:
     output: str | None
     reports: tuple[str, ...]
     stats: bool
+    wide: bool
 
 
 _GATE_OPTIONS = [
@@ -168,6 +169,9 @@ _GATE_OPTIONS = [
         help="Also write the report in FORMAT to PATH; repeatable.",
     ),
     click.option("--stats", is_flag=True, help="Add API calls per operation and the time spent."),
+    click.option(
+        "--wide", is_flag=True, help="Table format: the full table (limit, source, in use, deploy, after)."
+    ),
 ]
 
 
@@ -213,38 +217,69 @@ def _progress() -> Iterator[Callable[[str], None] | None]:
     from rich.console import Console
 
     console = Console(stderr=True)
-    with console.status("reading the account…") as status:
-        yield lambda label: status.update(f"read {label}")
+    room = max(console.width - 4, 10)  # one line whatever the width: a wrapped status would leave debris
+
+    def show(text: str) -> str:
+        return text if len(text) <= room else text[: room - 1] + "…"
+
+    with console.status(show("reading the account…")) as status:
+        yield lambda label: status.update(show(f"read {label}"))
 
 
-def _emit(reports: list[Any], opts: GateOptions) -> None:
+def _emit(reports: list[Any], opts: GateOptions, invocation: Any = None) -> None:
     """Write the reports in every format asked for: stdout or -o, plus each --report FORMAT=PATH."""
-    from preflight.fileio import append_summary, write_output
+    from preflight.fileio import STDIO, append_summary, write_output
     from preflight.formats import render_many
+    from preflight.formats.table import render_tables
+    from preflight.terminal import output_width, use_color
 
     if not opts.stats:
         reports = [r.model_copy(update={"stats": type(r.stats)()}) for r in reports]
     extra = _parse_reports(opts.reports)
     for extra_fmt, path in extra:
-        write_output(path, render_many(reports, extra_fmt))  # type: ignore[arg-type]
-    if opts.fmt == "table" and not opts.output:
-        from preflight.formats.table import render_tables
-
-        color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
-        width = click.get_terminal_size()[0] if sys.stdout.isatty() else None
-        text = render_tables(reports, color=color, width=width)
+        write_output(path, render_many(reports, extra_fmt, invocation))  # type: ignore[arg-type]
+    if opts.fmt == "table":
+        to_stdout = opts.output in (None, STDIO)
+        text = render_tables(
+            reports,
+            color=to_stdout and use_color(),
+            width=output_width() if to_stdout else None,
+            wide=opts.wide,
+            invocation=invocation,
+        )
         if opts.stats:
             text += "".join(_stats_text(r) for r in reports)
-        click.echo(text, nl=False)
-    elif opts.output:
-        write_output(opts.output, render_many(reports, opts.fmt))  # type: ignore[arg-type]
     else:
-        click.echo(render_many(reports, opts.fmt), nl=False)  # type: ignore[arg-type]
+        text = render_many(reports, opts.fmt, invocation)  # type: ignore[arg-type]
+    if opts.output:
+        write_output(opts.output, text)
+    else:
+        click.echo(text, nl=False)
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary and (opts.fmt == "github" or any(f == "github" for f, _ in extra)):
-        warning = append_summary(summary, render_many(reports, "markdown"))
+        warning = append_summary(summary, render_many(reports, "markdown", invocation))
         if warning:
             click.echo(f"tap-preflight: warning: {warning}", err=True)
+
+
+def _invocation(
+    manifest: str, opts: GateOptions, *, adapt: bool = False, save_plan: str | None = None
+) -> Any:
+    """The arguments the next commands after a NO_GO repeat (see preflight.nextsteps)."""
+    from preflight.nextsteps import Invocation
+
+    return Invocation(
+        manifest=manifest,
+        region_given=bool(opts.regions),
+        sandbox=opts.sandbox,
+        snapshot=opts.snapshot,
+        profile=opts.profile,
+        role_arn=opts.role_arn,
+        limits=opts.limits,
+        allow_unknown=opts.allow_unknown,
+        adapt=adapt,
+        save_plan=save_plan,
+    )
 
 
 def _stats_text(report: Any) -> str:
@@ -328,7 +363,7 @@ def check(manifest: str, opts: GateOptions) -> int:
     from preflight.runner import run_check
 
     reports, policy = _run_gate(manifest, opts, run_check)
-    _emit(reports, opts)
+    _emit(reports, opts, _invocation(manifest, opts))
     return exit_code_of_regions(reports, policy)
 
 
@@ -375,7 +410,9 @@ def plan(
             write_output(path, plan_json(plan_file))
             if sys.stderr.isatty() and path != STDIO:
                 click.echo(f"plan written to {path}", err=True)
-    _emit([report for report, _ in results], opts)
+    _emit(
+        [report for report, _ in results], opts, _invocation(manifest, opts, adapt=adapt, save_plan=save_plan)
+    )
     return code
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Literal, assert_never, get_args
 
+from preflight.nextsteps import Invocation
 from preflight.report import Report
 
 Format = Literal["table", "json", "markdown", "sarif", "junit", "github"]
@@ -41,18 +42,22 @@ def formatter(fmt: Format) -> Callable[[Report], str]:
             assert_never(fmt)
 
 
-def render(report: Report, fmt: Format) -> str:
+def render(report: Report, fmt: Format, invocation: Invocation | None = None) -> str:
+    """`report` in `fmt`; the table and markdown end a NO_GO with the commands to run next, built from
+    `invocation` (the arguments the report was made with) when given."""
+    if invocation is not None and fmt in ("table", "markdown"):
+        return formatter(fmt)(report, invocation=invocation)  # type: ignore[call-arg]
     return formatter(fmt)(report)
 
 
 REPORT_SET_SCHEMA = "tap-preflight/report-set/v1"
 
 
-def render_many(reports: list[Report], fmt: Format) -> str:
+def render_many(reports: list[Report], fmt: Format, invocation: Invocation | None = None) -> str:
     """Several regions in one document: one report renders as itself; more are combined per format
     (a report set in JSON, one SARIF run and one JUnit suite per region, the rest one after another)."""
     if len(reports) == 1:
-        return render(reports[0], fmt)
+        return render(reports[0], fmt, invocation)
     match fmt:
         case "json":
             import json
@@ -82,14 +87,17 @@ def render_many(reports: list[Report], fmt: Format) -> str:
                 merged.set(attr, str(sum(int(r.get(attr, "0")) for r in roots)))
             ET.indent(merged)
             return ET.tostring(merged, encoding="unicode", xml_declaration=True) + "\n"
-        case "table" | "markdown" | "github":
+        case "table":
+            from preflight.formats.table import render_tables
+
+            return render_tables(reports, invocation=invocation)
+        case "markdown" | "github":
             from preflight.gate import overall_verdict
 
-            parts = [render(r, fmt) for r in reports]
+            parts = [render(r, fmt, invocation) for r in reports]
             verdict = overall_verdict(reports)
             regions = ", ".join(r.region for r in reports)
             closing = {
-                "table": f"Overall: {verdict} ({regions})\n",
                 "markdown": f"**Overall: {verdict}** ({regions})\n",
                 "github": f"Overall: {verdict} ({regions})\n",
             }[fmt]

@@ -7,6 +7,8 @@ full findings table folded away in `<details>`.
 
 from __future__ import annotations
 
+import shlex
+
 from preflight.formats._common import (
     VERDICT_TEXT,
     after,
@@ -20,6 +22,7 @@ from preflight.formats._common import (
     value_text,
 )
 from preflight.model import Adaptation, Verdict
+from preflight.nextsteps import Invocation, next_steps
 from preflight.report import Finding, Report
 
 ICON: dict[Verdict, str] = {"GO": "✅", "GO_WITH_ADAPTATIONS": "⚠️", "NO_GO": "❌"}
@@ -103,7 +106,17 @@ def _adaptation(index: int, a: Adaptation) -> list[str]:
     return lines
 
 
-def render_markdown(report: Report) -> str:
+def _next_steps(report: Report, invocation: Invocation | None) -> list[str]:
+    steps = next_steps(report, invocation)
+    if not steps:
+        return []
+    out = ["", "#### Next steps", ""]
+    for step in steps:
+        out += [text(step.why), "", "```sh", shlex.join(step.argv), "```", ""]
+    return out[:-1]
+
+
+def render_markdown(report: Report, *, invocation: Invocation | None = None) -> str:
     manifest = report.manifest
     out = [
         f"### {ICON[report.verdict]} tap-preflight: {VERDICT_TEXT[report.verdict]}",
@@ -145,6 +158,8 @@ def render_markdown(report: Report) -> str:
                 ]
             )
         out += _table(("quota", "current", "required", "adjustable"), rows, right=("current", "required"))
+
+    out += _next_steps(report, invocation)
 
     out += [
         "",

@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import io
-import os
 
 from rich import box
 from rich.console import Console
+from rich.markup import escape
+from rich.padding import Padding
 from rich.table import Table
+from rich.text import Text
 
 from preflight import catalog
+from preflight.formats._common import ATTENTION, after, number, scope_label, unit_of
+from preflight.nextsteps import Invocation, NextStep, next_steps
 from preflight.report import Finding, Report
+from preflight.terminal import shell_lines
 
 DEFAULT_WIDTH = 160  # not a terminal (CI logs, files): wide enough for one line per finding
 STYLE = {"OK": "green", "WARN": "yellow", "FAIL": "bold red", "UNKNOWN": "magenta"}
+AFTER_LIMIT = "after / limit"  # in use plus this deploy, against the limit
 VERDICT_STYLE = {"GO": "bold green", "GO_WITH_ADAPTATIONS": "bold yellow", "NO_GO": "bold red"}
 
 
@@ -21,11 +27,6 @@ def _where(f: Finding) -> str:
     """The manifest paths behind a finding, shortened: the first two and how many more."""
     shown = ", ".join(f.resources[:2])
     return shown + (f", +{len(f.resources) - 2} more" if len(f.resources) > 2 else "")
-
-
-def scope_label(scope: str) -> str:
-    kind, _, rest = scope.partition(":")
-    return {"region": "region", "global": "account"}.get(kind, f"{kind} {rest}".replace(":", " "))
 
 
 def findings_table(findings: tuple[Finding, ...]) -> Table:
@@ -56,13 +57,21 @@ def findings_table(findings: tuple[Finding, ...]) -> Table:
     return table
 
 
-def verdict_line(report: Report) -> str:
+def verdict_line(report: Report, width: int | None = None) -> str:
+    """The one-line summary; at a narrow width the account and the zero counts give way, in that order."""
     c = report.counts()
-    return (
-        f"[{VERDICT_STYLE[report.verdict]}]{report.verdict}[/] {report.manifest.name} "
-        f"({report.environment}) in {report.region}, account {report.account_id}: "
-        f"{c['FAIL']} fail, {c['UNKNOWN']} unknown, {c['WARN']} warn, {c['OK']} ok"
+    verdict = f"[{VERDICT_STYLE[report.verdict]}]{report.verdict}[/]"
+    head = f"{verdict} {escape(report.manifest.name)} ({report.environment})"
+    counts = f"{c['FAIL']} fail, {c['UNKNOWN']} unknown, {c['WARN']} warn, {c['OK']} ok"
+    nonzero = ", ".join(f"{c[s]} {s.lower()}" for s in ("FAIL", "UNKNOWN", "WARN", "OK") if c[s])
+    forms = (
+        f"{head} in {report.region}, account {report.account_id}: {counts}",
+        f"{head} in {report.region}: {counts}",
+        f"{head} {report.region}: {nonzero}",
     )
+    if width is None:
+        return forms[0]
+    return next((f for f in forms if Text.from_markup(f).cell_len <= width), forms[-1])
 
 
 def _value(value: object) -> str:
@@ -77,7 +86,10 @@ def print_plan_diff(console: Console, report: Report) -> None:
     """Requested versus adapted, as `terraform plan` shows a diff: each change, its reason and impact."""
     adaptations = report.adaptations or ()
     if not adaptations:
-        console.print("[green]No changes:[/] the deployment fits the account as requested.\n")
+        if report.verdict == "NO_GO":
+            console.print("[bold]No changes:[/] the plan is the deployment as requested.\n")
+        else:
+            console.print("[green]No changes:[/] the deployment fits the account as requested.\n")
         for n in report.notes:
             console.print(f"  [cyan]i[/] [bold]{n.title}[/] [dim]({n.id})[/dim]: {n.reason}")
             console.print(f"      cost: {n.impact.cost}")
@@ -102,44 +114,140 @@ def print_plan_diff(console: Console, report: Report) -> None:
         console.print(f"      performance: {a.impact.performance}\n")
 
 
-def render_table(report: Report, *, color: bool | None = None, width: int | None = None) -> str:
-    if color is None:
-        color = False
+def _quota_text(f: Finding) -> str:
+    """The quota's name, and its scope where the name does not already say it."""
+    label = scope_label(f.scope)
+    return f.quota_name if label in ("region", "account") else f"{f.quota_name} ({label})"
+
+
+def _after_limit(f: Finding) -> str:
+    unit = unit_of(f)
+    return f"{number(after(f), unit)} / {number(f.limit, unit)}"
+
+
+def ordered(findings: tuple[Finding, ...]) -> list[Finding]:
+    """The findings that need attention first (worst first), then the rest, each in catalog order."""
+    rank = {status: i for i, status in enumerate(ATTENTION)}
+    return sorted(findings, key=lambda f: rank.get(f.status, len(rank)))
+
+
+def findings_list(findings: tuple[Finding, ...], width: int) -> list[Text]:
+    """One line per finding, no wider than `width`: status, code, quota (scope) and after / limit.
+
+    The quota's name gives way first (cut with an ellipsis); below 72 columns the code goes too, as the
+    lines under the list name it for every finding that needs attention.
+    """
+    rows = ordered(findings)
+    show_code = width >= 72
+    numbers = [_after_limit(f) for f in rows]
+    num_w = max([len(n) for n in numbers] + [len(AFTER_LIMIT)])
+    fixed = 8 + (12 if show_code else 0) + 2 + num_w
+    quota_w = min(max(width - fixed, 8), max([len(_quota_text(f)) for f in rows] + [len("quota")]))
+    header = Text(style="bold")
+    header.append("status  " + ("code        " if show_code else "") + "quota".ljust(quota_w))
+    header.append("  " + AFTER_LIMIT.rjust(num_w))
+    lines = [header]
+    for f, amounts in zip(rows, numbers, strict=True):
+        name = Text(_quota_text(f))
+        name.truncate(quota_w, overflow="ellipsis", pad=True)
+        line = Text()
+        line.append(f"{f.status:<7}", style=STYLE[f.status])
+        line.append(" ")
+        if show_code:
+            line.append(f"{f.quota_code:<10}", style="dim")
+            line.append("  ")
+        line.append_text(name)
+        line.append("  " + amounts.rjust(num_w))
+        lines.append(line)
+    return lines
+
+
+def _hanging() -> Table:
+    """Two columns, the second wrapping under itself: a label, then text with a hanging indent."""
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column()
+    return grid
+
+
+def print_next_steps(console: Console, steps: tuple[NextStep, ...]) -> None:
+    if not steps:
+        return
+    console.print("\n[bold]Next:[/]")
+    for step in steps:
+        console.print(Padding(Text(step.why), (0, 0, 0, 2)))
+        for line in shell_lines(list(step.argv), console.width, indent="    "):
+            console.print(Text(line), no_wrap=True, overflow="fold", crop=False)
+
+
+def render_table(
+    report: Report,
+    *,
+    color: bool | None = None,
+    width: int | None = None,
+    wide: bool = False,
+    invocation: Invocation | None = None,
+) -> str:
+    """The terminal view: the plan's changes, one line per finding (the full table when `wide`), what
+    needs attention and why, the increases that would make the request fit, the verdict, what to run next.
+    """
+    color = bool(color)
     buffer = io.StringIO()
     console = Console(
         file=buffer,
         force_terminal=color,
-        no_color=not color or "NO_COLOR" in os.environ,
+        no_color=not color,
         width=width or DEFAULT_WIDTH,
         color_system="standard" if color else None,
         highlight=False,
+        emoji=False,
     )
     if report.adaptations is not None:
         print_plan_diff(console, report)
-    console.print(findings_table(report.findings))
-    for f in report.findings:
-        if f.status in ("FAIL", "UNKNOWN", "WARN"):
-            console.print(
-                f"[{STYLE[f.status]}]{f.status}[/] {f.quota_code} {scope_label(f.scope)}: {f.message}"
-                f" [dim]({_where(f)})[/dim]"
+    if wide:
+        console.print(findings_table(report.findings))
+    else:
+        for line in findings_list(report.findings, console.width):
+            console.print(line, no_wrap=True, overflow="ellipsis")
+        console.print()
+    reasons = _hanging()
+    for f in ordered(report.findings):
+        if f.status in ATTENTION:
+            reasons.add_row(
+                Text.assemble((f.status, STYLE[f.status]), f" {f.quota_code}"),
+                Text.assemble(f"{scope_label(f.scope)}: {f.message} ", (f"({_where(f)})", "dim")),
             )
+    console.print(reasons)
+    increases = _hanging()
     for r in report.increase_requests:
-        n = catalog.quota(r.quota_code).format
-        console.print(
-            f"  to fit as requested: raise {r.service_code}/{r.quota_code} ({r.quota_name}) "
-            f"from {n(r.current)} to {n(r.required)}"
+        n = catalog.quota(r.quota_code).format if r.quota_code in catalog.BY_CODE else number
+        increases.add_row(
+            "  to fit as requested:",
+            Text(
+                f"raise {r.service_code}/{r.quota_code} ({r.quota_name}) "
+                f"from {n(r.current)} to {n(r.required)}"
+            ),
         )
-    console.print(verdict_line(report))
+    console.print(increases)
+    console.print(verdict_line(report, console.width))
+    print_next_steps(console, next_steps(report, invocation))
     return buffer.getvalue()
 
 
-def render_tables(reports: list[Report], *, color: bool = False, width: int | None = None) -> str:
+def render_tables(
+    reports: list[Report],
+    *,
+    color: bool = False,
+    width: int | None = None,
+    wide: bool = False,
+    invocation: Invocation | None = None,
+) -> str:
     """The terminal view of one region, or of several with the overall verdict last."""
+    parts = [render_table(r, color=color, width=width, wide=wide, invocation=invocation) for r in reports]
     if len(reports) == 1:
-        return render_table(reports[0], color=color, width=width)
+        return parts[0]
     from preflight.gate import overall_verdict
 
-    parts = [render_table(r, color=color, width=width) for r in reports]
     return (
         "\n".join(parts) + f"Overall: {overall_verdict(reports)} ({', '.join(r.region for r in reports)})\n"
     )
