@@ -21,6 +21,41 @@ from preflight.deadline import DEFAULT_TIMEOUT_S
 from preflight.errors import InputError, PreflightError
 
 FORMATS = ("table", "json", "markdown", "sarif", "junit", "github")
+SANDBOX_HELP = (
+    "Run against the built-in emulated account (no AWS account needed) with this scenario: "
+    "{scenarios}, or a scenario file."
+)
+
+
+def _scenario_names() -> str:
+    """The shipped scenarios, listed from their folder: no YAML read and no sandbox import, so `--help`
+    stays fast."""
+    from pathlib import Path
+
+    import preflight
+
+    folder = Path(preflight.__file__).parent / "sandbox" / "scenarios"
+    return ", ".join(sorted(p.stem for p in folder.glob("*.yaml"))) or "(none installed)"
+
+
+class ScenarioOption(click.Option):
+    """An option whose help lists the shipped scenarios, read when the help is shown."""
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        record = super().get_help_record(ctx)
+        if record is None:
+            return None
+        return record[0], record[1].replace("{scenarios}", _scenario_names())
+
+
+class FormatChoice(click.Choice):
+    """`table|json`; `text`, the name verify-program and rehearse used before, is still accepted."""
+
+    def __init__(self) -> None:
+        super().__init__(["table", "json"])
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        return super().convert("table" if value == "text" else value, param, ctx)
 
 
 def _handle_errors(fn: Callable[..., int | None]) -> Callable[..., None]:
@@ -133,11 +168,7 @@ _GATE_OPTIONS = [
         "--profile", help="AWS profile from the shared config (boto3's credential chain otherwise)."
     ),
     click.option("--role-arn", help="Assume this role first (another account)."),
-    click.option(
-        "--sandbox",
-        metavar="SCENARIO",
-        help="Run against the built-in emulated account with this scenario (name or file).",
-    ),
+    click.option("--sandbox", metavar="SCENARIO", cls=ScenarioOption, help=SANDBOX_HELP),
     click.option("--snapshot", type=click.Path(dir_okay=True), help="Run offline on a snapshot file."),
     click.option("--limit", "limits", multiple=True, metavar="CODE=N", help="Override one quota's limit."),
     click.option(
@@ -157,7 +188,15 @@ _GATE_OPTIONS = [
         help="Also fail the gate on these statuses (fail and unknown always do, unknown unless allowed).",
     ),
     click.option("--soft-fail", is_flag=True, help="Report everything, exit 0."),
-    click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True),
+    click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(FORMATS),
+        default="table",
+        show_default=True,
+        help="table for people; json (the report contract), markdown (PR comments), sarif (code "
+        "scanning), junit (test reports), github (workflow annotations) for machines.",
+    ),
     click.option(
         "-o", "--output", type=click.Path(dir_okay=False), help="Write the report here (`-`: stdout)."
     ),
@@ -289,7 +328,10 @@ def _stats_text(report: Any) -> str:
     return "\n".join(lines) + "\n"
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog="Run `tap-preflight COMMAND --help` for a command's options and examples.",
+)
 @click.version_option(__version__, prog_name="tap-preflight")
 def main() -> None:
     """Pre-deploy quota gate for the TAP pipeline.
@@ -352,7 +394,24 @@ def _run_gate(
     return results, policy
 
 
-@main.command()
+CHECK_EXAMPLES = """\b
+Examples:
+  # the seed story's account, emulated: NO_GO, and why
+  tap-preflight check manifests/tap-pipeline.yaml \\
+      --env prod --sandbox seed-account
+  # a live account (boto3's credential chain)
+  tap-preflight check manifests/tap-pipeline.yaml \\
+      --env prod --profile prod
+  # for CI: JSON on stdout, SARIF beside it
+  tap-preflight check manifests/tap-pipeline.yaml \\
+      --format json --report sarif=report.sarif
+  # offline, from a snapshot
+  tap-preflight check manifests/tap-pipeline.yaml \\
+      --env prod --snapshot account.json
+"""
+
+
+@main.command(epilog=CHECK_EXAMPLES)
 @click.argument("manifest", type=click.Path())
 @gate_options
 @_handle_errors
@@ -367,10 +426,29 @@ def check(manifest: str, opts: GateOptions) -> int:
     return exit_code_of_regions(reports, policy)
 
 
-@main.command()
+PLAN_EXAMPLES = """\b
+Examples:
+  # what fits the seed story's account, saved for Pulumi
+  tap-preflight plan --adapt manifests/tap-pipeline.yaml \\
+      --env prod --sandbox seed-account \\
+      --save-plan plan.json
+  # the deployment as requested, as a plan file
+  tap-preflight plan manifests/tap-pipeline.yaml \\
+      --env prod --save-plan plan.json
+  # one plan per region
+  tap-preflight plan --adapt manifests/tap-pipeline.yaml \\
+      --region us-east-1 --region eu-west-1 \\
+      --save-plan 'plan-{region}.json'
+"""
+
+
+@main.command(epilog=PLAN_EXAMPLES)
 @click.argument("manifest", type=click.Path())
 @click.option(
-    "--adapt", is_flag=True, help="Adapt the deployment to fit (required; plan without it is check)."
+    "--adapt",
+    is_flag=True,
+    help="Change the deployment to fit (networking, optional endpoints, shared concurrency), as the "
+    "manifest's policy allows. Without it the plan is the deployment as requested.",
 )
 @click.option(
     "--save-plan",
@@ -391,24 +469,23 @@ def check(manifest: str, opts: GateOptions) -> int:
 def plan(
     manifest: str, adapt: bool, save_plan: str | None, strict: bool, max_age_hours: float, opts: GateOptions
 ) -> int:
-    """Find the least-degraded deployment of MANIFEST that fits the account, and explain each change."""
+    """Plan MANIFEST against the account: with --adapt, the least-degraded deployment that fits, each
+    change explained; without, the deployment as requested (exit code as check's)."""
     from preflight.fileio import STDIO, write_output
     from preflight.runner import plan_json
 
-    if not adapt:
-        raise InputError("plan needs --adapt (to check the manifest as requested, use `tap-preflight check`)")
     if save_plan and len(set(opts.regions)) > 1 and "{region}" not in save_plan:
         raise InputError(
             "with several regions, --save-plan needs {region} in the file name (plan-{region}.json)"
         )
     results, code = _plan_gate(
-        manifest, opts, strict=strict, max_age_hours=max_age_hours, save_plan=save_plan
+        manifest, opts, strict=strict, max_age_hours=max_age_hours, save_plan=save_plan, adapt=adapt
     )
     for _, plan_file in results:
         if save_plan:
             path = save_plan.replace("{region}", plan_file.region)
             write_output(path, plan_json(plan_file))
-            if sys.stderr.isatty() and path != STDIO:
+            if path != STDIO:
                 click.echo(f"plan written to {path}", err=True)
     _emit(
         [report for report, _ in results], opts, _invocation(manifest, opts, adapt=adapt, save_plan=save_plan)
@@ -417,19 +494,21 @@ def plan(
 
 
 def _plan_gate(
-    manifest: str, opts: GateOptions, *, strict: bool, max_age_hours: float, save_plan: str | None = None
+    manifest: str,
+    opts: GateOptions,
+    *,
+    strict: bool,
+    max_age_hours: float,
+    save_plan: str | None = None,
+    adapt: bool = True,
 ) -> Any:
-    """`plan --adapt`'s gate (also deploy's): one (report, plan) per region, and the exit code."""
+    """`plan --adapt`'s gate (also deploy's): one (report, plan) per region, and the exit code.
+    Without `adapt`, the plan is the deployment as requested."""
     from preflight.gate import exit_code_of_regions
     from preflight.runner import run_plan
 
-    results, policy = _run_gate(
-        manifest,
-        opts,
-        functools.partial(run_plan, max_age_hours=max_age_hours),
-        strict=strict,
-        save_plan=save_plan,
-    )
+    run = functools.partial(run_plan, max_age_hours=max_age_hours, adapt=adapt)
+    results, policy = _run_gate(manifest, opts, run, strict=strict, save_plan=save_plan)
     return results, exit_code_of_regions([report for report, _ in results], policy)
 
 
@@ -497,7 +576,20 @@ def deploy(
     )
 
 
-@main.command("snapshot")
+SNAPSHOT_EXAMPLES = """\b
+Examples:
+  tap-preflight snapshot manifests/tap-pipeline.yaml \\
+      --env prod -o account.json
+  tap-preflight check manifests/tap-pipeline.yaml \\
+      --env prod --snapshot account.json
+  # a redacted copy as an emulated-account scenario
+  tap-preflight snapshot manifests/tap-pipeline.yaml \\
+      --snapshot account.json --redact \\
+      --as-scenario my-account.yaml
+"""
+
+
+@main.command("snapshot", epilog=SNAPSHOT_EXAMPLES)
 @click.argument("manifest", type=click.Path())
 @click.option(
     "--env", "environment", help="Environment profile of the manifest (default: its defaultEnvironment)."
@@ -505,9 +597,7 @@ def deploy(
 @click.option("--region", help="AWS region (default: the manifest's region).")
 @click.option("--profile", help="AWS profile from the shared config (boto3's credential chain otherwise).")
 @click.option("--role-arn", help="Assume this role first (another account).")
-@click.option(
-    "--sandbox", metavar="SCENARIO", help="Snapshot the built-in emulated account with this scenario."
-)
+@click.option("--sandbox", metavar="SCENARIO", cls=ScenarioOption, help=SANDBOX_HELP)
 @click.option(
     "--snapshot",
     "from_snapshot",
@@ -575,25 +665,55 @@ def snapshot_command(
     return 0
 
 
-@main.command("request-increases")
-@click.option("--plan", "plan_file", type=click.Path(dir_okay=False), help="A plan file (plan --save-plan).")
+INCREASES_EXAMPLES = """\b
+Examples:
+  # a dry run: what --submit would file
+  tap-preflight request-increases --plan plan.json
+  tap-preflight request-increases --plan plan.json --submit
+  # from check's JSON report, against the emulated account
+  tap-preflight request-increases \\
+      --from-report report.json --sandbox seed-account
+  # just the list in the file, no AWS call
+  tap-preflight request-increases --plan plan.json --offline
+"""
+
+
+@main.command("request-increases", epilog=INCREASES_EXAMPLES)
 @click.option(
-    "--report", "report_file", type=click.Path(dir_okay=False), help="A JSON report (--format json)."
+    "--plan",
+    "plan_file",
+    type=click.Path(dir_okay=False),
+    help="Read the requests from a plan file (plan --save-plan).",
 )
+@click.option(
+    "--from-report",
+    "report_file",
+    type=click.Path(dir_okay=False),
+    help="Read the requests from a JSON report (check --format json).",
+)
+@click.option("--report", "old_report_file", type=click.Path(dir_okay=False), hidden=True)
 @click.option("--submit", is_flag=True, help="File the requests. Without it nothing in the account changes.")
 @click.option("--offline", is_flag=True, help="Only list the file's requests; call no AWS API.")
 @click.option("--region", help="Region of regional quotas (default: the file's). Global ones: us-east-1.")
 @click.option("--profile", help="AWS profile from the shared config (boto3's credential chain otherwise).")
 @click.option("--role-arn", help="Assume this role first (another account).")
-@click.option("--sandbox", metavar="SCENARIO", help="Use the built-in emulated account with this scenario.")
+@click.option("--sandbox", metavar="SCENARIO", cls=ScenarioOption, help=SANDBOX_HELP)
 @click.option("--endpoint-url", help="Send AWS calls to this endpoint (an emulated account).")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=FormatChoice(),
+    default="table",
+    show_default=True,
+    help="table for people, json for machines.",
+)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the result here (`-`: stdout).")
 @_handle_errors
 @_timeout_option
 def request_increases(
     plan_file: str | None,
     report_file: str | None,
+    old_report_file: str | None,
     submit: bool,
     offline: bool,
     region: str | None,
@@ -617,8 +737,11 @@ def request_increases(
         run_increases,
     )
 
+    if old_report_file:
+        click.echo("tap-preflight: warning: --report is deprecated here: use --from-report", err=True)
+        report_file = report_file or old_report_file
     if bool(plan_file) == bool(report_file):
-        raise InputError("request-increases needs one of --plan FILE or --report FILE")
+        raise InputError("request-increases needs one of --plan FILE or --from-report FILE")
     if offline and (submit or sandbox or endpoint_url or profile or role_arn):
         raise InputError("--offline calls no AWS API: it excludes --submit and the account options")
     if sandbox and endpoint_url:
@@ -645,9 +768,11 @@ def request_increases(
     if fmt == "json":
         text = result.to_json()
     else:
-        color = not output and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-        width = click.get_terminal_size()[0] if sys.stdout.isatty() else 120
-        text = render_table(result, color=color, width=width)
+        from preflight.terminal import output_width, use_color
+
+        to_stdout = output in (None, "-")
+        width = output_width() if to_stdout else None
+        text = render_table(result, color=to_stdout and use_color(), width=width or 120)
     if output:
         from preflight.fileio import write_output
 
@@ -693,7 +818,14 @@ def validate(manifests: tuple[str, ...]) -> int:
     return 2 if problems else 0
 
 
-@main.command()
+@main.command(
+    epilog="""\b
+Examples:
+  tap-preflight schema > manifest.schema.json
+  # then, first line of the manifest (YAML language server):
+  # yaml-language-server: $schema=manifest.schema.json
+"""
+)
 @_handle_errors
 def schema() -> int:
     """Print the manifest's JSON Schema (for editor completion)."""
@@ -710,15 +842,52 @@ def sandbox() -> None:
     """The built-in emulated AWS account."""
 
 
-@sandbox.command("serve")
-@click.option("--scenario", default="fresh-account", show_default=True, help="Shipped scenario name or file.")
+@sandbox.command(
+    "serve",
+    epilog="""\b
+Examples:
+  tap-preflight sandbox serve --scenario seed-account
+  # then, in another shell, the exports it prints, and:
+  aws ec2 describe-vpcs
+  # a slow, flaky account
+  tap-preflight sandbox serve --latency-ms 50 \\
+      --throttle-rate 0.1 --error-rate 0.05 --seed 7
+""",
+)
+@click.option(
+    "--scenario",
+    default="fresh-account",
+    show_default=True,
+    cls=ScenarioOption,
+    help="The account to emulate: {scenarios}, or a scenario file.",
+)
 @click.option(
     "--port", type=click.IntRange(0, 65535), default=0, help="Port on 127.0.0.1 (0: pick a free one)."
 )
-@click.option("--latency-ms", type=click.IntRange(0, 60_000), default=0)
-@click.option("--throttle-rate", type=click.FloatRange(0.0, 1.0), default=0.0)
-@click.option("--error-rate", type=click.FloatRange(0.0, 1.0), default=0.0)
-@click.option("--seed", type=int, default=0)
+@click.option(
+    "--latency-ms",
+    type=click.IntRange(0, 60_000),
+    default=0,
+    show_default=True,
+    help="Delay every response by this many milliseconds.",
+)
+@click.option(
+    "--throttle-rate",
+    type=click.FloatRange(0.0, 1.0),
+    default=0.0,
+    show_default=True,
+    help="Share of requests answered with the service's throttling error, 0 to 1.",
+)
+@click.option(
+    "--error-rate",
+    type=click.FloatRange(0.0, 1.0),
+    default=0.0,
+    show_default=True,
+    help="Share of requests answered with a server error (HTTP 500), 0 to 1.",
+)
+@click.option(
+    "--seed", type=int, default=0, show_default=True, help="Seed of the fault draws: same seed, same faults."
+)
 @_handle_errors
 def sandbox_serve(
     scenario: str, port: int, latency_ms: int, throttle_rate: float, error_rate: float, seed: int
@@ -731,12 +900,27 @@ def sandbox_serve(
     return 0
 
 
-@main.command("verify-program")
+@main.command(
+    "verify-program",
+    epilog="""\b
+Examples:
+  tap-preflight verify-program --plan plan.json
+  tap-preflight verify-program --plan plan.json \\
+      --manifest manifests/tap-pipeline.yaml --format json
+""",
+)
 @click.option(
     "--plan", "plan_path", required=True, type=click.Path(), help="The plan file (plan --save-plan)."
 )
 @click.option("--manifest", type=click.Path(), help="Manifest the plan was made from (handler sources).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=FormatChoice(),
+    default="table",
+    show_default=True,
+    help="table for people, json for machines.",
+)
 @_handle_errors
 def verify_program(plan_path: str, manifest: str | None, fmt: str) -> int:
     """Run the Pulumi program under mocks and check what it would register against the plan."""
@@ -749,16 +933,35 @@ def verify_program(plan_path: str, manifest: str | None, fmt: str) -> int:
     return 0 if result.ok else 1
 
 
-@main.command()
+@main.command(
+    epilog="""\b
+Examples:
+  tap-preflight rehearse --plan plan.json \\
+      --sandbox seed-account
+  # against a running emulated account
+  tap-preflight rehearse --plan plan.json \\
+      --endpoint-url http://127.0.0.1:5000
+""",
+)
 @click.option(
     "--plan", "plan_path", required=True, type=click.Path(), help="The plan file (plan --save-plan)."
 )
 @click.option("--manifest", type=click.Path(), help="Manifest the plan was made from (handler sources).")
 @click.option(
-    "--sandbox", metavar="SCENARIO", help="Rehearse in a fresh emulated account with this scenario."
+    "--sandbox",
+    metavar="SCENARIO",
+    cls=ScenarioOption,
+    help="Rehearse in a fresh emulated account: {scenarios}, or a scenario file.",
 )
 @click.option("--endpoint-url", help="Rehearse in a running emulated account (tap-preflight sandbox serve).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=FormatChoice(),
+    default="table",
+    show_default=True,
+    help="table for people, json for machines.",
+)
 @_handle_errors
 def rehearse(
     plan_path: str, manifest: str | None, sandbox: str | None, endpoint_url: str | None, fmt: str
@@ -781,7 +984,12 @@ def rehearse(
     return 0 if result.complete else 1
 
 
-@main.command()
+@main.command(
+    epilog="""\b
+Examples:
+  tap-preflight lint tap.py preflight/program
+"""
+)
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @_handle_errors
 def lint(paths: tuple[str, ...]) -> int:

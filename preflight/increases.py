@@ -108,7 +108,7 @@ def load_requested(path: str, kind: SourceKind) -> Requested:
 
 
 def _schema_problem(schema: object, kind: SourceKind) -> str:
-    option = {"plan": "--plan", "report": "--report"}
+    option = {"plan": "--plan", "report": "--from-report"}
     if isinstance(schema, str) and schema.startswith("tap-preflight/"):
         found = schema.split("/")[1]
         if found in option and found != kind:

@@ -50,7 +50,7 @@ def next_steps(report: Report, invocation: Invocation | None = None) -> tuple[Ne
         rerun = [*_gate_argv(report, inv, report.command, adapt=inv.adapt), "--allow-unknown"]
         return (
             NextStep(
-                "some quotas could not be read: grant the access named above, or accept the risk with",
+                "Some quotas could not be read: grant the access named above, or accept the risk with",
                 tuple(rerun),
             ),
         )
@@ -59,15 +59,15 @@ def next_steps(report: Report, invocation: Invocation | None = None) -> tuple[Ne
     if not (inv.adapt and plan_file):
         plan_file = plan_file or DEFAULT_PLAN_FILE
         why = (
-            "save the plan, to ask AWS for what it needs:"
+            "Save the plan, to ask AWS for what it needs:"
             if inv.adapt
-            else "see the deployment that fits, and save it:"
+            else "See the deployment that fits, and save it:"
         )
         argv = _gate_argv(report, inv, "plan", adapt=True)
         steps.append(NextStep(why, (*argv, "--save-plan", plan_file)))
     steps.append(
         NextStep(
-            "list the quota increases the request needs as it is (--submit files them):",
+            "List the quota increases the request needs as it is (--submit files them):",
             (PROG, "request-increases", "--plan", plan_file, *_quota_account_args(inv)),
         )
     )

@@ -209,11 +209,14 @@ def plan(
     policy: GatePolicy,
     *,
     warn_threshold: float = DEFAULT_WARN_THRESHOLD,
+    adapt: bool = True,
 ) -> PlanResult:
+    """The least-degraded deployment that fits; with `adapt=False`, the deployment as requested (no
+    adaptation allowed), judged as `check` judges it."""
     requested = manifest.requested(state.region, state.azs)
     requested_findings = evaluate(requested, state, warn_threshold)
     increases = tuple(increase_requests(requested_findings))
-    if not _blocking(requested_findings, policy):
+    if not adapt or not _blocking(requested_findings, policy):
         return PlanResult(
             verdict=verdict_for(requested_findings, policy),
             requested=requested,

@@ -163,12 +163,14 @@ def run_plan(
     warn_threshold: float = DEFAULT_WARN_THRESHOLD,
     progress: Progress | None = None,
     max_age_hours: float = 24.0,
+    adapt: bool = True,
 ) -> tuple[Report, Plan]:
-    """`plan --adapt`: the report (findings of the adapted deployment, with adaptations) and the plan file."""
+    """`plan --adapt`: the report (findings of the adapted deployment, with adaptations) and the plan file.
+    Without `adapt`, the plan is the deployment as requested."""
     from preflight.planner import plan
 
     state = source.read(manifest, region, overrides or {}, progress)
-    result = plan(manifest, state, policy, warn_threshold=warn_threshold)
+    result = plan(manifest, state, policy, warn_threshold=warn_threshold, adapt=adapt)
     report = make_report(
         manifest,
         state,

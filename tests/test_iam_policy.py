@@ -114,7 +114,7 @@ def test_submit_needs_only_the_submit_statement(
     report = tmp_path / "report.json"
     assert cli("check", MANIFEST, "--format", "json", "-o", str(report), env=env).exit_code == 1
     sb.call_log.reset()
-    result = cli("request-increases", "--report", str(report), "--submit", env=env)
+    result = cli("request-increases", "--from-report", str(report), "--submit", env=env)
     assert result.exit_code == 0, result.output
 
     [read_only] = [s for s in policy["Statement"] if s["Sid"] == READ_ONLY_SID]

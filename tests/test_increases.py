@@ -96,7 +96,7 @@ def test_without_submit_nothing_changes(
     cli: Callable[..., Result], sandbox: Callable[..., Any], seed_files: dict[str, Path]
 ) -> None:
     sb = sandbox("seed-account")
-    result = run(cli, sb, "--report", str(seed_files["report"]))
+    result = run(cli, sb, "--from-report", str(seed_files["report"]))
     assert result.exit_code == 0, result.output
     assert sb.call_log.total() > 0, "a dry run still looks at the account"
     assert sb.call_log.mutating_calls() == []
@@ -113,7 +113,7 @@ def test_open_request_is_not_filed_again(
 
     sb = sandbox("seed-account")
     sb.state.add_request(QuotaRequest(BY_CODE["L-1B52E74A"], "us-east-1", 25.0, status="CASE_OPENED"))
-    result = run(cli, sb, "--report", str(seed_files["report"]), "--submit", "--format", "json")
+    result = run(cli, sb, "--from-report", str(seed_files["report"]), "--submit", "--format", "json")
     assert result.exit_code == 0, result.output
     assert filed(sb) == 1
     found = outcomes(result)
@@ -132,12 +132,12 @@ def test_non_adjustable_quota_needs_a_design_change_and_is_never_filed(
     path = tmp_path / "report.json"
     path.write_text(json.dumps(report))
 
-    offline = cli("request-increases", "--report", str(path), "--offline")
+    offline = cli("request-increases", "--from-report", str(path), "--offline")
     assert offline.exit_code == 0
     assert "needs a design change" in offline.stdout
 
     sb = sandbox("seed-account")
-    result = run(cli, sb, "--report", str(path), "--submit", "--format", "json")
+    result = run(cli, sb, "--from-report", str(path), "--submit", "--format", "json")
     assert result.exit_code == 0, result.output
     found = outcomes(result)
     assert found["L-1B52E74A"]["status"] == "design-change"
@@ -160,7 +160,7 @@ def test_global_quotas_are_requested_in_us_east_1(
             ],
         )
     )
-    result = run(cli, sb, "--report", str(path), "--submit", "--format", "json")
+    result = run(cli, sb, "--from-report", str(path), "--submit", "--format", "json")
     assert result.exit_code == 0, result.output
     assert {c: o["region"] for c, o in outcomes(result).items()} == {
         "L-FE177D64": "us-east-1",
@@ -177,9 +177,22 @@ def test_global_quotas_are_requested_in_us_east_1(
 def test_report_with_nothing_to_ask(cli: Callable[..., Result], tmp_path: Path) -> None:
     path = tmp_path / "report.json"
     path.write_text(_report(requests=[]))
-    result = cli("request-increases", "--report", str(path), "--offline")
+    result = cli("request-increases", "--from-report", str(path), "--offline")
     assert result.exit_code == 0
     assert "fits as it is" in result.stdout
+
+
+def test_report_is_a_deprecated_alias_of_from_report(
+    cli: Callable[..., Result], seed_files: dict[str, Path]
+) -> None:
+    # `--report` is an output everywhere else; here the input is `--from-report`, the old name still works.
+    args = (str(seed_files["report"]), "--offline", "--format", "json")
+    old = cli("request-increases", "--report", *args)
+    new = cli("request-increases", "--from-report", *args)
+    assert old.exit_code == 0 and new.exit_code == 0, old.output + new.output
+    assert "--report is deprecated here: use --from-report" in old.stderr
+    assert "deprecated" not in new.stderr
+    assert old.stdout == new.stdout and json.loads(new.stdout)["outcomes"]
 
 
 def test_offline_lists_without_any_account(cli: Callable[..., Result], seed_files: dict[str, Path]) -> None:
@@ -198,7 +211,7 @@ def test_output_file_is_written(
     out = tmp_path / "increases.json"
     result = cli(
         "request-increases",
-        "--report",
+        "--from-report",
         str(seed_files["report"]),
         "--offline",
         "--format",
@@ -221,7 +234,7 @@ def test_aws_error_exits_3_naming_call_and_permission(
 
     sb = sandbox("seed-account")
     sb.set_faults(FaultConfig(deny=frozenset({FILE})))  # the account refuses the filing itself
-    result = run(cli, sb, "--report", str(seed_files["report"]), "--submit")
+    result = run(cli, sb, "--from-report", str(seed_files["report"]), "--submit")
     assert result.exit_code == 3
     assert (
         "service-quotas:RequestServiceQuotaIncrease failed: access denied "
@@ -267,7 +280,7 @@ def test_no_credentials_exits_3(cli: Callable[..., Result], seed_files: dict[str
         AWS_CONFIG_FILE="/nonexistent/config",
         AWS_EC2_METADATA_DISABLED="true",
     )
-    result = cli("request-increases", "--report", str(seed_files["report"]), env=env)
+    result = cli("request-increases", "--from-report", str(seed_files["report"]), env=env)
     assert result.exit_code == 3
     assert "no AWS credentials" in result.stderr
 
@@ -278,7 +291,7 @@ def test_file_for_another_account_is_refused(
     sb = sandbox("fresh-account")
     path = tmp_path / "report.json"
     path.write_text(_report(account_id="999999999999", requests=[_req("vpc", "L-1B52E74A", 20, 22)]))
-    result = run(cli, sb, "--report", str(path), "--submit")
+    result = run(cli, sb, "--from-report", str(path), "--submit")
     assert result.exit_code == 2
     assert "made for account 999999999999" in result.stderr and str(path) in result.stderr
     assert sb.state.requests == []
@@ -286,24 +299,28 @@ def test_file_for_another_account_is_refused(
 
 BAD_FILES: dict[str, tuple[str, str, str]] = {
     # name: (option, content, expected message)
-    "not JSON": ("--report", "schema: yaml\n", "not valid JSON"),
-    "truncated": ("--report", '{"schema": "tap-preflight/report/v1", "increase_re', "not valid JSON"),
+    "not JSON": ("--from-report", "schema: yaml\n", "not valid JSON"),
+    "truncated": ("--from-report", '{"schema": "tap-preflight/report/v1", "increase_re', "not valid JSON"),
     "empty": ("--plan", "", "not valid JSON"),
-    "a report given as plan": ("--plan", '{"schema": "tap-preflight/report/v1"}', "pass it with --report"),
-    "a plan given as report": ("--report", '{"schema": "tap-preflight/plan/v1"}', "pass it with --plan"),
-    "a snapshot": ("--report", '{"schema": "tap-preflight/snapshot/v1"}', "snapshot file, not a report"),
+    "a report given as plan": (
+        "--plan",
+        '{"schema": "tap-preflight/report/v1"}',
+        "pass it with --from-report",
+    ),
+    "a plan given as report": ("--from-report", '{"schema": "tap-preflight/plan/v1"}', "pass it with --plan"),
+    "a snapshot": ("--from-report", '{"schema": "tap-preflight/snapshot/v1"}', "snapshot file, not a report"),
     "another tool's JSON": (
-        "--report",
+        "--from-report",
         '{"version": "2.1.0", "runs": []}',
         "not a tap-preflight JSON report",
     ),
     "an old report": (
-        "--report",
+        "--from-report",
         '{"schema": "tap-preflight/report/v0"}',
         "report format v0 is not supported",
     ),
     "wrong types": (
-        "--report",
+        "--from-report",
         json.dumps(
             {
                 "schema": "tap-preflight/report/v1",
@@ -345,14 +362,14 @@ def test_bad_input_file_exits_2_naming_it(cli: Callable[..., Result], tmp_path: 
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        ((), "needs one of --plan FILE or --report FILE"),
-        (("--plan", "a.json", "--report", "b.json"), "needs one of --plan FILE or --report FILE"),
-        (("--report", "r.json", "--offline", "--submit"), "--offline calls no AWS API"),
+        ((), "needs one of --plan FILE or --from-report FILE"),
+        (("--plan", "a.json", "--from-report", "b.json"), "needs one of --plan FILE or --from-report FILE"),
+        (("--from-report", "r.json", "--offline", "--submit"), "--offline calls no AWS API"),
         (
-            ("--report", "r.json", "--sandbox", "seed-account", "--endpoint-url", "http://x"),
+            ("--from-report", "r.json", "--sandbox", "seed-account", "--endpoint-url", "http://x"),
             "exclude each other",
         ),
-        (("--report", "absent.json"), "absent.json report not found"),
+        (("--from-report", "absent.json"), "absent.json report not found"),
     ],
 )
 def test_bad_usage_exits_2(cli: Callable[..., Result], args: tuple[str, ...], expected: str) -> None:

@@ -32,7 +32,7 @@ def _plan_cli(cli, tmp_path, manifest: str, scenario: str, *extra: str) -> tuple
     result = cli("plan", "--adapt", manifest, "--env", "prod", "--sandbox", scenario, "--format", "json",
                  "--save-plan", str(plan_path), *extra)  # fmt: skip
     assert result.exit_code in (0, 1), result.output
-    return result.exit_code, json.loads(result.output), Plan.model_validate_json(plan_path.read_text())
+    return result.exit_code, json.loads(result.stdout), Plan.model_validate_json(plan_path.read_text())
 
 
 def test_seed_account_gets_the_seeds_fix_in_one_run(cli, tmp_path) -> None:

@@ -82,6 +82,11 @@ def _value(value: object) -> str:
     return str(value)
 
 
+def _at(indent: int, *parts: str | tuple[str, str]) -> Padding:
+    """One entry of the plan's diff, indented; a line too long for the terminal wraps under itself."""
+    return Padding(Text.assemble(*parts), (0, 0, 0, indent), expand=False)
+
+
 def print_plan_diff(console: Console, report: Report) -> None:
     """Requested versus adapted, as `terraform plan` shows a diff: each change, its reason and impact."""
     adaptations = report.adaptations or ()
@@ -100,18 +105,20 @@ def print_plan_diff(console: Console, report: Report) -> None:
     for a in adaptations:
         removes = all(c.after is None for c in a.changes)
         mark, style = ("-", "red") if removes else ("~", "yellow")
-        quota = f" [dim]forced by {a.quota_code} {a.quota_name}[/dim]" if a.quota_code else ""
-        console.print(f"  [{style}]{mark}[/] [bold]{a.title}[/] [dim]({a.id})[/dim]{quota}")
-        console.print(f"      reason: {a.reason}")
+        quota = (f" forced by {a.quota_code} {a.quota_name}", "dim") if a.quota_code else ""
+        console.print(_at(2, (mark, style), " ", (a.title, "bold"), (f" ({a.id})", "dim"), quota))
+        console.print(_at(6, f"reason: {a.reason}"))
         for c in a.changes:
-            where = f" [dim](line {c.line})[/dim]" if c.line else ""
+            where = (f" (line {c.line})", "dim") if c.line else ""
             if c.after is None:
-                console.print(f"      [red]- {c.path}[/]: {_value(c.before)}{where}")
+                console.print(_at(6, (f"- {c.path}", "red"), f": {_value(c.before)}", where))
             else:
-                console.print(f"      [yellow]~ {c.path}[/]: {_value(c.before)} -> {_value(c.after)}{where}")
-        console.print(f"      cost: {a.impact.cost}")
-        console.print(f"      security: {a.impact.security}")
-        console.print(f"      performance: {a.impact.performance}\n")
+                change = f": {_value(c.before)} -> {_value(c.after)}"
+                console.print(_at(6, (f"~ {c.path}", "yellow"), change, where))
+        console.print(_at(6, f"cost: {a.impact.cost}"))
+        console.print(_at(6, f"security: {a.impact.security}"))
+        console.print(_at(6, f"performance: {a.impact.performance}"))
+        console.print()
 
 
 def _quota_text(f: Finding) -> str:
@@ -175,7 +182,7 @@ def print_next_steps(console: Console, steps: tuple[NextStep, ...]) -> None:
         return
     console.print("\n[bold]Next:[/]")
     for step in steps:
-        console.print(Padding(Text(step.why), (0, 0, 0, 2)))
+        console.print(Padding(Text(step.why), (0, 0, 0, 2), expand=False))
         for line in shell_lines(list(step.argv), console.width, indent="    "):
             console.print(Text(line), no_wrap=True, overflow="fold", crop=False)
 
@@ -231,7 +238,8 @@ def render_table(
     console.print(increases)
     console.print(verdict_line(report, console.width))
     print_next_steps(console, next_steps(report, invocation))
-    return buffer.getvalue()
+    # rich pads grid cells to the column's width: trailing blanks are noise in files and diffs.
+    return "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())
 
 
 def render_tables(
