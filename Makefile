@@ -13,10 +13,21 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # The main job against the built-in emulated account: the seed's account, where the requested plan
-# does not fit, then the adapted plan that does.
+# does not fit (check says NO_GO and exits 1: that is the demo, not a failure), then the adapted plan
+# that does. Any other exit code (2 bad input, 3 could not evaluate) fails the demo.
+DEMO_ARGS := manifests/tap-pipeline.yaml --env prod --sandbox seed-account
+
 demo: $(STAMP)
-	-$(BIN)/tap-preflight check manifests/tap-pipeline.yaml --env prod --sandbox seed-account
-	$(BIN)/tap-preflight plan --adapt manifests/tap-pipeline.yaml --env prod --sandbox seed-account --save-plan plan.json
+	@echo '$$ tap-preflight check $(DEMO_ARGS)'
+	@code=0; $(BIN)/tap-preflight check $(DEMO_ARGS) || code=$$?; \
+	case $$code in \
+	  1) echo "(exit 1: NO_GO, the requested deployment does not fit; next, the plan that does)";; \
+	  0) echo "(exit 0: GO)";; \
+	  *) echo "(exit $$code: the check could not run)"; exit $$code;; \
+	esac
+	@echo
+	@echo '$$ tap-preflight plan --adapt $(DEMO_ARGS) --save-plan plan.json'
+	@$(BIN)/tap-preflight plan --adapt $(DEMO_ARGS) --save-plan plan.json
 
 test: $(STAMP)
 	$(BIN)/ruff check .

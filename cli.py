@@ -481,15 +481,17 @@ def plan(
     results, code = _plan_gate(
         manifest, opts, strict=strict, max_age_hours=max_age_hours, save_plan=save_plan, adapt=adapt
     )
+    written = []
     for _, plan_file in results:
         if save_plan:
             path = save_plan.replace("{region}", plan_file.region)
             write_output(path, plan_json(plan_file))
-            if path != STDIO:
-                click.echo(f"plan written to {path}", err=True)
+            written += [path] if path != STDIO else []
     _emit(
         [report for report, _ in results], opts, _invocation(manifest, opts, adapt=adapt, save_plan=save_plan)
     )
+    for path in written:  # last, on stderr: the report on stdout stays what --format says
+        click.echo(f"plan written to {path}", err=True)
     return code
 
 
