@@ -68,6 +68,7 @@ def verdict_line(report: Report, width: int | None = None) -> str:
         f"{head} in {report.region}, account {report.account_id}: {counts}",
         f"{head} in {report.region}: {counts}",
         f"{head} {report.region}: {nonzero}",
+        f"{verdict} {report.region}: {nonzero}",
     )
     if width is None:
         return forms[0]
