@@ -321,6 +321,13 @@ def _invocation(
     )
 
 
+def _fit(text: str) -> str:
+    """Plain text for stdout, its long lines wrapped to the terminal's width (kept whole in a file)."""
+    from preflight.terminal import fit, output_width
+
+    return fit(text, output_width())
+
+
 def _stats_text(report: Any) -> str:
     calls = report.stats.api_calls
     lines = [f"{sum(calls.values())} API calls in {report.stats.elapsed_s:.2f}s"]
@@ -340,8 +347,10 @@ def main() -> None:
     Exit codes:
       0  GO (plan: GO or GO_WITH_ADAPTATIONS, unless --strict)
       1  NO_GO: a quota does not fit
-      2  usage or input error (manifest, scenario, snapshot, plan, flags)
-      3  could not evaluate: no credentials, access denied, unreachable, or a quota UNKNOWN
+      2  usage or input error (manifest, scenario, snapshot,
+         plan, flags)
+      3  could not evaluate: no credentials, access denied,
+         unreachable, or a quota UNKNOWN
     """
 
 
@@ -671,12 +680,14 @@ INCREASES_EXAMPLES = """\b
 Examples:
   # a dry run: what --submit would file
   tap-preflight request-increases --plan plan.json
-  tap-preflight request-increases --plan plan.json --submit
+  tap-preflight request-increases --plan plan.json \\
+      --submit
   # from check's JSON report, against the emulated account
   tap-preflight request-increases \\
       --from-report report.json --sandbox seed-account
   # just the list in the file, no AWS call
-  tap-preflight request-increases --plan plan.json --offline
+  tap-preflight request-increases --plan plan.json \\
+      --offline
 """
 
 
@@ -824,7 +835,7 @@ def validate(manifests: tuple[str, ...]) -> int:
     epilog="""\b
 Examples:
   tap-preflight schema > manifest.schema.json
-  # then, first line of the manifest (YAML language server):
+  # then, as the manifest's first line:
   # yaml-language-server: $schema=manifest.schema.json
 """
 )
@@ -931,7 +942,7 @@ def verify_program(plan_path: str, manifest: str | None, fmt: str) -> int:
 
     plan = load_plan(plan_path)
     result = verify(plan, base_dir=resolve_source_dir(plan, plan_path, manifest))
-    click.echo(result.to_json() if fmt == "json" else result.render_text(), nl=fmt != "json")
+    click.echo(result.to_json() if fmt == "json" else _fit(result.render_text()), nl=False)
     return 0 if result.ok else 1
 
 
@@ -982,7 +993,7 @@ def rehearse(
             result = run(plan, endpoint_url=sb.endpoint_url, base_dir=base_dir)
     else:
         result = run(plan, endpoint_url=str(endpoint_url), base_dir=base_dir)
-    click.echo(result.to_json() if fmt == "json" else result.render_text(), nl=fmt != "json")
+    click.echo(result.to_json() if fmt == "json" else _fit(result.render_text()), nl=False)
     return 0 if result.complete else 1
 
 
@@ -1001,8 +1012,7 @@ def lint(paths: tuple[str, ...]) -> int:
     from preflight.program.lint import lint_paths
 
     findings = lint_paths([Path(p) for p in paths])
-    for finding in findings:
-        click.echo(str(finding))
+    click.echo(_fit("".join(f"{finding}\n" for finding in findings)), nl=False)
     click.echo(f"{len(findings)} finding(s) in {len(paths)} path(s)", err=True)
     return 1 if findings else 0
 

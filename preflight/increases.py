@@ -464,6 +464,10 @@ def render_table(result: IncreasesResult, *, color: bool = False, width: int = 1
     if not result.outcomes:
         console.print(f"No increase requests in {result.source}: the requested deployment fits as it is.")
         return buf.getvalue()
+    if width < NARROW:
+        _print_list(console, result, style)
+        console.print(summary_line(result))
+        return "".join(line.rstrip() + "\n" for line in buf.getvalue().splitlines())
     table = Table(header_style="bold")
     for column in ("quota", "region", "current", "required", "action", "detail"):
         table.add_column(column, justify="right" if column in ("current", "required") else "left")
@@ -482,6 +486,26 @@ def render_table(result: IncreasesResult, *, color: bool = False, width: int = 1
     console.print(table)
     console.print(summary_line(result))
     return buf.getvalue()
+
+
+NARROW = 100  # below this the six columns fold every cell: one entry per request instead
+
+
+def _print_list(console: Any, result: IncreasesResult, style: dict[str, str]) -> None:
+    """Each request as a line (code, current -> required, action), its name, region and detail below."""
+    from rich.padding import Padding
+    from rich.text import Text
+
+    for o in result.outcomes:
+        current = o.in_force if o.in_force is not None else o.current
+        line = Text.assemble(
+            (f"{o.service_code}/{o.quota_code}", "bold"),
+            f"  {_n(current)} -> {_n(o.required)}  ",
+            (STATUS_TEXT[o.status], style.get(o.status, "")),
+        )
+        console.print(line)
+        about = f"{o.quota_name} ({o.region})" + (f": {o.detail}" if o.detail else "")
+        console.print(Padding(Text(about), (0, 0, 0, 4), expand=False))
 
 
 SHORT_TEXT: dict[str, str] = {

@@ -209,7 +209,7 @@ def test_request_increases_in_a_terminal(seed_plan: tuple[TtyRun, Path]) -> None
     )
     assert run.code == 0, run.text
     assert_readable(run, color=True)
-    assert "L-1B52E74A" in run.text and "nothing changed in the account" in run.text.replace("\n", " ")
+    assert "L-1B52E74A" in run.text and "nothing changed in the account" in " ".join(run.text.split())
 
 
 def test_verify_program_in_a_terminal(seed_plan: tuple[TtyRun, Path]) -> None:
