@@ -156,20 +156,30 @@ def test_check_no_go_in_a_terminal(width: int, color: bool) -> None:
     assert "tap-preflight request-increases --plan plan.json --sandbox seed-account" in joined
 
 
-def test_check_honours_columns_over_the_terminal_size() -> None:
+@pytest.fixture(scope="module")
+def fresh_snapshot(tmp_path_factory: pytest.TempPathFactory) -> tuple[TtyRun, Path]:
+    out = tmp_path_factory.mktemp("terminal") / "account.json"
+    args = ("snapshot", MANIFEST, "--env", "prod", "--sandbox", "fresh-account", "-o", str(out))
+    return run_in_terminal(*args, width=120, color=False), out
+
+
+def test_snapshot_in_a_terminal(fresh_snapshot: tuple[TtyRun, Path]) -> None:
+    run, out = fresh_snapshot
+    assert run.code == 0, run.text
+    assert_readable(run, color=False)
+    assert json.loads(out.read_text())["schema"].startswith("tap-preflight/snapshot/")
+
+
+def test_check_honours_columns_over_the_terminal_size(fresh_snapshot: tuple[TtyRun, Path]) -> None:
+    # Offline on the snapshot: no emulated account to start, the same rendering.
+    _, snapshot = fresh_snapshot
     run = run_in_terminal(
-        "check",
-        MANIFEST,
-        "--env",
-        "prod",
-        "--sandbox",
-        "fresh-account",
-        width=200,
-        color=True,
+        "check", MANIFEST, "--env", "prod", "--snapshot", str(snapshot), width=200, color=True,
         env={"COLUMNS": "120"},
-    )
+    )  # fmt: skip
     assert run.code == 0, run.text
     assert_readable(TtyRun(run.code, run.raw, 120), color=True, verdict="GO")
+    assert max(len(line) for line in run.visible_lines()) > 80  # it did use the room it was given
     assert "Next:" not in run.text  # a GO has no next step to take
 
 
@@ -241,25 +251,6 @@ def test_rehearse_in_a_terminal(seed_plan: tuple[TtyRun, Path]) -> None:
 
 
 # --- the other commands -----------------------------------------------------------------------------
-
-
-def test_snapshot_in_a_terminal(tmp_path: Path) -> None:
-    out = tmp_path / "account.json"
-    run = run_in_terminal(
-        "snapshot",
-        MANIFEST,
-        "--env",
-        "prod",
-        "--sandbox",
-        "fresh-account",
-        "-o",
-        str(out),
-        width=120,
-        color=False,
-    )
-    assert run.code == 0, run.text
-    assert_readable(run, color=False)
-    assert json.loads(out.read_text())["schema"].startswith("tap-preflight/snapshot/")
 
 
 def test_lint_and_schema_in_a_terminal() -> None:
