@@ -337,7 +337,16 @@ def _stats_text(report: Any) -> str:
 
 @click.group(
     context_settings={"help_option_names": ["-h", "--help"]},
-    epilog="Run `tap-preflight COMMAND --help` for a command's options and examples.",
+    epilog="""\b
+Examples:
+  # try it on the emulated account of the seed's story
+  tap-preflight check manifests/tap-pipeline.yaml \\
+      --env prod --sandbox seed-account
+  tap-preflight plan --adapt manifests/tap-pipeline.yaml \\
+      --env prod --sandbox seed-account \\
+      --save-plan plan.json
+
+Run `tap-preflight COMMAND --help` for a command's options and examples.""",
 )
 @click.version_option(__version__, prog_name="tap-preflight")
 def main() -> None:
@@ -850,7 +859,12 @@ def schema() -> int:
     return 0
 
 
-@main.group()
+@main.group(
+    epilog="""\b
+Examples:
+  tap-preflight sandbox serve --scenario seed-account
+"""
+)
 def sandbox() -> None:
     """The built-in emulated AWS account."""
 
