@@ -143,6 +143,9 @@ def test_check_no_go_in_a_terminal(width: int, color: bool) -> None:
     )
     assert run.code == 1, run.text
     assert_readable(run, color=color, verdict="NO_GO", fails=FAILS_SEED)
+    # The spinner ran on the terminal while the account was read, and gave the cursor back.
+    assert "reading the account" in run.text
+    assert run.raw.count("\x1b[?25l") == run.raw.count("\x1b[?25h") >= 1
     # The findings: one line each, those that do not pass first.
     rows = [line for line in run.text.splitlines() if re.match(r"^(OK|WARN|FAIL|UNKNOWN)\s{2,}", line)]
     assert len(rows) == 19, run.text

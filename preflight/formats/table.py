@@ -107,7 +107,9 @@ def print_plan_diff(console: Console, report: Report) -> None:
         removes = all(c.after is None for c in a.changes)
         mark, style = ("-", "red") if removes else ("~", "yellow")
         quota = (f" forced by {a.quota_code} {a.quota_name}", "dim") if a.quota_code else ""
-        console.print(_at(2, (mark, style), " ", (a.title, "bold"), (f" ({a.id})", "dim"), quota))
+        title = _hanging()
+        title.add_row(Text(mark, style), Text.assemble((a.title, "bold"), (f" ({a.id})", "dim"), quota))
+        console.print(Padding(title, (0, 0, 0, 2), expand=False))
         console.print(_at(6, f"reason: {a.reason}"))
         for c in a.changes:
             where = (f" (line {c.line})", "dim") if c.line else ""
