@@ -532,7 +532,17 @@ def _plan_gate(
     return results, exit_code_of_regions([report for report, _ in results], policy)
 
 
-@main.command()
+@main.command(
+    epilog="""\b
+Examples:
+  # preview what the gate's plan would deploy
+  tap-preflight deploy manifests/tap-pipeline.yaml \\
+      --env prod --stack prod --preview
+  # deploy the plan reviewed in the pull request
+  tap-preflight deploy manifests/tap-pipeline.yaml \\
+      --env prod --stack prod --plan plan.json
+"""
+)
 @click.argument("manifest", type=click.Path())
 @click.option("--stack", required=True, help="The Pulumi stack to deploy (selected, or created).")
 @click.option("--preview", is_flag=True, help="Run `pulumi preview` instead of `pulumi up`.")
@@ -544,7 +554,13 @@ def _plan_gate(
     help="Deploy this reviewed plan file, if the gate run now finds the same deployment.",
 )
 @click.option("--save-plan", type=click.Path(dir_okay=False), help="Keep the plan deployed in this file.")
-@click.option("--max-age-hours", type=click.FloatRange(0.01, 24 * 365), default=24.0, show_default=True)
+@click.option(
+    "--max-age-hours",
+    type=click.FloatRange(0.01, 24 * 365),
+    default=24.0,
+    show_default=True,
+    help="How long the Pulumi program accepts the plan file.",
+)
 @click.option("--project-dir", default=".", show_default=True, help="The Pulumi project (its Pulumi.yaml).")
 @click.option(
     "--policy-pack/--no-policy-pack",
@@ -827,7 +843,12 @@ def _quota_account(
         ) from exc
 
 
-@main.command()
+@main.command(
+    epilog="""\b
+Examples:
+  tap-preflight validate manifests/*.yaml
+"""
+)
 @click.argument("manifests", nargs=-1, required=True, type=click.Path())
 @_handle_errors
 def validate(manifests: tuple[str, ...]) -> int:

@@ -35,8 +35,8 @@ COMMANDS = dict(commands())
 
 def test_the_commands_are_all_here() -> None:
     assert set(COMMANDS) == {
-        "check", "plan", "snapshot", "request-increases", "schema", "sandbox serve",
-        "verify-program", "rehearse", "lint",
+        "check", "plan", "deploy", "snapshot", "request-increases", "schema", "sandbox serve",
+        "verify-program", "rehearse", "lint", "validate",
     }  # fmt: skip
 
 
