@@ -230,7 +230,7 @@ def test_dash_is_stdout_for_every_output_option(cli: Cli, snap: str, tmp_path: P
     assert snapshot.exit_code == 0 and json.loads(snapshot.stdout)["schema"] == "tap-preflight/snapshot/v1"
     scenario = cli("snapshot", MANIFEST, "--snapshot", snap, "--as-scenario", "-")
     assert scenario.exit_code == 0 and scenario.stdout.startswith("# Emulated-account scenario")
-    increases = cli("request-increases", "--report", str(tmp_path / "r.json"), "--offline", "-o", "-")
+    increases = cli("request-increases", "--from-report", str(tmp_path / "r.json"), "--offline", "-o", "-")
     assert increases.exit_code == 0 and "increase" in increases.stdout.lower()
     assert not (ROOT / "-").exists() and not (tmp_path / "-").exists()
 
@@ -294,7 +294,9 @@ def test_request_increases_does_not_overwrite_its_report(cli: Cli, snap: str, tm
     report = tmp_path / "r.json"
     assert check(cli, snap, "-o", str(report)).exit_code == 0
     before = report.read_bytes()
-    refused(cli("request-increases", "--report", str(report), "--offline", "-o", str(report)), "overwrite")
+    refused(
+        cli("request-increases", "--from-report", str(report), "--offline", "-o", str(report)), "overwrite"
+    )
     assert report.read_bytes() == before
 
 

@@ -124,7 +124,7 @@ def test_every_command_that_calls_aws_has_the_deadline(cli: Cli, tmp_path) -> No
         for args in (
             ("plan", "--adapt", MANIFEST),
             ("snapshot", MANIFEST),
-            ("request-increases", "--report", str(report), "--endpoint-url", url),
+            ("request-increases", "--from-report", str(report), "--endpoint-url", url),
         ):
             result, elapsed = timed(lambda args=args: cli(*args, "--timeout", "1", env=env))
             could_not_evaluate(result, "no answer within 1 s")
