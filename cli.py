@@ -18,7 +18,8 @@ import click
 
 from preflight import __version__
 from preflight.deadline import DEFAULT_TIMEOUT_S
-from preflight.errors import InputError, PreflightError
+from preflight.errors import InputError
+from preflight.exits import GuardedGroup, guarded
 
 FORMATS = ("table", "json", "markdown", "sarif", "junit", "github")
 SANDBOX_HELP = (
@@ -58,22 +59,9 @@ class FormatChoice(click.Choice):
         return super().convert("table" if value == "text" else value, param, ctx)
 
 
-def _handle_errors(fn: Callable[..., int | None]) -> Callable[..., None]:
-    """One clear line and the documented exit code for every expected failure; never a traceback."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> None:
-        try:
-            code = fn(*args, **kwargs) or 0
-        except PreflightError as exc:
-            click.echo(f"tap-preflight: error: {exc}", err=True)
-            code = exc.exit_code
-        except KeyboardInterrupt:
-            click.echo("tap-preflight: interrupted", err=True)
-            code = 130
-        sys.exit(code)
-
-    return wrapper
+# Every command runs under the one handler: its return value is the exit code, and whatever it
+# raises becomes one line and exit 2 or 3 (preflight/exits.py); exit 1 is only ever a verdict.
+_handle_errors = guarded
 
 
 def _parse_limits(values: tuple[str, ...]) -> dict[str, float]:
@@ -336,6 +324,7 @@ def _stats_text(report: Any) -> str:
 
 
 @click.group(
+    cls=GuardedGroup,
     context_settings={"help_option_names": ["-h", "--help"]},
     epilog="""\b
 Examples:
@@ -349,7 +338,10 @@ Examples:
 Run `tap-preflight COMMAND --help` for a command's options and examples.""",
 )
 @click.version_option(__version__, prog_name="tap-preflight")
-def main() -> None:
+@click.option(
+    "--debug", is_flag=True, help="Show the traceback of an internal error (also TAP_PREFLIGHT_DEBUG=1)."
+)
+def main(debug: bool) -> None:
     """Pre-deploy quota gate for the TAP pipeline.
 
     \b
@@ -856,8 +848,8 @@ def validate(manifests: tuple[str, ...]) -> int:
     from preflight.validate import validate_manifests
 
     problems = validate_manifests(manifests)
-    for problem in problems:
-        click.echo(f"tap-preflight: error: {problem}", err=True)
+    for line in (line for problem in problems for line in problem.splitlines()):
+        click.echo(f"tap-preflight: error: {line}", err=True)  # several problems of one file: a line each
     return 2 if problems else 0
 
 

@@ -23,6 +23,7 @@ from botocore.config import Config
 
 from preflight import deadline
 from preflight.errors import AwsAccessError, InputError, PreflightError
+from preflight.exits import profile_not_found
 
 ACCESS_DENIED = {
     "AccessDenied",
@@ -166,7 +167,7 @@ class Aws:
                 profile_name=profile, region_name=region, botocore_session=_botocore_session(), **keys
             )
         except botocore.exceptions.ProfileNotFound as exc:
-            raise AwsAccessError(f"AWS profile {profile!r} not found") from exc
+            raise AwsAccessError(profile_not_found(str(profile))) from exc
         if role_arn:
             self._session = self._assume(role_arn)
 

@@ -26,6 +26,19 @@ class InputError(PreflightError):
         super().__init__(f"{where} {field}{message}".strip() if where else f"{field}{message}")
 
 
+class InputProblems(InputError):
+    """Several problems in one input, reported together: `str()` has one line per problem."""
+
+    def __init__(self, problems: list[InputError], *, more: int = 0):
+        first = problems[0]
+        super().__init__(first.detail, file=first.file, line=first.line, path=first.path)
+        self.problems = tuple(problems)
+        lines = [str(problem) for problem in problems]
+        if more > 0:
+            lines.append(f"{first.file or 'input'}: and {more} more problem{'s' if more > 1 else ''}")
+        self.args = ("\n".join(lines),)
+
+
 class AwsAccessError(PreflightError):
     """The account could not be read at all: no credentials, access denied, unreachable. Exit 3."""
 

@@ -6,7 +6,7 @@ import argparse
 import signal
 import sys
 
-from preflight.errors import InputError
+from preflight.exits import report
 from preflight.sandbox.faults import FaultConfig
 from preflight.sandbox.scenario import SCENARIO_NAMES
 from preflight.sandbox.server import serve
@@ -43,9 +43,8 @@ def main(argv: list[str] | None = None) -> int:
             echo=lambda line: print(line, flush=True),
             region=args.region,
         )
-    except InputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_code
+    except Exception as exc:  # one line and the documented exit code, as the CLI gives (port in use: 3)
+        return report(exc)
     return 0
 
 
