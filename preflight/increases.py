@@ -26,7 +26,7 @@ from preflight import catalog
 from preflight.errors import AwsAccessError, InputError
 from preflight.model import PLAN_SCHEMA, IncreaseRequest
 from preflight.report import REPORT_SCHEMA
-from preflight.yamlio import load_json_object
+from preflight.yamlio import json_line, load_json_object
 
 INCREASES_SCHEMA = "tap-preflight/increases/v1"
 OPEN_STATUSES = frozenset({"PENDING", "CASE_OPENED"})
@@ -79,7 +79,7 @@ class Requested:
 def load_requested(path: str, kind: SourceKind) -> Requested:
     """Read `path` as a plan file (`plan --save-plan`) or a JSON report (`check/plan --format json`)."""
     what = "plan file" if kind == "plan" else "report"
-    data, _ = load_json_object(path, what)
+    data, text = load_json_object(path, what)
     expected = PLAN_SCHEMA if kind == "plan" else REPORT_SCHEMA
     schema = data.get("schema")
     if schema != expected:
@@ -89,7 +89,8 @@ def load_requested(path: str, kind: SourceKind) -> Requested:
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         loc = ".".join(str(p) for p in first["loc"])
-        raise InputError(f"damaged {what}: {first['msg']}", file=path, path=loc) from exc
+        line = json_line(text, path, first["loc"])
+        raise InputError(f"damaged {what}: {first['msg']}", file=path, line=line, path=loc) from exc
     for i, req in enumerate(source.increase_requests):
         if not math.isfinite(req.required) or req.required < 0:
             raise InputError(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import ipaddress
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -36,7 +37,15 @@ from preflight.model import (
     TopicPlan,
     VpcPlan,
 )
-from preflight.yamlio import LineMap, PathKey, parse_yaml, pydantic_errors_to_input_error, read_text_file
+from preflight.yamlio import (
+    LineMap,
+    PathKey,
+    collect,
+    parse_yaml,
+    pydantic_errors_to_input_error,
+    read_text_file,
+    suggest,
+)
 
 Name = str
 
@@ -45,11 +54,31 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
 
 
+# Logical names: the physical name adds namePrefix and the environment (`pipeline-ingest-prod`).
+_LOGICAL = "Logical name; the AWS name adds namePrefix and the environment (pipeline-<name>-<env>)."
+_SERVICES = "s3, dynamodb or kinesis-streams"
+
+
 class RuleSpec(Strict):
-    protocol: str = "tcp"
-    from_port: int = Field(0, alias="fromPort", ge=-1, le=65535)
-    to_port: int = Field(0, alias="toPort", ge=-1, le=65535)
-    cidr: str = "0.0.0.0/0"
+    """One security group rule."""
+
+    protocol: str = Field(
+        "tcp", description="IP protocol: tcp, udp, icmp or -1 (all).", examples=["tcp", "-1"]
+    )
+    from_port: int = Field(
+        0,
+        alias="fromPort",
+        ge=-1,
+        le=65535,
+        description="First port of the range (-1 or 0 with protocol -1: all ports).",
+        examples=[443],
+    )
+    to_port: int = Field(
+        0, alias="toPort", ge=-1, le=65535, description="Last port of the range, inclusive.", examples=[443]
+    )
+    cidr: str = Field(
+        "0.0.0.0/0", description="IPv4 or IPv6 range the rule allows.", examples=["10.0.0.0/16"]
+    )
 
     @field_validator("cidr")
     @classmethod
@@ -59,10 +88,27 @@ class RuleSpec(Strict):
 
 
 class VpcSpec(Strict):
-    name: Name = "vpc"
-    cidr: str = "10.0.0.0/16"
-    az_count: int = Field(2, alias="azCount", ge=1, le=6)
-    public_subnets: bool = Field(True, alias="publicSubnets")
+    """The stack's VPC: one private subnet per availability zone, plus public ones if asked."""
+
+    name: Name = Field("vpc", description=_LOGICAL)
+    cidr: str = Field(
+        "10.0.0.0/16",
+        description="IPv4 range of the VPC, /16 to /24; subnets are carved from it.",
+        examples=["10.0.0.0/16"],
+    )
+    az_count: int = Field(
+        2,
+        alias="azCount",
+        ge=1,
+        le=6,
+        description="Availability zones to span (subnets per kind).",
+        examples=[2],
+    )
+    public_subnets: bool = Field(
+        True,
+        alias="publicSubnets",
+        description="Create public subnets and an internet gateway (needed by vpc-with-nat).",
+    )
 
     @field_validator("cidr")
     @classmethod
@@ -74,11 +120,25 @@ class VpcSpec(Strict):
 
 
 class EndpointSpec(Strict):
-    name: Name
-    service: Literal["s3", "dynamodb", "kinesis-streams"]
-    type: Literal["gateway", "interface"]
-    optional: bool = True
-    security_group: Name | None = Field(None, alias="securityGroup")
+    """A VPC endpoint the functions reach an AWS service through (counts against the VPC endpoint quotas)."""
+
+    name: Name = Field(description=_LOGICAL, examples=["s3"])
+    service: Literal["s3", "dynamodb", "kinesis-streams"] = Field(
+        description=f"AWS service the endpoint serves: {_SERVICES}."
+    )
+    type: Literal["gateway", "interface"] = Field(
+        description="gateway (s3, dynamodb only) or interface (an ENI per zone; needs securityGroup)."
+    )
+    optional: bool = Field(
+        True,
+        description="plan --adapt may drop it when the account has no room (functions then leave the VPC).",
+    )
+    security_group: Name | None = Field(
+        None,
+        alias="securityGroup",
+        description="Name of an entry of securityGroups attached to an interface endpoint.",
+        examples=["endpoints"],
+    )
 
     @model_validator(mode="after")
     def _type_matches(self) -> EndpointSpec:
@@ -90,19 +150,41 @@ class EndpointSpec(Strict):
 
 
 class SecurityGroupSpec(Strict):
-    name: Name
-    description: str = ""
-    ingress: list[RuleSpec] = Field(default_factory=list, max_length=1000)
-    egress: list[RuleSpec] = Field(default_factory=list, max_length=1000)
+    """A security group of the stack's VPC."""
+
+    name: Name = Field(description=_LOGICAL, examples=["lambda"])
+    description: str = Field(
+        "", description="The group's description in AWS (default: derived from its name)."
+    )
+    ingress: list[RuleSpec] = Field(
+        default_factory=list, max_length=1000, description="Inbound rules (none: nothing may connect in)."
+    )
+    egress: list[RuleSpec] = Field(default_factory=list, max_length=1000, description="Outbound rules.")
 
 
 class NetworkingPolicy(Strict):
+    """Where the functions run, best first, and what plan --adapt may fall back to."""
+
     # First entry is what the manifest requests; the rest are allowed fallbacks, best first.
     preference: list[NetworkMode] = Field(
-        default_factory=lambda: ["vpc-with-endpoints", "no-vpc"], min_length=1
+        default_factory=lambda: ["vpc-with-endpoints", "no-vpc"],
+        min_length=1,
+        description=(
+            "Networking modes allowed, best first: vpc-with-endpoints, vpc-with-nat, no-vpc. "
+            "The first is what check evaluates; plan --adapt tries the others in order."
+        ),
+        examples=[["vpc-with-endpoints", "no-vpc"]],
     )
-    security_group: Name = Field("lambda", alias="securityGroup")
-    nat_gateways: Literal["single", "per-az"] = Field("single", alias="natGateways")
+    security_group: Name = Field(
+        "lambda",
+        alias="securityGroup",
+        description="Name of the securityGroups entry attached to VPC-attached functions.",
+    )
+    nat_gateways: Literal["single", "per-az"] = Field(
+        "single",
+        alias="natGateways",
+        description="With vpc-with-nat: one NAT gateway (cheaper) or one per availability zone (resilient).",
+    )
 
     @field_validator("preference")
     @classmethod
@@ -113,31 +195,94 @@ class NetworkingPolicy(Strict):
 
 
 class ConcurrencyPolicy(Strict):
+    """How reserved concurrency is shared when the account cannot reserve what the functions ask."""
+
     # water-fill: share what the account can still reserve, weights and floors respected.
-    sharing: Literal["water-fill", "none"] = "water-fill"
+    sharing: Literal["water-fill", "none"] = Field(
+        "water-fill",
+        description=(
+            "water-fill: share what the account can still reserve by weight, each floor kept; "
+            "none: each function gets its full request or no reservation."
+        ),
+    )
     when_floors_do_not_fit: Literal["drop-reservations", "no-go"] = Field(
-        "drop-reservations", alias="whenFloorsDoNotFit"
+        "drop-reservations",
+        alias="whenFloorsDoNotFit",
+        description=(
+            "When even the floors (minReservedConcurrency) do not fit: drop reservations, lowest weight "
+            "first (drop-reservations), or give NO_GO (no-go)."
+        ),
     )
 
 
 class LambdaSpec(Strict):
-    runtime: str = "python3.11"
-    networking: NetworkingPolicy = Field(default_factory=NetworkingPolicy)
-    concurrency: ConcurrencyPolicy = Field(default_factory=ConcurrencyPolicy)
+    """Settings shared by every function."""
+
+    runtime: str = Field(
+        "python3.11", description="Lambda runtime of every function.", examples=["python3.11"]
+    )
+    networking: NetworkingPolicy = Field(
+        default_factory=NetworkingPolicy, description="Where the functions run, and the allowed fallbacks."
+    )
+    concurrency: ConcurrencyPolicy = Field(
+        default_factory=ConcurrencyPolicy, description="How reserved concurrency is shared when short."
+    )
 
 
 class FunctionSpec(Strict):
-    name: Name
-    source: str
-    handler: str = "index.handler"
-    memory_mb: int = Field(512, alias="memoryMb", ge=128, le=10240)
-    timeout_s: int = Field(60, alias="timeoutS", ge=1, le=900)
+    """A Lambda function of the pipeline."""
+
+    name: Name = Field(description=_LOGICAL, examples=["ingest"])
+    source: str = Field(
+        description="Handler source file, relative to the manifest's folder.",
+        examples=["../handlers/ingest.py"],
+    )
+    handler: str = Field(
+        "index.handler", description="Entry point, module.function.", examples=["ingest.handler"]
+    )
+    memory_mb: int = Field(
+        512, alias="memoryMb", ge=128, le=10240, description="Memory, in MB (128 to 10240).", examples=[1024]
+    )
+    timeout_s: int = Field(
+        60, alias="timeoutS", ge=1, le=900, description="Timeout, in seconds (1 to 900).", examples=[60]
+    )
     # None: no reservation. 0 is refused: it would throttle the function completely.
-    reserved_concurrency: int | None = Field(None, alias="reservedConcurrency", ge=1, le=100_000)
-    min_reserved_concurrency: int = Field(1, alias="minReservedConcurrency", ge=1, le=100_000)
-    reservation_required: bool = Field(False, alias="reservationRequired")
-    weight: float = Field(1.0, gt=0, le=1000)
-    uses: list[Literal["s3", "dynamodb", "kinesis-streams"]] = Field(default_factory=list)
+    reserved_concurrency: int | None = Field(
+        None,
+        alias="reservedConcurrency",
+        ge=1,
+        le=100_000,
+        description=(
+            "Concurrent executions reserved for this function (taken from the account's pool, which keeps "
+            "100 unreserved). Omit for none; 0 is refused (it would stop the function)."
+        ),
+        examples=[100],
+    )
+    min_reserved_concurrency: int = Field(
+        1,
+        alias="minReservedConcurrency",
+        ge=1,
+        le=100_000,
+        description="The least reservation plan --adapt may give it (its floor), in concurrent executions.",
+        examples=[5],
+    )
+    reservation_required: bool = Field(
+        False,
+        alias="reservationRequired",
+        description="Never drop this reservation to make the others fit (NO_GO instead).",
+    )
+    weight: float = Field(
+        1.0,
+        gt=0,
+        le=1000,
+        description="Relative share of the reservable pool (water-fill); lowest weights are dropped first.",
+        examples=[1.0],
+    )
+    uses: list[Literal["s3", "dynamodb", "kinesis-streams"]] = Field(
+        default_factory=list,
+        description=f"AWS services it calls ({_SERVICES}); in the VPC each needs an endpoint or a NAT.",
+        examples=[["kinesis-streams", "dynamodb"]],
+    )
 
     @model_validator(mode="after")
     def _floor_below_request(self) -> FunctionSpec:
@@ -150,65 +295,164 @@ class FunctionSpec(Strict):
 
 
 class StreamSpec(Strict):
-    name: Name = "events"
-    shards: int = Field(1, ge=1, le=10_000)
-    retention_hours: int = Field(24, alias="retentionHours", ge=24, le=8760)
+    """The pipeline's Kinesis data stream."""
+
+    name: Name = Field("events", description=_LOGICAL)
+    shards: int = Field(
+        1,
+        ge=1,
+        le=10_000,
+        description="Shards of the stream (counts against the account's shard quota).",
+        examples=[4],
+    )
+    retention_hours: int = Field(
+        24,
+        alias="retentionHours",
+        ge=24,
+        le=8760,
+        description="Record retention, in hours (24 to 8760).",
+        examples=[24],
+    )
 
 
 class TableSpec(Strict):
-    name: Name = "state"
-    hash_key: str = Field("pk", alias="hashKey")
-    billing_mode: Literal["PAY_PER_REQUEST", "PROVISIONED"] = Field("PAY_PER_REQUEST", alias="billingMode")
+    """The pipeline's DynamoDB table."""
+
+    name: Name = Field("state", description=_LOGICAL)
+    hash_key: str = Field("pk", alias="hashKey", description="Partition key attribute (a string).")
+    billing_mode: Literal["PAY_PER_REQUEST", "PROVISIONED"] = Field(
+        "PAY_PER_REQUEST",
+        alias="billingMode",
+        description="On-demand (PAY_PER_REQUEST) or PROVISIONED capacity.",
+    )
 
 
 class NamedSpec(Strict):
-    name: Name
+    """A resource that only has a name (the bucket, the topic)."""
+
+    name: Name = Field(description=_LOGICAL)
 
 
 class AlarmSpec(Strict):
-    name: Name
-    namespace: str
-    metric: str
-    function: Name | None = None  # dimension FunctionName of this manifest function
-    stream: bool = False  # dimension StreamName of the manifest's stream
-    statistic: Literal["Sum", "Average", "Maximum", "Minimum", "SampleCount"] = "Sum"
-    threshold: float
-    period_s: int = Field(60, alias="periodS", ge=10, le=86400)
-    evaluation_periods: int = Field(1, alias="evaluationPeriods", ge=1, le=100)
+    """A CloudWatch alarm, notifying the topic."""
+
+    name: Name = Field(description=_LOGICAL, examples=["ingest-errors"])
+    namespace: str = Field(description="CloudWatch namespace of the metric.", examples=["AWS/Lambda"])
+    metric: str = Field(description="Metric name.", examples=["Errors"])
+    function: Name | None = Field(
+        None, description="Name of a function of this manifest: the metric's FunctionName dimension."
+    )
+    stream: bool = Field(
+        False, description="true: the metric's StreamName dimension is the manifest's stream."
+    )
+    statistic: Literal["Sum", "Average", "Maximum", "Minimum", "SampleCount"] = Field(
+        "Sum", description="Statistic compared with the threshold."
+    )
+    threshold: float = Field(
+        description="Value the statistic is compared with, in the metric's unit.", examples=[1]
+    )
+    period_s: int = Field(
+        60,
+        alias="periodS",
+        ge=10,
+        le=86400,
+        description="Period of the statistic, in seconds.",
+        examples=[60],
+    )
+    evaluation_periods: int = Field(
+        1,
+        alias="evaluationPeriods",
+        ge=1,
+        le=100,
+        description="Periods that must breach before the alarm fires.",
+    )
     comparison: Literal[
         "GreaterThanOrEqualToThreshold",
         "GreaterThanThreshold",
         "LessThanThreshold",
         "LessThanOrEqualToThreshold",
-    ] = "GreaterThanOrEqualToThreshold"
-    topic: Name
+    ] = Field(
+        "GreaterThanOrEqualToThreshold", description="How the statistic is compared with the threshold."
+    )
+    topic: Name = Field(
+        description="Name of the manifest's topic (topic.name), notified on alarm.", examples=["alarms"]
+    )
 
 
 class RoleSpec(Strict):
-    name: Name = "lambda"
+    """The functions' execution role."""
+
+    name: Name = Field("lambda", description=_LOGICAL)
     # The execution policy (basic or VPC access) follows the Lambda networking; these come on top.
     extra_managed_policies: list[str] = Field(
-        default_factory=list, alias="extraManagedPolicies", max_length=20
+        default_factory=list,
+        alias="extraManagedPolicies",
+        max_length=20,
+        description="Managed policy ARNs attached on top of the execution policy (which follows networking).",
+        examples=[["arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess"]],
     )
 
 
 class ManifestDoc(Strict):
-    name: str = Field(pattern=r"^[a-z][a-z0-9-]{1,40}$")
-    name_prefix: str = Field("pipeline", alias="namePrefix", pattern=r"^[a-z][a-z0-9-]{0,20}$")
-    region: str = Field("us-east-1", pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
-    default_environment: str = Field("prod", alias="defaultEnvironment")
-    vpc: VpcSpec = Field(default_factory=VpcSpec)
-    security_groups: list[SecurityGroupSpec] = Field(default_factory=list, alias="securityGroups")
-    endpoints: list[EndpointSpec] = Field(default_factory=list, max_length=1000)
-    lambda_: LambdaSpec = Field(default_factory=LambdaSpec, alias="lambda")
-    functions: list[FunctionSpec] = Field(min_length=1, max_length=5000)
-    stream: StreamSpec = Field(default_factory=StreamSpec)
-    table: TableSpec = Field(default_factory=TableSpec)
-    bucket: NamedSpec = Field(default_factory=lambda: NamedSpec(name="archive"))
-    topic: NamedSpec = Field(default_factory=lambda: NamedSpec(name="alarms"))
-    alarms: list[AlarmSpec] = Field(default_factory=list, max_length=5000)
-    role: RoleSpec = Field(default_factory=RoleSpec)
-    environments: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    """What the TAP pipeline wants, per environment, and what plan --adapt may degrade to fit an account."""
+
+    name: str = Field(
+        pattern=r"^[a-z][a-z0-9-]{1,40}$",
+        description="Project name (lowercase, digits, -): tags every resource (tap:project).",
+        examples=["tap-pipeline"],
+    )
+    name_prefix: str = Field(
+        "pipeline",
+        alias="namePrefix",
+        pattern=r"^[a-z][a-z0-9-]{0,20}$",
+        description="Prefix of every AWS resource name.",
+        examples=["pipeline"],
+    )
+    region: str = Field(
+        "us-east-1",
+        pattern=r"^[a-z]{2}(-[a-z]+)+-\d$",
+        description="AWS region to deploy to (--region overrides).",
+        examples=["us-east-1"],
+    )
+    default_environment: str = Field(
+        "prod",
+        alias="defaultEnvironment",
+        description="Environment profile used without --env.",
+        examples=["prod"],
+    )
+    vpc: VpcSpec = Field(default_factory=VpcSpec, description="The stack's VPC.")
+    security_groups: list[SecurityGroupSpec] = Field(
+        default_factory=list, alias="securityGroups", description="Security groups of the VPC, by name."
+    )
+    endpoints: list[EndpointSpec] = Field(
+        default_factory=list, max_length=1000, description="VPC endpoints for the functions' AWS services."
+    )
+    lambda_: LambdaSpec = Field(
+        default_factory=LambdaSpec,
+        alias="lambda",
+        description="Settings and policies shared by the functions.",
+    )
+    functions: list[FunctionSpec] = Field(
+        min_length=1, max_length=5000, description="The pipeline's Lambda functions (at least one)."
+    )
+    stream: StreamSpec = Field(default_factory=StreamSpec, description="The Kinesis data stream.")
+    table: TableSpec = Field(default_factory=TableSpec, description="The DynamoDB table.")
+    bucket: NamedSpec = Field(default_factory=lambda: NamedSpec(name="archive"), description="The S3 bucket.")
+    topic: NamedSpec = Field(
+        default_factory=lambda: NamedSpec(name="alarms"), description="The SNS topic alarms notify."
+    )
+    alarms: list[AlarmSpec] = Field(
+        default_factory=list, max_length=5000, description="CloudWatch alarms, each created once."
+    )
+    role: RoleSpec = Field(default_factory=RoleSpec, description="The IAM role the functions run as.")
+    environments: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description=(
+            "Environment profiles (--env NAME): overrides deep-merged into the fields above. Lists of "
+            'named items are overridden by name; "*" applies to every item.'
+        ),
+        examples=[{"test": {"stream": {"shards": 2}, "functions": {"*": {"reservedConcurrency": 10}}}}],
+    )
 
 
 @dataclass(frozen=True)
@@ -255,7 +499,11 @@ def _merge(
         names = [item.get("name") for item in base if isinstance(item, dict)]
         for key in override:
             if key != "*" and key not in names:
-                raise over_lines.error((*over_path, key), f"no {path[-1]} entry named {key!r} to override")
+                raise over_lines.error(
+                    (*over_path, key),
+                    f"no {path[-1]} entry named {key!r} to override"
+                    + suggest(str(key), [str(n) for n in names], "the names are"),
+                )
         out_list = []
         for i, item in enumerate(base):
             merged = item
@@ -266,6 +514,7 @@ def _merge(
                     )
             out_list.append(merged)
         return out_list
+    base_lines.origins[path] = over_path  # errors in this value point at the override
     return copy.deepcopy(override)
 
 
@@ -279,8 +528,10 @@ def load_manifest(path: str, environment: str | None = None) -> Manifest:
         raise linemap.error(("environments",), "must be a mapping of environment name to overrides")
     env = environment or data.get("defaultEnvironment") or "prod"
     if envs and env not in envs:
+        defined = sorted(map(str, envs))
         raise InputError(
-            f"environment {env!r} is not defined (defined: {', '.join(sorted(map(str, envs)))})",
+            f"environment {env!r} is not defined (defined: {', '.join(defined)})"
+            + suggest(str(env), defined, ""),
             file=path,
             line=linemap.line_of(("environments",)),
             path="environments",
@@ -305,13 +556,20 @@ def load_manifest(path: str, environment: str | None = None) -> Manifest:
     try:
         doc = ManifestDoc.model_validate(merged)
     except ValidationError as exc:
-        raise pydantic_errors_to_input_error(exc, linemap) from exc
+        raise pydantic_errors_to_input_error(exc, linemap, model=ManifestDoc) from exc
     _check_references(doc, linemap)
     sha = hashlib.sha256(text.encode()).hexdigest()
     return Manifest(path=path, sha256=sha, environment=env, doc=doc, linemap=linemap)
 
 
 def _check_references(doc: ManifestDoc, linemap: LineMap) -> None:
+    """Names that must be unique and references that must resolve: every problem at once."""
+    problems = list(_reference_problems(doc, linemap))
+    if problems:
+        raise collect(problems)
+
+
+def _reference_problems(doc: ManifestDoc, linemap: LineMap) -> Iterator[InputError]:
     for field_name, items in (
         ("functions", doc.functions),
         ("endpoints", doc.endpoints),
@@ -321,37 +579,46 @@ def _check_references(doc: ManifestDoc, linemap: LineMap) -> None:
         seen: set[str] = set()
         for i, item in enumerate(items):
             if item.name in seen:
-                raise linemap.error((field_name, i, "name"), f"duplicate name {item.name!r}")
+                yield linemap.error((field_name, i, "name"), f"duplicate name {item.name!r}")
             seen.add(item.name)
-    sg_names = {sg.name for sg in doc.security_groups}
+    sg_names = [sg.name for sg in doc.security_groups]
     for i, ep in enumerate(doc.endpoints):
         if ep.security_group and ep.security_group not in sg_names:
-            raise linemap.error(
-                ("endpoints", i, "securityGroup"), f"no security group named {ep.security_group!r}"
+            yield linemap.error(
+                ("endpoints", i, "securityGroup"),
+                f"no security group named {ep.security_group!r}" + suggest(ep.security_group, sg_names),
             )
-    vpc_modes = {"vpc-with-endpoints", "vpc-with-nat"} & set(doc.lambda_.networking.preference)
-    if vpc_modes and doc.lambda_.networking.security_group not in sg_names:
-        raise linemap.error(
-            ("lambda", "networking", "securityGroup"),
-            f"no security group named {doc.lambda_.networking.security_group!r}",
-        )
-    if "vpc-with-nat" in doc.lambda_.networking.preference and not doc.vpc.public_subnets:
-        raise linemap.error(("vpc", "publicSubnets"), "vpc-with-nat needs public subnets for the NAT gateway")
-    if "vpc-with-endpoints" in doc.lambda_.networking.preference:
+    networking = doc.lambda_.networking
+    if {"vpc-with-endpoints", "vpc-with-nat"} & set(networking.preference):
+        if networking.security_group not in sg_names:
+            yield linemap.error(
+                ("lambda", "networking", "securityGroup"),
+                f"no security group named {networking.security_group!r}"
+                + suggest(networking.security_group, sg_names),
+            )
+    if "vpc-with-nat" in networking.preference and not doc.vpc.public_subnets:
+        yield linemap.error(("vpc", "publicSubnets"), "vpc-with-nat needs public subnets for the NAT gateway")
+    if "vpc-with-endpoints" in networking.preference:
         services = {ep.service for ep in doc.endpoints}
         for i, fn in enumerate(doc.functions):
             missing = sorted(set(fn.uses) - services)
             if missing:
-                raise linemap.error(
+                yield linemap.error(
                     ("functions", i, "uses"),
                     f"vpc-with-endpoints needs an endpoint for {', '.join(missing)}; add it to endpoints",
                 )
-    fn_names = {f.name for f in doc.functions}
+    fn_names = [f.name for f in doc.functions]
     for i, alarm in enumerate(doc.alarms):
         if alarm.topic != doc.topic.name:
-            raise linemap.error(("alarms", i, "topic"), f"no topic named {alarm.topic!r}")
+            yield linemap.error(
+                ("alarms", i, "topic"),
+                f"no topic named {alarm.topic!r}" + suggest(alarm.topic, [doc.topic.name]),
+            )
         if alarm.function and alarm.function not in fn_names:
-            raise linemap.error(("alarms", i, "function"), f"no function named {alarm.function!r}")
+            yield linemap.error(
+                ("alarms", i, "function"),
+                f"no function named {alarm.function!r}" + suggest(alarm.function, fn_names),
+            )
 
 
 def _parse_path(path: str) -> PathKey:
@@ -526,8 +793,19 @@ def prune(deployment: Deployment) -> Deployment:
     return deployment.model_copy(update={"security_groups": groups})
 
 
+SCHEMA_ID = "urn:tap-preflight:manifest:v1"
+
+
 def manifest_json_schema() -> dict[str, Any]:
+    """The manifest's JSON Schema, for editors: every property described, none titled by its field name."""
     schema = ManifestDoc.model_json_schema(by_alias=True)
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "tap-preflight manifest"
-    return schema
+    for model in (schema, *schema.get("$defs", {}).values()):
+        for prop in model.get("properties", {}).values():
+            # pydantic's titles ("Reservedconcurrency") would hide the description in an editor's hover.
+            prop.pop("title", None)
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        **schema,
+        "title": "tap-preflight manifest",
+    }

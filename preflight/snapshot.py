@@ -25,7 +25,7 @@ from pydantic import ValidationError
 from preflight import catalog
 from preflight.account import SNAPSHOT_SCHEMA, AccountState, Progress
 from preflight.errors import InputError
-from preflight.yamlio import load_json_object
+from preflight.yamlio import json_line, load_json_object
 
 if TYPE_CHECKING:  # runtime imports would pull the manifest and boto3 into every snapshot load
     from preflight.manifest import Manifest
@@ -49,7 +49,7 @@ SCENARIO_PREFIX = "snap"  # names of the emulated "other stacks'" resources
 
 def load_snapshot(path: str) -> AccountState:
     """The snapshot in `path`; InputError (exit 2) naming the file for anything unusable."""
-    data, _ = load_json_object(path, "snapshot")
+    data, text = load_json_object(path, "snapshot")
     schema = data.get("schema")
     if schema is None:
         raise InputError(
@@ -65,7 +65,8 @@ def load_snapshot(path: str) -> AccountState:
         first = errors[0]
         loc = ".".join(str(p) for p in first["loc"])
         more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
-        raise InputError(f"damaged snapshot: {first['msg']}{more}", file=path, path=loc) from exc
+        line = json_line(text, path, first["loc"])
+        raise InputError(f"damaged snapshot: {first['msg']}{more}", file=path, line=line, path=loc) from exc
     _check_values(state, path)
     return state
 

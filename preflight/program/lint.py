@@ -112,8 +112,15 @@ def _lint_file(path: Path) -> tuple[list[LintFinding], _FileAnalysis | None]:
         line = getattr(exc, "lineno", None) or 1
         findings.append(LintFinding("TAP000", name, line, f"cannot parse: {exc}"))
         return findings, None
+    except (RecursionError, MemoryError):
+        findings.append(LintFinding("TAP000", name, 1, "cannot parse: expressions nested too deeply"))
+        return findings, None
     analysis = _FileAnalysis(name, tree)
-    analysis.run()
+    try:
+        analysis.run()
+    except RecursionError:  # the analysis walks the tree recursively; no real program nests this deep
+        findings.append(LintFinding("TAP000", name, 1, "cannot analyse: expressions nested too deeply"))
+        return findings, None
     findings.extend(analysis.findings)
     return findings, analysis
 

@@ -29,7 +29,7 @@ def load_plan(path: str | os.PathLike[str]) -> Plan:
     try:
         plan = Plan.model_validate(data)
     except ValidationError as exc:
-        raise pydantic_errors_to_input_error(exc, _linemap(text, name)) from exc
+        raise pydantic_errors_to_input_error(exc, _linemap(text, name), model=Plan) from exc
     if plan.created_at.tzinfo is None:
         # A naive time cannot be compared with the deploy time: the age check would be a guess.
         raise _linemap(text, name).error(("created_at",), "must carry a time zone (e.g. +00:00)")

@@ -17,7 +17,7 @@ from pydantic.alias_generators import to_camel
 
 from preflight.catalog import BY_CODE, BY_KEY
 from preflight.errors import InputError
-from preflight.yamlio import LineMap, format_path, load_yaml_file, pydantic_errors_to_input_error
+from preflight.yamlio import LineMap, format_path, load_yaml_file, pydantic_errors_to_input_error, suggest
 
 SCENARIO_DIR = Path(__file__).with_name("scenarios")
 SCENARIO_NAMES: tuple[str, ...] = ("fresh-account", "seed-account", "new-account", "busy-account")
@@ -279,7 +279,7 @@ def parse_scenario(data: Any, linemap: LineMap, source: str | None = None) -> Sc
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        raise pydantic_errors_to_input_error(exc, linemap) from None
+        raise pydantic_errors_to_input_error(exc, linemap, model=Scenario) from None
     scenario._source = source
     scenario._linemap = linemap
     if not scenario.name and source:
@@ -299,6 +299,7 @@ def scenario_path(name_or_path: str | os.PathLike[str]) -> Path:
     if not path.exists() and os.sep not in text and not text.endswith((".yaml", ".yml")):
         raise InputError(
             f"unknown scenario {text!r}: use one of {', '.join(SCENARIO_NAMES)} or a YAML file path"
+            + suggest(text, list(SCENARIO_NAMES))
         )
     return path
 
