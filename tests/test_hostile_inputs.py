@@ -131,9 +131,9 @@ COMMANDS: dict[str, tuple[str, Command]] = {
         "plan",
         lambda p, v, out: ["request-increases", "--plan", p, "--offline", "-o", out],
     ),
-    "request-increases --report": (
+    "request-increases --from-report": (
         "report",
-        lambda p, v, out: ["request-increases", "--report", p, "--offline", "-o", out],
+        lambda p, v, out: ["request-increases", "--from-report", p, "--offline", "-o", out],
     ),
 }
 
@@ -167,7 +167,7 @@ CORPUS: dict[str, Callable[[str], bytes]] = {
     "unknown key": lambda valid: _with_unknown_key(valid),
 }
 # request-increases reads a plan's or a report's increase requests only: other keys are tolerated.
-TOLERATED = {("request-increases --plan", "unknown key"), ("request-increases --report", "unknown key")}
+TOLERATED = {("request-increases --plan", "unknown key"), ("request-increases --from-report", "unknown key")}
 # Where the input has a line, the message has it.
 WITH_LINE = {
     "deep flow nesting",
@@ -244,7 +244,7 @@ def test_special_paths_are_refused(valid: Valid, tmp_path: Path, command: str, s
     assert _tree_hash(tmp_path, Path(valid.big).parent) == before
 
 
-@pytest.mark.parametrize("command", ["check MANIFEST", "check --snapshot", "request-increases --report"])
+@pytest.mark.parametrize("command", ["check MANIFEST", "check --snapshot", "request-increases --from-report"])
 @pytest.mark.parametrize("bom", [False, True], ids=["plain", "UTF-8 BOM"])
 def test_the_valid_files_are_accepted(valid: Valid, tmp_path: Path, command: str, bom: bool) -> None:
     """The control: the harness refuses the corpus, not everything."""
@@ -490,7 +490,7 @@ def test_a_sample_as_real_processes(valid: Valid, tmp_path: Path) -> None:
         ([exe, "check", str(deep), "--sandbox", "fresh-account"], {}, 2, f"{deep}:1 "),
         ([exe, "verify-program", "--plan", str(deep_plan)], {}, 2, f"{deep_plan}:1 "),
         ([exe, "check", str(tagged)], {}, 2, f"{tagged}:1 name: YAML tag !!python/object/apply:os.system"),
-        ([exe, "request-increases", "--report", str(digits), "--offline"], {}, 2, str(digits)),
+        ([exe, "request-increases", "--from-report", str(digits), "--offline"], {}, 2, str(digits)),
         ([exe, "check", MANIFEST, "--profile", "nope"], {}, 3, "aws configure list-profiles"),
         ([exe, "check", MANIFEST], {"AWS_CONFIG_FILE": garbage}, 3, garbage),
     ]
