@@ -140,6 +140,7 @@ class GateOptions:
     reports: tuple[str, ...]
     stats: bool
     wide: bool
+    stack_state: str | None
 
 
 _GATE_OPTIONS = [
@@ -198,6 +199,11 @@ _GATE_OPTIONS = [
     click.option("--stats", is_flag=True, help="Add API calls per operation and the time spent."),
     click.option(
         "--wide", is_flag=True, help="Table format: the full table (limit, source, in use, deploy, after)."
+    ),
+    click.option(
+        "--stack-state",
+        type=click.Path(dir_okay=False),
+        help="`pulumi stack export` JSON: the stack owns what it lists (preferred over tags).",
     ),
 ]
 
@@ -381,6 +387,11 @@ def _run_gate(
     for region in opts.regions:
         check_region(region)
     loaded = load_manifest(manifest, opts.environment)
+    stack_state = None
+    if opts.stack_state:
+        from preflight.conflicts import load_stack_state
+
+        stack_state = load_stack_state(opts.stack_state)
     regions = tuple(dict.fromkeys(opts.regions)) or (loaded.doc.region,)
     if opts.snapshot and len(regions) > 1:
         raise InputError("a snapshot holds one region: give one --region with --snapshot")
@@ -399,6 +410,7 @@ def _run_gate(
                     overrides=overrides,
                     warn_threshold=opts.warn_threshold,
                     progress=progress,
+                    stack_state=stack_state,
                 )
             )
     return results, policy

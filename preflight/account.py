@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from preflight import catalog
 from preflight.aws import Aws, AwsCallError, call, paginate
 from preflight.catalog import GLOBAL_QUOTA_REGION, QUOTAS
+from preflight.conflicts import Evidence
 from preflight.deadline import DeadlineExceeded
 from preflight.errors import AwsAccessError
 from preflight.usage import COUNTERS, Reads, Stack
@@ -73,6 +74,7 @@ class AccountState(BaseModel):
     usage: dict[str, UsageReading]
     api_calls: dict[str, int] = Field(default_factory=dict)
     elapsed_s: float = 0.0
+    evidence: Evidence | None = None  # who owns the stack's names, where services are offered
 
     def limit(self, code: str) -> LimitReading:
         return self.limits.get(code) or LimitReading(value=None, source="unknown", detail="not read")

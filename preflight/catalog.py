@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Literal
 
 from preflight.errors import InputError
@@ -313,3 +314,33 @@ def quota(code_or_key: str) -> Quota:
 def lambda_unreserved_floor(limit: float) -> int:
     """AWS keeps this much concurrency unreserved: 100, or the whole limit on 10/50 accounts."""
     return int(min(100, limit))
+
+
+# --- Lambda runtimes: when AWS deprecates each, then blocks creates, then updates -----------------
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """One managed runtime's end of support. A date of None: not announced (or not yet reached us)."""
+
+    identifier: str
+    deprecation: date | None
+    block_create: date | None
+    block_update: date | None
+    replacement: str
+
+
+# From the "Supported runtimes" and "Deprecated runtimes" tables of the Lambda developer guide, as of
+# 2026-11; AWS moves these dates (it postponed several), so this table is data to refresh, not logic.
+RUNTIMES_SOURCE = "https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html"
+RUNTIMES: tuple[Runtime, ...] = (
+    Runtime("python3.7", date(2023, 12, 4), date(2024, 1, 9), date(2024, 2, 28), "python3.13"),
+    Runtime("python3.8", date(2024, 10, 14), date(2025, 2, 28), date(2025, 3, 31), "python3.13"),
+    Runtime("python3.9", date(2025, 12, 15), date(2027, 2, 1), date(2027, 3, 3), "python3.13"),
+    Runtime("python3.10", date(2026, 6, 30), date(2026, 7, 31), date(2026, 8, 31), "python3.13"),
+    Runtime("python3.11", date(2027, 6, 30), date(2027, 7, 31), date(2027, 8, 31), "python3.13"),
+    Runtime("python3.12", date(2028, 10, 31), date(2028, 11, 30), date(2029, 1, 10), "python3.13"),
+    Runtime("python3.13", date(2029, 6, 30), date(2029, 7, 31), date(2029, 8, 31), "python3.14"),
+    Runtime("nodejs16.x", date(2024, 6, 12), date(2025, 2, 28), date(2025, 3, 31), "nodejs22.x"),
+)
+RUNTIME_BY_ID: dict[str, Runtime] = {r.identifier: r for r in RUNTIMES}

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from preflight.model import Verdict
-from preflight.report import Finding, Report
+from preflight.report import CheckFinding, Finding, Report
 
 EXIT_GO = 0
 EXIT_NO_GO = 1
@@ -51,7 +51,9 @@ class GatePolicy:
         return "unknown" not in self.fail_on
 
 
-def verdict_for(findings: Iterable[Finding], policy: GatePolicy, *, adapted: bool = False) -> Verdict:
+def verdict_for(
+    findings: Iterable[Finding | CheckFinding], policy: GatePolicy, *, adapted: bool = False
+) -> Verdict:
     statuses = {f.status for f in findings}
     if "FAIL" in statuses or ("UNKNOWN" in statuses and not policy.allow_unknown):
         return "NO_GO"
@@ -61,7 +63,7 @@ def verdict_for(findings: Iterable[Finding], policy: GatePolicy, *, adapted: boo
 def exit_code(report: Report, policy: GatePolicy) -> int:
     if policy.soft_fail:
         return EXIT_GO
-    statuses = {f.status for f in report.findings}
+    statuses = {f.status for f in (*report.findings, *report.checks)}
     if report.verdict == "NO_GO" and "FAIL" in statuses:
         return EXIT_NO_GO
     if "UNKNOWN" in statuses and not policy.allow_unknown:

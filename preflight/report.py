@@ -19,6 +19,7 @@ REPORT_SCHEMA = "tap-preflight/report/v1"
 class Finding(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    kind: Literal["quota"] = "quota"
     service_code: str
     quota_code: str
     quota_name: str
@@ -33,6 +34,27 @@ class Finding(BaseModel):
     resources: tuple[str, ...]
     message: str
     lines: tuple[int, ...] = ()  # manifest lines of `resources` (where known), for annotations and SARIF
+
+
+class CheckFinding(BaseModel):
+    """A deploy failure that is not a quota (a name taken, a service not offered): no limit, no usage.
+
+    `id` is the check's stable rule id (TAP-C... conflicts, TAP-A... availability), as SARIF rule ids.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["conflict", "availability"]
+    id: str
+    title: str
+    status: Status
+    message: str
+    resources: tuple[str, ...]  # manifest paths
+    names: tuple[str, ...] = ()  # what it is in the account: physical names, ARNs, service names
+    owner: str | None = None  # who seems to own the name (its tags), for conflicts
+    action: Literal["fail", "adopt", "overwrite"] | None = None  # what the deploy would do
+    fix: str = ""
+    lines: tuple[int, ...] = ()
 
 
 class Stats(BaseModel):
@@ -52,6 +74,7 @@ class Report(BaseModel):
     environment: str
     manifest: ManifestRef
     findings: tuple[Finding, ...]
+    checks: tuple[CheckFinding, ...] = ()  # not quotas: names taken, services not offered
     increase_requests: tuple[IncreaseRequest, ...] = ()
     adaptations: tuple[Adaptation, ...] | None = None  # plan only
     notes: tuple[Note, ...] = ()  # plan only: what the plan leaves as it is but you should know (costs)
@@ -59,7 +82,7 @@ class Report(BaseModel):
 
     def counts(self) -> dict[Status, int]:
         out: dict[Status, int] = {"OK": 0, "WARN": 0, "FAIL": 0, "UNKNOWN": 0}
-        for f in self.findings:
+        for f in (*self.findings, *self.checks):
             out[f.status] += 1
         return out
 

@@ -14,12 +14,13 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from preflight.account import AccountState, Progress
+from preflight.conflicts import StackState, checks_for
 from preflight.errors import InputError
 from preflight.evaluate import DEFAULT_WARN_THRESHOLD, evaluate, increase_requests
 from preflight.gate import GatePolicy, verdict_for
 from preflight.manifest import Manifest
 from preflight.model import Deployment, ManifestRef, Plan
-from preflight.report import Finding, Report, Stats
+from preflight.report import CheckFinding, Finding, Report, Stats
 
 PLACEHOLDER_AZS = tuple(f"az-{i}" for i in range(1, 7))  # names do not depend on the zones
 
@@ -46,8 +47,11 @@ class LiveAccount:
     def read(
         self, manifest: Manifest, region: str, overrides: dict[str, float], progress: Progress | None
     ) -> AccountState:
+        from concurrent.futures import ThreadPoolExecutor
+
         from preflight.account import read_account
         from preflight.aws import Aws
+        from preflight.conflicts import read_evidence
 
         aws = Aws(
             region,
@@ -56,7 +60,19 @@ class LiveAccount:
             role_arn=self.role_arn,
             credentials=self.credentials,
         )
-        return read_account(aws, stack_of(manifest, region), overrides=overrides, progress=progress)
+        names = manifest.requested(region, PLACEHOLDER_AZS)
+        # Who owns the stack's names is read alongside the quotas (both only read).
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="evidence") as pool:
+            evidence = pool.submit(read_evidence, aws, names)
+            state = read_account(aws, stack_of(manifest, region), overrides=overrides, progress=progress)
+            found = evidence.result()
+        return state.model_copy(
+            update={
+                "evidence": found,
+                "api_calls": dict(sorted(aws.stats.counts.items())),
+                "elapsed_s": round(aws.stats.elapsed(), 3),
+            }
+        )
 
 
 @dataclass(frozen=True)
@@ -104,8 +120,19 @@ def located(manifest: Manifest, findings: Iterable[Finding]) -> tuple[Finding, .
     )
 
 
+def located_checks(manifest: Manifest, checks: Iterable[CheckFinding]) -> tuple[CheckFinding, ...]:
+    return tuple(
+        c.model_copy(update={"lines": tuple(n for n in map(manifest.line_of, c.resources) if n)})
+        for c in checks
+    )
+
+
 def make_report(
-    manifest: Manifest, state: AccountState, findings: Iterable[Finding], **fields: Any
+    manifest: Manifest,
+    state: AccountState,
+    findings: Iterable[Finding],
+    checks: Iterable[CheckFinding] = (),
+    **fields: Any,
 ) -> Report:
     """A report of `findings` for `manifest` on the account `state` describes; `fields` add the rest."""
     return Report(
@@ -114,6 +141,7 @@ def make_report(
         environment=manifest.environment,
         manifest=manifest_ref(manifest),
         findings=located(manifest, findings),
+        checks=located_checks(manifest, checks),
         stats=Stats(api_calls=state.api_calls, elapsed_s=state.elapsed_s),
         **fields,
     )
@@ -126,14 +154,17 @@ def build_report(
     policy: GatePolicy,
     *,
     warn_threshold: float = DEFAULT_WARN_THRESHOLD,
+    stack_state: StackState | None = None,
 ) -> Report:
     findings = evaluate(deployment, state, warn_threshold)
+    checks = checks_for(deployment, state.evidence, stack_state=stack_state)
     return make_report(
         manifest,
         state,
         findings,
+        checks,
         command="check",
-        verdict=verdict_for(findings, policy),
+        verdict=verdict_for([*findings, *checks], policy),
         increase_requests=tuple(increase_requests(findings)),
     )
 
@@ -147,10 +178,13 @@ def run_check(
     overrides: dict[str, float] | None = None,
     warn_threshold: float = DEFAULT_WARN_THRESHOLD,
     progress: Progress | None = None,
+    stack_state: StackState | None = None,
 ) -> Report:
     state = source.read(manifest, region, overrides or {}, progress)
     deployment = manifest.requested(region, state.azs)
-    return build_report(manifest, deployment, state, policy, warn_threshold=warn_threshold)
+    return build_report(
+        manifest, deployment, state, policy, warn_threshold=warn_threshold, stack_state=stack_state
+    )
 
 
 def run_plan(
@@ -164,6 +198,7 @@ def run_plan(
     progress: Progress | None = None,
     max_age_hours: float = 24.0,
     adapt: bool = True,
+    stack_state: StackState | None = None,
 ) -> tuple[Report, Plan]:
     """`plan --adapt`: the report (findings of the adapted deployment, with adaptations) and the plan file.
     Without `adapt`, the plan is the deployment as requested."""
@@ -171,18 +206,22 @@ def run_plan(
 
     state = source.read(manifest, region, overrides or {}, progress)
     result = plan(manifest, state, policy, warn_threshold=warn_threshold, adapt=adapt)
+    checks = checks_for(result.adapted, state.evidence, stack_state=stack_state)
+    # A name taken or a service not offered is not something the planner can adapt around: it blocks.
+    verdict = "NO_GO" if verdict_for(checks, policy) == "NO_GO" else result.verdict
     report = make_report(
         manifest,
         state,
         result.findings,
+        checks,
         command="plan",
-        verdict=result.verdict,
+        verdict=verdict,
         increase_requests=result.increase_requests,
         adaptations=result.adaptations,
         notes=result.notes,
     )
     plan_file = Plan(
-        verdict=result.verdict,
+        verdict=verdict,
         environment=manifest.environment,
         region=state.region,
         account_id=state.account_id,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from preflight import catalog
 from preflight.model import Verdict
-from preflight.report import Finding, Report, Status
+from preflight.report import CheckFinding, Finding, Report, Status
 
 # Statuses that deserve the reader's attention, worst first: the order of every "failing quotas" list.
 ATTENTION: tuple[Status, ...] = ("FAIL", "UNKNOWN", "WARN")
@@ -89,3 +89,28 @@ def usd(delta: float) -> str:
         return "$0/month"
     sign = "+" if delta > 0 else "-"
     return f"{sign}${abs(delta):.2f}/month"
+
+
+def checks_needing_attention(report: Report) -> list[CheckFinding]:
+    """Non-quota findings (names taken, services not offered), worst status first."""
+    rank = {status: i for i, status in enumerate(ATTENTION)}
+    return sorted((c for c in report.checks if c.status in rank), key=lambda c: (rank[c.status], c.id))
+
+
+def check_first_line(check: CheckFinding) -> int | None:
+    valid = [n for n in check.lines if n >= 1]
+    return valid[0] if valid else None
+
+
+def check_details(check: CheckFinding) -> list[str]:
+    """The lines every format shows for a check beyond its message."""
+    lines = []
+    if check.names:
+        lines.append(f"in the account: {', '.join(check.names)}")
+    if check.owner:
+        lines.append(f"owner: {check.owner}")
+    if check.action:
+        lines.append(f"the deploy would: {check.action}")
+    if check.fix:
+        lines.append(f"fix: {check.fix}")
+    return lines

@@ -11,6 +11,9 @@ from __future__ import annotations
 from preflight.formats._common import (
     after,
     attention,
+    check_details,
+    check_first_line,
+    checks_needing_attention,
     counts_text,
     first_line,
     number,
@@ -76,6 +79,14 @@ def render_github(report: Report) -> str:
                 COMMAND[f.status],
                 _finding_message(f),
                 {"title": title, "file": path, "line": first_line(f)},
+            )
+        )
+    for c in checks_needing_attention(report):
+        out.append(
+            command(
+                COMMAND[c.status],
+                "\n".join([c.message, *check_details(c)]),
+                {"title": f"{c.status} {c.id} {c.title}", "file": path, "line": check_first_line(c)},
             )
         )
     for a in report.adaptations or ():

@@ -12,8 +12,17 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from preflight.formats._common import after, first_line, number, quota_entry, scope_label, unit_of
-from preflight.report import Finding, Report
+from preflight.formats._common import (
+    after,
+    check_details,
+    check_first_line,
+    first_line,
+    number,
+    quota_entry,
+    scope_label,
+    unit_of,
+)
+from preflight.report import CheckFinding, Finding, Report
 
 # XML 1.0 allows tab, LF, CR and everything from U+0020 except surrogates and U+FFFE/U+FFFF.
 _NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -58,10 +67,31 @@ def _details(report: Report, f: Finding) -> str:
     return "\n".join(lines)
 
 
+def _check_case(suite: ET.Element, report: Report, c: CheckFinding) -> None:
+    """One test case per non-quota finding, classed by its kind and rule id."""
+    attrs = {
+        "classname": f"{c.kind}.{c.id}",
+        "name": f"{c.title} [{', '.join(c.resources) or '-'}]",
+        "time": "0",
+        "file": report.manifest.path,
+    }
+    line = check_first_line(c)
+    if line is not None:
+        attrs["line"] = str(line)
+    case = _element(suite, "testcase", **attrs)
+    details = "\n".join([c.message, "", *check_details(c)])
+    if c.status == "FAIL":
+        _element(case, "failure", details, message=c.message, type="FAIL")
+    elif c.status == "UNKNOWN":
+        _element(case, "skipped", message=c.message)
+    elif c.status == "WARN":
+        _element(case, "system-out", f"WARN: {details}")
+
+
 def render_junit(report: Report) -> str:
     c = report.counts()
     totals = {
-        "tests": str(len(report.findings)),
+        "tests": str(len(report.findings) + len(report.checks)),
         "failures": str(c["FAIL"]),
         "errors": "0",
         "skipped": str(c["UNKNOWN"]),
@@ -102,6 +132,9 @@ def render_junit(report: Report) -> str:
             _element(case, "skipped", message=f.message)
         elif f.status == "WARN":
             _element(case, "system-out", f"WARN: {_details(report, f)}")
+
+    for c in report.checks:
+        _check_case(suite, report, c)
 
     ET.indent(root, space="  ")
     body = ET.tostring(root, encoding="unicode", short_empty_elements=True)

@@ -13,6 +13,7 @@ from preflight.formats._common import (
     VERDICT_TEXT,
     after,
     attention,
+    check_details,
     counts_text,
     number,
     quota_entry,
@@ -134,6 +135,20 @@ def render_markdown(report: Report, *, invocation: Invocation | None = None) -> 
         out += _findings_table(failing)
     else:
         out.append(f"None: all {len(report.findings)} quotas fit with room to spare.")
+
+    if report.checks:
+        out += ["", "#### Names and availability (not quotas)", ""]
+        rows = [
+            [
+                f"{STATUS_ICON[c.status]} {c.status}",
+                f"{text(c.title)}<br>{code(c.id, cell=True)} ({text(c.kind)})",
+                text(", ".join(c.resources)) or "-",
+                text(c.message),
+                "<br>".join(text(line) for line in check_details(c)) or "-",
+            ]
+            for c in report.checks
+        ]
+        out += _table(("status", "check", "manifest", "details", "owner and fix"), rows)
 
     if report.adaptations:
         out += ["", "#### Adaptations", ""]

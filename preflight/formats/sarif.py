@@ -19,8 +19,8 @@ from typing import Any
 from urllib.parse import quote
 
 from preflight import __version__
-from preflight.formats._common import first_line, quota_entry, scope_label
-from preflight.report import Finding, Report
+from preflight.formats._common import check_details, check_first_line, first_line, quota_entry, scope_label
+from preflight.report import CheckFinding, Finding, Report
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVEL = {"FAIL": "error", "UNKNOWN": "error", "WARN": "warning"}
@@ -139,6 +139,48 @@ def _result(report: Report, f: Finding, rule_index: int) -> dict[str, Any]:
     }
 
 
+def _check_rule(c: CheckFinding) -> dict[str, Any]:
+    from preflight.conflicts import RULES
+
+    rule = RULES.get(c.id)
+    help_text = rule.help if rule else c.title
+    return {
+        "id": c.id,
+        "name": _pascal(c.title) or c.id,
+        "shortDescription": {"text": c.title},
+        "fullDescription": {"text": f"{c.title}: {help_text}"},
+        "help": {"text": help_text},
+        "defaultConfiguration": {"level": "error"},
+        "properties": {"kind": c.kind, "tags": [f"deploy-{c.kind}"]},
+    }
+
+
+def _check_result(report: Report, c: CheckFinding, rule_index: int) -> dict[str, Any]:
+    physical: dict[str, Any] = {"artifactLocation": artifact_location(report.manifest.path)}
+    line = check_first_line(c)
+    if line is not None:
+        physical["region"] = {"startLine": line}
+    key = "\0".join((c.id, *c.resources, report.environment, report.region))
+    return {
+        "ruleId": c.id,
+        "ruleIndex": rule_index,
+        "kind": "fail",
+        "level": LEVEL[c.status],
+        "message": {"text": " ".join([c.message, *(f"{d}." for d in check_details(c))])},
+        "locations": [{"physicalLocation": physical}],
+        "partialFingerprints": {"tapPreflightCheck/v1": hashlib.sha256(key.encode()).hexdigest()[:32]},
+        "properties": {
+            "status": c.status,
+            "kind": c.kind,
+            "resources": list(c.resources),
+            "names": list(c.names),
+            "owner": c.owner,
+            "action": c.action,
+            "fix": c.fix,
+        },
+    }
+
+
 def render_sarif(report: Report) -> str:
     rules: list[dict[str, Any]] = []
     index: dict[str, int] = {}
@@ -147,6 +189,12 @@ def render_sarif(report: Report) -> str:
             index[f.quota_code] = len(rules)
             rules.append(_rule(f))
     results = [_result(report, f, index[f.quota_code]) for f in report.findings if f.status in LEVEL]
+    for c in report.checks:
+        if c.id not in index:
+            index[c.id] = len(rules)
+            rules.append(_check_rule(c))
+        if c.status in LEVEL:
+            results.append(_check_result(report, c, index[c.id]))
     run = {
         "tool": {
             "driver": {

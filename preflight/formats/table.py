@@ -227,6 +227,14 @@ def render_table(
                 Text.assemble((f.status, STYLE[f.status]), f" {f.quota_code}"),
                 Text.assemble(f"{scope_label(f.scope)}: {f.message} ", (f"({_where(f)})", "dim")),
             )
+    for c in report.checks:  # not quotas (names taken, services not offered): rows like the findings'
+        if c.status in ATTENTION:
+            where = f"({', '.join(c.resources)})" if c.resources else ""
+            fix = f"\nfix: {c.fix}" if c.fix else ""
+            reasons.add_row(
+                Text.assemble((c.status, STYLE[c.status]), f" {c.id}"),
+                Text.assemble(f"{c.kind}: {c.message} ", (where, "dim"), fix),
+            )
     console.print(reasons)
     increases = _hanging()
     for r in report.increase_requests:

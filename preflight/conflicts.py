@@ -1,0 +1,658 @@
+"""Deploy failures that are not quotas: names already taken, services not offered where the plan puts them.
+
+A physically named resource (role, functions, stream, table, bucket, topic, alarms) is this stack's own
+only on evidence: the Pulumi state lists it (`--stack-state`, preferred when given), or it carries the
+stack's tags. Anything else with the stack's name is someone else's, and the deploy would fail on it
+(role, function, stream, table, bucket), adopt it (an SNS topic), or silently overwrite it (an alarm).
+
+Reading (`read_evidence`) is separate from judging (`checks_for`), so a snapshot carries the evidence
+and an offline run judges it the same way.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from preflight import catalog
+from preflight.errors import InputError
+from preflight.model import TAG_ENVIRONMENT, TAG_PROJECT, Deployment
+from preflight.report import CheckFinding
+
+READ_WORKERS = 8
+ResourceType = Literal["role", "function", "stream", "table", "bucket", "topic", "alarm"]
+Action = Literal["fail", "adopt", "overwrite"]
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Observed(Frozen):
+    """What the account says about one name the stack will create."""
+
+    type: ResourceType
+    name: str
+    exists: bool = False
+    arn: str | None = None
+    tags: dict[str, str] | None = None  # None: the resource has no tags, or they could not be read
+    elsewhere: bool = False  # S3 only: the name is held by another account (HeadBucket answered, not 404)
+    error: str | None = None  # the read failed: nothing is known about this name
+
+
+class Evidence(Frozen):
+    """Everything the checks need from the account; part of a snapshot."""
+
+    resources: tuple[Observed, ...] = ()
+    endpoint_zones: dict[str, tuple[str, ...]] = {}  # interface endpoint service name -> zones offered
+    endpoint_error: str | None = None
+
+
+# --- the Pulumi stack's own state ------------------------------------------------------------------
+
+# pulumi-aws type token -> our resource type. Ids and outputs differ per type (a stream's id is its ARN,
+# a topic's too), so every identifier a resource carries is kept.
+_PULUMI_TYPES: dict[str, ResourceType] = {
+    "aws:iam/role:Role": "role",
+    "aws:lambda/function:Function": "function",
+    "aws:kinesis/stream:Stream": "stream",
+    "aws:dynamodb/table:Table": "table",
+    "aws:s3/bucket:Bucket": "bucket",
+    "aws:s3/bucketV2:BucketV2": "bucket",
+    "aws:sns/topic:Topic": "topic",
+    "aws:cloudwatch/metricAlarm:MetricAlarm": "alarm",
+}
+_IDENTITY_OUTPUTS = ("name", "arn", "bucket", "functionName")
+
+
+@dataclass(frozen=True)
+class StackState:
+    """The names and ARNs a Pulumi stack's state holds, per resource type."""
+
+    path: str
+    owned: frozenset[tuple[ResourceType, str]]
+
+    def owns(self, kind: ResourceType, name: str, arn: str | None) -> bool:
+        return (kind, name) in self.owned or (arn is not None and (kind, arn) in self.owned)
+
+
+def load_stack_state(path: str) -> StackState:
+    """`pulumi stack export` JSON (checkpoint version 3, or the bare `deployment` object)."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(f"cannot read the stack state: {exc.strerror or exc}", file=path) from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"not a JSON stack export: {exc}", file=path) from None
+    deployment = data.get("deployment", data) if isinstance(data, dict) else None
+    resources = deployment.get("resources") if isinstance(deployment, dict) else None
+    if not isinstance(resources, list):
+        raise InputError("not a `pulumi stack export` file: no deployment.resources list", file=path)
+    owned: set[tuple[ResourceType, str]] = set()
+    for i, resource in enumerate(resources):
+        if not isinstance(resource, dict):
+            raise InputError("a resource is not an object", file=path, path=f"deployment.resources[{i}]")
+        kind = _PULUMI_TYPES.get(str(resource.get("type", "")))
+        if kind is None or resource.get("delete"):  # pending deletion: on its way out, not the stack's
+            continue
+        outputs = resource.get("outputs") or {}
+        values = [resource.get("id"), *(outputs.get(k) for k in _IDENTITY_OUTPUTS)]
+        owned.update((kind, v) for v in values if isinstance(v, str) and v)
+    return StackState(path=path, owned=frozenset(owned))
+
+
+# --- reading the account ---------------------------------------------------------------------------
+
+
+def read_evidence(aws: Any, deployment: Deployment) -> Evidence:
+    """Read what the account holds under each of the deployment's physical names (read-only calls)."""
+    from preflight.aws import AwsCallError
+
+    def guarded(kind: ResourceType, name: str, read: Callable[[], Observed]) -> Observed:
+        try:
+            return read()
+        except AwsCallError as exc:
+            return Observed(type=kind, name=name, error=str(exc))
+
+    d = deployment
+    reads: list[tuple[ResourceType, str, Callable[[], Observed]]] = [
+        ("role", d.role.name, lambda: _role(aws, d.role.name))
+    ]
+    reads += [("function", f.name, lambda f=f: _function(aws, f.name)) for f in d.functions]
+    reads += [
+        ("stream", d.stream.name, lambda: _stream(aws, d.stream.name)),
+        ("table", d.table.name, lambda: _table(aws, d.table.name)),
+        ("bucket", d.bucket.name, lambda: _bucket(aws, d.bucket.name)),
+        ("topic", d.topic.name, lambda: _topic(aws, d.topic.name)),
+    ]
+
+    def alarms() -> list[Observed]:
+        try:
+            return _alarms(aws, [a.name for a in d.alarms])
+        except AwsCallError as exc:
+            return [Observed(type="alarm", name=a.name, error=str(exc)) for a in d.alarms]
+
+    def zones() -> tuple[dict[str, tuple[str, ...]], str | None]:
+        try:
+            return _endpoint_zones(aws, d), None
+        except AwsCallError as exc:
+            return {}, str(exc)
+
+    # Independent reads, in parallel: each is one or two calls, and a deploy has a dozen names.
+    with ThreadPoolExecutor(max_workers=READ_WORKERS, thread_name_prefix="names") as pool:
+        named = [pool.submit(guarded, kind, name, read) for kind, name, read in reads]
+        alarm_future = pool.submit(alarms)
+        zone_future = pool.submit(zones)
+        found = [f.result() for f in named] + alarm_future.result()
+        zone_map, endpoint_error = zone_future.result()
+    return Evidence(resources=tuple(found), endpoint_zones=zone_map, endpoint_error=endpoint_error)
+
+
+def _absent(exc: Exception, *codes: str) -> bool:
+    return getattr(exc, "code", None) in codes
+
+
+def _tag_dict(tags: Iterable[dict[str, str]] | dict[str, str] | None) -> dict[str, str] | None:
+    if not tags:
+        return None
+    if isinstance(tags, dict):
+        return dict(tags)
+    return {t["Key"]: t.get("Value", "") for t in tags}
+
+
+def _role(aws: Any, name: str) -> Observed:
+    from preflight.aws import AwsCallError, call
+    from preflight.catalog import GLOBAL_QUOTA_REGION
+
+    try:
+        role = call(aws.client("iam", GLOBAL_QUOTA_REGION), "GetRole", RoleName=name)["Role"]
+    except AwsCallError as exc:
+        if _absent(exc, "NoSuchEntity"):
+            return Observed(type="role", name=name)
+        raise
+    return Observed(
+        type="role", name=name, exists=True, arn=role.get("Arn"), tags=_tag_dict(role.get("Tags"))
+    )
+
+
+def _function(aws: Any, name: str) -> Observed:
+    from preflight.aws import AwsCallError, call
+
+    client = aws.client("lambda")
+    try:
+        arn = call(client, "GetFunction", FunctionName=name)["Configuration"]["FunctionArn"]
+    except AwsCallError as exc:
+        if _absent(exc, "ResourceNotFoundException"):
+            return Observed(type="function", name=name)
+        raise
+    # GetFunction returns tags only to callers allowed lambda:ListTags; ask for them explicitly.
+    tags = call(client, "ListTags", Resource=arn).get("Tags")
+    return Observed(type="function", name=name, exists=True, arn=arn, tags=_tag_dict(tags))
+
+
+def _stream(aws: Any, name: str) -> Observed:
+    from preflight.aws import AwsCallError, call
+
+    client = aws.client("kinesis")
+    try:
+        summary = call(client, "DescribeStreamSummary", StreamName=name)["StreamDescriptionSummary"]
+    except AwsCallError as exc:
+        if _absent(exc, "ResourceNotFoundException"):
+            return Observed(type="stream", name=name)
+        raise
+    tags = call(client, "ListTagsForStream", StreamName=name).get("Tags")
+    return Observed(type="stream", name=name, exists=True, arn=summary.get("StreamARN"), tags=_tag_dict(tags))
+
+
+def _table(aws: Any, name: str) -> Observed:
+    from preflight.aws import AwsCallError, call
+
+    client = aws.client("dynamodb")
+    try:
+        arn = call(client, "DescribeTable", TableName=name)["Table"]["TableArn"]
+    except AwsCallError as exc:
+        if _absent(exc, "ResourceNotFoundException"):
+            return Observed(type="table", name=name)
+        raise
+    tags = call(client, "ListTagsOfResource", ResourceArn=arn).get("Tags")
+    return Observed(type="table", name=name, exists=True, arn=arn, tags=_tag_dict(tags))
+
+
+def _bucket(aws: Any, name: str) -> Observed:
+    """In this account (ListBuckets), held elsewhere (HeadBucket answers but not 404), or free."""
+    from preflight.aws import AwsCallError, call, paginate
+    from preflight.catalog import GLOBAL_QUOTA_REGION
+
+    client = aws.client("s3", GLOBAL_QUOTA_REGION)
+    mine = {b["Name"] for b in paginate(client, "ListBuckets", "Buckets")}
+    if name in mine:
+        try:
+            tags = call(client, "GetBucketTagging", Bucket=name).get("TagSet")
+        except AwsCallError as exc:
+            if not _absent(exc, "NoSuchTagSet"):
+                raise
+            tags = None
+        return Observed(
+            type="bucket", name=name, exists=True, arn=f"arn:aws:s3:::{name}", tags=_tag_dict(tags)
+        )
+    try:
+        call(client, "HeadBucket", Bucket=name)
+    except AwsCallError as exc:
+        if _absent(exc, "404", "NoSuchBucket", "NotFound"):
+            return Observed(type="bucket", name=name)
+        if _absent(exc, "403", "AccessDenied", "301", "PermanentRedirect", "400"):
+            # Not ours (not in ListBuckets) yet it answers: another account holds the name.
+            return Observed(type="bucket", name=name, elsewhere=True)
+        raise
+    return Observed(type="bucket", name=name, elsewhere=True)
+
+
+def _topic(aws: Any, name: str) -> Observed:
+    from preflight.aws import call, paginate
+
+    client = aws.client("sns")
+    arns = [t["TopicArn"] for t in paginate(client, "ListTopics", "Topics")]
+    match = next((a for a in arns if a.rsplit(":", 1)[-1] == name), None)
+    if match is None:
+        return Observed(type="topic", name=name)
+    tags = call(client, "ListTagsForResource", ResourceArn=match).get("Tags")
+    return Observed(type="topic", name=name, exists=True, arn=match, tags=_tag_dict(tags))
+
+
+def _alarms(aws: Any, names: list[str]) -> list[Observed]:
+    from preflight.aws import call
+
+    client = aws.client("cloudwatch")
+    existing: dict[str, str] = {}
+    for start in range(0, len(names), 100):  # DescribeAlarms takes at most 100 names
+        answer = call(
+            client, "DescribeAlarms", AlarmNames=names[start : start + 100], AlarmTypes=["MetricAlarm"]
+        )
+        existing.update({a["AlarmName"]: a["AlarmArn"] for a in answer.get("MetricAlarms", [])})
+    out = []
+    for name in names:
+        arn = existing.get(name)
+        if arn is None:
+            out.append(Observed(type="alarm", name=name))
+            continue
+        tags = call(client, "ListTagsForResource", ResourceARN=arn).get("Tags")
+        out.append(Observed(type="alarm", name=name, exists=True, arn=arn, tags=_tag_dict(tags)))
+    return out
+
+
+def endpoint_service_name(region: str, service: str) -> str:
+    return f"com.amazonaws.{region}.{service}"
+
+
+def _endpoint_zones(aws: Any, d: Deployment) -> dict[str, tuple[str, ...]]:
+    from preflight.aws import call
+
+    wanted = sorted(
+        {endpoint_service_name(d.region, e.service) for e in d.endpoints if e.type == "interface"}
+    )
+    if not wanted:
+        return {}
+    answer = call(aws.client("ec2"), "DescribeVpcEndpointServices", ServiceNames=wanted)
+    return {
+        s["ServiceName"]: tuple(sorted(s.get("AvailabilityZones") or ()))
+        for s in answer.get("ServiceDetails", [])
+        if s.get("ServiceName") in wanted
+    }
+
+
+# --- judging ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    kind: Literal["conflict", "availability"]
+    title: str
+    help: str
+
+
+RULES: dict[str, Rule] = {
+    r.id: r
+    for r in (
+        Rule(
+            "TAP-C000",
+            "conflict",
+            "Names not checked",
+            "Who owns the stack's physical names could not be read; the gate fails closed.",
+        ),
+        Rule("TAP-C001", "conflict", "IAM role name taken", "CreateRole fails with EntityAlreadyExists."),
+        Rule(
+            "TAP-C002",
+            "conflict",
+            "Lambda function name taken",
+            "CreateFunction fails with ResourceConflictException.",
+        ),
+        Rule(
+            "TAP-C003",
+            "conflict",
+            "Kinesis stream name taken",
+            "CreateStream fails with ResourceInUseException.",
+        ),
+        Rule(
+            "TAP-C004",
+            "conflict",
+            "DynamoDB table name taken",
+            "CreateTable fails with ResourceInUseException.",
+        ),
+        Rule(
+            "TAP-C005",
+            "conflict",
+            "S3 bucket name taken",
+            "Bucket names are global: CreateBucket fails with BucketAlreadyExists (another account) "
+            "or BucketAlreadyOwnedByYou.",
+        ),
+        Rule(
+            "TAP-C006",
+            "conflict",
+            "SNS topic name taken",
+            "CreateTopic is idempotent: the stack adopts the topic, and fails when its tags differ.",
+        ),
+        Rule(
+            "TAP-C007",
+            "conflict",
+            "CloudWatch alarm name held by another stack",
+            "PutMetricAlarm on an existing name silently replaces that alarm.",
+        ),
+        Rule(
+            "TAP-A001",
+            "availability",
+            "Endpoint service not offered in a planned zone",
+            "An interface endpoint can only have subnets in the zones its service is offered in "
+            "(DescribeVpcEndpointServices).",
+        ),
+        Rule(
+            "TAP-A002",
+            "availability",
+            "Lambda runtime deprecated or blocked",
+            f"Lambda blocks creates, then updates, of a deprecated runtime ({catalog.RUNTIMES_SOURCE}).",
+        ),
+    )
+}
+
+_RULE_OF: dict[ResourceType, str] = {
+    "role": "TAP-C001",
+    "function": "TAP-C002",
+    "stream": "TAP-C003",
+    "table": "TAP-C004",
+    "bucket": "TAP-C005",
+    "topic": "TAP-C006",
+    "alarm": "TAP-C007",
+}
+_ERROR_OF: dict[ResourceType, str] = {
+    "role": "EntityAlreadyExists",
+    "function": "ResourceConflictException",
+    "stream": "ResourceInUseException",
+    "table": "ResourceInUseException",
+    "bucket": "BucketAlreadyExists",
+}
+_LABEL: dict[ResourceType, str] = {
+    "role": "IAM role",
+    "function": "Lambda function",
+    "stream": "Kinesis stream",
+    "table": "DynamoDB table",
+    "bucket": "S3 bucket",
+    "topic": "SNS topic",
+    "alarm": "CloudWatch alarm",
+}
+
+
+def owner_text(tags: dict[str, str] | None) -> str:
+    if not tags:
+        return "untagged"
+    if TAG_PROJECT in tags:
+        return f"stack {tags[TAG_PROJECT]}/{tags.get(TAG_ENVIRONMENT, '?')}"
+    return ", ".join(f"{k}={v}" for k, v in sorted(tags.items())[:4])
+
+
+def _own_by_tags(deployment: Deployment, tags: dict[str, str] | None) -> bool:
+    return bool(tags) and all(tags.get(k) == v for k, v in deployment.tags.items())
+
+
+def _paths(deployment: Deployment) -> dict[tuple[ResourceType, str], str]:
+    d = deployment
+    paths: dict[tuple[ResourceType, str], str] = {
+        ("role", d.role.name): d.role.path,
+        ("stream", d.stream.name): d.stream.path,
+        ("table", d.table.name): d.table.path,
+        ("bucket", d.bucket.name): d.bucket.path,
+        ("topic", d.topic.name): d.topic.path,
+    }
+    paths.update({("function", f.name): f.path for f in d.functions})
+    paths.update({("alarm", a.name): a.path for a in d.alarms})
+    return paths
+
+
+def _fix(kind: ResourceType, name: str) -> str:
+    return (
+        f"import it into the stack if it is this stack's (pulumi import), rename through the manifest's "
+        f"name prefix, or delete the {_LABEL[kind]} {name} if nothing uses it"
+    )
+
+
+def conflict_checks(
+    deployment: Deployment, evidence: Evidence, stack_state: StackState | None = None
+) -> list[CheckFinding]:
+    """One finding per physical name held by something that is not this stack's."""
+    paths = _paths(deployment)
+    out: list[CheckFinding] = []
+    for seen in evidence.resources:
+        path = paths.get((seen.type, seen.name))
+        if path is None:  # evidence of a name this deployment no longer has (an older snapshot)
+            continue
+        rule = RULES[_RULE_OF[seen.type]]
+        label = f"{_LABEL[seen.type]} {seen.name}"
+        if seen.error:
+            out.append(
+                _finding(
+                    rule, "UNKNOWN", f"{label}: could not tell who owns the name ({seen.error})", path, seen
+                )
+            )
+            continue
+        if seen.elsewhere:
+            out.append(
+                _finding(
+                    rule,
+                    "FAIL",
+                    f"{label}: the name is held by another AWS account (bucket names are global); "
+                    "CreateBucket would fail with BucketAlreadyExists",
+                    path,
+                    seen,
+                    owner="another AWS account",
+                    action="fail",
+                    fix="rename the bucket through the manifest's name prefix",
+                )
+            )
+            continue
+        if not seen.exists:
+            continue
+        if stack_state is not None:
+            if stack_state.owns(seen.type, seen.name, seen.arn):
+                continue
+            evidence_text = f"not in the stack state {stack_state.path}"
+        elif _own_by_tags(deployment, seen.tags):
+            continue
+        else:
+            evidence_text = (
+                f"not tagged {TAG_PROJECT}={deployment.project}, {TAG_ENVIRONMENT}={deployment.environment}"
+            )
+        out.append(_name_conflict(rule, seen, label, path, evidence_text, deployment))
+    return out
+
+
+def _name_conflict(
+    rule: Rule, seen: Observed, label: str, path: str, evidence_text: str, deployment: Deployment
+) -> CheckFinding:
+    owner = owner_text(seen.tags)
+    fix = _fix(seen.type, seen.name)
+    if seen.type == "topic":
+        if seen.tags and seen.tags != deployment.tags:
+            message = (
+                f"{label} exists ({owner}; {evidence_text}) with other tags: CreateTopic would fail "
+                "(a topic with the same name and different tags)"
+            )
+            return _finding(rule, "FAIL", message, path, seen, owner=owner, action="fail", fix=fix)
+        message = (
+            f"{label} exists ({owner}; {evidence_text}): CreateTopic returns it and the stack adopts "
+            "a topic another stack may use"
+        )
+        return _finding(rule, "WARN", message, path, seen, owner=owner, action="adopt", fix=fix)
+    if seen.type == "alarm":
+        message = (
+            f"{label} exists ({owner}; {evidence_text}): PutMetricAlarm would silently overwrite "
+            "another stack's alarm"
+        )
+        return _finding(rule, "FAIL", message, path, seen, owner=owner, action="overwrite", fix=fix)
+    message = f"{label} exists ({owner}; {evidence_text}): the create would fail with {_ERROR_OF[seen.type]}"
+    return _finding(rule, "FAIL", message, path, seen, owner=owner, action="fail", fix=fix)
+
+
+def _finding(
+    rule: Rule,
+    status: Literal["WARN", "FAIL", "UNKNOWN"],
+    message: str,
+    path: str,
+    seen: Observed | None = None,
+    *,
+    owner: str | None = None,
+    action: Action | None = None,
+    fix: str = "",
+    names: tuple[str, ...] = (),
+) -> CheckFinding:
+    return CheckFinding(
+        kind=rule.kind,
+        id=rule.id,
+        title=rule.title,
+        status=status,
+        message=message,
+        resources=(path,) if path else (),
+        names=names or ((seen.arn or seen.name,) if seen else ()),
+        owner=owner,
+        action=action,
+        fix=fix,
+    )
+
+
+def endpoint_zone_checks(deployment: Deployment, evidence: Evidence) -> list[CheckFinding]:
+    """Interface endpoints whose service is not offered in every zone the VPC's subnets use."""
+    rule = RULES["TAP-A001"]
+    interface = [e for e in deployment.endpoints if e.type == "interface"]
+    if not interface:
+        return []
+    planned = set(deployment.vpc.azs)
+    out = []
+    for e in interface:
+        service = endpoint_service_name(deployment.region, e.service)
+        if evidence.endpoint_error:
+            out.append(
+                _finding(
+                    rule,
+                    "UNKNOWN",
+                    f"{service}: zones not read ({evidence.endpoint_error})",
+                    e.path,
+                    names=(service,),
+                )
+            )
+            continue
+        offered = evidence.endpoint_zones.get(service)
+        if offered is None:
+            message = f"{service} is not offered in {deployment.region}: CreateVpcEndpoint would fail"
+            out.append(
+                _finding(
+                    rule,
+                    "FAIL",
+                    message,
+                    e.path,
+                    names=(service,),
+                    action="fail",
+                    fix="drop the endpoint, or use a NAT gateway",
+                )
+            )
+            continue
+        missing = sorted(planned - set(offered))
+        if missing:
+            message = (
+                f"{service} is not offered in {', '.join(missing)}: CreateVpcEndpoint would fail for "
+                f"subnets there; zones that would work: {', '.join(offered)}"
+            )
+            out.append(
+                _finding(
+                    rule,
+                    "FAIL",
+                    message,
+                    e.path,
+                    names=(service,),
+                    action="fail",
+                    fix=f"place the VPC's subnets in zones among {', '.join(offered)}",
+                )
+            )
+    return out
+
+
+def runtime_checks(deployment: Deployment, evidence: Evidence | None, today: date) -> list[CheckFinding]:
+    """A runtime past its deprecation date: WARN with the dates; FAIL once Lambda blocks the operation
+    the deploy needs (create for a new function, update for one that exists)."""
+    rule = RULES["TAP-A002"]
+    existing = {o.name for o in (evidence.resources if evidence else ()) if o.type == "function" and o.exists}
+    out = []
+    for f in deployment.functions:
+        runtime = catalog.RUNTIME_BY_ID.get(f.runtime)
+        if runtime is None or runtime.deprecation is None or today < runtime.deprecation:
+            continue
+        update = f.name in existing
+        blocked_on = runtime.block_update if update else runtime.block_create
+        operation = "updates" if update else "creates"
+        dates = (
+            f"deprecated {runtime.deprecation}, creates blocked from {runtime.block_create}, "
+            f"updates blocked from {runtime.block_update} ({catalog.RUNTIMES_SOURCE})"
+        )
+        blocked = blocked_on is not None and today >= blocked_on
+        status: Literal["WARN", "FAIL"] = "FAIL" if blocked else "WARN"
+        verb = (
+            f"Lambda refuses {operation} of it" if blocked else "Lambda will refuse creates and then updates"
+        )
+        message = f"function {f.name} uses {f.runtime}: {dates}; {verb}"
+        out.append(
+            _finding(
+                rule,
+                status,
+                message,
+                f.path,
+                names=(f.name,),
+                action="fail" if blocked else None,
+                fix=f"move to {runtime.replacement} (lambda.runtime in the manifest)",
+            )
+        )
+    return out
+
+
+def checks_for(
+    deployment: Deployment,
+    evidence: Evidence | None,
+    *,
+    stack_state: StackState | None = None,
+    today: date | None = None,
+) -> tuple[CheckFinding, ...]:
+    """Every non-quota finding for `deployment`, in rule order. No evidence (a snapshot taken before
+    these checks existed): one UNKNOWN, since names could not be checked (fail closed)."""
+    today = today or date.today()
+    found = runtime_checks(deployment, evidence, today)
+    if evidence is None:
+        message = "the account state holds no evidence of who owns the stack's names (an older snapshot?)"
+        fix = "take the snapshot again with this version of tap-preflight"
+        found.append(_finding(RULES["TAP-C000"], "UNKNOWN", message, "", fix=fix))
+    else:
+        found += conflict_checks(deployment, evidence, stack_state)
+        found += endpoint_zone_checks(deployment, evidence)
+    return tuple(sorted(found, key=lambda c: c.id))
