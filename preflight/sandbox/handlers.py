@@ -10,14 +10,23 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 from urllib.parse import unquote, urlencode
 from xml.sax.saxutils import escape
 
 from moto.backends import get_backend
 
-from preflight.catalog import lambda_unreserved_floor
-from preflight.sandbox.protocol import Call, Response, error_response, json_response, request_id, xml_response
+from preflight.catalog import RUNTIME_BY_ID, lambda_unreserved_floor
+from preflight.sandbox.protocol import (
+    Call,
+    Response,
+    empty_response,
+    error_response,
+    json_response,
+    request_id,
+    xml_response,
+)
 from preflight.sandbox.state import ACCOUNT_ID, SandboxState
 
 Handler = Callable[[SandboxState, Call], Response | None]
@@ -256,6 +265,8 @@ def ec2_create_nat_gateway(state: SandboxState, call: Call) -> Response | None:
 def ec2_create_vpc_endpoint(state: SandboxState, call: Call) -> Response | None:
     backend = _ec2(call.region)
     kind = (call.params.get("VpcEndpointType") or "Gateway").lower()
+    if kind == "interface" and (refused := _endpoint_zone_refused(state, call)):
+        return refused
     live = [e for e in backend.vpc_end_points.values() if e.state not in ENDPOINT_GONE_STATES]
     if kind == "gateway":
         used = sum(1 for e in live if (e.vpc_endpoint_type or "Gateway").lower() == "gateway")
@@ -307,6 +318,118 @@ def ec2_describe_account_attributes(state: SandboxState, call: Call) -> Response
         "</DescribeAccountAttributesResponse>"
     )
     return xml_response(xml)
+
+
+# --- names and availability (what fails a deploy that is not a quota) ------------------------------
+
+
+def _runtime_refused(runtime: str, *, update: bool) -> Response | None:
+    """AWS blocks creates of a deprecated runtime from one date, updates from a later one."""
+    entry = RUNTIME_BY_ID.get(runtime)
+    blocked_from = None if entry is None else (entry.block_update if update else entry.block_create)
+    if blocked_from is None or date.today() < blocked_from:
+        return None
+    return error_response(
+        "rest-json",
+        400,
+        "InvalidParameterValueException",
+        f"The runtime parameter of {runtime} is no longer supported for creating or updating AWS Lambda "
+        "functions. We recommend you use a supported runtime while creating or updating functions.",
+    )
+
+
+def lambda_create_function(state: SandboxState, call: Call) -> Response | None:
+    return _runtime_refused(str(call.json.get("Runtime") or ""), update=False)
+
+
+def lambda_update_function(state: SandboxState, call: Call) -> Response | None:
+    """UpdateFunctionConfiguration/Code: the runtime asked for, else the function's own."""
+    runtime = call.json.get("Runtime")
+    if not runtime:
+        name = unquote(call.path.rstrip("/").split("/")[-2])
+        try:
+            runtime = _lambda(call.region).get_function(name).run_time
+        except Exception:  # unknown function: moto gives AWS's ResourceNotFoundException
+            return None
+    return _runtime_refused(str(runtime or ""), update=True)
+
+
+def _bucket_name(call: Call) -> str:
+    host = call.headers.get("host", "").split(":")[0]
+    if host.count(".") >= 2 and not host.replace(".", "").isdigit():  # virtual-hosted style
+        return host.split(".")[0]
+    return unquote(call.path.lstrip("/").split("/")[0])
+
+
+def s3_head_bucket(state: SandboxState, call: Call) -> Response | None:
+    """moto lets any account read any bucket; AWS answers 403 for a bucket another account owns."""
+    from moto.s3.models import s3_backends
+
+    owner = s3_backends.bucket_accounts.get(_bucket_name(call))
+    if owner is None or owner[1] == ACCOUNT_ID:
+        return None
+    return empty_response(403)
+
+
+def ec2_describe_vpc_endpoint_services(state: SandboxState, call: Call) -> None:
+    """moto offers every service in every zone; a scenario may limit one to some zones."""
+    from moto.ec2.models.vpcs import VPCBackend
+
+    services = VPCBackend._collect_default_endpoint_services(ACCOUNT_ID, call.region)
+    for service in services:
+        name = service.get("ServiceName", "")
+        original = _ORIGINAL_ZONES.setdefault((call.region, name), list(service.get("AvailabilityZones", [])))
+        # moto caches the list per process: put the scenario's zones in, or the original back.
+        service["AvailabilityZones"] = list(state.endpoint_zones(call.region, name) or original)
+    return None
+
+
+_ORIGINAL_ZONES: dict[tuple[str, str], list[str]] = {}
+
+
+def sns_create_topic(state: SandboxState, call: Call) -> Response | None:
+    """CreateTopic is idempotent, except that AWS refuses a topic that exists with other tags."""
+    params = call.params
+    arn = f"arn:aws:sns:{call.region}:{ACCOUNT_ID}:{params.get('Name', '')}"
+    topic = get_backend("sns")[ACCOUNT_ID][call.region].topics.get(arn)
+    existing = dict(getattr(topic, "_tags", None) or {}) if topic is not None else {}
+    asked = {
+        params[k]: params.get(k[: -len(".Key")] + ".Value", "")
+        for k in params
+        if re.fullmatch(r"Tags\.member\.\d+\.Key", k)
+    }
+    if topic is None or not existing or not asked or existing == asked:
+        return None
+    return error_response(
+        "query",
+        400,
+        "InvalidParameter",
+        "Invalid parameter: Tags Reason: Topic already exists with different tags",
+    )
+
+
+def _endpoint_zone_refused(state: SandboxState, call: Call) -> Response | None:
+    service = call.params.get("ServiceName", "")
+    offered = state.endpoint_zones(call.region, service)
+    if not offered:
+        return None
+    backend = _ec2(call.region)
+    for key, subnet_id in sorted(call.params.items()):
+        if not key.startswith("SubnetId."):
+            continue
+        try:
+            zone = backend.get_subnet(subnet_id).availability_zone
+        except Exception:  # unknown subnet: moto answers with AWS's error
+            continue
+        if zone not in offered:
+            return error_response(
+                "ec2",
+                400,
+                "InvalidParameter",
+                f"The VPC endpoint service {service} does not support the availability zone of the subnet: "
+                f"{subnet_id}.",
+            )
+    return None
 
 
 # --- IAM -------------------------------------------------------------------------------------------
@@ -365,4 +488,10 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("ec2", "CreateVpcEndpoint"): ec2_create_vpc_endpoint,
     ("ec2", "DescribeAccountAttributes"): ec2_describe_account_attributes,
     ("iam", "GetAccountSummary"): iam_get_account_summary,
+    ("lambda", "CreateFunction"): lambda_create_function,
+    ("lambda", "UpdateFunctionConfiguration"): lambda_update_function,
+    ("lambda", "UpdateFunctionCode"): lambda_update_function,
+    ("s3", "HeadBucket"): s3_head_bucket,
+    ("sns", "CreateTopic"): sns_create_topic,
+    ("ec2", "DescribeVpcEndpointServices"): ec2_describe_vpc_endpoint_services,
 }

@@ -252,6 +252,11 @@ def json_response(payload: dict[str, Any], status: int = 200, protocol: Protocol
     return Response(status, [("Content-Type", ctype), ("x-amzn-RequestId", request_id())], body)
 
 
+def empty_response(status: int) -> Response:
+    """A bodiless answer, as S3 gives to HEAD requests (errors included: the status says it all)."""
+    return Response(status, [("Content-Length", "0"), ("x-amz-request-id", request_id())], b"")
+
+
 def xml_response(body: str, status: int = 200) -> Response:
     return Response(status, [("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id())], body.encode())
 

@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from preflight.sandbox.scenario import Scenario, Vpc, expand, subnet_cidrs
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from preflight.sandbox.server import Sandbox
 
 WORKERS = 8
+OTHER_ACCOUNT_ID = "210987654321"  # another account of the sandbox, holding globally named buckets
 LAMBDA_ROLE = "sandbox-scenario-lambda-role"
 ASSUME_LAMBDA = json.dumps(
     {
@@ -63,6 +65,23 @@ def _code_zip() -> bytes:
 
 def _tags(name: str) -> list[dict[str, Any]]:
     return [{"Key": "Name", "Value": name}, {"Key": "preflight:sandbox", "Value": "other-stack"}]
+
+
+def _tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
+    return [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
+
+
+def _alarm(name: str) -> dict[str, Any]:
+    return {
+        "AlarmName": name,
+        "Namespace": "AWS/Lambda",
+        "MetricName": "Errors",
+        "Statistic": "Sum",
+        "Period": 60,
+        "EvaluationPeriods": 1,
+        "Threshold": 1.0,
+        "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+    }
 
 
 def _spec(kind: str, name: str) -> list[dict[str, Any]]:
@@ -119,24 +138,31 @@ class _Provisioner:
             for name in expand(fn.name, fn.count):
                 jobs.append(Job(("functions", i), f"function {name}", self._function_job(fn, name)))
         for i, stream in enumerate(s.streams):
-            create_stream = self.client("kinesis", self.region(stream)).create_stream
             if stream.mode == "on-demand":
                 mode: dict[str, Any] = {"StreamModeDetails": {"StreamMode": "ON_DEMAND"}}
             else:
                 mode = {"ShardCount": stream.shards}
             for name in expand(stream.name, stream.count):
-                jobs.append(
-                    Job(("streams", i), f"stream {name}", partial(create_stream, StreamName=name, **mode))
-                )
+                jobs.append(Job(("streams", i), f"stream {name}", self._stream_job(stream, name, mode)))
         for i, table in enumerate(s.tables):
             create_table = self.client("dynamodb", self.region(table)).create_table
+            tagged = {"Tags": _tag_list(table.tags)} if table.tags else {}
             for name in expand(table.name, table.count):
                 jobs.append(
-                    Job(("tables", i), f"table {name}", partial(create_table, TableName=name, **TABLE))
+                    Job(
+                        ("tables", i),
+                        f"table {name}",
+                        partial(create_table, TableName=name, **TABLE, **tagged),
+                    )
                 )
         for i, bucket in enumerate(s.buckets):
             region = self.region(bucket)
-            create_bucket = self.client("s3", region).create_bucket
+            s3 = (
+                self._other_account_client("s3", region)
+                if bucket.other_account
+                else self.client("s3", region)
+            )
+            create_bucket = s3.create_bucket
             # us-east-1 is the one region S3 wants no location constraint for.
             where = (
                 {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
@@ -147,11 +173,26 @@ class _Provisioner:
                 )
         for i, topic in enumerate(s.topics):
             create_topic = self.client("sns", self.region(topic)).create_topic
+            tagged = {"Tags": _tag_list(topic.tags)} if topic.tags else {}
             for name in expand(topic.name, topic.count):
-                jobs.append(Job(("topics", i), f"topic {name}", partial(create_topic, Name=name)))
+                jobs.append(Job(("topics", i), f"topic {name}", partial(create_topic, Name=name, **tagged)))
         for i, role in enumerate(s.roles):
             for name in expand(role.name, role.count):
-                jobs.append(Job(("roles", i), f"role {name}", self._role_job(name, role.managed_policies)))
+                jobs.append(
+                    Job(("roles", i), f"role {name}", self._role_job(name, role.managed_policies, role.tags))
+                )
+        for i, alarm in enumerate(s.alarms):
+            put_alarm = self.client("cloudwatch", self.region(alarm)).put_metric_alarm
+            tags = _tag_list(alarm.tags or {"preflight:sandbox": "other-stack"})
+            for name in expand(alarm.name, alarm.count):
+                jobs.append(
+                    Job(("alarms", i), f"alarm {name}", partial(put_alarm, **_alarm(name), Tags=tags))
+                )
+        for limited in s.endpoint_services:
+            region = self.region(limited)
+            zones = tuple(z if len(z) > 1 else f"{region}{z}" for z in limited.zones)
+            service = f"com.amazonaws.{region}.{limited.service}"
+            self.sandbox.state.limit_endpoint_service(region, service, zones)
         self._run_all(jobs)
 
     def _run_all(self, jobs: list[Job]) -> None:
@@ -258,11 +299,37 @@ class _Provisioner:
 
         return create
 
-    def _role_job(self, name: str, policies: int) -> Callable[[], None]:
-        iam = self.client("iam", "us-east-1")
+    def _stream_job(self, stream: Any, name: str, mode: dict[str, Any]) -> Callable[[], None]:
+        kinesis = self.client("kinesis", self.region(stream))
 
         def create() -> None:
-            iam.create_role(RoleName=name, AssumeRolePolicyDocument=ASSUME_LAMBDA)
+            kinesis.create_stream(StreamName=name, **mode)
+            if stream.tags:
+                kinesis.add_tags_to_stream(StreamName=name, Tags=dict(stream.tags))
+
+        return create
+
+    def _other_account_client(self, service: str, region: str) -> Any:
+        """A client of another account of the sandbox (moto maps an assumed role's keys to its account)."""
+        sts = self.client("sts", region)
+        role = f"arn:aws:iam::{OTHER_ACCOUNT_ID}:role/sandbox-other-account"
+        creds = sts.assume_role(RoleArn=role, RoleSessionName="sandbox-scenario")["Credentials"]
+        with self._lock:
+            return boto3.client(
+                service,
+                region_name=region,
+                endpoint_url=self.sandbox.endpoint_url,
+                aws_access_key_id=creds["AccessKeyId"],
+                aws_secret_access_key=creds["SecretAccessKey"],
+                aws_session_token=creds["SessionToken"],
+            )
+
+    def _role_job(self, name: str, policies: int, tags: dict[str, str] | None = None) -> Callable[[], None]:
+        iam = self.client("iam", "us-east-1")
+        tagged = {"Tags": _tag_list(tags)} if tags else {}
+
+        def create() -> None:
+            iam.create_role(RoleName=name, AssumeRolePolicyDocument=ASSUME_LAMBDA, **tagged)
             for k in range(1, policies + 1):
                 arn = iam.create_policy(PolicyName=f"{name}-policy-{k}", PolicyDocument=EMPTY_POLICY)[
                     "Policy"

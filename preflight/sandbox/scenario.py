@@ -20,7 +20,15 @@ from preflight.errors import InputError
 from preflight.yamlio import LineMap, format_path, load_yaml_file, pydantic_errors_to_input_error, suggest
 
 SCENARIO_DIR = Path(__file__).with_name("scenarios")
-SCENARIO_NAMES: tuple[str, ...] = ("fresh-account", "seed-account", "new-account", "busy-account")
+SCENARIO_NAMES: tuple[str, ...] = (
+    "fresh-account",
+    "seed-account",
+    "new-account",
+    "busy-account",
+    "name-conflicts",
+    "names-taken",
+    "endpoint-zones",
+)
 
 MAX_COUNT = 200  # per entry; keeps a sandbox start fast
 REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
@@ -138,9 +146,13 @@ class Function(_Model):
     _check_name = field_validator("name")(_name)
 
 
+Tags = Annotated[dict[str, str], Field(max_length=50)]
+
+
 class Stream(_Model):
     name: str
     count: Count = 1
+    tags: Tags = {}  # none by default: an untagged resource is nobody's in particular
     shards: Annotated[int, Field(ge=1, le=10000)] = 1
     mode: Literal["provisioned", "on-demand"] = "provisioned"
     region: str | None = None
@@ -155,14 +167,41 @@ class Named(_Model):
     name: str
     count: Count = 1
     region: str | None = None
+    tags: Tags = {}
 
     _check_region = field_validator("region")(_region)
     _check_name = field_validator("name")(_name)
 
 
+class Bucket(Named):
+    other_account: bool = False  # owned by another account of the sandbox: the name is taken globally
+
+
+class Alarm(Named):
+    """A CloudWatch metric alarm another stack owns (on a Lambda Errors metric)."""
+
+
+class EndpointService(_Model):
+    """An interface endpoint service offered only in some zones (the rest refuse its subnets)."""
+
+    service: str  # the part after com.amazonaws.<region>. (kinesis-streams, ...)
+    zones: list[str] = Field(min_length=1)  # zone letters (a) or names (us-east-1a)
+    region: str | None = None
+
+    _check_region = field_validator("region")(_region)
+
+    @field_validator("zones")
+    @classmethod
+    def _zones(cls, value: list[str]) -> list[str]:
+        for zone in value:
+            Subnet._az(zone)
+        return value
+
+
 class Role(_Model):
     name: str
     count: Count = 1
+    tags: Tags = {}
     managed_policies: Annotated[int, Field(ge=0, le=20)] = 0  # customer managed policies attached to each
 
     _check_name = field_validator("name")(_name)
@@ -178,9 +217,11 @@ class Scenario(_Model):
     functions: list[Function] = []
     streams: list[Stream] = []
     tables: list[Named] = []
-    buckets: list[Named] = []
+    buckets: list[Bucket] = []
     topics: list[Named] = []
     roles: list[Role] = []
+    alarms: list[Alarm] = []
+    endpoint_services: list[EndpointService] = []
 
     _source: str | None = PrivateAttr(default=None)
     _linemap: LineMap | None = PrivateAttr(default=None)

@@ -44,6 +44,17 @@ class SandboxState:
         self.lock = threading.RLock()
         self._applied: dict[tuple[str, str, str], float] = {}
         self.requests: list[QuotaRequest] = []
+        self._endpoint_zones: dict[tuple[str, str], tuple[str, ...]] = {}
+
+    def limit_endpoint_service(self, region: str, service_name: str, zones: tuple[str, ...]) -> None:
+        """Offer an interface endpoint service only in `zones` (AWS does not offer every one everywhere)."""
+        with self.lock:
+            self._endpoint_zones[(region, service_name)] = tuple(sorted(zones))
+
+    def endpoint_zones(self, region: str, service_name: str) -> tuple[str, ...] | None:
+        """The zones a service is limited to, or None when it is offered in every zone."""
+        with self.lock:
+            return self._endpoint_zones.get((region, service_name))
 
     def set_applied(self, service_code: str, quota_code: str, value: float, region: str) -> Quota:
         q = lookup(service_code, quota_code)
