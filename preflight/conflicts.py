@@ -561,7 +561,7 @@ def endpoint_zone_checks(deployment: Deployment, evidence: Evidence) -> list[Che
                     "UNKNOWN",
                     f"{service}: zones not read ({evidence.endpoint_error})",
                     e.path,
-                    names=(service,),
+                    names=(e.name, service),
                 )
             )
             continue
@@ -574,7 +574,7 @@ def endpoint_zone_checks(deployment: Deployment, evidence: Evidence) -> list[Che
                     "FAIL",
                     message,
                     e.path,
-                    names=(service,),
+                    names=(e.name, service),
                     action="fail",
                     fix="drop the endpoint, or use a NAT gateway",
                 )
@@ -592,7 +592,7 @@ def endpoint_zone_checks(deployment: Deployment, evidence: Evidence) -> list[Che
                     "FAIL",
                     message,
                     e.path,
-                    names=(service,),
+                    names=(e.name, service),
                     action="fail",
                     fix=f"place the VPC's subnets in zones among {', '.join(offered)}",
                 )
