@@ -38,7 +38,10 @@ ACCESS_DENIED = {
 
 # The IAM action behind an API operation, where it is not "<prefix>:<Operation>".
 _IAM_PREFIX = {"service-quotas": "servicequotas", "sts": "sts"}
-_IAM_ACTION_OVERRIDES = {("s3", "ListBuckets"): "s3:ListAllMyBuckets"}
+_IAM_ACTION_OVERRIDES = {
+    ("s3", "ListBuckets"): "s3:ListAllMyBuckets",
+    ("s3", "HeadBucket"): "s3:ListBucket",  # HeadBucket has no action of its own
+}
 
 
 RETRY_MODES = ("legacy", "standard", "adaptive")

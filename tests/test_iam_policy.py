@@ -4,8 +4,10 @@ outside the statements reserved for `request-increases --submit`."""
 from __future__ import annotations
 
 import fnmatch
+import io
 import json
 import re
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -60,6 +62,50 @@ def gate_calls(cli: Callable[..., Result], sb: Any, tmp_path: Path) -> dict[str,
     return sb.call_log.counts()
 
 
+OWN_TAG_LIST = [{"Key": k, "Value": v} for k, v in OWN_TAGS.items()]
+
+
+def deployed_stack_names(sb: Any) -> None:
+    """The prod stack's named resources, tagged as its own (one function and one alarm are enough)."""
+    tags = dict(OWN_TAGS)
+    sb.client("s3", "us-east-1").create_bucket(Bucket="pipeline-archive-prod")
+    sb.client("s3", "us-east-1").put_bucket_tagging(
+        Bucket="pipeline-archive-prod", Tagging={"TagSet": OWN_TAG_LIST}
+    )
+    sb.client("kinesis").create_stream(StreamName="pipeline-events-prod", ShardCount=1)
+    sb.client("kinesis").add_tags_to_stream(StreamName="pipeline-events-prod", Tags=tags)
+    sb.client("dynamodb").create_table(
+        TableName="pipeline-state-prod",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        Tags=OWN_TAG_LIST,
+    )
+    sb.client("sns").create_topic(Name="pipeline-alarms-prod", Tags=OWN_TAG_LIST)
+    sb.client("cloudwatch").put_metric_alarm(
+        AlarmName="pipeline-ingest-errors-prod",
+        Namespace="AWS/Lambda",
+        MetricName="Errors",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1.0,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+        Tags=OWN_TAG_LIST,
+    )
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("index.py", "def handler(event, context):\n    return {}\n")
+    sb.client("lambda").create_function(
+        FunctionName="pipeline-ingest-prod",
+        Runtime="python3.11",
+        Role=f"arn:aws:iam::123456789012:role/{OWN_ROLE}",
+        Handler="index.handler",
+        Code={"ZipFile": buf.getvalue()},
+        Tags=tags,
+    )
+
+
 def test_policy_shape(policy: dict[str, Any]) -> None:
     assert policy["Version"] == "2012-10-17"
     sids = [s["Sid"] for s in policy["Statement"]]
@@ -84,7 +130,9 @@ def test_read_only_statement_is_exactly_what_the_gate_calls(
     sb = sandbox("seed-account")
     # A stack that already has its role makes the gate also read the role's attached policies.
     iam = sb.client("iam", "us-east-1")
-    iam.create_role(RoleName=OWN_ROLE, AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17"}))
+    iam.create_role(
+        RoleName=OWN_ROLE, AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17"}), Tags=OWN_TAG_LIST
+    )
     # And one that already has its security groups makes it read their rules.
     sb.client("ec2").create_security_group(
         GroupName="pipeline-lambda-prod",
@@ -95,10 +143,27 @@ def test_read_only_statement_is_exactly_what_the_gate_calls(
     )
     sb.call_log.reset()
 
-    calls = gate_calls(cli, sb, tmp_path)
+    first = gate_calls(cli, sb, tmp_path)  # the bucket name is free: HeadBucket asks whether it is taken
+    # The stack's other names existing makes the gate read their tags too (who owns them).
+    assert sb.call_log.mutating_calls() == []
+    deployed_stack_names(sb)
+    sb.call_log.reset()
+    env = {
+        "AWS_ENDPOINT_URL": sb.endpoint_url,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }
+    assert cli("check", MANIFEST, "--format", "json", env=env).exit_code in (0, 1)
+    calls = {**first, **sb.call_log.counts()}
     [read_only] = [s for s in policy["Statement"] if s["Sid"] == READ_ONLY_SID]
     needed = {iam_action(*key.split(":", 1)) for key in calls}
     assert "iam:ListAttachedRolePolicies" in needed and "s3:ListAllMyBuckets" in needed
+    assert {
+        "s3:ListBucket",
+        "s3:GetBucketTagging",
+        "lambda:ListTags",
+        "cloudwatch:ListTagsForResource",
+    } <= needed
     missing = sorted(a for a in needed if not allowed(a, read_only))
     assert missing == [], f"the read-only statement lacks {missing}"
     unused = sorted(set(actions(read_only)) - needed)
