@@ -316,10 +316,26 @@ class Rule:
     kind: Literal["conflict", "availability"]
     title: str
     help: str
+    help_uri: str = ""
+
+
+_API = "https://docs.aws.amazon.com"
+_HELP_URIS = {
+    "TAP-C000": "https://www.pulumi.com/docs/iac/cli/commands/pulumi_stack_export/",
+    "TAP-C001": f"{_API}/IAM/latest/APIReference/API_CreateRole.html",
+    "TAP-C002": f"{_API}/lambda/latest/api/API_CreateFunction.html",
+    "TAP-C003": f"{_API}/kinesis/latest/APIReference/API_CreateStream.html",
+    "TAP-C004": f"{_API}/amazondynamodb/latest/APIReference/API_CreateTable.html",
+    "TAP-C005": f"{_API}/AmazonS3/latest/API/API_HeadBucket.html",
+    "TAP-C006": f"{_API}/sns/latest/api/API_CreateTopic.html",
+    "TAP-C007": f"{_API}/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html",
+    "TAP-A001": f"{_API}/AWSEC2/latest/APIReference/API_DescribeVpcEndpointServices.html",
+    "TAP-A002": catalog.RUNTIMES_SOURCE,
+}
 
 
 RULES: dict[str, Rule] = {
-    r.id: r
+    r.id: Rule(r.id, r.kind, r.title, r.help, _HELP_URIS[r.id])
     for r in (
         Rule(
             "TAP-C000",
@@ -435,10 +451,7 @@ def _paths(deployment: Deployment) -> dict[tuple[ResourceType, str], str]:
 
 
 def _fix(kind: ResourceType, name: str) -> str:
-    return (
-        f"import it into the stack if it is this stack's (pulumi import), rename through the manifest's "
-        f"name prefix, or delete the {_LABEL[kind]} {name} if nothing uses it"
-    )
+    return f"pulumi import it if it is this stack's, rename it with the manifest's namePrefix, or delete {name} if unused"
 
 
 def conflict_checks(
@@ -471,7 +484,7 @@ def conflict_checks(
                     seen,
                     owner="another AWS account",
                     action="fail",
-                    fix="rename the bucket through the manifest's name prefix",
+                    fix="rename it with the manifest's namePrefix",
                 )
             )
             continue

@@ -81,7 +81,7 @@ def test_untagged_role_and_stream_with_the_stacks_names_are_conflicts_and_no_go(
         "arn:aws:iam::123456789012:role/pipeline-lambda-prod"
     ]
     assert "EntityAlreadyExists" in role["message"] and role["lines"]
-    assert "import" in role["fix"] and "prefix" in role["fix"]
+    assert "import" in role["fix"] and "namePrefix" in role["fix"]
     (stream,) = checks["TAP-C003"]
     assert stream["status"] == "FAIL" and "ResourceInUseException" in stream["message"]
 

@@ -144,15 +144,18 @@ def _check_rule(c: CheckFinding) -> dict[str, Any]:
 
     rule = RULES.get(c.id)
     help_text = rule.help if rule else c.title
-    return {
+    out: dict[str, Any] = {
         "id": c.id,
         "name": _pascal(c.title) or c.id,
         "shortDescription": {"text": c.title},
         "fullDescription": {"text": f"{c.title}: {help_text}"},
-        "help": {"text": help_text},
+        "help": {"text": f"{help_text} The finding says what the deploy would do and how to fix it."},
         "defaultConfiguration": {"level": "error"},
         "properties": {"kind": c.kind, "tags": [f"deploy-{c.kind}"]},
     }
+    if rule and rule.help_uri:
+        out["helpUri"] = rule.help_uri
+    return out
 
 
 def _check_result(report: Report, c: CheckFinding, rule_index: int) -> dict[str, Any]:

@@ -103,6 +103,13 @@ def test_golden_inputs_annotate_what_needs_attention(
         for f in report.findings
         if f.status == status
     ]
+    # Then the checks that are not quotas (names taken, services not offered), worst first.
+    expected += [
+        {"FAIL": "error", "UNKNOWN": "error", "WARN": "warning"}[c.status]
+        for status in ("FAIL", "UNKNOWN", "WARN")
+        for c in report.checks
+        if c.status == status
+    ]
     expected += ["notice"] * len(report.adaptations or ())
     assert [name for name, _, _ in commands] == expected
     assert all(props["file"] == report.manifest.path for _, props, _ in commands)

@@ -38,7 +38,7 @@ def check_against(report: Report, xml: str) -> ET.Element:
     suite = suites[0]
     c = report.counts()
     for element in (root, suite):
-        assert element.get("tests") == str(len(report.findings))
+        assert element.get("tests") == str(len(report.findings) + len(report.checks))
         assert element.get("failures") == str(c["FAIL"])
         assert element.get("skipped") == str(c["UNKNOWN"])
         assert element.get("errors") == "0"
@@ -46,8 +46,13 @@ def check_against(report: Report, xml: str) -> ET.Element:
         f"tap-preflight {report.manifest.name} ({report.environment}) {report.region}"
     )
     cases = suite.findall("testcase")
-    assert len(cases) == len(report.findings) == xml.count("<testcase ")
-    for case, f in zip(cases, report.findings, strict=True):
+    assert len(cases) == len(report.findings) + len(report.checks) == xml.count("<testcase ")
+    # Quota findings first, then one case per check that is not a quota, classed by kind and rule id.
+    for case, c in zip(cases[len(report.findings) :], report.checks, strict=True):
+        assert case.get("classname") == f"{c.kind}.{c.id}"
+        assert len(case.findall("failure")) == (c.status == "FAIL")
+        assert len(case.findall("skipped")) == (c.status == "UNKNOWN")
+    for case, f in zip(cases[: len(report.findings)], report.findings, strict=True):
         assert case.get("classname") == as_attribute(f"{f.service_code}.{f.quota_code}")
         assert case.get("name") == as_attribute(f"{f.quota_name} [{f.scope}]")
         failures, skipped, out = case.findall("failure"), case.findall("skipped"), case.findall("system-out")

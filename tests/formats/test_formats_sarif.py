@@ -39,12 +39,18 @@ def test_golden_inputs_validate(
     validate(doc, sarif_schema)
     run = doc["runs"][0]
     rules = run["tool"]["driver"]["rules"]
-    assert [r["id"] for r in rules] == list(dict.fromkeys(f.quota_code for f in report.findings))
+    quota_rules = list(dict.fromkeys(f.quota_code for f in report.findings))
+    check_rules = list(dict.fromkeys(c.id for c in report.checks))
+    assert [r["id"] for r in rules] == quota_rules + check_rules
     not_ok = [f for f in report.findings if f.status != "OK"]
-    assert len(run["results"]) == len(not_ok)
-    for result, f in zip(run["results"], not_ok, strict=True):
+    checks = [c for c in report.checks if c.status != "OK"]
+    assert len(run["results"]) == len(not_ok) + len(checks)
+    for result, f in zip(run["results"], not_ok, strict=False):
         assert rules[result["ruleIndex"]]["id"] == result["ruleId"] == f.quota_code
         assert result["message"]["text"] == f.message
+    for result, c in zip(run["results"][len(not_ok) :], checks, strict=True):
+        assert rules[result["ruleIndex"]]["id"] == result["ruleId"] == c.id
+        assert result["message"]["text"].startswith(c.message)
 
 
 def test_shape_of_rules_and_results(sample_report: Report, sarif_schema: dict[str, Any]) -> None:

@@ -30,6 +30,7 @@ MANIFEST = "manifests/tap-pipeline.yaml"
 CASES: dict[str, tuple[str, str, frozenset[str]]] = {
     "check-seed-account-no-go": ("check", "seed-account", frozenset()),
     "check-fresh-account-go": ("check", "fresh-account", frozenset()),
+    "check-names-taken-no-go": ("check", "names-taken", frozenset()),
     "plan-seed-account-adapted": ("plan", "seed-account", frozenset()),
     "check-unknown-no-go": (
         "check",
