@@ -451,7 +451,10 @@ def _paths(deployment: Deployment) -> dict[tuple[ResourceType, str], str]:
 
 
 def _fix(kind: ResourceType, name: str) -> str:
-    return f"pulumi import it if it is this stack's, rename it with the manifest's namePrefix, or delete {name} if unused"
+    return (
+        f"pulumi import it if it is this stack's, rename it with the manifest's namePrefix, "
+        f"or delete {name} if unused"
+    )
 
 
 def conflict_checks(
