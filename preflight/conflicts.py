@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict
 
 from preflight import catalog
 from preflight.errors import InputError
-from preflight.model import TAG_ENVIRONMENT, TAG_PROJECT, Deployment
+from preflight.model import TAG_ENVIRONMENT, TAG_PROJECT, Adaptation, Change, Deployment, Impact
 from preflight.report import CheckFinding
 
 READ_WORKERS = 8
@@ -450,7 +450,7 @@ def _paths(deployment: Deployment) -> dict[tuple[ResourceType, str], str]:
     return paths
 
 
-def _fix(kind: ResourceType, name: str) -> str:
+def _fix(name: str) -> str:
     return (
         f"pulumi import it if it is this stack's, rename it with the manifest's namePrefix, "
         f"or delete {name} if unused"
@@ -511,7 +511,7 @@ def _name_conflict(
     rule: Rule, seen: Observed, label: str, path: str, evidence_text: str, deployment: Deployment
 ) -> CheckFinding:
     owner = owner_text(seen.tags)
-    fix = _fix(seen.type, seen.name)
+    fix = _fix(seen.name)
     if seen.type == "topic":
         if seen.tags and seen.tags != deployment.tags:
             message = (
@@ -672,3 +672,52 @@ def checks_for(
         found += conflict_checks(deployment, evidence, stack_state)
         found += endpoint_zone_checks(deployment, evidence)
     return tuple(sorted(found, key=lambda c: c.id))
+
+
+# --- placing the VPC where its endpoint services are offered ---------------------------------------
+
+
+def offered_zones(
+    account_azs: tuple[str, ...], deployment: Deployment, evidence: Evidence | None
+) -> tuple[str, ...]:
+    """The account's zones (in its order) where every planned interface endpoint service is offered."""
+    services = {
+        endpoint_service_name(deployment.region, e.service)
+        for e in deployment.endpoints
+        if e.type == "interface"
+    }
+    if evidence is None or evidence.endpoint_error or not services:
+        return account_azs
+    offered = [set(evidence.endpoint_zones.get(s, ())) for s in services]
+    return tuple(z for z in account_azs if all(z in zones for zones in offered))
+
+
+def zone_placement(
+    account_azs: tuple[str, ...], requested: Deployment, evidence: Evidence | None, line: int | None = None
+) -> tuple[tuple[str, ...], Adaptation | None]:
+    """Zones for the VPC: the account's, unless a planned endpoint service is missing from some of the
+    requested ones and enough other zones offer them all; then those, with the adaptation that says so.
+    Too few such zones: the account's (TAP-A001 then fails, naming the zones that would work)."""
+    usable = offered_zones(account_azs, requested, evidence)
+    wanted = len(requested.vpc.azs)
+    if set(requested.vpc.azs) <= set(usable) or len(usable) < wanted:
+        return account_azs, None
+    chosen = usable[:wanted]
+    services = sorted({e.service for e in requested.endpoints if e.type == "interface"})
+    adaptation = Adaptation(
+        id="zones-for-endpoint-services",
+        title="Place the VPC in zones that offer its endpoint services",
+        quota_code=None,
+        quota_name=None,
+        reason=(
+            f"interface endpoint service(s) {', '.join(services)} are not offered in "
+            f"{', '.join(sorted(set(requested.vpc.azs) - set(usable)))} (DescribeVpcEndpointServices)"
+        ),
+        changes=(Change(path="vpc.azs", before=list(requested.vpc.azs), after=list(chosen), line=line),),
+        impact=Impact(
+            cost="none: the same number of zones",
+            security="none",
+            performance="none: zones of the same region",
+        ),
+    )
+    return chosen + tuple(z for z in usable if z not in chosen), adaptation

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from preflight.account import AccountState, Progress
-from preflight.conflicts import StackState, checks_for
+from preflight.conflicts import StackState, checks_for, zone_placement
 from preflight.errors import InputError
 from preflight.evaluate import DEFAULT_WARN_THRESHOLD, evaluate, increase_requests
 from preflight.gate import GatePolicy, verdict_for
@@ -205,10 +205,22 @@ def run_plan(
     from preflight.planner import plan
 
     state = source.read(manifest, region, overrides or {}, progress)
-    result = plan(manifest, state, policy, warn_threshold=warn_threshold, adapt=adapt)
+    # Zones first (when adapting): every planned interface endpoint service must be offered there.
+    azs, placed = state.azs, None
+    if adapt:
+        azs, placed = zone_placement(
+            state.azs, manifest.requested(region, state.azs), state.evidence, manifest.line_of("vpc")
+        )
+    placed_state = state.model_copy(update={"azs": azs})
+    result = plan(manifest, placed_state, policy, warn_threshold=warn_threshold, adapt=adapt)
     checks = checks_for(result.adapted, state.evidence, stack_state=stack_state)
+    adaptations = (placed, *result.adaptations) if placed else result.adaptations
     # A name taken or a service not offered is not something the planner can adapt around: it blocks.
-    verdict = "NO_GO" if verdict_for(checks, policy) == "NO_GO" else result.verdict
+    verdict = result.verdict
+    if verdict_for(checks, policy) == "NO_GO":
+        verdict = "NO_GO"
+    elif placed and verdict == "GO":
+        verdict = "GO_WITH_ADAPTATIONS"
     report = make_report(
         manifest,
         state,
@@ -217,7 +229,7 @@ def run_plan(
         command="plan",
         verdict=verdict,
         increase_requests=result.increase_requests,
-        adaptations=result.adaptations,
+        adaptations=adaptations,
         notes=result.notes,
     )
     plan_file = Plan(
@@ -228,7 +240,7 @@ def run_plan(
         manifest=manifest_ref(manifest),
         created_at=datetime.now(UTC),
         max_age_hours=max_age_hours,
-        adaptations=result.adaptations,
+        adaptations=adaptations,
         increase_requests=result.increase_requests,
         deployment=result.adapted,
     )

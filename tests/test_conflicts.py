@@ -312,3 +312,20 @@ def test_sarif_with_checks_validates_against_the_schema(conflict_report: Any) ->
 
     schema = json.loads((ROOT / "tests" / "data" / "sarif-schema-2.1.0.json").read_text())
     jsonschema.validate(json.loads(render(conflict_report, "sarif")), schema)
+
+
+def test_zone_placement_moves_the_vpc_only_when_enough_zones_offer_every_service() -> None:
+    from preflight.conflicts import zone_placement
+
+    d = deployment()
+    kinesis = "com.amazonaws.us-east-1.kinesis-streams"
+    account = ("us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d")
+    everywhere = Evidence(endpoint_zones={kinesis: account})
+    assert zone_placement(account, d, everywhere) == (account, None)
+    two = Evidence(endpoint_zones={kinesis: ("us-east-1b", "us-east-1d")})
+    azs, adaptation = zone_placement(account, d, two)
+    assert azs[:2] == ("us-east-1b", "us-east-1d") and adaptation is not None
+    one = Evidence(endpoint_zones={kinesis: ("us-east-1d",)})
+    assert zone_placement(account, d, one) == (account, None)  # too few: the check fails instead
+    (check,) = checks_for(d, one, today=date(2026, 11, 1))
+    assert check.id == "TAP-A001" and "zones that would work: us-east-1d" in check.message

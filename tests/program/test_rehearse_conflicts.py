@@ -144,3 +144,20 @@ def test_an_alarm_held_by_another_stack_is_silently_overwritten_so_the_gate_fail
     assert result.complete, result.render_text()
     (after,) = cloudwatch.describe_alarms(AlarmNames=["pipeline-ingest-errors-prod"])["MetricAlarms"]
     assert (after["Namespace"], after["MetricName"]) == ("AWS/Lambda", "Errors")
+
+
+def test_plan_places_the_vpc_where_its_endpoint_service_is_offered_and_that_plan_deploys(
+    start: Any, manifest: Manifest, base_dir: Path
+) -> None:
+    from preflight.runner import run_plan
+
+    sb = start("endpoint-zones")
+    source = LiveAccount(endpoint_url=sb.endpoint_url, credentials=("testing", "testing"))
+    report, plan = run_plan(manifest, source, "us-east-1", GatePolicy())
+    assert report.verdict == plan.verdict == "GO_WITH_ADAPTATIONS"
+    (zones,) = [a for a in report.adaptations or () if a.id == "zones-for-endpoint-services"]
+    assert zones.changes[0].before == ["us-east-1a", "us-east-1b"]
+    assert zones.changes[0].after == ["us-east-1c", "us-east-1d"] and "kinesis-streams" in zones.reason
+    assert plan.deployment.vpc.azs == ("us-east-1c", "us-east-1d") and report.checks == ()
+    result = rehearse(plan, endpoint_url=sb.endpoint_url, base_dir=base_dir)
+    assert result.complete, result.render_text()
