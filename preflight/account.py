@@ -109,8 +109,9 @@ def read_account(
     *,
     overrides: dict[str, float] | None = None,
     progress: Progress | None = None,
+    reads: Reads | None = None,  # shared with other readers of the same run (the name checks)
 ) -> AccountState:
-    reads = Reads(aws, stack)
+    reads = reads or Reads(aws, stack)
     region = aws.region
     applied: dict[str, dict[str, float]] = {}
     defaults: dict[str, dict[str, float]] = {}

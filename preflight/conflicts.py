@@ -111,9 +111,15 @@ def load_stack_state(path: str) -> StackState:
 # --- reading the account ---------------------------------------------------------------------------
 
 
-def read_evidence(aws: Any, deployment: Deployment) -> Evidence:
-    """Read what the account holds under each of the deployment's physical names (read-only calls)."""
+def read_evidence(aws: Any, deployment: Deployment, reads: Any = None) -> Evidence:
+    """Read what the account holds under each of the deployment's physical names (read-only calls).
+
+    `reads` (a `usage.Reads` of the same run) shares the listings the usage counters make too.
+    """
     from preflight.aws import AwsCallError
+    from preflight.usage import Reads, Stack
+
+    reads = reads or Reads(aws, Stack.of(deployment))
 
     def guarded(kind: ResourceType, name: str, read: Callable[[], Observed]) -> Observed:
         try:
@@ -122,15 +128,15 @@ def read_evidence(aws: Any, deployment: Deployment) -> Evidence:
             return Observed(type=kind, name=name, error=str(exc))
 
     d = deployment
-    reads: list[tuple[ResourceType, str, Callable[[], Observed]]] = [
+    jobs: list[tuple[ResourceType, str, Callable[[], Observed]]] = [
         ("role", d.role.name, lambda: _role(aws, d.role.name))
     ]
-    reads += [("function", f.name, lambda f=f: _function(aws, f.name)) for f in d.functions]
-    reads += [
-        ("stream", d.stream.name, lambda: _stream(aws, d.stream.name)),
+    jobs += [("function", f.name, lambda f=f: _function(aws, f.name)) for f in d.functions]
+    jobs += [
+        ("stream", d.stream.name, lambda: _stream(aws, reads, d.stream.name)),
         ("table", d.table.name, lambda: _table(aws, d.table.name)),
-        ("bucket", d.bucket.name, lambda: _bucket(aws, d.bucket.name)),
-        ("topic", d.topic.name, lambda: _topic(aws, d.topic.name)),
+        ("bucket", d.bucket.name, lambda: _bucket(aws, reads, d.bucket.name)),
+        ("topic", d.topic.name, lambda: _topic(aws, reads, d.topic.name)),
     ]
 
     def alarms() -> list[Observed]:
@@ -147,7 +153,7 @@ def read_evidence(aws: Any, deployment: Deployment) -> Evidence:
 
     # Independent reads, in parallel: each is one or two calls, and a deploy has a dozen names.
     with ThreadPoolExecutor(max_workers=READ_WORKERS, thread_name_prefix="names") as pool:
-        named = [pool.submit(guarded, kind, name, read) for kind, name, read in reads]
+        named = [pool.submit(guarded, kind, name, read) for kind, name, read in jobs]
         alarm_future = pool.submit(alarms)
         zone_future = pool.submit(zones)
         found = [f.result() for f in named] + alarm_future.result()
@@ -168,18 +174,18 @@ def _tag_dict(tags: Iterable[dict[str, str]] | dict[str, str] | None) -> dict[st
 
 
 def _role(aws: Any, name: str) -> Observed:
-    from preflight.aws import AwsCallError, call
+    # ListRoleTags, not GetRole: the quota counters read GetRole already, and this answers both
+    # whether the role exists (NoSuchEntity) and whose it is.
+    from preflight.aws import AwsCallError, paginate
     from preflight.catalog import GLOBAL_QUOTA_REGION
 
     try:
-        role = call(aws.client("iam", GLOBAL_QUOTA_REGION), "GetRole", RoleName=name)["Role"]
+        tags = paginate(aws.client("iam", GLOBAL_QUOTA_REGION), "ListRoleTags", "Tags", RoleName=name)
     except AwsCallError as exc:
         if _absent(exc, "NoSuchEntity"):
             return Observed(type="role", name=name)
         raise
-    return Observed(
-        type="role", name=name, exists=True, arn=role.get("Arn"), tags=_tag_dict(role.get("Tags"))
-    )
+    return Observed(type="role", name=name, exists=True, tags=_tag_dict(tags))
 
 
 def _function(aws: Any, name: str) -> Observed:
@@ -197,17 +203,13 @@ def _function(aws: Any, name: str) -> Observed:
     return Observed(type="function", name=name, exists=True, arn=arn, tags=_tag_dict(tags))
 
 
-def _stream(aws: Any, name: str) -> Observed:
-    from preflight.aws import AwsCallError, call
+def _stream(aws: Any, reads: Any, name: str) -> Observed:
+    from preflight.aws import call
 
-    client = aws.client("kinesis")
-    try:
-        summary = call(client, "DescribeStreamSummary", StreamName=name)["StreamDescriptionSummary"]
-    except AwsCallError as exc:
-        if _absent(exc, "ResourceNotFoundException"):
-            return Observed(type="stream", name=name)
-        raise
-    tags = call(client, "ListTagsForStream", StreamName=name).get("Tags")
+    summary = reads.stream_summary()
+    if summary is None:
+        return Observed(type="stream", name=name)
+    tags = call(aws.client("kinesis"), "ListTagsForStream", StreamName=name).get("Tags")
     return Observed(type="stream", name=name, exists=True, arn=summary.get("StreamARN"), tags=_tag_dict(tags))
 
 
@@ -225,14 +227,13 @@ def _table(aws: Any, name: str) -> Observed:
     return Observed(type="table", name=name, exists=True, arn=arn, tags=_tag_dict(tags))
 
 
-def _bucket(aws: Any, name: str) -> Observed:
+def _bucket(aws: Any, reads: Any, name: str) -> Observed:
     """In this account (ListBuckets), held elsewhere (HeadBucket answers but not 404), or free."""
-    from preflight.aws import AwsCallError, call, paginate
+    from preflight.aws import AwsCallError, call
     from preflight.catalog import GLOBAL_QUOTA_REGION
 
     client = aws.client("s3", GLOBAL_QUOTA_REGION)
-    mine = {b["Name"] for b in paginate(client, "ListBuckets", "Buckets")}
-    if name in mine:
+    if name in reads.bucket_names():
         try:
             tags = call(client, "GetBucketTagging", Bucket=name).get("TagSet")
         except AwsCallError as exc:
@@ -254,15 +255,13 @@ def _bucket(aws: Any, name: str) -> Observed:
     return Observed(type="bucket", name=name, elsewhere=True)
 
 
-def _topic(aws: Any, name: str) -> Observed:
-    from preflight.aws import call, paginate
+def _topic(aws: Any, reads: Any, name: str) -> Observed:
+    from preflight.aws import call
 
-    client = aws.client("sns")
-    arns = [t["TopicArn"] for t in paginate(client, "ListTopics", "Topics")]
-    match = next((a for a in arns if a.rsplit(":", 1)[-1] == name), None)
+    match = next((a for a in reads.topic_arns() if a.rsplit(":", 1)[-1] == name), None)
     if match is None:
         return Observed(type="topic", name=name)
-    tags = call(client, "ListTagsForResource", ResourceArn=match).get("Tags")
+    tags = call(aws.client("sns"), "ListTagsForResource", ResourceArn=match).get("Tags")
     return Observed(type="topic", name=name, exists=True, arn=match, tags=_tag_dict(tags))
 
 

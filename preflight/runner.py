@@ -60,11 +60,15 @@ class LiveAccount:
             role_arn=self.role_arn,
             credentials=self.credentials,
         )
+        from preflight.usage import Reads
+
         names = manifest.requested(region, PLACEHOLDER_AZS)
+        stack = stack_of(manifest, region)
+        reads = Reads(aws, stack)  # listings both readers need are made once
         # Who owns the stack's names is read alongside the quotas (both only read).
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="evidence") as pool:
-            evidence = pool.submit(read_evidence, aws, names)
-            state = read_account(aws, stack_of(manifest, region), overrides=overrides, progress=progress)
+            evidence = pool.submit(read_evidence, aws, names, reads)
+            state = read_account(aws, stack, overrides=overrides, progress=progress, reads=reads)
             found = evidence.result()
         return state.model_copy(
             update={

@@ -152,6 +152,35 @@ class Reads:
 
         return self.once("iam:GetRole", fetch)
 
+    # Reads the name checks (preflight.conflicts) share with the counters: one call each per run.
+
+    def stream_summary(self) -> dict[str, Any] | None:
+        """This stack's stream (DescribeStreamSummary), or None when it does not exist."""
+        client = self.aws.client("kinesis")
+
+        def fetch() -> dict[str, Any] | None:
+            try:
+                answer = call(client, "DescribeStreamSummary", StreamName=self.stack.stream_name)
+            except AwsCallError as exc:
+                if exc.code == "ResourceNotFoundException":
+                    return None
+                raise
+            return answer["StreamDescriptionSummary"]
+
+        return self.once("kinesis:DescribeStreamSummary", fetch)
+
+    def bucket_names(self) -> list[str]:
+        client = self.aws.client("s3", GLOBAL_QUOTA_REGION)
+        return self.once(
+            "s3:ListBuckets", lambda: [b["Name"] for b in paginate(client, "ListBuckets", "Buckets")]
+        )
+
+    def topic_arns(self) -> list[str]:
+        client = self.aws.client("sns")
+        return self.once(
+            "sns:ListTopics", lambda: [t["TopicArn"] for t in paginate(client, "ListTopics", "Topics")]
+        )
+
 
 Usage = dict[str, float]
 
@@ -326,14 +355,8 @@ def lambda_code_storage(r: Reads) -> Usage:
 
 
 def kinesis_shards(r: Reads) -> Usage:
-    client = r.aws.client("kinesis")
-    try:
-        summary = call(client, "DescribeStreamSummary", StreamName=r.stack.stream_name)
-        own = summary["StreamDescriptionSummary"].get("OpenShardCount", 0)
-    except AwsCallError as exc:
-        if exc.code != "ResourceNotFoundException":
-            raise
-        own = 0
+    summary = r.stream_summary()
+    own = summary.get("OpenShardCount", 0) if summary else 0
     return {"region": max(0, r.kinesis_limits()["OpenShardCount"] - own)}
 
 
@@ -343,14 +366,12 @@ def dynamodb_tables(r: Reads) -> Usage:
 
 
 def s3_buckets(r: Reads) -> Usage:
-    buckets = paginate(r.aws.client("s3", GLOBAL_QUOTA_REGION), "ListBuckets", "Buckets")
-    return {"global": sum(1 for b in buckets if b["Name"] != r.stack.bucket_name)}
+    return {"global": sum(1 for name in r.bucket_names() if name != r.stack.bucket_name)}
 
 
 def sns_topics(r: Reads) -> Usage:
-    topics = paginate(r.aws.client("sns"), "ListTopics", "Topics")
     suffix = f":{r.stack.topic_name}"
-    return {"region": sum(1 for t in topics if not t["TopicArn"].endswith(suffix))}
+    return {"region": sum(1 for arn in r.topic_arns() if not arn.endswith(suffix))}
 
 
 def iam_roles(r: Reads) -> Usage:

@@ -77,9 +77,7 @@ def test_untagged_role_and_stream_with_the_stacks_names_are_conflicts_and_no_go(
         "fail",
         "untagged",
     )
-    assert role["resources"] == ["role"] and role["names"] == [
-        "arn:aws:iam::123456789012:role/pipeline-lambda-prod"
-    ]
+    assert role["resources"] == ["role"] and role["names"] == ["pipeline-lambda-prod"]
     assert "EntityAlreadyExists" in role["message"] and role["lines"]
     assert "import" in role["fix"] and "namePrefix" in role["fix"]
     (stream,) = checks["TAP-C003"]
@@ -190,11 +188,13 @@ def test_an_untagged_topic_is_adopted_with_a_warning(cli, sandbox) -> None:
 def test_a_free_bucket_name_is_not_a_conflict_but_a_foreign_one_is(sandbox) -> None:
     from preflight.aws import Aws
     from preflight.conflicts import _bucket
+    from preflight.usage import Reads, Stack
 
     sb = sandbox("names-taken")
     aws = Aws("us-east-1", endpoint_url=sb.endpoint_url, credentials=("testing", "testing"))
-    assert _bucket(aws, "pipeline-archive-prod").elsewhere
-    free = _bucket(aws, "nobody-has-this-bucket")
+    reads = Reads(aws, Stack.of(deployment()))
+    assert _bucket(aws, reads, "pipeline-archive-prod").elsewhere
+    free = _bucket(aws, reads, "nobody-has-this-bucket")
     assert not free.exists and not free.elsewhere
 
 
