@@ -129,13 +129,17 @@ def lambda_get_function_concurrency(state: SandboxState, call: Call) -> Response
     return json_response(payload, protocol="rest-json")
 
 
-def lambda_create_function(state: SandboxState, call: Call) -> None:
-    """A VPC-attached function gets Lambda's ENIs, as AWS makes them at create time (Hyperplane).
+def lambda_create_function(state: SandboxState, call: Call) -> Response | None:
+    """A runtime past its block-create date is refused; else a VPC-attached function gets Lambda's
+    ENIs, as AWS makes them at create time (Hyperplane).
 
     One ENI (interface type `lambda`, requester-managed) per subnet and security-group combination,
     shared by every function with the same combination; moto makes none. They are made before moto
     creates the function; a create that then fails leaves them, as AWS keeps ENIs for a while.
     """
+    refused = _runtime_refused(str(call.json.get("Runtime") or ""), update=False)
+    if refused is not None:
+        return refused
     vpc = call.json.get("VpcConfig") or {}
     subnets, groups = vpc.get("SubnetIds") or [], sorted(vpc.get("SecurityGroupIds") or [])
     if not subnets or not groups:
@@ -338,10 +342,6 @@ def _runtime_refused(runtime: str, *, update: bool) -> Response | None:
     )
 
 
-def lambda_create_function(state: SandboxState, call: Call) -> Response | None:
-    return _runtime_refused(str(call.json.get("Runtime") or ""), update=False)
-
-
 def lambda_update_function(state: SandboxState, call: Call) -> Response | None:
     """UpdateFunctionConfiguration/Code: the runtime asked for, else the function's own."""
     runtime = call.json.get("Runtime")
@@ -488,7 +488,6 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("ec2", "CreateVpcEndpoint"): ec2_create_vpc_endpoint,
     ("ec2", "DescribeAccountAttributes"): ec2_describe_account_attributes,
     ("iam", "GetAccountSummary"): iam_get_account_summary,
-    ("lambda", "CreateFunction"): lambda_create_function,
     ("lambda", "UpdateFunctionConfiguration"): lambda_update_function,
     ("lambda", "UpdateFunctionCode"): lambda_update_function,
     ("s3", "HeadBucket"): s3_head_bucket,
