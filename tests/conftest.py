@@ -98,11 +98,18 @@ def synthetic_state(
     project: str = "tap-pipeline",
     environment: str = "prod",
 ) -> object:
-    """An AccountState with every catalog quota at its default and nothing in use, then `limits`/`usage`."""
+    """An AccountState with every catalog quota at its default and nothing in use, then `limits`/`usage`.
+
+    Its evidence says the same of names and zones: none of the stack's names is taken, and the
+    interface endpoint services a manifest may plan are offered in every zone.
+    """
     from datetime import UTC, datetime
 
     from preflight import catalog
     from preflight.account import AccountState, LimitReading, StackRef, UsageReading
+    from preflight.conflicts import Evidence, endpoint_service_name
+
+    offered = ("kinesis-streams", "sqs", "sns", "logs", "lambda", "sts", "secretsmanager", "ssm", "ecr.api")
 
     limits = limits or {}
     usage = usage or {}
@@ -124,6 +131,7 @@ def synthetic_state(
             )
             for q in catalog.QUOTAS
         },
+        evidence=Evidence(endpoint_zones={endpoint_service_name(region, s): azs for s in offered}),
     )
 
 
