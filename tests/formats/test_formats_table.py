@@ -53,7 +53,10 @@ def test_compact_view_is_one_line_per_finding_attention_first(
     statuses = [line.split()[0] for line in findings]
     rank = {"FAIL": 0, "UNKNOWN": 1, "WARN": 2, "OK": 3}
     assert statuses == sorted(statuses, key=rank.__getitem__)
-    assert statuses.count("FAIL") == report.counts()["FAIL"]
+    assert statuses.count("FAIL") == sum(f.status == "FAIL" for f in report.findings)
+    # Checks that are not quotas are reasons, each under its rule id.
+    text = "\n".join(visible(render_table(report, width=width)))
+    assert all(re.search(rf"{c.status} +{c.id}\b", text) for c in report.checks if c.status != "OK")
     # Below 72 columns the code gives way to the quota's name; the reasons below still name it.
     assert all(("L-" in line) == (width >= 72) for line in findings)
 
