@@ -85,13 +85,13 @@ def test_untagged_role_and_stream_with_the_stacks_names_are_conflicts_and_no_go(
 
 
 def test_plan_adapt_cannot_adapt_around_a_taken_name(cli, tmp_path: Path) -> None:
-    plan_path = tmp_path / "plan.json"
+    plan_path, report_path = tmp_path / "plan.json", tmp_path / "report.json"
     result = cli(
         "plan", "--adapt", MANIFEST, "--env", "prod", "--sandbox", "name-conflicts",
-        "--format", "json", "--save-plan", str(plan_path),
+        "--format", "json", "-o", str(report_path), "--save-plan", str(plan_path),
     )  # fmt: skip
     assert result.exit_code == 1, result.output
-    rep = json.loads(result.output)
+    rep = json.loads(report_path.read_text())
     assert rep["verdict"] == "NO_GO" and {c["id"] for c in rep["checks"]} == {"TAP-C001", "TAP-C003"}
     assert json.loads(plan_path.read_text())["verdict"] == "NO_GO"  # the program refuses it
 
