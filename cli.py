@@ -16,10 +16,11 @@ from typing import Any
 
 import click
 
-from preflight import __version__
+from preflight import __version__, ranges
 from preflight.deadline import DEFAULT_TIMEOUT_S
 from preflight.errors import InputError
 from preflight.exits import GuardedGroup, guarded
+from preflight.flagtypes import BoundedFloat
 
 FORMATS = ("table", "json", "markdown", "sarif", "junit", "github")
 SANDBOX_HELP = (
@@ -65,20 +66,18 @@ _handle_errors = guarded
 
 
 def _parse_limits(values: tuple[str, ...]) -> dict[str, float]:
+    from preflight.catalog import BY_CODE
+    from preflight.flagtypes import parse_limit
+
     out: dict[str, float] = {}
     for value in values:
-        code, sep, number = value.partition("=")
-        try:
-            parsed = float(number)
-        except ValueError:
-            parsed = -1.0
-        if not sep or not code.startswith("L-") or parsed < 0:
-            raise InputError(f"--limit expects CODE=N with a quota code such as L-1B52E74A=40, got {value!r}")
-        from preflight.catalog import BY_CODE
-
+        parsed = parse_limit(value)
+        if isinstance(parsed, str):
+            raise InputError(parsed)
+        code, number = parsed
         if code not in BY_CODE:
             raise InputError(f"--limit: {code} is not a quota this tool knows (see the catalog)")
-        out[code] = parsed
+        out[code] = number
     return out
 
 
@@ -162,7 +161,7 @@ _GATE_OPTIONS = [
     click.option("--limit", "limits", multiple=True, metavar="CODE=N", help="Override one quota's limit."),
     click.option(
         "--warn-threshold",
-        type=click.FloatRange(0.0, 1.0),
+        type=BoundedFloat(ranges.SHARE),
         default=0.8,
         show_default=True,
         help="WARN when utilization after the deploy reaches this share.",
@@ -480,7 +479,7 @@ Examples:
 @click.option("--strict", is_flag=True, help="GO_WITH_ADAPTATIONS exits 1.")
 @click.option(
     "--max-age-hours",
-    type=click.FloatRange(0.01, 24 * 365),
+    type=BoundedFloat(ranges.MAX_AGE_HOURS),
     default=24.0,
     show_default=True,
     help="How long the Pulumi program accepts the plan file.",

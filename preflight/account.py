@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from preflight import catalog
 from preflight.aws import Aws, AwsCallError, call, paginate
+from preflight.bounds import Count, ElapsedS, QuotaValue
 from preflight.catalog import GLOBAL_QUOTA_REGION, QUOTAS
 from preflight.conflicts import Evidence
 from preflight.deadline import DeadlineExceeded
@@ -42,14 +43,14 @@ _UNIT_FACTORS = {
 
 class LimitReading(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-    value: float | None
+    value: QuotaValue | None
     source: LimitSource
     detail: str = ""  # why it is unknown, or which fallbacks were used
 
 
 class UsageReading(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-    scopes: dict[str, float] | None  # None: could not be counted
+    scopes: dict[str, QuotaValue] | None  # None: could not be counted
     error: str | None = None
 
 
@@ -72,8 +73,8 @@ class AccountState(BaseModel):
     azs: tuple[str, ...]
     limits: dict[str, LimitReading]
     usage: dict[str, UsageReading]
-    api_calls: dict[str, int] = Field(default_factory=dict)
-    elapsed_s: float = 0.0
+    api_calls: dict[str, Count] = Field(default_factory=dict)
+    elapsed_s: ElapsedS = 0.0
     evidence: Evidence | None = None  # who owns the stack's names, where services are offered
 
     def limit(self, code: str) -> LimitReading:

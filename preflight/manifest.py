@@ -17,6 +17,18 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from preflight.bounds import (
+    AlarmPeriodS,
+    AlarmThreshold,
+    EvaluationPeriods,
+    MemoryMb,
+    Port,
+    ReservedConcurrency,
+    RetentionHours,
+    Shards,
+    TimeoutS,
+    Weight,
+)
 from preflight.errors import InputError
 from preflight.fileio import input_name
 from preflight.model import (
@@ -65,7 +77,7 @@ class RuleSpec(Strict):
     protocol: str = Field(
         "tcp", description="IP protocol: tcp, udp, icmp or -1 (all).", examples=["tcp", "-1"]
     )
-    from_port: int = Field(
+    from_port: Port = Field(
         0,
         alias="fromPort",
         ge=-1,
@@ -73,7 +85,7 @@ class RuleSpec(Strict):
         description="First port of the range (-1 or 0 with protocol -1: all ports).",
         examples=[443],
     )
-    to_port: int = Field(
+    to_port: Port = Field(
         0, alias="toPort", ge=-1, le=65535, description="Last port of the range, inclusive.", examples=[443]
     )
     cidr: str = Field(
@@ -240,14 +252,14 @@ class FunctionSpec(Strict):
     handler: str = Field(
         "index.handler", description="Entry point, module.function.", examples=["ingest.handler"]
     )
-    memory_mb: int = Field(
+    memory_mb: MemoryMb = Field(
         512, alias="memoryMb", ge=128, le=10240, description="Memory, in MB (128 to 10240).", examples=[1024]
     )
-    timeout_s: int = Field(
+    timeout_s: TimeoutS = Field(
         60, alias="timeoutS", ge=1, le=900, description="Timeout, in seconds (1 to 900).", examples=[60]
     )
     # None: no reservation. 0 is refused: it would throttle the function completely.
-    reserved_concurrency: int | None = Field(
+    reserved_concurrency: ReservedConcurrency | None = Field(
         None,
         alias="reservedConcurrency",
         ge=1,
@@ -258,7 +270,7 @@ class FunctionSpec(Strict):
         ),
         examples=[100],
     )
-    min_reserved_concurrency: int = Field(
+    min_reserved_concurrency: ReservedConcurrency = Field(
         1,
         alias="minReservedConcurrency",
         ge=1,
@@ -271,7 +283,7 @@ class FunctionSpec(Strict):
         alias="reservationRequired",
         description="Never drop this reservation to make the others fit (NO_GO instead).",
     )
-    weight: float = Field(
+    weight: Weight = Field(
         1.0,
         gt=0,
         le=1000,
@@ -298,14 +310,14 @@ class StreamSpec(Strict):
     """The pipeline's Kinesis data stream."""
 
     name: Name = Field("events", description=_LOGICAL)
-    shards: int = Field(
+    shards: Shards = Field(
         1,
         ge=1,
         le=10_000,
         description="Shards of the stream (counts against the account's shard quota).",
         examples=[4],
     )
-    retention_hours: int = Field(
+    retention_hours: RetentionHours = Field(
         24,
         alias="retentionHours",
         ge=24,
@@ -348,10 +360,10 @@ class AlarmSpec(Strict):
     statistic: Literal["Sum", "Average", "Maximum", "Minimum", "SampleCount"] = Field(
         "Sum", description="Statistic compared with the threshold."
     )
-    threshold: float = Field(
+    threshold: AlarmThreshold = Field(
         description="Value the statistic is compared with, in the metric's unit.", examples=[1]
     )
-    period_s: int = Field(
+    period_s: AlarmPeriodS = Field(
         60,
         alias="periodS",
         ge=10,
@@ -359,7 +371,7 @@ class AlarmSpec(Strict):
         description="Period of the statistic, in seconds.",
         examples=[60],
     )
-    evaluation_periods: int = Field(
+    evaluation_periods: EvaluationPeriods = Field(
         1,
         alias="evaluationPeriods",
         ge=1,

@@ -13,6 +13,22 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from preflight.bounds import (
+    AlarmPeriodS,
+    AlarmThreshold,
+    CodeSize,
+    EvaluationPeriods,
+    FiniteFloat,
+    MaxAgeHours,
+    MemoryMb,
+    Port,
+    QuotaValue,
+    ReservedConcurrency,
+    RetentionHours,
+    Shards,
+    TimeoutS,
+)
+
 NetworkMode = Literal["vpc-with-endpoints", "vpc-with-nat", "no-vpc"]
 NETWORK_MODES: tuple[NetworkMode, ...] = ("vpc-with-endpoints", "vpc-with-nat", "no-vpc")
 Verdict = Literal["GO", "GO_WITH_ADAPTATIONS", "NO_GO"]
@@ -32,8 +48,8 @@ class Frozen(BaseModel):
 
 class Rule(Frozen):
     protocol: str = "tcp"
-    from_port: int = 0
-    to_port: int = 0
+    from_port: Port = 0
+    to_port: Port = 0
     cidr: str = "0.0.0.0/0"
 
 
@@ -79,11 +95,11 @@ class FunctionPlan(Frozen):
     source: str  # handler source file, relative to the manifest's directory
     handler: str
     runtime: str
-    memory_mb: int
-    timeout_s: int
-    code_size: int  # bytes; counts toward Lambda code storage
+    memory_mb: MemoryMb
+    timeout_s: TimeoutS
+    code_size: CodeSize  # bytes; counts toward Lambda code storage
     # None: no reservation at all (no PutFunctionConcurrency). 0 would throttle the function to death.
-    reserved_concurrency: int | None
+    reserved_concurrency: ReservedConcurrency | None
     vpc_attached: bool
     uses: tuple[str, ...] = ()
 
@@ -91,8 +107,8 @@ class FunctionPlan(Frozen):
 class StreamPlan(Frozen):
     path: str = "stream"
     name: str
-    shards: int
-    retention_hours: int = 24
+    shards: Shards
+    retention_hours: RetentionHours = 24
 
 
 class TablePlan(Frozen):
@@ -120,9 +136,9 @@ class AlarmPlan(Frozen):
     metric: str
     dimensions: dict[str, str]
     statistic: str = "Sum"
-    threshold: float
-    period_s: int = 60
-    evaluation_periods: int = 1
+    threshold: AlarmThreshold
+    period_s: AlarmPeriodS = 60
+    evaluation_periods: EvaluationPeriods = 1
     comparison: str = "GreaterThanOrEqualToThreshold"
     topic: str  # physical name of the SNS topic notified
 
@@ -169,7 +185,7 @@ class Change(Frozen):
 
 class Impact(Frozen):
     cost: str
-    monthly_cost_delta_usd: float = 0.0  # an estimate (us-east-1 list prices), negative = saves
+    monthly_cost_delta_usd: FiniteFloat = 0.0  # an estimate (us-east-1 list prices), negative = saves
     security: str
     performance: str
 
@@ -205,8 +221,8 @@ class IncreaseRequest(Frozen):
     service_code: str
     quota_code: str
     quota_name: str
-    current: float | None
-    required: float
+    current: QuotaValue | None
+    required: QuotaValue
     adjustable: bool
 
 
@@ -220,7 +236,7 @@ class Plan(Frozen):
     account_id: str
     manifest: ManifestRef
     created_at: datetime
-    max_age_hours: float = 24.0
+    max_age_hours: MaxAgeHours = 24.0
     adaptations: tuple[Adaptation, ...] = ()
     increase_requests: tuple[IncreaseRequest, ...] = ()
     deployment: Deployment

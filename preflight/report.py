@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from preflight.bounds import Count, ElapsedS, Headroom, QuotaValue, Utilization
 from preflight.model import Adaptation, IncreaseRequest, ManifestRef, Note, Verdict
 
 Status = Literal["OK", "WARN", "FAIL", "UNKNOWN"]
@@ -24,12 +25,12 @@ class Finding(BaseModel):
     quota_code: str
     quota_name: str
     scope: str
-    limit: float | None
+    limit: QuotaValue | None
     limit_source: str
-    usage: float | None
-    demand: float
-    headroom_after: float | None
-    utilization_after: float | None
+    usage: QuotaValue | None
+    demand: QuotaValue
+    headroom_after: Headroom | None
+    utilization_after: Utilization | None
     status: Status
     resources: tuple[str, ...]
     message: str
@@ -59,8 +60,8 @@ class CheckFinding(BaseModel):
 
 class Stats(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-    api_calls: dict[str, int] = Field(default_factory=dict)
-    elapsed_s: float = 0.0
+    api_calls: dict[str, Count] = Field(default_factory=dict)
+    elapsed_s: ElapsedS = 0.0
 
 
 class Report(BaseModel):

@@ -376,18 +376,13 @@ def _unwrap(annotation: Any) -> Any:
 
 
 def load_json_object(path: str | os.PathLike[str], what: str) -> tuple[dict[str, Any], str]:
-    """A JSON file the tool wrote (plan, report, snapshot): the object and its text, or one InputError."""
+    """A JSON file the tool wrote (plan, report, snapshot), read strictly (`preflight.strictjson`)."""
+    from preflight import strictjson
+
     name = input_name(path)
     text = read_text_file(path, what)
     check_json_depth(text, name)
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            f"{what} is not valid JSON (truncated or damaged?): {exc.msg}", file=name, line=exc.lineno
-        ) from exc
-    except ValueError as exc:  # an integer longer than Python converts (4300 digits)
-        raise InputError(f"{what} holds a number too long to read (over 4300 digits)", file=name) from exc
+    data = strictjson.loads(text, name, what)
     if not isinstance(data, dict):
         raise InputError(f"{what} must be a JSON object", file=name, line=1)
     return data, text

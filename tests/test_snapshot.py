@@ -264,7 +264,7 @@ BAD_SNAPSHOTS: dict[str, tuple[str | bytes, str]] = {
     ),
     "negative usage": (
         _edit(lambda d: d["usage"]["L-F678F1CE"].update(scopes={"region": -3})),
-        "damaged snapshot: usage -3",
+        "usage.L-F678F1CE.scopes.region: damaged snapshot: Input should be greater than or equal to 0",
     ),
     "not a quota code": (
         _edit(lambda d: d["limits"].update({"vpcs": d["limits"]["L-F678F1CE"]})),

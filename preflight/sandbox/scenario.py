@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
+from preflight.bounds import MemoryMb, QuotaValue, Shards
 from preflight.catalog import BY_CODE, BY_KEY
 from preflight.errors import InputError
 from preflight.yamlio import LineMap, format_path, load_yaml_file, pydantic_errors_to_input_error, suggest
@@ -59,7 +60,7 @@ class QuotaSetting(_Model):
 
     code: str  # a quota code (L-...) or a catalog key (e.g. gateway-endpoints)
     service: str | None = None  # optional; must match the catalog when given
-    value: Annotated[float, Field(ge=0)]
+    value: QuotaValue
     region: str | None = None
 
     @field_validator("code")
@@ -137,8 +138,9 @@ class ElasticIps(_Model):
 class Function(_Model):
     name: str
     count: Count = 1
-    reserved_concurrency: Annotated[int, Field(ge=0)] | None = None  # None: no reservation
-    memory_mb: Annotated[int, Field(ge=128, le=10240)] = 128
+    # None: no reservation. 0 is legal in AWS (it throttles the function): another stack may hold it.
+    reserved_concurrency: Annotated[int, Field(strict=True, ge=0, le=100_000)] | None = None
+    memory_mb: MemoryMb = 128
     runtime: str = "python3.12"
     region: str | None = None
 
@@ -153,7 +155,7 @@ class Stream(_Model):
     name: str
     count: Count = 1
     tags: Tags = {}  # none by default: an untagged resource is nobody's in particular
-    shards: Annotated[int, Field(ge=1, le=10000)] = 1
+    shards: Shards = 1
     mode: Literal["provisioned", "on-demand"] = "provisioned"
     region: str | None = None
 

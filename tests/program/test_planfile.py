@@ -28,7 +28,7 @@ def test_round_trip(tmp_path: Path, adapted_plan: Plan) -> None:
         (lambda d: d.update(schema="tap-preflight/plan/v0"), "schema:"),
         (lambda d: d["deployment"]["functions"][0].pop("handler"), "deployment.functions[0].handler"),
         (lambda d: d.update(created_at="2026-11-28T10:00:00"), "created_at: must carry a time zone"),
-        (lambda d: d.update(max_age_hours=0), "max_age_hours: must be positive"),
+        (lambda d: d.update(max_age_hours=0), "max_age_hours: Input should be greater than 0"),
     ],
 )
 def test_invalid_plans_name_file_and_field(tmp_path: Path, adapted_plan: Plan, mutate, expected: str) -> None:
