@@ -963,7 +963,9 @@ Examples:
 @click.option(
     "--plan", "plan_path", required=True, type=click.Path(), help="The plan file (plan --save-plan)."
 )
-@click.option("--manifest", type=click.Path(), help="Manifest the plan was made from (handler sources).")
+@click.option(
+    "--manifest", type=click.Path(), help="The plan's manifest (default: its recorded path in this project)."
+)
 @click.option(
     "--format",
     "fmt",
@@ -975,11 +977,11 @@ Examples:
 @_handle_errors
 def verify_program(plan_path: str, manifest: str | None, fmt: str) -> int:
     """Run the Pulumi program under mocks and check what it would register against the plan."""
-    from preflight.program.planfile import load_plan, resolve_source_dir
+    from preflight.program.planfile import load_trusted_plan
     from preflight.program.verify import verify_program as verify
 
-    plan = load_plan(plan_path)
-    result = verify(plan, base_dir=resolve_source_dir(plan, plan_path, manifest))
+    trusted = load_trusted_plan(plan_path, manifest=manifest)
+    result = verify(trusted.plan, base_dir=trusted.base_dir)
     click.echo(result.to_json() if fmt == "json" else _fit(result.render_text()), nl=False)
     return 0 if result.ok else 1
 
@@ -997,7 +999,9 @@ Examples:
 @click.option(
     "--plan", "plan_path", required=True, type=click.Path(), help="The plan file (plan --save-plan)."
 )
-@click.option("--manifest", type=click.Path(), help="Manifest the plan was made from (handler sources).")
+@click.option(
+    "--manifest", type=click.Path(), help="The plan's manifest (default: its recorded path in this project)."
+)
 @click.option(
     "--sandbox",
     metavar="SCENARIO",
@@ -1005,6 +1009,10 @@ Examples:
     help="Rehearse in a fresh emulated account: {scenarios}, or a scenario file.",
 )
 @click.option("--endpoint-url", help="Rehearse in a running emulated account (tap-preflight sandbox serve).")
+@click.option(
+    "--force", is_flag=True, help="Rehearse a plan the program would refuse (NO_GO, stale, foreign)."
+)
+@click.option("--allow-remote-endpoint", is_flag=True, help="Allow an --endpoint-url that is not loopback.")
 @click.option(
     "--format",
     "fmt",
@@ -1015,22 +1023,27 @@ Examples:
 )
 @_handle_errors
 def rehearse(
-    plan_path: str, manifest: str | None, sandbox: str | None, endpoint_url: str | None, fmt: str
+    plan_path: str,
+    manifest: str | None,
+    sandbox: str | None,
+    endpoint_url: str | None,
+    force: bool,
+    allow_remote_endpoint: bool,
+    fmt: str,
 ) -> int:
     """Deploy the plan's program into an emulated account, resource by resource, and report."""
-    from preflight.program.planfile import load_plan, resolve_source_dir
-    from preflight.program.rehearse import rehearsal_sandbox
-    from preflight.program.rehearse import rehearse as run
+    from preflight.program.rehearse import rehearse_plan_file
 
-    if bool(sandbox) == bool(endpoint_url):
-        raise InputError("rehearse needs exactly one of --sandbox SCENARIO or --endpoint-url URL")
-    plan = load_plan(plan_path)
-    base_dir = resolve_source_dir(plan, plan_path, manifest)
-    if sandbox:
-        with rehearsal_sandbox(sandbox, region=plan.region) as sb:
-            result = run(plan, endpoint_url=sb.endpoint_url, base_dir=base_dir)
-    else:
-        result = run(plan, endpoint_url=str(endpoint_url), base_dir=base_dir)
+    result = rehearse_plan_file(
+        plan_path,
+        manifest=manifest,
+        sandbox=sandbox,
+        endpoint_url=endpoint_url,
+        force=force,
+        allow_remote_endpoint=allow_remote_endpoint,
+    )
+    if result.forced:
+        click.echo(f"tap-preflight: FORCED: rehearsing a plan the program refuses: {result.forced}", err=True)
     click.echo(result.to_json() if fmt == "json" else _fit(result.render_text()), nl=False)
     return 0 if result.complete else 1
 

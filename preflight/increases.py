@@ -24,8 +24,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from preflight import catalog
 from preflight.errors import AwsAccessError, InputError
-from preflight.model import PLAN_SCHEMA, IncreaseRequest
-from preflight.report import REPORT_SCHEMA
+from preflight.model import PLAN_SCHEMA, IncreaseRequest, Plan
+from preflight.report import REPORT_SCHEMA, Report
 from preflight.yamlio import json_line, load_json_object
 
 INCREASES_SCHEMA = "tap-preflight/increases/v1"
@@ -54,16 +54,6 @@ STATUS_TEXT: dict[str, str] = {
 # --- input ---------------------------------------------------------------------------------------
 
 
-class _Source(BaseModel):
-    """The parts of a plan file or JSON report this command reads; the rest is not its business."""
-
-    model_config = ConfigDict(extra="ignore")
-    region: str
-    account_id: str
-    environment: str = ""
-    increase_requests: tuple[IncreaseRequest, ...] = ()
-
-
 @dataclass(frozen=True)
 class Requested:
     """The increase requests read from one plan or report file."""
@@ -84,20 +74,20 @@ def load_requested(path: str, kind: SourceKind) -> Requested:
     schema = data.get("schema")
     if schema != expected:
         raise InputError(_schema_problem(schema, kind), file=path, path="schema" if schema else "")
-    try:
-        source = _Source.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        loc = ".".join(str(p) for p in first["loc"])
-        line = json_line(text, path, first["loc"])
-        raise InputError(f"damaged {what}: {first['msg']}", file=path, line=line, path=loc) from exc
-    for i, req in enumerate(source.increase_requests):
-        if not math.isfinite(req.required) or req.required < 0:
-            raise InputError(
-                f"damaged {what}: required value {req.required} is not a count",
-                file=path,
-                path=f"increase_requests.{i}.required",
-            )
+    source: Plan | Report
+    if kind == "plan":
+        # Read as the program reads it: strictly, and only as far as its manifest backs it.
+        from preflight.program.planfile import load_trusted_plan
+
+        source = load_trusted_plan(path).plan
+    else:
+        try:
+            source = Report.model_validate(data)
+        except ValidationError as exc:
+            first = exc.errors(include_url=False)[0]
+            loc = ".".join(str(p) for p in first["loc"])
+            line = json_line(text, path, first["loc"])
+            raise InputError(f"damaged {what}: {first['msg']}", file=path, line=line, path=loc) from exc
     return Requested(
         path=path,
         kind=kind,

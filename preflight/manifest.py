@@ -49,6 +49,7 @@ from preflight.model import (
     TopicPlan,
     VpcPlan,
 )
+from preflight.project import project_root, source_problem
 from preflight.yamlio import (
     LineMap,
     PathKey,
@@ -483,6 +484,11 @@ class Manifest:
     def base_dir(self) -> Path:
         return Path(self.path).parent
 
+    @property
+    def project_root(self) -> Path:
+        """The project the manifest belongs to (`preflight.project`): its sources stay inside it."""
+        return project_root(self.base_dir)
+
     def line_of(self, path: str) -> int | None:
         return self.linemap.line_of(_parse_path(path))
 
@@ -570,6 +576,7 @@ def load_manifest(path: str, environment: str | None = None) -> Manifest:
     except ValidationError as exc:
         raise pydantic_errors_to_input_error(exc, linemap, model=ManifestDoc) from exc
     _check_references(doc, linemap)
+    _check_sources(doc, linemap, Path(path).parent)
     sha = hashlib.sha256(text.encode()).hexdigest()
     return Manifest(path=path, sha256=sha, environment=env, doc=doc, linemap=linemap)
 
@@ -631,6 +638,15 @@ def _reference_problems(doc: ManifestDoc, linemap: LineMap) -> Iterator[InputErr
                 ("alarms", i, "function"),
                 f"no function named {alarm.function!r}" + suggest(alarm.function, fn_names),
             )
+
+
+def _check_sources(doc: ManifestDoc, linemap: LineMap, base_dir: Path) -> None:
+    """Every function source is a file inside the project (no absolute path, no escape, no symlink out)."""
+    root = project_root(base_dir)
+    for i, fn in enumerate(doc.functions):
+        problem = source_problem(root, base_dir, fn.source)
+        if problem:
+            raise linemap.error(("functions", i, "source"), problem)
 
 
 def _parse_path(path: str) -> PathKey:

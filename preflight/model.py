@@ -9,7 +9,7 @@ point at the line that created a demand.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -39,7 +39,12 @@ VPC_ACCESS_POLICY = "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExec
 TAG_PROJECT = "tap:project"
 TAG_ENVIRONMENT = "tap:environment"
 
-PLAN_SCHEMA = "tap-preflight/plan/v1"
+PLAN_SCHEMA = "tap-preflight/plan/v2"
+REGION_PATTERN = r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$"
+Region = Annotated[str, Field(pattern=REGION_PATTERN)]
+# 12 digits; a plan made from a redacted snapshot carries the mask.
+AccountId = Annotated[str, Field(pattern=r"^(\d{12}|\*{12})$")]
+Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 
 
 class Frozen(BaseModel):
@@ -152,7 +157,7 @@ class RolePlan(Frozen):
 class Deployment(Frozen):
     project: str
     environment: str
-    region: str
+    region: Region
     networking: NetworkMode
     vpc: VpcPlan
     security_groups: tuple[SecurityGroupPlan, ...]
@@ -212,9 +217,9 @@ class Note(Frozen):
 
 
 class ManifestRef(Frozen):
-    path: str
+    path: str  # in a plan: relative to the project root, POSIX style
     name: str
-    sha256: str
+    sha256: Sha256
 
 
 class IncreaseRequest(Frozen):
@@ -226,17 +231,32 @@ class IncreaseRequest(Frozen):
     adjustable: bool
 
 
-class Plan(Frozen):
-    """The plan file (`plan --save-plan`): what the Pulumi program deploys, and what it must refuse."""
+class Decisions(Frozen):
+    """What `plan --adapt` chose; the program rebuilds the deployment from these and the manifest."""
 
-    schema_: Literal["tap-preflight/plan/v1"] = Field(PLAN_SCHEMA, alias="schema")
+    azs: tuple[str, ...]
+    networking: NetworkMode
+    endpoints: tuple[str, ...]  # manifest endpoint names kept
+    reservations: dict[str, ReservedConcurrency | None]  # manifest function name -> reserved (None: none)
+
+
+class Plan(Frozen):
+    """The plan file (`plan --save-plan`): what the Pulumi program deploys, and what it must refuse.
+
+    See `preflight.decisions`: the program deploys the manifest plus `decisions`; `deployment` is their
+    expansion, kept for review, and must match it exactly.
+    """
+
+    schema_: Literal["tap-preflight/plan/v2"] = Field(PLAN_SCHEMA, alias="schema")
     verdict: Verdict
     environment: str
-    region: str
-    account_id: str
+    region: Region
+    account_id: AccountId
     manifest: ManifestRef
     created_at: datetime
     max_age_hours: MaxAgeHours = 24.0
+    tool_version: str
+    decisions: Decisions
     adaptations: tuple[Adaptation, ...] = ()
     increase_requests: tuple[IncreaseRequest, ...] = ()
     deployment: Deployment

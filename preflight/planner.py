@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from preflight import catalog, impact
 from preflight.account import AccountState
 from preflight.concurrency import Allocation, share
+from preflight.decisions import realize
 from preflight.demand import Demand, Need, all_needs, endpoint_needs, security_group_needs
 from preflight.evaluate import (
     DEFAULT_WARN_THRESHOLD,
@@ -45,7 +46,6 @@ from preflight.gate import GatePolicy, verdict_for
 from preflight.manifest import Manifest, prune
 from preflight.model import (
     BASIC_EXECUTION_POLICY,
-    VPC_ACCESS_POLICY,
     Adaptation,
     Change,
     Deployment,
@@ -82,38 +82,6 @@ def _blocking(findings: list[Finding], policy: GatePolicy) -> tuple[Finding, ...
     return tuple(
         f for f in findings if f.status == "FAIL" or (f.status == "UNKNOWN" and not policy.allow_unknown)
     )
-
-
-def realize(requested: Deployment, manifest: Manifest, mode: NetworkMode, keep: frozenset[str]) -> Deployment:
-    """The deployment for one networking choice and one set of kept endpoints, derived along the graph."""
-    attached = mode != "no-vpc"
-    nat_azs: tuple[str, ...] = ()
-    if mode == "vpc-with-nat":
-        per_az = manifest.doc.lambda_.networking.nat_gateways == "per-az"
-        nat_azs = requested.vpc.azs if per_az else requested.vpc.azs[:1]
-    extra = tuple(
-        p for p in requested.role.managed_policies if p not in (BASIC_EXECUTION_POLICY, VPC_ACCESS_POLICY)
-    )
-    role = requested.role.model_copy(
-        update={"managed_policies": (VPC_ACCESS_POLICY if attached else BASIC_EXECUTION_POLICY, *extra)}
-    )
-    deployment = requested.model_copy(
-        update={
-            "networking": mode,
-            "vpc": requested.vpc.model_copy(
-                update={
-                    "nat_gateway_azs": nat_azs,
-                    "internet_gateway": requested.vpc.internet_gateway or bool(nat_azs),
-                }
-            ),
-            "endpoints": tuple(ep for ep in requested.endpoints if ep.key in keep),
-            "functions": tuple(f.model_copy(update={"vpc_attached": attached}) for f in requested.functions),
-            "role": role,
-            # Security groups are re-derived from the requested set: prune keeps those still used.
-            "security_groups": requested.security_groups,
-        }
-    )
-    return prune(deployment)
 
 
 def serving_endpoints(requested: Deployment, mode: NetworkMode) -> frozenset[str]:

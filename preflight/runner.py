@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from preflight import __version__
 from preflight.account import AccountState, Progress
 from preflight.conflicts import StackState, checks_for, zone_placement
+from preflight.decisions import decisions_of
 from preflight.errors import InputError
 from preflight.evaluate import DEFAULT_WARN_THRESHOLD, evaluate, increase_requests
 from preflight.gate import GatePolicy, verdict_for
@@ -114,6 +116,15 @@ def sandbox_account(scenario: str, region: str, role_arn: str | None = None) -> 
 
 def manifest_ref(manifest: Manifest) -> ManifestRef:
     return ManifestRef(path=manifest.path, name=manifest.name, sha256=manifest.sha256)
+
+
+def plan_manifest_ref(manifest: Manifest) -> ManifestRef:
+    """The manifest as a plan records it: its path relative to the project root, where the program looks."""
+    from preflight.project import relative_to_root
+
+    return manifest_ref(manifest).model_copy(
+        update={"path": relative_to_root(manifest.project_root, manifest.path)}
+    )
 
 
 def located(manifest: Manifest, findings: Iterable[Finding]) -> tuple[Finding, ...]:
@@ -241,9 +252,11 @@ def run_plan(
         environment=manifest.environment,
         region=state.region,
         account_id=state.account_id,
-        manifest=manifest_ref(manifest),
+        manifest=plan_manifest_ref(manifest),
         created_at=datetime.now(UTC),
         max_age_hours=max_age_hours,
+        tool_version=__version__,
+        decisions=decisions_of(result.adapted),
         adaptations=adaptations,
         increase_requests=result.increase_requests,
         deployment=result.adapted,

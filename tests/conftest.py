@@ -79,15 +79,26 @@ def no_aws_env() -> dict[str, str]:
 
 
 def manifest_variant(tmp_path: Path, *replacements: tuple[str, str], text: str | None = None) -> str:
-    """A copy of the shipped manifest with some text replaced; handler paths stay valid."""
+    """A copy of the shipped manifest with some text replaced, in a copy of the project (handlers too)."""
     body = text if text is not None else Path(MANIFEST).read_text()
     for old, new in replacements:
         assert old in body, old
         body = body.replace(old, new)
-    body = body.replace("../handlers/", str(ROOT / "handlers") + "/")
-    path = tmp_path / "variant.yaml"
+    copy_project(tmp_path)
+    path = tmp_path / "manifests" / "variant.yaml"
     path.write_text(body)
     return str(path)
+
+
+def copy_project(root: Path) -> Path:
+    """A checkout of the project in `root`: Pulumi.yaml, the manifests and the handler sources."""
+    import shutil
+
+    if not (root / "Pulumi.yaml").exists():
+        shutil.copy(ROOT / "Pulumi.yaml", root / "Pulumi.yaml")
+        shutil.copytree(ROOT / "handlers", root / "handlers")
+        shutil.copytree(ROOT / "manifests", root / "manifests")
+    return root
 
 
 def synthetic_state(

@@ -236,11 +236,12 @@ class Runner:
 
 @pytest.fixture
 def workspace(tmp_path: Path) -> Path:
-    """A checkout: the manifest and the handler sources it points at."""
+    """A checkout: the project file, the manifest and the handler sources it points at."""
     checkout = tmp_path / "checkout"
     checkout.mkdir()
     shutil.copytree(ROOT / "manifests", checkout / "manifests")
     shutil.copytree(ROOT / "handlers", checkout / "handlers")
+    shutil.copy(ROOT / "Pulumi.yaml", checkout / "Pulumi.yaml")
     return checkout
 
 

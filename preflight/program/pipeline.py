@@ -18,6 +18,7 @@ import pulumi_aws as aws
 from preflight.errors import InputError
 from preflight.model import Deployment, FunctionPlan, Rule
 from preflight.program import names
+from preflight.project import project_root, source_problem
 
 
 class Pipeline(pulumi.ComponentResource):
@@ -349,7 +350,9 @@ def check_deployment(d: Deployment, base_dir: Path) -> None:
                 f"function {fn.name}: reserved concurrency {fn.reserved_concurrency} would throttle it "
                 "completely (no reservation is null, not 0)"
             )
-        if not (base_dir / fn.source).is_file():
-            problems.append(f"function {fn.name}: handler source {base_dir / fn.source} not found")
+        # Sources stay inside the project: no absolute path, no `..` or symlink out (never /etc/passwd).
+        problem = source_problem(project_root(base_dir), base_dir, fn.source)
+        if problem:
+            problems.append(f"function {fn.name}: {problem}")
     if problems:
         raise InputError("the plan cannot be deployed as it stands: " + "; ".join(problems))

@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import contextlib
 import io
+import ipaddress
 import json
 import os
 import zipfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 import botocore.session
@@ -47,6 +49,7 @@ class RehearsalResult:
     failed: list[dict[str, Any]] = field(default_factory=list)  # {"type", "name", "code", "message"}
     skipped: list[dict[str, Any]] = field(default_factory=list)  # {"type", "name", "reason"}
     not_rehearsed: list[dict[str, Any]] = field(default_factory=list)  # {"type", "name"}
+    forced: str | None = None  # why the program would refuse the plan, when rehearsed with --force
 
     @property
     def complete(self) -> bool:
@@ -57,6 +60,7 @@ class RehearsalResult:
         payload = {
             "endpoint_url": self.endpoint_url,
             "complete": self.complete,
+            "forced": self.forced,
             "deployed": self.deployed,
             "failed": self.failed,
             "skipped": self.skipped,
@@ -68,6 +72,8 @@ class RehearsalResult:
         total = len(self.deployed) + len(self.failed) + len(self.skipped) + len(self.not_rehearsed)
         verdict = "COMPLETE" if self.complete else "INCOMPLETE"
         lines = [f"Rehearsal against {self.endpoint_url}: {verdict} ({len(self.deployed)}/{total} deployed)"]
+        if self.forced:
+            lines.append(f"  FORCED: the program would refuse this plan: {self.forced}")
         for r in self.failed:
             lines.append(f"  FAILED        {r['type']}  {r['name']}: {r['code']}: {r['message']}")
         for r in self.not_rehearsed:
@@ -195,6 +201,78 @@ def rehearse(plan: Plan, *, endpoint_url: str, base_dir: Path) -> RehearsalResul
         skipped=mocks.skipped,
         not_rehearsed=mocks.not_rehearsed,
     )
+
+
+def endpoint_problem(url: str) -> str | None:
+    """Why `url` is not a loopback endpoint a rehearsal may talk to, or None.
+
+    A rehearsal creates resources: it is meant for an emulated account on this machine. Any other
+    address (a public host, the instance metadata address 169.254.169.254) needs
+    --allow-remote-endpoint. Host names other than `localhost` are not resolved: a name can change.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"--endpoint-url {url!r} is not an http(s) URL"
+    host = parts.hostname
+    if host == "localhost":
+        return None
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if loopback:
+        return None
+    return (
+        f"--endpoint-url {url!r} is not a loopback address: a rehearsal talks to an emulated account on "
+        "this machine (127.0.0.1, ::1, localhost); add --allow-remote-endpoint to rehearse elsewhere"
+    )
+
+
+def account_of(endpoint_url: str, region: str) -> str | None:
+    """The account id the endpoint answers for (sts:GetCallerIdentity), or None if it does not say."""
+    try:
+        return str(_Clients(endpoint_url, region)("sts").get_caller_identity()["Account"])
+    except (BotoCoreError, ClientError, KeyError):
+        return None
+
+
+def rehearse_plan_file(
+    plan_path: str,
+    *,
+    manifest: str | None,
+    sandbox: str | None,
+    endpoint_url: str | None,
+    force: bool = False,
+    allow_remote_endpoint: bool = False,
+) -> RehearsalResult:
+    """`rehearse`: trust the plan as the program does, refuse what it refuses (unless `force`), rehearse.
+
+    InputError (exit 2) for a plan the manifest does not back, a remote endpoint, or a plan the program
+    would refuse (NO_GO, stale, another account or region) without `force`.
+    """
+    from preflight.errors import InputError
+    from preflight.program.planfile import load_trusted_plan, refusal
+
+    if bool(sandbox) == bool(endpoint_url):
+        raise InputError("rehearse needs exactly one of --sandbox SCENARIO or --endpoint-url URL")
+    if endpoint_url and not allow_remote_endpoint:
+        problem = endpoint_problem(endpoint_url)
+        if problem:
+            raise InputError(problem)
+    trusted = load_trusted_plan(plan_path, manifest=manifest)
+    plan = trusted.plan
+    with contextlib.ExitStack() as stack:
+        if sandbox:
+            endpoint_url = stack.enter_context(rehearsal_sandbox(sandbox, region=plan.region)).endpoint_url
+        url = str(endpoint_url)
+        reason = refusal(plan, account_id=account_of(url, plan.region), region=plan.region)
+        if reason and not force:
+            raise InputError(
+                f"refusing to rehearse {plan_path}, as the program would refuse to deploy it: {reason} "
+                "(--force rehearses it anyway)"
+            )
+        result = rehearse(plan, endpoint_url=url, base_dir=trusted.base_dir)
+    return replace(result, forced=reason) if reason else result
 
 
 @contextlib.contextmanager

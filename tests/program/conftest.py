@@ -7,8 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from preflight import __version__
+from preflight.decisions import decisions_of
 from preflight.manifest import Manifest, load_manifest
-from preflight.model import BASIC_EXECUTION_POLICY, Deployment, ManifestRef, Plan
+from preflight.model import BASIC_EXECUTION_POLICY, Adaptation, Deployment, Impact, Plan
+from preflight.runner import plan_manifest_ref
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFEST = ROOT / "manifests" / "tap-pipeline.yaml"
@@ -36,14 +39,31 @@ def seed_adapted(requested: Deployment) -> Deployment:
     )
 
 
+# Stands for the planner's explanations in hand-made adapted plans (a GO_WITH_ADAPTATIONS lists some).
+ADAPTED = Adaptation(
+    id="lambda-networking",
+    title="Lambda networking: vpc-with-endpoints -> no-vpc",
+    quota_code="L-45233B5B",
+    quota_name="Gateway VPC endpoints per Region",
+    reason="test fixture",
+    changes=(),
+    impact=Impact(cost="-", security="-", performance="-"),
+)
+
+
 def make_plan(manifest: Manifest, deployment: Deployment, **update: object) -> Plan:
+    """A v2 plan of `deployment`, as `plan --save-plan` writes it (decisions and all)."""
+    verdict = update.pop("verdict", "GO")
     plan = Plan(
-        verdict="GO",
+        verdict=verdict,
         environment=manifest.environment,
         region=deployment.region,
         account_id=ACCOUNT,
-        manifest=ManifestRef(path=manifest.path, name=manifest.name, sha256=manifest.sha256),
+        manifest=plan_manifest_ref(manifest),
         created_at=datetime.now(UTC),
+        tool_version=__version__,
+        decisions=decisions_of(deployment),
+        adaptations=(ADAPTED,) if verdict == "GO_WITH_ADAPTATIONS" else (),
         deployment=deployment,
     )
     return plan.model_copy(update=update) if update else plan

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import runpy
-import shutil
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,14 +14,14 @@ from preflight.program import names
 from preflight.program.entry import PlanRefused
 from preflight.program.mockrun import run_with_mocks
 from preflight.program.verify import RecordingMocks
-from tests.program.conftest import ACCOUNT, MANIFEST, ROOT, write_plan
+from tests.program.conftest import ACCOUNT, ROOT, write_plan
 
 TAP = ROOT / "tap.py"
 
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for var in ("TAP_PLAN", "TAP_MANIFEST", "PULUMI_CONFIG"):
+    for var in ("TAP_PLAN", "PULUMI_CONFIG"):
         monkeypatch.delenv(var, raising=False)
 
 
@@ -66,7 +65,7 @@ def test_no_plan_is_refused() -> None:
 def test_an_unreadable_plan_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "plan.json").write_text("{}")
     monkeypatch.setenv("TAP_PLAN", str(tmp_path / "plan.json"))
-    assert "required field is missing" in refused()
+    assert "schema: not a tap-preflight plan file" in refused()
 
 
 def test_no_go_is_refused(tmp_path: Path, requested_plan: Plan, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -77,22 +76,31 @@ def test_no_go_is_refused(tmp_path: Path, requested_plan: Plan, monkeypatch: pyt
     assert "NO_GO" in refused()
 
 
-def test_a_plan_for_another_manifest_is_refused(
+def test_a_plan_for_another_manifest_is_refused_without_any_opt_in(
     tmp_path: Path, adapted_plan: Plan, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    changed = tmp_path / "tap-pipeline.yaml"
-    shutil.copy(MANIFEST, changed)
-    changed.write_text(changed.read_text().replace("shards: 4", "shards: 8"))
-    monkeypatch.setenv("TAP_PLAN", str(write_plan(tmp_path / "p.json", adapted_plan)))
-    monkeypatch.setenv("TAP_MANIFEST", str(changed))
+    # The manifest beside tap.py changed since the plan was made (its hash no longer matches).
+    other = adapted_plan.model_copy(
+        update={"manifest": adapted_plan.manifest.model_copy(update={"sha256": "0" * 64})}
+    )
+    monkeypatch.setenv("TAP_PLAN", str(write_plan(tmp_path / "p.json", other)))
     assert "another manifest" in refused()
+
+
+def test_a_plan_whose_manifest_is_not_in_the_project_is_refused(
+    tmp_path: Path, adapted_plan: Plan, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    moved = adapted_plan.model_copy(
+        update={"manifest": adapted_plan.manifest.model_copy(update={"path": "../tap-pipeline.yaml"})}
+    )
+    monkeypatch.setenv("TAP_PLAN", str(write_plan(tmp_path / "p.json", moved)))
+    assert "leads outside the project" in refused()
 
 
 def test_the_plans_own_manifest_is_accepted(
     tmp_path: Path, adapted_plan: Plan, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TAP_PLAN", str(write_plan(tmp_path / "p.json", adapted_plan)))
-    monkeypatch.setenv("TAP_MANIFEST", str(MANIFEST))
     assert run_tap().records
 
 

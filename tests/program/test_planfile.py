@@ -10,8 +10,8 @@ import pytest
 
 from preflight.errors import InputError
 from preflight.model import Plan
-from preflight.program.planfile import load_plan, refusal, resolve_source_dir
-from tests.program.conftest import write_plan
+from preflight.program.planfile import load_plan, load_trusted_plan, refusal
+from tests.program.conftest import ROOT, write_plan
 
 
 def test_round_trip(tmp_path: Path, adapted_plan: Plan) -> None:
@@ -25,7 +25,7 @@ def test_round_trip(tmp_path: Path, adapted_plan: Plan) -> None:
         (lambda d: d.pop("verdict"), "verdict: required field is missing"),
         (lambda d: d.update(verdict="MAYBE"), "verdict:"),
         (lambda d: d.update(surprise=1), "surprise: unknown key"),
-        (lambda d: d.update(schema="tap-preflight/plan/v0"), "schema:"),
+        (lambda d: d.update(schema="tap-preflight/plan/v1"), "schema: plan format v1 is not supported"),
         (lambda d: d["deployment"]["functions"][0].pop("handler"), "deployment.functions[0].handler"),
         (lambda d: d.update(created_at="2026-11-28T10:00:00"), "created_at: must carry a time zone"),
         (lambda d: d.update(max_age_hours=0), "max_age_hours: Input should be greater than 0"),
@@ -118,8 +118,15 @@ def test_every_reason_is_given(requested_plan: Plan) -> None:
     assert reason and all(word in reason for word in ("NO_GO", "another manifest", "stale"))
 
 
-def test_handler_sources_are_found_from_the_recorded_manifest(tmp_path: Path, adapted_plan: Plan) -> None:
+def test_the_manifest_is_found_at_its_recorded_path_in_the_project(
+    tmp_path: Path, adapted_plan: Plan
+) -> None:
+    assert adapted_plan.manifest.path == "manifests/tap-pipeline.yaml"
     path = write_plan(tmp_path / "plan.json", adapted_plan)
-    assert resolve_source_dir(adapted_plan, path, "x/manifest.yaml") == Path("x")
-    recorded = Path(adapted_plan.manifest.path).parent
-    assert resolve_source_dir(adapted_plan, path, None) == recorded
+    trusted = load_trusted_plan(path, root=ROOT)
+    assert trusted.deployment == adapted_plan.deployment
+    assert trusted.base_dir.resolve() == (ROOT / "manifests").resolve()
+    with pytest.raises(
+        InputError, match=r"manifest\.path: the plan's manifest .* is not a file in the project"
+    ):
+        load_trusted_plan(path, root=tmp_path)
