@@ -342,8 +342,13 @@ BAD_FILES: dict[str, tuple[str, str, str]] = {
     ),
     "missing region": (
         "--plan",
+        '{"schema": "tap-preflight/plan/v2", "account_id": "1"}',
+        "required field is missing",
+    ),
+    "a plan of the previous format": (
+        "--plan",
         '{"schema": "tap-preflight/plan/v1", "account_id": "1"}',
-        "damaged plan file",
+        "plan format v1 is not supported",
     ),
 }
 
@@ -441,7 +446,7 @@ def _requested(requests: list[IncreaseRequest]) -> Requested:
 def _report(
     *, region: str = "us-east-1", account_id: str = "123456789012", requests: list[IncreaseRequest]
 ) -> str:
-    """The parts of a JSON report request-increases reads."""
+    """A complete JSON report (reports are read strictly) whose increase requests are `requests`."""
     return json.dumps(
         {
             "schema": "tap-preflight/report/v1",
@@ -450,6 +455,8 @@ def _report(
             "region": region,
             "account_id": account_id,
             "environment": "prod",
+            "manifest": {"path": "manifests/tap-pipeline.yaml", "name": "tap-pipeline", "sha256": "0" * 64},
+            "findings": [],
             "increase_requests": [r.model_dump(mode="json") for r in requests],
         }
     )
