@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from preflight.bounds import (
     AlarmPeriodS,
@@ -239,6 +239,16 @@ class Decisions(Frozen):
     reservations: dict[str, ReservedConcurrency | None]  # manifest function name -> reserved (None: none)
 
 
+def _timestamp_text(value: object) -> object:
+    # A plan's time is ISO 8601 text; a bare number would be read as seconds since 1970.
+    if isinstance(value, int | float):
+        raise ValueError("must be an ISO 8601 date and time with a time zone, not a number")
+    return value
+
+
+Timestamp = Annotated[datetime, BeforeValidator(_timestamp_text)]
+
+
 class Plan(Frozen):
     """The plan file (`plan --save-plan`): what the Pulumi program deploys, and what it must refuse.
 
@@ -252,7 +262,7 @@ class Plan(Frozen):
     region: Region
     account_id: AccountId
     manifest: ManifestRef
-    created_at: datetime
+    created_at: Timestamp
     max_age_hours: MaxAgeHours = 24.0
     tool_version: str
     decisions: Decisions

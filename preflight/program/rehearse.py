@@ -265,7 +265,8 @@ def rehearse_plan_file(
         if sandbox:
             endpoint_url = stack.enter_context(rehearsal_sandbox(sandbox, region=plan.region)).endpoint_url
         url = str(endpoint_url)
-        reason = refusal(plan, account_id=account_of(url, plan.region), region=plan.region)
+        # As the program does: what needs no call first, then the account the endpoint answers for.
+        reason = refusal(plan) or refusal(plan, account_id=account_of(url, plan.region), region=plan.region)
         if reason and not force:
             raise InputError(
                 f"refusing to rehearse {plan_path}, as the program would refuse to deploy it: {reason} "
