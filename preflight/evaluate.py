@@ -10,6 +10,7 @@ from preflight import catalog
 from preflight.account import AccountState
 from preflight.demand import Demand, compute_demand
 from preflight.model import Deployment, IncreaseRequest
+from preflight.ranges import UTILIZATION
 from preflight.report import Finding, Status
 
 DEFAULT_WARN_THRESHOLD = 0.8
@@ -49,6 +50,8 @@ def evaluate_demand(d: Demand, state: AccountState, warn_threshold: float) -> Fi
     reserve = reserve_of(q.quota_code, limit.value)
     headroom_after = limit.value - reserve - usage - d.amount
     utilization = (usage + d.amount + reserve) / limit.value if limit.value > 0 else float(d.amount > 0)
+    # A limit of a tiny fraction gives a share beyond any meaning (or an overflow): cap it, finitely.
+    utilization = min(utilization, UTILIZATION.high)
     status: Status
     if headroom_after < 0:
         status = "FAIL"
