@@ -9,12 +9,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 from preflight.model import Verdict
-from preflight.report import CheckFinding, Finding, Report
+from preflight.report import CheckFinding, Finding, Override, Report
 
 EXIT_GO = 0
 EXIT_NO_GO = 1
@@ -49,6 +49,27 @@ class GatePolicy:
     @property
     def allow_unknown(self) -> bool:
         return "unknown" not in self.fail_on
+
+
+def overrides_of(policy: GatePolicy, limits: Mapping[str, float]) -> tuple[Override, ...]:
+    """The flags that change the verdict or the exit code on purpose, as every report shows them."""
+    from preflight import catalog
+
+    out = [
+        Override(
+            flag="--limit",
+            detail=f"{code} ({catalog.quota(code).name}) taken as {catalog.quota(code).format(value)}, "
+            "not what the account says",
+        )
+        for code, value in sorted(limits.items())
+    ]
+    if policy.allow_unknown:
+        out.append(
+            Override(flag="--allow-unknown", detail="quotas that could not be read do not fail the gate")
+        )
+    if policy.soft_fail:
+        out.append(Override(flag="--soft-fail", detail="the exit code is 0 whatever the verdict"))
+    return tuple(out)
 
 
 def verdict_for(

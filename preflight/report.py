@@ -58,6 +58,14 @@ class CheckFinding(BaseModel):
     lines: tuple[int, ...] = ()
 
 
+class Override(BaseModel):
+    """A flag that changes the verdict or the exit code on purpose; every report format shows it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    flag: str  # "--limit", "--soft-fail", "--allow-unknown"
+    detail: str
+
+
 class Stats(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     api_calls: dict[str, Count] = Field(default_factory=dict)
@@ -79,6 +87,7 @@ class Report(BaseModel):
     increase_requests: tuple[IncreaseRequest, ...] = ()
     adaptations: tuple[Adaptation, ...] | None = None  # plan only
     notes: tuple[Note, ...] = ()  # plan only: what the plan leaves as it is but you should know (costs)
+    overrides: tuple[Override, ...] = ()
     stats: Stats = Field(default_factory=Stats)
 
     def counts(self) -> dict[Status, int]:

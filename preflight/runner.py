@@ -19,7 +19,7 @@ from preflight.conflicts import StackState, checks_for, zone_placement
 from preflight.decisions import decisions_of
 from preflight.errors import InputError
 from preflight.evaluate import DEFAULT_WARN_THRESHOLD, evaluate, increase_requests
-from preflight.gate import GatePolicy, verdict_for
+from preflight.gate import GatePolicy, overrides_of, verdict_for
 from preflight.manifest import Manifest
 from preflight.model import Deployment, ManifestRef, Plan
 from preflight.report import CheckFinding, Finding, Report, Stats
@@ -170,6 +170,7 @@ def build_report(
     *,
     warn_threshold: float = DEFAULT_WARN_THRESHOLD,
     stack_state: StackState | None = None,
+    overrides: dict[str, float] | None = None,
 ) -> Report:
     findings = evaluate(deployment, state, warn_threshold)
     checks = checks_for(deployment, state.evidence, stack_state=stack_state)
@@ -181,6 +182,7 @@ def build_report(
         command="check",
         verdict=verdict_for([*findings, *checks], policy),
         increase_requests=tuple(increase_requests(findings)),
+        overrides=overrides_of(policy, overrides or {}),
     )
 
 
@@ -198,7 +200,13 @@ def run_check(
     state = source.read(manifest, region, overrides or {}, progress)
     deployment = manifest.requested(region, state.azs)
     return build_report(
-        manifest, deployment, state, policy, warn_threshold=warn_threshold, stack_state=stack_state
+        manifest,
+        deployment,
+        state,
+        policy,
+        warn_threshold=warn_threshold,
+        stack_state=stack_state,
+        overrides=overrides,
     )
 
 
@@ -246,6 +254,7 @@ def run_plan(
         increase_requests=result.increase_requests,
         adaptations=adaptations,
         notes=result.notes,
+        overrides=overrides_of(policy, overrides or {}),
     )
     plan_file = Plan(
         verdict=verdict,

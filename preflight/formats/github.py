@@ -71,7 +71,8 @@ def _adaptation_message(a: Adaptation) -> str:
 
 def render_github(report: Report) -> str:
     path = report.manifest.path
-    out = []
+    # Flags that change the verdict on purpose come first: nobody should miss them in the log.
+    out = [command("warning", o.detail, {"title": f"override {o.flag}"}) for o in report.overrides]
     for f in attention(report):
         title = f"{f.status} {f.quota_name} ({scope_label(f.scope)})"
         out.append(

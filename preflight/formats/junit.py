@@ -113,6 +113,8 @@ def render_junit(report: Report) -> str:
         ("manifest_sha256", report.manifest.sha256),
     ):
         _element(props, "property", name=name, value=value)
+    for o in report.overrides:  # flags that change the verdict on purpose
+        _element(props, "property", name=f"override {o.flag}", value=o.detail)
 
     for f in report.findings:
         attrs = {

@@ -129,6 +129,10 @@ def render_markdown(report: Report, *, invocation: Invocation | None = None) -> 
         ),
     ]
 
+    if report.overrides:
+        out += ["", "#### Overrides", "", "Flags that change the verdict or the exit code on purpose:", ""]
+        out += [f"- {code(o.flag)}: {text(o.detail)}" for o in report.overrides]
+
     failing = attention(report)
     out += ["", "#### Quotas that need attention", ""]
     if failing:

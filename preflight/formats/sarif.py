@@ -217,6 +217,8 @@ def render_sarif(report: Report) -> str:
             "region": report.region,
             "manifest": report.manifest.name,
             "manifest_sha256": report.manifest.sha256,
+            # Flags that change the verdict on purpose: a reviewer of the scan must see them.
+            "overrides": [{"flag": o.flag, "detail": o.detail} for o in report.overrides],
         },
     }
     sarif = {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}

@@ -247,6 +247,8 @@ def render_table(
             ),
         )
     console.print(increases)
+    for o in report.overrides:  # flags that change the verdict on purpose: said before the verdict
+        console.print(Text.assemble(("OVERRIDE", "bold yellow"), f" {o.flag}: {o.detail}"))
     console.print(verdict_line(report, console.width))
     print_next_steps(console, next_steps(report, invocation))
     # rich pads grid cells to the column's width: trailing blanks are noise in files and diffs.

@@ -62,3 +62,32 @@ def test_ci_formats_do_not_import_rich() -> None:
     root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "PYTHONPATH": str(root)}
     subprocess.run([sys.executable, "-c", code], check=True, cwd=root, env=env)
+
+
+@pytest.mark.parametrize("fmt", FORMAT_NAMES)
+def test_every_format_shows_the_flags_that_change_the_verdict(fmt: str, sample_report: Report) -> None:
+    from preflight.gate import GatePolicy, overrides_of
+
+    policy = GatePolicy.from_flags(allow_unknown=True, soft_fail=True)
+    report = sample_report.model_copy(update={"overrides": overrides_of(policy, {"L-B99A9384": 2000})})
+    out = render(report, fmt)  # type: ignore[arg-type]
+    for flag, detail in (
+        ("--limit", "L-B99A9384 (Concurrent executions) taken as 2000"),
+        ("--allow-unknown", "could not be read do not fail the gate"),
+        ("--soft-fail", "exit code is 0 whatever the verdict"),
+    ):
+        assert flag in out and detail in out, (fmt, flag)
+    assert "--limit" not in render(sample_report, fmt)  # type: ignore[arg-type]
+
+
+def test_the_json_report_lists_the_overrides_of_a_run(cli) -> None:
+    import json
+
+    from tests.conftest import MANIFEST
+
+    result = cli(
+        "check", MANIFEST, "--sandbox", "seed-account", "--limit", "L-B99A9384=2000", "--format", "json"
+    )
+    overrides = json.loads(result.output)["overrides"]
+    assert [o["flag"] for o in overrides] == ["--limit"]
+    assert "L-B99A9384" in overrides[0]["detail"]
