@@ -200,3 +200,40 @@ def test_a_symlink_inside_the_project_is_fine(tmp_path: Path) -> None:
     path = _manifest(tmp_path, "source: ../handlers/ingest.py", "source: ingest-link.py")
     (tmp_path / "manifests" / "ingest-link.py").symlink_to(tmp_path / "handlers" / "ingest.py")
     assert load_manifest(path, "prod").doc.functions[0].source == "ingest-link.py"
+
+
+@pytest.mark.parametrize("bad", ["NaN", "Infinity", "-Infinity", "1e400", "-3"])
+def test_a_snapshot_number_that_is_not_a_count_is_refused(
+    seed_state: AccountState, tmp_path: Path, bad: str
+) -> None:
+    from preflight.snapshot import load_snapshot, snapshot_json
+
+    text = snapshot_json(seed_state)
+    assert '"region": 850.0' in text
+    path = tmp_path / "account.json"
+    path.write_text(text.replace('"region": 850.0', f'"region": {bad}', 1))
+    with pytest.raises(InputError) as err:
+        load_snapshot(str(path))
+    assert str(path) in str(err.value) and "L-B99A9384" in str(err.value)
+
+
+def test_a_snapshot_with_a_key_given_twice_is_refused(seed_state: AccountState, tmp_path: Path) -> None:
+    from preflight.snapshot import load_snapshot, snapshot_json
+
+    text = snapshot_json(seed_state).replace('"region": 850.0', '"region": 850.0, "region": 0', 1)
+    path = tmp_path / "account.json"
+    path.write_text(text)
+    with pytest.raises(InputError, match="duplicate key 'region'") as err:
+        load_snapshot(str(path))
+    assert err.value.line is not None
+
+
+@pytest.mark.parametrize("bad", [".nan", ".inf", "-1", "1e400"])
+def test_a_scenario_quota_value_must_be_a_finite_count(tmp_path: Path, bad: str) -> None:
+    from preflight.sandbox import load_scenario
+
+    path = tmp_path / "s.yaml"
+    path.write_text(f"name: s\nquotas:\n  - {{service: lambda, code: L-B99A9384, value: {bad}}}\n")
+    with pytest.raises(InputError) as err:
+        load_scenario(str(path))
+    assert str(path) in str(err.value) and "value" in str(err.value)

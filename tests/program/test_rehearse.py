@@ -153,3 +153,48 @@ def test_the_planners_plan_end_to_end(start: Any, manifest: Manifest, base_dir: 
     assert plan.deployment == seed_adapted(manifest.requested("us-east-1", plan.deployment.vpc.azs))
     assert verify_program(plan, base_dir=base_dir).ok
     assert rehearse(plan, endpoint_url=sb.endpoint_url, base_dir=base_dir).complete
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("http://127.0.0.1:4566", True),
+        ("http://127.3.4.5", True),
+        ("http://[::1]:8080", True),
+        ("http://localhost:5000", True),
+        ("http://169.254.169.254/latest", False),  # the instance metadata address
+        ("https://ec2.us-east-1.amazonaws.com", False),
+        ("http://10.0.0.5:4566", False),
+        ("http://localhost.attacker.example", False),
+        ("file:///etc/passwd", False),
+        ("127.0.0.1:4566", False),
+    ],
+)
+def test_rehearse_talks_to_loopback_endpoints_only(url: str, allowed: bool) -> None:
+    assert (rehearse_module.endpoint_problem(url) is None) is allowed
+
+
+def test_a_remote_endpoint_needs_the_flag(cli: Any, adapted_plan: Plan, tmp_path: Path) -> None:
+    from tests.program.conftest import write_plan
+
+    path = write_plan(tmp_path / "plan.json", adapted_plan)
+    refused = cli("rehearse", "--plan", str(path), "--endpoint-url", "http://169.254.169.254")
+    assert refused.exit_code == 2 and "not a loopback address" in refused.output
+    assert "--allow-remote-endpoint" in refused.output
+
+
+def test_a_no_go_plan_is_rehearsed_only_with_force_and_said_so(
+    cli: Any, requested_plan: Plan, tmp_path: Path
+) -> None:
+    from tests.program.conftest import write_plan
+
+    path = write_plan(tmp_path / "plan.json", requested_plan.model_copy(update={"verdict": "NO_GO"}))
+    refused = cli("rehearse", "--plan", str(path), "--sandbox", "seed-account")
+    assert refused.exit_code == 2
+    assert "refusing to rehearse" in refused.output and "NO_GO" in refused.output
+    forced = cli("rehearse", "--plan", str(path), "--sandbox", "seed-account", "--force", "--format", "json")
+    assert "FORCED" in forced.stderr
+    result = json.loads(forced.stdout)
+    assert "NO_GO" in result["forced"]
+    # The seed account cannot take the requested plan: the rehearsal shows it, as AWS would.
+    assert forced.exit_code == 1 and result["complete"] is False

@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from preflight.manifest import Manifest
 from preflight.model import BASIC_EXECUTION_POLICY, VPC_ACCESS_POLICY, Deployment, Plan
 from preflight.program import names
@@ -196,3 +198,17 @@ def test_a_zero_reservation_is_refused(manifest: Manifest, requested: Deployment
     result = verify_program(make_plan(manifest, d).model_copy(update={"deployment": zero}), base_dir=base_dir)
     assert result.resources == []
     assert "would throttle it completely" in result.violations[0]
+
+
+@pytest.mark.parametrize("source", ["/etc/passwd", "../../../../../../../../etc/hostname"])
+def test_the_program_never_packs_a_file_from_outside_the_project(
+    manifest: Manifest, requested: Deployment, base_dir: Path, source: str
+) -> None:
+    d = seed_adapted(requested)
+    outside = d.model_copy(update={"functions": (d.functions[0].model_copy(update={"source": source}),)})
+    result = verify_program(
+        make_plan(manifest, d).model_copy(update={"deployment": outside}), base_dir=base_dir
+    )
+    assert result.resources == []
+    assert "handler source" in result.violations[0]
+    assert "absolute path" in result.violations[0] or "leads outside the project" in result.violations[0]
