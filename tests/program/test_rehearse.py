@@ -198,3 +198,13 @@ def test_a_no_go_plan_is_rehearsed_only_with_force_and_said_so(
     assert "NO_GO" in result["forced"]
     # The seed account cannot take the requested plan: the rehearsal shows it, as AWS would.
     assert forced.exit_code == 1 and result["complete"] is False
+
+
+def test_a_plan_for_another_account_is_not_rehearsed(cli: Any, adapted_plan: Plan, tmp_path: Path) -> None:
+    from tests.program.conftest import write_plan
+
+    foreign = adapted_plan.model_copy(update={"account_id": "999999999999"})
+    path = write_plan(tmp_path / "plan.json", foreign)
+    refused = cli("rehearse", "--plan", str(path), "--sandbox", "seed-account")
+    assert refused.exit_code == 2
+    assert "made for account 999999999999, this is account 123456789012" in refused.output
