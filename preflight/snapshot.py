@@ -63,8 +63,8 @@ def load_snapshot(path: str) -> AccountState:
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
         first = errors[0]
-        loc = ".".join(str(p) for p in first["loc"])
         more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+        loc = ".".join(str(p) for p in first["loc"])
         line = json_line(text, path, first["loc"])
         raise InputError(f"damaged snapshot: {first['msg']}{more}", file=path, line=line, path=loc) from exc
     _check_values(state, path)

@@ -73,7 +73,7 @@ def loads(text: str, file: str, what: str) -> Any:
     found = _first_bad(data, ())
     if found:
         path, bad = found
-        raise _linemap(text, file, what).error(path, f"{bad.text} refused: {bad.why}")
+        raise located(text, file, what).error(path, f"{bad.text} refused: {bad.why}")
     return data
 
 
@@ -92,8 +92,8 @@ def _first_bad(value: Any, path: PathKey) -> tuple[PathKey, _Bad] | None:
     return None
 
 
-def _linemap(text: str, file: str, what: str) -> LineMap:
-    """Line numbers by field (JSON is YAML); without them an error still names the field."""
+def located(text: str, file: str, what: str) -> LineMap:
+    """Line numbers by field of a JSON text (JSON is YAML); without them an error still names the field."""
     try:
         return parse_yaml(text, file, what)[1]
     except InputError:

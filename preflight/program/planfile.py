@@ -31,10 +31,10 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from preflight.decisions import check_decisions, decisions_of, rebuild
-from preflight.errors import InputError
 from preflight.model import PLAN_SCHEMA, Deployment, Plan
 from preflight.project import path_problem, project_root
-from preflight.yamlio import LineMap, load_json_object, parse_yaml, pydantic_errors_to_input_error
+from preflight.strictjson import located
+from preflight.yamlio import LineMap, load_json_object, pydantic_errors_to_input_error
 
 if TYPE_CHECKING:  # the manifest module is imported when a plan is trusted, not at load
     from preflight.manifest import Manifest
@@ -51,7 +51,7 @@ def load_plan(path: str | os.PathLike[str]) -> Plan:
 def _read(path: str | os.PathLike[str]) -> tuple[Plan, LineMap]:
     name = str(path)
     data, text = load_json_object(path, "plan file")
-    linemap = _linemap(text, name)
+    linemap = located(text, name, "plan file")
     schema = data.get("schema")
     if schema != PLAN_SCHEMA:
         raise linemap.error(("schema",), _schema_problem(schema))
@@ -72,14 +72,6 @@ def _schema_problem(schema: object) -> str:
             f"(it reads {PLAN_SCHEMA}); run `tap-preflight plan --adapt --save-plan` again"
         )
     return f"not a tap-preflight plan file (schema {schema!r}, expected {PLAN_SCHEMA})"
-
-
-def _linemap(text: str, name: str) -> LineMap:
-    """Line numbers for field errors (JSON is YAML); without them the error still names the field."""
-    try:
-        return parse_yaml(text, name, "plan file")[1]
-    except InputError:
-        return LineMap(name)
 
 
 @dataclass(frozen=True)
