@@ -126,12 +126,11 @@ def prepare(request: DeployRequest) -> Plan | None:
     require_pulumi()
     if not request.reviewed_plan:
         return None
-    from preflight.manifest import load_manifest
-    from preflight.program.planfile import load_plan, refusal
+    from preflight.program.planfile import load_trusted_plan, refusal
 
-    plan = load_plan(request.reviewed_plan)
-    manifest = load_manifest(request.manifest, request.environment)
-    reason = refusal(plan, manifest_sha256=manifest.sha256)
+    # Read as the program reads it: strictly, its manifest's hash compared, its values rebuilt.
+    plan = load_trusted_plan(request.reviewed_plan, manifest=request.manifest).plan
+    reason = refusal(plan)
     if reason:
         raise InputError(f"refusing to deploy it: {reason}", file=request.reviewed_plan)
     return plan

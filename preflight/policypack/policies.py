@@ -5,8 +5,9 @@ Every validation takes what the engine passes (the pulumi-aws type token, the lo
 resource's inputs in camelCase, as `props`) and the plan, from the policy's `planFile` config or the
 `TAP_PLAN` environment variable (what `tap-preflight deploy` sets). Refused:
 
-- a plan that is missing, unreadable, NO_GO, stale, inconsistent, made for another manifest
-  (`manifest` config / `TAP_MANIFEST`) or for another region than the AWS provider's;
+- a plan that is missing, unreadable, NO_GO, stale, inconsistent, not backed by its manifest (read as
+  the program reads it: the manifest at its recorded path in the project, or the `manifest` config /
+  `TAP_MANIFEST`; see `preflight.program.planfile`) or for another region than the AWS provider's;
 - a resource the plan does not hold (by type, then by physical name), an endpoint the plan dropped
   named as such;
 - reserved concurrency other than planned, and 0 always (it would throttle the function completely).
@@ -36,7 +37,7 @@ from pulumi_policy import (
 from preflight.errors import InputError
 from preflight.model import Plan
 from preflight.program import names
-from preflight.program.planfile import load_plan, refusal
+from preflight.program.planfile import load_trusted_plan, refusal
 
 PACK_NAME = "tap-preflight-plan"
 PLAN_DEPLOYABLE = "tap-plan-deployable"
@@ -61,8 +62,9 @@ class PlanUnavailable(Exception):
 
 
 @lru_cache(maxsize=8)
-def _load(path: str, mtime_ns: int) -> Plan:  # mtime in the key: a rewritten plan is read again
-    return load_plan(path)
+def _load(path: str, mtime_ns: int, manifest: str | None) -> Plan:  # mtime: a rewritten plan is read again
+    # Trusted as the program trusts it: strict reading, the manifest's hash, values rebuilt from it.
+    return load_trusted_plan(path, manifest=manifest).plan
 
 
 def plan_of(config: Mapping[str, Any]) -> tuple[str, Plan]:
@@ -71,20 +73,12 @@ def plan_of(config: Mapping[str, Any]) -> tuple[str, Plan]:
     if not path:
         raise PlanUnavailable(NO_PLAN)
     try:
-        return path, _load(path, os.stat(path).st_mtime_ns)
+        manifest = config.get("manifest") or os.environ.get("TAP_MANIFEST") or None
+        return path, _load(path, os.stat(path).st_mtime_ns, manifest)
     except OSError as exc:
         raise PlanUnavailable(f"cannot read the plan file {path}: {exc.strerror or exc}") from exc
     except InputError as exc:
         raise PlanUnavailable(f"unusable plan file: {exc}") from exc
-
-
-def _manifest_sha256(config: Mapping[str, Any], plan: Plan) -> str | None:
-    path = config.get("manifest") or os.environ.get("TAP_MANIFEST")
-    if not path:
-        return None
-    from preflight.manifest import load_manifest
-
-    return load_manifest(path, plan.environment).sha256
 
 
 # --- the validations, as the engine calls them ------------------------------------------------------
@@ -95,12 +89,8 @@ def validate_plan_deployable(args: StackValidationArgs, report_violation: Report
     config = args.get_config()
     try:
         path, plan = plan_of(config)
-        manifest_sha = _manifest_sha256(config, plan)
     except PlanUnavailable as exc:
         report_violation(str(exc), None)
-        return
-    except InputError as exc:
-        report_violation(f"cannot read the manifest to compare with the plan: {exc}", None)
         return
     # The AWS provider's region, when the program's stack has one set (the default provider's).
     region = next(
@@ -111,7 +101,7 @@ def validate_plan_deployable(args: StackValidationArgs, report_violation: Report
         ),
         None,
     )
-    reason = refusal(plan, manifest_sha256=manifest_sha, region=region)
+    reason = refusal(plan, region=region)
     if reason:
         report_violation(f"refusing to deploy {path}: {reason}", None)
 
