@@ -559,7 +559,7 @@ Examples:
 @click.option("--save-plan", type=click.Path(dir_okay=False), help="Keep the plan deployed in this file.")
 @click.option(
     "--max-age-hours",
-    type=click.FloatRange(0.01, 24 * 365),
+    type=BoundedFloat(ranges.MAX_AGE_HOURS),
     default=24.0,
     show_default=True,
     help="How long the Pulumi program accepts the plan file.",
