@@ -79,7 +79,7 @@ def load_requested(path: str, kind: SourceKind) -> Requested:
         # Read as the program reads it: strictly, and only as far as its manifest backs it.
         from preflight.program.planfile import load_trusted_plan
 
-        source = load_trusted_plan(path).plan
+        source = load_trusted_plan(path, text=text).plan
     else:
         try:
             source = Report.model_validate(data)

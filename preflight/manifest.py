@@ -49,7 +49,7 @@ from preflight.model import (
     TopicPlan,
     VpcPlan,
 )
-from preflight.project import project_root, source_problem
+from preflight.project import manifest_dir, project_root, source_problem
 from preflight.yamlio import (
     LineMap,
     PathKey,
@@ -482,7 +482,7 @@ class Manifest:
 
     @property
     def base_dir(self) -> Path:
-        return Path(self.path).parent
+        return manifest_dir(self.path)
 
     @property
     def project_root(self) -> Path:
@@ -576,7 +576,7 @@ def load_manifest(path: str, environment: str | None = None) -> Manifest:
     except ValidationError as exc:
         raise pydantic_errors_to_input_error(exc, linemap, model=ManifestDoc) from exc
     _check_references(doc, linemap)
-    _check_sources(doc, linemap, Path(path).parent)
+    _check_sources(doc, linemap, manifest_dir(path))
     sha = hashlib.sha256(text.encode()).hexdigest()
     return Manifest(path=path, sha256=sha, environment=env, doc=doc, linemap=linemap)
 

@@ -11,6 +11,7 @@ a Lambda function.
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path, PurePosixPath
 
 PROJECT_MARKERS = ("Pulumi.yaml", ".git")  # in this order: a Pulumi project, else a repository
@@ -24,6 +25,18 @@ def project_root(start: str | os.PathLike[str]) -> Path:
             if (candidate / marker).exists():
                 return candidate
     return here
+
+
+def manifest_dir(path: str | os.PathLike[str]) -> Path:
+    """Where a manifest's relative sources start: its directory, or the current directory for a
+    manifest with no directory of its own (`-`, a pipe, /dev/stdin, a process substitution, a FIFO)."""
+    if str(path) == "-" or str(path).startswith(("/dev/", "/proc/")):
+        return Path(".")
+    try:
+        regular = stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        regular = True  # not there: the reader says so; keep its directory for the message
+    return Path(path).parent if regular else Path(".")
 
 
 def source_problem(root: Path, base_dir: Path, source: str) -> str | None:

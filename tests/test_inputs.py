@@ -3,6 +3,7 @@ no writer, `/dev/zero`, standard input, a process substitution, a symlink loop. 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -20,7 +21,8 @@ from preflight.yamlio import MAX_BYTES
 from tests.conftest import MANIFEST, ROOT, synthetic_state
 
 Cli = Callable[..., Result]
-MANIFEST_TEXT = Path(MANIFEST).read_text().replace("../handlers/", str(ROOT / "handlers") + "/")
+# Read from stdin or a pipe, a manifest has no directory: its sources start at the current one (ROOT).
+MANIFEST_TEXT = Path(MANIFEST).read_text().replace("../handlers/", "handlers/")
 
 
 @pytest.fixture
@@ -108,7 +110,8 @@ def with_stdin(text: str, *args: str) -> Result:
 
     from cli import main
 
-    return CliRunner().invoke(main, list(args), input=text, catch_exceptions=False)
+    with contextlib.chdir(ROOT):
+        return CliRunner().invoke(main, list(args), input=text, catch_exceptions=False)
 
 
 def _run(shell_command: str, stdin: object = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -174,11 +177,12 @@ def test_dash_is_stdin_for_a_scenario_and_a_plan_too(tmp_path: Path) -> None:
     result = with_stdin(scenario, "check", MANIFEST, "--sandbox", "-", "--format", "json")
     assert result.exit_code == 1, result.output  # new-account: concurrency limit 10, NO_GO
     assert '"verdict": "NO_GO"' in result.stdout
+    # The manifest from its file: a plan is trusted only as far as a manifest in the project backs it.
     plan = with_stdin(
-        MANIFEST_TEXT,
+        "",
         "plan",
         "--adapt",
-        "-",
+        MANIFEST,
         "--sandbox",
         "seed-account",
         "--save-plan",

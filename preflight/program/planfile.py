@@ -30,7 +30,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from preflight import strictjson
 from preflight.decisions import check_decisions, decisions_of, rebuild
+from preflight.errors import InputError
 from preflight.model import PLAN_SCHEMA, Deployment, Plan
 from preflight.project import path_problem, project_root
 from preflight.strictjson import located
@@ -48,9 +50,14 @@ def load_plan(path: str | os.PathLike[str]) -> Plan:
     return _read(path)[0]
 
 
-def _read(path: str | os.PathLike[str]) -> tuple[Plan, LineMap]:
+def _read(path: str | os.PathLike[str], text: str | None = None) -> tuple[Plan, LineMap]:
     name = str(path)
-    data, text = load_json_object(path, "plan file")
+    if text is None:
+        data, text = load_json_object(path, "plan file")
+    else:  # already read (stdin cannot be read twice)
+        data = strictjson.loads(text, name, "plan file")
+        if not isinstance(data, dict):
+            raise InputError("plan file must be a JSON object", file=name, line=1)
     linemap = located(text, name, "plan file")
     schema = data.get("schema")
     if schema != PLAN_SCHEMA:
@@ -89,16 +96,20 @@ class TrustedPlan:
 
 
 def load_trusted_plan(
-    path: str | os.PathLike[str], *, root: str | os.PathLike[str] | None = None, manifest: str | None = None
+    path: str | os.PathLike[str],
+    *,
+    root: str | os.PathLike[str] | None = None,
+    manifest: str | None = None,
+    text: str | None = None,
 ) -> TrustedPlan:
     """The plan in `path`, checked against its manifest; InputError (file, line, field) otherwise.
 
     The manifest is the one at the plan's recorded path under `root` (default: the project of the
-    current directory), or `manifest` when given explicitly.
+    current directory), or `manifest` when given explicitly. `text`: the file's content, if already read.
     """
     from preflight.manifest import load_manifest
 
-    plan, linemap = _read(path)
+    plan, linemap = _read(path, text)
     manifest_path = manifest or _recorded_manifest(
         plan, Path(root) if root else project_root(Path.cwd()), linemap
     )
