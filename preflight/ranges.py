@@ -10,6 +10,7 @@ documented limits of a standard function are used: 128-10,240 MB and 1-900 s.
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
 
 
@@ -52,8 +53,8 @@ SHARDS = Range(1, 10_000, integer=True)  # per stream (UpdateShardCount's ceilin
 RETENTION_HOURS = Range(24, 8760, integer=True)
 ALARM_PERIOD_S = Range(10, 86_400, integer=True)
 EVALUATION_PERIODS = Range(1, 100, integer=True)
-# Threshold is a double in the API: any finite value. Kept within what a double prints exactly enough.
-ALARM_THRESHOLD = Range(-1e15, 1e15)
+# Threshold is a double in the API with no bound: any finite value.
+ALARM_THRESHOLD = Range(-sys.float_info.max, sys.float_info.max)
 PORT = Range(-1, 65_535, integer=True)
 MAX_AGE_HOURS = Range(0, 24 * 365, open_low=True)
 CODE_SIZE = Range(0, 250 * 1024**2, integer=True)  # one handler file; Lambda's unzipped limit

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -29,7 +30,14 @@ from tests.conftest import MANIFEST, ROOT
 
 ERROR = "tap-preflight: error:"
 SCENARIO = ROOT / "preflight" / "sandbox" / "scenarios" / "fresh-account.yaml"
-HANDLERS = str(ROOT / "handlers") + "/"
+# Sources stay inside the manifest's project: a manifest written to a test folder gets its own copy.
+HANDLERS = "handlers/"
+
+
+def with_handlers(folder: Path) -> Path:
+    """`folder` with a copy of the handler sources, so a manifest written there is valid."""
+    shutil.copytree(ROOT / "handlers", folder / "handlers", dirs_exist_ok=True)
+    return folder
 
 
 def _run(*args: str, env: dict[str, str | None] | None = None) -> Result:
@@ -86,7 +94,7 @@ class Valid:
     big: str  # 50 MB
 
     def text(self, kind: str) -> str:
-        """The valid file of `kind` (a manifest with absolute handler paths, valid anywhere)."""
+        """The valid file of `kind` (a manifest's handler paths start beside it: see `with_handlers`)."""
         path = {"manifest": MANIFEST, "snapshot": self.snapshot, "plan": self.plan, "report": self.report}
         return Path(path.get(kind, self.scenario)).read_text().replace("../handlers/", HANDLERS)
 
@@ -249,7 +257,7 @@ def test_special_paths_are_refused(valid: Valid, tmp_path: Path, command: str, s
 def test_the_valid_files_are_accepted(valid: Valid, tmp_path: Path, command: str, bom: bool) -> None:
     """The control: the harness refuses the corpus, not everything."""
     kind, args = COMMANDS[command]
-    path = tmp_path / f"input.{'yaml' if kind == 'manifest' else 'json'}"
+    path = with_handlers(tmp_path) / f"input.{'yaml' if kind == 'manifest' else 'json'}"
     text = valid.text(kind).replace("../handlers/", HANDLERS)
     path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + text.encode())
     result = _run(*args(str(path), valid, str(tmp_path / "out")))
@@ -344,7 +352,7 @@ def _template(path: tuple[str | int, ...]) -> tuple[str, int]:
 
 def test_the_compact_manifest_is_valid(valid: Valid, tmp_path: Path) -> None:
     """The control of the field cases: without a hostile value, the manifest passes."""
-    target = tmp_path / "m.yaml"
+    target = with_handlers(tmp_path) / "m.yaml"
     target.write_text(yaml.safe_dump(_compact_manifest(), sort_keys=False))
     result = _run("check", str(target), "--env", "prod", "--snapshot", valid.snapshot)
     assert result.exit_code == 0, result.output
@@ -357,7 +365,7 @@ def test_every_manifest_field_refuses_wrong_values_at_file_line_field(
     """Each wrong type, YAML tag and out-of-range number at this field: exit 2 at file:line field."""
     text, line = _template(path)
     field = format_path(path)
-    target = tmp_path / "m.yaml"
+    target = with_handlers(tmp_path) / "m.yaml"
     failures = []
     for value, raw in WRONG_EVERYWHERE.items():
         target.write_text(text.replace(SENTINEL, raw))
