@@ -8,7 +8,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -242,20 +241,11 @@ def _account_source(
 
 @contextmanager
 def _progress() -> Iterator[Callable[[str], None] | None]:
-    """A spinner on stderr while the account is read: TTY only."""
-    if not sys.stderr.isatty():
-        yield None
-        return
-    from rich.console import Console
+    """A progress line on stderr while the account is read: terminal only."""
+    from preflight.terminal import progress_line
 
-    console = Console(stderr=True)
-    room = max(console.width - 4, 10)  # one line whatever the width: a wrapped status would leave debris
-
-    def show(text: str) -> str:
-        return text if len(text) <= room else text[: room - 1] + "…"
-
-    with console.status(show("reading the account…")) as status:
-        yield lambda label: status.update(show(f"read {label}"))
+    with progress_line() as progress:
+        yield progress
 
 
 def _emit(reports: list[Any], opts: GateOptions, invocation: Any = None) -> None:

@@ -11,6 +11,9 @@ import os
 import shlex
 import sys
 import textwrap
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TextIO
 
 MIN_WIDTH = 40  # below this nothing reads well; rich and click do not go narrower either
@@ -85,3 +88,26 @@ def shell_lines(argv: list[str], width: int | None, indent: str = "  ") -> list[
             current += " " + word
     lines.append(current)
     return lines
+
+
+@contextmanager
+def progress_line(stream: TextIO | None = None) -> Iterator[None]:
+    """One static line on a terminal while the account is read: "reading the account... done in 1.2 s".
+
+    Not a spinner: its frames are redrawn with carriage returns, which a CI log with a tty keeps as one
+    ever-growing line.
+    """
+    stream = stream or sys.stderr
+    if not _isatty(stream):
+        yield None
+        return
+    started = time.monotonic()
+    stream.write("reading the account...")
+    stream.flush()
+    outcome = "failed"
+    try:
+        yield None
+        outcome = f"done in {time.monotonic() - started:.1f} s"
+    finally:
+        stream.write(f" {outcome}\n")
+        stream.flush()

@@ -124,10 +124,19 @@ def print_plan_diff(console: Console, report: Report) -> None:
         console.print()
 
 
-def _quota_text(f: Finding) -> str:
-    """The quota's name, and its scope where the name does not already say it."""
+def _quota_text(f: Finding, width: int | None = None) -> str:
+    """The quota's name, and its scope where the name does not already say it; cut to `width`, the name
+    giving way before the scope (three rule-count rows differ only by their group and direction).
+    """
     label = scope_label(f.scope)
-    return f.quota_name if label in ("region", "account") else f"{f.quota_name} ({label})"
+    if label in ("region", "account"):
+        return f.quota_name if width is None else clip(f.quota_name, width)
+    scope = f" ({label})"
+    if width is None or len(f.quota_name) + len(scope) <= width:
+        return f.quota_name + scope
+    if width - len(scope) >= 12:
+        return clip(f.quota_name, width - len(scope)) + scope
+    return clip(label, width)  # the code beside it names the quota; the scope tells the rows apart
 
 
 def _after_limit(f: Finding) -> str:
@@ -141,10 +150,15 @@ def ordered(findings: tuple[Finding, ...]) -> list[Finding]:
     return sorted(findings, key=lambda f: rank.get(f.status, len(rank)))
 
 
+def clip(text: str, width: int) -> str:
+    """`text` cut to `width` characters, ending in an ASCII '...' when cut (a log counts bytes, not cells)."""
+    return text if len(text) <= width else text[: max(width - 3, 0)] + "..."
+
+
 def findings_list(findings: tuple[Finding, ...], width: int) -> list[Text]:
     """One line per finding, no wider than `width`: status, code, quota (scope) and after / limit.
 
-    The quota's name gives way first (cut with an ellipsis); below 72 columns the code goes too, as the
+    The quota's name gives way first (cut, ending in '...'); below 72 columns the code goes too, as the
     lines under the list name it for every finding that needs attention.
     """
     rows = ordered(findings)
@@ -158,8 +172,7 @@ def findings_list(findings: tuple[Finding, ...], width: int) -> list[Text]:
     header.append("  " + AFTER_LIMIT.rjust(num_w))
     lines = [header]
     for f, amounts in zip(rows, numbers, strict=True):
-        name = Text(_quota_text(f))
-        name.truncate(quota_w, overflow="ellipsis", pad=True)
+        name = Text(_quota_text(f, quota_w).ljust(quota_w))
         line = Text()
         line.append(f"{f.status:<7}", style=STYLE[f.status])
         line.append(" ")
