@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test fuzz lint bench clean
+.PHONY: demo test fuzz lint actionlint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,12 @@ fuzz: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+
+# Not in `make test`: actionlint cannot be installed on this project's machines (see README, CI).
+actionlint: $(STAMP)
+	@tmp=$$(mktemp -d) && mkdir -p $$tmp/.github/workflows && cp action.yml $$tmp/ && \
+	cp docs/github-actions.yml $$tmp/.github/workflows/deploy.yml && \
+	cd $$tmp && PATH="$(CURDIR)/$(BIN):$$PATH" actionlint -no-color .github/workflows/deploy.yml
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_check.py

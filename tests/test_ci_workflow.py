@@ -84,30 +84,6 @@ def test_the_schema_check_does_catch_mistakes(
     assert check_jsonschema(schema, broken).returncode != 0
 
 
-def actionlint() -> str:
-    found = shutil.which("actionlint") or shutil.which("actionlint", path=os.path.dirname(sys.executable))
-    if not found:
-        pytest.skip("actionlint is not installed (pip install -e '.[ci-lint]', or put actionlint on PATH)")
-    return found
-
-
-def test_actionlint_finds_nothing(tmp_path: Path) -> None:
-    binary = actionlint()
-    # actionlint reads `uses: ./` from the repository root, as the runner does.
-    repo = tmp_path / "repo"
-    (repo / ".github" / "workflows").mkdir(parents=True)
-    shutil.copy(ACTION, repo / "action.yml")
-    shutil.copy(WORKFLOW, repo / ".github" / "workflows" / "deploy.yml")
-    result = subprocess.run(
-        [binary, "-no-color", ".github/workflows/deploy.yml"],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-
-
 # --- structure ------------------------------------------------------------------------------------
 
 
