@@ -387,26 +387,11 @@ def test_every_manifest_field_refuses_wrong_values_at_file_line_field(
     assert not (ROOT / "pwned").exists() and not (tmp_path / "pwned").exists()
 
 
-# Range checks of numbers are engineer plantrust's work (issue 9): until they land, a NaN threshold is
-# accepted. Here: never a traceback, and refused wherever the field already refuses it.
-_NAN_PENDING = {"alarms[0].threshold"}
-
-
 @pytest.mark.parametrize(
     ("path", "env"),
-    [
-        pytest.param(
-            p,
-            e,
-            id=format_path(p),
-            marks=[pytest.mark.xfail(reason="plantrust: NaN/Infinity range checks")]
-            if format_path(p) in _NAN_PENDING
-            else [],
-        )
-        for p, e in MANIFEST_FIELDS
-    ],
+    [pytest.param(p, e, id=format_path(p)) for p, e in MANIFEST_FIELDS],
 )
-def test_nan_and_infinity_never_traceback(
+def test_nan_and_infinity_are_refused_at_the_door(
     valid: Valid, tmp_path: Path, path: tuple[str | int, ...], env: str
 ) -> None:
     text, _ = _template(path)
@@ -418,9 +403,9 @@ def test_nan_and_infinity_never_traceback(
             "check", str(target), "--env", env, "--snapshot", valid.snapshot, "-o", str(tmp_path / "out")
         )
         assert "Traceback" not in result.output, (value, result.output)
-        if result.exit_code == 2:
-            assert _tree_hash(tmp_path) == before, value
-        assert result.exit_code != 0, (value, result.output)
+        assert result.exit_code == 2, (value, result.output)
+        assert f"{target}:" in result.output, (value, result.output)
+        assert _tree_hash(tmp_path) == before, value
 
 
 # --- a hostile environment: exit 3, one line that names the fix -------------------------------------------
