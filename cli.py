@@ -92,6 +92,16 @@ def _parse_reports(values: tuple[str, ...]) -> list[tuple[str, str]]:
     return out
 
 
+_TIMEOUT = click.option(
+    "--timeout",
+    type=float,
+    default=DEFAULT_TIMEOUT_S,
+    show_default=True,
+    metavar="SECONDS",
+    help="Give up after this long (exit 3, naming the AWS calls that did not answer).",
+)
+
+
 def _timeout_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Add `--timeout`: inputs are read and every AWS call answers by then, or the run ends (exit 3)."""
 
@@ -102,14 +112,7 @@ def _timeout_option(fn: Callable[..., Any]) -> Callable[..., Any]:
         with run_within(timeout):
             return fn(*args, **kwargs)
 
-    return click.option(
-        "--timeout",
-        type=float,
-        default=DEFAULT_TIMEOUT_S,
-        show_default=True,
-        metavar="SECONDS",
-        help="Give up after this long (exit 3, naming the AWS calls that did not answer).",
-    )(wrapper)
+    return _TIMEOUT(wrapper)
 
 
 def _gate_outputs(opts: GateOptions, *more: tuple[str, str | None]) -> list[tuple[str, str | None]]:
@@ -562,6 +565,7 @@ Examples:
     help="Run Pulumi with the shipped policy pack (refuses what the plan does not hold).",
 )
 @gate_options
+@_TIMEOUT
 @_handle_errors
 def deploy(
     manifest: str,
@@ -574,13 +578,21 @@ def deploy(
     project_dir: str,
     policy_pack: bool,
     opts: GateOptions,
+    timeout: float,
 ) -> int:
     """Gate MANIFEST as `plan --adapt` does, then deploy the plan with Pulumi, only on GO.
+
+    --timeout bounds the gate (reading the account), not Pulumi's deploy, which takes as long as it takes.
 
     Exit 0 deployed (or previewed); 1 NO_GO (or adaptations with --strict), nothing deployed; 2 bad
     input or a refused plan; 3 could not evaluate, no Pulumi CLI, or Pulumi failed.
     """
+    from preflight.deadline import run_within
     from preflight.deploy import DeployRequest, run_deploy
+
+    def gate() -> Any:
+        with run_within(timeout):
+            return _plan_gate(manifest, opts, strict=strict, max_age_hours=max_age_hours)
 
     request = DeployRequest(
         manifest=manifest,
@@ -598,7 +610,7 @@ def deploy(
     to_stdout = opts.fmt == "table" or bool(opts.output)
     return run_deploy(
         request,
-        gate=lambda: _plan_gate(manifest, opts, strict=strict, max_age_hours=max_age_hours),
+        gate=gate,
         emit=lambda reports: _emit(reports, opts),
         progress=functools.partial(click.echo, err=True),
         summary=functools.partial(click.echo, nl=False, err=not to_stdout),
