@@ -360,8 +360,11 @@ def _run_gate(
     *,
     strict: bool = False,
     save_plan: str | None = None,
+    all_regions: bool = False,
+    map_regions: Callable[..., list[Any]] | None = None,
 ) -> Any:
-    """Load the manifest, read each region's account and run `run_region` on it; one result per region."""
+    """Load the manifest, read each region's account and run `run_region` on it; one result per region
+    (`map_regions(fn, regions)` runs them, in order by default; `all_regions`: the account's enabled ones)."""
     from preflight.catalog import check_region
     from preflight.fileio import check_outputs
     from preflight.gate import GatePolicy
@@ -387,25 +390,39 @@ def _run_gate(
     regions = tuple(dict.fromkeys(opts.regions)) or (loaded.doc.region,)
     if opts.snapshot and len(regions) > 1:
         raise InputError("a snapshot holds one region: give one --region with --snapshot")
-    results = []
     with (
         _account_source(opts.sandbox, opts.snapshot, opts.profile, opts.role_arn, regions[0]) as source,
         _progress() as progress,
     ):
-        for region in regions:
-            results.append(
-                run_region(
-                    loaded,
-                    source,
-                    region,
-                    policy,
-                    overrides=overrides,
-                    warn_threshold=opts.warn_threshold,
-                    progress=progress,
-                    stack_state=stack_state,
-                )
-            )
+        if all_regions:
+            from preflight.place import enabled_regions
+
+            regions = enabled_regions(source, regions[0])
+        results = (map_regions or _in_order)(
+            functools.partial(
+                _each_region,
+                run_region,
+                loaded,
+                source,
+                policy,
+                overrides=overrides,
+                warn_threshold=opts.warn_threshold,
+                progress=progress,
+                stack_state=stack_state,
+            ),
+            regions,
+        )
     return results, policy
+
+
+def _in_order(fn: Callable[[str], Any], regions: tuple[str, ...]) -> list[Any]:
+    return [fn(region) for region in regions]
+
+
+def _each_region(
+    run_region: Callable[..., Any], loaded: Any, source: Any, policy: Any, region: str, **kw: Any
+) -> Any:
+    return run_region(loaded, source, region, policy, **kw)
 
 
 CHECK_EXAMPLES = """\b
@@ -526,6 +543,49 @@ def _plan_gate(
     run = functools.partial(run_plan, max_age_hours=max_age_hours, adapt=adapt)
     results, policy = _run_gate(manifest, opts, run, strict=strict, save_plan=save_plan)
     return results, exit_code_of_regions([report for report, _ in results], policy)
+
+
+PLACE_EXAMPLES = """\b
+Examples:
+  # where does the seed story's pipeline fit?
+  tap-preflight place manifests/tap-pipeline.yaml --env prod \\
+      --region us-east-1 --region eu-west-1 --region eu-central-1
+  # every enabled region of the account, adapted fits accepted
+  tap-preflight place manifests/tap-pipeline.yaml --env prod \\
+      --all-regions --accept adapted --format markdown
+"""
+
+
+@main.command(epilog=PLACE_EXAMPLES)
+@click.argument("manifest", type=click.Path())
+@click.option(
+    "--all-regions", is_flag=True, help="Every enabled region of the account (EC2 DescribeRegions)."
+)
+@click.option(
+    "--accept",
+    type=click.Choice(["requested", "adapted"]),
+    default="requested",
+    show_default=True,
+    help="Exit 0 when a region fits as requested, or also with adaptations.",
+)
+@gate_options
+@_handle_errors
+@_timeout_option
+def place(manifest: str, all_regions: bool, accept: str, opts: GateOptions) -> int:
+    """Rank regions for MANIFEST: fits as requested, fits with adaptations, does not fit."""
+    from preflight.fileio import write_output
+    from preflight.place import map_regions, placement_exit_code, placement_of, plan_region, render_placement
+
+    results, policy = _run_gate(manifest, opts, plan_region, all_regions=all_regions, map_regions=map_regions)
+    placement, reports = placement_of(results, policy, accept)  # type: ignore[arg-type]
+    for fmt, path in _parse_reports(opts.reports):
+        write_output(path, render_placement(placement, reports, fmt))
+    text = render_placement(placement, reports, opts.fmt)
+    if opts.output:
+        write_output(opts.output, text)
+    else:
+        click.echo(text, nl=False)
+    return placement_exit_code(placement, policy)
 
 
 @main.command(

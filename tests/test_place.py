@@ -1,0 +1,120 @@
+"""`place`: the deployment planned in several regions of one account, ranked, one verdict per region."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from preflight.gate import GatePolicy
+from preflight.place import Placement, RegionFit, classify, placement_exit_code, rank
+from tests.conftest import MANIFEST
+
+SCENARIO = str(Path(__file__).parent / "fixtures" / "place-three-regions.yaml")
+THREE = ("--region", "us-east-1", "--region", "eu-west-1", "--region", "eu-central-1")
+
+
+@pytest.fixture(scope="module")
+def ranked(tmp_path_factory) -> tuple[int, dict, str]:
+    """One run over the three regions (us-east-1 first: the scenario's stacks live there)."""
+    from click.testing import CliRunner
+
+    from cli import main
+
+    md = tmp_path_factory.mktemp("place") / "place.md"
+    result = CliRunner().invoke(
+        main,
+        ["place", MANIFEST, "--env", "prod", "--sandbox", SCENARIO, *THREE, "--format", "json",
+         "--report", f"markdown={md}"],
+    )  # fmt: skip
+    return result.exit_code, json.loads(result.output), md.read_text()
+
+
+def test_regions_ranked_fits_then_adapted_then_not(ranked) -> None:
+    code, body, _ = ranked
+    assert body["schema"] == "tap-preflight/place/v1"
+    assert [(r["region"], r["fit"]) for r in body["regions"]] == [
+        ("eu-central-1", "FITS"),
+        ("us-east-1", "FITS_ADAPTED"),
+        ("eu-west-1", "DOES_NOT_FIT"),
+    ]
+    adapted, blocked = body["regions"][1], body["regions"][2]
+    assert "Lambda networking: vpc-with-endpoints -> no-vpc" in adapted["adaptations"]
+    assert blocked["increases"] == ["vpc/L-F678F1CE VPCs per Region: 1 -> 2"]
+    assert code == 0  # eu-central-1 fits as requested
+
+
+def test_markdown_is_one_table_with_one_row_per_region(ranked) -> None:
+    _, _, md = ranked
+    rows = [line for line in md.splitlines() if line.startswith("| ") and "`" in line]
+    assert [row.split("|")[2].strip() for row in rows] == ["`eu-central-1`", "`us-east-1`", "`eu-west-1`"]
+    assert "Fits as requested in: eu-central-1." in md
+
+
+def test_none_fits_as_requested_exits_1_unless_adapted_fits_are_accepted(cli) -> None:
+    args = ("place", MANIFEST, "--env", "prod", "--sandbox", SCENARIO, "--region", "us-east-1",
+            "--region", "eu-west-1")  # fmt: skip
+    strict = cli(*args)
+    assert strict.exit_code == 1, strict.output
+    assert "Fits only with adaptations, best first: us-east-1." in strict.output
+    assert cli(*args, "--accept", "adapted").exit_code == 0
+
+
+def test_enabled_regions_come_from_describe_regions(sandbox) -> None:
+    from preflight.place import enabled_regions
+    from preflight.runner import LiveAccount
+
+    sb = sandbox("fresh-account")
+    source = LiveAccount(endpoint_url=sb.endpoint_url, credentials=("testing", "testing"))
+    regions = enabled_regions(source, "us-east-1")
+    assert "us-east-1" in regions and "eu-central-1" in regions
+    assert "ap-east-1" not in regions  # an opt-in region the account has not opted in to
+    assert list(regions) == sorted(regions)
+
+
+def test_all_regions_refused_with_a_snapshot(cli, tmp_path) -> None:
+    snap = tmp_path / "s.json"
+    snap.write_text("{}")
+    result = cli("place", MANIFEST, "--snapshot", str(snap), "--all-regions")
+    assert result.exit_code == 2
+
+
+def _fit(region: str, fit: str, **kw) -> RegionFit:
+    return RegionFit(region=region, fit=fit, verdict=None, **kw)  # type: ignore[arg-type]
+
+
+def test_could_not_evaluate_exits_3_only_when_nothing_fits() -> None:
+    policy = GatePolicy()
+    unknown, no = _fit("a-1", "UNKNOWN"), _fit("b-1", "DOES_NOT_FIT")
+    assert placement_exit_code(Placement(accept="requested", regions=(no, unknown)), policy) == 3
+    assert placement_exit_code(Placement(accept="requested", regions=(no,)), policy) == 1
+    fits = _fit("c-1", "FITS")
+    assert placement_exit_code(Placement(accept="requested", regions=(unknown, fits)), policy) == 0
+
+
+def test_adapted_fits_ranked_by_degradation_and_misses_by_increases() -> None:
+    many = _fit("a-1", "FITS_ADAPTED", adaptations=("x", "y"))
+    few = _fit("z-1", "FITS_ADAPTED", adaptations=("x",))
+    near = _fit("b-1", "DOES_NOT_FIT", increases=("one",))
+    far = _fit("a-2", "DOES_NOT_FIT", increases=("one", "two"))
+    assert [f.region for f in rank([far, many, near, few])] == ["z-1", "a-1", "b-1", "a-2"]
+
+
+def test_an_unreadable_quota_is_could_not_evaluate() -> None:
+    from preflight.account import LimitReading
+    from preflight.manifest import load_manifest
+    from preflight.runner import build_report
+    from tests.conftest import synthetic_state
+
+    manifest = load_manifest(MANIFEST, "prod")
+    state = synthetic_state()
+    blind = state.model_copy(
+        update={
+            "limits": {**state.limits, "L-61103206": LimitReading(value=None, source="unknown", detail="x")}
+        }
+    )
+    report = build_report(manifest, manifest.requested(blind.region, blind.azs), blind, GatePolicy())
+    fit = classify(report, GatePolicy())
+    assert fit.fit == "UNKNOWN" and "L-61103206" in fit.detail
+    assert classify(report, GatePolicy.from_flags((), allow_unknown=True)).fit != "UNKNOWN"
