@@ -22,6 +22,7 @@ from preflight.formats._common import (
     usd,
     value_text,
 )
+from preflight.formats.mermaid import adaptation_graph_section
 from preflight.model import Adaptation, Verdict
 from preflight.nextsteps import Invocation, next_steps
 from preflight.report import Finding, Report
@@ -160,6 +161,7 @@ def render_markdown(report: Report, *, invocation: Invocation | None = None) -> 
         out.append("")
         for i, a in enumerate(report.adaptations, start=1):
             out += _adaptation(i, a)
+        out += adaptation_graph_section(report.adaptations)
 
     if report.increase_requests:
         verb = "deploy as requested" if report.adaptations else "fit"
