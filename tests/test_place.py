@@ -12,12 +12,12 @@ from preflight.place import Placement, RegionFit, classify, placement_exit_code,
 from tests.conftest import MANIFEST
 
 SCENARIO = str(Path(__file__).parent / "fixtures" / "place-three-regions.yaml")
-THREE = ("--region", "us-east-1", "--region", "eu-west-1", "--region", "eu-central-1")
 
 
 @pytest.fixture(scope="module")
 def ranked(tmp_path_factory) -> tuple[int, dict, str]:
-    """One run over the three regions (us-east-1 first: the scenario's stacks live there)."""
+    """One run over the account's three enabled regions (the scenario's stacks live in the manifest's
+    region, us-east-1, the sandbox's home)."""
     from click.testing import CliRunner
 
     from cli import main
@@ -25,7 +25,7 @@ def ranked(tmp_path_factory) -> tuple[int, dict, str]:
     md = tmp_path_factory.mktemp("place") / "place.md"
     result = CliRunner().invoke(
         main,
-        ["place", MANIFEST, "--env", "prod", "--sandbox", SCENARIO, *THREE, "--format", "json",
+        ["place", MANIFEST, "--env", "prod", "--sandbox", SCENARIO, "--all-regions", "--format", "json",
          "--report", f"markdown={md}"],
     )  # fmt: skip
     return result.exit_code, json.loads(result.output), md.read_text()
@@ -65,12 +65,13 @@ def test_enabled_regions_come_from_describe_regions(sandbox) -> None:
     from preflight.place import enabled_regions
     from preflight.runner import LiveAccount
 
-    sb = sandbox("fresh-account")
+    sb = sandbox("fresh-account")  # names no regions: moto's list, opt-in regions left out
     source = LiveAccount(endpoint_url=sb.endpoint_url, credentials=("testing", "testing"))
     regions = enabled_regions(source, "us-east-1")
     assert "us-east-1" in regions and "eu-central-1" in regions
     assert "ap-east-1" not in regions  # an opt-in region the account has not opted in to
     assert list(regions) == sorted(regions)
+    assert sb.call_log.mutating_calls() == []
 
 
 def test_all_regions_refused_with_a_snapshot(cli, tmp_path) -> None:

@@ -324,6 +324,23 @@ def ec2_describe_account_attributes(state: SandboxState, call: Call) -> Response
     return xml_response(xml)
 
 
+def ec2_describe_regions(state: SandboxState, call: Call) -> Response | None:
+    """The scenario's enabled regions, when it names them (moto lists every region it knows)."""
+    if not state.enabled_regions:
+        return None
+    items = "".join(
+        f"<item><regionName>{escape(r)}</regionName><regionEndpoint>ec2.{escape(r)}.amazonaws.com"
+        "</regionEndpoint><optInStatus>opt-in-not-required</optInStatus></item>"
+        for r in state.enabled_regions
+    )
+    xml = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<DescribeRegionsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">'
+        f"<requestId>{request_id()}</requestId><regionInfo>{items}</regionInfo></DescribeRegionsResponse>"
+    )
+    return xml_response(xml)
+
+
 # --- names and availability (what fails a deploy that is not a quota) ------------------------------
 
 
@@ -487,6 +504,7 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("ec2", "CreateNatGateway"): ec2_create_nat_gateway,
     ("ec2", "CreateVpcEndpoint"): ec2_create_vpc_endpoint,
     ("ec2", "DescribeAccountAttributes"): ec2_describe_account_attributes,
+    ("ec2", "DescribeRegions"): ec2_describe_regions,
     ("iam", "GetAccountSummary"): iam_get_account_summary,
     ("lambda", "UpdateFunctionConfiguration"): lambda_update_function,
     ("lambda", "UpdateFunctionCode"): lambda_update_function,

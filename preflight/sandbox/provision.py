@@ -193,6 +193,7 @@ class _Provisioner:
             zones = tuple(z if len(z) > 1 else f"{region}{z}" for z in limited.zones)
             service = f"com.amazonaws.{region}.{limited.service}"
             self.sandbox.state.limit_endpoint_service(region, service, zones)
+        self.sandbox.state.enabled_regions = tuple(s.enabled_regions)
         self._run_all(jobs)
 
     def _run_all(self, jobs: list[Job]) -> None:

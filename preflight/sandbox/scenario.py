@@ -224,6 +224,16 @@ class Scenario(_Model):
     roles: list[Role] = []
     alarms: list[Alarm] = []
     endpoint_services: list[EndpointService] = []
+    # The account's enabled regions, as EC2 DescribeRegions lists them; empty: every region moto knows
+    # that needs no opt-in.
+    enabled_regions: list[str] = []
+
+    @field_validator("enabled_regions")
+    @classmethod
+    def _enabled_regions(cls, value: list[str]) -> list[str]:
+        for region in value:
+            _region(region)
+        return value
 
     _source: str | None = PrivateAttr(default=None)
     _linemap: LineMap | None = PrivateAttr(default=None)

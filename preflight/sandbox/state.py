@@ -45,6 +45,7 @@ class SandboxState:
         self._applied: dict[tuple[str, str, str], float] = {}
         self.requests: list[QuotaRequest] = []
         self._endpoint_zones: dict[tuple[str, str], tuple[str, ...]] = {}
+        self.enabled_regions: tuple[str, ...] = ()  # DescribeRegions' answer; empty: moto's
 
     def limit_endpoint_service(self, region: str, service_name: str, zones: tuple[str, ...]) -> None:
         """Offer an interface endpoint service only in `zones` (AWS does not offer every one everywhere)."""
