@@ -226,4 +226,9 @@ def render_placement(placement: Placement, reports: list[Report], fmt: str) -> s
         case _:
             from preflight.formats import render_many
 
+            if not reports:  # nothing to annotate: say why, exit 3
+                from preflight.errors import EnvironmentProblem
+
+                why = "; ".join(f"{f.region}: {f.detail}" for f in placement.regions)
+                raise EnvironmentProblem(f"no region could be read, no {fmt} report to write ({why})")
             return render_many(reports, fmt)  # type: ignore[arg-type]

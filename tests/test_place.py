@@ -119,3 +119,14 @@ def test_an_unreadable_quota_is_could_not_evaluate() -> None:
     fit = classify(report, GatePolicy())
     assert fit.fit == "UNKNOWN" and "L-61103206" in fit.detail
     assert classify(report, GatePolicy.from_flags((), allow_unknown=True)).fit != "UNKNOWN"
+
+
+def test_machine_formats_without_any_readable_region_are_exit_3() -> None:
+    from preflight.errors import EnvironmentProblem
+    from preflight.place import render_placement
+
+    placement = Placement(accept="requested", regions=(_fit("a-1", "UNKNOWN", detail="AccessDenied"),))
+    assert "AccessDenied" in render_placement(placement, [], "table")
+    with pytest.raises(EnvironmentProblem, match="a-1: AccessDenied") as caught:
+        render_placement(placement, [], "sarif")
+    assert caught.value.exit_code == 3
