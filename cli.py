@@ -251,10 +251,17 @@ def _progress() -> Iterator[Callable[[str], None] | None]:
         yield progress
 
 
-def _emit(reports: list[Any], opts: GateOptions, invocation: Any = None) -> None:
+def _emit(reports: list[Any], opts: GateOptions, invocation: Any = None, *, strict: bool = False) -> None:
     """Write the reports in every format asked for: stdout or -o, plus each --report FORMAT=PATH."""
+    import functools
+
     from preflight.fileio import STDIO, append_summary, write_output
-    from preflight.formats import render_many
+    from preflight.formats import render_many as render_any
+    from preflight.gate import GatePolicy
+
+    # The views that show pass or fail (JUnit) follow the gate's policy.
+    policy = GatePolicy.from_flags(opts.fail_on, strict=strict)  # type: ignore[arg-type]
+    render_many = functools.partial(render_any, policy=policy)
     from preflight.formats.table import render_tables
     from preflight.terminal import output_width, use_color
 
@@ -519,7 +526,10 @@ def plan(
             write_output(path, plan_json(plan_file))
             written += [path] if path != STDIO else []
     _emit(
-        [report for report, _ in results], opts, _invocation(manifest, opts, adapt=adapt, save_plan=save_plan)
+        [report for report, _ in results],
+        opts,
+        _invocation(manifest, opts, adapt=adapt, save_plan=save_plan),
+        strict=strict,
     )
     for path in written:  # last, on stderr: the report on stdout stays what --format says
         click.echo(f"plan written to {path}", err=True)
@@ -671,7 +681,7 @@ def deploy(
     return run_deploy(
         request,
         gate=gate,
-        emit=lambda reports: _emit(reports, opts),
+        emit=lambda reports: _emit(reports, opts, strict=strict),
         progress=functools.partial(click.echo, err=True),
         summary=functools.partial(click.echo, nl=False, err=not to_stdout),
     )

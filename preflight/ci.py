@@ -35,19 +35,24 @@ def marker(key: str) -> str:
 def comment_body(markdown: str, *, key: str, link: str | None = None, limit: int = COMMENT_LIMIT) -> str:
     """The comment: marker and report, truncated under `limit` (counted in UTF-8 bytes, to be safe)."""
     head = marker(key) + "\n"
-    whole = head + markdown
-    if _size(whole) <= limit:
-        return whole
     where = f"[the full report]({link})" if link else "the full report in this run's artifacts"
+    return head + truncate_markdown(markdown, where=where, limit=limit - _size(head))
+
+
+def truncate_markdown(markdown: str, *, where: str, limit: int = COMMENT_LIMIT) -> str:
+    """`markdown` whole when it fits in `limit` UTF-8 bytes; otherwise cut at a line, what the cut left
+    open closed (code fences, <details>), and a note saying so that points at `where`."""
+    if _size(markdown) <= limit:
+        return markdown
     note = (
         f"\n\n---\n**Truncated:** this report is {len(markdown):,} characters, more than a comment holds; "
         f"see {where}.\n"
     )
-    room = limit - _size(head) - _size(note) - 64  # 64: the closers added below
+    room = limit - _size(note) - 64  # 64: the closers added below
     cut = markdown.encode("utf-8")[: max(room, 0)].decode("utf-8", errors="ignore")
     if "\n" in cut:
         cut = cut[: cut.rfind("\n")]  # whole lines only
-    return head + cut + _closers(cut) + note
+    return cut + _closers(cut) + note
 
 
 def _closers(text: str) -> str:

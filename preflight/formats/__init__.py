@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal, assert_never, get_args
+from typing import TYPE_CHECKING, Literal, assert_never, get_args
 
 from preflight.nextsteps import Invocation
 from preflight.report import Report
+
+if TYPE_CHECKING:
+    from preflight.gate import GatePolicy
 
 Format = Literal["table", "json", "markdown", "sarif", "junit", "github"]
 FORMAT_NAMES: tuple[str, ...] = get_args(Format)
@@ -42,9 +45,16 @@ def formatter(fmt: Format) -> Callable[[Report], str]:
             assert_never(fmt)
 
 
-def render(report: Report, fmt: Format, invocation: Invocation | None = None) -> str:
+def render(
+    report: Report, fmt: Format, invocation: Invocation | None = None, *, policy: GatePolicy | None = None
+) -> str:
     """`report` in `fmt`; the table and markdown end a NO_GO with the commands to run next, built from
-    `invocation` (the arguments the report was made with) when given."""
+    `invocation` (the arguments the report was made with) when given; JUnit fails WARNs and
+    adaptations as `policy` does (--fail-on warn, --strict)."""
+    if fmt == "junit" and policy is not None:
+        from preflight.formats.junit import render_junit
+
+        return render_junit(report, warn_fails="warn" in policy.fail_on, strict=policy.strict)
     if invocation is not None and fmt in ("table", "markdown"):
         return formatter(fmt)(report, invocation=invocation)  # type: ignore[call-arg]
     return formatter(fmt)(report)
@@ -53,11 +63,36 @@ def render(report: Report, fmt: Format, invocation: Invocation | None = None) ->
 REPORT_SET_SCHEMA = "tap-preflight/report-set/v1"
 
 
-def render_many(reports: list[Report], fmt: Format, invocation: Invocation | None = None) -> str:
+def render_many(
+    reports: list[Report],
+    fmt: Format,
+    invocation: Invocation | None = None,
+    *,
+    policy: GatePolicy | None = None,
+) -> str:
     """Several regions in one document: one report renders as itself; more are combined per format
-    (a report set in JSON, one SARIF run and one JUnit suite per region, the rest one after another)."""
+    (a report set in JSON, one SARIF run and one JUnit suite per region, the rest one after another).
+    Markdown is kept under a pull-request comment's limit, pointing at the full report when cut."""
+    if fmt == "markdown":
+        from preflight.ci import truncate_markdown
+
+        return truncate_markdown(_render_many(reports, fmt, invocation, policy=policy), where=FULL_REPORT)
+    return _render_many(reports, fmt, invocation, policy=policy)
+
+
+# Where a cut markdown report sends its reader: every run can write the whole report as JSON.
+FULL_REPORT = "the JSON report (`--report json=PATH`) or the SARIF report for every finding"
+
+
+def _render_many(
+    reports: list[Report],
+    fmt: Format,
+    invocation: Invocation | None = None,
+    *,
+    policy: GatePolicy | None = None,
+) -> str:
     if len(reports) == 1:
-        return render(reports[0], fmt, invocation)
+        return render(reports[0], fmt, invocation, policy=policy)
     match fmt:
         case "json":
             import json
@@ -79,7 +114,7 @@ def render_many(reports: list[Report], fmt: Format, invocation: Invocation | Non
         case "junit":
             import xml.etree.ElementTree as ET
 
-            roots = [ET.fromstring(render(r, "junit")) for r in reports]
+            roots = [ET.fromstring(render(r, "junit", policy=policy)) for r in reports]
             merged = roots[0]
             for root in roots[1:]:
                 merged.extend(list(root))

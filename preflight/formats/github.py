@@ -26,6 +26,9 @@ from preflight.model import Adaptation
 from preflight.report import Finding, Report
 
 COMMAND = {"FAIL": "error", "UNKNOWN": "error", "WARN": "warning"}
+# GitHub shows at most 10 error and 10 warning annotations of a step (50 of a job) and drops the rest
+# without a word; past this many the log says how many more there are and where to read them.
+ANNOTATION_CAP = 50
 
 
 def escape_data(value: str) -> str:
@@ -69,7 +72,13 @@ def _adaptation_message(a: Adaptation) -> str:
     return "\n".join(lines)
 
 
-def render_github(report: Report) -> str:
+def _severity(line: str) -> int:
+    """0 for an ::error, 1 for a ::warning, 2 for the rest (the command name ends at a space or ::)."""
+    name = line[2:].split(" ", 1)[0].split("::", 1)[0]
+    return {"error": 0, "warning": 1}.get(name, 2)
+
+
+def render_github(report: Report, *, cap: int = ANNOTATION_CAP) -> str:
     path = report.manifest.path
     # Flags that change the verdict on purpose come first: nobody should miss them in the log.
     out = [command("warning", o.detail, {"title": f"override {o.flag}"}) for o in report.overrides]
@@ -97,6 +106,20 @@ def render_github(report: Report) -> str:
                 "notice",
                 _adaptation_message(a),
                 {"title": f"adaptation {a.id}: {a.title}", "file": path, "line": line},
+            )
+        )
+    if len(out) > cap:
+        # Most important first (overrides, errors, warnings, notices): what is cut is the least.
+        n = len(report.overrides)
+        out = out[:n] + sorted(out[n:], key=_severity)
+        more = len(out) - (cap - 1)
+        out = out[: cap - 1]
+        out.append(
+            command(
+                "notice",
+                f"{more} more annotations not shown (at most {cap} per report); "
+                "the full list is in the markdown, JSON or SARIF report",
+                {"title": f"tap-preflight: {more} more"},
             )
         )
     # A plain log line, not a command; escaped too, so a line break in a name cannot start a command.

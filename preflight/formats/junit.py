@@ -1,8 +1,11 @@
 """JUnit XML, for CI test-report views (Jenkins, GitLab, Azure DevOps, GitHub test-report actions).
 
-One test suite per report, one test case per quota and scope. FAIL is a `<failure>`; UNKNOWN is
-`<skipped>` with the reason (it was not evaluated, which is what skipped means to these readers; the
-gate still fails closed on it); WARN passes and carries its message in `<system-out>`.
+One test suite per report, one test case per quota and scope. FAIL is a `<failure>`; UNKNOWN is an
+`<error>` (it could not be evaluated and the gate fails closed on it: a `<skipped>` would show green in
+these views); WARN carries its message in `<system-out>` and a `warn` property, and is a `<failure>`
+when WARNs fail the gate (`--fail-on warn`, `--strict`). Adaptations of a plan are test cases too: a
+pass with `<system-out>`, or a `<failure>` under `--strict`, so that GO_WITH_ADAPTATIONS is never
+all green without a word.
 Built with ElementTree so every attribute and text is escaped; characters XML 1.0 cannot hold at all are
 replaced, so the document always parses.
 """
@@ -21,7 +24,9 @@ from preflight.formats._common import (
     quota_entry,
     scope_label,
     unit_of,
+    value_text,
 )
+from preflight.model import Adaptation
 from preflight.report import CheckFinding, Finding, Report
 
 # XML 1.0 allows tab, LF, CR and everything from U+0020 except surrogates and U+FFFE/U+FFFF.
@@ -67,7 +72,7 @@ def _details(report: Report, f: Finding) -> str:
     return "\n".join(lines)
 
 
-def _check_case(suite: ET.Element, report: Report, c: CheckFinding) -> None:
+def _check_case(suite: ET.Element, report: Report, c: CheckFinding, *, warn_fails: bool) -> None:
     """One test case per non-quota finding, classed by its kind and rule id."""
     attrs = {
         "classname": f"{c.kind}.{c.id}",
@@ -80,21 +85,56 @@ def _check_case(suite: ET.Element, report: Report, c: CheckFinding) -> None:
         attrs["line"] = str(line)
     case = _element(suite, "testcase", **attrs)
     details = "\n".join([c.message, "", *check_details(c)])
-    if c.status == "FAIL":
-        _element(case, "failure", details, message=c.message, type="FAIL")
-    elif c.status == "UNKNOWN":
-        _element(case, "skipped", message=c.message)
-    elif c.status == "WARN":
+    _outcome(case, c.status, c.message, details, warn_fails=warn_fails)
+
+
+def _outcome(case: ET.Element, status: str, message: str, details: str, *, warn_fails: bool) -> None:
+    """FAIL a failure, UNKNOWN an error, WARN a failure only when WARNs fail the gate."""
+    if status == "FAIL":
+        _element(case, "failure", details, message=message, type="FAIL")
+    elif status == "UNKNOWN":
+        _element(case, "error", details, message=message, type="UNKNOWN")
+    elif status == "WARN":
+        if warn_fails:
+            _element(case, "failure", details, message=message, type="WARN")
+        else:
+            props = _element(case, "properties")
+            _element(props, "property", name="warn", value=message)
         _element(case, "system-out", f"WARN: {details}")
 
 
-def render_junit(report: Report) -> str:
+def _adaptation_case(suite: ET.Element, report: Report, a: Adaptation, *, strict: bool) -> None:
+    attrs = {"classname": f"adaptation.{a.id}", "name": a.title, "time": "0", "file": report.manifest.path}
+    line = next((c.line for c in a.changes if c.line is not None and c.line >= 1), None)
+    if line is not None:
+        attrs["line"] = str(line)
+    case = _element(suite, "testcase", **attrs)
+    details = "\n".join(
+        [
+            a.reason,
+            "",
+            *(f"{c.path}: {value_text(c.before)} -> {value_text(c.after)}" for c in a.changes),
+            f"cost: {a.impact.cost}; security: {a.impact.security}; performance: {a.impact.performance}",
+        ]
+    )
+    if strict:  # --strict: a plan that needs adaptations does not pass
+        _element(case, "failure", details, message=a.reason, type="ADAPTATION")
+    else:
+        props = _element(case, "properties")
+        _element(props, "property", name="adaptation", value=a.reason)
+    _element(case, "system-out", f"ADAPTATION: {details}")
+
+
+def render_junit(report: Report, *, warn_fails: bool = False, strict: bool = False) -> str:
+    """`warn_fails`: WARNs fail the gate (--fail-on warn or --strict); `strict`: so do adaptations."""
+    warn_fails = warn_fails or strict
     c = report.counts()
+    adaptations = report.adaptations or ()
     totals = {
-        "tests": str(len(report.findings) + len(report.checks)),
-        "failures": str(c["FAIL"]),
-        "errors": "0",
-        "skipped": str(c["UNKNOWN"]),
+        "tests": str(len(report.findings) + len(report.checks) + len(adaptations)),
+        "failures": str(c["FAIL"] + (c["WARN"] if warn_fails else 0) + (len(adaptations) if strict else 0)),
+        "errors": str(c["UNKNOWN"]),
+        "skipped": "0",
         "time": f"{report.stats.elapsed_s:.3f}",
     }
     root = ET.Element("testsuites", {"name": "tap-preflight", **totals})
@@ -128,15 +168,13 @@ def render_junit(report: Report) -> str:
         if line is not None:
             attrs["line"] = str(line)
         case = _element(suite, "testcase", **attrs)
-        if f.status == "FAIL":
-            _element(case, "failure", _details(report, f), message=f.message, type="FAIL")
-        elif f.status == "UNKNOWN":
-            _element(case, "skipped", message=f.message)
-        elif f.status == "WARN":
-            _element(case, "system-out", f"WARN: {_details(report, f)}")
+        if f.status in ("FAIL", "UNKNOWN", "WARN"):
+            _outcome(case, f.status, f.message, _details(report, f), warn_fails=warn_fails)
 
-    for c in report.checks:
-        _check_case(suite, report, c)
+    for check in report.checks:
+        _check_case(suite, report, check, warn_fails=warn_fails)
+    for a in adaptations:
+        _adaptation_case(suite, report, a, strict=strict)
 
     ET.indent(root, space="  ")
     body = ET.tostring(root, encoding="unicode", short_empty_elements=True)

@@ -184,6 +184,12 @@ def _check_result(report: Report, c: CheckFinding, rule_index: int) -> dict[str,
     }
 
 
+def sarif_category(environment: str, region: str) -> str:
+    """The run's `automationDetails.id`: `tap-preflight/<env>/<region>/` (the trailing slash leaves the
+    run id to code scanning, which then keys results by this category)."""
+    return f"tap-preflight/{environment or 'default'}/{region}/"
+
+
 def render_sarif(report: Report) -> str:
     rules: list[dict[str, Any]] = []
     index: dict[str, int] = {}
@@ -199,6 +205,9 @@ def render_sarif(report: Report) -> str:
         if c.status in LEVEL:
             results.append(_check_result(report, c, index[c.id]))
     run = {
+        # One run per region, each its own category: code scanning refuses two runs of one tool with
+        # the same category, and replaces a category's earlier results with the newest upload.
+        "automationDetails": {"id": sarif_category(report.environment, report.region)},
         "tool": {
             "driver": {
                 "name": "tap-preflight",

@@ -37,36 +37,49 @@ def check_against(report: Report, xml: str) -> ET.Element:
     assert len(suites) == 1
     suite = suites[0]
     c = report.counts()
+    adaptations = report.adaptations or ()
     for element in (root, suite):
-        assert element.get("tests") == str(len(report.findings) + len(report.checks))
+        assert element.get("tests") == str(len(report.findings) + len(report.checks) + len(adaptations))
         assert element.get("failures") == str(c["FAIL"])
-        assert element.get("skipped") == str(c["UNKNOWN"])
-        assert element.get("errors") == "0"
+        # UNKNOWN fails the gate closed: an error, never a skip (a skip shows green in CI views).
+        assert element.get("errors") == str(c["UNKNOWN"])
+        assert element.get("skipped") == "0"
     assert suite.get("name") == (
         f"tap-preflight {report.manifest.name} ({report.environment}) {report.region}"
     )
     cases = suite.findall("testcase")
-    assert len(cases) == len(report.findings) + len(report.checks) == xml.count("<testcase ")
+    n_checks = len(report.findings) + len(report.checks)
+    assert len(cases) == n_checks + len(adaptations) == xml.count("<testcase ")
+    assert not root.findall(".//skipped")
     # Quota findings first, then one case per check that is not a quota, classed by kind and rule id.
-    for case, c in zip(cases[len(report.findings) :], report.checks, strict=True):
+    for case, c in zip(cases[len(report.findings) : n_checks], report.checks, strict=True):
         assert case.get("classname") == f"{c.kind}.{c.id}"
         assert len(case.findall("failure")) == (c.status == "FAIL")
-        assert len(case.findall("skipped")) == (c.status == "UNKNOWN")
+        assert len(case.findall("error")) == (c.status == "UNKNOWN")
     for case, f in zip(cases[: len(report.findings)], report.findings, strict=True):
         assert case.get("classname") == as_attribute(f"{f.service_code}.{f.quota_code}")
         assert case.get("name") == as_attribute(f"{f.quota_name} [{f.scope}]")
-        failures, skipped, out = case.findall("failure"), case.findall("skipped"), case.findall("system-out")
+        failures, errors, out = case.findall("failure"), case.findall("error"), case.findall("system-out")
         assert len(failures) == (f.status == "FAIL")
-        assert len(skipped) == (f.status == "UNKNOWN")
+        assert len(errors) == (f.status == "UNKNOWN")
         assert len(out) == (f.status == "WARN")
+        if f.status == "WARN":  # visible without failing: a property and the details
+            assert [p.get("value") for p in case.findall("properties/property[@name='warn']")] == [
+                as_attribute(f.message)
+            ]
         if failures:
             assert failures[0].get("type") == "FAIL"
             assert failures[0].get("message") == as_attribute(f.message)
             assert as_text_node(f.message) in (failures[0].text or "")
-        if skipped:
-            assert skipped[0].get("message") == as_attribute(f.message)
+        if errors:
+            assert errors[0].get("type") == "UNKNOWN"
+            assert errors[0].get("message") == as_attribute(f.message)
         if out:
             assert as_text_node(f.message) in (out[0].text or "")
+    for case, a in zip(cases[n_checks:], adaptations, strict=True):
+        assert case.get("classname") == f"adaptation.{a.id}"
+        assert not case.findall("failure"), "an adaptation fails only under --strict"
+        assert as_text_node(a.reason) in (case.findtext("system-out") or "")
     return root
 
 
@@ -78,9 +91,42 @@ def test_golden_inputs_parse_back(golden_input: Path, load_report: Callable[[Pat
 def test_one_of_each_status(sample_report: Report) -> None:
     root = check_against(sample_report, render_junit(sample_report))
     cases = root.findall("testsuite/testcase")
-    assert [c.get("line") for c in cases] == ["35", None, "16", "114"]
-    assert cases[1].find("skipped").get("message") == "limit unknown: kinesis:DescribeLimits denied"
+    # Four findings, then the one adaptation (at its first changed line).
+    assert [c.get("line") for c in cases] == ["35", None, "16", "114", "35"]
+    assert cases[1].find("error").get("message") == "limit unknown: kinesis:DescribeLimits denied"
     assert "raise it from 20 to 22" in cases[0].find("failure").text
+
+
+def _failures(root: ET.Element) -> dict[str, str]:
+    return {
+        case.get("classname", ""): f.get("type", "")
+        for case in root.iter("testcase")
+        for f in case.findall("failure")
+    }
+
+
+def test_warn_and_adaptations_fail_only_when_the_gate_says_so(sample_report: Report) -> None:
+    plain = ET.fromstring(render_junit(sample_report).encode())
+    assert set(_failures(plain).values()) == {"FAIL"}
+    assert plain.get("failures") == "1"
+
+    warn = ET.fromstring(render_junit(sample_report, warn_fails=True).encode())
+    assert sorted(_failures(warn).values()) == ["FAIL", "WARN"]
+    assert warn.get("failures") == "2"
+
+    strict = ET.fromstring(render_junit(sample_report, strict=True).encode())
+    assert sorted(_failures(strict).values()) == ["ADAPTATION", "FAIL", "WARN"]
+    assert strict.get("failures") == strict.find("testsuite").get("failures") == "3"
+    assert any(name.startswith("adaptation.") for name in _failures(strict))
+
+
+def test_render_many_passes_the_gate_policy_to_junit(sample_report: Report) -> None:
+    from preflight.formats import render_many
+    from preflight.gate import GatePolicy
+
+    two = [sample_report, sample_report.model_copy(update={"region": "eu-west-1"})]
+    root = ET.fromstring(render_many(two, "junit", policy=GatePolicy.from_flags(["warn"])).encode())
+    assert root.get("failures") == "4" and root.get("errors") == "2" and root.get("skipped") == "0"
 
 
 def test_empty_report(make_report) -> None:
