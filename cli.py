@@ -135,6 +135,7 @@ class GateOptions:
     warn_threshold: float
     allow_unknown: bool
     fail_on: tuple[str, ...]
+    skips: tuple[str, ...]
     soft_fail: bool
     fmt: str
     output: str | None
@@ -176,6 +177,14 @@ _GATE_OPTIONS = [
         multiple=True,
         type=click.Choice(["warn", "fail", "unknown"]),
         help="Also fail the gate on these statuses (fail and unknown always do, unknown unless allowed).",
+    ),
+    click.option(
+        "--skip",
+        "skips",
+        multiple=True,
+        metavar="CODE[:SCOPE]",
+        help="Accept a known WARN or UNKNOWN (quota code or check id): shown as SUPPRESSED, never a FAIL. "
+        "Repeatable; config `skip` entries add a reason and an expiry.",
     ),
     click.option("--soft-fail", is_flag=True, help="Report everything, exit 0."),
     click.option(
@@ -346,7 +355,15 @@ Run `tap-preflight COMMAND --help` for a command's options and examples.""",
 @click.option(
     "--debug", is_flag=True, help="Show the traceback of an internal error (also TAP_PREFLIGHT_DEBUG=1)."
 )
-def main(debug: bool) -> None:
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="Settings file (default: .tap-preflight.toml or pyproject.toml's [tool.tap-preflight], "
+    "from here upward). Flags win over it.",
+)
+@click.pass_context
+def main(ctx: click.Context, debug: bool, config_path: str | None) -> None:
     """Pre-deploy quota gate for the TAP pipeline.
 
     \b
@@ -358,6 +375,15 @@ def main(debug: bool) -> None:
       3  could not evaluate: no credentials, access denied,
          unreachable, or a quota UNKNOWN
     """
+    from preflight.config import load_config
+
+    try:
+        config = load_config(config_path)
+    except InputError as exc:  # raised by the gate commands that read it: --help still works
+        ctx.meta["tap-preflight.config"] = exc
+        return
+    ctx.default_map = config.default_map()
+    ctx.meta["tap-preflight.config"] = config
 
 
 def _run_gate(
@@ -373,15 +399,20 @@ def _run_gate(
     """Load the manifest, read each region's account and run `run_region` on it; one result per region
     (`map_regions(fn, regions)` runs them, in order by default; `all_regions`: the account's enabled ones)."""
     from preflight.catalog import check_region
+    from preflight.config import Config, active_skips
     from preflight.fileio import check_outputs
     from preflight.gate import GatePolicy
     from preflight.manifest import load_manifest
 
+    config = click.get_current_context().meta.get("tap-preflight.config", Config())
+    if isinstance(config, InputError):
+        raise config
     policy = GatePolicy.from_flags(
         opts.fail_on,  # type: ignore[arg-type]
         allow_unknown=opts.allow_unknown,
         soft_fail=opts.soft_fail,
         strict=strict,
+        skips=active_skips(config, opts.skips),
     )
     overrides = _parse_limits(opts.limits)
     _parse_reports(opts.reports)  # bad --report values fail before the account is read
@@ -419,6 +450,13 @@ def _run_gate(
             ),
             regions,
         )
+    from preflight.skips import skip_messages
+
+    # Each region's report (plan and deploy give (report, plan) pairs; place may give other results).
+    reports = [r[0] if isinstance(r, tuple) else r for r in results]
+    reports = [r for r in reports if hasattr(r, "findings")]
+    for message in skip_messages(reports, policy.skips):  # a FAIL stays FAIL, and the user hears why
+        click.echo(f"tap-preflight: warning: {message}", err=True)
     return results, policy
 
 

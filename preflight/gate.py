@@ -1,7 +1,7 @@
 """The exit policy, in one place. Exit codes mean one thing each:
 
 0  GO (or GO_WITH_ADAPTATIONS from `plan`, unless --strict)
-1  NO_GO: a quota does not fit (or a WARN, with --fail-on warn)
+1  NO_GO: a quota does not fit (or a WARN, with --fail-on warn); a FAIL is never suppressed by a skip
 2  usage or input error (manifest, scenario, snapshot, plan, flags)
 3  could not evaluate: no credentials, access denied, endpoint unreachable, or a quota UNKNOWN
    (fail closed) without --allow-unknown
@@ -15,6 +15,7 @@ from typing import Literal
 
 from preflight.model import Verdict
 from preflight.report import CheckFinding, Finding, Override, Report
+from preflight.skips import Skip, suppress
 
 EXIT_GO = 0
 EXIT_NO_GO = 1
@@ -29,6 +30,7 @@ class GatePolicy:
     fail_on: frozenset[FailOn] = frozenset({"fail", "unknown"})
     soft_fail: bool = False  # report everything, exit 0
     strict: bool = False  # GO_WITH_ADAPTATIONS fails too
+    skips: tuple[Skip, ...] = ()  # accepted WARN/UNKNOWN findings (never a FAIL): SUPPRESSED
 
     @classmethod
     def from_flags(
@@ -38,13 +40,14 @@ class GatePolicy:
         allow_unknown: bool = False,
         soft_fail: bool = False,
         strict: bool = False,
+        skips: Iterable[Skip] = (),
     ) -> GatePolicy:
         # --fail-on only adds to the default: a quota that does not fit always fails the gate, and one
         # that could not be read does too (fail closed) unless --allow-unknown.
         chosen = {*fail_on, "fail", "unknown"}
         if allow_unknown:
             chosen.discard("unknown")
-        return cls(fail_on=frozenset(chosen), soft_fail=soft_fail, strict=strict)
+        return cls(fail_on=frozenset(chosen), soft_fail=soft_fail, strict=strict, skips=tuple(skips))
 
     @property
     def allow_unknown(self) -> bool:
@@ -69,13 +72,22 @@ def overrides_of(policy: GatePolicy, limits: Mapping[str, float]) -> tuple[Overr
         )
     if policy.soft_fail:
         out.append(Override(flag="--soft-fail", detail="the exit code is 0 whatever the verdict"))
+    for skip in policy.skips:  # accepted risk is a decision a reviewer must see, with its reason
+        until = f", until {skip.expires.isoformat()}" if skip.expires else ""
+        out.append(
+            Override(
+                flag="--skip",
+                detail=f"{skip.label} accepted if WARN or UNKNOWN ({skip.source}): {skip.reason}{until}",
+            )
+        )
     return tuple(out)
 
 
 def verdict_for(
     findings: Iterable[Finding | CheckFinding], policy: GatePolicy, *, adapted: bool = False
 ) -> Verdict:
-    statuses = {f.status for f in findings}
+    # Skips are applied here too, so every caller (check, plan, the planner) gets the same verdict.
+    statuses = {f.status for f in suppress(findings, policy.skips)}
     if "FAIL" in statuses or ("UNKNOWN" in statuses and not policy.allow_unknown):
         return "NO_GO"
     return "GO_WITH_ADAPTATIONS" if adapted else "GO"

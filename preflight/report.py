@@ -6,18 +6,42 @@ Its JSON form (`schema: tap-preflight/report/v1`) is a contract other tools read
 
 from __future__ import annotations
 
-from typing import Literal
+from datetime import date
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 from preflight.bounds import Count, ElapsedS, Headroom, QuotaValue, Utilization
 from preflight.model import Adaptation, IncreaseRequest, ManifestRef, Note, Verdict
 
-Status = Literal["OK", "WARN", "FAIL", "UNKNOWN"]
+# SUPPRESSED: a WARN or UNKNOWN the user accepted (--skip, a config `skip` entry); it keeps its reason.
+Status = Literal["OK", "WARN", "FAIL", "UNKNOWN", "SUPPRESSED"]
 REPORT_SCHEMA = "tap-preflight/report/v1"
 
 
-class Finding(BaseModel):
+class Suppression(BaseModel):
+    """Why a finding is SUPPRESSED: what it was, who accepted it (flag or config file) and until when."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    status: Literal["WARN", "UNKNOWN"]  # what it would be without the skip
+    reason: str
+    source: str  # "--skip L-...:scope" or "pyproject.toml: [[tool.tap-preflight.skip]] #1"
+    expires: date | None = None
+
+
+class _SuppressibleModel(BaseModel):
+    """Leaves `suppression` out of the JSON when there is none, so reports without skips stay as they were."""
+
+    @model_serializer(mode="wrap")
+    def _drop_no_suppression(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        if isinstance(data, dict) and data.get("suppression", 0) is None:
+            del data["suppression"]
+        return data
+
+
+class Finding(_SuppressibleModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     kind: Literal["quota"] = "quota"
@@ -35,9 +59,10 @@ class Finding(BaseModel):
     resources: tuple[str, ...]
     message: str
     lines: tuple[int, ...] = ()  # manifest lines of `resources` (where known), for annotations and SARIF
+    suppression: Suppression | None = None  # set when status is SUPPRESSED
 
 
-class CheckFinding(BaseModel):
+class CheckFinding(_SuppressibleModel):
     """A deploy failure that is not a quota (a name taken, a service not offered): no limit, no usage.
 
     `id` is the check's stable rule id (TAP-C... conflicts, TAP-A... availability), as SARIF rule ids.
@@ -56,6 +81,7 @@ class CheckFinding(BaseModel):
     action: Literal["fail", "adopt", "overwrite"] | None = None  # what the deploy would do
     fix: str = ""
     lines: tuple[int, ...] = ()
+    suppression: Suppression | None = None  # set when status is SUPPRESSED
 
 
 class Override(BaseModel):
@@ -91,7 +117,7 @@ class Report(BaseModel):
     stats: Stats = Field(default_factory=Stats)
 
     def counts(self) -> dict[Status, int]:
-        out: dict[Status, int] = {"OK": 0, "WARN": 0, "FAIL": 0, "UNKNOWN": 0}
+        out: dict[Status, int] = {"OK": 0, "WARN": 0, "FAIL": 0, "UNKNOWN": 0, "SUPPRESSED": 0}
         for f in (*self.findings, *self.checks):
             out[f.status] += 1
         return out

@@ -23,6 +23,7 @@ from preflight.gate import GatePolicy, overrides_of, verdict_for
 from preflight.manifest import Manifest
 from preflight.model import Deployment, ManifestRef, Plan
 from preflight.report import CheckFinding, Finding, Report, Stats
+from preflight.skips import suppress
 
 PLACEHOLDER_AZS = tuple(f"az-{i}" for i in range(1, 7))  # names do not depend on the zones
 
@@ -172,8 +173,8 @@ def build_report(
     stack_state: StackState | None = None,
     overrides: dict[str, float] | None = None,
 ) -> Report:
-    findings = evaluate(deployment, state, warn_threshold)
-    checks = checks_for(deployment, state.evidence, stack_state=stack_state)
+    findings = suppress(evaluate(deployment, state, warn_threshold), policy.skips)
+    checks = suppress(checks_for(deployment, state.evidence, stack_state=stack_state), policy.skips)
     return make_report(
         manifest,
         state,
@@ -236,7 +237,7 @@ def run_plan(
         )
     placed_state = state.model_copy(update={"azs": azs})
     result = plan(manifest, placed_state, policy, warn_threshold=warn_threshold, adapt=adapt)
-    checks = checks_for(result.adapted, state.evidence, stack_state=stack_state)
+    checks = suppress(checks_for(result.adapted, state.evidence, stack_state=stack_state), policy.skips)
     adaptations = (placed, *result.adaptations) if placed else result.adaptations
     # A name taken or a service not offered is not something the planner can adapt around: it blocks.
     verdict = result.verdict
@@ -247,7 +248,7 @@ def run_plan(
     report = make_report(
         manifest,
         state,
-        result.findings,
+        suppress(result.findings, policy.skips),
         checks,
         command="plan",
         verdict=verdict,

@@ -10,7 +10,8 @@ from preflight.model import Verdict
 from preflight.report import CheckFinding, Finding, Report, Status
 
 # Statuses that deserve the reader's attention, worst first: the order of every "failing quotas" list.
-ATTENTION: tuple[Status, ...] = ("FAIL", "UNKNOWN", "WARN")
+# SUPPRESSED last: accepted, but never silently dropped from a list.
+ATTENTION: tuple[Status, ...] = ("FAIL", "UNKNOWN", "WARN", "SUPPRESSED")
 
 VERDICT_TEXT: dict[Verdict, str] = {
     "GO": "GO: the deployment fits the account's quotas",
@@ -66,7 +67,17 @@ def attention(report: Report) -> list[Finding]:
 
 def counts_text(report: Report) -> str:
     c = report.counts()
-    return f"{c['FAIL']} fail, {c['UNKNOWN']} unknown, {c['WARN']} warn, {c['OK']} ok"
+    suppressed = f", {c['SUPPRESSED']} suppressed" if c["SUPPRESSED"] else ""
+    return f"{c['FAIL']} fail, {c['UNKNOWN']} unknown, {c['WARN']} warn{suppressed}, {c['OK']} ok"
+
+
+def suppression_text(f: Finding | CheckFinding) -> str | None:
+    """Why a SUPPRESSED finding is accepted, in one line; None for any other."""
+    s = f.suppression
+    if s is None:
+        return None
+    until = f", until {s.expires.isoformat()}" if s.expires else ""
+    return f"accepted {s.status}: {s.reason} ({s.source}{until})"
 
 
 def value_text(value: object) -> str:

@@ -19,13 +19,14 @@ from preflight.formats._common import (
     number,
     quota_entry,
     scope_label,
+    suppression_text,
     unit_of,
     value_text,
 )
 from preflight.model import Adaptation
 from preflight.report import Finding, Report
 
-COMMAND = {"FAIL": "error", "UNKNOWN": "error", "WARN": "warning"}
+COMMAND = {"FAIL": "error", "UNKNOWN": "error", "WARN": "warning", "SUPPRESSED": "notice"}
 # GitHub shows at most 10 error and 10 warning annotations of a step (50 of a job) and drops the rest
 # without a word; past this many the log says how many more there are and where to read them.
 ANNOTATION_CAP = 50
@@ -62,6 +63,8 @@ def _finding_message(f: Finding) -> str:
     entry = quota_entry(f.quota_code)
     if entry and entry.help:
         lines.append(entry.help)
+    if f.suppression:
+        lines.append(suppression_text(f) or "")
     return "\n".join(lines)
 
 
@@ -95,7 +98,7 @@ def render_github(report: Report, *, cap: int = ANNOTATION_CAP) -> str:
         out.append(
             command(
                 COMMAND[c.status],
-                "\n".join([c.message, *check_details(c)]),
+                "\n".join([c.message, *check_details(c), *filter(None, [suppression_text(c)])]),
                 {"title": f"{c.status} {c.id} {c.title}", "file": path, "line": check_first_line(c)},
             )
         )

@@ -23,6 +23,7 @@ from preflight.formats._common import (
     number,
     quota_entry,
     scope_label,
+    suppression_text,
     unit_of,
     value_text,
 )
@@ -64,6 +65,8 @@ def _details(report: Report, f: Finding) -> str:
     entry = quota_entry(f.quota_code)
     if entry and entry.help:
         lines.append(f"about:       {entry.help}")
+    if f.suppression:
+        lines.append(f"suppressed:  {suppression_text(f)}")
     for r in report.increase_requests:
         if r.quota_code == f.quota_code:
             lines.append(
@@ -84,7 +87,7 @@ def _check_case(suite: ET.Element, report: Report, c: CheckFinding, *, warn_fail
     if line is not None:
         attrs["line"] = str(line)
     case = _element(suite, "testcase", **attrs)
-    details = "\n".join([c.message, "", *check_details(c)])
+    details = "\n".join([c.message, "", *check_details(c), *filter(None, [suppression_text(c)])])
     _outcome(case, c.status, c.message, details, warn_fails=warn_fails)
 
 
@@ -94,6 +97,10 @@ def _outcome(case: ET.Element, status: str, message: str, details: str, *, warn_
         _element(case, "failure", details, message=message, type="FAIL")
     elif status == "UNKNOWN":
         _element(case, "error", details, message=message, type="UNKNOWN")
+    elif status == "SUPPRESSED":  # accepted risk passes, and says so
+        props = _element(case, "properties")
+        _element(props, "property", name="suppressed", value=message)
+        _element(case, "system-out", f"SUPPRESSED: {details}")
     elif status == "WARN":
         if warn_fails:
             _element(case, "failure", details, message=message, type="WARN")
@@ -168,7 +175,7 @@ def render_junit(report: Report, *, warn_fails: bool = False, strict: bool = Fal
         if line is not None:
             attrs["line"] = str(line)
         case = _element(suite, "testcase", **attrs)
-        if f.status in ("FAIL", "UNKNOWN", "WARN"):
+        if f.status != "OK":
             _outcome(case, f.status, f.message, _details(report, f), warn_fails=warn_fails)
 
     for check in report.checks:

@@ -18,6 +18,7 @@ from preflight.formats._common import (
     number,
     quota_entry,
     scope_label,
+    suppression_text,
     unit_of,
     usd,
     value_text,
@@ -28,7 +29,7 @@ from preflight.nextsteps import Invocation, next_steps
 from preflight.report import Finding, Report
 
 ICON: dict[Verdict, str] = {"GO": "✅", "GO_WITH_ADAPTATIONS": "⚠️", "NO_GO": "❌"}
-STATUS_ICON = {"OK": "✅", "WARN": "⚠️", "FAIL": "❌", "UNKNOWN": "❔"}
+STATUS_ICON = {"OK": "✅", "WARN": "⚠️", "FAIL": "❌", "UNKNOWN": "❔", "SUPPRESSED": "🔕"}
 _FINDING_COLUMNS = ("status", "quota", "scope", "limit (source)", "in use", "this deploy", "after", "details")
 
 
@@ -80,7 +81,7 @@ def _finding_row(f: Finding) -> list[str]:
         number(f.usage, unit),
         number(f.demand, unit),
         number(after(f), unit),
-        text(f.message),
+        text(" ".join(filter(None, [f.message, suppression_text(f)]))),
     ]
 
 
@@ -148,7 +149,7 @@ def render_markdown(report: Report, *, invocation: Invocation | None = None) -> 
                 f"{STATUS_ICON[c.status]} {c.status}",
                 f"{text(c.title)}<br>{code(c.id, cell=True)} ({text(c.kind)})",
                 text(", ".join(c.resources)) or "-",
-                text(c.message),
+                text(" ".join(filter(None, [c.message, suppression_text(c)]))),
                 "<br>".join(text(line) for line in check_details(c)) or "-",
             ]
             for c in report.checks

@@ -23,7 +23,7 @@ from preflight.formats._common import check_details, check_first_line, first_lin
 from preflight.report import CheckFinding, Finding, Report
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
-LEVEL = {"FAIL": "error", "UNKNOWN": "error", "WARN": "warning"}
+LEVEL = {"FAIL": "error", "UNKNOWN": "error", "WARN": "warning", "SUPPRESSED": "warning"}
 _SCOPE_WORDS = {
     "region": "per region",
     "global": "per account (read in us-east-1)",
@@ -120,7 +120,7 @@ def _result(report: Report, f: Finding, rule_index: int) -> dict[str, Any]:
         "ruleId": f.quota_code,
         "ruleIndex": rule_index,
         "kind": "fail",
-        "level": LEVEL[f.status],
+        "level": _level(f),
         "message": {"text": f.message},
         "locations": [{"physicalLocation": physical}],
         "partialFingerprints": {"tapPreflightQuotaScope/v1": _fingerprint(report, f)},
@@ -136,6 +136,7 @@ def _result(report: Report, f: Finding, rule_index: int) -> dict[str, Any]:
             "utilization_after": f.utilization_after,
             "resources": list(f.resources),
         },
+        **_suppressions(f),
     }
 
 
@@ -168,7 +169,7 @@ def _check_result(report: Report, c: CheckFinding, rule_index: int) -> dict[str,
         "ruleId": c.id,
         "ruleIndex": rule_index,
         "kind": "fail",
-        "level": LEVEL[c.status],
+        "level": _level(c),
         "message": {"text": " ".join([c.message, *(f"{d}." for d in check_details(c))])},
         "locations": [{"physicalLocation": physical}],
         "partialFingerprints": {"tapPreflightCheck/v1": hashlib.sha256(key.encode()).hexdigest()[:32]},
@@ -181,7 +182,22 @@ def _check_result(report: Report, c: CheckFinding, rule_index: int) -> dict[str,
             "action": c.action,
             "fix": c.fix,
         },
+        **_suppressions(c),
     }
+
+
+def _level(f: Finding | CheckFinding) -> str:
+    """A SUPPRESSED result keeps the level of what it was; its `suppressions` say it was accepted."""
+    return LEVEL[f.suppression.status if f.suppression else f.status]
+
+
+def _suppressions(f: Finding | CheckFinding) -> dict[str, Any]:
+    """SARIF's own way to say "accepted": code scanning shows the result as dismissed, with the reason."""
+    s = f.suppression
+    if s is None:
+        return {}
+    until = f" (until {s.expires.isoformat()})" if s.expires else ""
+    return {"suppressions": [{"kind": "external", "status": "accepted", "justification": s.reason + until}]}
 
 
 def sarif_category(environment: str, region: str) -> str:

@@ -18,7 +18,7 @@ from preflight.report import Finding, Report
 from preflight.terminal import shell_lines
 
 DEFAULT_WIDTH = 160  # not a terminal (CI logs, files): wide enough for one line per finding
-STYLE = {"OK": "green", "WARN": "yellow", "FAIL": "bold red", "UNKNOWN": "magenta"}
+STYLE = {"OK": "green", "WARN": "yellow", "FAIL": "bold red", "UNKNOWN": "magenta", "SUPPRESSED": "dim"}
 AFTER_LIMIT = "after / limit"  # in use plus this deploy, against the limit
 VERDICT_STYLE = {"GO": "bold green", "GO_WITH_ADAPTATIONS": "bold yellow", "NO_GO": "bold red"}
 
