@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from preflight import catalog
-from preflight.formats._common import ATTENTION, after, number, scope_label, unit_of
+from preflight.formats._common import ATTENTION, after, number, scope_label, suppression_text, unit_of
 from preflight.nextsteps import Invocation, NextStep, next_steps
 from preflight.report import Finding, Report
 from preflight.terminal import shell_lines
@@ -62,7 +62,8 @@ def verdict_line(report: Report, width: int | None = None) -> str:
     c = report.counts()
     verdict = f"[{VERDICT_STYLE[report.verdict]}]{report.verdict}[/]"
     head = f"{verdict} {escape(report.manifest.name)} ({report.environment})"
-    counts = f"{c['FAIL']} fail, {c['UNKNOWN']} unknown, {c['WARN']} warn, {c['OK']} ok"
+    suppressed = f", {c['SUPPRESSED']} suppressed" if c["SUPPRESSED"] else ""
+    counts = f"{c['FAIL']} fail, {c['UNKNOWN']} unknown, {c['WARN']} warn{suppressed}, {c['OK']} ok"
     nonzero = ", ".join(f"{c[s]} {s.lower()}" for s in ("FAIL", "UNKNOWN", "WARN", "OK") if c[s])
     forms = (
         f"{head} in {report.region}, account {report.account_id}: {counts}",
@@ -238,7 +239,11 @@ def render_table(
         if f.status in ATTENTION:
             reasons.add_row(
                 Text.assemble((f.status, STYLE[f.status]), f" {f.quota_code}"),
-                Text.assemble(f"{scope_label(f.scope)}: {f.message} ", (f"({_where(f)})", "dim")),
+                Text.assemble(
+                    f"{scope_label(f.scope)}: {f.message} ",
+                    (f"({_where(f)})", "dim"),
+                    f"\n{suppression_text(f)}" if f.suppression else "",
+                ),
             )
     for c in report.checks:  # not quotas (names taken, services not offered): rows like the findings'
         if c.status in ATTENTION:
