@@ -738,6 +738,40 @@ Examples:
 """
 
 
+@main.command(
+    "quotas",
+    epilog="""\b
+Examples:
+  # what the gate checks, and the codes --skip and --limit take
+  tap-preflight quotas
+  # for docs or a wiki page
+  tap-preflight quotas --format markdown -o docs/quotas.md
+""",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "markdown", "sarif"]),
+    default="table",
+    show_default=True,
+    help="table for people; json, markdown or sarif (its rule list) for machines and docs.",
+)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the list here (`-`: stdout).")
+@_handle_errors
+def quotas(fmt: str, output: str | None) -> int:
+    """List the quotas the gate checks: code, service, name, scope, default, where limits and usage
+    are read."""
+    from preflight.fileio import write_output
+    from preflight.formats.catalog import render_catalog
+
+    text = render_catalog(fmt)
+    if output and output != "-":
+        write_output(output, text)
+    else:
+        click.echo(text, nl=False)
+    return 0
+
+
 @main.command("snapshot", epilog=SNAPSHOT_EXAMPLES)
 @click.argument("manifest", type=click.Path())
 @click.option(

@@ -29,10 +29,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from preflight.errors import InputError
-from preflight.skips import Skip
+
+if TYPE_CHECKING:
+    from preflight.report import CheckFinding, Finding
 
 OWN_FILE = ".tap-preflight.toml"
 PYPROJECT = "pyproject.toml"
@@ -40,6 +42,35 @@ GATE_COMMANDS = ("check", "plan", "deploy")
 FORMATS = ("table", "json", "markdown", "sarif", "junit", "github")
 FAIL_ON = ("warn", "fail", "unknown")
 SKIP_KEYS = ("quota", "scope", "reason", "expires")
+
+
+@dataclass(frozen=True)
+class Skip:
+    code: str  # quota code or check id
+    scope: str | None = None
+    reason: str = ""
+    expires: date | None = None
+    source: str = ""  # where it was said: the flag, or the config file and entry
+
+    @classmethod
+    def from_flag(cls, value: str) -> Skip:
+        """`CODE` or `CODE:scope` (the scope may hold colons itself: `L-407747CB:vpc:pipeline-vpc-prod`)."""
+        code, _, scope = value.partition(":")
+        return cls(
+            code=code.strip(), scope=scope or None, reason="accepted with --skip", source=f"--skip {value}"
+        )
+
+    @property
+    def label(self) -> str:
+        return self.code + (f":{self.scope}" if self.scope else "")
+
+    def matches(self, finding: Finding | CheckFinding) -> bool:
+        if finding.kind == "quota":  # a Finding (pydantic is not imported here: --help stays light)
+            return finding.quota_code == self.code and self.scope in (None, finding.scope)  # type: ignore[union-attr]
+        return finding.id == self.code and (self.scope is None or self.scope in finding.resources)  # type: ignore[union-attr]
+
+    def expired(self, today: date) -> bool:
+        return self.expires is not None and self.expires < today
 
 
 @dataclass(frozen=True)

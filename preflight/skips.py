@@ -8,42 +8,14 @@ finding's scope (`region`, `vpc:pipeline-vpc-prod`) or, for a check, one of its 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import date
 from typing import TypeVar
 
+from preflight.config import Skip
 from preflight.report import CheckFinding, Finding, Report, Suppression
 
+__all__ = ["SUPPRESSIBLE", "Skip", "skip_messages", "suppress"]
+
 SUPPRESSIBLE = ("WARN", "UNKNOWN")
-
-
-@dataclass(frozen=True)
-class Skip:
-    code: str  # quota code or check id
-    scope: str | None = None
-    reason: str = ""
-    expires: date | None = None
-    source: str = ""  # where it was said: the flag, or the config file and entry
-
-    @classmethod
-    def from_flag(cls, value: str) -> Skip:
-        """`CODE` or `CODE:scope` (the scope may hold colons itself: `L-407747CB:vpc:pipeline-vpc-prod`)."""
-        code, _, scope = value.partition(":")
-        return cls(
-            code=code.strip(), scope=scope or None, reason="accepted with --skip", source=f"--skip {value}"
-        )
-
-    @property
-    def label(self) -> str:
-        return self.code + (f":{self.scope}" if self.scope else "")
-
-    def matches(self, finding: Finding | CheckFinding) -> bool:
-        if isinstance(finding, Finding):
-            return finding.quota_code == self.code and self.scope in (None, finding.scope)
-        return finding.id == self.code and (self.scope is None or self.scope in finding.resources)
-
-    def expired(self, today: date) -> bool:
-        return self.expires is not None and self.expires < today
 
 
 F = TypeVar("F", Finding, CheckFinding)
