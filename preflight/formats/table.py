@@ -166,16 +166,19 @@ def findings_list(findings: tuple[Finding, ...], width: int) -> list[Text]:
     show_code = width >= 72
     numbers = [_after_limit(f) for f in rows]
     num_w = max([len(n) for n in numbers] + [len(AFTER_LIMIT)])
-    fixed = 8 + (12 if show_code else 0) + 2 + num_w
+    status_w = max([7] + [len(f.status) for f in rows])  # SUPPRESSED is wider than the others
+    fixed = status_w + 1 + (12 if show_code else 0) + 2 + num_w
     quota_w = min(max(width - fixed, 8), max([len(_quota_text(f)) for f in rows] + [len("quota")]))
     header = Text(style="bold")
-    header.append("status  " + ("code        " if show_code else "") + "quota".ljust(quota_w))
+    header.append(
+        "status".ljust(status_w + 1) + ("code        " if show_code else "") + "quota".ljust(quota_w)
+    )
     header.append("  " + AFTER_LIMIT.rjust(num_w))
     lines = [header]
     for f, amounts in zip(rows, numbers, strict=True):
         name = Text(_quota_text(f, quota_w).ljust(quota_w))
         line = Text()
-        line.append(f"{f.status:<7}", style=STYLE[f.status])
+        line.append(f.status.ljust(status_w), style=STYLE[f.status])
         line.append(" ")
         if show_code:
             line.append(f"{f.quota_code:<10}", style="dim")
