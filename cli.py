@@ -395,9 +395,11 @@ def _run_gate(
     save_plan: str | None = None,
     all_regions: bool = False,
     map_regions: Callable[..., list[Any]] | None = None,
+    stack_state: Any = None,
 ) -> Any:
     """Load the manifest, read each region's account and run `run_region` on it; one result per region
-    (`map_regions(fn, regions)` runs them, in order by default; `all_regions`: the account's enabled ones)."""
+    (`map_regions(fn, regions)` runs them, in order by default; `all_regions`: the account's enabled ones;
+    `stack_state`: deploy's export of the stack, else --stack-state's file)."""
     from preflight.catalog import check_region
     from preflight.config import Config, active_skips
     from preflight.fileio import check_outputs
@@ -420,7 +422,6 @@ def _run_gate(
     for region in opts.regions:
         check_region(region)
     loaded = load_manifest(manifest, opts.environment)
-    stack_state = None
     if opts.stack_state:
         from preflight.conflicts import load_stack_state
 
@@ -582,6 +583,7 @@ def _plan_gate(
     max_age_hours: float,
     save_plan: str | None = None,
     adapt: bool = True,
+    stack_state: Any = None,
 ) -> Any:
     """`plan --adapt`'s gate (also deploy's): one (report, plan) per region, and the exit code.
     Without `adapt`, the plan is the deployment as requested."""
@@ -589,7 +591,9 @@ def _plan_gate(
     from preflight.runner import run_plan
 
     run = functools.partial(run_plan, max_age_hours=max_age_hours, adapt=adapt)
-    results, policy = _run_gate(manifest, opts, run, strict=strict, save_plan=save_plan)
+    results, policy = _run_gate(
+        manifest, opts, run, strict=strict, save_plan=save_plan, stack_state=stack_state
+    )
     return results, exit_code_of_regions([report for report, _ in results], policy)
 
 
@@ -698,9 +702,11 @@ def deploy(
     from preflight.deadline import run_within
     from preflight.deploy import DeployRequest, run_deploy
 
-    def gate() -> Any:
+    def gate(stack_state: Any) -> Any:
         with run_within(timeout):
-            return _plan_gate(manifest, opts, strict=strict, max_age_hours=max_age_hours)
+            return _plan_gate(
+                manifest, opts, strict=strict, max_age_hours=max_age_hours, stack_state=stack_state
+            )
 
     request = DeployRequest(
         manifest=manifest,
@@ -714,6 +720,7 @@ def deploy(
         reviewed_plan=reviewed_plan,
         save_plan=save_plan,
         policy_pack=policy_pack,
+        stack_state=opts.stack_state,
     )
     to_stdout = opts.fmt == "table" or bool(opts.output)
     return run_deploy(

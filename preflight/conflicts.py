@@ -84,28 +84,44 @@ class StackState:
 
 
 def load_stack_state(path: str) -> StackState:
-    """`pulumi stack export` JSON (checkpoint version 3, or the bare `deployment` object)."""
+    """`pulumi stack export` JSON from a file (checkpoint version 3, or the bare `deployment` object)."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
         raise InputError(f"cannot read the stack state: {exc.strerror or exc}", file=path) from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(f"not a JSON stack export: {exc}", file=path) from None
-    deployment = data.get("deployment", data) if isinstance(data, dict) else None
-    resources = deployment.get("resources") if isinstance(deployment, dict) else None
+    return parse_stack_state(data, path)
+
+
+def parse_stack_state(data: Any, source: str) -> StackState:
+    """A parsed `pulumi stack export` (a file's, or the Automation API's `export_stack`); `source`
+    names it in messages. InputError (naming `source` as the file) when it is not one."""
+    deployment = _deployment_of(data)
+    # A stack that exists but holds nothing exports its deployment without `resources` (omitempty).
+    resources = deployment.get("resources", []) if isinstance(deployment, dict) else None
     if not isinstance(resources, list):
-        raise InputError("not a `pulumi stack export` file: no deployment.resources list", file=path)
+        raise InputError("not a `pulumi stack export` file: no deployment.resources list", file=source)
     owned: set[tuple[ResourceType, str]] = set()
     for i, resource in enumerate(resources):
         if not isinstance(resource, dict):
-            raise InputError("a resource is not an object", file=path, path=f"deployment.resources[{i}]")
+            raise InputError("a resource is not an object", file=source, path=f"deployment.resources[{i}]")
         kind = _PULUMI_TYPES.get(str(resource.get("type", "")))
         if kind is None or resource.get("delete"):  # pending deletion: on its way out, not the stack's
             continue
         outputs = resource.get("outputs") or {}
         values = [resource.get("id"), *(outputs.get(k) for k in _IDENTITY_OUTPUTS)]
         owned.update((kind, v) for v in values if isinstance(v, str) and v)
-    return StackState(path=path, owned=frozenset(owned))
+    return StackState(path=source, owned=frozenset(owned))
+
+
+def _deployment_of(data: Any) -> Any:
+    """The checkpoint's `deployment`, or the bare deployment object (which always has a manifest)."""
+    if not isinstance(data, dict):
+        return None
+    if "deployment" in data:
+        return data["deployment"]
+    return data if "manifest" in data or "resources" in data else None
 
 
 # --- reading the account ---------------------------------------------------------------------------

@@ -4,7 +4,10 @@ In order, each step refusing before the next one starts:
 
 1. what needs no AWS call: one region, no --soft-fail (a deploy cannot "report and go on"), the
    Pulumi project, the Pulumi CLI on PATH (exit 3), and a reviewed plan (`--plan`) that is still
-   deployable as it stands (verdict, manifest, age: exit 2);
+   deployable as it stands (verdict, manifest, age: exit 2); then, unless --stack-state gives it, the
+   stack's state through the Automation API (`pulumi stack export`): which named resources are the
+   stack's own, for the gate's conflict checks (no stack yet: no state, tags decide; a failed export:
+   exit 3, never a silent fall-back to tags);
 2. the gate, exactly as `plan --adapt` runs it (the CLI hands its code path in as `gate`): only GO, or
    GO_WITH_ADAPTATIONS without --strict, goes on; a reviewed plan must be what the gate finds now
    (same account, region and deployment), or the account changed since it was reviewed;
@@ -13,7 +16,7 @@ In order, each step refusing before the next one starts:
    `tap:planFile` and `tap:manifest`, then `up` (or `preview`) with the shipped policy pack, Pulumi's
    output streamed as it comes and its engine events collected for the summary.
 
-Nothing here imports pulumi until step 4.
+Nothing here imports pulumi until the export (end of step 1).
 """
 
 from __future__ import annotations
@@ -26,19 +29,23 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from preflight.errors import InputError, PreflightError
 from preflight.gate import EXIT_CANNOT_EVALUATE, EXIT_GO, EXIT_INPUT, EXIT_NO_GO
 from preflight.model import Plan
 from preflight.report import Report
 
+if TYPE_CHECKING:
+    from preflight.conflicts import StackState
+
 PULUMI_INSTALL_URL = "https://www.pulumi.com/docs/install/"
 POLICY_PACK = Path(__file__).resolve().parent / "policypack"
 
 Echo = Callable[[str], None]
-# What the CLI's `plan --adapt` path returns: one (report, plan) per region, and the exit code.
-Gate = Callable[[], tuple[list[tuple[Report, Plan]], int]]
+# What the CLI's `plan --adapt` path returns: one (report, plan) per region, and the exit code. It is
+# given the stack state exported through the Automation API (None: --stack-state's file, or tags).
+Gate = Callable[["StackState | None"], tuple[list[tuple[Report, Plan]], int]]
 
 
 class DeployEnvironmentError(PreflightError):
@@ -60,6 +67,7 @@ class DeployRequest:
     reviewed_plan: str | None = None  # --plan: deploy this plan, if the gate agrees with it now
     save_plan: str | None = None
     policy_pack: bool = True
+    stack_state: str | None = None  # --stack-state: the gate reads this file, nothing is exported
 
 
 @dataclass(frozen=True)
@@ -136,6 +144,40 @@ def prepare(request: DeployRequest) -> Plan | None:
     return plan
 
 
+def export_stack_state(project_dir: str, stack_name: str, progress: Echo) -> StackState | None:
+    """The stack's Pulumi state (`pulumi stack export`, through the Automation API) as the gate's
+    evidence of what the stack owns; None when the stack does not exist yet."""
+    from pulumi import automation as auto
+
+    from preflight.conflicts import parse_stack_state
+
+    workspace = _workspace(auto, project_dir, {})  # the CLI runs with this process's environment
+    try:
+        # Selecting, not creating: a refused deploy must leave no new stack behind.
+        stack = auto.Stack.select(stack_name, workspace)
+    except auto.errors.StackNotFoundError:
+        progress(f"tap-preflight: stack {stack_name} does not exist yet: its resources' tags show ownership")
+        return None
+    except auto.errors.CommandError as exc:
+        raise DeployEnvironmentError(
+            f"pulumi could not select stack {stack_name} to export its state: {_last_line(exc)}"
+        ) from exc
+    try:
+        exported = stack.export_stack()
+    except (auto.errors.CommandError, ValueError) as exc:  # ValueError: its output is not JSON
+        raise DeployEnvironmentError(
+            f"pulumi could not export the state of stack {stack_name} (needed to tell its own "
+            f"resources from others'; or give --stack-state FILE): {_last_line(exc)}"
+        ) from exc
+    source = f"of stack {stack_name} (pulumi stack export)"
+    try:
+        state = parse_stack_state({"version": exported.version, "deployment": exported.deployment}, source)
+    except InputError as exc:
+        raise DeployEnvironmentError(f"pulumi exported an unreadable state: {exc}") from exc
+    progress(f"tap-preflight: ownership from the Pulumi state {source}")
+    return state
+
+
 # --- step 2 and 3: after the gate ------------------------------------------------------------------
 
 
@@ -201,7 +243,10 @@ def run_deploy(
 ) -> int:
     """The whole command: refuse early, gate, refuse late, deploy; the exit code."""
     reviewed = prepare(request)
-    results, gate_exit = gate()
+    exported = None
+    if not request.stack_state:
+        exported = export_stack_state(os.path.abspath(request.project_dir), request.stack, progress)
+    results, gate_exit = gate(exported)
     [(report, fresh)] = results
     reason = gate_refusal(report, gate_exit, strict=request.strict)
     if reason:
@@ -310,13 +355,9 @@ def _select_stack(
 ) -> Any:
     # The policy pack runs in a Python that Pulumi finds on PATH: this one, which has the tool.
     path = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
-    env = {"TAP_PLAN": plan_path, "TAP_MANIFEST": manifest_path, "PATH": path}
-    try:
-        workspace = auto.LocalWorkspace(work_dir=project_dir, env_vars=env)
-    except (OSError, auto.errors.InvalidVersionError) as exc:
-        raise DeployEnvironmentError(f"the Pulumi CLI cannot be used: {exc}") from exc
-    except Exception as exc:  # `pulumi version` failing: the CLI is broken, say what it said
-        raise DeployEnvironmentError(f"the Pulumi CLI cannot be used: {_last_line(exc)}") from exc
+    workspace = _workspace(
+        auto, project_dir, {"TAP_PLAN": plan_path, "TAP_MANIFEST": manifest_path, "PATH": path}
+    )
     try:
         who = workspace.who_am_i()
     except auto.errors.CommandError as exc:
@@ -338,6 +379,16 @@ def _select_stack(
             f"pulumi could not select stack {stack_name} or set its config: {_last_line(exc)}"
         ) from exc
     return stack
+
+
+def _workspace(auto: Any, project_dir: str, env: dict[str, str]) -> Any:
+    """The project's LocalWorkspace (which runs `pulumi version`); exit 3 when the CLI is unusable."""
+    try:
+        return auto.LocalWorkspace(work_dir=project_dir, env_vars=env)
+    except (OSError, auto.errors.InvalidVersionError) as exc:
+        raise DeployEnvironmentError(f"the Pulumi CLI cannot be used: {exc}") from exc
+    except Exception as exc:  # `pulumi version` failing: the CLI is broken, say what it said
+        raise DeployEnvironmentError(f"the Pulumi CLI cannot be used: {_last_line(exc)}") from exc
 
 
 def _op(op: Any) -> str:

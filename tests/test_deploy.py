@@ -18,6 +18,7 @@ import pytest
 from click.testing import Result
 
 from tests.conftest import MANIFEST, ROOT, manifest_variant
+from tests.test_conflicts import stack_export
 
 pytest.importorskip("pulumi.automation", reason="the deploy needs the pulumi extra")
 
@@ -36,6 +37,8 @@ class Standin:
         monkeypatch.setenv("STANDIN_PULUMI_RECORD", str(self.record_file))
         monkeypatch.setenv("STANDIN_PULUMI_STATE", str(state))
         monkeypatch.delenv("STANDIN_PULUMI_FAIL", raising=False)
+        monkeypatch.delenv("STANDIN_PULUMI_EXPORT", raising=False)
+        self.state_dir = state
         # The project: Pulumi.yaml and its program, as a checkout has them.
         self.project = tmp_path / "project"
         self.project.mkdir()
@@ -50,6 +53,20 @@ class Standin:
     def commands(self) -> list[list[str]]:
         """Each call's argv without the Automation API's --non-interactive."""
         return [[a for a in c["argv"] if a != "--non-interactive"] for c in self.calls()]
+
+    def verbs(self) -> list[list[str]]:
+        return [c[:2] if c[0] in ("stack", "config") else c[:1] for c in self.commands()]
+
+    def changes(self) -> list[list[str]]:
+        """The calls that could change a stack: all but the CLI check and the state export's."""
+        reads = (["version"], ["stack", "select"], ["stack", "export"])
+        return [verb for verb in self.verbs() if verb not in reads]
+
+    def init_stack(self, name: str) -> None:
+        """A stack that exists before the deploy (as `pulumi stack init` leaves it), unrecorded."""
+        (self.state_dir / "state.json").write_text(
+            json.dumps({"stacks": {name: {"config": {}, "history": []}}})
+        )
 
 
 @pytest.fixture
@@ -77,8 +94,9 @@ def test_go_with_adaptations_is_deployed_through_the_automation_api(
     assert plan["verdict"] == "GO_WITH_ADAPTATIONS"
 
     commands = standin.commands()
-    verbs = [c[:2] if c[0] in ("stack", "config") else c[:1] for c in commands]
-    assert verbs == [
+    assert standin.verbs() == [
+        ["version"],
+        ["stack", "select"],  # the state export: no stack yet, so no state (tags show ownership)
         ["version"],
         ["whoami"],
         ["stack", "select"],  # no such stack yet: Pulumi says so, and the API creates it
@@ -89,16 +107,16 @@ def test_go_with_adaptations_is_deployed_through_the_automation_api(
         ["stack", "output"],
         ["stack", "history"],
     ]
-    config = commands[4]
+    config = commands[6]
     assert f"tap:planFile={saved}" in config and f"tap:manifest={MANIFEST}" in config
     assert config[config.index("--stack") + 1] == "prod"
-    up = commands[5]
+    up = commands[7]
     assert up[:3] == ["up", "--yes", "--skip-preview"]
     assert up[up.index("--policy-pack") + 1] == str(ROOT / "preflight" / "policypack")
     assert up[up.index("--stack") + 1] == "prod" and "--event-log" in up
     # Everything but `pulumi version` (the API's CLI check) runs in the project.
-    assert all(c["cwd"] == str(standin.project) for c in standin.calls()[1:])
-    assert standin.calls()[5]["env"]["TAP_PLAN"] == str(saved)
+    assert all(c["cwd"] == str(standin.project) for c in standin.calls() if c["argv"][0] != "version")
+    assert standin.calls()[7]["env"]["TAP_PLAN"] == str(saved)
 
     # Pulumi's own progress, streamed on stderr; the report, then Pulumi's summary, on stdout.
     first_function = plan["deployment"]["functions"][0]["name"]
@@ -119,7 +137,9 @@ def test_preview_on_an_existing_stack_selects_it_and_changes_nothing(
     result = deploy(cli, standin, *SEED, "--preview", "--no-policy-pack")
     assert result.exit_code == 0, result.output
     commands = standin.commands()[before:]
-    assert [c[:2] for c in commands if c[0] == "stack"] == [["stack", "select"]], "selected, not created"
+    stack_calls = [c[:2] for c in commands if c[0] == "stack"]
+    # Selected for its state's export, then for the preview: never created.
+    assert stack_calls == [["stack", "select"], ["stack", "export"], ["stack", "select"]]
     [preview] = [c for c in commands if c[0] == "preview"]
     assert "--policy-pack" not in preview and "--event-log" in preview
     assert not any(c[0] == "up" for c in commands)
@@ -154,7 +174,7 @@ def test_a_failed_gate_never_reaches_pulumi(
     result = deploy(cli, standin, *SEED, *args)
     assert result.exit_code == code, result.output
     assert f"not deploying: {reason}" in result.stderr
-    assert standin.calls() == []
+    assert standin.changes() == [] and not any(v == ["stack", "export"] for v in standin.verbs())
 
 
 @pytest.fixture(scope="module")
@@ -211,7 +231,7 @@ def test_a_stale_or_foreign_reviewed_plan_never_reaches_pulumi(
     no_go = edited(reviewed, tmp_path, verdict="NO_GO")
     result = deploy(cli, standin, *SEED, "--plan", str(no_go))
     assert result.exit_code == 2 and "verdict is NO_GO" in result.stderr, result.output
-    assert standin.calls() == []
+    assert standin.changes() == []
 
 
 def test_a_changed_account_refuses_the_reviewed_plan(
@@ -221,7 +241,7 @@ def test_a_changed_account_refuses_the_reviewed_plan(
     result = deploy(cli, standin, "--env", "prod", "--sandbox", "fresh-account", "--plan", str(reviewed))
     assert result.exit_code == 2, result.output
     assert "the account changed since the plan was made" in result.stderr
-    assert standin.calls() == []
+    assert standin.changes() == []
 
 
 def test_without_the_pulumi_cli_it_says_where_to_get_it(
@@ -268,3 +288,77 @@ def test_newer_clis_send_the_engine_events_over_grpc(
     # Only the engine events carry the diagnostic and the failed step: they came through.
     assert "InvalidParameterValueException: stand-in failure" in result.stdout
     assert "create aws:lambda/function:Function " in result.stdout
+
+
+# --- ownership from the stack's state, exported through the Automation API ------------------------
+
+CONFLICTS = ("--env", "prod", "--sandbox", "name-conflicts")  # untagged role and stream, the stack's names
+ROLE = ("aws:iam/role:Role", "pipeline-lambda-prod", {"name": "pipeline-lambda-prod"})
+STREAM = (
+    "aws:kinesis/stream:Stream",
+    "arn:aws:kinesis:us-east-1:123456789012:stream/pipeline-events-prod",
+    {"name": "pipeline-events-prod"},
+)
+
+
+def exported_state(
+    standin: Standin, monkeypatch: pytest.MonkeyPatch, *resources: tuple[str, str, dict[str, str]]
+) -> None:
+    """Stack prod exists and `pulumi stack export` answers a checkpoint holding `resources`."""
+    standin.init_stack("prod")
+    path = stack_export(standin.state_dir / "export.json", *resources)
+    monkeypatch.setenv("STANDIN_PULUMI_EXPORT", path)
+
+
+def test_the_exported_state_owns_the_untagged_names_so_the_deploy_goes_on(
+    cli: Callable[..., Result], standin: Standin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    exported_state(standin, monkeypatch, ROLE, STREAM)
+    result = deploy(cli, standin, *CONFLICTS)
+    assert result.exit_code == 0, result.output
+    assert "ownership from the Pulumi state of stack prod (pulumi stack export)" in result.stderr
+    assert "TAP-C00" not in result.stdout and "pulumi up on stack prod: succeeded" in result.stdout
+    verbs = standin.verbs()
+    # Exported once, through the Automation API, before the gate and so before any `up`.
+    [export] = [c for c in standin.commands() if c[:2] == ["stack", "export"]]
+    assert export[export.index("--stack") + 1] == "prod"
+    assert verbs.index(["stack", "export"]) < verbs.index(["up"])
+    assert verbs[:3] == [["version"], ["stack", "select"], ["stack", "export"]]
+
+
+def test_a_name_the_exported_state_does_not_hold_is_a_conflict_and_nothing_is_deployed(
+    cli: Callable[..., Result], standin: Standin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    exported_state(standin, monkeypatch, STREAM)  # the state holds the stream, not the role
+    result = deploy(cli, standin, *CONFLICTS, "--format", "json")
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.stdout)
+    assert report["verdict"] == "NO_GO"
+    [role] = report["checks"]
+    assert (role["id"], role["status"], role["names"]) == ("TAP-C001", "FAIL", ["pipeline-lambda-prod"])
+    assert "not in the stack state of stack prod (pulumi stack export)" in role["message"]
+    assert "not deploying: the gate says NO_GO" in result.stderr
+    assert standin.changes() == [] and standin.verbs().count(["stack", "export"]) == 1
+
+
+def test_a_failed_export_exits_3_before_the_gate(
+    cli: Callable[..., Result], standin: Standin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    exported_state(standin, monkeypatch, ROLE, STREAM)
+    monkeypatch.setenv("STANDIN_PULUMI_FAIL", "export")
+    result = deploy(cli, standin, *CONFLICTS)
+    assert result.exit_code == 3, result.output
+    assert "pulumi could not export the state of stack prod" in result.stderr
+    assert "PULUMI_CONFIG_PASSPHRASE" in result.stderr and "Traceback" not in result.output
+    assert result.stdout == ""  # no silent fall-back to tags: the gate never ran
+    assert standin.changes() == []
+
+
+def test_a_stack_state_file_is_used_instead_of_the_export(
+    cli: Callable[..., Result], standin: Standin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    exported_state(standin, monkeypatch, STREAM)  # the export would make the role a conflict
+    state = stack_export(standin.state_dir / "reviewed-state.json", ROLE, STREAM)
+    result = deploy(cli, standin, *CONFLICTS, "--stack-state", state)
+    assert result.exit_code == 0, result.output
+    assert ["stack", "export"] not in standin.verbs()
