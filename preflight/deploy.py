@@ -173,7 +173,9 @@ def export_stack_state(project_dir: str, stack_name: str, progress: Echo) -> Sta
     try:
         state = parse_stack_state({"version": exported.version, "deployment": exported.deployment}, source)
     except InputError as exc:
-        raise DeployEnvironmentError(f"pulumi exported an unreadable state: {exc}") from exc
+        raise DeployEnvironmentError(
+            f"pulumi exported an unreadable state of stack {stack_name}: {exc.detail}"
+        ) from exc
     progress(f"tap-preflight: ownership from the Pulumi state {source}")
     return state
 
