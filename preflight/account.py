@@ -1,9 +1,10 @@
 """Reading an account: every limit (with its source) and every usage count the catalog needs.
 
 The limit of a quota is read along a chain (../shared/DOMAIN.md): the applied value from Service
-Quotas, else AWS's default, else the service's own API; the limit is unknown when nothing answered.
-Where the service API is the source of truth (Lambda concurrency) it is read first. `--limit CODE=N`
-overrides win over everything.
+Quotas, else the service's own API (what it enforces for this account, which can be below the
+published default: Kinesis shards on older accounts), else AWS's published default for the region;
+the limit is unknown when nothing answered. Where the service API is the source of truth (Lambda
+concurrency) it is read first. `--limit CODE=N` overrides win over everything.
 
 All reads are independent and run concurrently on a bounded pool; reads that several counters share
 happen once (`usage.Reads`).
@@ -303,12 +304,18 @@ def _resolve_limit(
         return LimitReading(value=service_api[code], source="service-api", detail=q.service_api or "")
     if code in applied.get(q.service_code, {}):
         return LimitReading(value=applied[q.service_code][code], source="applied")
-    if code in defaults.get(q.service_code, {}):
-        return LimitReading(
-            value=defaults[q.service_code][code], source="default", detail="never raised: AWS default"
-        )
+    published = defaults.get(q.service_code, {}).get(code)
     if code in service_api:
-        return LimitReading(value=service_api[code], source="service-api", detail=q.service_api or "")
+        # The service answers what it enforces for this account; the published default does not win.
+        detail = q.service_api or ""
+        if published is not None and service_api[code] < published:
+            detail += f" (below AWS's published default of {q.format(published)})"
+        return LimitReading(value=service_api[code], source="service-api", detail=detail)
+    if published is not None:
+        detail = "never raised: AWS default"
+        if code in service_api_errors:  # say so: the service might have answered a lower limit
+            detail += f"; the service's own limit could not be read ({service_api_errors[code]})"
+        return LimitReading(value=published, source="default", detail=detail)
     why = [e for e in (sq_errors.get(q.service_code), service_api_errors.get(code)) if e]
     detail = "; ".join(why) or f"Service Quotas has no {code} for {q.service_code} in {region}"
     return LimitReading(value=None, source="unknown", detail=detail)

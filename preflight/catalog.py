@@ -18,7 +18,8 @@ from preflight.errors import InputError
 
 Scope = Literal["region", "global", "vpc", "az", "security-group", "role"]
 
-# Where a limit may be read when Service Quotas does not answer (step 3 of the chain).
+# Where a limit may be read when Service Quotas has no applied value (step 2 of the chain, before the
+# published default: the service answers what it enforces for this account, which can be lower).
 ServiceApi = Literal[
     "lambda.GetAccountSettings.ConcurrentExecutions",
     "lambda.GetAccountSettings.TotalCodeSize",
@@ -42,7 +43,7 @@ class Quota:
     adjustable: bool = True
     unit: str = "None"
     service_api: ServiceApi | None = None
-    # The service API is authoritative (read before Service Quotas), e.g. Lambda concurrency.
+    # The service API is authoritative even over an applied value, e.g. Lambda concurrency.
     service_api_first: bool = False
     # Defaults that differ by region (Kinesis shards).
     default_by_region: dict[str, float] = field(default_factory=dict)
@@ -236,12 +237,15 @@ QUOTAS: tuple[Quota, ...] = (
         "kinesis",
         "L-0918CF54",
         "Shards per Region",
-        500,
+        # The Kinesis quotas page: 20,000 in us-east-1, us-west-2 and eu-west-1; "1,000 or 6,000"
+        # elsewhere, so the lower figure. Older accounts have less (500/200): DescribeLimits says so.
+        1000,
         "region",
         counter="kinesis_shards",
         usage_from="kinesis:DescribeLimits (OpenShardCount)",
         service_api="kinesis.DescribeLimits.ShardLimit",
         default_by_region={"us-east-1": 20000, "us-west-2": 20000, "eu-west-1": 20000},
+        help="Older accounts have a lower shard limit than today's default; DescribeLimits reports it.",
     ),
     Quota(
         "dynamodb-tables",

@@ -159,7 +159,56 @@ def test_global_quotas_are_read_in_us_east_1(sandbox) -> None:
     state = _state(sb, "eu-central-1")
     assert state.limit("L-FE177D64").value == 1500 and state.limit("L-FE177D64").source == "applied"
     assert state.limit("L-DC2B2D3D").value == 20000
-    assert state.limit("L-0918CF54").value == 500  # Kinesis' default differs by region
+    # Kinesis' default differs by region: 1,000 in Frankfurt (the lower of the page's "1,000 or 6,000").
+    assert state.limit("L-0918CF54").value == 1000
+
+
+def test_the_service_api_wins_over_the_published_default(sandbox) -> None:
+    """An older account: Kinesis enforces 300 shards, Service Quotas lists nothing, the default is 20,000."""
+    sb = sandbox("fresh-account")
+    sb.set_applied_quota("kinesis", "L-0918CF54", 300, listed=False)
+    sb.set_applied_quota("ec2", "L-0263D0A3", 3, listed=False)
+    sb.set_applied_quota("iam", "L-FE177D64", 700, listed=False)
+    state = _state(sb)
+    shards = state.limit("L-0918CF54")
+    assert (shards.value, shards.source) == (300, "service-api")
+    assert "below AWS's published default of 20000" in shards.detail
+    assert (state.limit("L-0263D0A3").value, state.limit("L-0263D0A3").source) == (3, "service-api")
+    assert (state.limit("L-FE177D64").value, state.limit("L-FE177D64").source) == (700, "service-api")
+
+
+def test_an_applied_value_wins_over_the_service_api(sandbox) -> None:
+    sb = sandbox("fresh-account")
+    sb.set_applied_quota("kinesis", "L-0918CF54", 800)
+    shards = _state(sb).limit("L-0918CF54")
+    assert (shards.value, shards.source) == (800, "applied")
+
+
+def test_the_published_default_when_the_service_api_does_not_answer(sandbox) -> None:
+    from preflight.sandbox import FaultConfig
+
+    sb = sandbox("fresh-account")
+    sb.set_faults(FaultConfig(deny=frozenset({"kinesis:DescribeLimits"})))
+    shards = _state(sb).limit("L-0918CF54")
+    assert (shards.value, shards.source) == (20000, "default")
+    assert "own limit could not be read (kinesis:DescribeLimits failed: access denied" in shards.detail
+
+
+def test_low_kinesis_is_no_go(cli) -> None:
+    """Judged against the published default (20,000) this account would be a false GO."""
+    code, report = _report(cli, "--sandbox", "low-kinesis")
+    assert code == 1 and report["verdict"] == "NO_GO"
+    failed = {f["quota_code"]: f for f in report["findings"] if f["status"] == "FAIL"}
+    assert set(failed) == {"L-0918CF54"}
+    shards = failed["L-0918CF54"]
+    assert (shards["limit"], shards["limit_source"], shards["usage"], shards["demand"]) == (
+        500,
+        "service-api",
+        498,
+        4,
+    )
+    increases = {r["quota_code"]: r for r in report["increase_requests"]}
+    assert (increases["L-0918CF54"]["current"], increases["L-0918CF54"]["required"]) == (500, 502)
 
 
 def test_lambda_concurrency_comes_from_get_account_settings(sandbox) -> None:

@@ -44,6 +44,7 @@ SERIALISED = frozenset(
         ("ec2", "CreateNatGateway"),
         ("ec2", "CreateVpcEndpoint"),
         ("lambda", "PutFunctionConcurrency"),
+        ("kinesis", "CreateStream"),
         ("service-quotas", "RequestServiceQuotaIncrease"),
     }
 )

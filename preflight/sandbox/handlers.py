@@ -195,23 +195,70 @@ _install_eni_filter()
 # --- Kinesis ---------------------------------------------------------------------------------------
 
 
-def kinesis_describe_limits(state: SandboxState, call: Call) -> Response:
-    streams = list(get_backend("kinesis")[ACCOUNT_ID][call.region].streams.values())
-    on_demand = [s for s in streams if s.stream_mode.get("StreamMode") == "ON_DEMAND"]
-    open_shards = sum(
+def _streams(region: str) -> list[Any]:
+    return list(get_backend("kinesis")[ACCOUNT_ID][region].streams.values())
+
+
+def _on_demand(stream: Any) -> bool:
+    return stream.stream_mode.get("StreamMode") == "ON_DEMAND"
+
+
+def _open_shards(region: str) -> int:
+    """Open shards of provisioned streams: what counts toward the shard limit."""
+    return sum(
         1
-        for s in streams
-        if s not in on_demand
+        for s in _streams(region)
+        if not _on_demand(s)
         for shard in s.shards.values()
         if getattr(shard, "is_open", True)
     )
+
+
+def kinesis_describe_limits(state: SandboxState, call: Call) -> Response:
     payload = {
         "ShardLimit": int(state.limit("L-0918CF54", call.region)),
-        "OpenShardCount": open_shards,
-        "OnDemandStreamCount": len(on_demand),
+        "OpenShardCount": _open_shards(call.region),
+        "OnDemandStreamCount": sum(1 for s in _streams(call.region) if _on_demand(s)),
         "OnDemandStreamCountLimit": ON_DEMAND_STREAM_LIMIT,
     }
     return json_response(payload)
+
+
+def _shard_limit_exceeded(state: SandboxState, region: str, more: int) -> Response | None:
+    """Kinesis' answer when `more` open shards would pass the account's shard limit, else None."""
+    current = _open_shards(region)
+    limit = int(state.limit("L-0918CF54", region))
+    if current + more <= limit:
+        return None
+    return error_response(
+        "json",
+        400,
+        "LimitExceededException",
+        f"This request would exceed the shard limit for the account {ACCOUNT_ID} in {region}. "
+        f"Current shard count for the account: {current}. Limit: {limit}. Number of additional shards "
+        f"that would have resulted from this request: {more}.",
+    )
+
+
+def kinesis_create_stream(state: SandboxState, call: Call) -> Response | None:
+    body = call.json
+    if (body.get("StreamModeDetails") or {}).get("StreamMode") == "ON_DEMAND":
+        on_demand = sum(1 for s in _streams(call.region) if _on_demand(s))
+        if on_demand >= ON_DEMAND_STREAM_LIMIT:
+            return error_response(
+                "json",
+                400,
+                "LimitExceededException",
+                f"This request would exceed the on-demand stream limit of {ON_DEMAND_STREAM_LIMIT} "
+                f"for the account {ACCOUNT_ID} in {call.region}.",
+            )
+        return None
+    shards = body.get("ShardCount")
+    if not isinstance(shards, int) or isinstance(shards, bool) or shards < 1:
+        return None  # moto answers the malformed request
+    if body.get("StreamName") in get_backend("kinesis")[ACCOUNT_ID][call.region].streams:
+        return None  # moto answers ResourceInUseException first, as AWS does
+    return _shard_limit_exceeded(state, call.region, shards)
 
 
 # --- EC2 enforcement -------------------------------------------------------------------------------
@@ -498,6 +545,7 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("lambda", "GetFunctionConcurrency"): lambda_get_function_concurrency,
     ("lambda", "CreateFunction"): lambda_create_function,
     ("kinesis", "DescribeLimits"): kinesis_describe_limits,
+    ("kinesis", "CreateStream"): kinesis_create_stream,
     ("ec2", "CreateVpc"): ec2_create_vpc,
     ("ec2", "CreateInternetGateway"): ec2_create_internet_gateway,
     ("ec2", "AllocateAddress"): ec2_allocate_address,

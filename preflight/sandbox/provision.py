@@ -112,7 +112,11 @@ class _Provisioner:
         for i, setting in enumerate(s.quotas):
             try:
                 self.sandbox.set_applied_quota(
-                    setting.service or "", setting.code, setting.value, setting.region or self.sandbox.region
+                    setting.service or "",
+                    setting.code,
+                    setting.value,
+                    setting.region or self.sandbox.region,
+                    listed=setting.listed,
                 )
             except (KeyError, ValueError) as exc:
                 raise s.error(("quotas", i), str(exc)) from None

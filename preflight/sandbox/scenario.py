@@ -18,6 +18,7 @@ from pydantic.alias_generators import to_camel
 from preflight.bounds import MemoryMb, QuotaValue, Shards
 from preflight.catalog import BY_CODE, BY_KEY
 from preflight.errors import InputError
+from preflight.sandbox.state import SERVICE_REPORTED
 from preflight.yamlio import LineMap, format_path, load_yaml_file, pydantic_errors_to_input_error, suggest
 
 SCENARIO_DIR = Path(__file__).with_name("scenarios")
@@ -29,6 +30,7 @@ SCENARIO_NAMES: tuple[str, ...] = (
     "name-conflicts",
     "names-taken",
     "endpoint-zones",
+    "low-kinesis",
 )
 
 MAX_COUNT = 200  # per entry; keeps a sandbox start fast
@@ -62,6 +64,9 @@ class QuotaSetting(_Model):
     service: str | None = None  # optional; must match the catalog when given
     value: QuotaValue
     region: str | None = None
+    # False: the service enforces the value and its own API reports it (Kinesis DescribeLimits, IAM
+    # GetAccountSummary, ...), but Service Quotas lists no applied value, as on older accounts.
+    listed: bool = True
 
     @field_validator("code")
     @classmethod
@@ -320,6 +325,11 @@ def _check(scenario: Scenario) -> None:
                     )
     for i, setting in enumerate(scenario.quotas):
         q = BY_CODE[setting.code]
+        if not setting.listed and setting.code not in SERVICE_REPORTED:
+            raise scenario.error(
+                ("quotas", i, "listed"),
+                f"{setting.code} has no service API that reports its limit: Service Quotas must list it",
+            )
         if setting.service is not None and setting.service != q.service_code:
             raise scenario.error(
                 ("quotas", i, "service"), f"{setting.code} belongs to service code {q.service_code!r}"

@@ -285,11 +285,19 @@ class Sandbox:
         return self._faults
 
     def set_applied_quota(
-        self, service_code: str, quota_code: str, value: float, region: str | None = None
+        self,
+        service_code: str,
+        quota_code: str,
+        value: float,
+        region: str | None = None,
+        *,
+        listed: bool = True,
     ) -> None:
         """Set a quota's applied value (as if AWS had changed it). Global quotas live in us-east-1.
 
-        An empty `service_code` means "the catalog's service code for this quota".
+        An empty `service_code` means "the catalog's service code for this quota". `listed=False`:
+        the service enforces the value and its own API reports it, but Service Quotas lists no
+        applied value (an older account below today's published default).
         """
         from preflight.catalog import BY_CODE
 
@@ -298,7 +306,7 @@ class Sandbox:
         if value < 0:
             raise ValueError("a quota value is >= 0")
         try:
-            self.state.set_applied(service_code, quota_code, value, region or self.region)
+            self.state.set_applied(service_code, quota_code, value, region or self.region, listed=listed)
         except KeyError:
             raise KeyError(f"{service_code}/{quota_code} is not in the quota catalog") from None
 

@@ -11,6 +11,13 @@ from preflight.catalog import BY_CODE, GLOBAL_QUOTA_REGION, Quota
 
 ACCOUNT_ID = "123456789012"  # moto's default account: credentials the sandbox hands out map to it
 
+# Quotas whose service reports the limit it enforces in its own API, which the sandbox answers:
+# Lambda GetAccountSettings, Kinesis DescribeLimits, IAM GetAccountSummary, EC2
+# DescribeAccountAttributes. Only these can hold a value Service Quotas does not list.
+SERVICE_REPORTED = frozenset(
+    {"L-B99A9384", "L-2ACBD22F", "L-0918CF54", "L-FE177D64", "L-0DA4ABF3", "L-0263D0A3"}
+)
+
 # Service codes whose quotas are global, answered by Service Quotas in us-east-1 only.
 GLOBAL_SERVICE_CODES = frozenset({"iam", "s3"})
 
@@ -38,11 +45,17 @@ class QuotaRequest:
 
 
 class SandboxState:
-    """Thread-safe. `lock` is also held across enforce-then-create so two creations cannot both fit."""
+    """Thread-safe. `lock` is also held across enforce-then-create so two creations cannot both fit.
+
+    A value set with `listed=False` is enforced by the service (and reported by its own API, e.g.
+    Kinesis DescribeLimits) but absent from Service Quotas: older accounts whose limit is below
+    today's published default look like that.
+    """
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self._applied: dict[tuple[str, str, str], float] = {}
+        self._unlisted: set[tuple[str, str, str]] = set()
         self.requests: list[QuotaRequest] = []
         self._endpoint_zones: dict[tuple[str, str], tuple[str, ...]] = {}
         self.enabled_regions: tuple[str, ...] = ()  # DescribeRegions' answer; empty: moto's
@@ -57,29 +70,40 @@ class SandboxState:
         with self.lock:
             return self._endpoint_zones.get((region, service_name))
 
-    def set_applied(self, service_code: str, quota_code: str, value: float, region: str) -> Quota:
+    def set_applied(
+        self, service_code: str, quota_code: str, value: float, region: str, *, listed: bool = True
+    ) -> Quota:
         q = lookup(service_code, quota_code)
+        key = (quota_region(q, region), q.service_code, q.quota_code)
         with self.lock:
-            self._applied[(quota_region(q, region), q.service_code, q.quota_code)] = float(value)
+            self._applied[key] = float(value)
+            if listed:
+                self._unlisted.discard(key)
+            else:
+                self._unlisted.add(key)
         return q
 
     def applied(self, q: Quota, region: str) -> float | None:
+        """The value Service Quotas shows as applied (None when it lists none)."""
+        key = (quota_region(q, region), q.service_code, q.quota_code)
         with self.lock:
-            return self._applied.get((quota_region(q, region), q.service_code, q.quota_code))
+            return None if key in self._unlisted else self._applied.get(key)
 
     def applied_in(self, region: str, service_code: str) -> list[tuple[Quota, float]]:
         with self.lock:
             items = [
                 (BY_CODE[code], value)
                 for (r, svc, code), value in self._applied.items()
-                if r == region and svc == service_code
+                if r == region and svc == service_code and (r, svc, code) not in self._unlisted
             ]
         return sorted(items, key=lambda item: item[0].quota_code)
 
     def limit(self, quota_code: str, region: str) -> float:
-        """The value in force: the applied one, else the catalog default for the region."""
+        """The value in force: the one set (listed or not), else the published default for the region."""
         q = BY_CODE[quota_code]
-        value = self.applied(q, region)
+        key = (quota_region(q, region), q.service_code, q.quota_code)
+        with self.lock:
+            value = self._applied.get(key)
         return q.default_for(quota_region(q, region)) if value is None else value
 
     def add_request(self, request: QuotaRequest) -> None:

@@ -94,6 +94,12 @@ def test_busy_account_is_near_several_limits() -> None:
             assert 0.8 <= ratio <= 0.95
 
 
+def test_low_kinesis_reports_500_shards_that_service_quotas_does_not_list() -> None:
+    with Sandbox("low-kinesis") as sb:
+        assert usage(sb)["shards"] == (498, 500)
+        assert sb.client("service-quotas").list_service_quotas(ServiceCode="kinesis")["Quotas"] == []
+
+
 def write(tmp_path: Path, text: str, name: str = "scenario.yaml") -> Path:
     path = tmp_path / name
     path.write_text(textwrap.dedent(text).lstrip("\n"))
@@ -230,6 +236,12 @@ BAD = [
         "eu-west-1",
     ),
     ("vpcs:\n  - name: a\n    cidr: 10.0.0.0/8\n", 3, "vpcs[0].cidr", "/16 to /28"),
+    (
+        "quotas:\n  - {code: L-F678F1CE, value: 3, listed: false}\n",
+        2,
+        "quotas[0].listed",
+        "Service Quotas must list it",
+    ),
     ("name: x\nvpcs: [\n", 3, "", "invalid YAML"),
     ("- just\n- a list\n", 1, "", "mapping"),
 ]

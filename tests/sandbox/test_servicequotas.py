@@ -39,7 +39,7 @@ def test_defaults_follow_the_region(fresh: Sandbox) -> None:
         frankfurt.get_aws_default_service_quota(ServiceCode="kinesis", QuotaCode="L-0918CF54")["Quota"][
             "Value"
         ]
-        == 500
+        == 1000
     )
     arn = frankfurt.get_aws_default_service_quota(ServiceCode="vpc", QuotaCode="L-F678F1CE")["Quota"][
         "QuotaArn"
