@@ -208,7 +208,7 @@ def read_account(
         # Prefetched so the counter finds them all done; a failure reaches the counter through the
         # shared read, which makes its quota UNKNOWN.
         with contextlib.suppress(AwsCallError):
-            reads.function_reservation(name)
+            reads.own_function_reservation(name)
 
     # Tasks grouped by the client they need. Only this thread creates clients (botocore sessions are not
     # thread-safe); each group is submitted as soon as its client exists, so network waits overlap with

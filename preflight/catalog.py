@@ -201,7 +201,7 @@ QUOTAS: tuple[Quota, ...] = (
         1000,
         "region",
         counter="lambda_reserved_concurrency",
-        usage_from="lambda:GetAccountSettings + lambda:GetFunctionConcurrency",
+        usage_from="lambda:GetAccountSettings + lambda:GetFunction",
         service_api="lambda.GetAccountSettings.ConcurrentExecutions",
         service_api_first=True,
         help=(

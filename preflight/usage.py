@@ -1,10 +1,13 @@
 """Where usage of each quota is counted: one small counter per catalog entry.
 
 A counter returns {scope key: count} of what *other* stacks already use. This stack's own resources
-(tagged tap:project / tap:environment, or carrying this stack's physical names) are left out, so a
-re-run of `check` on a deployed stack does not find it over quota because of itself; the deployment's
-full demand is added on top (see `preflight.demand`). Everything inside this stack's own VPC that is
-not tagged as another stack's is counted as this stack's. Scopes that only a new resource of this
+are left out, so a re-run of `check` on a deployed stack does not find it over quota because of
+itself; the deployment's full demand is added on top (see `preflight.demand`). Only what carries this
+stack's tags (tap:project / tap:environment, which the program sets on everything taggable) is its
+own, plus what AWS made for its own resources (the ENIs of its endpoints, NAT gateways and
+functions). Anything else counts, whatever its name and wherever it is: an untagged subnet, endpoint
+or ENI inside this stack's VPC is a neighbour the deploy will not remove, and a resource that merely
+has one of the stack's physical names is someone else's. Scopes that only a new resource of this
 stack has (its VPC before it exists, its security groups, its role) have no key: usage 0.
 """
 
@@ -72,8 +75,9 @@ class Stack:
             ),
         )
 
-    def owns(self, tags: list[dict[str, str]] | None) -> bool:
-        found = {t.get("Key"): t.get("Value") for t in tags or []}
+    def owns(self, tags: list[dict[str, str]] | dict[str, str] | None) -> bool:
+        """Whether these tags (a Key/Value list, or a mapping as Lambda answers) are this stack's."""
+        found = tags if isinstance(tags, dict) else {t.get("Key"): t.get("Value") for t in tags or []}
         return found.get(TAG_PROJECT) == self.project and found.get(TAG_ENVIRONMENT) == self.environment
 
 
@@ -108,6 +112,14 @@ class Reads:
         own = [v["VpcId"] for v in self.ec2("DescribeVpcs", "Vpcs") if self.stack.owns(v.get("Tags"))]
         return own[0] if own else None
 
+    def nat_gateways(self) -> list[dict[str, Any]]:
+        """NAT gateways in the states that count (one read, whoever asks first)."""
+        return self.ec2(
+            "DescribeNatGateways",
+            "NatGateways",
+            Filters=[{"Name": "state", "Values": list(NAT_COUNTED_STATES)}],
+        )
+
     def own_vpc_scope(self) -> str:
         return f"vpc:{self.stack.vpc_name}"
 
@@ -123,32 +135,39 @@ class Reads:
         client = self.aws.client("iam", GLOBAL_QUOTA_REGION)
         return self.once("iam:GetAccountSummary", lambda: call(client, "GetAccountSummary")["SummaryMap"])
 
-    def function_reservation(self, name: str) -> int:
-        """This stack's function's current reservation (0 when it has none or does not exist yet)."""
+    def own_function_reservation(self, name: str) -> int:
+        """The current reservation of this stack's function `name`; 0 when it has none, does not
+        exist yet, or is not this stack's (a function of that name without the stack's tags).
+
+        GetFunction answers the tags and the reservation in one call.
+        """
         client = self.aws.client("lambda")
 
         def fetch() -> int:
             try:
-                answer = call(client, "GetFunctionConcurrency", FunctionName=name)
+                answer = call(client, "GetFunction", FunctionName=name)
             except AwsCallError as exc:
                 if exc.code == "ResourceNotFoundException":
                     return 0
                 raise
-            return int(answer.get("ReservedConcurrentExecutions") or 0)
+            if not self.stack.owns(answer.get("Tags") or {}):
+                return 0
+            return int((answer.get("Concurrency") or {}).get("ReservedConcurrentExecutions") or 0)
 
-        return self.once(f"lambda:GetFunctionConcurrency:{name}", fetch)
+        return self.once(f"lambda:GetFunction:{name}", fetch)
 
-    def own_role_exists(self) -> bool:
+    def own_role(self) -> bool | None:
+        """Whether this stack's role exists and carries its tags (None: no role of that name)."""
         client = self.aws.client("iam", GLOBAL_QUOTA_REGION)
 
-        def fetch() -> bool:
+        def fetch() -> bool | None:
             try:
-                call(client, "GetRole", RoleName=self.stack.role_name)
+                role = call(client, "GetRole", RoleName=self.stack.role_name)["Role"]
             except AwsCallError as exc:
                 if exc.code == "NoSuchEntity":
-                    return False
+                    return None
                 raise
-            return True
+            return self.stack.owns(role.get("Tags"))
 
         return self.once("iam:GetRole", fetch)
 
@@ -181,6 +200,42 @@ class Reads:
             "sns:ListTopics", lambda: [t["TopicArn"] for t in paginate(client, "ListTopics", "Topics")]
         )
 
+    def own_eni_ids(self) -> set[str]:
+        """ENIs AWS made for this stack's own resources: they carry no tags of their own.
+
+        Those of its interface endpoints and NAT gateways (listed by the resource), and Lambda's
+        ENIs whose security groups are all this stack's.
+        """
+
+        def fetch() -> set[str]:
+            own: set[str] = set()
+            for e in self.ec2("DescribeVpcEndpoints", "VpcEndpoints"):
+                if self.stack.owns(e.get("Tags")):
+                    own.update(e.get("NetworkInterfaceIds") or [])
+            for nat in self.nat_gateways():
+                if self.stack.owns(nat.get("Tags")):
+                    own.update(
+                        a["NetworkInterfaceId"]
+                        for a in nat.get("NatGatewayAddresses") or []
+                        if "NetworkInterfaceId" in a
+                    )
+            own_groups = {
+                g["GroupId"]
+                for g in self.ec2("DescribeSecurityGroups", "SecurityGroups")
+                if self.stack.owns(g.get("Tags"))
+            }
+            for eni in self.ec2("DescribeNetworkInterfaces", "NetworkInterfaces"):
+                groups = {g["GroupId"] for g in eni.get("Groups") or []}
+                if eni.get("InterfaceType") == "lambda" and groups and groups <= own_groups:
+                    own.add(eni["NetworkInterfaceId"])
+            return own
+
+        return self.once("own-enis", fetch)
+
+    def tags_of(self, key: str, fetch: Callable[[], list[dict[str, str]] | None]) -> bool:
+        """Whether a named resource found in a listing carries this stack's tags (read once)."""
+        return bool(self.once(f"tags:{key}", lambda: self.stack.owns(fetch())))
+
 
 Usage = dict[str, float]
 
@@ -206,11 +261,7 @@ def internet_gateways(r: Reads) -> Usage:
 
 def nat_gateways_per_az(r: Reads) -> Usage:
     subnet_az = {s["SubnetId"]: s["AvailabilityZone"] for s in r.ec2("DescribeSubnets", "Subnets")}
-    nats = r.ec2(
-        "DescribeNatGateways",
-        "NatGateways",
-        Filters=[{"Name": "state", "Values": list(NAT_COUNTED_STATES)}],
-    )
+    nats = r.nat_gateways()
     counts: Counter[str] = Counter()
     for nat in nats:
         if nat.get("State") in NAT_COUNTED_STATES and not r.stack.owns(nat.get("Tags")):
@@ -229,20 +280,23 @@ def subnets_per_vpc(r: Reads) -> Usage:
     if own is None:
         return {}
     subnets = r.ec2("DescribeSubnets", "Subnets")
-    return {r.own_vpc_scope(): sum(1 for s in subnets if s["VpcId"] == own and not _owned_or_untagged(r, s))}
-
-
-def _owned_or_untagged(r: Reads, item: dict[str, Any]) -> bool:
-    """Inside this stack's VPC, what carries no other stack's tags is this stack's."""
-    tags = {t.get("Key"): t.get("Value") for t in item.get("Tags") or []}
-    return TAG_PROJECT not in tags or r.stack.owns(item.get("Tags"))
+    # An untagged subnet in this stack's VPC is a neighbour's: the deploy does not remove it.
+    return {
+        r.own_vpc_scope(): sum(1 for s in subnets if s["VpcId"] == own and not r.stack.owns(s.get("Tags")))
+    }
 
 
 def security_groups(r: Reads) -> Usage:
     own_vpc = r.own_vpc_id()
     groups = r.ec2("DescribeSecurityGroups", "SecurityGroups")
-    # The default group of this stack's VPC comes with the VPC, which the demand counts again.
-    others = [g for g in groups if not r.stack.owns(g.get("Tags")) and g.get("VpcId") != own_vpc]
+    # The default group of this stack's VPC comes with the VPC, which the demand counts again; any
+    # other group without the stack's tags is someone else's, in its VPC or not.
+    others = [
+        g
+        for g in groups
+        if not r.stack.owns(g.get("Tags"))
+        and not (g.get("VpcId") == own_vpc and g.get("GroupName") == "default")
+    ]
     return {"region": len(others)}
 
 
@@ -308,15 +362,19 @@ def interface_endpoints_per_vpc(r: Reads) -> Usage:
             if e.get("VpcId") == own
             and e.get("VpcEndpointType") in ("Interface", "GatewayLoadBalancer")
             and str(e.get("State", "")).lower() not in ENDPOINT_GONE_STATES
-            and not _owned_or_untagged(r, e)
+            and not r.stack.owns(e.get("Tags"))
         )
     }
 
 
 def network_interfaces(r: Reads) -> Usage:
-    own = r.own_vpc_id()
     enis = r.ec2("DescribeNetworkInterfaces", "NetworkInterfaces")
-    return {"region": sum(1 for e in enis if own is None or e.get("VpcId") != own)}
+    own = r.own_eni_ids()
+    return {
+        "region": sum(
+            1 for e in enis if e["NetworkInterfaceId"] not in own and not r.stack.owns(e.get("TagSet"))
+        )
+    }
 
 
 def lambda_enis_per_vpc(r: Reads) -> Usage:
@@ -344,7 +402,7 @@ def lambda_reserved_concurrency(r: Reads) -> Usage:
     """Concurrency other functions hold reserved. A function being redeployed gives its own back first."""
     limit = r.lambda_settings()["AccountLimit"]
     reserved_total = limit["ConcurrentExecutions"] - limit["UnreservedConcurrentExecutions"]
-    own = sum(r.function_reservation(n) for n in r.stack.function_names)
+    own = sum(r.own_function_reservation(n) for n in r.stack.function_names)
     return {"region": max(0, reserved_total - own)}
 
 
@@ -357,31 +415,79 @@ def lambda_code_storage(r: Reads) -> Usage:
 def kinesis_shards(r: Reads) -> Usage:
     summary = r.stream_summary()
     own = summary.get("OpenShardCount", 0) if summary else 0
+    name = r.stack.stream_name
+    if own and not r.tags_of(f"kinesis:{name}", lambda: _stream_tags(r.aws.client("kinesis"), name)):
+        own = 0  # a stream of that name without this stack's tags is someone else's
     return {"region": max(0, r.kinesis_limits()["OpenShardCount"] - own)}
 
 
+def _stream_tags(client: Any, name: str) -> list[dict[str, str]]:
+    tags: list[dict[str, str]] = []
+    params: dict[str, Any] = {"StreamName": name, "Limit": 50}
+    while True:
+        page = call(client, "ListTagsForStream", **params)
+        tags += page.get("Tags", [])
+        if not page.get("HasMoreTags") or not tags:
+            return tags
+        params["ExclusiveStartTagKey"] = tags[-1]["Key"]
+
+
 def dynamodb_tables(r: Reads) -> Usage:
-    names = paginate(r.aws.client("dynamodb"), "ListTables", "TableNames")
-    return {"region": sum(1 for n in names if n != r.stack.table_name)}
+    client = r.aws.client("dynamodb")
+    names = paginate(client, "ListTables", "TableNames")
+    name = r.stack.table_name
+    own = name in names and r.tags_of(f"dynamodb:{name}", lambda: _table_tags(client, name))
+    return {"region": len(names) - (1 if own else 0)}
+
+
+def _table_tags(client: Any, name: str) -> list[dict[str, str]]:
+    arn = call(client, "DescribeTable", TableName=name)["Table"]["TableArn"]
+    tags: list[dict[str, str]] = []
+    params: dict[str, Any] = {"ResourceArn": arn}
+    while True:
+        page = call(client, "ListTagsOfResource", **params)
+        tags += page.get("Tags", [])
+        if not page.get("NextToken"):
+            return tags
+        params["NextToken"] = page["NextToken"]
 
 
 def s3_buckets(r: Reads) -> Usage:
-    return {"global": sum(1 for name in r.bucket_names() if name != r.stack.bucket_name)}
+    names = r.bucket_names()
+    name = r.stack.bucket_name
+    client = r.aws.client("s3", GLOBAL_QUOTA_REGION)
+    own = name in names and r.tags_of(f"s3:{name}", lambda: _bucket_tags(client, name))
+    return {"global": len(names) - (1 if own else 0)}
+
+
+def _bucket_tags(client: Any, name: str) -> list[dict[str, str]]:
+    try:
+        return call(client, "GetBucketTagging", Bucket=name).get("TagSet", [])
+    except AwsCallError as exc:
+        if exc.code == "NoSuchTagSet":  # S3's answer for a bucket without tags
+            return []
+        raise
 
 
 def sns_topics(r: Reads) -> Usage:
+    client = r.aws.client("sns")
+    arns = r.topic_arns()
     suffix = f":{r.stack.topic_name}"
-    return {"region": sum(1 for arn in r.topic_arns() if not arn.endswith(suffix))}
+    arn = next((a for a in arns if a.endswith(suffix)), None)
+    own = arn is not None and r.tags_of(
+        f"sns:{arn}", lambda: call(client, "ListTagsForResource", ResourceArn=arn).get("Tags", [])
+    )
+    return {"region": len(arns) - (1 if own else 0)}
 
 
 def iam_roles(r: Reads) -> Usage:
     roles = r.iam_summary()["Roles"]
-    return {"global": roles - (1 if r.own_role_exists() else 0)}
+    return {"global": roles - (1 if r.own_role() else 0)}
 
 
 def role_managed_policies(r: Reads) -> Usage:
     """Policies attached to this stack's role outside the stack stay attached after the deploy."""
-    if not r.own_role_exists():
+    if not r.own_role():  # no role yet (or someone else's of that name): the stack's starts empty
         return {}
     client = r.aws.client("iam", GLOBAL_QUOTA_REGION)
     attached = paginate(client, "ListAttachedRolePolicies", "AttachedPolicies", RoleName=r.stack.role_name)

@@ -95,7 +95,7 @@ def test_stats_count_each_operation_no_more_than_pagination_needs(cli) -> None:
     calls = report["stats"]["api_calls"]
     assert calls["ec2:DescribeVpcs"] == 1 and calls["lambda:GetAccountSettings"] == 1
     assert calls["service-quotas:ListServiceQuotas"] == 8  # one per service code, one page each
-    assert calls["lambda:GetFunctionConcurrency"] == 5  # this stack's five functions
+    assert calls["lambda:GetFunction"] == 5  # this stack's five functions (tags and reservation)
     assert all(
         count == 1 for op, count in calls.items() if not op.startswith(("service-quotas", "lambda:GetF"))
     )
@@ -211,6 +211,20 @@ def test_low_kinesis_is_no_go(cli) -> None:
     assert (increases["L-0918CF54"]["current"], increases["L-0918CF54"]["required"]) == (500, 502)
 
 
+def test_neighbours_in_the_stacks_own_vpc_count(cli) -> None:
+    """Untagged subnets, endpoints and ENIs in the stack's VPC stay after the deploy: they take quota."""
+    code, report = _report(cli, "--sandbox", "neighbour-vpc")
+    assert code == 1 and report["verdict"] == "NO_GO"
+    failed = {
+        f["quota_code"]: (f["usage"], f["demand"], f["limit"])
+        for f in report["findings"]
+        if f["status"] == "FAIL"
+    }
+    assert failed == {"L-407747CB": (2, 4, 5), "L-29B6F2EB": (1, 1, 1), "L-DF5E4CA3": (5, 4, 8)}
+    vpcs = next(f for f in report["findings"] if f["quota_code"] == "L-F678F1CE")
+    assert vpcs["usage"] == 1  # the stack's own (tagged) VPC is not counted twice: only the default VPC
+
+
 def test_lambda_concurrency_comes_from_get_account_settings(sandbox) -> None:
     sb = sandbox("new-account")
     limit = _state(sb).limit("L-B99A9384")
@@ -282,6 +296,7 @@ def _deploy_own_stack(sb, deployment) -> None:
         "Arn"
     ]
     lam = sb.client("lambda")
+    tag_map = {t["Key"]: t["Value"] for t in tags}
     for f in deployment.functions:
         lam.create_function(
             FunctionName=f.name, Runtime=f.runtime, Role=role, Handler=f.handler,

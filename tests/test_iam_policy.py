@@ -16,6 +16,9 @@ import pytest
 from click.testing import Result
 
 from preflight.aws import iam_action
+from preflight.manifest import load_manifest
+from preflight.model import TAG_ENVIRONMENT, TAG_PROJECT
+from preflight.runner import PLACEHOLDER_AZS
 from preflight.sandbox.calllog import is_read_only
 from tests.conftest import MANIFEST, ROOT
 
@@ -23,7 +26,35 @@ POLICY_PATH = ROOT / "preflight" / "data" / "iam-policy.json"
 READ_ONLY_SID = "ReadOnlyForCheckPlanSnapshot"
 SUBMIT_SID_PREFIX = "OnlyForRequestIncreasesSubmit"
 OWN_ROLE = "pipeline-lambda-prod"  # the manifest's Lambda role in prod
-OWN_TAGS = {"tap:project": "tap-pipeline", "tap:environment": "prod"}
+
+
+# Permissions a call needs beyond its own action: GetFunction answers the tags only with lambda:ListTags.
+IMPLIED = {"lambda:ListTags": "lambda:GetFunction"}
+OWN_TAGS = {TAG_PROJECT: "tap-pipeline", TAG_ENVIRONMENT: "prod"}
+
+
+def deploy_named_resources(sb: Any) -> None:
+    """The stack's role, stream, table, bucket and topic, tagged as the program tags them: the gate
+    then reads their tags and the role's attached policies."""
+    d = load_manifest(MANIFEST, "prod").requested("us-east-1", PLACEHOLDER_AZS)
+    tag_list = [{"Key": k, "Value": v} for k, v in OWN_TAGS.items()]
+    sb.client("iam", "us-east-1").create_role(
+        RoleName=OWN_ROLE, AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17"}), Tags=tag_list
+    )
+    kinesis = sb.client("kinesis")
+    kinesis.create_stream(StreamName=d.stream.name, ShardCount=1)
+    kinesis.add_tags_to_stream(StreamName=d.stream.name, Tags=OWN_TAGS)
+    sb.client("dynamodb").create_table(
+        TableName=d.table.name,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        Tags=tag_list,
+    )
+    s3 = sb.client("s3")
+    s3.create_bucket(Bucket=d.bucket.name)
+    s3.put_bucket_tagging(Bucket=d.bucket.name, Tagging={"TagSet": tag_list})
+    sb.client("sns").create_topic(Name=d.topic.name, Tags=tag_list)
 
 
 @pytest.fixture(scope="module")
@@ -165,6 +196,7 @@ def test_read_only_statement_is_exactly_what_the_gate_calls(
     calls = {**first, **sb.call_log.counts()}
     [read_only] = [s for s in policy["Statement"] if s["Sid"] == READ_ONLY_SID]
     needed = {iam_action(*key.split(":", 1)) for key in calls}
+    needed |= {implied for implied, by in IMPLIED.items() if by in needed}
     assert "iam:ListAttachedRolePolicies" in needed and "s3:ListAllMyBuckets" in needed
     assert {
         "s3:ListBucket",

@@ -137,25 +137,25 @@ def test_subnets_per_vpc(sandbox) -> None:
     own = _vpc(ec2, OWN_TAGS, "10.7.0.0/16")
     other = _vpc(ec2, OTHER_TAGS)
     _subnet(ec2, own, "10.7.1.0/24", tags=OWN_TAGS)
-    _subnet(ec2, own, "10.7.2.0/24")  # untagged, inside this stack's VPC: this stack's
+    _subnet(ec2, own, "10.7.2.0/24")  # untagged, inside this stack's VPC: a neighbour, the deploy keeps it
     _subnet(ec2, own, "10.7.3.0/24", tags=OTHER_TAGS)  # another stack's subnet in this VPC
     _subnet(ec2, other, "10.9.1.0/24")
     _subnet(ec2, other, "10.9.2.0/24")
-    assert usage(read(sb), "L-407747CB", OWN_VPC) == 1
+    assert usage(read(sb), "L-407747CB", OWN_VPC) == 2
 
 
 def test_security_groups(sandbox) -> None:
     sb = sandbox()
     ec2 = sb.client("ec2")
     before = usage(read(sb), "L-E79EC296")
-    own = _vpc(ec2, OWN_TAGS, "10.7.0.0/16")  # its default group belongs to this stack
+    own = _vpc(ec2, OWN_TAGS, "10.7.0.0/16")  # its default group comes with it: the demand counts it
     other = _vpc(ec2, OTHER_TAGS)  # its default group counts
     ec2.create_security_group(GroupName="a", Description="a", VpcId=other)
-    ec2.create_security_group(GroupName="b", Description="b", VpcId=own)
+    ec2.create_security_group(GroupName="b", Description="b", VpcId=own)  # untagged in this VPC: counts
     ec2.create_security_group(
         GroupName="c", Description="c", VpcId=other, TagSpecifications=tagged("security-group", OWN_TAGS)
     )
-    assert usage(read(sb), "L-E79EC296") == before + 2
+    assert usage(read(sb), "L-E79EC296") == before + 3
 
 
 def _group(ec2, name: str, vpc: str, tags=None) -> str:
@@ -238,8 +238,9 @@ def test_interface_endpoints_per_vpc(sandbox) -> None:
     endpoint(other, "sns")  # another VPC's endpoints never count here
     endpoint(own, "kinesis-streams", OWN_TAGS)  # this stack's
     endpoint(own, "sqs", OTHER_TAGS)  # another stack's endpoint inside this VPC
+    endpoint(own, "sns")  # untagged inside this VPC: a neighbour's
     ec2.create_vpc_endpoint(VpcId=own, ServiceName="com.amazonaws.us-east-1.s3", VpcEndpointType="Gateway")
-    assert usage(read(sb), "L-29B6F2EB", OWN_VPC) == 1
+    assert usage(read(sb), "L-29B6F2EB", OWN_VPC) == 2
 
 
 def test_network_interfaces(sandbox) -> None:
@@ -247,11 +248,29 @@ def test_network_interfaces(sandbox) -> None:
     ec2 = sb.client("ec2")
     before = usage(read(sb), "L-DF5E4CA3")
     other_subnet = _subnet(ec2, _vpc(ec2, OTHER_TAGS), "10.9.1.0/24")
-    own_subnet = _subnet(ec2, _vpc(ec2, OWN_TAGS, "10.7.0.0/16"), "10.7.1.0/24")
+    own_vpc = _vpc(ec2, OWN_TAGS, "10.7.0.0/16")
+    own_subnet = _subnet(ec2, own_vpc, "10.7.1.0/24", tags=OWN_TAGS)
     ec2.create_network_interface(SubnetId=other_subnet)
     ec2.create_network_interface(SubnetId=other_subnet)
-    ec2.create_network_interface(SubnetId=own_subnet)  # inside this stack's VPC: this stack's
-    assert usage(read(sb), "L-DF5E4CA3") == before + 2
+    ec2.create_network_interface(SubnetId=own_subnet)  # untagged in this stack's VPC: a neighbour's
+    ec2.create_network_interface(SubnetId=own_subnet, TagSpecifications=tagged("network-interface", OWN_TAGS))
+    # The ENIs AWS makes for this stack's interface endpoint are the stack's (they carry no tags).
+    endpoint = ec2.create_vpc_endpoint(
+        VpcId=own_vpc,
+        ServiceName="com.amazonaws.us-east-1.kinesis-streams",
+        VpcEndpointType="Interface",
+        SubnetIds=[own_subnet],
+        TagSpecifications=tagged("vpc-endpoint", OWN_TAGS),
+    )["VpcEndpoint"]
+    assert endpoint["NetworkInterfaceIds"]
+    # ...and a neighbour's endpoint's ENIs are not.
+    ec2.create_vpc_endpoint(
+        VpcId=own_vpc,
+        ServiceName="com.amazonaws.us-east-1.sqs",
+        VpcEndpointType="Interface",
+        SubnetIds=[own_subnet],
+    )
+    assert usage(read(sb), "L-DF5E4CA3") == before + 4
 
 
 def test_lambda_enis_per_vpc(sandbox) -> None:
@@ -292,7 +311,13 @@ def _zip() -> bytes:
     return buffer.getvalue()
 
 
-def _function(sb, name: str, reserved: int | None = None, vpc: dict | None = None) -> None:
+def _function(
+    sb,
+    name: str,
+    reserved: int | None = None,
+    vpc: dict | None = None,
+    tags: list[dict[str, str]] | None = None,
+) -> None:
     iam = sb.client("iam")
     try:
         role = iam.get_role(RoleName="fn-role")["Role"]["Arn"]
@@ -306,6 +331,7 @@ def _function(sb, name: str, reserved: int | None = None, vpc: dict | None = Non
         Handler="index.handler",
         Code={"ZipFile": _zip()},
         **({"VpcConfig": vpc} if vpc else {}),
+        Tags={t["Key"]: t["Value"] for t in tags or []},
     )
     if reserved is not None:
         lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=reserved)
@@ -316,8 +342,10 @@ def test_lambda_reserved_concurrency(sandbox) -> None:
     assert usage(read(sb), "L-B99A9384") == 0
     _function(sb, "other-worker", 100)
     _function(sb, "other-api")  # no reservation
-    _function(sb, "pipeline-ingest-prod", 50)  # this stack's: gives its reservation back on redeploy
-    assert usage(read(sb), "L-B99A9384") == 100
+    _function(sb, "pipeline-ingest-prod", 50, tags=OWN_TAGS)  # this stack's: gives it back on redeploy
+    # The stack's name without its tags is someone else's function: its reservation stays.
+    _function(sb, "pipeline-transform-prod", 30)
+    assert usage(read(sb), "L-B99A9384") == 130
 
 
 def test_lambda_code_storage(sandbox) -> None:
@@ -333,6 +361,10 @@ def test_kinesis_shards(sandbox) -> None:
     before = usage(read(sb), "L-0918CF54")
     kinesis.create_stream(StreamName="other-events", ShardCount=3)
     kinesis.create_stream(StreamName=DEPLOYMENT.stream.name, ShardCount=2)
+    assert usage(read(sb), "L-0918CF54") == before + 5  # the stack's name, not its tags: someone else's
+    kinesis.add_tags_to_stream(
+        StreamName=DEPLOYMENT.stream.name, Tags={t["Key"]: t["Value"] for t in OWN_TAGS}
+    )
     assert usage(read(sb), "L-0918CF54") == before + 3
 
 
@@ -347,6 +379,9 @@ def test_dynamodb_tables(sandbox) -> None:
             AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
             BillingMode="PAY_PER_REQUEST",
         )
+    assert usage(read(sb), "L-F98FE922") == before + 2  # the stack's name, not its tags
+    arn = ddb.describe_table(TableName=DEPLOYMENT.table.name)["Table"]["TableArn"]
+    ddb.tag_resource(ResourceArn=arn, Tags=OWN_TAGS)
     assert usage(read(sb), "L-F98FE922") == before + 1
 
 
@@ -356,6 +391,8 @@ def test_s3_buckets(sandbox) -> None:
     before = usage(read(sb), "L-DC2B2D3D", "global")
     s3.create_bucket(Bucket="someone-elses-bucket")
     s3.create_bucket(Bucket=DEPLOYMENT.bucket.name)
+    assert usage(read(sb), "L-DC2B2D3D", "global") == before + 2  # the stack's name, not its tags
+    s3.put_bucket_tagging(Bucket=DEPLOYMENT.bucket.name, Tagging={"TagSet": OWN_TAGS})
     state = read(sb)
     assert usage(state, "L-DC2B2D3D", "global") == before + 1
     assert usage(state, "L-DC2B2D3D", "region") is None  # an account-wide quota has no regional count
@@ -366,7 +403,9 @@ def test_sns_topics(sandbox) -> None:
     sns = sb.client("sns")
     before = usage(read(sb), "L-61103206")
     sns.create_topic(Name="other-alerts")
-    sns.create_topic(Name=DEPLOYMENT.topic.name)
+    arn = sns.create_topic(Name=DEPLOYMENT.topic.name)["TopicArn"]
+    assert usage(read(sb), "L-61103206") == before + 2  # the stack's name, not its tags
+    sns.tag_resource(ResourceArn=arn, Tags=OWN_TAGS)
     assert usage(read(sb), "L-61103206") == before + 1
 
 
@@ -376,6 +415,8 @@ def test_iam_roles(sandbox) -> None:
     before = usage(read(sb), "L-FE177D64", "global")
     iam.create_role(RoleName="other-role", AssumeRolePolicyDocument="{}")
     iam.create_role(RoleName=DEPLOYMENT.role.name, AssumeRolePolicyDocument="{}")
+    assert usage(read(sb), "L-FE177D64", "global") == before + 2  # the stack's name, not its tags
+    iam.tag_role(RoleName=DEPLOYMENT.role.name, Tags=OWN_TAGS)
     assert usage(read(sb), "L-FE177D64", "global") == before + 1
 
 
@@ -384,7 +425,7 @@ def test_role_managed_policies(sandbox) -> None:
     iam = sb.client("iam")
     scope = f"role:{DEPLOYMENT.role.name}"
     assert usage(read(sb), "L-0DA4ABF3", scope) == 0  # a new role starts empty
-    iam.create_role(RoleName=DEPLOYMENT.role.name, AssumeRolePolicyDocument="{}")
+    iam.create_role(RoleName=DEPLOYMENT.role.name, AssumeRolePolicyDocument="{}", Tags=OWN_TAGS)
     foreign = iam.create_policy(PolicyName="audit", PolicyDocument=POLICY)["Policy"]["Arn"]
     own = iam.create_policy(PolicyName="pipeline-extra", PolicyDocument=POLICY)["Policy"]["Arn"]
     iam.attach_role_policy(RoleName=DEPLOYMENT.role.name, PolicyArn=foreign)

@@ -233,7 +233,15 @@ class _Provisioner:
         ec2 = self.client("ec2", region)
 
         def create() -> None:
-            vpc_id = ec2.create_vpc(CidrBlock=cidr, TagSpecifications=_spec("vpc", name))["Vpc"]["VpcId"]
+            # A VPC given a stack's tags is that stack's, not "other-stack"'s.
+            tags = (
+                [{"Key": "Name", "Value": name}, *({"Key": k, "Value": v} for k, v in vpc.tags.items())]
+                if vpc.tags
+                else _tags(name)
+            )
+            vpc_id = ec2.create_vpc(
+                CidrBlock=cidr, TagSpecifications=[{"ResourceType": "vpc", "Tags": tags}]
+            )["Vpc"]["VpcId"]
             subnet_ids = []
             for k, (subnet, block) in enumerate(
                 zip(vpc.subnets, subnet_cidrs(cidr, vpc.subnets), strict=True)
@@ -274,6 +282,11 @@ class _Provisioner:
                         VpcEndpointType="Interface",
                         SubnetIds=subnet_ids,
                         TagSpecifications=_spec("vpc-endpoint", name),
+                    )
+            for eni in vpc.network_interfaces:
+                for _ in range(eni.count):
+                    ec2.create_network_interface(
+                        SubnetId=subnet_ids[eni.subnet], TagSpecifications=_spec("network-interface", name)
                     )
 
         return create

@@ -31,6 +31,7 @@ SCENARIO_NAMES: tuple[str, ...] = (
     "names-taken",
     "endpoint-zones",
     "low-kinesis",
+    "neighbour-vpc",
 )
 
 MAX_COUNT = 200  # per entry; keeps a sandbox start fast
@@ -97,6 +98,11 @@ class NatGateways(_Model):
     count: Count = 1
 
 
+class NetworkInterfaces(_Model):
+    subnet: Annotated[int, Field(ge=0)] = 0  # index into the VPC's subnets
+    count: Count = 1
+
+
 class Endpoints(_Model):
     service: str  # the part after com.amazonaws.<region>. (s3, dynamodb, kinesis-streams, ...)
     count: Count = 1
@@ -119,6 +125,10 @@ class Vpc(_Model):
     nat_gateways: list[NatGateways] = []  # each one also allocates an Elastic IP
     gateway_endpoints: list[Endpoints] = []
     interface_endpoints: list[Endpoints] = []  # placed in all of the VPC's subnets
+    network_interfaces: list[NetworkInterfaces] = []  # plain ENIs, untagged
+    # Extra tags on the VPC itself (not on what is inside it): a VPC tagged as a stack's
+    # (tap:project / tap:environment) is that stack's, the rest of the entry its neighbours.
+    tags: dict[str, str] = {}
 
     _check_region = field_validator("region")(_region)
     _check_name = field_validator("name")(_name)
@@ -273,12 +283,14 @@ def subnet_cidrs(vpc_cidr: str, subnets: list[Subnet]) -> list[str]:
 def _check(scenario: Scenario) -> None:
     """Rules across fields, located in the file."""
     for i, vpc in enumerate(scenario.vpcs):
-        for j, nat in enumerate(vpc.nat_gateways):
-            if nat.subnet >= len(vpc.subnets):
-                raise scenario.error(
-                    ("vpcs", i, "natGateways", j, "subnet"),
-                    f"subnet index {nat.subnet} is out of range: the VPC has {len(vpc.subnets)} subnet(s)",
-                )
+        for key, items in (("natGateways", vpc.nat_gateways), ("networkInterfaces", vpc.network_interfaces)):
+            for j, item in enumerate(items):
+                if item.subnet >= len(vpc.subnets):
+                    raise scenario.error(
+                        ("vpcs", i, key, j, "subnet"),
+                        f"subnet index {item.subnet} is out of range: "
+                        f"the VPC has {len(vpc.subnets)} subnet(s)",
+                    )
         if vpc.cidr is not None and vpc.subnets:
             net = ipaddress.ip_network(vpc.cidr)
             for j, subnet in enumerate(vpc.subnets):

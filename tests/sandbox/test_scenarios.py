@@ -100,6 +100,19 @@ def test_low_kinesis_reports_500_shards_that_service_quotas_does_not_list() -> N
         assert sb.client("service-quotas").list_service_quotas(ServiceCode="kinesis")["Quotas"] == []
 
 
+def test_neighbour_vpc_is_tagged_as_the_stacks_and_holds_others_resources() -> None:
+    with Sandbox("neighbour-vpc") as sb:
+        ec2 = sb.client("ec2")
+        [vpc] = ec2.describe_vpcs(Filters=[{"Name": "tag:tap:project", "Values": ["tap-pipeline"]}])["Vpcs"]
+        inside = [{"Name": "vpc-id", "Values": [vpc["VpcId"]]}]
+        subnets = ec2.describe_subnets(Filters=inside)["Subnets"]
+        enis = ec2.describe_network_interfaces(Filters=inside)["NetworkInterfaces"]
+        endpoints = ec2.describe_vpc_endpoints(Filters=inside)["VpcEndpoints"]
+        assert (len(subnets), len(endpoints), len(enis)) == (2, 1, 5)  # 3 plain ENIs + the endpoint's 2
+        for item in [*subnets, *endpoints]:
+            assert "tap:project" not in {t["Key"] for t in item.get("Tags", [])}
+
+
 def write(tmp_path: Path, text: str, name: str = "scenario.yaml") -> Path:
     path = tmp_path / name
     path.write_text(textwrap.dedent(text).lstrip("\n"))
