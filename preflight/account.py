@@ -27,6 +27,7 @@ from preflight.catalog import GLOBAL_QUOTA_REGION, QUOTAS
 from preflight.conflicts import Evidence
 from preflight.deadline import DeadlineExceeded
 from preflight.errors import AwsAccessError
+from preflight.model import CurrentStack
 from preflight.usage import COUNTERS, Reads, Stack
 
 LimitSource = Literal["applied", "default", "service-api", "override", "unknown"]
@@ -74,6 +75,7 @@ class AccountState(BaseModel):
     azs: tuple[str, ...]
     limits: dict[str, LimitReading]
     usage: dict[str, UsageReading]
+    current: CurrentStack = Field(default_factory=CurrentStack)  # what of the stack is deployed now
     api_calls: dict[str, Count] = Field(default_factory=dict)
     elapsed_s: ElapsedS = 0.0
     evidence: Evidence | None = None  # who owns the stack's names, where services are offered
@@ -269,6 +271,7 @@ def read_account(
     }
     state = AccountState(
         region=region,
+        current=_current_stack(reads),
         account_id=account["id"],
         taken_at=datetime.now(UTC),
         stack=StackRef(project=stack.project, environment=stack.environment),
@@ -279,6 +282,18 @@ def read_account(
         elapsed_s=round(aws.stats.elapsed(), 3),
     )
     return state.with_overrides(overrides or {})
+
+
+def _current_stack(reads: Reads) -> CurrentStack:
+    """What of the stack exists now, from the reads the counters made (a failed read: not known, and
+    the quota it belongs to is UNKNOWN already)."""
+    reservations: dict[str, int | None] = {}
+    shards: int | None = None
+    with contextlib.suppress(AwsCallError):
+        reservations = reads.own_reservations()
+    with contextlib.suppress(AwsCallError):
+        shards = reads.own_stream_shards()
+    return CurrentStack(reservations=reservations, stream_shards=shards)
 
 
 def _usage_service(q: catalog.Quota) -> str:

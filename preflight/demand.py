@@ -23,6 +23,7 @@ class Demand:
     scope: str
     amount: float
     resources: tuple[str, ...]  # manifest paths that create the demand
+    note: str = ""  # why the amount is what it is, where that is not obvious (a redeploy's peak)
 
 
 Need = tuple[str, str, float, str]  # quota code, scope, amount, manifest path

@@ -9,8 +9,9 @@ from __future__ import annotations
 from preflight import catalog
 from preflight.account import AccountState
 from preflight.demand import Demand, compute_demand
-from preflight.model import Deployment, IncreaseRequest
+from preflight.model import CurrentStack, Deployment, IncreaseRequest
 from preflight.ranges import UTILIZATION
+from preflight.redeploy import PROGRAM_ORDERS_RESERVATIONS, reservation_peak, reshard
 from preflight.report import Finding, Status
 
 DEFAULT_WARN_THRESHOLD = 0.8
@@ -64,7 +65,8 @@ def evaluate_demand(d: Demand, state: AccountState, warn_threshold: float) -> Fi
         headroom_after=headroom_after,
         utilization_after=round(utilization, 4),
         status=status,
-        message=_message(q, status, limit.value, reserve, usage, d.amount),
+        message=_message(q, status, limit.value, reserve, usage, d.amount)
+        + (f" ({d.note})" if d.note else ""),
     )
 
 
@@ -85,10 +87,71 @@ def _message(
     return text
 
 
+def redeploy_demand(demands: list[Demand], d: Deployment, current: CurrentStack) -> list[Demand]:
+    """The demand while the deploy runs, where a redeploy holds more than the end state.
+
+    Reserved concurrency: the worst order the program allows between cuts and raises. Shards: a
+    reshard holds the current shards and the target ones at once.
+    """
+    planned = {f.name: f.reserved_concurrency for f in d.functions}
+    peak = reservation_peak(current.reservations, planned, ordered=PROGRAM_ORDERS_RESERVATIONS)
+    change = reshard(current.stream_shards, d.stream.shards)
+    out = []
+    for demand in demands:
+        if demand.quota_code == "L-B99A9384" and demand.scope == "region" and peak > demand.amount:
+            note = "while redeploying, some functions still hold their current reservation"
+            demand = Demand(demand.quota_code, demand.scope, peak, demand.resources, note)
+        elif demand.quota_code == "L-0918CF54" and change is not None:
+            note = (
+                f"resharding {change.current} -> {change.target}: the {change.current} open shards "
+                f"stay open while UpdateShardCount makes the {change.target} new ones"
+            )
+            demand = Demand(demand.quota_code, demand.scope, change.peak, demand.resources, note)
+        out.append(demand)
+    return out
+
+
+def reshard_finding(d: Deployment, current: CurrentStack) -> Finding | None:
+    """A FAIL when one UpdateShardCount cannot take the stream to its target (double or half at most).
+
+    Not a quota that an increase request raises: the way out is a reshard in steps before the deploy,
+    or a target within reach.
+    """
+    change = reshard(current.stream_shards, d.stream.shards)
+    if change is None or change.one_call:
+        return None
+    q = catalog.quota("L-0918CF54")
+    reach = 2 * change.current if change.target > change.current else -(-change.current // 2)
+    steps = " -> ".join(str(n) for n in [change.current, *change.steps()])
+    return Finding(
+        service_code=q.service_code,
+        quota_code=q.quota_code,
+        quota_name=q.name,
+        scope=f"stream:{d.stream.name}",
+        limit=reach,
+        limit_source="default",
+        usage=change.current,
+        demand=change.target,
+        headroom_after=None,
+        utilization_after=None,
+        status="FAIL",
+        resources=(f"{d.stream.path}.shards",),
+        message=(
+            f"does not fit: UpdateShardCount can at most double or halve a stream per call; "
+            f"{change.current} -> {change.target} needs {len(change.steps())} calls ({steps}): "
+            f"reshard in steps before the deploy, or ask for at most {reach}"
+        ),
+    )
+
+
 def evaluate(
     deployment: Deployment, state: AccountState, warn_threshold: float = DEFAULT_WARN_THRESHOLD
 ) -> list[Finding]:
-    findings = [evaluate_demand(d, state, warn_threshold) for d in compute_demand(deployment)]
+    demands = redeploy_demand(compute_demand(deployment), deployment, state.current)
+    findings = [evaluate_demand(d, state, warn_threshold) for d in demands]
+    extra = reshard_finding(deployment, state.current)
+    if extra is not None:
+        findings.append(extra)
     return sorted(findings, key=lambda f: (_CATALOG_ORDER[f.quota_code], f.scope))
 
 
@@ -96,8 +159,8 @@ def increase_requests(findings: list[Finding]) -> list[IncreaseRequest]:
     """For every quota with a FAIL, the limit that makes it fit in every scope (Lambda's floor included)."""
     out: dict[str, IncreaseRequest] = {}
     for f in findings:
-        if f.status != "FAIL" or f.limit is None or f.usage is None:
-            continue
+        if f.status != "FAIL" or f.limit is None or f.usage is None or f.scope.startswith("stream:"):
+            continue  # (a reshard beyond one call is not a quota: no increase makes it fit)
         q = catalog.quota(f.quota_code)
         needed = f.usage + f.demand
         required = needed + (

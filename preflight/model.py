@@ -17,6 +17,7 @@ from preflight.bounds import (
     AlarmPeriodS,
     AlarmThreshold,
     CodeSize,
+    Count,
     EvaluationPeriods,
     FiniteFloat,
     MaxAgeHours,
@@ -230,6 +231,19 @@ class IncreaseRequest(Frozen):
     adjustable: bool
 
 
+class CurrentStack(Frozen):
+    """What of this stack is deployed now (read with the account): what a redeploy changes from.
+
+    The program orders a redeploy by it (reservations lowered before others are raised) and the gate
+    counts what the change holds on the way (a reshard keeps the old shards open while it adds new).
+    """
+
+    # Function physical name -> its reservation now (None: none). Only the stack's existing functions.
+    # Counts as the account answers them (a reservation of 0 exists), bounded like every read number.
+    reservations: dict[str, Count | None] = Field(default_factory=dict)
+    stream_shards: Count | None = None  # open shards of the stack's stream; None: it does not exist
+
+
 class Decisions(Frozen):
     """What `plan --adapt` chose; the program rebuilds the deployment from these and the manifest."""
 
@@ -269,5 +283,6 @@ class Plan(Frozen):
     adaptations: tuple[Adaptation, ...] = ()
     increase_requests: tuple[IncreaseRequest, ...] = ()
     deployment: Deployment
+    current: CurrentStack = Field(default_factory=CurrentStack)  # what the deploy changes from
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)

@@ -270,6 +270,7 @@ def run_plan(
         adaptations=adaptations,
         increase_requests=result.increase_requests,
         deployment=result.adapted,
+        current=state.current,
     )
     return report, plan_file
 

@@ -135,26 +135,52 @@ class Reads:
         client = self.aws.client("iam", GLOBAL_QUOTA_REGION)
         return self.once("iam:GetAccountSummary", lambda: call(client, "GetAccountSummary")["SummaryMap"])
 
-    def own_function_reservation(self, name: str) -> int:
-        """The current reservation of this stack's function `name`; 0 when it has none, does not
-        exist yet, or is not this stack's (a function of that name without the stack's tags).
+    def own_function(self, name: str) -> tuple[int | None] | None:
+        """(reservation,) of this stack's function `name` (reservation None: it has none); None when
+        it does not exist or is not this stack's (a function of that name without the stack's tags).
 
         GetFunction answers the tags and the reservation in one call.
         """
         client = self.aws.client("lambda")
 
-        def fetch() -> int:
+        def fetch() -> tuple[int | None] | None:
             try:
                 answer = call(client, "GetFunction", FunctionName=name)
             except AwsCallError as exc:
                 if exc.code == "ResourceNotFoundException":
-                    return 0
+                    return None
                 raise
             if not self.stack.owns(answer.get("Tags") or {}):
-                return 0
-            return int((answer.get("Concurrency") or {}).get("ReservedConcurrentExecutions") or 0)
+                return None
+            reserved = (answer.get("Concurrency") or {}).get("ReservedConcurrentExecutions")
+            return (None if reserved is None else int(reserved),)
 
         return self.once(f"lambda:GetFunction:{name}", fetch)
+
+    def own_function_reservation(self, name: str) -> int:
+        """What this stack's function `name` holds reserved now (0: none, not there, not the stack's)."""
+        found = self.own_function(name)
+        return (found[0] or 0) if found else 0
+
+    def own_reservations(self) -> dict[str, int | None]:
+        """The stack's existing functions and their reservations now."""
+        found = {name: self.own_function(name) for name in self.stack.function_names}
+        return {name: f[0] for name, f in found.items() if f is not None}
+
+    def own_stream_shards(self) -> int | None:
+        """Open shards of the stack's stream (None: no stream of that name carries the stack's tags)."""
+        client = self.aws.client("kinesis")
+        name = self.stack.stream_name
+
+        def fetch() -> int | None:
+            summary = self.stream_summary()  # shared with the name checks
+            if summary is None:
+                return None
+            if not self.stack.owns(_stream_tags(client, name)):
+                return None  # a stream of that name without this stack's tags is someone else's
+            return int(summary.get("OpenShardCount", 0))
+
+        return self.once("own-stream", fetch)
 
     def own_role(self) -> bool | None:
         """Whether this stack's role exists and carries its tags (None: no role of that name)."""
@@ -232,7 +258,7 @@ class Reads:
 
         return self.once("own-enis", fetch)
 
-    def tags_of(self, key: str, fetch: Callable[[], list[dict[str, str]] | None]) -> bool:
+    def tags_of(self, key: str, fetch: Callable[[], list[dict[str, str]]]) -> bool:
         """Whether a named resource found in a listing carries this stack's tags (read once)."""
         return bool(self.once(f"tags:{key}", lambda: self.stack.owns(fetch())))
 
@@ -413,11 +439,7 @@ def lambda_code_storage(r: Reads) -> Usage:
 
 
 def kinesis_shards(r: Reads) -> Usage:
-    summary = r.stream_summary()
-    own = summary.get("OpenShardCount", 0) if summary else 0
-    name = r.stack.stream_name
-    if own and not r.tags_of(f"kinesis:{name}", lambda: _stream_tags(r.aws.client("kinesis"), name)):
-        own = 0  # a stream of that name without this stack's tags is someone else's
+    own = r.own_stream_shards() or 0
     return {"region": max(0, r.kinesis_limits()["OpenShardCount"] - own)}
 
 

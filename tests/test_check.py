@@ -225,6 +225,50 @@ def test_neighbours_in_the_stacks_own_vpc_count(cli) -> None:
     assert vpcs["usage"] == 1  # the stack's own (tagged) VPC is not counted twice: only the default VPC
 
 
+def test_redeploy_counts_the_reshard_and_not_the_stacks_own_reservations(cli) -> None:
+    code, report = _report(cli, "--sandbox", "redeploy")
+    assert code == 1 and report["verdict"] == "NO_GO"
+    findings = {f["quota_code"]: f for f in report["findings"]}
+    shards = findings["L-0918CF54"]
+    # 2 open now + 4 made while UpdateShardCount runs: 6 of 5 (the end state alone, 4, would fit).
+    assert (shards["status"], shards["usage"], shards["demand"], shards["limit"]) == ("FAIL", 0, 6, 5)
+    assert "resharding 2 -> 4" in shards["message"]
+    concurrency = findings["L-B99A9384"]
+    # Others hold 300; the stack's current 560 are given back; the program cuts before it raises.
+    assert (concurrency["status"], concurrency["usage"], concurrency["demand"]) == ("WARN", 300, 500)
+
+
+def test_a_reshard_beyond_one_call_is_a_finding_without_an_increase(cli, tmp_path) -> None:
+    scenario = tmp_path / "one-shard.yaml"
+    scenario.write_text(
+        "streams:\n"
+        "  - name: pipeline-events-prod\n"
+        "    shards: 1\n"
+        '    tags: {"tap:project": tap-pipeline, "tap:environment": prod}\n'
+    )
+    code, report = _report(cli, "--sandbox", str(scenario))
+    assert code == 1
+    [finding] = [f for f in report["findings"] if f["status"] == "FAIL"]
+    assert finding["scope"] == "stream:pipeline-events-prod" and finding["quota_code"] == "L-0918CF54"
+    assert (finding["usage"], finding["demand"], finding["limit"]) == (1, 4, 2)
+    assert "needs 2 calls (1 -> 2 -> 4)" in finding["message"]
+    assert report["increase_requests"] == []  # no quota increase makes one call do it
+
+
+def test_the_plan_records_what_the_redeploy_changes_from(cli, tmp_path) -> None:
+    plan_path = tmp_path / "plan.json"
+    cli("plan", "--adapt", MANIFEST, "--env", "prod", "--sandbox", "redeploy", "--save-plan", str(plan_path))
+    current = json.loads(plan_path.read_text())["current"]
+    assert current["stream_shards"] == 2
+    assert current["reservations"] == {
+        "pipeline-ingest-prod": 400,
+        "pipeline-transform-prod": 100,
+        "pipeline-enrich-prod": 50,
+        "pipeline-aggregate-prod": 10,
+        "pipeline-archive-prod": None,
+    }
+
+
 def test_lambda_concurrency_comes_from_get_account_settings(sandbox) -> None:
     sb = sandbox("new-account")
     limit = _state(sb).limit("L-B99A9384")

@@ -46,7 +46,8 @@ def main(root: str | os.PathLike[str] | None = None) -> Pipeline:
     if reason:
         raise PlanRefused(f"refusing to deploy {plan_path}: {reason}")
     try:
-        pipeline = Pipeline(trusted.deployment, base_dir=trusted.base_dir)
+        # `current` only orders the changes (cuts before raises); the values come from the manifest.
+        pipeline = Pipeline(trusted.deployment, base_dir=trusted.base_dir, current=plan.current)
     except InputError as exc:
         raise PlanRefused(f"refusing to deploy {plan_path}: {exc}") from exc
     pulumi.export("verdict", plan.verdict)

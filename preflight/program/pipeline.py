@@ -16,9 +16,10 @@ import pulumi
 import pulumi_aws as aws
 
 from preflight.errors import InputError
-from preflight.model import Deployment, FunctionPlan, Rule
+from preflight.model import CurrentStack, Deployment, FunctionPlan, Rule
 from preflight.program import names
 from preflight.project import project_root, source_problem
+from preflight.redeploy import reservation_steps
 
 
 class Pipeline(pulumi.ComponentResource):
@@ -30,10 +31,12 @@ class Pipeline(pulumi.ComponentResource):
         *,
         base_dir: Path,
         opts: pulumi.ResourceOptions | None = None,
+        current: CurrentStack | None = None,
     ) -> None:
         check_deployment(deployment, base_dir)
         super().__init__(names.PIPELINE, names.component_name(deployment), None, opts)
         self.deployment = d = deployment
+        self.current = current or CurrentStack()
         self._child = pulumi.ResourceOptions(parent=self)
 
         self._network(d)
@@ -256,8 +259,18 @@ class Pipeline(pulumi.ComponentResource):
             "TABLE_NAME": d.table.name,
             "BUCKET_NAME": d.bucket.name,
         }
-        self.functions: list[aws.lambda_.Function] = []
-        for fn in d.functions:
+        # A redeploy lowers reservations before it raises others: PutFunctionConcurrency checks the
+        # unreserved floor on every call, and Pulumi would otherwise update the functions in parallel.
+        steps = reservation_steps(
+            self.current.reservations, {f.name: f.reserved_concurrency for f in d.functions}
+        )
+        cuts: list[pulumi.Resource] = []
+        made: dict[str, aws.lambda_.Function] = {}
+        # Which functions each function's update waits for (function names): for reviews and tests.
+        self.waits_for: dict[str, tuple[str, ...]] = {
+            f.name: steps.cuts if f.name in steps.raises else () for f in d.functions
+        }
+        for fn in sorted(d.functions, key=lambda f: f.name in steps.raises):  # cuts registered first
             vpc_config = None
             if fn.vpc_attached:
                 assert lambda_sg is not None  # check_deployment made sure
@@ -267,27 +280,32 @@ class Pipeline(pulumi.ComponentResource):
             # reserved_concurrent_executions stays unset when the plan reserves nothing: 0 would
             # throttle the function completely, and None sends no PutFunctionConcurrency at all.
             reserved = fn.reserved_concurrency
-            self.functions.append(
-                aws.lambda_.Function(
-                    fn.name,
-                    name=fn.name,
-                    runtime=fn.runtime,
-                    handler=fn.handler,
-                    role=self.role.arn,
-                    code=_code(fn, base_dir),
-                    memory_size=fn.memory_mb,
-                    timeout=fn.timeout_s,
-                    reserved_concurrent_executions=reserved,
-                    vpc_config=vpc_config,
-                    environment=aws.lambda_.FunctionEnvironmentArgs(variables=env),
-                    tags=self._tags(fn.name),
-                    # Policies first: creating a VPC-attached function checks the role's ENI permissions.
-                    opts=pulumi.ResourceOptions(
-                        parent=self,
-                        depends_on=[*self.policy_attachments, *(network_deps if fn.vpc_attached else [])],
-                    ),
-                )
+            made[fn.name] = aws.lambda_.Function(
+                fn.name,
+                name=fn.name,
+                runtime=fn.runtime,
+                handler=fn.handler,
+                role=self.role.arn,
+                code=_code(fn, base_dir),
+                memory_size=fn.memory_mb,
+                timeout=fn.timeout_s,
+                reserved_concurrent_executions=reserved,
+                vpc_config=vpc_config,
+                environment=aws.lambda_.FunctionEnvironmentArgs(variables=env),
+                tags=self._tags(fn.name),
+                # Policies first: creating a VPC-attached function checks the role's ENI permissions.
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    depends_on=[
+                        *self.policy_attachments,
+                        *(network_deps if fn.vpc_attached else []),
+                        *(cuts if fn.name in steps.raises else []),
+                    ],
+                ),
             )
+            if fn.name in steps.cuts:
+                cuts.append(made[fn.name])
+        self.functions = [made[f.name] for f in d.functions]  # in the plan's order
 
     def _alarms(self, d: Deployment) -> None:
         # Each alarm once, with its action set at creation: never a second MetricAlarm of the same name.

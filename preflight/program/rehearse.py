@@ -183,7 +183,10 @@ def rehearse(plan: Plan, *, endpoint_url: str, base_dir: Path) -> RehearsalResul
     mocks = RehearsalMocks(_Clients(endpoint_url, d.region))
     try:
         run_with_mocks(
-            mocks, lambda: Pipeline(d, base_dir=base_dir), project="tap-pipeline", stack=d.environment
+            mocks,
+            lambda: Pipeline(d, base_dir=base_dir, current=plan.current),
+            project="tap-pipeline",
+            stack=d.environment,
         )
     except Exception as exc:  # the program's own failure is part of the report
         mocks.failed.append(

@@ -151,7 +151,12 @@ def record_program(plan: Plan, *, base_dir: Path) -> RecordingMocks:
 
     d = plan.deployment
     mocks = RecordingMocks(plan.account_id, plan.region)
-    run_with_mocks(mocks, lambda: Pipeline(d, base_dir=base_dir), project="tap-pipeline", stack=d.environment)
+    run_with_mocks(
+        mocks,
+        lambda: Pipeline(d, base_dir=base_dir, current=plan.current),
+        project="tap-pipeline",
+        stack=d.environment,
+    )
     return mocks
 
 

@@ -45,6 +45,7 @@ SERIALISED = frozenset(
         ("ec2", "CreateVpcEndpoint"),
         ("lambda", "PutFunctionConcurrency"),
         ("kinesis", "CreateStream"),
+        ("kinesis", "UpdateShardCount"),
         ("service-quotas", "RequestServiceQuotaIncrease"),
     }
 )

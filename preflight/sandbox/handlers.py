@@ -261,6 +261,29 @@ def kinesis_create_stream(state: SandboxState, call: Call) -> Response | None:
     return _shard_limit_exceeded(state, call.region, shards)
 
 
+def kinesis_update_shard_count(state: SandboxState, call: Call) -> Response | None:
+    """At most double or half the stream's open shards per call; the old shards stay open while the
+    new ones are made, and both count toward the account's shard limit (UpdateShardCount's page)."""
+    body = call.json
+    target = body.get("TargetShardCount")
+    name = body.get("StreamName") or str(body.get("StreamARN") or "").rpartition("/")[2]
+    stream = get_backend("kinesis")[ACCOUNT_ID][call.region].streams.get(name)
+    if stream is None or _on_demand(stream) or not isinstance(target, int) or isinstance(target, bool):
+        return None  # moto answers: not found, on-demand, malformed
+    current = sum(1 for shard in stream.shards.values() if getattr(shard, "is_open", True))
+    if target == current or target < 1:
+        return None
+    if target > 2 * current or 2 * target < current:
+        return error_response(
+            "json",
+            400,
+            "LimitExceededException",
+            f"UpdateShardCount cannot scale stream {name} from {current} to {target} shards in one call: "
+            "at most double or half the current shard count.",
+        )
+    return _shard_limit_exceeded(state, call.region, target)
+
+
 # --- EC2 enforcement -------------------------------------------------------------------------------
 
 
@@ -546,6 +569,7 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("lambda", "CreateFunction"): lambda_create_function,
     ("kinesis", "DescribeLimits"): kinesis_describe_limits,
     ("kinesis", "CreateStream"): kinesis_create_stream,
+    ("kinesis", "UpdateShardCount"): kinesis_update_shard_count,
     ("ec2", "CreateVpc"): ec2_create_vpc,
     ("ec2", "CreateInternetGateway"): ec2_create_internet_gateway,
     ("ec2", "AllocateAddress"): ec2_allocate_address,

@@ -291,6 +291,16 @@ class _Provisioner:
 
         return create
 
+    def _stream_job(self, stream: Any, name: str, mode: dict[str, Any]) -> Callable[[], None]:
+        kinesis = self.client("kinesis", self.region(stream))
+
+        def create() -> None:
+            kinesis.create_stream(StreamName=name, **mode)
+            if stream.tags:
+                kinesis.add_tags_to_stream(StreamName=name, Tags=stream.tags)
+
+        return create
+
     def _lambda_role(self) -> None:
         iam = self.client("iam", "us-east-1")
         iam.create_role(RoleName=LAMBDA_ROLE, AssumeRolePolicyDocument=ASSUME_LAMBDA)
@@ -308,7 +318,7 @@ class _Provisioner:
                 Handler="index.handler",
                 Code={"ZipFile": code},
                 MemorySize=fn.memory_mb,
-                Tags={"preflight:sandbox": "other-stack"},
+                Tags=fn.tags or {"preflight:sandbox": "other-stack"},
             )
             if fn.reserved_concurrency is not None:
                 client.put_function_concurrency(

@@ -32,6 +32,7 @@ SCENARIO_NAMES: tuple[str, ...] = (
     "endpoint-zones",
     "low-kinesis",
     "neighbour-vpc",
+    "redeploy",
 )
 
 MAX_COUNT = 200  # per entry; keeps a sandbox start fast
@@ -158,6 +159,7 @@ class Function(_Model):
     memory_mb: MemoryMb = 128
     runtime: str = "python3.12"
     region: str | None = None
+    tags: dict[str, str] = {}  # e.g. a stack's tap:project / tap:environment: then it is that stack's
 
     _check_region = field_validator("region")(_region)
     _check_name = field_validator("name")(_name)
@@ -173,6 +175,7 @@ class Stream(_Model):
     shards: Shards = 1
     mode: Literal["provisioned", "on-demand"] = "provisioned"
     region: str | None = None
+    tags: dict[str, str] = {}
 
     _check_region = field_validator("region")(_region)
     _check_name = field_validator("name")(_name)

@@ -60,3 +60,26 @@ def test_on_demand_streams_do_not_take_shards(fresh: Sandbox) -> None:
     assert code_of(error_of(lambda: kinesis.create_stream(StreamName="c", ShardCount=1))) == (
         "LimitExceededException"
     )
+
+
+def test_update_shard_count_doubles_or_halves_and_holds_both_while_it_runs(fresh: Sandbox) -> None:
+    fresh.set_applied_quota("kinesis", "L-0918CF54", 7)
+    kinesis = fresh.client("kinesis")
+    kinesis.create_stream(StreamName="s", ShardCount=2)
+
+    def update(target: int) -> None:
+        kinesis.update_shard_count(StreamName="s", TargetShardCount=target, ScalingType="UNIFORM_SCALING")
+
+    err = error_of(lambda: update(5))  # more than double
+    assert (
+        code_of(err) == "LimitExceededException"
+        and "at most double or half" in err.response["Error"]["Message"]
+    )
+    update(4)  # 2 open + 4 new = 6 of 7 while it runs
+    assert kinesis.describe_limits()["OpenShardCount"] == 4
+    err = error_of(lambda: update(1))  # below half
+    assert code_of(err) == "LimitExceededException"
+    err = error_of(lambda: update(8))  # double, but 4 open + 8 new = 12 > 7
+    assert "Current shard count for the account: 4. Limit: 7." in err.response["Error"]["Message"]
+    update(2)
+    assert kinesis.describe_limits()["OpenShardCount"] == 2
