@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from preflight import catalog
 from preflight.aws import Aws, AwsCallError, call, paginate
 from preflight.bounds import Count, ElapsedS, QuotaValue
-from preflight.catalog import GLOBAL_QUOTA_REGION, QUOTAS
+from preflight.catalog import QUOTAS, home_region
 from preflight.conflicts import Evidence
 from preflight.deadline import DeadlineExceeded
 from preflight.errors import AwsAccessError
@@ -117,6 +117,7 @@ def read_account(
 ) -> AccountState:
     reads = reads or Reads(aws, stack)
     region = aws.region
+    home = home_region(region)  # where the partition's global quotas are read
     applied: dict[str, dict[str, float]] = {}
     defaults: dict[str, dict[str, float]] = {}
     sq_errors: dict[str, str] = {}
@@ -126,7 +127,7 @@ def read_account(
     account: dict[str, Any] = {}
 
     def sq_client(service_code: str) -> Any:
-        return aws.client("service-quotas", GLOBAL_QUOTA_REGION if service_code in global_codes else region)
+        return aws.client("service-quotas", home if service_code in global_codes else region)
 
     def read_quotas(service_code: str) -> None:
         needed = {q.quota_code for q in QUOTAS if q.service_code == service_code}
@@ -137,7 +138,6 @@ def read_account(
                 "ListServiceQuotas",
                 "Quotas",
                 ServiceCode=service_code,
-                PaginationConfig={"PageSize": 100},
             )
             applied[service_code] = {q["QuotaCode"]: _value(q) for q in found if q.get("Value") is not None}
         except AwsCallError as exc:
@@ -150,7 +150,6 @@ def read_account(
                     "ListAWSDefaultServiceQuotas",
                     "Quotas",
                     ServiceCode=service_code,
-                    PaginationConfig={"PageSize": 100},
                 )
                 defaults[service_code] = {
                     q["QuotaCode"]: _value(q) for q in found if q.get("Value") is not None
@@ -219,7 +218,7 @@ def read_account(
     groups: list[tuple[tuple[tuple[str, str], ...], list[tuple[str, Callable[[], None]]]]] = [
         ((("sts", region),), [("account identity", identity)]),
         (
-            (("service-quotas", region), ("service-quotas", GLOBAL_QUOTA_REGION)),
+            (("service-quotas", region), ("service-quotas", home)),
             [(f"{code} quotas", lambda code=code: read_quotas(code)) for code in catalog.SERVICE_CODES],
         ),
     ]
@@ -234,7 +233,7 @@ def read_account(
     by_service["kinesis"] += [("kinesis limits", lambda: read_service_api("kinesis"))]
     by_service["iam"] += [("iam limits", lambda: read_service_api("iam"))]
     for service in ("ec2", "lambda", "kinesis", "iam", "s3", "sns", "dynamodb"):
-        where = GLOBAL_QUOTA_REGION if service in global_codes else region
+        where = home if service in global_codes else region
         groups.append((((service, where),), by_service.pop(service)))
     assert not by_service, f"usage read from a service with no client group: {sorted(by_service)}"
 

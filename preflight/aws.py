@@ -284,9 +284,42 @@ def call(client: Any, operation: str, **kwargs: Any) -> dict[str, Any]:
     return deadline.bounded(run, f"{service}:{operation}")
 
 
+# The page size every listing asks for, the most each API allows. Large accounts need it: an
+# unpaginated ListBuckets is rejected where the bucket quota is above 10,000, and unpaginated EC2
+# Describe* calls fail or time out on accounts with thousands of ENIs. None: the API takes no page
+# size (SNS ListTopics answers 100 a page), but still pages.
+PAGE_SIZES: dict[tuple[str, str], int | None] = {
+    **{
+        ("ec2", op): 1000
+        for op in (
+            "DescribeVpcs",
+            "DescribeSubnets",
+            "DescribeInternetGateways",
+            "DescribeNatGateways",
+            "DescribeSecurityGroups",
+            "DescribeSecurityGroupRules",
+            "DescribeVpcEndpoints",
+            "DescribeNetworkInterfaces",
+        )
+    },
+    ("dynamodb", "ListTables"): 100,
+    ("s3", "ListBuckets"): 10000,
+    ("sns", "ListTopics"): None,
+    ("iam", "ListAttachedRolePolicies"): 1000,
+    ("service-quotas", "ListServiceQuotas"): 100,
+    ("service-quotas", "ListAWSDefaultServiceQuotas"): 100,
+    ("service-quotas", "ListRequestedServiceQuotaChangeHistoryByQuota"): 100,
+}
+
+
 def paginate(client: Any, operation: str, result_key: str, **kwargs: Any) -> list[Any]:
-    """All items of a paginated operation (following NextToken to the end)."""
+    """All items of a paginated operation, in pages of the size PAGE_SIZES names, to the last one."""
     service = client.meta.service_model.service_name
+    if (service, operation) not in PAGE_SIZES:  # a new listing must choose its page size
+        raise KeyError(f"no page size for {service}:{operation} in preflight.aws.PAGE_SIZES")
+    size = PAGE_SIZES[(service, operation)]
+    if size is not None:
+        kwargs["PaginationConfig"] = {**kwargs.get("PaginationConfig", {}), "PageSize": size}
     paginator = client.get_paginator(botocore.xform_name(operation))
 
     def run() -> list[Any]:

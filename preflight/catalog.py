@@ -68,7 +68,26 @@ class Quota:
         return f"{int(amount)}" if float(amount).is_integer() else f"{amount:.2f}"
 
 
-GLOBAL_QUOTA_REGION = "us-east-1"  # IAM and S3 bucket quotas are read here whatever the stack's region
+GLOBAL_QUOTA_REGION = "us-east-1"  # the aws partition's home region (see home_region)
+
+# Global quotas (IAM, S3 buckets) are read in the home region of the stack's partition.
+_PARTITION_HOMES: tuple[tuple[str, str], ...] = (
+    ("cn-", "cn-north-1"),  # aws-cn
+    ("us-gov-", "us-gov-west-1"),  # aws-us-gov
+    ("us-isob-", "us-isob-east-1"),  # aws-iso-b
+    ("us-iso-", "us-iso-east-1"),  # aws-iso
+)
+
+
+def home_region(region: str) -> str:
+    """The region where a partition's global quotas (IAM, S3 buckets) are read: us-east-1 for aws,
+    cn-north-1 for aws-cn, us-gov-west-1 for aws-us-gov."""
+    for prefix, home in _PARTITION_HOMES:
+        if region.startswith(prefix):
+            return home
+    return GLOBAL_QUOTA_REGION
+
+
 # AWS region names: partition prefix, words, a number (us-east-1, us-gov-west-1, ap-southeast-4).
 REGION_NAME = re.compile(r"[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}")
 

@@ -155,24 +155,33 @@ def evaluate(
     return sorted(findings, key=lambda f: (_CATALOG_ORDER[f.quota_code], f.scope))
 
 
+# Quotas AWS raises only through another one: internet gateways per Region follow VPCs per Region
+# (the VPC quotas page: "to increase this quota, increase VPCs per Region").
+RAISED_WITH = {"L-A4707A72": "L-F678F1CE"}
+
+
 def increase_requests(findings: list[Finding]) -> list[IncreaseRequest]:
     """For every quota with a FAIL, the limit that makes it fit in every scope (Lambda's floor included)."""
     out: dict[str, IncreaseRequest] = {}
+    limits = {f.quota_code: f.limit for f in findings}
     for f in findings:
         if f.status != "FAIL" or f.limit is None or f.usage is None or f.scope.startswith("stream:"):
             continue  # (a reshard beyond one call is not a quota: no increase makes it fit)
-        q = catalog.quota(f.quota_code)
+        q = catalog.quota(RAISED_WITH.get(f.quota_code, f.quota_code))
         needed = f.usage + f.demand
         required = needed + (
             catalog.lambda_unreserved_floor(needed + 100) if q.quota_code == "L-B99A9384" else 0
         )
         if q.quota_code in out and out[q.quota_code].required >= required:
             continue
+        current = f.limit if q.quota_code == f.quota_code else limits.get(q.quota_code)
+        if q.quota_code in out and current is None:
+            current = out[q.quota_code].current
         out[q.quota_code] = IncreaseRequest(
             service_code=q.service_code,
             quota_code=q.quota_code,
             quota_name=q.name,
-            current=f.limit,
+            current=current,
             required=required,
             adjustable=q.adjustable,
         )

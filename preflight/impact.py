@@ -57,7 +57,10 @@ def leave_vpc() -> Impact:
         monthly_cost_delta_usd=0.0,
         security="low to medium: functions lose network isolation in private subnets; IAM still limits what "
         "they may call",
-        performance="better cold starts: no VPC network interface to attach",
+        # Since 2019 Lambda makes a function's VPC network interfaces when the function is created or
+        # its VPC settings change, not on a cold start: leaving the VPC speeds up deploys, not invocations.
+        performance="none for invocations (VPC network interfaces are made at create time, not per cold "
+        "start); creates and updates no longer wait for network interfaces",
     )
 
 

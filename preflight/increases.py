@@ -178,7 +178,7 @@ GLOBAL_SERVICE_CODES = frozenset(q.service_code for q in catalog.QUOTAS if q.is_
 
 def quota_region(req: IncreaseRequest, region: str) -> str:
     """Global quotas (IAM, S3) live in us-east-1 whatever the stack's region."""
-    return catalog.GLOBAL_QUOTA_REGION if req.service_code in GLOBAL_SERVICE_CODES else region
+    return catalog.home_region(region) if req.service_code in GLOBAL_SERVICE_CODES else region
 
 
 def desired_value(required: float, unit: str) -> float:

@@ -13,6 +13,7 @@ stack has (its VPC before it exists, its security groups, its role) have no key:
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from preflight.aws import Aws, AwsCallError, call, paginate
-from preflight.catalog import GLOBAL_QUOTA_REGION
+from preflight.catalog import home_region
 from preflight.model import (
     BASIC_EXECUTION_POLICY,
     TAG_ENVIRONMENT,
@@ -31,7 +32,8 @@ from preflight.model import (
 )
 
 NAT_COUNTED_STATES = ("pending", "available", "deleting")
-ENDPOINT_GONE_STATES = {"deleted", "deleting", "rejected", "failed", "expired"}
+# An endpoint being deleted still counts until it is gone (AWS frees the slot at "deleted").
+ENDPOINT_GONE_STATES = {"deleted", "rejected", "failed", "expired"}
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,11 @@ class Reads:
 
     def ec2(self, operation: str, result_key: str, **kwargs: Any) -> list[dict[str, Any]]:
         client = self.aws.client("ec2")
-        return self.once(f"ec2:{operation}", lambda: paginate(client, operation, result_key, **kwargs))
+        if operation == "DescribeNetworkInterfaces":
+            # AWS hides the interfaces its services manage unless asked; they take quota all the same.
+            kwargs["IncludeManagedResources"] = True
+        key = f"ec2:{operation}:{json.dumps(kwargs, sort_keys=True)}"  # one read per distinct request
+        return self.once(key, lambda: paginate(client, operation, result_key, **kwargs))
 
     def own_vpc_id(self) -> str | None:
         own = [v["VpcId"] for v in self.ec2("DescribeVpcs", "Vpcs") if self.stack.owns(v.get("Tags"))]
@@ -132,7 +138,7 @@ class Reads:
         return self.once("kinesis:DescribeLimits", lambda: call(client, "DescribeLimits"))
 
     def iam_summary(self) -> dict[str, int]:
-        client = self.aws.client("iam", GLOBAL_QUOTA_REGION)
+        client = self.aws.client("iam", home_region(self.aws.region))
         return self.once("iam:GetAccountSummary", lambda: call(client, "GetAccountSummary")["SummaryMap"])
 
     def own_function(self, name: str) -> tuple[int | None] | None:
@@ -184,7 +190,7 @@ class Reads:
 
     def own_role(self) -> bool | None:
         """Whether this stack's role exists and carries its tags (None: no role of that name)."""
-        client = self.aws.client("iam", GLOBAL_QUOTA_REGION)
+        client = self.aws.client("iam", home_region(self.aws.region))
 
         def fetch() -> bool | None:
             try:
@@ -215,7 +221,7 @@ class Reads:
         return self.once("kinesis:DescribeStreamSummary", fetch)
 
     def bucket_names(self) -> list[str]:
-        client = self.aws.client("s3", GLOBAL_QUOTA_REGION)
+        client = self.aws.client("s3", home_region(self.aws.region))
         return self.once(
             "s3:ListBuckets", lambda: [b["Name"] for b in paginate(client, "ListBuckets", "Buckets")]
         )
@@ -477,7 +483,7 @@ def _table_tags(client: Any, name: str) -> list[dict[str, str]]:
 def s3_buckets(r: Reads) -> Usage:
     names = r.bucket_names()
     name = r.stack.bucket_name
-    client = r.aws.client("s3", GLOBAL_QUOTA_REGION)
+    client = r.aws.client("s3", home_region(r.aws.region))
     own = name in names and r.tags_of(f"s3:{name}", lambda: _bucket_tags(client, name))
     return {"global": len(names) - (1 if own else 0)}
 
@@ -511,7 +517,7 @@ def role_managed_policies(r: Reads) -> Usage:
     """Policies attached to this stack's role outside the stack stay attached after the deploy."""
     if not r.own_role():  # no role yet (or someone else's of that name): the stack's starts empty
         return {}
-    client = r.aws.client("iam", GLOBAL_QUOTA_REGION)
+    client = r.aws.client("iam", home_region(r.aws.region))
     attached = paginate(client, "ListAttachedRolePolicies", "AttachedPolicies", RoleName=r.stack.role_name)
     foreign = [p for p in attached if p["PolicyArn"] not in r.stack.managed_policies]
     return {f"role:{r.stack.role_name}": len(foreign)}

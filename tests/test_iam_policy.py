@@ -42,7 +42,7 @@ def deploy_named_resources(sb: Any) -> None:
         RoleName=OWN_ROLE, AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17"}), Tags=tag_list
     )
     kinesis = sb.client("kinesis")
-    kinesis.create_stream(StreamName=d.stream.name, ShardCount=1)
+    kinesis.create_stream(StreamName=d.stream.name, ShardCount=d.stream.shards)
     kinesis.add_tags_to_stream(StreamName=d.stream.name, Tags=OWN_TAGS)
     sb.client("dynamodb").create_table(
         TableName=d.table.name,

@@ -1,11 +1,13 @@
 """An emulated AWS account at its quota limits, for trying the gate without AWS (issue 3).
 
 moto's server does the AWS APIs; a WSGI middleware in front of it (app.py) adds what a quota gate
-needs and moto lacks: Service Quotas for every catalog service code (servicequotas.py), Lambda
-GetAccountSettings and the reserved-concurrency floor, Kinesis DescribeLimits from real streams,
-EC2 quota enforcement with AWS's error codes (handlers.py), seeded fault injection (faults.py) and
-a call log (calllog.py). Scenarios (YAML, see SCENARIOS.md) set applied quotas and create the
-resources other stacks own.
+needs and moto lacks: Service Quotas for every service code of its own quota table (quotas.py,
+servicequotas.py), Lambda GetAccountSettings and the reserved-concurrency floor, Kinesis
+DescribeLimits from real streams, quota enforcement on create with AWS's error codes (EC2, Kinesis,
+SNS, IAM: handlers.py), paging as AWS does it (paging.py), seeded fault injection (faults.py) and a
+call log (calllog.py). Scenarios (YAML, see SCENARIOS.md) set applied quotas and create the
+resources other stacks own. Its rules are written from the AWS documents, never imported from the
+gate's code.
 
     with Sandbox("seed-account") as sb:
         ec2 = sb.client("ec2")
@@ -17,7 +19,7 @@ Facts worth knowing:
 - Every region has moto's default VPC, and it counts against "VPCs per Region" as on AWS; it has
   no internet gateway (AWS's has one). A scenario can drop it (`defaultVpc: false`).
 - Limits are the applied value set in the sandbox (scenario, `set_applied_quota`, or an approved
-  RequestServiceQuotaIncrease), else the catalog default for the region.
+  RequestServiceQuotaIncrease), else the published default for the region (quotas.py).
 """
 
 from preflight.sandbox.calllog import CallLog

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from preflight.sandbox import handlers, servicequotas
+from preflight.sandbox import handlers, paging, servicequotas
 from preflight.sandbox.calllog import CallLog
 from preflight.sandbox.faults import FaultConfig, FaultInjector
 from preflight.sandbox.protocol import (
@@ -43,7 +43,16 @@ SERIALISED = frozenset(
         ("ec2", "AllocateAddress"),
         ("ec2", "CreateNatGateway"),
         ("ec2", "CreateVpcEndpoint"),
+        ("ec2", "CreateNetworkInterface"),
+        ("ec2", "CreateSubnet"),
+        ("ec2", "CreateSecurityGroup"),
+        ("ec2", "AuthorizeSecurityGroupIngress"),
+        ("ec2", "AuthorizeSecurityGroupEgress"),
+        ("iam", "CreateRole"),
+        ("iam", "AttachRolePolicy"),
+        ("sns", "CreateTopic"),
         ("lambda", "PutFunctionConcurrency"),
+        ("lambda", "CreateFunction"),
         ("kinesis", "CreateStream"),
         ("kinesis", "UpdateShardCount"),
         ("service-quotas", "RequestServiceQuotaIncrease"),
@@ -162,7 +171,10 @@ class SandboxApp:
         if answer is not None:
             return answer
         try:
-            return self._forward(environ)
+            forwarded = self._forward(environ)
+            if call.service == "ec2" and call.operation in paging.EC2_LISTINGS:
+                return paging.ec2_page(self.state, call, forwarded)
+            return forwarded
         except Exception as exc:
             # moto raised (typically NotImplementedError): answer in the protocol, not with an HTML
             # page botocore cannot parse; 501 so that clients do not retry it.

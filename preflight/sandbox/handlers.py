@@ -17,7 +17,7 @@ from xml.sax.saxutils import escape
 
 from moto.backends import get_backend
 
-from preflight.catalog import RUNTIME_BY_ID, lambda_unreserved_floor
+from preflight.sandbox.paging import s3_list_buckets
 from preflight.sandbox.protocol import (
     Call,
     Response,
@@ -27,6 +27,7 @@ from preflight.sandbox.protocol import (
     request_id,
     xml_response,
 )
+from preflight.sandbox.quotas import RUNTIME_BLOCKS, unreserved_floor
 from preflight.sandbox.state import ACCOUNT_ID, SandboxState
 
 Handler = Callable[[SandboxState, Call], Response | None]
@@ -38,7 +39,8 @@ ON_DEMAND_STREAM_LIMIT = 50
 
 # NAT gateways in these states count against the per-AZ quota.
 NAT_COUNTED_STATES = frozenset({"pending", "available", "deleting"})
-ENDPOINT_GONE_STATES = frozenset({"deleted", "deleting", "rejected", "failed", "expired"})
+# An endpoint in state deleting still holds its slot until it is gone.
+ENDPOINT_GONE_STATES = frozenset({"deleted", "rejected", "failed", "expired"})
 
 
 def _ec2(region: str) -> Any:
@@ -100,7 +102,7 @@ def lambda_put_function_concurrency(state: SandboxState, call: Call) -> Response
     if fn is None or not isinstance(requested, int) or isinstance(requested, bool) or requested < 0:
         return None
     limit = state.limit("L-B99A9384", call.region)
-    floor = lambda_unreserved_floor(limit)
+    floor = unreserved_floor(limit)
     # The function's own current reservation is given back before the new one is taken.
     others = _reservations(call.region, except_function=fn.function_name)
     if limit - others - requested < floor:
@@ -134,8 +136,9 @@ def lambda_create_function(state: SandboxState, call: Call) -> Response | None:
     ENIs, as AWS makes them at create time (Hyperplane).
 
     One ENI (interface type `lambda`, requester-managed) per subnet and security-group combination,
-    shared by every function with the same combination; moto makes none. They are made before moto
-    creates the function; a create that then fails leaves them, as AWS keeps ENIs for a while.
+    shared by every function with the same combination; moto makes none. Over the Lambda ENIs per VPC
+    or the ENIs per Region quota: ENILimitReachedException. They are made before moto creates the
+    function; a create that then fails leaves them, as AWS keeps ENIs for a while.
     """
     refused = _runtime_refused(str(call.json.get("Runtime") or ""), update=False)
     if refused is not None:
@@ -144,20 +147,37 @@ def lambda_create_function(state: SandboxState, call: Call) -> Response | None:
     subnets, groups = vpc.get("SubnetIds") or [], sorted(vpc.get("SecurityGroupIds") or [])
     if not subnets or not groups:
         return None
+    try:
+        _lambda(call.region).get_function(str(call.json.get("FunctionName", "")))
+        return None  # it exists: moto answers ResourceConflictException
+    except Exception:
+        pass
     ec2 = _ec2(call.region)
     with _LAMBDA_ENI_LOCK:
-        existing = {
-            (eni.subnet.id, tuple(sorted(g.id for g in eni.group_set)))
-            for eni in ec2.enis.values()
-            if getattr(eni, "interface_type", "") == "lambda"
-        }
+        lambda_enis = [eni for eni in ec2.enis.values() if getattr(eni, "interface_type", "") == "lambda"]
+        existing = {(eni.subnet.id, tuple(sorted(g.id for g in eni.group_set))) for eni in lambda_enis}
+        new = []
         for subnet_id in subnets:
             if (subnet_id, tuple(groups)) in existing:
                 continue
             try:
-                subnet = ec2.get_subnet(subnet_id)
+                new.append(ec2.get_subnet(subnet_id))
             except Exception:  # moto answers the bad subnet with AWS's error when it creates the function
                 continue
+        if not new:
+            return None
+        in_vpc = sum(1 for eni in lambda_enis if eni.subnet.vpc_id == new[0].vpc_id)
+        if in_vpc + len(new) > state.limit("L-9FEE3D26", call.region) or (
+            len(ec2.enis) + len(new) > state.limit("L-DF5E4CA3", call.region)
+        ):
+            return error_response(
+                "rest-json",
+                502,
+                "ENILimitReachedException",
+                "Lambda was not able to create an ENI in the VPC of the Lambda function because the limit "
+                "for Network Interfaces has been reached.",
+            )
+        for subnet in new:
             eni = ec2.create_network_interface(
                 subnet,
                 None,
@@ -363,6 +383,93 @@ def ec2_create_vpc_endpoint(state: SandboxState, call: Call) -> Response | None:
     return None
 
 
+def _enis(region: str) -> int:
+    return len(_ec2(region).enis)
+
+
+def _eni_limit_exceeded(state: SandboxState, region: str, more: int) -> Response | None:
+    limit = state.limit("L-DF5E4CA3", region)
+    if _enis(region) + more <= limit:
+        return None
+    return _limit_exceeded(
+        "NetworkInterfaceLimitExceeded",
+        f"The maximum number of network interfaces ({int(limit)}) for this Region has been reached.",
+    )
+
+
+def ec2_create_network_interface(state: SandboxState, call: Call) -> Response | None:
+    return _eni_limit_exceeded(state, call.region, 1)
+
+
+def _indexed(params: dict[str, str], prefix: str) -> list[str]:
+    return [v for k, v in params.items() if re.fullmatch(rf"{prefix}\.\d+", k)]
+
+
+def ec2_create_interface_endpoint_enis(state: SandboxState, call: Call) -> Response | None:
+    """An interface endpoint makes one network interface in each of its subnets."""
+    if (call.params.get("VpcEndpointType") or "").lower() != "interface":
+        return None
+    return _eni_limit_exceeded(state, call.region, len(_indexed(call.params, "SubnetId")))
+
+
+def ec2_create_subnet(state: SandboxState, call: Call) -> Response | None:
+    vpc_id = call.params.get("VpcId")
+    used = sum(
+        1 for zone in _ec2(call.region).subnets.values() for sn in zone.values() if sn.vpc_id == vpc_id
+    )
+    limit = state.limit("L-407747CB", call.region)
+    if used >= limit:
+        return _limit_exceeded(
+            "SubnetLimitExceeded",
+            f"The maximum number of subnets ({int(limit)}) for this VPC has been reached.",
+        )
+    return None
+
+
+def ec2_create_security_group(state: SandboxState, call: Call) -> Response | None:
+    used = sum(len(groups) for groups in _ec2(call.region).groups.values())
+    limit = state.limit("L-E79EC296", call.region)
+    if used >= limit:
+        return _limit_exceeded(
+            "SecurityGroupLimitExceeded", "The maximum number of security groups has been reached."
+        )
+    return None
+
+
+def _new_rules(params: dict[str, str]) -> int:
+    """Rules an Authorize call adds: one per CIDR, IPv6 CIDR, source group or prefix list."""
+    return sum(
+        1
+        for k in params
+        if re.fullmatch(r"IpPermissions\.\d+\.(IpRanges|Ipv6Ranges|Groups|PrefixListIds)\.\d+\.[A-Za-z]+", k)
+        and k.endswith((".CidrIp", ".CidrIpv6", ".GroupId", ".GroupName", ".PrefixListId"))
+    )
+
+
+def _authorize(state: SandboxState, call: Call, egress: bool) -> Response | None:
+    group = None
+    for groups in _ec2(call.region).groups.values():
+        group = groups.get(call.params.get("GroupId", "")) or group
+    if group is None:
+        return None  # moto answers InvalidGroup.NotFound
+    rules = group.egress_rules if egress else group.ingress_rules
+    limit = state.limit("L-0EA8095F", call.region)
+    if len(rules) + _new_rules(call.params) > limit:
+        return _limit_exceeded(
+            "RulesPerSecurityGroupLimitExceeded",
+            "The maximum number of rules per security group has been reached.",
+        )
+    return None
+
+
+def ec2_authorize_ingress(state: SandboxState, call: Call) -> Response | None:
+    return _authorize(state, call, egress=False)
+
+
+def ec2_authorize_egress(state: SandboxState, call: Call) -> Response | None:
+    return _authorize(state, call, egress=True)
+
+
 def ec2_describe_account_attributes(state: SandboxState, call: Call) -> Response:
     """moto answers fixed values; vpc-max-elastic-ips must follow the applied EIP quota."""
     backend = _ec2(call.region)
@@ -416,7 +523,7 @@ def ec2_describe_regions(state: SandboxState, call: Call) -> Response | None:
 
 def _runtime_refused(runtime: str, *, update: bool) -> Response | None:
     """AWS blocks creates of a deprecated runtime from one date, updates from a later one."""
-    entry = RUNTIME_BY_ID.get(runtime)
+    entry = RUNTIME_BLOCKS.get(runtime)
     blocked_from = None if entry is None else (entry.block_update if update else entry.block_create)
     if blocked_from is None or date.today() < blocked_from:
         return None
@@ -530,6 +637,45 @@ def iam_get_account_summary(state: SandboxState, call: Call) -> None:
     return None
 
 
+def iam_create_role(state: SandboxState, call: Call) -> Response | None:
+    backend = get_backend("iam")[ACCOUNT_ID]["global"]
+    name = call.params.get("RoleName")
+    if any(r.name == name for r in backend.roles.values()):
+        return None  # moto answers EntityAlreadyExists
+    limit = int(state.limit("L-FE177D64", "us-east-1"))
+    if len(backend.roles) >= limit:
+        return error_response(
+            "query", 409, "LimitExceeded", f"Cannot exceed quota for RolesPerAccount: {limit}."
+        )
+    return None
+
+
+def iam_attach_role_policy(state: SandboxState, call: Call) -> Response | None:
+    backend = get_backend("iam")[ACCOUNT_ID]["global"]
+    role = next((r for r in backend.roles.values() if r.name == call.params.get("RoleName")), None)
+    if role is None or call.params.get("PolicyArn") in role.managed_policies:
+        return None  # moto answers NoSuchEntity; attaching twice changes nothing
+    limit = int(state.limit("L-0DA4ABF3", "us-east-1"))
+    if len(role.managed_policies) >= limit:
+        return error_response(
+            "query", 409, "LimitExceeded", f"Cannot exceed quota for PoliciesPerRole: {limit}."
+        )
+    return None
+
+
+# --- SNS -------------------------------------------------------------------------------------------
+
+
+def sns_topic_limit(state: SandboxState, call: Call) -> Response | None:
+    topics = get_backend("sns")[ACCOUNT_ID][call.region].topics
+    name = call.params.get("Name", "")
+    if any(arn.rsplit(":", 1)[-1] == name for arn in topics):
+        return None  # CreateTopic on an existing name is idempotent
+    if len(topics) >= state.limit("L-61103206", call.region):
+        return error_response("query", 403, "TopicLimitExceeded", "Topic limit exceeded")
+    return None
+
+
 # --- request rewrites (before moto sees the request) -------------------------------------------------
 
 
@@ -562,6 +708,11 @@ def rewrite(call: Call) -> bytes | None:
     return None
 
 
+def ec2_create_vpc_endpoint_all(state: SandboxState, call: Call) -> Response | None:
+    """The endpoint quotas first (what AWS names first), then the ENIs an interface endpoint makes."""
+    return ec2_create_vpc_endpoint(state, call) or ec2_create_interface_endpoint_enis(state, call)
+
+
 HANDLERS: dict[tuple[str, str], Handler] = {
     ("lambda", "GetAccountSettings"): lambda_get_account_settings,
     ("lambda", "PutFunctionConcurrency"): lambda_put_function_concurrency,
@@ -574,13 +725,21 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("ec2", "CreateInternetGateway"): ec2_create_internet_gateway,
     ("ec2", "AllocateAddress"): ec2_allocate_address,
     ("ec2", "CreateNatGateway"): ec2_create_nat_gateway,
-    ("ec2", "CreateVpcEndpoint"): ec2_create_vpc_endpoint,
+    ("ec2", "CreateVpcEndpoint"): ec2_create_vpc_endpoint_all,
+    ("ec2", "CreateNetworkInterface"): ec2_create_network_interface,
+    ("ec2", "CreateSubnet"): ec2_create_subnet,
+    ("ec2", "CreateSecurityGroup"): ec2_create_security_group,
+    ("ec2", "AuthorizeSecurityGroupIngress"): ec2_authorize_ingress,
+    ("ec2", "AuthorizeSecurityGroupEgress"): ec2_authorize_egress,
+    ("iam", "CreateRole"): iam_create_role,
+    ("iam", "AttachRolePolicy"): iam_attach_role_policy,
+    ("sns", "CreateTopic"): lambda state, call: sns_create_topic(state, call) or sns_topic_limit(state, call),
     ("ec2", "DescribeAccountAttributes"): ec2_describe_account_attributes,
     ("ec2", "DescribeRegions"): ec2_describe_regions,
     ("iam", "GetAccountSummary"): iam_get_account_summary,
     ("lambda", "UpdateFunctionConfiguration"): lambda_update_function,
     ("lambda", "UpdateFunctionCode"): lambda_update_function,
     ("s3", "HeadBucket"): s3_head_bucket,
-    ("sns", "CreateTopic"): sns_create_topic,
     ("ec2", "DescribeVpcEndpointServices"): ec2_describe_vpc_endpoint_services,
+    ("s3", "ListBuckets"): s3_list_buckets,
 }

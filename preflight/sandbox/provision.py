@@ -7,6 +7,7 @@ is an input error). Independent resources are created in parallel to keep a star
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import threading
@@ -199,6 +200,8 @@ class _Provisioner:
             self.sandbox.state.limit_endpoint_service(region, service, zones)
         self.sandbox.state.enabled_regions = tuple(s.enabled_regions)
         self._run_all(jobs)
+        if any(s.bulk.model_dump().values()):
+            self._bulk()
 
     def _run_all(self, jobs: list[Job]) -> None:
         if not jobs:
@@ -300,6 +303,55 @@ class _Provisioner:
                 kinesis.add_tags_to_stream(StreamName=name, Tags=stream.tags)
 
         return create
+
+    def _bulk(self) -> None:
+        """The scenario's bulk resources, straight into moto's backends (in-process, seconds)."""
+        from moto.backends import get_backend
+
+        bulk, region, account = self.scenario.bulk, self.sandbox.region, self.sandbox.account_id
+        limits = {
+            "buckets": ("L-DC2B2D3D", bulk.buckets),
+            "networkInterfaces": ("L-DF5E4CA3", bulk.network_interfaces),
+            "securityGroups": ("L-E79EC296", bulk.security_groups),
+        }
+        for key, (code, count) in limits.items():
+            limit = self.sandbox.state.limit(code, region)
+            if count > limit:
+                raise self.scenario.error(
+                    ("bulk", key), f"{count} is over the account's quota {code} of {int(limit)}: raise it"
+                )
+        s3 = get_backend("s3")[account]["aws"]
+        for i in range(bulk.buckets):
+            s3.create_bucket(f"bulk-bucket-{i:05d}-{account}", region)
+        if bulk.network_interfaces or bulk.security_groups:
+            ec2_client = self.client("ec2", region)
+            vpc_id = ec2_client.create_vpc(CidrBlock="10.250.0.0/16", TagSpecifications=_spec("vpc", "bulk"))[
+                "Vpc"
+            ]["VpcId"]
+            subnet_id = ec2_client.create_subnet(VpcId=vpc_id, CidrBlock="10.250.0.0/17")["Subnet"][
+                "SubnetId"
+            ]
+            ec2 = get_backend("ec2")[account][region]
+            for i in range(bulk.security_groups):
+                ec2.create_security_group(f"bulk-group-{i:05d}", "bulk", vpc_id)
+            subnet = ec2.get_subnet(subnet_id)
+            for _ in range(bulk.network_interfaces):
+                ec2.create_network_interface(subnet, None)
+        if bulk.functions:
+            if not self.scenario.functions:
+                self._lambda_role()
+            lam = get_backend("lambda")[account][region]
+            code = base64.b64encode(_code_zip()).decode()
+            for i in range(bulk.functions):
+                lam.create_function(
+                    {
+                        "FunctionName": f"bulk-function-{i:05d}",
+                        "Runtime": "python3.12",
+                        "Role": f"arn:aws:iam::{account}:role/{LAMBDA_ROLE}",
+                        "Handler": "index.handler",
+                        "Code": {"ZipFile": code},
+                    }
+                )
 
     def _lambda_role(self) -> None:
         iam = self.client("iam", "us-east-1")

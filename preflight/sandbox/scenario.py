@@ -16,8 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from pydantic.alias_generators import to_camel
 
 from preflight.bounds import MemoryMb, QuotaValue, Shards
-from preflight.catalog import BY_CODE, BY_KEY
 from preflight.errors import InputError
+from preflight.sandbox.quotas import BY_CODE, BY_KEY
 from preflight.sandbox.state import SERVICE_REPORTED
 from preflight.yamlio import LineMap, format_path, load_yaml_file, pydantic_errors_to_input_error, suggest
 
@@ -33,6 +33,7 @@ SCENARIO_NAMES: tuple[str, ...] = (
     "low-kinesis",
     "neighbour-vpc",
     "redeploy",
+    "large-account",
 )
 
 MAX_COUNT = 200  # per entry; keeps a sandbox start fast
@@ -62,8 +63,8 @@ def _name(value: str) -> str:
 class QuotaSetting(_Model):
     """An applied quota value (as if AWS had granted an increase, or set a lower one)."""
 
-    code: str  # a quota code (L-...) or a catalog key (e.g. gateway-endpoints)
-    service: str | None = None  # optional; must match the catalog when given
+    code: str  # a quota code (L-...) or a key (e.g. gateway-endpoints, see quotas.py)
+    service: str | None = None  # optional; must be the quota's service code when given
     value: QuotaValue
     region: str | None = None
     # False: the service enforces the value and its own API reports it (Kinesis DescribeLimits, IAM
@@ -76,8 +77,8 @@ class QuotaSetting(_Model):
         if value in BY_CODE:
             return value
         if value in BY_KEY:
-            return BY_KEY[value].quota_code
-        raise ValueError(f"{value!r} is not a quota code or key in the quota catalog")
+            return BY_KEY[value].code
+        raise ValueError(f"{value!r} is not a quota code or key the emulated account knows")
 
     _check_region = field_validator("region")(_region)
 
@@ -227,6 +228,16 @@ class Role(_Model):
     _check_name = field_validator("name")(_name)
 
 
+class Bulk(_Model):
+    """Many resources of other stacks at once (a large account), made directly in the account's state:
+    thousands through the API would take minutes. Checked against the quotas all the same."""
+
+    buckets: Annotated[int, Field(ge=0, le=50_000)] = 0
+    network_interfaces: Annotated[int, Field(ge=0, le=20_000)] = 0  # in a VPC of their own
+    security_groups: Annotated[int, Field(ge=0, le=20_000)] = 0  # in that VPC too
+    functions: Annotated[int, Field(ge=0, le=10_000)] = 0
+
+
 class Scenario(_Model):
     name: str = ""  # default: the file name without .yaml
     description: str = ""
@@ -242,6 +253,7 @@ class Scenario(_Model):
     roles: list[Role] = []
     alarms: list[Alarm] = []
     endpoint_services: list[EndpointService] = []
+    bulk: Bulk = Bulk()
     # The account's enabled regions, as EC2 DescribeRegions lists them; empty: every region moto knows
     # that needs no opt-in.
     enabled_regions: list[str] = []

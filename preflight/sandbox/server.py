@@ -295,11 +295,11 @@ class Sandbox:
     ) -> None:
         """Set a quota's applied value (as if AWS had changed it). Global quotas live in us-east-1.
 
-        An empty `service_code` means "the catalog's service code for this quota". `listed=False`:
+        An empty `service_code` means "this quota's own service code". `listed=False`:
         the service enforces the value and its own API reports it, but Service Quotas lists no
         applied value (an older account below today's published default).
         """
-        from preflight.catalog import BY_CODE
+        from preflight.sandbox.quotas import BY_CODE
 
         if not service_code and quota_code in BY_CODE:
             service_code = BY_CODE[quota_code].service_code
@@ -308,7 +308,7 @@ class Sandbox:
         try:
             self.state.set_applied(service_code, quota_code, value, region or self.region, listed=listed)
         except KeyError:
-            raise KeyError(f"{service_code}/{quota_code} is not in the quota catalog") from None
+            raise KeyError(f"{service_code}/{quota_code} is not a quota the emulated account knows") from None
 
 
 def _export_lines(sandbox: Sandbox) -> list[str]:

@@ -1,8 +1,9 @@
-"""Service Quotas, answered from the quota catalog and the sandbox's applied values.
+"""Service Quotas, answered from the sandbox's own quota table (quotas.py) and its applied values.
 
-moto only knows the `vpc` defaults; here every service code in the catalog is served. A quota that
+moto only knows the `vpc` defaults; here every service code of quotas.py is served. A quota that
 was never raised (no applied value) is absent from ListServiceQuotas and GetServiceQuota answers
-NoSuchResourceException, as AWS often does. IAM and S3 quotas are global: answered in us-east-1 only.
+NoSuchResourceException, as AWS often does. IAM and S3 quotas are global: answered in the partition's
+home region only (us-east-1 for aws).
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ import base64
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from preflight.catalog import QUOTAS, SERVICE_CODES, Quota
 from preflight.sandbox.protocol import Call, Response, error_response, json_response
+from preflight.sandbox.quotas import QUOTAS, SERVICE_CODES, home_region
+from preflight.sandbox.quotas import AwsQuota as Quota
 from preflight.sandbox.state import ACCOUNT_ID, QuotaRequest, SandboxState, is_global, lookup
 
 SERVICE_NAMES = {
@@ -114,7 +116,7 @@ def _quota(body: dict[str, Any], region: str) -> Quota:
         q = lookup(service, code)
     except KeyError:
         raise _no_such("The request failed because the specified quota does not exist.") from None
-    if is_global(q) and region != "us-east-1":
+    if is_global(q) and region != home_region(region):
         raise _no_such("The request failed because the specified quota does not exist in this Region.")
     return q
 
@@ -167,7 +169,7 @@ def _list_defaults(state: SandboxState, call: Call) -> dict[str, Any]:
     items = [
         _quota_record(q, q.default_for(call.region), call.region, default=True)
         for q in sorted(QUOTAS, key=lambda q: q.quota_code)
-        if q.service_code == service and not (is_global(q) and call.region != "us-east-1")
+        if q.service_code == service and not (is_global(q) and call.region != home_region(call.region))
     ]
     return _page(body, items, "Quotas")
 

@@ -7,7 +7,8 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from preflight.catalog import BY_CODE, GLOBAL_QUOTA_REGION, Quota
+from preflight.sandbox.quotas import BY_CODE, home_region
+from preflight.sandbox.quotas import AwsQuota as Quota
 
 ACCOUNT_ID = "123456789012"  # moto's default account: credentials the sandbox hands out map to it
 
@@ -18,7 +19,7 @@ SERVICE_REPORTED = frozenset(
     {"L-B99A9384", "L-2ACBD22F", "L-0918CF54", "L-FE177D64", "L-0DA4ABF3", "L-0263D0A3"}
 )
 
-# Service codes whose quotas are global, answered by Service Quotas in us-east-1 only.
+# Service codes whose quotas are global, answered by Service Quotas in the partition's home region only.
 GLOBAL_SERVICE_CODES = frozenset({"iam", "s3"})
 
 
@@ -27,8 +28,9 @@ def is_global(q: Quota) -> bool:
 
 
 def quota_region(q: Quota, region: str) -> str:
-    """The region a quota's value lives in: its own for regional quotas, us-east-1 for global ones."""
-    return GLOBAL_QUOTA_REGION if is_global(q) else region
+    """The region a quota's value lives in: its own for regional quotas, the partition's home region
+    (us-east-1, cn-north-1, us-gov-west-1) for global ones."""
+    return home_region(region) if is_global(q) else region
 
 
 @dataclass
@@ -112,7 +114,7 @@ class SandboxState:
 
 
 def lookup(service_code: str, quota_code: str) -> Quota:
-    """The catalog entry for (service code, quota code); KeyError when the pair is not in it."""
+    """The quota (service code, quota code) names; KeyError when the pair is not a known one."""
     q = BY_CODE.get(quota_code)
     if q is None or q.service_code != service_code:
         raise KeyError(f"{service_code}/{quota_code}")

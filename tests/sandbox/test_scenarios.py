@@ -106,7 +106,9 @@ def test_neighbour_vpc_is_tagged_as_the_stacks_and_holds_others_resources() -> N
         [vpc] = ec2.describe_vpcs(Filters=[{"Name": "tag:tap:project", "Values": ["tap-pipeline"]}])["Vpcs"]
         inside = [{"Name": "vpc-id", "Values": [vpc["VpcId"]]}]
         subnets = ec2.describe_subnets(Filters=inside)["Subnets"]
-        enis = ec2.describe_network_interfaces(Filters=inside)["NetworkInterfaces"]
+        enis = ec2.describe_network_interfaces(Filters=inside, IncludeManagedResources=True)[
+            "NetworkInterfaces"
+        ]
         endpoints = ec2.describe_vpc_endpoints(Filters=inside)["VpcEndpoints"]
         assert (len(subnets), len(endpoints), len(enis)) == (2, 1, 5)  # 3 plain ENIs + the endpoint's 2
         for item in [*subnets, *endpoints]:
