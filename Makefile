@@ -37,13 +37,18 @@ test: $(STAMP)
 
 # The property tests with a fresh seed (printed: rerun with `make fuzz TAP_FUZZ_SEED=N`) and more
 # examples than `make test`'s fixed, derandomized run; shows how the examples spread over the branches.
+# Then FUZZ_COUNT generated accounts from the same seed: plan --adapt, a rehearsal into the same
+# account, 0 false GO.
 TAP_FUZZ_EXAMPLES ?= 3000
+FUZZ_COUNT ?= 200
 fuzz: $(STAMP)
 	@seed=$${TAP_FUZZ_SEED:-$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}; \
 	echo "fuzz seed: $$seed (rerun: make fuzz TAP_FUZZ_SEED=$$seed)"; \
 	TAP_FUZZ_SEED=$$seed TAP_FUZZ_EXAMPLES=$(TAP_FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -p no:cacheprovider \
 		--hypothesis-seed=$$seed --hypothesis-show-statistics \
-		tests/test_planner.py -k "every_go_plan or water_fill"
+		tests/test_planner.py -k "every_go_plan or water_fill" && \
+	FUZZ_SEED=$$seed FUZZ_COUNT=$(FUZZ_COUNT) $(BIN)/python -m pytest -q -s -p no:warnings -p no:cacheprovider \
+		tests/test_generated_accounts.py -k fuzz
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

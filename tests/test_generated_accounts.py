@@ -1,0 +1,144 @@
+"""Generated accounts: the gate's verdict against what a deployment into the same account does.
+
+Each case builds an account (quotas, other stacks' usage, sometimes limits only the service API
+reports), runs `plan --adapt`, then rehearses
+into that account: the plan when the verdict is GO, the requested deployment when it is NO_GO.
+- GO (or GO with adaptations): the rehearsal deploys everything. A failure is a false GO.
+- NO_GO: the requested deployment's rehearsal fails on a quota the findings name as FAIL.
+
+`make test` runs the fixed seeds below (the same everywhere); `make fuzz` runs FUZZ_COUNT cases from a
+fresh seed it prints. The count that ran is printed; a failure prints the seed that reproduces it.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from preflight.gate import GatePolicy
+from preflight.manifest import load_manifest
+from preflight.program.rehearse import rehearse
+from preflight.runner import LiveAccount, run_plan
+from preflight.sandbox import Sandbox
+from preflight.sandbox.scenario import parse_scenario
+from preflight.yamlio import LineMap
+from tests.conftest import MANIFEST, ROOT
+
+FIXED_SEEDS = range(1000, 1000 + int(os.environ.get("GENERATED_COUNT", "50")))
+FUZZ = os.environ.get("FUZZ_SEED")
+
+# The quota a deployment error is AWS's answer for (several where the code is shared).
+ERROR_QUOTAS: dict[str, set[str]] = {
+    "VpcLimitExceeded": {"L-F678F1CE"},
+    "InternetGatewayLimitExceeded": {"L-A4707A72", "L-F678F1CE"},
+    "AddressLimitExceeded": {"L-0263D0A3"},
+    "NatGatewayLimitExceeded": {"L-FE5A380F"},
+    "SubnetLimitExceeded": {"L-407747CB"},
+    "SecurityGroupLimitExceeded": {"L-E79EC296"},
+    "RulesPerSecurityGroupLimitExceeded": {"L-0EA8095F"},
+    "VpcEndpointLimitExceeded": {"L-1B52E74A", "L-29B6F2EB"},
+    "NetworkInterfaceLimitExceeded": {"L-DF5E4CA3"},
+    "ENILimitReachedException": {"L-9FEE3D26", "L-DF5E4CA3"},
+    "InvalidParameterValueException": {"L-B99A9384"},
+    "LimitExceededException": {"L-0918CF54"},
+    "TopicLimitExceeded": {"L-61103206"},
+    "LimitExceeded": {"L-FE177D64", "L-0DA4ABF3"},
+}
+
+
+def generate(seed: int) -> dict[str, Any]:
+    """A scenario (as the YAML would hold it) drawn from `seed`, near the pipeline's needs."""
+    rng = random.Random(seed)
+    quotas: list[dict[str, Any]] = []
+    vpcs: list[dict[str, Any]] = []
+
+    def quota(code: str, value: int, **extra: Any) -> None:
+        quotas.append({"code": code, "value": value, **extra})
+
+    gateway_limit = rng.choice([1, 2, 3, 4, 20])
+    gateway_used = rng.randint(0, min(gateway_limit, 4))
+    quota("L-1B52E74A", gateway_limit)
+    other: dict[str, Any] = {"name": "other-stack", "subnets": [{"az": "a"}, {"az": "b"}]}
+    if gateway_used:
+        other["gatewayEndpoints"] = [{"service": "s3", "count": gateway_used}]
+    vpcs.append(other)
+    quota("L-F678F1CE", rng.choice([3, 4, 5]))  # default VPC + the other stack's + maybe the stack's own
+    quota("L-29B6F2EB", rng.choice([1, 2, 50]))
+    quota("L-DF5E4CA3", rng.choice([6, 8, 10, 5000]))
+    # (The stack partly deployed is left to the redeploy and neighbour-vpc scenarios: a rehearsal only
+    # creates, so it cannot stand for a redeploy that updates the stack's resources in place.)
+    quota("L-407747CB", rng.choice([3, 4, 200]))
+    limit = rng.choice([200, 400, 1000])
+    quota("L-B99A9384", limit)
+    functions = []
+    held = rng.randint(0, max(0, limit - 150)) // 50 * 50
+    if held:
+        functions.append({"name": "other-worker", "count": held // 50, "reservedConcurrency": 50})
+    shard_limit = rng.choice([6, 8, 20, 500])
+    quota("L-0918CF54", shard_limit, listed=rng.random() < 0.5)  # sometimes only DescribeLimits says so
+    streams = []
+    shards_used = rng.randint(0, min(shard_limit, 8))
+    if shards_used:
+        streams.append({"name": "other-events", "shards": shards_used})
+    topics_limit = rng.choice([1, 2, 100000])
+    quota("L-61103206", topics_limit)
+    topics = [{"name": "other-alerts"}] if rng.random() < 0.5 else []
+    return {
+        "name": f"generated-{seed}",
+        "quotas": quotas,
+        "vpcs": vpcs,
+        "functions": functions,
+        "streams": streams,
+        "topics": topics,
+    }
+
+
+def run_case(seed: int) -> str:
+    """One generated account: plan, rehearse, compare. Returns the verdict; fails with the seed."""
+    data = generate(seed)
+    scenario = parse_scenario(data, LineMap(file=f"generated-{seed}"), None)
+    manifest = load_manifest(MANIFEST, "prod")
+    with Sandbox(scenario) as sb:
+        source = LiveAccount(endpoint_url=sb.endpoint_url, credentials=("testing", "testing"))
+        report, plan = run_plan(manifest, source, "us-east-1", GatePolicy())
+        if plan.verdict == "NO_GO":
+            requested = manifest.requested("us-east-1", plan.deployment.vpc.azs)
+            plan = plan.model_copy(update={"deployment": requested})
+        result = rehearse(plan, endpoint_url=sb.endpoint_url, base_dir=Path(ROOT / "manifests"))
+    where = f"seed {seed}: {data}"
+    if report.verdict != "NO_GO":
+        assert result.complete, f"false GO ({report.verdict}), {where}\n{result.render_text()}"
+        return report.verdict
+    assert result.failed, f"NO_GO but the requested deployment deploys, {where}"
+    failed = {f.quota_code for f in report.findings if f.status == "FAIL"}
+    code = result.failed[0]["code"]
+    assert ERROR_QUOTAS.get(code, set()) & failed, (
+        f"NO_GO names {sorted(failed)} but the deployment failed on {code}: {result.failed[0]}, {where}"
+    )
+    return report.verdict
+
+
+@pytest.mark.skipif(FUZZ is not None, reason="make fuzz runs its own seeds")
+def test_fixed_generated_accounts(capsys: pytest.CaptureFixture[str]) -> None:
+    verdicts = [run_case(seed) for seed in FIXED_SEEDS]
+    with capsys.disabled():
+        print(f"\n{len(verdicts)} generated accounts: {verdicts.count('NO_GO')} NO_GO, "
+              f"{len(verdicts) - verdicts.count('NO_GO')} GO, 0 false GO")  # fmt: skip
+    assert len(verdicts) == len(FIXED_SEEDS) >= 1
+    assert {"NO_GO"} < set(verdicts) or len(verdicts) < 10  # both outcomes are exercised
+
+
+@pytest.mark.skipif(FUZZ is None, reason="set FUZZ_SEED (make fuzz)")
+def test_fuzz_generated_accounts(capsys: pytest.CaptureFixture[str]) -> None:
+    count = int(os.environ.get("FUZZ_COUNT", "200"))
+    start = int(FUZZ or 0)
+    with capsys.disabled():
+        print(f"\nfuzz: seed {start}, {count} accounts")
+    for seed in range(start, start + count):
+        run_case(seed)
+    with capsys.disabled():
+        print(f"fuzz: {count} generated accounts from seed {start}: 0 false GO")
