@@ -225,7 +225,7 @@ BAD = [
         "functions[0].reservedConcurrency",
         "integer",
     ),
-    ("quotas:\n  - {code: L-NOPE, value: 3}\n", 2, "quotas[0].code", "quota catalog"),
+    ("quotas:\n  - {code: L-NOPE, value: 3}\n", 2, "quotas[0].code", "the emulated account knows"),
     ("quotas:\n  - {code: L-F678F1CE}\n", 2, "quotas[0].value", "required"),
     ("quotas:\n  - {service: ec2, code: L-F678F1CE, value: 3}\n", 2, "quotas[0].service", "'vpc'"),
     (
