@@ -340,7 +340,6 @@ def _deploy_own_stack(sb, deployment) -> None:
         "Arn"
     ]
     lam = sb.client("lambda")
-    tag_map = {t["Key"]: t["Value"] for t in tags}
     for f in deployment.functions:
         lam.create_function(
             FunctionName=f.name, Runtime=f.runtime, Role=role, Handler=f.handler,

@@ -294,16 +294,6 @@ class _Provisioner:
 
         return create
 
-    def _stream_job(self, stream: Any, name: str, mode: dict[str, Any]) -> Callable[[], None]:
-        kinesis = self.client("kinesis", self.region(stream))
-
-        def create() -> None:
-            kinesis.create_stream(StreamName=name, **mode)
-            if stream.tags:
-                kinesis.add_tags_to_stream(StreamName=name, Tags=stream.tags)
-
-        return create
-
     def _bulk(self) -> None:
         """The scenario's bulk resources, straight into moto's backends (in-process, seconds)."""
         from moto.backends import get_backend

@@ -176,7 +176,6 @@ class Stream(_Model):
     shards: Shards = 1
     mode: Literal["provisioned", "on-demand"] = "provisioned"
     region: str | None = None
-    tags: dict[str, str] = {}
 
     _check_region = field_validator("region")(_region)
     _check_name = field_validator("name")(_name)
