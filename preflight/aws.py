@@ -306,6 +306,7 @@ PAGE_SIZES: dict[tuple[str, str], int | None] = {
     ("s3", "ListBuckets"): 10000,
     ("sns", "ListTopics"): None,
     ("iam", "ListAttachedRolePolicies"): 1000,
+    ("iam", "ListRoleTags"): 1000,
     ("service-quotas", "ListServiceQuotas"): 100,
     ("service-quotas", "ListAWSDefaultServiceQuotas"): 100,
     ("service-quotas", "ListRequestedServiceQuotaChangeHistoryByQuota"): 100,
