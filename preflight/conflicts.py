@@ -147,7 +147,7 @@ def read_evidence(aws: Any, deployment: Deployment, reads: Any = None) -> Eviden
     jobs: list[tuple[ResourceType, str, Callable[[], Observed]]] = [
         ("role", d.role.name, lambda: _role(aws, d.role.name))
     ]
-    jobs += [("function", f.name, lambda f=f: _function(aws, f.name)) for f in d.functions]
+    jobs += [("function", f.name, lambda f=f: _function(aws, reads, f.name)) for f in d.functions]
     jobs += [
         ("stream", d.stream.name, lambda: _stream(aws, reads, d.stream.name)),
         ("table", d.table.name, lambda: _table(aws, d.table.name)),
@@ -204,16 +204,14 @@ def _role(aws: Any, name: str) -> Observed:
     return Observed(type="role", name=name, exists=True, tags=_tag_dict(tags))
 
 
-def _function(aws: Any, name: str) -> Observed:
-    from preflight.aws import AwsCallError, call
+def _function(aws: Any, reads: Any, name: str) -> Observed:
+    from preflight.aws import call
 
+    answer = reads.function(name)  # the same GetFunction the usage counters read
+    if answer is None:
+        return Observed(type="function", name=name)
+    arn = answer["Configuration"]["FunctionArn"]
     client = aws.client("lambda")
-    try:
-        arn = call(client, "GetFunction", FunctionName=name)["Configuration"]["FunctionArn"]
-    except AwsCallError as exc:
-        if _absent(exc, "ResourceNotFoundException"):
-            return Observed(type="function", name=name)
-        raise
     # GetFunction returns tags only to callers allowed lambda:ListTags; ask for them explicitly.
     tags = call(client, "ListTags", Resource=arn).get("Tags")
     return Observed(type="function", name=name, exists=True, arn=arn, tags=_tag_dict(tags))

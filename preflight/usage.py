@@ -147,21 +147,11 @@ class Reads:
 
         GetFunction answers the tags and the reservation in one call.
         """
-        client = self.aws.client("lambda")
-
-        def fetch() -> tuple[int | None] | None:
-            try:
-                answer = call(client, "GetFunction", FunctionName=name)
-            except AwsCallError as exc:
-                if exc.code == "ResourceNotFoundException":
-                    return None
-                raise
-            if not self.stack.owns(answer.get("Tags") or {}):
-                return None
-            reserved = (answer.get("Concurrency") or {}).get("ReservedConcurrentExecutions")
-            return (None if reserved is None else int(reserved),)
-
-        return self.once(f"lambda:GetFunction:{name}", fetch)
+        answer = self.function(name)
+        if answer is None or not self.stack.owns(answer.get("Tags") or {}):
+            return None
+        reserved = (answer.get("Concurrency") or {}).get("ReservedConcurrentExecutions")
+        return (None if reserved is None else int(reserved),)
 
     def own_function_reservation(self, name: str) -> int:
         """What this stack's function `name` holds reserved now (0: none, not there, not the stack's)."""
@@ -219,6 +209,20 @@ class Reads:
             return answer["StreamDescriptionSummary"]
 
         return self.once("kinesis:DescribeStreamSummary", fetch)
+
+    def function(self, name: str) -> dict[str, Any] | None:
+        """GetFunction's answer for the function `name`, or None when it does not exist."""
+        client = self.aws.client("lambda")
+
+        def fetch() -> dict[str, Any] | None:
+            try:
+                return call(client, "GetFunction", FunctionName=name)
+            except AwsCallError as exc:
+                if exc.code == "ResourceNotFoundException":
+                    return None
+                raise
+
+        return self.once(f"lambda:GetFunction:{name}", fetch)
 
     def bucket_names(self) -> list[str]:
         client = self.aws.client("s3", home_region(self.aws.region))

@@ -102,7 +102,8 @@ def test_the_stacks_own_tagged_resources_are_not_conflicts(cli, sandbox) -> None
         RoleName="pipeline-lambda-prod", AssumeRolePolicyDocument=ASSUME, Tags=OWN_TAGS
     )
     kinesis = sb.client("kinesis")
-    kinesis.create_stream(StreamName="pipeline-events-prod", ShardCount=1)
+    # The manifest's prod shard count: a stream at another count would be a reshard (a check of its own).
+    kinesis.create_stream(StreamName="pipeline-events-prod", ShardCount=4)
     kinesis.add_tags_to_stream(
         StreamName="pipeline-events-prod", Tags={t["Key"]: t["Value"] for t in OWN_TAGS}
     )

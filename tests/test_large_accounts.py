@@ -4,6 +4,9 @@ AWS-managed interfaces are asked for, global quotas are read in the partition's 
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 import pytest
 from botocore.exceptions import ClientError
 
@@ -21,7 +24,33 @@ def test_every_listing_the_gate_makes_has_a_page_size(sandbox, cli) -> None:
     listings = {k for k in sb.call_log.counts() if k.split(":")[1].startswith(("Describe", "List"))}
     single = {"ec2:DescribeAddresses", "ec2:DescribeAvailabilityZones", "ec2:DescribeAccountAttributes",
               "kinesis:DescribeLimits", "kinesis:DescribeStreamSummary"}  # fmt: skip  # not paginated APIs
-    assert listings - single <= {f"{s}:{op}" for s, op in PAGE_SIZES}
+    assert listings - single - set(LOOKUPS_BY_NAME) <= {f"{s}:{op}" for s, op in PAGE_SIZES}
+
+
+# Reads of the stack's own names (the name checks): a lookup of N named items answers at most N, so it
+# is not a listing that grows with the account. Each is allowed only as long as every call names them.
+LOOKUPS_BY_NAME = {
+    "dynamodb:DescribeTable": "TableName",
+    "cloudwatch:DescribeAlarms": "AlarmNames",
+    "ec2:DescribeVpcEndpointServices": "ServiceNames",
+}
+
+
+def test_the_lookups_exempt_from_paging_always_name_what_they_read() -> None:
+    gate = Path(__file__).resolve().parents[1] / "preflight"
+    sites: dict[str, list[set[str]]] = {op.split(":")[1]: [] for op in LOOKUPS_BY_NAME}
+    for path in gate.rglob("*.py"):
+        if "sandbox" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call):
+                ops = [a.value for a in node.args if isinstance(a, ast.Constant) and a.value in sites]
+                for op in ops:
+                    sites[op].append({k.arg for k in node.keywords if k.arg})
+    for key, parameter in LOOKUPS_BY_NAME.items():
+        calls = sites[key.split(":")[1]]
+        assert calls, f"{key} is no longer called: drop it from the exemptions"
+        assert all(parameter in keywords for keywords in calls), f"a {key} call without {parameter}"
 
 
 def test_unpaginated_describe_is_refused_on_a_large_answer(sandbox) -> None:
