@@ -70,6 +70,16 @@ CASES: dict[str, tuple[Edit | TextEdit, str, str]] = {
     ),
     "shards negative": (lambda d: d["deployment"]["stream"].update(shards=-4), "stream.shards", "input"),
     "shards 10**30": (lambda d: d["deployment"]["stream"].update(shards=10**30), "stream.shards", "input"),
+    "current shards 10**30": (
+        lambda d: d.setdefault("current", {}).update(stream_shards=10**30),
+        "current.stream_shards",
+        "input",
+    ),
+    "current reservation 1.5": (
+        lambda d: d.setdefault("current", {}).update(reservations={"pipeline-ingest-prod": 1.5}),
+        "current.reservations",
+        "input",
+    ),
     "retention 1 h": (
         lambda d: d["deployment"]["stream"].update(retention_hours=1),
         "retention_hours",
