@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from preflight.sandbox import Sandbox
 
-from .helpers import code_of, error_of, status_of
+from .helpers import code_of, error_of, raw_client, status_of
 
 
 def test_describe_limits_counts_open_shards_of_provisioned_streams(fresh: Sandbox) -> None:
-    kinesis = fresh.client("kinesis")
+    kinesis = raw_client(fresh, "kinesis")
     before = kinesis.describe_limits()
     assert (before["ShardLimit"], before["OpenShardCount"]) == (20000, 0)
     assert (before["OnDemandStreamCount"], before["OnDemandStreamCountLimit"]) == (0, 50)
@@ -36,7 +36,7 @@ def test_shard_limit_is_the_applied_quota_and_regional(fresh: Sandbox) -> None:
 
 def test_an_unlisted_limit_is_enforced_and_reported_but_not_in_service_quotas(fresh: Sandbox) -> None:
     fresh.set_applied_quota("kinesis", "L-0918CF54", 10, listed=False)
-    kinesis = fresh.client("kinesis")
+    kinesis = raw_client(fresh, "kinesis")
     assert kinesis.describe_limits()["ShardLimit"] == 10
     sq = fresh.client("service-quotas")
     assert sq.list_service_quotas(ServiceCode="kinesis")["Quotas"] == []
@@ -54,7 +54,7 @@ def test_an_unlisted_limit_is_enforced_and_reported_but_not_in_service_quotas(fr
 
 def test_on_demand_streams_do_not_take_shards(fresh: Sandbox) -> None:
     fresh.set_applied_quota("kinesis", "L-0918CF54", 1)
-    kinesis = fresh.client("kinesis")
+    kinesis = raw_client(fresh, "kinesis")
     kinesis.create_stream(StreamName="a", ShardCount=1)
     kinesis.create_stream(StreamName="b", StreamModeDetails={"StreamMode": "ON_DEMAND"})
     assert code_of(error_of(lambda: kinesis.create_stream(StreamName="c", ShardCount=1))) == (
@@ -64,7 +64,7 @@ def test_on_demand_streams_do_not_take_shards(fresh: Sandbox) -> None:
 
 def test_update_shard_count_doubles_or_halves_and_holds_both_while_it_runs(fresh: Sandbox) -> None:
     fresh.set_applied_quota("kinesis", "L-0918CF54", 7)
-    kinesis = fresh.client("kinesis")
+    kinesis = raw_client(fresh, "kinesis")
     kinesis.create_stream(StreamName="s", ShardCount=2)
 
     def update(target: int) -> None:
