@@ -122,23 +122,17 @@ def run_case(seed: int) -> str:
     return report.verdict
 
 
-@pytest.mark.skipif(FUZZ is not None, reason="make fuzz runs its own seeds")
-def test_fixed_generated_accounts(capsys: pytest.CaptureFixture[str]) -> None:
-    verdicts = [run_case(seed) for seed in FIXED_SEEDS]
+def test_generated_accounts(capsys: pytest.CaptureFixture[str]) -> None:
+    """The fixed seeds in `make test`; with FUZZ_SEED (`make fuzz`), FUZZ_COUNT accounts from that seed."""
+    if FUZZ is None:
+        seeds, where = list(FIXED_SEEDS), "fixed seeds"
+    else:
+        start = int(FUZZ)
+        seeds = list(range(start, start + int(os.environ.get("FUZZ_COUNT", "200"))))
+        where = f"fuzz seed {start}"
+    verdicts = [run_case(seed) for seed in seeds]
     with capsys.disabled():
-        print(f"\n{len(verdicts)} generated accounts: {verdicts.count('NO_GO')} NO_GO, "
+        print(f"\n{len(verdicts)} generated accounts ({where}): {verdicts.count('NO_GO')} NO_GO, "
               f"{len(verdicts) - verdicts.count('NO_GO')} GO, 0 false GO")  # fmt: skip
-    assert len(verdicts) == len(FIXED_SEEDS) >= 1
+    assert len(verdicts) == len(seeds) >= 1
     assert {"NO_GO"} < set(verdicts) or len(verdicts) < 10  # both outcomes are exercised
-
-
-@pytest.mark.skipif(FUZZ is None, reason="set FUZZ_SEED (make fuzz)")
-def test_fuzz_generated_accounts(capsys: pytest.CaptureFixture[str]) -> None:
-    count = int(os.environ.get("FUZZ_COUNT", "200"))
-    start = int(FUZZ or 0)
-    with capsys.disabled():
-        print(f"\nfuzz: seed {start}, {count} accounts")
-    for seed in range(start, start + count):
-        run_case(seed)
-    with capsys.disabled():
-        print(f"fuzz: {count} generated accounts from seed {start}: 0 false GO")
