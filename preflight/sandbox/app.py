@@ -19,6 +19,7 @@ from typing import Any
 from preflight.sandbox import handlers, paging, servicequotas
 from preflight.sandbox.calllog import CallLog
 from preflight.sandbox.faults import FaultConfig, FaultInjector
+from preflight.sandbox.iam_enforce import IamEnforcer
 from preflight.sandbox.protocol import (
     Call,
     Response,
@@ -104,10 +105,13 @@ def _read_body(environ: dict[str, Any]) -> bytes:
 
 
 class SandboxApp:
-    def __init__(self, state: SandboxState, call_log: CallLog, faults: FaultInjector) -> None:
+    def __init__(
+        self, state: SandboxState, call_log: CallLog, faults: FaultInjector, iam: IamEnforcer | None = None
+    ) -> None:
         self.state = state
         self.call_log = call_log
         self.faults = faults
+        self.iam = iam  # None: IAM is not enforced (the default); see iam_enforce.py
         self.moto = moto_app()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -127,6 +131,10 @@ class SandboxApp:
         if call is None:  # not a signed AWS call: moto decides
             return self.moto(environ, start_response)
         self.call_log.record(call.key)
+        if self.iam is not None:  # before any rewrite: the signature covers the request as sent
+            refused = self.iam.deny(call, environ)
+            if refused is not None:
+                return self._send(refused, start_response)
         new_body = handlers.rewrite(call)
         if new_body is not None:
             environ["wsgi.input"] = io.BytesIO(new_body)
@@ -153,6 +161,8 @@ class SandboxApp:
                 response = self._answer(call, environ)
         else:
             response = self._answer(call, environ)
+        if self.iam is not None:
+            response = self.iam.after(call, response)
         return self._send(response, start_response)
 
     def _answer(self, call: Call, environ: dict[str, Any]) -> Response:

@@ -126,6 +126,7 @@ class Sandbox:
         port: int = 0,
         faults: FaultConfig | None = None,
         region: str = "us-east-1",
+        enforce_iam: bool = False,
     ) -> None:
         if not REGION_RE.match(region):
             raise InputError(f"{region!r} is not an AWS region name (like us-east-1)")
@@ -146,6 +147,8 @@ class Sandbox:
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self._clients: dict[tuple[str, str], Any] = {}
+        # Off by default: only the sandboxes that test least privilege authenticate and authorise calls.
+        self.enforce_iam = enforce_iam
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -163,7 +166,7 @@ class Sandbox:
             _install_managed_policies()
             self.state = SandboxState()
             self._injector.set(FaultConfig())
-            app = SandboxApp(self.state, self.call_log, self._injector)
+            app = SandboxApp(self.state, self.call_log, self._injector, iam=self._iam_enforcer())
             listener = _listen(HOST, self._requested_port)
             try:  # werkzeug's own bind prints and calls sys.exit(1) when it fails: bind here, hand it over
                 server = make_server(
@@ -198,6 +201,13 @@ class Sandbox:
             self.stop()
             raise
         return self
+
+    def _iam_enforcer(self) -> Any:
+        if not self.enforce_iam:
+            return None
+        from preflight.sandbox.iam_enforce import IamEnforcer
+
+        return IamEnforcer(ACCOUNT_ID, ACCESS_KEY, SECRET_KEY)
 
     def stop(self) -> None:
         """Stop serving, close the port and join every thread the server started. Idempotent."""

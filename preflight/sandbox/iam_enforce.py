@@ -1,0 +1,398 @@
+"""IAM enforcement for one emulated account: who signed a call, and whether their policies allow it.
+
+Off by default: `Sandbox(enforce_iam=True)` turns it on for that instance only (the demo, the other
+tests and `sandbox serve` run without it). When on, every signed call the sandbox receives, whether
+moto or the sandbox itself (Service Quotas, Lambda account settings, Kinesis limits, ...) answers it,
+goes through `IamEnforcer.deny` first:
+
+- Authentication: the access key must be the sandbox's own (the account's root: everything allowed,
+  as for AWS's root user; scenario setup and `rehearse` use it) or an active access key of an IAM
+  user in the emulated account's IAM (made with CreateUser/CreateAccessKey like on AWS), and the
+  SigV4 signature must match the request as received. IAM users only: no roles, no session tokens.
+- Authorisation: the user's inline and attached policies, and those of its groups, are evaluated by
+  `evaluate` below (identity policies only; no SCPs, boundaries or resource policies).
+- Permissions AWS documents beyond a call's own action: `lambda:CreateFunction` and
+  `UpdateFunctionConfiguration` with a role need `iam:PassRole` on it; Service Quotas creates its
+  service-linked role on an account's first increase request, which needs the caller's
+  `iam:CreateServiceLinkedRole` (then the role exists); `GetFunction` answers the tags only to a
+  caller allowed `lambda:ListTags`.
+
+Why not moto's own IAM emulation (`INITIAL_NO_AUTH_ACTION_COUNT`): it switches the whole process,
+not one sandbox; it never sees the calls the sandbox answers itself; it verifies the signature after
+the sandbox rewrote some request bodies (EC2 filters), so those would fail; and its evaluator (moto
+documents it as "very basic") matches actions case-sensitively, has no `?`, and turns an Allow whose
+Condition does not hold into an explicit Deny. Its policy classes are not a documented API either.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from botocore.auth import S3SigV4Auth, SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+from preflight.sandbox.protocol import Call, Response, error_response
+
+Effect = Literal["Allow", "Deny", "ImplicitDeny"]
+
+SERVICE_QUOTAS_PRINCIPAL = "servicequotas.amazonaws.com"
+SERVICE_QUOTAS_ROLE = "AWSServiceRoleForServiceQuotas"
+SERVICE_QUOTAS_ROLE_PATH = f"/aws-service-role/{SERVICE_QUOTAS_PRINCIPAL}/"
+
+# IAM's action prefix where it is not botocore's service name, and operations whose action has
+# another name (HeadBucket has none of its own; ListBuckets is s3:ListAllMyBuckets).
+_PREFIX = {"service-quotas": "servicequotas"}
+_ACTION_NAMES = {("s3", "ListBuckets"): "s3:ListAllMyBuckets", ("s3", "HeadBucket"): "s3:ListBucket"}
+# AWS answers GetCallerIdentity whatever the policies say, even under an explicit Deny.
+NO_PERMISSION_NEEDED = frozenset({"sts:GetCallerIdentity"})
+
+
+def action_of(service: str, operation: str) -> str:
+    """The IAM action a call needs, e.g. ("service-quotas", "ListServiceQuotas") -> servicequotas:..."""
+    return _ACTION_NAMES.get((service, operation), f"{_PREFIX.get(service, service)}:{operation}")
+
+
+# --- the evaluator ----------------------------------------------------------------------------------
+
+
+class UnsupportedPolicy(ValueError):
+    """A policy element this evaluator does not understand: the call is denied (fail closed)."""
+
+
+@dataclass(frozen=True)
+class Request:
+    """What a statement is matched against: the action, its resource ("*": any/unknown), context keys."""
+
+    action: str
+    resource: str = "*"
+    context: Mapping[str, str] = field(default_factory=dict)
+
+
+def _listed(value: Any) -> list[str]:
+    return [value] if isinstance(value, str) else list(value or [])
+
+
+def _action_matches(patterns: Iterable[str], action: str) -> bool:
+    # Actions compare case-insensitively, with * and ? wildcards (IAM JSON policy reference, Action).
+    return any(fnmatch.fnmatchcase(action.lower(), p.lower()) for p in patterns)
+
+
+def _resource_matches(patterns: Iterable[str], resource: str) -> bool:
+    # ARNs compare case-sensitively with * and ?; a call whose resource is "*" (no resource-level
+    # permission, or not known here) is matched only by "*".
+    return any(p == "*" or (resource != "*" and fnmatch.fnmatchcase(resource, p)) for p in patterns)
+
+
+def _condition_holds(condition: Mapping[str, Any], context: Mapping[str, str]) -> bool:
+    """Every operator and key must hold (AND); a key's values are alternatives (OR). A missing key
+    fails StringEquals/StringLike, as in IAM."""
+    for operator, keys in condition.items():
+        if operator not in ("StringEquals", "StringLike"):
+            raise UnsupportedPolicy(f"condition operator {operator}")
+        for key, wanted in keys.items():
+            actual = context.get(key)
+            if actual is None:
+                return False
+            if not any(_string_matches(operator, actual, w) for w in _listed(wanted)):
+                return False
+    return True
+
+
+def _string_matches(operator: str, actual: str, wanted: str) -> bool:
+    return actual == wanted if operator == "StringEquals" else fnmatch.fnmatchcase(actual, wanted)
+
+
+def statement_applies(statement: Mapping[str, Any], request: Request) -> bool:
+    """Whether a statement's Action/NotAction, Resource/NotResource and Condition all cover the request."""
+    unknown = set(statement) - {
+        "Sid",
+        "Effect",
+        "Action",
+        "NotAction",
+        "Resource",
+        "NotResource",
+        "Condition",
+    }
+    if unknown:
+        raise UnsupportedPolicy(f"statement element {sorted(unknown)[0]}")
+    if "Action" in statement:
+        if not _action_matches(_listed(statement["Action"]), request.action):
+            return False
+    elif not _action_matches_not(statement, request.action):
+        return False
+    if "Resource" in statement:
+        if not _resource_matches(_listed(statement["Resource"]), request.resource):
+            return False
+    elif "NotResource" in statement:
+        if _resource_matches(_listed(statement["NotResource"]), request.resource):
+            return False
+    else:
+        raise UnsupportedPolicy("a statement without Resource or NotResource")
+    return _condition_holds(statement.get("Condition") or {}, request.context)
+
+
+def _action_matches_not(statement: Mapping[str, Any], action: str) -> bool:
+    if "NotAction" not in statement:
+        raise UnsupportedPolicy("a statement without Action or NotAction")
+    return not _action_matches(_listed(statement["NotAction"]), action)
+
+
+def statements_of(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    found = document.get("Statement", [])
+    return [found] if isinstance(found, Mapping) else list(found)
+
+
+def evaluate(documents: Sequence[Mapping[str, Any]], request: Request) -> Effect:
+    """IAM's identity-policy logic: an explicit Deny wins, else any Allow allows, else implicit deny."""
+    effect: Effect = "ImplicitDeny"
+    for document in documents:
+        for statement in statements_of(document):
+            if not statement_applies(statement, request):
+                continue
+            if statement.get("Effect") == "Deny":
+                return "Deny"
+            if statement.get("Effect") != "Allow":
+                raise UnsupportedPolicy(f"Effect {statement.get('Effect')!r}")
+            effect = "Allow"
+    return effect
+
+
+# --- the emulated account's callers -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Caller:
+    arn: str
+    secret: str
+    policies: tuple[Mapping[str, Any], ...] | None  # None: the account's root user
+
+
+def _iam_backend(account_id: str) -> Any:
+    from moto.iam.models import iam_backends
+
+    return iam_backends[account_id]["global"]
+
+
+def _document(raw: Any) -> Mapping[str, Any]:
+    return json.loads(raw) if isinstance(raw, str) else raw
+
+
+def _managed_document(policy: Any) -> Mapping[str, Any]:
+    default = next(v for v in policy.versions if v.is_default)
+    return _document(default.document)
+
+
+def _user_policies(backend: Any, user_name: str) -> tuple[Mapping[str, Any], ...]:
+    """Inline and attached policies of the user and of its groups (IAM's public listing calls)."""
+    found: list[Mapping[str, Any]] = []
+    for name in list(backend.list_user_policies(user_name)):
+        found.append(_document(backend.get_user_policy(user_name, name)["policy_document"]))
+    attached, _ = backend.list_attached_user_policies(user_name, max_items=1000)
+    found += [_managed_document(p) for p in attached]
+    for group in backend.get_groups_for_user(user_name):
+        for name in backend.list_group_policies(group.name):
+            found.append(_document(backend.get_group_policy(group.name, name)["policy_document"]))
+        attached, _ = backend.list_attached_group_policies(group.name, max_items=1000)
+        found += [_managed_document(p) for p in attached]
+    return tuple(found)
+
+
+def _find_caller(account_id: str, access_key: str) -> Caller | None:
+    backend = _iam_backend(account_id)
+    for user in list(backend.users.values()):
+        for key in user.access_keys:
+            if key.access_key_id == access_key and key.status == "Active":
+                return Caller(user.arn, key.secret_access_key, _user_policies(backend, user.name))
+    return None
+
+
+# --- SigV4 ------------------------------------------------------------------------------------------
+
+_AUTH_FIELDS = re.compile(r"(Credential|SignedHeaders|Signature)=([^,\s]+)")
+
+
+def _signature_matches(call: Call, environ: Mapping[str, Any], secret: str, access_key: str) -> bool:
+    """Recompute the SigV4 signature over the request as received (before any rewrite)."""
+    fields = dict(_AUTH_FIELDS.findall(call.headers.get("authorization", "")))
+    scope = fields.get("Credential", "").split("/")
+    if len(scope) != 5 or "Signature" not in fields:
+        return False
+    signed = fields.get("SignedHeaders", "").split(";")
+    headers = {k: v for k, v in call.headers.items() if k in signed}
+    raw_uri = environ.get("RAW_URI") or environ.get("REQUEST_URI") or call.path
+    url = f"http://{call.headers.get('host', 'localhost')}{raw_uri}"
+    request = AWSRequest(method=call.method, url=url, data=call.body, headers=headers)
+    request.context["timestamp"] = call.headers.get("x-amz-date", "")
+    signer_class = S3SigV4Auth if scope[3] == "s3" else SigV4Auth
+    signer = signer_class(Credentials(access_key, secret), scope[3], scope[2])
+    canonical = signer.canonical_request(request)
+    return signer.signature(signer.string_to_sign(request, canonical), request) == fields["Signature"]
+
+
+# --- the answers AWS gives ----------------------------------------------------------------------------
+
+
+def _unknown_key(call: Call) -> Response:
+    message = "The security token included in the request is invalid."
+    if call.protocol == "ec2":
+        return error_response(
+            "ec2", 401, "AuthFailure", "AWS was not able to validate the provided access credentials"
+        )
+    if call.protocol == "rest-xml":
+        return error_response(
+            "rest-xml",
+            403,
+            "InvalidAccessKeyId",
+            "The AWS Access Key Id you provided does not exist in our records.",
+        )
+    if call.protocol == "query":
+        return error_response("query", 403, "InvalidClientTokenId", message)
+    return error_response(call.protocol, 403, "UnrecognizedClientException", message)
+
+
+def _bad_signature(call: Call) -> Response:
+    message = "The request signature we calculated does not match the signature you provided."
+    if call.protocol == "ec2":
+        return error_response(
+            "ec2", 401, "AuthFailure", "AWS was not able to validate the provided access credentials"
+        )
+    return error_response(call.protocol, 403, "SignatureDoesNotMatch", message)
+
+
+def denied_response(call: Call, caller_arn: str, request: Request, effect: Effect) -> Response:
+    """AWS's answer naming the user, the action and why (each protocol's own error code)."""
+    why = (
+        "with an explicit deny in an identity-based policy"
+        if effect == "Deny"
+        else f"because no identity-based policy allows the {request.action} action"
+    )
+    message = (
+        f"User: {caller_arn} is not authorized to perform: {request.action} "
+        f"on resource: {request.resource} {why}"
+    )
+    if call.protocol == "ec2":
+        return error_response(
+            "ec2",
+            403,
+            "UnauthorizedOperation",
+            f"You are not authorized to perform this operation. {message}",
+        )
+    if call.protocol in ("query", "rest-xml"):
+        return error_response(call.protocol, 403, "AccessDenied", message)
+    return error_response(call.protocol, 403, "AccessDeniedException", message)
+
+
+# --- the hook ---------------------------------------------------------------------------------------
+
+
+class IamEnforcer:
+    """The enforcement the sandbox middleware calls for every signed call (see the module docstring)."""
+
+    def __init__(self, account_id: str, root_access_key: str, root_secret: str) -> None:
+        self.account_id = account_id
+        self.root_access_key = root_access_key
+        self.root_secret = root_secret
+
+    def _caller(self, access_key: str) -> Caller | None:
+        if access_key == self.root_access_key:
+            return Caller(f"arn:aws:iam::{self.account_id}:root", self.root_secret, None)
+        return _find_caller(self.account_id, access_key)
+
+    def requests_for(self, call: Call) -> list[Request]:
+        """Every permission the call needs: its own action, then what AWS documents beside it."""
+        needed = [Request(action_of(call.service, call.operation))]
+        if call.service == "lambda" and call.operation in ("CreateFunction", "UpdateFunctionConfiguration"):
+            role = call.json.get("Role")
+            if isinstance(role, str) and role:
+                needed.append(Request("iam:PassRole", role))
+        if call.service == "service-quotas" and call.operation == "RequestServiceQuotaIncrease":
+            if not self.service_quotas_role_exists():
+                needed.append(
+                    Request(
+                        "iam:CreateServiceLinkedRole",
+                        f"arn:aws:iam::{self.account_id}:role{SERVICE_QUOTAS_ROLE_PATH}{SERVICE_QUOTAS_ROLE}",
+                        {"iam:AWSServiceName": SERVICE_QUOTAS_PRINCIPAL},
+                    )
+                )
+        return needed
+
+    def deny(self, call: Call, environ: Mapping[str, Any]) -> Response | None:
+        """The error answer for a call its caller may not make; None when it may."""
+        fields = dict(_AUTH_FIELDS.findall(call.headers.get("authorization", "")))
+        access_key = fields.get("Credential", "").split("/")[0]
+        caller = self._caller(access_key)
+        if caller is None:
+            return _unknown_key(call)
+        if not _signature_matches(call, environ, caller.secret, access_key):
+            return _bad_signature(call)
+        if caller.policies is None:
+            return None
+        for request in self.requests_for(call):
+            if request.action in NO_PERMISSION_NEEDED:
+                continue
+            try:
+                effect = evaluate(caller.policies, request)
+            except UnsupportedPolicy as exc:
+                message = f"The emulated account cannot evaluate this policy: {exc}"
+                return error_response(call.protocol, 403, "AccessDenied", message)
+            if effect != "Allow":
+                return denied_response(call, caller.arn, request, effect)
+        return None
+
+    def after(self, call: Call, response: Response) -> Response:
+        """What AWS does after answering: hide GetFunction's tags from a caller without ListTags,
+        create Service Quotas' role on the first increase request."""
+        if not 200 <= response.status < 300:
+            return response
+        if call.service == "service-quotas" and call.operation == "RequestServiceQuotaIncrease":
+            self._create_service_quotas_role()
+        if call.service == "lambda" and call.operation == "GetFunction":
+            return self._without_tags_unless_allowed(call, response)
+        return response
+
+    def _without_tags_unless_allowed(self, call: Call, response: Response) -> Response:
+        fields = dict(_AUTH_FIELDS.findall(call.headers.get("authorization", "")))
+        caller = self._caller(fields.get("Credential", "").split("/")[0])
+        if caller is None or caller.policies is None:
+            return response
+        if evaluate(caller.policies, Request("lambda:ListTags")) == "Allow":
+            return response
+        payload = json.loads(response.body)
+        payload.pop("Tags", None)
+        body = json.dumps(payload).encode()
+        headers = [(k, v) for k, v in response.headers if k.lower() != "content-length"]
+        return Response(response.status, [*headers, ("Content-Length", str(len(body)))], body)
+
+    def service_quotas_role_exists(self) -> bool:
+        backend = _iam_backend(self.account_id)
+        return any(r.path == SERVICE_QUOTAS_ROLE_PATH for r in list(backend.roles.values()))
+
+    def _create_service_quotas_role(self) -> None:
+        if self.service_quotas_role_exists():
+            return
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": SERVICE_QUOTAS_PRINCIPAL},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+        _iam_backend(self.account_id).create_role(
+            SERVICE_QUOTAS_ROLE,
+            json.dumps(trust),
+            SERVICE_QUOTAS_ROLE_PATH,
+            permissions_boundary=None,
+            description="Service Quotas' service-linked role",
+            tags=[],
+            max_session_duration="3600",
+            linked_service=SERVICE_QUOTAS_PRINCIPAL,
+        )
