@@ -325,7 +325,9 @@ def _resolve_limit(
         if published is not None and service_api[code] < published:
             detail += f" (below AWS's published default of {q.format(published)})"
         return LimitReading(value=service_api[code], source="service-api", detail=detail)
-    if published is not None:
+    # The default stands in only for a value never applied: when the applied values could not be read,
+    # an applied value may exist (above or below it), so the limit is unknown (fail closed).
+    if published is not None and q.service_code not in sq_errors:
         detail = "never raised: AWS default"
         if code in service_api_errors:  # say so: the service might have answered a lower limit
             detail += f"; the service's own limit could not be read ({service_api_errors[code]})"

@@ -6,6 +6,7 @@ boto3 is imported here and nowhere on the `--help` path.
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 import urllib.parse
@@ -225,6 +226,9 @@ def _note_retry_reason(response: Any = None, caught_exception: BaseException | N
         deadline.note_trouble(code)
 
 
+_DENIED_ACTION = re.compile(r"not authorized to perform: ([A-Za-z0-9-]+:[A-Za-z0-9]+)")
+
+
 class AwsCallError(PreflightError):
     """One call failed in a way that leaves its quota unknown (access denied, throttled past retries).
 
@@ -239,6 +243,9 @@ class AwsCallError(PreflightError):
         self.code = code
         self.permission = iam_action(service, operation)
         denied = code in ACCESS_DENIED
+        named = _DENIED_ACTION.search(message) if denied else None
+        if named:  # AWS names the action it refused, which may be another (iam:PassRole, ...)
+            self.permission = named.group(1)
         message = " ".join(message.split())
         if message.startswith("<"):  # an HTML error page from a proxy or emulator: the code says enough
             message = "unexpected HTML answer"

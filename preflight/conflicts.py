@@ -495,7 +495,9 @@ def conflict_checks(
                     rule,
                     "FAIL",
                     f"{label}: the name is held by another AWS account (bucket names are global); "
-                    "CreateBucket would fail with BucketAlreadyExists",
+                    "CreateBucket would fail with BucketAlreadyExists (HeadBucket did not answer 404; "
+                    "it answers 403 for any name if this identity lacks s3:ListBucket: then it needs "
+                    "s3:ListBucket)",
                     path,
                     seen,
                     owner="another AWS account",
