@@ -29,6 +29,8 @@ from __future__ import annotations
 import fnmatch
 import json
 import re
+import threading
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -49,6 +51,14 @@ SERVICE_QUOTAS_ROLE_PATH = f"/aws-service-role/{SERVICE_QUOTAS_PRINCIPAL}/"
 # another name (HeadBucket has none of its own; ListBuckets is s3:ListAllMyBuckets).
 _PREFIX = {"service-quotas": "servicequotas"}
 _ACTION_NAMES = {("s3", "ListBuckets"): "s3:ListAllMyBuckets", ("s3", "HeadBucket"): "s3:ListBucket"}
+# Tagging a resource while creating it needs the tagging action too (EC2 user guide, "Grant
+# permission to tag resources during creation"; IAM, "Tagging IAM roles"; SNS CreateTopic's Tags).
+# (service, operation or "*", the parameter prefix that carries tags) -> the tagging action.
+_TAG_ON_CREATE = {
+    ("ec2", "*", "TagSpecification."): "ec2:CreateTags",
+    ("iam", "CreateRole", "Tags.member."): "iam:TagRole",
+    ("sns", "CreateTopic", "Tags.member."): "sns:TagResource",
+}
 # AWS answers GetCallerIdentity whatever the policies say, even under an explicit Deny.
 NO_PERMISSION_NEEDED = frozenset({"sts:GetCallerIdentity"})
 
@@ -298,6 +308,13 @@ class IamEnforcer:
         self.account_id = account_id
         self.root_access_key = root_access_key
         self.root_secret = root_secret
+        self._lock = threading.Lock()
+        self._granted: Counter[str] = Counter()
+
+    def granted(self) -> dict[str, int]:
+        """The actions allowed to IAM users so far (own actions and those AWS documents beside them)."""
+        with self._lock:
+            return dict(sorted(self._granted.items()))
 
     def _caller(self, access_key: str) -> Caller | None:
         if access_key == self.root_access_key:
@@ -307,10 +324,14 @@ class IamEnforcer:
     def requests_for(self, call: Call) -> list[Request]:
         """Every permission the call needs: its own action, then what AWS documents beside it."""
         needed = [Request(action_of(call.service, call.operation))]
+        for (service, operation, prefix), tagging in _TAG_ON_CREATE.items():
+            if call.service == service and operation in ("*", call.operation):
+                if call.protocol in ("ec2", "query") and any(k.startswith(prefix) for k in call.params):
+                    needed.append(Request(tagging))
         if call.service == "lambda" and call.operation in ("CreateFunction", "UpdateFunctionConfiguration"):
             role = call.json.get("Role")
             if isinstance(role, str) and role:
-                needed.append(Request("iam:PassRole", role))
+                needed.append(Request("iam:PassRole", role, {"iam:PassedToService": "lambda.amazonaws.com"}))
         if call.service == "service-quotas" and call.operation == "RequestServiceQuotaIncrease":
             if not self.service_quotas_role_exists():
                 needed.append(
@@ -343,6 +364,8 @@ class IamEnforcer:
                 return error_response(call.protocol, 403, "AccessDenied", message)
             if effect != "Allow":
                 return denied_response(call, caller.arn, request, effect)
+            with self._lock:
+                self._granted[request.action] += 1
         return None
 
     def after(self, call: Call, response: Response) -> Response:

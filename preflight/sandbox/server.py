@@ -149,6 +149,7 @@ class Sandbox:
         self._clients: dict[tuple[str, str], Any] = {}
         # Off by default: only the sandboxes that test least privilege authenticate and authorise calls.
         self.enforce_iam = enforce_iam
+        self.iam: Any = None  # the IamEnforcer while enforcing (what it granted: .granted())
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -166,7 +167,8 @@ class Sandbox:
             _install_managed_policies()
             self.state = SandboxState()
             self._injector.set(FaultConfig())
-            app = SandboxApp(self.state, self.call_log, self._injector, iam=self._iam_enforcer())
+            self.iam = self._iam_enforcer()
+            app = SandboxApp(self.state, self.call_log, self._injector, iam=self.iam)
             listener = _listen(HOST, self._requested_port)
             try:  # werkzeug's own bind prints and calls sys.exit(1) when it fails: bind here, hand it over
                 server = make_server(
