@@ -18,6 +18,8 @@ Facts worth knowing:
 - One Sandbox per process at a time (moto's state is global); each start resets that state.
 - Every region has moto's default VPC, and it counts against "VPCs per Region" as on AWS; it has
   no internet gateway (AWS's has one). A scenario can drop it (`defaultVpc: false`).
+- IAM is not enforced (any key works) unless `Sandbox(enforce_iam=True)`: then IAM users' keys
+  and policies are checked for every call (iam_enforce.py); the sandbox's own key is the root.
 - Limits are the applied value set in the sandbox (scenario, `set_applied_quota`, or an approved
   RequestServiceQuotaIncrease), else the published default for the region (quotas.py).
 """

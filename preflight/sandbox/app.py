@@ -14,12 +14,11 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from preflight.sandbox import handlers, paging, servicequotas
 from preflight.sandbox.calllog import CallLog
 from preflight.sandbox.faults import FaultConfig, FaultInjector
-from preflight.sandbox.iam_enforce import IamEnforcer
 from preflight.sandbox.protocol import (
     Call,
     Response,
@@ -30,6 +29,9 @@ from preflight.sandbox.protocol import (
     throttle_response,
 )
 from preflight.sandbox.state import SandboxState
+
+if TYPE_CHECKING:
+    from preflight.sandbox.iam_enforce import IamEnforcer
 
 log = logging.getLogger("preflight.sandbox")
 StartResponse = Callable[..., Any]

@@ -8,7 +8,8 @@ goes through `IamEnforcer.deny` first:
 - Authentication: the access key must be the sandbox's own (the account's root: everything allowed,
   as for AWS's root user; scenario setup and `rehearse` use it) or an active access key of an IAM
   user in the emulated account's IAM (made with CreateUser/CreateAccessKey like on AWS), and the
-  SigV4 signature must match the request as received. IAM users only: no roles, no session tokens.
+  SigV4 signature in the Authorization header must match the request as received (presigned URLs
+  are refused). IAM users only: no roles, no session tokens.
 - Authorisation: the user's inline and attached policies, and those of its groups, are evaluated by
   `evaluate` below (identity policies only; no SCPs, boundaries or resource policies).
 - Permissions AWS documents beyond a call's own action: `lambda:CreateFunction` and
@@ -384,8 +385,11 @@ class IamEnforcer:
         caller = self._caller(fields.get("Credential", "").split("/")[0])
         if caller is None or caller.policies is None:
             return response
-        if evaluate(caller.policies, Request("lambda:ListTags")) == "Allow":
-            return response
+        try:
+            if evaluate(caller.policies, Request("lambda:ListTags")) == "Allow":
+                return response
+        except UnsupportedPolicy:
+            pass  # not known to be allowed: hide them (fail closed)
         payload = json.loads(response.body)
         payload.pop("Tags", None)
         body = json.dumps(payload).encode()
