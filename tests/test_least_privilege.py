@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,6 @@ from tests.test_iam_policy import OWN_ROLE, OWN_TAG_LIST, POLICY_PATH, READ_ONLY
 SUBMIT_SID = "OnlyForRequestIncreasesSubmit"
 SERVICE_LINKED_ROLE_SID = "OnlyForRequestIncreasesSubmitServiceLinkedRole"
 USER = "tap-preflight-gate"
-POLICY_NAME = "tap-preflight"
 REGIONS = ("us-east-1", "us-west-2")  # what DescribeRegions answers: `place --all-regions` plans both
 
 DENIED = re.compile(r"needs [a-z0-9-]+:[A-Za-z]+\)")  # how the tool names a refused permission
@@ -59,8 +59,18 @@ class Account:
         }
 
     def grant(self, policy: dict[str, Any]) -> None:
-        iam = self.sb.client("iam", "us-east-1")  # the sandbox's own key: the account's root
-        iam.put_user_policy(UserName=USER, PolicyName=POLICY_NAME, PolicyDocument=json.dumps(policy))
+        attach_only(self.sb, USER, policy)
+
+
+def attach_only(sb: Sandbox, user: str, policy: dict[str, Any]) -> None:
+    """Make `policy` the user's only one: a customer managed policy, as the README says to attach it
+    (an inline user policy is capped at 2,048 characters)."""
+    iam = sb.client("iam", "us-east-1")  # the sandbox's own key: the account's root
+    for attached in iam.list_attached_user_policies(UserName=user)["AttachedPolicies"]:
+        iam.detach_user_policy(UserName=user, PolicyArn=attached["PolicyArn"])
+        iam.delete_policy(PolicyArn=attached["PolicyArn"])
+    made = iam.create_policy(PolicyName=f"{user}-{uuid.uuid4().hex[:8]}", PolicyDocument=json.dumps(policy))
+    iam.attach_user_policy(UserName=user, PolicyArn=made["Policy"]["Arn"])
 
 
 @pytest.fixture(scope="module")
@@ -146,6 +156,18 @@ def test_enforcement_is_on_an_unknown_key_and_a_wrong_secret_are_refused(
     unknown = {**account.env, "AWS_ACCESS_KEY_ID": "AKIAUNKNOWNKEY000000"}
     result = cli("check", MANIFEST, env=unknown)
     assert result.exit_code == 3, result.output
+
+
+def test_an_inline_deny_beside_the_policy_wins(cli: Callable[..., Result], account: Account) -> None:
+    account.grant(document(BY_SID[READ_ONLY_SID]))
+    iam = account.sb.client("iam", "us-east-1")
+    deny = {"Effect": "Deny", "Action": "lambda:GetAccount*", "Resource": "*"}
+    iam.put_user_policy(UserName=USER, PolicyName="deny", PolicyDocument=json.dumps(document(deny)))
+    try:
+        result = cli("check", MANIFEST, env=account.env)
+    finally:
+        iam.delete_user_policy(UserName=USER, PolicyName="deny")
+    assert result.exit_code != 0 and "needs lambda:GetAccountSettings)" in result.output, result.output
 
 
 @pytest.mark.parametrize("action", READ_ONLY_ACTIONS)

@@ -25,6 +25,7 @@ from preflight.sandbox import Sandbox, load_scenario
 from preflight.sandbox.calllog import is_read_only
 from tests.conftest import MANIFEST, ROOT
 from tests.program.conftest import AZS, make_plan
+from tests.test_least_privilege import attach_only
 
 DEPLOY_POLICY = json.loads((ROOT / "preflight" / "data" / "iam-deploy-policy.json").read_text())
 BY_SID = {s["Sid"]: s for s in DEPLOY_POLICY["Statement"]}
@@ -54,10 +55,7 @@ class Deployer:
         self.key = key
 
     def grant(self, *statements: dict[str, Any]) -> None:
-        document = {"Version": DEPLOY_POLICY["Version"], "Statement": list(statements)}
-        self.sb.client("iam", "us-east-1").put_user_policy(
-            UserName=USER, PolicyName="deploy", PolicyDocument=json.dumps(document)
-        )
+        attach_only(self.sb, USER, {"Version": DEPLOY_POLICY["Version"], "Statement": list(statements)})
 
     def rehearse(self, plan: Plan, monkeypatch: pytest.MonkeyPatch) -> RehearsalResult:
         # rehearse signs with the sandbox's own key; here it signs as the deploy user.
