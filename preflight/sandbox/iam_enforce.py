@@ -12,9 +12,11 @@ goes through `IamEnforcer.deny` first:
   are refused). IAM users only: no roles, no session tokens.
 - Authorisation: the user's inline and attached policies, and those of its groups, are evaluated by
   `evaluate` below (identity policies only; no SCPs, boundaries or resource policies).
+- Every call's own action is asked for on resource "*" (matched only by a statement's "*").
 - Permissions AWS documents beyond a call's own action: `lambda:CreateFunction` and
-  `UpdateFunctionConfiguration` with a role need `iam:PassRole` on it; Service Quotas creates its
-  service-linked role on an account's first increase request, which needs the caller's
+  `UpdateFunctionConfiguration` with a role need `iam:PassRole` on it (`iam:PassedToService`
+  lambda.amazonaws.com); tags on create need the tagging action (`_TAG_ON_CREATE`); Service Quotas
+  creates its service-linked role on an account's first increase request, which needs the caller's
   `iam:CreateServiceLinkedRole` (then the role exists); `GetFunction` answers the tags only to a
   caller allowed `lambda:ListTags`.
 
