@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from preflight.sandbox import handlers, paging, servicequotas
 from preflight.sandbox.calllog import CallLog
 from preflight.sandbox.faults import FaultConfig, FaultInjector
+from preflight.sandbox.organization import caller_account
 from preflight.sandbox.protocol import (
     Call,
     Response,
@@ -28,7 +29,7 @@ from preflight.sandbox.protocol import (
     internal_error_response,
     throttle_response,
 )
-from preflight.sandbox.state import SandboxState
+from preflight.sandbox.state import SandboxState, acting_as
 
 if TYPE_CHECKING:
     from preflight.sandbox.iam_enforce import IamEnforcer
@@ -132,6 +133,10 @@ class SandboxApp:
         call = identify(environ, body)
         if call is None:  # not a signed AWS call: moto decides
             return self.moto(environ, start_response)
+        with acting_as(caller_account(call)):  # quotas, usage and rules of the caller's account
+            return self._call(call, environ, start_response)
+
+    def _call(self, call: Call, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         self.call_log.record(call.key)
         if self.iam is not None:  # before any rewrite: the signature covers the request as sent
             refused = self.iam.deny(call, environ)

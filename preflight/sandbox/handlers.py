@@ -17,6 +17,7 @@ from xml.sax.saxutils import escape
 
 from moto.backends import get_backend
 
+from preflight.sandbox.organization import sts_assume_role
 from preflight.sandbox.paging import s3_list_buckets
 from preflight.sandbox.protocol import (
     Call,
@@ -28,7 +29,7 @@ from preflight.sandbox.protocol import (
     xml_response,
 )
 from preflight.sandbox.quotas import RUNTIME_BLOCKS, unreserved_floor
-from preflight.sandbox.state import ACCOUNT_ID, SandboxState
+from preflight.sandbox.state import SandboxState, current_account
 
 Handler = Callable[[SandboxState, Call], Response | None]
 
@@ -44,11 +45,11 @@ ENDPOINT_GONE_STATES = frozenset({"deleted", "rejected", "failed", "expired"})
 
 
 def _ec2(region: str) -> Any:
-    return get_backend("ec2")[ACCOUNT_ID][region]
+    return get_backend("ec2")[current_account()][region]
 
 
 def _lambda(region: str) -> Any:
-    return get_backend("lambda")[ACCOUNT_ID][region]
+    return get_backend("lambda")[current_account()][region]
 
 
 def _int(value: Any) -> int:
@@ -216,7 +217,7 @@ _install_eni_filter()
 
 
 def _streams(region: str) -> list[Any]:
-    return list(get_backend("kinesis")[ACCOUNT_ID][region].streams.values())
+    return list(get_backend("kinesis")[current_account()][region].streams.values())
 
 
 def _on_demand(stream: Any) -> bool:
@@ -254,7 +255,7 @@ def _shard_limit_exceeded(state: SandboxState, region: str, more: int) -> Respon
         "json",
         400,
         "LimitExceededException",
-        f"This request would exceed the shard limit for the account {ACCOUNT_ID} in {region}. "
+        f"This request would exceed the shard limit for the account {current_account()} in {region}. "
         f"Current shard count for the account: {current}. Limit: {limit}. Number of additional shards "
         f"that would have resulted from this request: {more}.",
     )
@@ -270,13 +271,13 @@ def kinesis_create_stream(state: SandboxState, call: Call) -> Response | None:
                 400,
                 "LimitExceededException",
                 f"This request would exceed the on-demand stream limit of {ON_DEMAND_STREAM_LIMIT} "
-                f"for the account {ACCOUNT_ID} in {call.region}.",
+                f"for the account {current_account()} in {call.region}.",
             )
         return None
     shards = body.get("ShardCount")
     if not isinstance(shards, int) or isinstance(shards, bool) or shards < 1:
         return None  # moto answers the malformed request
-    if body.get("StreamName") in get_backend("kinesis")[ACCOUNT_ID][call.region].streams:
+    if body.get("StreamName") in get_backend("kinesis")[current_account()][call.region].streams:
         return None  # moto answers ResourceInUseException first, as AWS does
     return _shard_limit_exceeded(state, call.region, shards)
 
@@ -287,7 +288,7 @@ def kinesis_update_shard_count(state: SandboxState, call: Call) -> Response | No
     body = call.json
     target = body.get("TargetShardCount")
     name = body.get("StreamName") or str(body.get("StreamARN") or "").rpartition("/")[2]
-    stream = get_backend("kinesis")[ACCOUNT_ID][call.region].streams.get(name)
+    stream = get_backend("kinesis")[current_account()][call.region].streams.get(name)
     if stream is None or _on_demand(stream) or not isinstance(target, int) or isinstance(target, bool):
         return None  # moto answers: not found, on-demand, malformed
     current = sum(1 for shard in stream.shards.values() if getattr(shard, "is_open", True))
@@ -560,7 +561,7 @@ def s3_head_bucket(state: SandboxState, call: Call) -> Response | None:
     from moto.s3.models import s3_backends
 
     owner = s3_backends.bucket_accounts.get(_bucket_name(call))
-    if owner is None or owner[1] == ACCOUNT_ID:
+    if owner is None or owner[1] == current_account():
         return None
     return empty_response(403)
 
@@ -569,7 +570,7 @@ def ec2_describe_vpc_endpoint_services(state: SandboxState, call: Call) -> None:
     """moto offers every service in every zone; a scenario may limit one to some zones."""
     from moto.ec2.models.vpcs import VPCBackend
 
-    services = VPCBackend._collect_default_endpoint_services(ACCOUNT_ID, call.region)
+    services = VPCBackend._collect_default_endpoint_services(current_account(), call.region)
     for service in services:
         name = service.get("ServiceName", "")
         original = _ORIGINAL_ZONES.setdefault((call.region, name), list(service.get("AvailabilityZones", [])))
@@ -584,8 +585,8 @@ _ORIGINAL_ZONES: dict[tuple[str, str], list[str]] = {}
 def sns_create_topic(state: SandboxState, call: Call) -> Response | None:
     """CreateTopic is idempotent, except that AWS refuses a topic that exists with other tags."""
     params = call.params
-    arn = f"arn:aws:sns:{call.region}:{ACCOUNT_ID}:{params.get('Name', '')}"
-    topic = get_backend("sns")[ACCOUNT_ID][call.region].topics.get(arn)
+    arn = f"arn:aws:sns:{call.region}:{current_account()}:{params.get('Name', '')}"
+    topic = get_backend("sns")[current_account()][call.region].topics.get(arn)
     existing = dict(getattr(topic, "_tags", None) or {}) if topic is not None else {}
     asked = {
         params[k]: params.get(k[: -len(".Key")] + ".Value", "")
@@ -631,14 +632,14 @@ def _endpoint_zone_refused(state: SandboxState, call: Call) -> Response | None:
 
 def iam_get_account_summary(state: SandboxState, call: Call) -> None:
     """moto counts for real but holds fixed quotas: copy the applied ones in, then let moto answer."""
-    summary = get_backend("iam")[ACCOUNT_ID]["aws"].account_summary
+    summary = get_backend("iam")[current_account()]["aws"].account_summary
     summary._roles_quota = int(state.limit("L-FE177D64", "us-east-1"))
     summary._attached_policies_per_role_quota = int(state.limit("L-0DA4ABF3", "us-east-1"))
     return None
 
 
 def iam_create_role(state: SandboxState, call: Call) -> Response | None:
-    backend = get_backend("iam")[ACCOUNT_ID]["global"]
+    backend = get_backend("iam")[current_account()]["global"]
     name = call.params.get("RoleName")
     if any(r.name == name for r in backend.roles.values()):
         return None  # moto answers EntityAlreadyExists
@@ -651,7 +652,7 @@ def iam_create_role(state: SandboxState, call: Call) -> Response | None:
 
 
 def iam_attach_role_policy(state: SandboxState, call: Call) -> Response | None:
-    backend = get_backend("iam")[ACCOUNT_ID]["global"]
+    backend = get_backend("iam")[current_account()]["global"]
     role = next((r for r in backend.roles.values() if r.name == call.params.get("RoleName")), None)
     if role is None or call.params.get("PolicyArn") in role.managed_policies:
         return None  # moto answers NoSuchEntity; attaching twice changes nothing
@@ -667,7 +668,7 @@ def iam_attach_role_policy(state: SandboxState, call: Call) -> Response | None:
 
 
 def sns_topic_limit(state: SandboxState, call: Call) -> Response | None:
-    topics = get_backend("sns")[ACCOUNT_ID][call.region].topics
+    topics = get_backend("sns")[current_account()][call.region].topics
     name = call.params.get("Name", "")
     if any(arn.rsplit(":", 1)[-1] == name for arn in topics):
         return None  # CreateTopic on an existing name is idempotent
@@ -688,7 +689,7 @@ def ec2_drop_own_owner_filter(call: Call) -> bytes | None:
         n
         for n, name in names.items()
         if name == "owner-id"
-        and ACCOUNT_ID in [v for k, v in params.items() if k.startswith(f"Filter.{n}.Value.")]
+        and current_account() in [v for k, v in params.items() if k.startswith(f"Filter.{n}.Value.")]
     ]
     if not drop:
         return None
@@ -737,6 +738,7 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("ec2", "DescribeAccountAttributes"): ec2_describe_account_attributes,
     ("ec2", "DescribeRegions"): ec2_describe_regions,
     ("iam", "GetAccountSummary"): iam_get_account_summary,
+    ("sts", "AssumeRole"): sts_assume_role,
     ("lambda", "UpdateFunctionConfiguration"): lambda_update_function,
     ("lambda", "UpdateFunctionCode"): lambda_update_function,
     ("s3", "HeadBucket"): s3_head_bucket,

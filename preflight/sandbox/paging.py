@@ -19,7 +19,7 @@ from xml.sax.saxutils import escape
 from moto.backends import get_backend
 
 from preflight.sandbox.protocol import Call, Response, error_response, request_id, xml_response
-from preflight.sandbox.state import ACCOUNT_ID, SandboxState
+from preflight.sandbox.state import SandboxState, current_account
 
 LARGE_ANSWER = 1000  # items an unpaginated EC2 Describe* may return before it is refused
 DEFAULT_BUCKET_QUOTA = 10_000  # unpaginated ListBuckets works up to this quota
@@ -61,7 +61,7 @@ def _offset(token: str | None, total: int) -> int | None:
 
 
 def _managed_enis(region: str) -> set[str]:
-    backend = get_backend("ec2")[ACCOUNT_ID][region]
+    backend = get_backend("ec2")[current_account()][region]
     return {eni for e in backend.vpc_end_points.values() for eni in e.network_interface_ids or []}
 
 
@@ -121,7 +121,7 @@ def ec2_page(state: SandboxState, call: Call, response: Response) -> Response:
 
 def s3_list_buckets(state: SandboxState, call: Call) -> Response:
     """ListBuckets answered from moto's buckets, a page at a time."""
-    backend: Any = get_backend("s3")[ACCOUNT_ID]["aws"]
+    backend: Any = get_backend("s3")[current_account()]["aws"]
     buckets = sorted(backend.buckets.values(), key=lambda b: b.name)
     size_text = (call.query.get("max-buckets") or [None])[0]
     if size_text is None:
@@ -155,7 +155,7 @@ def s3_list_buckets(state: SandboxState, call: Call) -> Response:
     xml = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<ListAllMyBucketsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
-        f"<Owner><ID>{ACCOUNT_ID}</ID><DisplayName>sandbox</DisplayName></Owner>"
+        f"<Owner><ID>{current_account()}</ID><DisplayName>sandbox</DisplayName></Owner>"
         f"<Buckets>{entries}</Buckets>{token}</ListAllMyBucketsResult>"
     )
     response = xml_response(xml)

@@ -202,6 +202,10 @@ class _Provisioner:
         self._run_all(jobs)
         if any(s.bulk.model_dump().values()):
             self._bulk()
+        if s.organization is not None:
+            from preflight.sandbox.organization import apply_organization
+
+            apply_organization(s, self.sandbox)
 
     def _run_all(self, jobs: list[Job]) -> None:
         if not jobs:
@@ -381,6 +385,9 @@ class _Provisioner:
 
     def _other_account_client(self, service: str, region: str) -> Any:
         """A client of another account of the sandbox (moto maps an assumed role's keys to its account)."""
+        from preflight.sandbox.organization import allow_assume_from
+
+        allow_assume_from(OTHER_ACCOUNT_ID, "sandbox-other-account")  # AssumeRole needs a role that trusts us
         sts = self.client("sts", region)
         role = f"arn:aws:iam::{OTHER_ACCOUNT_ID}:role/sandbox-other-account"
         creds = sts.assume_role(RoleArn=role, RoleSessionName="sandbox-scenario")["Credentials"]

@@ -34,6 +34,7 @@ SCENARIO_NAMES: tuple[str, ...] = (
     "neighbour-vpc",
     "redeploy",
     "large-account",
+    "organization",
 )
 
 MAX_COUNT = 200  # per entry; keeps a sandbox start fast
@@ -237,6 +238,43 @@ class Bulk(_Model):
     functions: Annotated[int, Field(ge=0, le=10_000)] = 0
 
 
+AccountState = Literal["PENDING_ACTIVATION", "ACTIVE", "SUSPENDED", "PENDING_CLOSURE", "CLOSED"]
+ACCOUNT_ID_RE = re.compile(r"^\d{12}$")
+
+
+class AccountGroup(_Model):
+    """Member accounts of the organisation alike: their state, whether the role admits the
+    management account, their applied quotas and what other stacks use in them."""
+
+    count: Annotated[int, Field(ge=1, le=1000)] = 1
+    name: str = "member"  # accounts are named name-001, name-002, ... (the group's first index)
+    state: AccountState = "ACTIVE"
+    # The role trusts another account only: AssumeRole from the management account is AccessDenied.
+    deny_access: bool = False
+    quotas: list[QuotaSetting] = []
+    reserved_concurrency: Annotated[int, Field(ge=0, le=100_000)] = 0  # held by one function of another stack
+    vpcs: Annotated[int, Field(ge=0, le=100)] = 0  # other stacks' VPCs, beside the default one
+
+    _check_name = field_validator("name")(_name)
+
+
+class Organization(_Model):
+    """An AWS Organization whose management account is the sandbox's own (123456789012)."""
+
+    role_name: str = "OrganizationAccountAccessRole"  # what CreateAccount makes in each member
+    first_account_id: str = "300000000001"  # members are numbered from it, in the order listed
+    accounts: list[AccountGroup] = []
+
+    _check_role = field_validator("role_name")(_name)
+
+    @field_validator("first_account_id")
+    @classmethod
+    def _account_id(cls, value: str) -> str:
+        if not ACCOUNT_ID_RE.match(value):
+            raise ValueError(f"{value!r} is not a 12-digit account id")
+        return value
+
+
 class Scenario(_Model):
     name: str = ""  # default: the file name without .yaml
     description: str = ""
@@ -256,6 +294,7 @@ class Scenario(_Model):
     # The account's enabled regions, as EC2 DescribeRegions lists them; empty: every region moto knows
     # that needs no opt-in.
     enabled_regions: list[str] = []
+    organization: Organization | None = None  # the account is an organisation's management account
 
     @field_validator("enabled_regions")
     @classmethod

@@ -15,7 +15,7 @@ from typing import Any
 from preflight.sandbox.protocol import Call, Response, error_response, json_response
 from preflight.sandbox.quotas import QUOTAS, SERVICE_CODES, home_region
 from preflight.sandbox.quotas import AwsQuota as Quota
-from preflight.sandbox.state import ACCOUNT_ID, QuotaRequest, SandboxState, is_global, lookup
+from preflight.sandbox.state import QuotaRequest, SandboxState, current_account, is_global, lookup
 
 SERVICE_NAMES = {
     "vpc": "Amazon Virtual Private Cloud (Amazon VPC)",
@@ -57,7 +57,7 @@ def _quota_record(q: Quota, value: float, region: str, *, default: bool) -> dict
         "ServiceCode": q.service_code,
         "ServiceName": _service_name(q.service_code),
         # AWS leaves the account out of a default quota's ARN.
-        "QuotaArn": _arn(q, region, "" if default else ACCOUNT_ID),
+        "QuotaArn": _arn(q, region, "" if default else current_account()),
         "QuotaCode": q.quota_code,
         "QuotaName": q.name,
         "Value": float(value),
@@ -84,8 +84,8 @@ def _request_record(r: QuotaRequest) -> dict[str, Any]:
         "Status": r.status,
         "Created": r.created,
         "LastUpdated": r.created,
-        "Requester": f'{{"accountId":"{ACCOUNT_ID}","callerArn":"arn:aws:iam::{ACCOUNT_ID}:root"}}',
-        "QuotaArn": _arn(q, r.region, ACCOUNT_ID),
+        "Requester": f'{{"accountId":"{r.account}","callerArn":"arn:aws:iam::{r.account}:root"}}',
+        "QuotaArn": _arn(q, r.region, r.account),
         "GlobalQuota": is_global(q),
         "Unit": q.unit,
         "QuotaRequestedAtLevel": "ACCOUNT",
@@ -213,7 +213,7 @@ def _history(state: SandboxState, call: Call, by_quota: bool) -> dict[str, Any]:
         if service is not None:
             _check_service(service)
     with state.lock:
-        requests = list(state.requests)
+        requests = [r for r in state.requests if r.account == current_account()]
     items = [
         _request_record(r)
         for r in reversed(requests)  # newest first
@@ -229,7 +229,7 @@ def _get_request(state: SandboxState, call: Call) -> dict[str, Any]:
     rid = _str_param(call.json, "RequestId", True)
     with state.lock:
         for r in state.requests:
-            if r.id == rid:
+            if r.id == rid and r.account == current_account():
                 return {"RequestedQuota": _request_record(r)}
     raise _no_such("The request failed because the specified quota request does not exist.")
 

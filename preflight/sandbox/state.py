@@ -5,12 +5,34 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from preflight.sandbox.quotas import BY_CODE, home_region
 from preflight.sandbox.quotas import AwsQuota as Quota
 
 ACCOUNT_ID = "123456789012"  # moto's default account: credentials the sandbox hands out map to it
+
+# The account a request acts in (moto maps an assumed role's keys to the role's account): set per
+# request by the middleware, so quotas, usage and enforcement are that account's. Outside a request
+# (setup, tests), the sandbox's own account.
+_ACTING: ContextVar[str] = ContextVar("sandbox_account", default=ACCOUNT_ID)
+
+
+def current_account() -> str:
+    return _ACTING.get()
+
+
+@contextmanager
+def acting_as(account_id: str) -> Iterator[str]:
+    token = _ACTING.set(account_id)
+    try:
+        yield account_id
+    finally:
+        _ACTING.reset(token)
+
 
 # Quotas whose service reports the limit it enforces in its own API, which the sandbox answers:
 # Lambda GetAccountSettings, Kinesis DescribeLimits, IAM GetAccountSummary, EC2
@@ -44,10 +66,14 @@ class QuotaRequest:
     case_id: str = field(default_factory=lambda: str(uuid.uuid4().int % 10**10).zfill(10))
     created: float = field(default_factory=time.time)
     status: str = "APPROVED"
+    account: str = field(default_factory=current_account)
 
 
 class SandboxState:
     """Thread-safe. `lock` is also held across enforce-then-create so two creations cannot both fit.
+
+    Applied values and requests are per account (the one acting, see `acting_as`); endpoint zones
+    and enabled regions are the same for every account of the sandbox.
 
     A value set with `listed=False` is enforced by the service (and reported by its own API, e.g.
     Kinesis DescribeLimits) but absent from Service Quotas: older accounts whose limit is below
@@ -56,8 +82,8 @@ class SandboxState:
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
-        self._applied: dict[tuple[str, str, str], float] = {}
-        self._unlisted: set[tuple[str, str, str]] = set()
+        self._applied: dict[tuple[str, str, str, str], float] = {}
+        self._unlisted: set[tuple[str, str, str, str]] = set()
         self.requests: list[QuotaRequest] = []
         self._endpoint_zones: dict[tuple[str, str], tuple[str, ...]] = {}
         self.enabled_regions: tuple[str, ...] = ()  # DescribeRegions' answer; empty: moto's
@@ -76,7 +102,7 @@ class SandboxState:
         self, service_code: str, quota_code: str, value: float, region: str, *, listed: bool = True
     ) -> Quota:
         q = lookup(service_code, quota_code)
-        key = (quota_region(q, region), q.service_code, q.quota_code)
+        key = (current_account(), quota_region(q, region), q.service_code, q.quota_code)
         with self.lock:
             self._applied[key] = float(value)
             if listed:
@@ -87,23 +113,24 @@ class SandboxState:
 
     def applied(self, q: Quota, region: str) -> float | None:
         """The value Service Quotas shows as applied (None when it lists none)."""
-        key = (quota_region(q, region), q.service_code, q.quota_code)
+        key = (current_account(), quota_region(q, region), q.service_code, q.quota_code)
         with self.lock:
             return None if key in self._unlisted else self._applied.get(key)
 
     def applied_in(self, region: str, service_code: str) -> list[tuple[Quota, float]]:
+        account = current_account()
         with self.lock:
             items = [
-                (BY_CODE[code], value)
-                for (r, svc, code), value in self._applied.items()
-                if r == region and svc == service_code and (r, svc, code) not in self._unlisted
+                (BY_CODE[key[3]], value)
+                for key, value in self._applied.items()
+                if key[:3] == (account, region, service_code) and key not in self._unlisted
             ]
         return sorted(items, key=lambda item: item[0].quota_code)
 
     def limit(self, quota_code: str, region: str) -> float:
         """The value in force: the one set (listed or not), else the published default for the region."""
         q = BY_CODE[quota_code]
-        key = (quota_region(q, region), q.service_code, q.quota_code)
+        key = (current_account(), quota_region(q, region), q.service_code, q.quota_code)
         with self.lock:
             value = self._applied.get(key)
         return q.default_for(quota_region(q, region)) if value is None else value

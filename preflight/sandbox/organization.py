@@ -1,0 +1,282 @@
+"""Several accounts in one sandbox: whose call it is, who may assume a role, and an organisation.
+
+moto keeps one set of backends per account and maps the keys an STS AssumeRole hands out to the
+role's account, so a client holding them acts in that account. The sandbox follows the same map
+(`caller_account`), so its own answers (Service Quotas, Lambda settings, enforcement) are that
+account's too. AWS lets a caller assume a role in another account only when the role exists and its
+trust policy names the caller; moto lets anyone assume anything, so `sts_assume_role` enforces it.
+
+An organisation (a scenario's `organization:`) is built in-process, straight into moto's backends:
+hundreds of accounts in a second or two, so a benchmark measures the sweep, not the set-up.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+from unittest import mock
+
+from preflight.sandbox.protocol import Call, Response, error_response
+from preflight.sandbox.state import ACCOUNT_ID, SandboxState, acting_as, current_account
+
+if TYPE_CHECKING:
+    from preflight.sandbox.scenario import AccountGroup, Organization, Scenario
+    from preflight.sandbox.server import Sandbox
+
+ROLE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/(?:[^:]*/)?([\w+=,.@-]+)$")
+ACCESS_KEY_RE = re.compile(r"Credential=([^/,\s]+)/")
+UNTRUSTED_PRINCIPAL = "999999999999"  # who a denying account's role trusts instead
+LAMBDA_ROLE = "sandbox-other-stack-lambda"
+UNRESERVED_FLOOR = 100  # AWS keeps 100 concurrent executions unreserved
+
+
+def caller_account(call: Call) -> str:
+    """The account a request acts in, found as moto finds it: MOTO_ACCOUNT_ID, the x-moto-account-id
+    header, else the account whose keys signed it (the sandbox's own for keys it never issued)."""
+    if os.environ.get("MOTO_ACCOUNT_ID"):
+        return os.environ["MOTO_ACCOUNT_ID"]
+    if call.headers.get("x-moto-account-id"):
+        return call.headers["x-moto-account-id"]
+    match = ACCESS_KEY_RE.search(call.headers.get("authorization", ""))
+    if not match:
+        return ACCOUNT_ID
+    from moto.iam.models import get_account_id_from
+
+    return get_account_id_from(match.group(1))
+
+
+# --- STS AssumeRole across accounts -------------------------------------------------------------
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _names_caller(principal: Any, caller: str) -> bool:
+    if principal == "*":
+        return True
+    if not isinstance(principal, dict):
+        return False
+    for value in _listed(principal.get("AWS", [])):
+        text = str(value)
+        if text in ("*", caller) or re.match(rf"^arn:aws[a-z-]*:(iam|sts)::{caller}:", text):
+            return True
+    return False
+
+
+def _allows_assume(action: Any) -> bool:
+    return any(a in ("*", "sts:*", "sts:AssumeRole") for a in _listed(action))
+
+
+def trusts(policy_document: str, caller: str) -> bool:
+    """Whether a role's trust policy lets `caller` (an account id) assume it: an Allow naming it and
+    no Deny naming it (the policy language's rule)."""
+    try:
+        policy = json.loads(policy_document)
+    except (TypeError, ValueError):
+        return False
+    statements = _listed(policy.get("Statement", [])) if isinstance(policy, dict) else []
+    allowed = False
+    for st in statements:
+        if not isinstance(st, dict) or not _allows_assume(st.get("Action")):
+            continue
+        if _names_caller(st.get("Principal"), caller):
+            if st.get("Effect") == "Deny":
+                return False
+            allowed = allowed or st.get("Effect") == "Allow"
+    return allowed
+
+
+def sts_assume_role(state: SandboxState, call: Call) -> Response | None:
+    """Another account's role: it must exist and trust the caller, else AccessDenied (AWS's answer).
+    A role of the caller's own account is left to moto (as lenient as before: tests rely on it)."""
+    from moto.backends import get_backend
+
+    role_arn = call.params.get("RoleArn", "")
+    match = ROLE_ARN_RE.match(role_arn)
+    caller = current_account()
+    if not match or match.group(1) == caller:
+        return None
+    target, name = match.groups()
+    backend = get_backend("iam")[target]["global"]
+    role = next((r for r in list(backend.roles.values()) if r.name == name), None)
+    if role is not None and trusts(role.assume_role_policy_document, caller):
+        return None
+    return error_response(
+        "query",
+        403,
+        "AccessDenied",
+        f"User: arn:aws:iam::{caller}:user/sandbox is not authorized to perform: sts:AssumeRole "
+        f"on resource: {role_arn}",
+    )
+
+
+def allow_assume_from(account_id: str, role_name: str, trusted: str = ACCOUNT_ID) -> None:
+    """Make `role_name` in `account_id` (in-process) trusting `trusted`: what an admin would set up."""
+    from moto.iam.models import iam_backends
+
+    backend = iam_backends[account_id]["global"]
+    if any(r.name == role_name for r in backend.roles.values()):
+        return
+    backend.create_role(
+        role_name=role_name,
+        assume_role_policy_document=_trust_policy(trusted),
+        path="/",
+        permissions_boundary=None,
+        description="",
+        tags=[],
+        max_session_duration="3600",
+    )
+
+
+def _trust_policy(account_id: str) -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+    )
+
+
+# --- the organisation ----------------------------------------------------------------------------
+
+
+def member_ids(org: Organization) -> Iterator[tuple[AccountGroup, str, str]]:
+    """(group, account id, account name) of every member, in the order the scenario lists them."""
+    number = int(org.first_account_id)
+    for group in org.accounts:
+        for i in range(1, group.count + 1):
+            yield group, f"{number:012d}", f"{group.name}-{i:03d}"
+            number += 1
+
+
+def apply_organization(scenario: Scenario, sandbox: Sandbox) -> None:
+    """Create the scenario's organisation in moto's backends, each member as its group says."""
+    from moto.core.utils import utcnow
+    from moto.organizations.models import organizations_backends
+
+    org = scenario.organization
+    assert org is not None
+    members = list(member_ids(org))
+    taken = {ACCOUNT_ID}
+    for i, (_, account_id, _) in enumerate(members):
+        if account_id in taken:
+            raise scenario.error(("organization", "firstAccountId"), f"account {account_id} is used twice")
+        taken.add(account_id)
+        if i == len(members) - 1 and len(account_id) > 12:
+            raise scenario.error(("organization", "firstAccountId"), "the account ids run past 12 digits")
+    backend = organizations_backends[ACCOUNT_ID]["aws"]
+    backend.create_organization(region=sandbox.region, FeatureSet="ALL")
+    ids = iter(account_id for _, account_id, _ in members)
+    # moto numbers new accounts at random; the scenario's ids are fixed so tests and files can name them.
+    with mock.patch("moto.organizations.utils.make_random_account_id", lambda: next(ids)):
+        for _, _id, name in members:
+            backend.create_account(AccountName=name, Email=f"{name}@example.com", RoleName=org.role_name)
+    joined = utcnow() - timedelta(days=len(members) + 1)
+    by_id = {a.id: a for a in backend.accounts}
+    by_id[ACCOUNT_ID].create_time = joined
+    for n, (group, account_id, _) in enumerate(members, start=1):
+        account = by_id[account_id]
+        # Distinct join times: ListAccounts pages by them.
+        account.create_time = joined + timedelta(days=n)
+        account.state = group.state
+        # Status (retired by AWS, still sent) knows no CLOSED or PENDING_ACTIVATION.
+        retired = {"ACTIVE": "ACTIVE", "PENDING_CLOSURE": "PENDING_CLOSURE"}
+        account.status = retired.get(group.state, "SUSPENDED")
+        _provision_member(scenario, sandbox, group, account_id, org.role_name)
+
+
+def _provision_member(
+    scenario: Scenario, sandbox: Sandbox, group: AccountGroup, account_id: str, role_name: str
+) -> None:
+    from moto.iam.models import iam_backends
+
+    if group.deny_access:
+        role = iam_backends[account_id]["global"].get_role(role_name)
+        role.assume_role_policy_document = _trust_policy(UNTRUSTED_PRINCIPAL)
+    where = ("organization", "accounts", scenario.organization.accounts.index(group))  # type: ignore[union-attr]
+    region = sandbox.region
+    with acting_as(account_id):
+        for i, setting in enumerate(group.quotas):
+            try:
+                sandbox.state.set_applied(
+                    setting.service or _service_of(setting.code),
+                    setting.code,
+                    setting.value,
+                    setting.region or region,
+                    listed=setting.listed,
+                )
+            except (KeyError, ValueError) as exc:
+                raise scenario.error((*where, "quotas", i), str(exc)) from None
+        if group.reserved_concurrency:
+            limit = sandbox.state.limit("L-B99A9384", region)
+            if group.reserved_concurrency > limit - UNRESERVED_FLOOR:
+                raise scenario.error(
+                    (*where, "reservedConcurrency"),
+                    f"{group.reserved_concurrency} leaves less than {UNRESERVED_FLOOR} of the account's "
+                    f"{int(limit)} concurrent executions unreserved",
+                )
+            _reserve(account_id, region, group.reserved_concurrency)
+        if group.vpcs:
+            limit = sandbox.state.limit("L-F678F1CE", region)
+            if group.vpcs + 1 > limit:  # the default VPC counts too
+                message = f"{group.vpcs} VPCs and the default one pass the quota of {int(limit)}"
+                raise scenario.error((*where, "vpcs"), message)
+            _vpcs(account_id, region, group.vpcs)
+
+
+def _service_of(code: str) -> str:
+    from preflight.sandbox.quotas import BY_CODE
+
+    return BY_CODE[code].service_code
+
+
+def _reserve(account_id: str, region: str, concurrency: int) -> None:
+    """One function of another stack holding `concurrency` reserved executions."""
+    import base64
+
+    from moto.backends import get_backend
+
+    from preflight.sandbox.provision import ASSUME_LAMBDA, _code_zip
+
+    iam = get_backend("iam")[account_id]["global"]
+    if not any(r.name == LAMBDA_ROLE for r in iam.roles.values()):
+        iam.create_role(
+            role_name=LAMBDA_ROLE,
+            assume_role_policy_document=ASSUME_LAMBDA,
+            path="/",
+            permissions_boundary=None,
+            description="",
+            tags=[],
+            max_session_duration="3600",
+        )
+    fn = get_backend("lambda")[account_id][region].create_function(
+        {
+            "FunctionName": "other-stack-worker",
+            "Runtime": "python3.12",
+            "Role": f"arn:aws:iam::{account_id}:role/{LAMBDA_ROLE}",
+            "Handler": "index.handler",
+            "Code": {"ZipFile": base64.b64encode(_code_zip()).decode()},
+            "Tags": {"preflight:sandbox": "other-stack"},
+        }
+    )
+    fn.reserved_concurrency = concurrency
+
+
+def _vpcs(account_id: str, region: str, count: int) -> None:
+    from moto.backends import get_backend
+
+    ec2 = get_backend("ec2")[account_id][region]
+    for i in range(count):
+        vpc = ec2.create_vpc(cidr_block=f"10.{i + 1}.0.0/16")
+        ec2.create_tags([vpc.id], {"Name": f"other-stack-{i + 1}", "preflight:sandbox": "other-stack"})
