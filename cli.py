@@ -640,6 +640,144 @@ def place(manifest: str, all_regions: bool, accept: str, opts: GateOptions) -> i
     return placement_exit_code(placement, policy)
 
 
+SWEEP_EXAMPLES = """\b
+Examples:
+  # every active account of the emulated organisation
+  tap-preflight sweep manifests/tap-pipeline.yaml --env prod \\
+      --org --sandbox organization
+  # the organisation, two regions, shard 2 of 4 of a CI matrix
+  tap-preflight sweep manifests/tap-pipeline.yaml --env prod \\
+      --org --region us-east-1 --region eu-west-1 --shard 2/4 \\
+      --out-dir reports/
+  # the accounts of a file, another role
+  tap-preflight sweep manifests/tap-pipeline.yaml --env prod \\
+      --accounts accounts.txt --role-name deploy-gate
+"""
+
+
+@main.command(epilog=SWEEP_EXAMPLES)
+@click.argument("manifest", type=click.Path())
+@click.option("--org", is_flag=True, help="The organisation's ACTIVE accounts (Organizations ListAccounts).")
+@click.option(
+    "--accounts",
+    "accounts_file",
+    type=click.Path(dir_okay=False),
+    help="The accounts of this file instead: one 12-digit id a line, an optional name after it, # comments.",
+)
+@click.option(
+    "--role-name",
+    default="OrganizationAccountAccessRole",
+    show_default=True,
+    help="The role assumed in each account (the caller's own account is read directly).",
+)
+@click.option(
+    "--regions", "region_list", metavar="R1,R2", help="Regions, comma-separated (adds to --region)."
+)
+@click.option("--shard", metavar="I/N", help="Only shard I of N (a CI matrix): disjoint, the union complete.")
+@click.option(
+    "--out-dir", type=click.Path(file_okay=False), help="Write one JSON report per account and region."
+)
+@click.option(
+    "--concurrency", type=int, default=8, show_default=True, help="Targets (account x region) read at once."
+)
+@click.option(
+    "--timeout",
+    type=float,
+    default=900.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Give up after this long: targets not read by then are UNKNOWN.",
+)
+@gate_options
+@_handle_errors
+def sweep(
+    manifest: str,
+    org: bool,
+    accounts_file: str | None,
+    role_name: str,
+    region_list: str | None,
+    shard: str | None,
+    out_dir: str | None,
+    concurrency: int,
+    timeout: float,
+    opts: GateOptions,
+) -> int:
+    """Check MANIFEST in every account of an organisation (or of a file), in every region asked for."""
+    from preflight.deadline import run_within
+
+    with run_within(timeout):
+        return _sweep(manifest, org, accounts_file, role_name, region_list, shard, out_dir, concurrency, opts)
+
+
+def _sweep(
+    manifest: str,
+    org: bool,
+    accounts_file: str | None,
+    role_name: str,
+    region_list: str | None,
+    shard: str | None,
+    out_dir: str | None,
+    concurrency: int,
+    opts: GateOptions,
+) -> int:
+    from preflight import sweep as sw
+    from preflight.catalog import check_region
+    from preflight.config import Config, active_skips
+    from preflight.fileio import check_outputs, write_output
+    from preflight.gate import GatePolicy
+    from preflight.manifest import load_manifest
+    from preflight.terminal import output_width
+
+    if org == bool(accounts_file):
+        raise InputError("give --org (the organisation's accounts) or --accounts FILE, one of the two")
+    sw.check_flags(snapshot=opts.snapshot, stack_state=opts.stack_state, role_arn=opts.role_arn)
+    config = click.get_current_context().meta.get("tap-preflight.config", Config())
+    if isinstance(config, InputError):
+        raise config
+    policy = GatePolicy.from_flags(
+        opts.fail_on,  # type: ignore[arg-type]
+        allow_unknown=opts.allow_unknown,
+        soft_fail=opts.soft_fail,
+        skips=active_skips(config, opts.skips),
+    )
+    overrides = _parse_limits(opts.limits)
+    reports_to = _parse_reports(opts.reports)
+    shard_of = sw.parse_shard(shard)
+    sw.check_role_name(role_name)
+    sw.check_workers(concurrency)
+    check_outputs(_gate_outputs(opts), (manifest, accounts_file, opts.sandbox))
+    extra = [r.strip() for r in (region_list or "").split(",") if r.strip()]
+    for region in (*opts.regions, *extra):
+        check_region(region)
+    accounts = sw.read_accounts_file(accounts_file) if accounts_file else None
+    loaded = load_manifest(manifest, opts.environment)
+    regions = tuple(dict.fromkeys((*opts.regions, *extra))) or (loaded.doc.region,)
+    with _account_source(opts.sandbox, None, opts.profile, None, regions[0]) as base:
+        result, reports = sw.sweep(
+            loaded,
+            base,
+            policy,
+            regions=regions,
+            role_name=role_name,
+            accounts=accounts,
+            shard=shard_of,
+            workers=concurrency,
+            overrides=overrides,
+            warn_threshold=opts.warn_threshold,
+        )
+    if out_dir:
+        sw.write_reports(out_dir, reports)
+    for fmt, path in reports_to:
+        write_output(path, sw.render_sweep(result, reports, fmt))
+    to_stdout = opts.output is None
+    text = sw.render_sweep(result, reports, opts.fmt, width=output_width() if to_stdout else None)
+    if opts.output:
+        write_output(opts.output, text)
+    else:
+        click.echo(text, nl=False)
+    return sw.sweep_exit_code(result, policy)
+
+
 @main.command(
     epilog="""\b
 Examples:
