@@ -26,9 +26,9 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal, TextIO
 
 from preflight.errors import AwsAccessError, InputError, PreflightError
-from preflight.gate import EXIT_CANNOT_EVALUATE, EXIT_GO, EXIT_NO_GO, GatePolicy, exit_code
+from preflight.gate import EXIT_CANNOT_EVALUATE, EXIT_GO, EXIT_NO_GO, GatePolicy, exit_code, overrides_of
 from preflight.model import Frozen
-from preflight.report import CheckFinding, Finding, Report
+from preflight.report import CheckFinding, Finding, Override, Report
 
 SWEEP_SCHEMA = "tap-preflight/sweep/v1"
 DEFAULT_ROLE = "OrganizationAccountAccessRole"  # what Organizations' CreateAccount makes in a member
@@ -89,6 +89,7 @@ class SweepResult(Frozen):
     shard: str | None = None
     targets: tuple[TargetResult, ...]
     skipped: tuple[Account, ...] = ()  # accounts not ACTIVE
+    overrides: tuple[Override, ...] = ()  # flags that change verdicts or the exit code on purpose
     elapsed_s: float = 0.0
 
     def counts(self) -> dict[str, int]:
@@ -471,6 +472,8 @@ def _summary(result: SweepResult) -> str:
             by_state[a.state] = by_state.get(a.state, 0) + 1
         states = ", ".join(f"{n} {s}" for s, n in sorted(by_state.items()))
         line += f" Skipped {len(result.skipped)} account(s) not ACTIVE ({states})."
+    for o in result.overrides:
+        line += f"\nOverride {o.flag}: {o.detail}."
     return line
 
 
@@ -542,16 +545,15 @@ def _sarif(reports: list[Report]) -> str:
     from preflight.formats import render
 
     logs = [json.loads(render(r, "sarif")) for r in reports]
-    merged = logs[0]
-    merged["runs"] = []
+    runs = []
     for report, log in zip(reports, logs, strict=True):
         for run in log["runs"]:
             # One category per account and region: code scanning refuses two runs with one category.
             run["automationDetails"] = {
                 "id": f"tap-preflight/{report.environment or 'default'}/{report.account_id}/{report.region}/"
             }
-            merged["runs"].append(run)
-    return json.dumps(merged, indent=2) + "\n"
+            runs.append(run)
+    return json.dumps({**logs[0], "runs": runs}, indent=2) + "\n"
 
 
 def _junit(reports: list[Report]) -> str:
@@ -650,10 +652,20 @@ def sweep(
         shard=f"{shard[0]}/{shard[1]}" if shard else None,
         targets=results,
         skipped=skipped,
+        overrides=_overrides(policy, check_args.get("overrides") or {}),
         elapsed_s=round(time.monotonic() - started, 3),
     )
     reports = [report or unreadable_report(manifest, r) for r, report in outcomes]
     return result, reports
+
+
+def _overrides(policy: GatePolicy, limits: dict[str, float]) -> tuple[Override, ...]:
+    out = []
+    for o in overrides_of(policy, limits):
+        if o.flag == "--allow-unknown":  # in a sweep it covers the targets that could not be read too
+            o = Override(flag=o.flag, detail=o.detail + ", nor do targets that could not be read")
+        out.append(o)
+    return tuple(out)
 
 
 def check_flags(*, snapshot: str | None, stack_state: str | None, role_arn: str | None) -> None:

@@ -272,6 +272,7 @@ HELP_COMMANDS = (
     (),
     ("check",),
     ("plan",),
+    ("sweep",),
     ("deploy",),
     ("snapshot",),
     ("request-increases",),

@@ -17,7 +17,7 @@ from xml.sax.saxutils import escape
 
 from moto.backends import get_backend
 
-from preflight.sandbox.organization import sts_assume_role
+from preflight.sandbox.organization import organizations_list_accounts, sts_assume_role
 from preflight.sandbox.paging import s3_list_buckets
 from preflight.sandbox.protocol import (
     Call,
@@ -739,6 +739,7 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("ec2", "DescribeRegions"): ec2_describe_regions,
     ("iam", "GetAccountSummary"): iam_get_account_summary,
     ("sts", "AssumeRole"): sts_assume_role,
+    ("organizations", "ListAccounts"): organizations_list_accounts,
     ("lambda", "UpdateFunctionConfiguration"): lambda_update_function,
     ("lambda", "UpdateFunctionCode"): lambda_update_function,
     ("s3", "HeadBucket"): s3_head_bucket,

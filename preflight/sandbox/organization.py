@@ -115,6 +115,27 @@ def sts_assume_role(state: SandboxState, call: Call) -> Response | None:
     )
 
 
+def organizations_list_accounts(state: SandboxState, call: Call) -> Response | None:
+    """ListAccounts answers the management account only (moto answers anyone, with nothing): an
+    account outside any organisation gets AWSOrganizationsNotInUseException, a member AccessDenied
+    (the sandbox has no delegated administrators)."""
+    from moto.organizations.models import organizations_backends
+
+    caller = current_account()
+    if organizations_backends[caller]["aws"].org is not None:
+        return None
+    if caller not in organizations_backends.master_accounts:
+        return error_response(
+            "json",
+            400,
+            "AWSOrganizationsNotInUseException",
+            "Your account is not a member of an organization.",
+        )
+    return error_response(
+        "json", 400, "AccessDeniedException", "You don't have permissions to access this resource."
+    )
+
+
 def allow_assume_from(account_id: str, role_name: str, trusted: str = ACCOUNT_ID) -> None:
     """Make `role_name` in `account_id` (in-process) trusting `trusted`: what an admin would set up."""
     from moto.iam.models import iam_backends
