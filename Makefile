@@ -62,6 +62,7 @@ actionlint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_check.py
 	$(BIN)/python bench/bench_plan.py
+	$(BIN)/python bench/bench_sweep.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -293,3 +293,29 @@ def test_the_listing_reads_state_not_status() -> None:
     ]
     assert [c.get("NextToken") for c in calls] == [None, "t1", "t2"]
     assert all(c["MaxResults"] == 20 for c in calls)
+
+
+# --- in a terminal -----------------------------------------------------------------------------------
+
+
+def test_progress_and_table_in_an_80_column_terminal() -> None:
+    from tests.test_terminal import SCRIPT, assert_readable, run_in_terminal
+
+    if not SCRIPT.exists():
+        pytest.fail("needs .venv/bin/tap-preflight (make .venv/.installed)")
+    run = run_in_terminal(
+        "sweep", MANIFEST, "--env", "prod", "--org", "--sandbox", SMALL_ORG, width=80, color=False
+    )
+    assert run.code == 1
+    assert_readable(run, color=False)  # no traceback, no line wider than 80 columns
+    lines = run.text.splitlines()
+    assert "sweep: 5 target(s), 5 at a time" in lines
+    assert "sweep: 5/5 done, 2 failing, 0 left" in "\n".join(lines)
+    rows = [line for line in lines if line.startswith("4000000000")]
+    assert len(rows) == 4 and any(r.endswith("…") for r in rows)  # the denied row's reason, cut at 80
+    assert any(line.startswith("5 target(s): 3 GO, 1 NO_GO, 1 UNKNOWN") for line in lines)
+
+
+def test_no_progress_when_stderr_is_not_a_terminal(cli) -> None:
+    result = cli("sweep", MANIFEST, "--env", "prod", "--org", "--sandbox", GO_ORG)
+    assert "sweep:" not in result.stderr and result.exit_code == 3
