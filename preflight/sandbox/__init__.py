@@ -14,7 +14,8 @@ gate's code.
         env = sb.client_env()  # AWS_ENDPOINT_URL etc. for any other AWS client
 
 Facts worth knowing:
-- It listens on 127.0.0.1 only, on the port given (0: a free one). Account id 123456789012.
+- It listens on 127.0.0.1 only, on the port given (0: a free one). Account id 123456789012; other
+  accounts are reached through STS AssumeRole, each with its own state (organization.py).
 - One Sandbox per process at a time (moto's state is global); each start resets that state.
 - Every region has moto's default VPC, and it counts against "VPCs per Region" as on AWS; it has
   no internet gateway (AWS's has one). A scenario can drop it (`defaultVpc: false`).
