@@ -160,8 +160,8 @@ def read_accounts_file(path: str) -> tuple[Account, ...]:
         content = line.split("#", 1)[0].strip()
         if not content:
             continue
-        account_id, _, rest = content.partition(" ")
-        account_id = account_id.strip()
+        account_id, *rest_of_line = content.split(None, 1)
+        rest = rest_of_line[0] if rest_of_line else ""
         if not ACCOUNT_ID_RE.match(account_id):
             shown = account_id if len(account_id) <= 40 else account_id[:40] + "..."
             raise InputError(
@@ -524,6 +524,8 @@ def render_sweep_markdown(result: SweepResult) -> str:
 def render_sweep(result: SweepResult, reports: list[Report], fmt: str, *, width: int | None = None) -> str:
     """The sweep in `fmt`: table, json and markdown are the summary; SARIF, JUnit and GitHub
     annotations carry every target's own report (an unreadable target as one UNKNOWN check)."""
+    if fmt in ("sarif", "junit", "github") and not reports:  # an empty shard: a valid, empty document
+        return _empty(fmt, result)
     match fmt:
         case "json":
             return result.to_json()
@@ -539,6 +541,16 @@ def render_sweep(result: SweepResult, reports: list[Report], fmt: str, *, width:
             return _github(reports, result)
         case _:
             raise InputError(f"unknown format {fmt!r}")
+
+
+def _empty(fmt: str, result: SweepResult) -> str:
+    if fmt == "sarif":
+        from preflight.formats.sarif import SCHEMA_URI
+
+        return json.dumps({"$schema": SCHEMA_URI, "version": "2.1.0", "runs": []}, indent=2) + "\n"
+    if fmt == "junit":
+        return '<?xml version="1.0" encoding="utf-8"?>\n<testsuites name="tap-preflight sweep" tests="0" />\n'
+    return _summary(result) + "\n"
 
 
 def _sarif(reports: list[Report]) -> str:
@@ -626,8 +638,9 @@ def sweep(
     started = time.monotonic()
     aws = Aws(regions[0], profile=base.profile, endpoint_url=base.endpoint_url, credentials=base.credentials)
     listed = accounts if accounts is not None else list_organization(aws)
-    active = [a for a in listed if a.state == "ACTIVE"]
-    skipped = tuple(a for a in listed if a.state != "ACTIVE")
+    # An account whose state could not be told is checked (fail closed): only a known state skips.
+    active = [a for a in listed if a.state in ("ACTIVE", "UNKNOWN")]
+    skipped = tuple(a for a in listed if a.state not in ("ACTIVE", "UNKNOWN"))
     if not active:
         raise AwsAccessError("no ACTIVE account to sweep" + (f" ({len(skipped)} skipped)" if skipped else ""))
     caller = caller_account(aws)

@@ -319,3 +319,15 @@ def test_progress_and_table_in_an_80_column_terminal() -> None:
 def test_no_progress_when_stderr_is_not_a_terminal(cli) -> None:
     result = cli("sweep", MANIFEST, "--env", "prod", "--org", "--sandbox", GO_ORG)
     assert "sweep:" not in result.stderr and result.exit_code == 3
+
+
+def test_an_empty_shard_is_go_with_empty_documents(cli, tmp_path: Path) -> None:
+    accounts = tmp_path / "accounts.txt"
+    accounts.write_text("400000000001\tdev\n")  # a tab between id and name is fine too
+    result = cli(
+        "sweep", MANIFEST, "--env", "prod", "--accounts", str(accounts), "--sandbox", SMALL_ORG,
+        "--shard", "2/2", "--format", "sarif", "--report", f"junit={tmp_path / 'j.xml'}",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["runs"] == []
+    assert ET.fromstring((tmp_path / "j.xml").read_text()).get("tests") == "0"
