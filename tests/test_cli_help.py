@@ -36,7 +36,7 @@ COMMANDS = dict(commands())
 def test_the_commands_are_all_here() -> None:
     assert set(COMMANDS) == {
         "check", "plan", "deploy", "snapshot", "request-increases", "schema", "sandbox serve",
-        "verify-program", "rehearse", "lint", "validate", "place", "quotas",
+        "verify-program", "rehearse", "lint", "validate", "place", "quotas", "sweep",
     }  # fmt: skip
 
 
