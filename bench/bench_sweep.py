@@ -88,7 +88,11 @@ def run(scenario: str, latency_ms: int) -> dict:
         calls = _control(endpoint, "calls")
     finally:
         proc.terminate()
-        proc.wait(timeout=30)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:  # still joining request threads: the figures are taken
+            proc.kill()
+            proc.wait()
     return {
         "targets": len(result.targets),
         "skipped": len(result.skipped),
