@@ -643,15 +643,16 @@ def place(manifest: str, all_regions: bool, accept: str, opts: GateOptions) -> i
 SWEEP_EXAMPLES = """\b
 Examples:
   # every active account of the emulated organisation
-  tap-preflight sweep manifests/tap-pipeline.yaml --env prod \\
-      --org --sandbox organization
-  # the organisation, two regions, shard 2 of 4 of a CI matrix
-  tap-preflight sweep manifests/tap-pipeline.yaml --env prod \\
-      --org --region us-east-1 --region eu-west-1 --shard 2/4 \\
-      --out-dir reports/
+  tap-preflight sweep manifests/tap-pipeline.yaml \\
+      --env prod --org --sandbox organization
+  # two regions, shard 2 of 4 of a CI matrix
+  tap-preflight sweep manifests/tap-pipeline.yaml \\
+      --env prod --org --regions us-east-1,eu-west-1 \\
+      --shard 2/4 --out-dir reports/
   # the accounts of a file, another role
-  tap-preflight sweep manifests/tap-pipeline.yaml --env prod \\
-      --accounts accounts.txt --role-name deploy-gate
+  tap-preflight sweep manifests/tap-pipeline.yaml \\
+      --env prod --accounts accounts.txt \\
+      --role-name deploy-gate
 """
 
 
