@@ -331,3 +331,16 @@ def test_an_empty_shard_is_go_with_empty_documents(cli, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["runs"] == []
     assert ET.fromstring((tmp_path / "j.xml").read_text()).get("tests") == "0"
+
+
+def test_each_region_of_an_account_is_its_own_target(cli, tmp_path: Path) -> None:
+    accounts = tmp_path / "accounts.txt"
+    accounts.write_text("400000000003 stream\n")  # other stacks hold its concurrency in us-east-1 only
+    code, body = _sweep_json(
+        cli, "--accounts", str(accounts), "--sandbox", SMALL_ORG, "--regions", "us-east-1,eu-west-1"
+    )
+    assert code == 1 and body["regions"] == ["us-east-1", "eu-west-1"]
+    assert [(t["region"], t["status"]) for t in body["targets"]] == [
+        ("eu-west-1", "GO"),
+        ("us-east-1", "NO_GO"),
+    ]

@@ -172,12 +172,12 @@ def _trust_policy(account_id: str) -> str:
 # --- the organisation ----------------------------------------------------------------------------
 
 
-def member_ids(org: Organization) -> Iterator[tuple[AccountGroup, str, str]]:
-    """(group, account id, account name) of every member, in the order the scenario lists them."""
+def member_ids(org: Organization) -> Iterator[tuple[int, AccountGroup, str, str]]:
+    """(group index, group, account id, account name) of every member, in the scenario's order."""
     number = int(org.first_account_id)
-    for group in org.accounts:
+    for index, group in enumerate(org.accounts):
         for i in range(1, group.count + 1):
-            yield group, f"{number:012d}", f"{group.name}-{i:03d}"
+            yield index, group, f"{number:012d}", f"{group.name}-{i:03d}"
             number += 1
 
 
@@ -189,24 +189,23 @@ def apply_organization(scenario: Scenario, sandbox: Sandbox) -> None:
     org = scenario.organization
     assert org is not None
     members = list(member_ids(org))
-    taken = {ACCOUNT_ID}
-    for i, (_, account_id, _) in enumerate(members):
-        if account_id in taken:
-            raise scenario.error(("organization", "firstAccountId"), f"account {account_id} is used twice")
-        taken.add(account_id)
-        if i == len(members) - 1 and len(account_id) > 12:
-            raise scenario.error(("organization", "firstAccountId"), "the account ids run past 12 digits")
+    ids = [account_id for _, _, account_id, _ in members]
+    if members and (len(ids[-1]) > 12 or int(org.first_account_id) <= int(ACCOUNT_ID) <= int(ids[-1])):
+        raise scenario.error(
+            ("organization", "firstAccountId"),
+            f"members {ids[0]}..{ids[-1]} must be 12-digit ids other than this account's ({ACCOUNT_ID})",
+        )
     backend = organizations_backends[ACCOUNT_ID]["aws"]
     backend.create_organization(region=sandbox.region, FeatureSet="ALL")
-    ids = iter(account_id for _, account_id, _ in members)
+    next_id = iter(ids)
     # moto numbers new accounts at random; the scenario's ids are fixed so tests and files can name them.
-    with mock.patch("moto.organizations.utils.make_random_account_id", lambda: next(ids)):
-        for _, _id, name in members:
+    with mock.patch("moto.organizations.utils.make_random_account_id", lambda: next(next_id)):
+        for _, _, _, name in members:
             backend.create_account(AccountName=name, Email=f"{name}@example.com", RoleName=org.role_name)
     joined = utcnow() - timedelta(days=len(members) + 1)
     by_id = {a.id: a for a in backend.accounts}
     by_id[ACCOUNT_ID].create_time = joined
-    for n, (group, account_id, _) in enumerate(members, start=1):
+    for n, (index, group, account_id, _) in enumerate(members, start=1):
         account = by_id[account_id]
         # Distinct join times: ListAccounts pages by them.
         account.create_time = joined + timedelta(days=n)
@@ -214,18 +213,18 @@ def apply_organization(scenario: Scenario, sandbox: Sandbox) -> None:
         # Status (retired by AWS, still sent) knows no CLOSED or PENDING_ACTIVATION.
         retired = {"ACTIVE": "ACTIVE", "PENDING_CLOSURE": "PENDING_CLOSURE"}
         account.status = retired.get(group.state, "SUSPENDED")
-        _provision_member(scenario, sandbox, group, account_id, org.role_name)
+        _provision_member(scenario, sandbox, ("organization", "accounts", index), group, account_id)
 
 
 def _provision_member(
-    scenario: Scenario, sandbox: Sandbox, group: AccountGroup, account_id: str, role_name: str
+    scenario: Scenario, sandbox: Sandbox, where: tuple[str | int, ...], group: AccountGroup, account_id: str
 ) -> None:
     from moto.iam.models import iam_backends
 
     if group.deny_access:
+        role_name = scenario.organization.role_name  # type: ignore[union-attr]
         role = iam_backends[account_id]["global"].get_role(role_name)
         role.assume_role_policy_document = _trust_policy(UNTRUSTED_PRINCIPAL)
-    where = ("organization", "accounts", scenario.organization.accounts.index(group))  # type: ignore[union-attr]
     region = sandbox.region
     with acting_as(account_id):
         for i, setting in enumerate(group.quotas):

@@ -124,6 +124,8 @@ def test_trust_policies(statements: list[dict[str, Any]], trusted: bool) -> None
     ("organization", "line", "says"),
     [
         ("  firstAccountId: '12'\n", 3, "12-digit"),
+        ("  firstAccountId: '123456789010'\n  accounts:\n    - {count: 5}\n", 3, "other than this account's"),
+        ("  firstAccountId: '999999999999'\n  accounts:\n    - {count: 2}\n", 3, "12-digit ids"),
         ("  accounts:\n    - {count: 2, state: GONE}\n", 4, "state"),
         ("  accounts:\n    - {count: 1, reservedConcurrency: 950}\n", 4, "unreserved"),
         ("  accounts:\n    - {count: 1, vpcs: 5}\n", 4, "VPCs"),
