@@ -112,10 +112,6 @@ class Target:
     def key(self) -> tuple[str, str]:
         return (self.account.id, self.region)
 
-    @property
-    def label(self) -> str:
-        return f"{self.account.id}/{self.region}"
-
 
 # --- inputs ----------------------------------------------------------------------------------------
 
