@@ -192,6 +192,12 @@ class SandboxApp:
             if call.service == "ec2" and call.operation in paging.EC2_LISTINGS:
                 return paging.ec2_page(self.state, call, forwarded)
             return forwarded
+        except SystemError as exc:
+            # The interpreter's trouble, not the request's: CPython 3.11 can raise "AST constructor
+            # recursion depth mismatch" when threads compile at once (moto imports and builds lazily,
+            # and a sweep reaches many new accounts at once). AWS's own trouble is a 500: clients retry.
+            log.warning("moto failed on %s: %s", call.key, exc)
+            return internal_error_response(call)
         except Exception as exc:
             # moto raised (typically NotImplementedError): answer in the protocol, not with an HTML
             # page botocore cannot parse; 501 so that clients do not retry it.
