@@ -769,9 +769,10 @@ def _sweep(
     if out_dir:
         sw.write_reports(out_dir, reports)
     for fmt, path in reports_to:
-        write_output(path, sw.render_sweep(result, reports, fmt))
+        write_output(path, sw.render_sweep(result, reports, fmt, policy=policy))
     to_stdout = opts.output is None
-    text = sw.render_sweep(result, reports, opts.fmt, width=output_width() if to_stdout else None)
+    width = output_width() if to_stdout else None
+    text = sw.render_sweep(result, reports, opts.fmt, width=width, policy=policy)
     if opts.output:
         write_output(opts.output, text)
     else:

@@ -517,7 +517,14 @@ def render_sweep_markdown(result: SweepResult) -> str:
     )
 
 
-def render_sweep(result: SweepResult, reports: list[Report], fmt: str, *, width: int | None = None) -> str:
+def render_sweep(
+    result: SweepResult,
+    reports: list[Report],
+    fmt: str,
+    *,
+    width: int | None = None,
+    policy: GatePolicy | None = None,
+) -> str:
     """The sweep in `fmt`: table, json and markdown are the summary; SARIF, JUnit and GitHub
     annotations carry every target's own report (an unreadable target as one UNKNOWN check)."""
     if fmt in ("sarif", "junit", "github") and not reports:  # an empty shard: a valid, empty document
@@ -532,7 +539,7 @@ def render_sweep(result: SweepResult, reports: list[Report], fmt: str, *, width:
         case "sarif":
             return _sarif(reports)
         case "junit":
-            return _junit(reports)
+            return _junit(reports, policy)
         case "github":
             return _github(reports, result)
         case _:
@@ -564,12 +571,13 @@ def _sarif(reports: list[Report]) -> str:
     return json.dumps({**logs[0], "runs": runs}, indent=2) + "\n"
 
 
-def _junit(reports: list[Report]) -> str:
+def _junit(reports: list[Report], policy: GatePolicy | None) -> str:
     import xml.etree.ElementTree as ET
 
     from preflight.formats import render
 
-    roots = [ET.fromstring(render(r, "junit")) for r in reports]
+    # JUnit fails WARNs as the gate's policy does (--fail-on warn), as check's JUnit does.
+    roots = [ET.fromstring(render(r, "junit", policy=policy)) for r in reports]
     merged = roots[0]
     for root in roots[1:]:
         merged.extend(list(root))

@@ -344,3 +344,14 @@ def test_each_region_of_an_account_is_its_own_target(cli, tmp_path: Path) -> Non
         ("eu-west-1", "GO"),
         ("us-east-1", "NO_GO"),
     ]
+
+
+def test_fail_on_warn_fails_the_busy_accounts_in_every_view(cli, tmp_path: Path) -> None:
+    accounts = tmp_path / "accounts.txt"
+    accounts.write_text("300000000031 batch\n")  # 800 of 1000 concurrent executions after the deploy
+    args = ("--accounts", str(accounts), "--sandbox", "organization")
+    code, body = _sweep_json(cli, *args)
+    assert code == 0 and body["targets"][0]["worst"]["status"] == "WARN"
+    code, body = _sweep_json(cli, *args, "--fail-on", "warn", "--report", f"junit={tmp_path / 'j.xml'}")
+    assert code == 1 and body["targets"][0]["status"] == "NO_GO"
+    assert int(ET.fromstring((tmp_path / "j.xml").read_text()).get("failures", "0")) >= 1
