@@ -68,7 +68,7 @@ class Worst(Frozen):
         status = "" if self.status == "OK" else f"{self.status} "
         if self.after is None or self.limit is None:
             return f"{status}{self.id} {self.name}"
-        return f"{status}{self.id} {self.name} {_num(self.after)}/{_num(self.limit)}"
+        return f"{status}{self.id} {_num(self.after)}/{_num(self.limit)} {self.name}"
 
 
 class TargetResult(Frozen):
@@ -448,9 +448,19 @@ def sweep_exit_code(result: SweepResult, policy: GatePolicy) -> int:
 # --- rendering -------------------------------------------------------------------------------------
 
 
+ROLE_ARN_PREFIX = re.compile(r"arn:aws[\w-]*:iam::\d{12}:role/")
+
+
 def _rows(result: SweepResult) -> list[tuple[str, str, str, str, str]]:
+    # The row names the account: the role's name says the rest (the JSON keeps the whole ARN).
     return [
-        (t.account_id, t.account_name, t.region, t.status, t.worst.text() if t.worst else t.detail)
+        (
+            t.account_id,
+            t.account_name,
+            t.region,
+            t.status,
+            t.worst.text() if t.worst else ROLE_ARN_PREFIX.sub("", t.detail),
+        )
         for t in result.targets
     ]
 
@@ -473,21 +483,37 @@ def _summary(result: SweepResult) -> str:
     return line
 
 
+MIN_LAST_COLUMN = 24  # narrower than this, the last column wraps under the row instead of beside it
+
+
 def render_sweep_table(result: SweepResult, width: int | None = None) -> str:
-    """One row per target; on a terminal each line is cut to its width (the last column first)."""
+    """One row per target. On a terminal every line fits its width: the name gives way first, then
+    the last column (the worst quota, or why the target could not be read) wraps within its column."""
+    import textwrap
+
+    from preflight.terminal import fit
+
     header = ("account", "name", "region", "verdict", "worst quota / why")
     rows = [header, *_rows(result)]
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    if width is not None:  # the name gives way first, then the last column is cut
+    if width is not None:
         fixed = widths[0] + widths[2] + widths[3] + 4 * 2
-        widths[1] = max(4, min(widths[1], width - fixed - 12))
+        beside = width - fixed - MIN_LAST_COLUMN  # what the name may take with the last column beside it
+        # Too narrow for that: the last column goes under the row and the name keeps what is left.
+        widths[1] = min(widths[1], beside) if beside >= 8 else max(4, min(widths[1], width - fixed - 2))
+    start = sum(widths) + 4 * 2
+    indent = start if width is None or width - start >= MIN_LAST_COLUMN else 4
     lines = []
     for r in rows:
-        cells = [_cut(c, w).ljust(w) for c, w in zip(r[:4], widths, strict=True)]
-        line = "  ".join(cells) + "  " + r[4]
-        lines.append(_cut(line.rstrip(), width) if width else line.rstrip())
-    from preflight.terminal import fit
-
+        cells = "  ".join(_cut(c, w).ljust(w) for c, w in zip(r[:4], widths, strict=True)) + "  "
+        if width is None or len(cells) + len(r[4]) <= width:
+            lines.append((cells + r[4]).rstrip())
+            continue
+        first_width = width - len(cells) if indent == start else 0
+        words = textwrap.wrap(r[4], width=max(1, first_width), break_long_words=True) if first_width else []
+        lines.append((cells + (words[0] if words else "")).rstrip())
+        rest = r[4][len(words[0]) :].strip() if words else r[4]
+        lines += [" " * indent + part for part in textwrap.wrap(rest, width=width - indent)]
     return "\n".join(lines) + "\n" + fit(_summary(result) + "\n", width)
 
 

@@ -312,7 +312,12 @@ def test_progress_and_table_in_an_80_column_terminal() -> None:
     assert "sweep: 5 target(s), 5 at a time" in lines
     assert "sweep: 5/5 done, 2 failing, 0 left" in "\n".join(lines)
     rows = [line for line in lines if line.startswith("4000000000")]
-    assert len(rows) == 4 and any(r.endswith("…") for r in rows)  # the denied row's reason, cut at 80
+    assert len(rows) == 4
+    # The denied row's reason wraps within its column (under "worst quota / why"), whole.
+    column = next(line for line in lines if line.startswith("account ")).index("worst quota")
+    reason = " ".join(line.strip() for line in lines[lines.index(rows[-1]) :][:5] if line.strip())
+    assert "cannot assume OrganizationAccountAccessRole" in reason and "access denied" in reason
+    assert any(line.startswith(" " * column) and line.strip() for line in lines)
     assert any(line.startswith("5 target(s): 3 GO, 1 NO_GO, 1 UNKNOWN") for line in lines)
 
 
