@@ -17,6 +17,7 @@ from xml.sax.saxutils import escape
 
 from moto.backends import get_backend
 
+from preflight.sandbox.model_loader import share_model_loader
 from preflight.sandbox.organization import organizations_list_accounts, sts_assume_role
 from preflight.sandbox.paging import s3_list_buckets
 from preflight.sandbox.protocol import (
@@ -210,6 +211,7 @@ def _install_eni_filter() -> None:
 
 
 _LAMBDA_ENI_LOCK = threading.Lock()
+share_model_loader()  # before moto's EC2 backend is imported: it makes botocore sessions of its own
 _install_eni_filter()
 
 
@@ -566,12 +568,46 @@ def s3_head_bucket(state: SandboxState, call: Call) -> Response | None:
     return empty_response(403)
 
 
+# The moto backends the sandbox serves that describe their own endpoint services.
+ENDPOINT_SERVICE_BACKENDS = ("dynamodb", "kinesis", "s3")
+
+
+def _endpoint_services(region: str) -> list[dict[str, Any]]:
+    """The region's endpoint services, in moto's per-process list (made here on first use).
+
+    moto would make it by importing every backend that describes its own services (CloudFormation,
+    SageMaker, IoT...: ~0.7 s, ~30 MiB, and moto's server extras the sandbox does not install). The
+    backends the sandbox serves give their own entries; every other service AWS offers gets moto's
+    generic entry, as moto gives the services it has no backend for.
+    """
+    from moto.core.base_backend import BaseBackend
+    from moto.ec2.models import vpcs
+    from moto.ec2.models.availability_zones_and_regions import RegionsAndZonesBackend
+    from moto.utilities.utils import get_partition
+
+    with vpcs.ENDPOINT_SERVICE_COLLECTION_LOCK:
+        if region in vpcs.DEFAULT_VPC_ENDPOINT_SERVICES:
+            return vpcs.DEFAULT_VPC_ENDPOINT_SERVICES[region]
+        zones = [
+            z.name for zs in RegionsAndZonesBackend.zones.values() for z in zs if z.name.startswith(region)
+        ]
+        services: list[dict[str, Any]] = []
+        for name in ENDPOINT_SERVICE_BACKENDS:
+            backends = get_backend(name)[current_account()]  # type: ignore[call-overload]
+            for key in (region, get_partition(region)):  # regional backends, then global ones (S3)
+                if key in backends:
+                    services += backends[key].default_vpc_endpoint_service(region, zones)
+        named = {s["ServiceName"] for s in services}
+        for service in vpcs.AWS_ENDPOINT_SERVICES:
+            if f"com.amazonaws.{region}.{service}" not in named:
+                services += BaseBackend.default_vpc_endpoint_service_factory(region, zones, service)
+        vpcs.DEFAULT_VPC_ENDPOINT_SERVICES[region] = services
+        return services
+
+
 def ec2_describe_vpc_endpoint_services(state: SandboxState, call: Call) -> None:
     """moto offers every service in every zone; a scenario may limit one to some zones."""
-    from moto.ec2.models.vpcs import VPCBackend
-
-    services = VPCBackend._collect_default_endpoint_services(current_account(), call.region)
-    for service in services:
+    for service in _endpoint_services(call.region):
         name = service.get("ServiceName", "")
         original = _ORIGINAL_ZONES.setdefault((call.region, name), list(service.get("AvailabilityZones", [])))
         # moto caches the list per process: put the scenario's zones in, or the original back.

@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
+import botocore.loaders
 import botocore.session
 
 # SigV4 signing names that differ from botocore's service names (the names the call log uses).
@@ -226,6 +227,9 @@ def _botocore_session() -> botocore.session.Session:
     with _SESSION_LOCK:
         if _SESSION is None:
             _SESSION = botocore.session.get_session()
+            # A loader of its own: the models as published. Clients edit theirs in place (S3's drop
+            # `/{Bucket}` from request URIs), and a process may share one loader among its clients.
+            _SESSION.register_component("data_loader", botocore.loaders.create_loader())
         return _SESSION
 
 

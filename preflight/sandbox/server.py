@@ -69,8 +69,17 @@ def _session() -> boto3.session.Session:
         return _SESSION
 
 
+# moto's documented settings the sandbox runs with (a user's own value wins). Default AMIs: moto would
+# load a few hundred Amazon images (and their snapshots) into every region's EC2 state at each reset,
+# a tenth of a second each time; nothing the sandbox serves reads them.
+MOTO_SETTINGS = {"MOTO_EC2_LOAD_DEFAULT_AMIS": "false"}
+
+
 def _reset_moto() -> None:
     from moto.moto_api._internal.models import moto_api_backend
+
+    for name, value in MOTO_SETTINGS.items():
+        os.environ.setdefault(name, value)
 
     moto_api_backend.reset()
 
