@@ -97,18 +97,21 @@ def generate(seed: int) -> dict[str, Any]:
     }
 
 
-def run_case(seed: int) -> str:
-    """One generated account: plan, rehearse, compare. Returns the verdict; fails with the seed."""
+def run_case(seed: int, sb: Sandbox) -> str:
+    """One generated account: plan, rehearse, compare. Returns the verdict; fails with the seed.
+
+    The account is made anew in the running sandbox `sb` (`Sandbox.reset`: the same as a new
+    Sandbox, without a new server).
+    """
     data = generate(seed)
-    scenario = parse_scenario(data, LineMap(file=f"generated-{seed}"), None)
+    sb.reset(parse_scenario(data, LineMap(file=f"generated-{seed}"), None))
     manifest = load_manifest(MANIFEST, "prod")
-    with Sandbox(scenario) as sb:
-        source = LiveAccount(endpoint_url=sb.endpoint_url, credentials=("testing", "testing"))
-        report, plan = run_plan(manifest, source, "us-east-1", GatePolicy())
-        if plan.verdict == "NO_GO":
-            requested = manifest.requested("us-east-1", plan.deployment.vpc.azs)
-            plan = plan.model_copy(update={"deployment": requested})
-        result = rehearse(plan, endpoint_url=sb.endpoint_url, base_dir=Path(ROOT / "manifests"))
+    source = LiveAccount(endpoint_url=sb.endpoint_url, credentials=("testing", "testing"))
+    report, plan = run_plan(manifest, source, "us-east-1", GatePolicy())
+    if plan.verdict == "NO_GO":
+        requested = manifest.requested("us-east-1", plan.deployment.vpc.azs)
+        plan = plan.model_copy(update={"deployment": requested})
+    result = rehearse(plan, endpoint_url=sb.endpoint_url, base_dir=Path(ROOT / "manifests"))
     where = f"seed {seed}: {data}"
     if report.verdict != "NO_GO":
         assert result.complete, f"false GO ({report.verdict}), {where}\n{result.render_text()}"
@@ -130,7 +133,8 @@ def test_generated_accounts(capsys: pytest.CaptureFixture[str]) -> None:
         start = int(FUZZ)
         seeds = list(range(start, start + int(os.environ.get("FUZZ_COUNT", "200"))))
         where = f"fuzz seed {start}"
-    verdicts = [run_case(seed) for seed in seeds]
+    with Sandbox() as sb:
+        verdicts = [run_case(seed, sb) for seed in seeds]
     with capsys.disabled():
         print(f"\n{len(verdicts)} generated accounts ({where}): {verdicts.count('NO_GO')} NO_GO, "
               f"{len(verdicts) - verdicts.count('NO_GO')} GO, 0 false GO")  # fmt: skip

@@ -155,7 +155,9 @@ class Sandbox:
         self._injector = FaultInjector()  # off during setup; the configured faults come on after
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
+        self._app: SandboxApp | None = None
         self._clients: dict[tuple[str, str], Any] = {}
+        self._setup_clients: dict[tuple[str, str], Any] = {}
         # Off by default: only the sandboxes that test least privilege authenticate and authorise calls.
         self.enforce_iam = enforce_iam
         self.iam: Any = None  # the IamEnforcer while enforcing (what it granted: .granted())
@@ -171,47 +173,71 @@ class Sandbox:
                 )
             _ACTIVE = self
         try:
-            _reset_moto()
-            warm_moto()
-            _install_managed_policies()
-            self.state = SandboxState()
-            self._injector.set(FaultConfig())
-            self.iam = self._iam_enforcer()
-            app = SandboxApp(self.state, self.call_log, self._injector, iam=self.iam)
-            listener = _listen(HOST, self._requested_port)
-            try:  # werkzeug's own bind prints and calls sys.exit(1) when it fails: bind here, hand it over
-                server = make_server(
-                    HOST,
-                    listener.getsockname()[1],
-                    app,
-                    threaded=True,
-                    request_handler=_Handler,
-                    fd=listener.fileno(),
-                )
-            finally:
-                listener.close()  # the server holds its own duplicate
-            server.daemon_threads = False  # so server_close() joins every request thread
-            self._server = server
-            self._clients = {}  # clients of a previous start point at its (closed) port
-            self.port = server.server_address[1]
-            self.endpoint_url = f"http://{HOST}:{self.port}"
-            self._thread = threading.Thread(
-                target=server.serve_forever,
-                kwargs={"poll_interval": 0.05},
-                name=f"preflight-sandbox:{self.port}",
-                daemon=True,
-            )
-            self._thread.start()
-            if self.scenario is not None:
-                from preflight.sandbox.provision import apply_scenario
-
-                apply_scenario(self.scenario, self)
-            self.call_log.reset()
-            self._injector.set(self._faults)
+            self._serve()
+            self._load()
         except BaseException:
             self.stop()
             raise
         return self
+
+    def reset(self, scenario: Scenario | str | os.PathLike[str] | None = None) -> None:
+        """Start over on the running server: a fresh account holding `scenario` (None: moto's fresh one).
+
+        The same as stopping and starting a new Sandbox with that scenario (moto's state and the
+        sandbox's are made anew, the call log is cleared, the configured faults stay), on the same
+        port, without a new server or new setup clients: for tests that go through many accounts.
+        """
+        self._require_running()
+        self.scenario = (
+            scenario if scenario is None or isinstance(scenario, Scenario) else load_scenario(scenario)
+        )
+        self._load()
+
+    def _serve(self) -> None:
+        """Listen on the port and serve the middleware in front of moto from a thread."""
+        self._app = SandboxApp(self.state, self.call_log, self._injector, iam=self.iam)
+        listener = _listen(HOST, self._requested_port)
+        try:  # werkzeug's own bind prints and calls sys.exit(1) when it fails: bind here, hand it over
+            server = make_server(
+                HOST,
+                listener.getsockname()[1],
+                self._app,
+                threaded=True,
+                request_handler=_Handler,
+                fd=listener.fileno(),
+            )
+        finally:
+            listener.close()  # the server holds its own duplicate
+        server.daemon_threads = False  # so server_close() joins every request thread
+        self._server = server
+        self._clients = {}  # clients of a previous start point at its (closed) port
+        self._setup_clients = {}
+        self.port = server.server_address[1]
+        self.endpoint_url = f"http://{HOST}:{self.port}"
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"preflight-sandbox:{self.port}",
+            daemon=True,
+        )
+        self._thread.start()
+
+    def _load(self) -> None:
+        """A fresh account (moto's state and the sandbox's), then the scenario; faults off meanwhile."""
+        self._injector.set(FaultConfig())
+        _reset_moto()
+        warm_moto()
+        _install_managed_policies()
+        self.state = SandboxState()
+        self.iam = self._iam_enforcer()  # a new account: what a previous one granted is not this one's
+        if self._app is not None:
+            self._app.state, self._app.iam = self.state, self.iam
+        if self.scenario is not None:
+            from preflight.sandbox.provision import apply_scenario
+
+            apply_scenario(self.scenario, self)
+        self.call_log.reset()
+        self._injector.set(self._faults)
 
     def _iam_enforcer(self) -> Any:
         if not self.enforce_iam:
@@ -277,10 +303,17 @@ class Sandbox:
             return made
 
     def _setup_client(self, service: str, region: str) -> Any:
-        """A client for scenario setup: faults are off, so no retries: fail fast."""
-        return self.client(
-            service, region, config=Config(retries={"mode": "standard", "total_max_attempts": 1})
-        )
+        """A client for scenario setup: faults are off, so no retries: fail fast. Kept while the port is."""
+        key = (service, region)
+        with _SESSION_LOCK:
+            made = self._setup_clients.get(key)
+        if made is None:
+            made = self.client(
+                service, region, config=Config(retries={"mode": "standard", "total_max_attempts": 1})
+            )
+            with _SESSION_LOCK:
+                made = self._setup_clients.setdefault(key, made)
+        return made
 
     def client_env(self) -> dict[str, str]:
         """Environment variables that point any AWS SDK or CLI at the sandbox."""

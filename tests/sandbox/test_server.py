@@ -246,3 +246,30 @@ def test_objects_and_head_requests_pass_through(fresh: Sandbox) -> None:
     assert s3.get_object(Bucket="objects", Key="a/b.txt")["Body"].read() == b"x" * 1234
     counts = fresh.call_log.counts()
     assert counts["s3:HeadObject"] == 1 and counts["s3:GetObject"] == 1 and counts["s3:PutObject"] == 1
+
+
+def test_reset_makes_a_fresh_account_on_the_same_port() -> None:
+    """`reset` is a new start without a new server: the old account's resources, applied quotas and
+    call log are gone, the new scenario is there, the faults configured stay."""
+    from preflight.sandbox import FaultConfig, load_scenario
+
+    with Sandbox("seed-account", faults=FaultConfig(latency_ms=1)) as sb:
+        port = sb.port
+        sb.client("sns").create_topic(Name="made-before-the-reset")
+        sb.set_applied_quota("", "L-F678F1CE", 9)
+        assert len(sb.client("lambda").list_functions()["Functions"]) == 10
+
+        sb.reset(load_scenario("low-kinesis"))
+
+        assert (sb.port, sb.running, sb.faults.latency_ms) == (port, True, 1)
+        assert sb.scenario is not None and sb.scenario.name == "low-kinesis"
+        assert sb.call_log.counts() == {}
+        topics = [t["TopicArn"] for t in sb.client("sns").list_topics()["Topics"]]
+        assert not any(arn.endswith(":made-before-the-reset") for arn in topics)
+        assert sb.client("lambda").list_functions()["Functions"] == []
+        quotas = sb.client("service-quotas")
+        with pytest.raises(quotas.exceptions.NoSuchResourceException):  # no applied value any more
+            quotas.get_service_quota(ServiceCode="vpc", QuotaCode="L-F678F1CE")
+        assert sb.client("kinesis").describe_limits()["OpenShardCount"] == 498
+        with pytest.raises(RuntimeError):
+            Sandbox("low-kinesis").start()  # one at a time: the reset one is still the running one
