@@ -210,9 +210,13 @@ def _install_eni_filter() -> None:
         NetworkInterface.get_filter_value._sandbox = True  # type: ignore[attr-defined]
 
 
+def install_moto_extensions() -> None:
+    """What the handlers need of moto beyond its API (idempotent). Imports moto's EC2 backend."""
+    share_model_loader()  # before moto's EC2 backend is imported: it makes botocore sessions of its own
+    _install_eni_filter()
+
+
 _LAMBDA_ENI_LOCK = threading.Lock()
-share_model_loader()  # before moto's EC2 backend is imported: it makes botocore sessions of its own
-_install_eni_filter()
 
 
 # --- Kinesis ---------------------------------------------------------------------------------------

@@ -91,10 +91,20 @@ LAMBDA_MANAGED_POLICIES = ("AWSLambdaBasicExecutionRole", "AWSLambdaVPCAccessExe
 
 @functools.cache
 def _managed_policy_data() -> dict[str, Any]:
-    from moto.iam.aws_managed_policies import aws_managed_policies_data
+    from moto.iam.aws_managed_policies import aws_managed_policies_data as text
 
-    every = json.loads(aws_managed_policies_data)
-    return {name: every[name] for name in LAMBDA_MANAGED_POLICIES}
+    found: dict[str, Any] = {}
+    decoder = json.JSONDecoder()
+    for name in LAMBDA_MANAGED_POLICIES:
+        # Decode just this policy's object out of the 5 MB document (a top-level key: one space in).
+        at = re.search(rf'\n "{re.escape(name)}":\s*', text)
+        if at is None:
+            break
+        found[name] = decoder.raw_decode(text, at.end())[0]
+    if len(found) < len(LAMBDA_MANAGED_POLICIES):  # laid out otherwise: read it whole
+        every = json.loads(text)
+        found = {name: every[name] for name in LAMBDA_MANAGED_POLICIES}
+    return found
 
 
 def _install_managed_policies() -> None:
