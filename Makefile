@@ -63,6 +63,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_check.py
 	$(BIN)/python bench/bench_plan.py
 	$(BIN)/python bench/bench_sweep.py
+	$(BIN)/python bench/bench_install.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
