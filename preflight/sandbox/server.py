@@ -6,6 +6,7 @@ in a process at a time; starting one resets moto's state (and a second start rai
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
 import json
@@ -40,6 +41,9 @@ CLIENT_RETRIES = {"mode": "standard", "total_max_attempts": 10}
 
 _ACTIVE_LOCK = threading.Lock()
 _ACTIVE: Sandbox | None = None
+# Setup clients by (endpoint, service, region), kept across starts that get the same port back.
+_SETUP_CLIENTS: dict[tuple[str, str, str], Any] = {}
+_LAST_PORT = 0  # the port the last start with port 0 got: offered to the next one first
 _SESSION_LOCK = threading.Lock()
 _SESSION: boto3.session.Session | None = None
 
@@ -167,7 +171,6 @@ class Sandbox:
         self._thread: threading.Thread | None = None
         self._app: SandboxApp | None = None
         self._clients: dict[tuple[str, str], Any] = {}
-        self._setup_clients: dict[tuple[str, str], Any] = {}
         # Off by default: only the sandboxes that test least privilege authenticate and authorise calls.
         self.enforce_iam = enforce_iam
         self.iam: Any = None  # the IamEnforcer while enforcing (what it granted: .granted())
@@ -206,7 +209,7 @@ class Sandbox:
     def _serve(self) -> None:
         """Listen on the port and serve the middleware in front of moto from a thread."""
         self._app = SandboxApp(self.state, self.call_log, self._injector, iam=self.iam)
-        listener = _listen(HOST, self._requested_port)
+        listener = self._listener()
         try:  # werkzeug's own bind prints and calls sys.exit(1) when it fails: bind here, hand it over
             server = make_server(
                 HOST,
@@ -221,7 +224,6 @@ class Sandbox:
         server.daemon_threads = False  # so server_close() joins every request thread
         self._server = server
         self._clients = {}  # clients of a previous start point at its (closed) port
-        self._setup_clients = {}
         self.port = server.server_address[1]
         self.endpoint_url = f"http://{HOST}:{self.port}"
         self._thread = threading.Thread(
@@ -231,6 +233,21 @@ class Sandbox:
             daemon=True,
         )
         self._thread.start()
+
+    def _listener(self) -> socket.socket:
+        """The port asked for; for port 0, the previous start's port when it is free again (so setup
+        clients made for it serve again: a client costs ~30 ms), else a free one."""
+        global _LAST_PORT
+        if self._requested_port:
+            return _listen(HOST, self._requested_port)
+        listener = None
+        if _LAST_PORT:
+            with contextlib.suppress(EnvironmentProblem):
+                listener = _listen(HOST, _LAST_PORT)
+        if listener is None:
+            listener = _listen(HOST, 0)
+        _LAST_PORT = listener.getsockname()[1]
+        return listener
 
     def _load(self) -> None:
         """A fresh account (moto's state and the sandbox's), then the scenario; faults off meanwhile."""
@@ -314,15 +331,17 @@ class Sandbox:
 
     def _setup_client(self, service: str, region: str) -> Any:
         """A client for scenario setup: faults are off, so no retries: fail fast. Kept while the port is."""
-        key = (service, region)
+        key = (self.endpoint_url, service, region)
         with _SESSION_LOCK:
-            made = self._setup_clients.get(key)
+            made = _SETUP_CLIENTS.get(key)
         if made is None:
             made = self.client(
                 service, region, config=Config(retries={"mode": "standard", "total_max_attempts": 1})
             )
             with _SESSION_LOCK:
-                made = self._setup_clients.setdefault(key, made)
+                for old in [k for k in _SETUP_CLIENTS if k[0] != self.endpoint_url]:
+                    del _SETUP_CLIENTS[old]  # clients of a port no longer ours
+                made = _SETUP_CLIENTS.setdefault(key, made)
         return made
 
     def client_env(self) -> dict[str, str]:
