@@ -16,7 +16,11 @@ gate's code.
 Facts worth knowing:
 - It listens on 127.0.0.1 only, on the port given (0: a free one). Account id 123456789012; other
   accounts are reached through STS AssumeRole, each with its own state (organization.py).
-- One Sandbox per process at a time (moto's state is global); each start resets that state.
+- One Sandbox per process at a time (moto's state is global); each start resets that state, and so
+  does `reset(scenario)` on a running one (a fresh account on the same port, for tests that go
+  through many accounts).
+- moto's default AMIs are not loaded (MOTO_EC2_LOAD_DEFAULT_AMIS=false unless set): nothing served
+  reads them, and each reset would make them again in every region.
 - Every region has moto's default VPC, and it counts against "VPCs per Region" as on AWS; it has
   no internet gateway (AWS's has one). A scenario can drop it (`defaultVpc: false`).
 - IAM is not enforced (any key works) unless `Sandbox(enforce_iam=True)`: then IAM users' keys
