@@ -1,95 +1,253 @@
-"""Benchmark: a full `check` of the shipped manifest with 50 ms latency on every AWS request.
+"""Benchmark: the whole `tap-preflight check` process against awslimitchecker on one emulated account.
 
-The emulated account runs in its own process (`python -m preflight.sandbox --latency-ms 50`), as a
-remote AWS would. Printed: the wall time of reading the account and evaluating (in-process, first
-read of the process, so botocore's model parsing is included), the wall time of the whole CLI
-process (interpreter start, imports, reading, rendering), and the API calls per operation.
-Not a timed test. Run: `make bench` or `.venv/bin/python bench/bench_check.py`.
+What a user runs, timed from outside: interpreter start to exit, as one process each. The emulated
+account runs in its own process (`python -m preflight.sandbox`), with latency added to every request
+through its fault injection (changed between runs over its control API, so both tools read the very
+same account). Lambda's control-plane API rates are enforced by the sandbox as AWS documents them.
+
+Printed, per account:
+- seed-account at 50 ms: tap-preflight and awslimitchecker in interleaved rounds (A B A B ...), the
+  median wall and CPU of each, the median of the per-round ratios, and the requests each made;
+- seed-account at 500 ms: tap-preflight's wall against the ideal, the same process at 0 ms plus the
+  sequential depth of reads correctness needs times the latency (the depth is printed by level);
+- large-account at 50 ms (1,500 security groups, 2,500 network interfaces, 12,000 buckets, 1,200
+  functions of other stacks): the same pairing;
+- a 1,000-function manifest on seed-account at 50 ms.
+
+awslimitchecker is installed into a throwaway venv, as the `peer` tests do (BENCH_PEER_VENV=DIR
+reuses one). Not a timed test. Run: `make bench` or `.venv/bin/python bench/bench_check.py`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import platform
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-LATENCY_MS = 50
-RUNS = 5
+TOOL = str(Path(sys.executable).parent / "tap-preflight")
+MANIFEST = "manifests/tap-pipeline.yaml"
+PEER_SERVICES = ["VPC", "Lambda", "DynamoDB", "Kinesis", "IAM", "S3"]
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "7"))
+FUNCTIONS = 1000
+
+# The reads correctness needs, in the order they depend on each other.
+DEPTH = (
+    "identity (sts:GetCallerIdentity)",
+    "reads that depend on nothing (quotas, settings, listings, the stack's names)",
+    "reads that need the stack's VPC or an ownership check (rules of its groups, its Lambda ENIs, "
+    "tags of a named resource found, its role's policies)",
+)
 
 
-def start_sandbox() -> tuple[subprocess.Popen[str], str]:
+@dataclass(frozen=True)
+class Run:
+    wall: float
+    cpu: float
+    code: int
+    requests: int
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    endpoint: str
+    proc: subprocess.Popen[str]
+
+    def control(self, path: str, payload: dict[str, object] | None = None) -> dict[str, object]:
+        data = None if payload is None else json.dumps(payload).encode()
+        method = "GET" if payload is None else "PUT"
+        if path.endswith("/reset"):
+            method, data = "POST", b""
+        request = urllib.request.Request(f"{self.endpoint}/_sandbox/{path}", data=data, method=method)
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return json.loads(answer.read())
+
+    def latency(self, ms: int) -> None:
+        self.control("faults", {"latency_ms": ms})
+
+
+@contextlib.contextmanager
+def sandbox(scenario: str) -> Iterator[Sandbox]:
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "preflight.sandbox",
-            "--scenario",
-            "seed-account",
-            "--latency-ms",
-            f"{LATENCY_MS}",
-        ],
+        [sys.executable, "-m", "preflight.sandbox", "--scenario", scenario],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,
     )
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        if line.startswith("export AWS_ENDPOINT_URL="):
-            return proc, line.split("=", 1)[1].strip()
-    raise RuntimeError("the sandbox did not start")
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith("export AWS_ENDPOINT_URL="):
+                yield Sandbox(line.split("=", 1)[1].strip(), proc)
+                return
+        raise RuntimeError(f"the sandbox did not start ({scenario})")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def client_env(sb: Sandbox, home: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    return env | {
+        "AWS_ENDPOINT_URL": sb.endpoint,
+        "AWS_ACCESS_KEY_ID": "sandbox",
+        "AWS_SECRET_ACCESS_KEY": "sandbox-secret",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "HOME": home,
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    }
+
+
+def timed(cmd: list[str], env: dict[str, str], sb: Sandbox) -> Run:
+    """One whole process: wall from spawn to reaping, CPU (user + sys) from the kernel's accounting."""
+    sb.control("calls/reset")
+    with tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode not in (0, 1):
+            err.seek(0)
+            raise RuntimeError(f"{cmd[0]} exited {proc.returncode}: {err.read().decode()[-2000:]}")
+    calls = sb.control("calls")
+    return Run(wall, usage.ru_utime + usage.ru_stime, proc.returncode, int(calls["total"]))  # type: ignore[arg-type]
+
+
+def median(runs: list[Run], field: str) -> float:
+    return statistics.median(getattr(r, field) for r in runs)
+
+
+def show(name: str, runs: list[Run]) -> None:
+    requests = sorted({r.requests for r in runs})
+    print(
+        f"  {name:<16} wall {median(runs, 'wall'):6.3f} s (min {min(r.wall for r in runs):.3f}, "
+        f"max {max(r.wall for r in runs):.3f})  CPU {median(runs, 'cpu'):5.3f} s  "
+        f"requests {'/'.join(map(str, requests))}  exit {sorted({r.code for r in runs})}"
+    )
+
+
+def paired(sb: Sandbox, ours: list[str], peer: list[str], env: dict[str, str], rounds: int) -> None:
+    a: list[Run] = []
+    b: list[Run] = []
+    timed(ours, env, sb), timed(peer, env, sb)  # warm-up: the OS's file cache, the sandbox's first answers
+    for _ in range(rounds):
+        a.append(timed(ours, env, sb))
+        b.append(timed(peer, env, sb))
+    show("tap-preflight", a)
+    show("awslimitchecker", b)
+    ratios = [x.wall / y.wall for x, y in zip(a, b, strict=True)]
+    print(
+        f"  ratio tap-preflight / awslimitchecker (wall, per round): median {statistics.median(ratios):.2f} "
+        f"(min {min(ratios):.2f}, max {max(ratios):.2f}) over {rounds} rounds"
+    )
+
+
+def peer_venv() -> tuple[Path, tempfile.TemporaryDirectory[str] | None]:
+    reuse = os.environ.get("BENCH_PEER_VENV")
+    if reuse and (Path(reuse) / "bin" / "awslimitchecker").exists():
+        return Path(reuse) / "bin", None
+    tmp = tempfile.TemporaryDirectory(prefix="bench-peer-")
+    venv = Path(reuse or tmp.name)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+         "awslimitchecker"],
+        check=True,
+    )  # fmt: skip
+    return venv / "bin", (None if reuse else tmp)
+
+
+def peer_version(bin_dir: Path) -> str:
+    script = "import importlib.metadata as m; print(m.version('awslimitchecker'))"
+    out = subprocess.run(
+        [str(bin_dir / "python"), "-c", script],
+        capture_output=True,
+        text=True,
+    )
+    return out.stdout.strip() or "?"
+
+
+def big_manifest(directory: Path) -> str:
+    """The shipped manifest with 1,000 functions (each like the first), inside the project root."""
+    import yaml
+
+    doc = yaml.safe_load((ROOT / MANIFEST).read_text())
+    first = doc["functions"][0]
+    unreserved = {k: v for k, v in first.items() if "eserv" not in k}  # 1,000 x 100 would not fit
+    doc["functions"] = [{**unreserved, "name": f"fn{i:04d}"} for i in range(FUNCTIONS)]
+    doc["alarms"] = [{**a, "function": "fn0000"} if a.get("function") else a for a in doc.get("alarms", [])]
+    path = directory / f".bench-functions-{os.getpid()}.yaml"  # beside the shipped one: same sources
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return str(path)
 
 
 def main() -> None:
-    proc, endpoint = start_sandbox()
-    env = {**os.environ, "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing",
-           "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}  # fmt: skip
+    bin_dir, tmp = peer_venv()
+    home = tempfile.mkdtemp(prefix="bench-home-")
     try:
-        in_process = subprocess.run(
-            [sys.executable, "-c", _IN_PROCESS], cwd=ROOT, env=env, capture_output=True, text=True, check=True
-        ).stdout
-        print(in_process, end="")
-        walls = []
-        for _ in range(RUNS):
-            start = time.perf_counter()
-            done = subprocess.run(
-                [sys.executable, "-m", "cli", "check", "manifests/tap-pipeline.yaml", "--env", "prod",
-                 "--format", "json"],
-                cwd=ROOT, env=env, capture_output=True, text=True,
-            )  # fmt: skip
-            walls.append(time.perf_counter() - start)
-            assert done.returncode == 1, done.stderr  # the seed's account is NO_GO
-        print(f"CLI process wall (python start to exit): best {min(walls):.3f}s, "
-              f"median {statistics.median(walls):.3f}s over {RUNS} runs")  # fmt: skip
+        print(
+            f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()} {os.cpu_count()} CPUs, "
+            f"Python {platform.python_version()}, awslimitchecker {peer_version(bin_dir)} "
+            f"(-S {' '.join(PEER_SERVICES)} --skip-ta); medians of {ROUNDS} interleaved rounds"
+        )
+        ours = [TOOL, "check", MANIFEST, "--env", "prod", "--format", "json"]
+        peer = [str(bin_dir / "awslimitchecker"), "-S", *PEER_SERVICES, "--skip-ta", "--no-check-version"]
+        with sandbox("seed-account") as sb:
+            env = client_env(sb, home)
+            print("seed-account, 50 ms per request:")
+            sb.latency(50)
+            paired(sb, ours, peer, env, ROUNDS)
+
+            print("seed-account, 500 ms per request:")
+            sb.latency(0)
+            timed(ours, env, sb)
+            at_zero = [timed(ours, env, sb) for _ in range(ROUNDS)]
+            sb.latency(500)
+            slow = [timed(ours, env, sb) for _ in range(max(3, ROUNDS // 2))]
+            start = median(at_zero, "wall")
+            ideal = start + len(DEPTH) * 0.5
+            show("tap-preflight", slow)
+            print(f"  the same process at 0 ms: {start:.3f} s; sequential depth {len(DEPTH)}:")
+            for level, what in enumerate(DEPTH, 1):
+                print(f"    {level}. {what}")
+            wall = median(slow, "wall")
+            print(
+                f"  ideal {start:.3f} + {len(DEPTH)} x 0.5 = {ideal:.3f} s; tap-preflight {wall:.3f} s = "
+                f"{wall / ideal:.2f} x the ideal; round trips waited: {(wall - start) / 0.5:.1f}"
+            )
+
+            print(f"seed-account, 50 ms per request, a {FUNCTIONS}-function manifest:")
+            sb.latency(50)
+            big = [TOOL, "check", big_manifest(ROOT / "manifests"), "--env", "prod", "--format", "json"]
+            timed(big, env, sb)
+            show("tap-preflight", [timed(big, env, sb) for _ in range(max(3, ROUNDS // 2))])
+
+        with sandbox("large-account") as sb:
+            env = client_env(sb, home)
+            print("large-account (1,500 security groups, 2,500 ENIs, 12,000 buckets), 50 ms per request:")
+            sb.latency(50)
+            paired(sb, ours, peer, env, max(3, ROUNDS // 2))
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
-_IN_PROCESS = f"""
-import time
-from preflight.gate import GatePolicy
-from preflight.manifest import load_manifest
-from preflight.runner import LiveAccount, run_check
-import preflight.account, preflight.aws, preflight.usage  # imports are process start-up, timed below
-manifest = load_manifest("manifests/tap-pipeline.yaml", "prod")
-times = []
-for i in range({RUNS}):
-    start = time.perf_counter()
-    report = run_check(manifest, LiveAccount(), "us-east-1", GatePolicy())
-    times.append(time.perf_counter() - start)
-    if i == 0:
-        calls = report.stats.api_calls
-print(f"latency {LATENCY_MS} ms per request; verdict {{report.verdict}}")
-print(f"check (read + evaluate), first in process: {{times[0]:.3f}}s; "
-      f"later runs: best {{min(times[1:]):.3f}}s")
-print(f"{{sum(calls.values())}} API calls:")
-for op, n in sorted(calls.items()):
-    print(f"  {{n:3d}}  {{op}}")
-"""
+        shutil.rmtree(home, ignore_errors=True)
+        for leftover in (ROOT / "manifests").glob(f".bench-functions-{os.getpid()}.yaml"):
+            leftover.unlink()
+        if tmp is not None:
+            tmp.cleanup()
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ from preflight.usage import COUNTERS, Reads, Stack
 
 LimitSource = Literal["applied", "default", "service-api", "override", "unknown"]
 SNAPSHOT_SCHEMA = "tap-preflight/snapshot/v1"
-MAX_WORKERS = 24
+MAX_WORKERS = 128  # above the tasks of a run (about 80 with 20 functions): none waits for a worker
 
 _UNIT_FACTORS = {
     "Bytes": 1,
@@ -120,7 +120,8 @@ def read_account(
     home = home_region(region)  # where the partition's global quotas are read
     applied: dict[str, dict[str, float]] = {}
     defaults: dict[str, dict[str, float]] = {}
-    sq_errors: dict[str, str] = {}
+    applied_errors: dict[str, str] = {}
+    default_errors: dict[str, str] = {}
     service_api: dict[str, float] = {}
     service_api_errors: dict[str, str] = {}
     usage: dict[str, UsageReading] = {}
@@ -129,33 +130,23 @@ def read_account(
     def sq_client(service_code: str) -> Any:
         return aws.client("service-quotas", home if service_code in global_codes else region)
 
-    def read_quotas(service_code: str) -> None:
-        needed = {q.quota_code for q in QUOTAS if q.service_code == service_code}
-        client = sq_client(service_code)
+    def read_applied(service_code: str) -> None:
         try:
-            found = paginate(
-                client,
-                "ListServiceQuotas",
-                "Quotas",
-                ServiceCode=service_code,
-            )
+            found = paginate(sq_client(service_code), "ListServiceQuotas", "Quotas", ServiceCode=service_code)
             applied[service_code] = {q["QuotaCode"]: _value(q) for q in found if q.get("Value") is not None}
         except AwsCallError as exc:
-            sq_errors[service_code] = str(exc)
+            applied_errors[service_code] = str(exc)
             applied[service_code] = {}
-        if needed - applied[service_code].keys():
-            try:
-                found = paginate(
-                    client,
-                    "ListAWSDefaultServiceQuotas",
-                    "Quotas",
-                    ServiceCode=service_code,
-                )
-                defaults[service_code] = {
-                    q["QuotaCode"]: _value(q) for q in found if q.get("Value") is not None
-                }
-            except AwsCallError as exc:
-                sq_errors[service_code] = f"{sq_errors.get(service_code, '')}; {exc}".strip("; ")
+
+    def read_defaults(service_code: str) -> None:
+        # Read alongside the applied values rather than after them: one round of paging, not two.
+        try:
+            found = paginate(
+                sq_client(service_code), "ListAWSDefaultServiceQuotas", "Quotas", ServiceCode=service_code
+            )
+            defaults[service_code] = {q["QuotaCode"]: _value(q) for q in found if q.get("Value") is not None}
+        except AwsCallError as exc:
+            default_errors[service_code] = str(exc)
 
     def read_service_api(api: str) -> None:
         try:
@@ -205,39 +196,44 @@ def read_account(
             )
         )
 
-    def own_reservation(name: str) -> None:
-        # Prefetched so the counter finds them all done; a failure reaches the counter through the
-        # shared read, which makes its quota UNKNOWN.
-        with contextlib.suppress(AwsCallError):
-            reads.own_function_reservation(name)
+    def prefetch(read: Callable[[], Any]) -> None:
+        # Whoever needs the result gets its failure too (a counter's quota becomes UNKNOWN).
+        with contextlib.suppress(Exception):
+            read()
 
-    # Tasks grouped by the client they need. Only this thread creates clients (botocore sessions are not
-    # thread-safe); each group is submitted as soon as its client exists, so network waits overlap with
-    # creating the next client.
+    # Every read that depends on nothing is a task of its own, started at once: no task holds a
+    # worker for another's pagination, and the pool has a worker for every task, so no read of one
+    # service queues behind another's. Counters follow their service's reads; those that need a
+    # read's answer (the stack's VPC, an ownership check) wait for that read only.
+    # Only this thread creates clients (botocore sessions are not thread-safe); each group is
+    # submitted as soon as its client exists, so network waits overlap with creating the next.
     global_codes = {q.service_code for q in QUOTAS if q.is_global}
+    sq_tasks: list[tuple[str, Callable[[], None]]] = []
+    for code in catalog.SERVICE_CODES:
+        sq_tasks += [
+            (f"{code} applied quotas", lambda code=code: read_applied(code)),
+            (f"{code} default quotas", lambda code=code: read_defaults(code)),
+        ]
     groups: list[tuple[tuple[tuple[str, str], ...], list[tuple[str, Callable[[], None]]]]] = [
         ((("sts", region),), [("account identity", identity)]),
-        (
-            (("service-quotas", region), ("service-quotas", home)),
-            [(f"{code} quotas", lambda code=code: read_quotas(code)) for code in catalog.SERVICE_CODES],
-        ),
+        ((("service-quotas", region), ("service-quotas", home)), sq_tasks),
     ]
     by_service: dict[str, list[tuple[str, Callable[[], None]]]] = {}
-    for q in QUOTAS:
-        by_service.setdefault(_usage_service(q), []).append((f"usage of {q.name}", lambda q=q: count(q)))
+    for service, label, read in reads.independent():
+        by_service.setdefault(service, []).append((label, lambda read=read: prefetch(read)))
     by_service["ec2"] += [("availability zones", zones), ("ec2 limits", lambda: read_service_api("ec2"))]
     by_service["lambda"] += [("lambda limits", lambda: read_service_api("lambda"))]
-    by_service["lambda"] += [
-        (f"reservation of {name}", lambda name=name: own_reservation(name)) for name in stack.function_names
-    ]
     by_service["kinesis"] += [("kinesis limits", lambda: read_service_api("kinesis"))]
     by_service["iam"] += [("iam limits", lambda: read_service_api("iam"))]
+    for q in QUOTAS:
+        by_service.setdefault(_usage_service(q), []).append((f"usage of {q.name}", lambda q=q: count(q)))
     for service in ("ec2", "lambda", "kinesis", "iam", "s3", "sns", "dynamodb"):
         where = home if service in global_codes else region
         groups.append((((service, where),), by_service.pop(service)))
     assert not by_service, f"usage read from a service with no client group: {sorted(by_service)}"
 
-    with ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="read") as pool:
+    workers = min(MAX_WORKERS, sum(len(tasks) for _, tasks in groups))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="read") as pool:
         futures = {}
         for clients, tasks in groups:
             for service, where in clients:
@@ -264,6 +260,11 @@ def read_account(
         if future.exception() is not None:
             raise future.exception()  # type: ignore[misc]
 
+    sq_errors = {
+        code: "; ".join(e for e in (applied_errors.get(code), default_errors.get(code)) if e)
+        for code in catalog.SERVICE_CODES
+        if code in applied_errors or code in default_errors
+    }
     limits = {
         q.quota_code: _resolve_limit(q, region, applied, defaults, sq_errors, service_api, service_api_errors)
         for q in QUOTAS

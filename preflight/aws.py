@@ -312,6 +312,7 @@ PAGE_SIZES: dict[tuple[str, str], int | None] = {
     ("dynamodb", "ListTables"): 100,
     ("s3", "ListBuckets"): 10000,
     ("sns", "ListTopics"): None,
+    ("lambda", "ListFunctions"): 50,  # MaxItems; Lambda answers at most 50 a page anyway
     ("iam", "ListAttachedRolePolicies"): 1000,
     ("iam", "ListRoleTags"): 1000,
     ("service-quotas", "ListServiceQuotas"): 100,

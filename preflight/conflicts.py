@@ -26,7 +26,7 @@ from preflight.errors import InputError
 from preflight.model import TAG_ENVIRONMENT, TAG_PROJECT, Adaptation, Change, Deployment, Impact
 from preflight.report import CheckFinding
 
-READ_WORKERS = 8
+READ_WORKERS = 32  # a deploy has a dozen names or so; past 20 functions most answer from one listing
 ResourceType = Literal["role", "function", "stream", "table", "bucket", "topic", "alarm"]
 Action = Literal["fail", "adopt", "overwrite"]
 
@@ -168,7 +168,8 @@ def read_evidence(aws: Any, deployment: Deployment, reads: Any = None) -> Eviden
             return {}, str(exc)
 
     # Independent reads, in parallel: each is one or two calls, and a deploy has a dozen names.
-    with ThreadPoolExecutor(max_workers=READ_WORKERS, thread_name_prefix="names") as pool:
+    # A worker for each (up to READ_WORKERS): the alarms and zones must not queue behind the names.
+    with ThreadPoolExecutor(max_workers=min(READ_WORKERS, len(jobs) + 2), thread_name_prefix="names") as pool:
         named = [pool.submit(guarded, kind, name, read) for kind, name, read in jobs]
         alarm_future = pool.submit(alarms)
         zone_future = pool.submit(zones)

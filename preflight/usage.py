@@ -34,6 +34,8 @@ from preflight.model import (
 NAT_COUNTED_STATES = ("pending", "available", "deleting")
 # An endpoint being deleted still counts until it is gone (AWS frees the slot at "deleted").
 ENDPOINT_GONE_STATES = {"deleted", "rejected", "failed", "expired"}
+# Up to this many of the stack's functions are looked up by name (see Reads.looks_up_functions_by_name).
+FUNCTION_LOOKUPS_BY_NAME = 20
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,55 @@ class Reads:
             kwargs["IncludeManagedResources"] = True
         key = f"ec2:{operation}:{json.dumps(kwargs, sort_keys=True)}"  # one read per distinct request
         return self.once(key, lambda: paginate(client, operation, result_key, **kwargs))
+
+    def independent(self) -> list[tuple[str, str, Callable[[], Any]]]:
+        """Every read that depends on no other one, as (client, label, read), to start all at once.
+
+        A counter then finds what it needs read or on its way, and never waits for a read it does
+        not need (most counters need no VPC id; those that do wait only for DescribeVpcs).
+        """
+        ec2 = [
+            ("DescribeVpcs", "Vpcs"),
+            ("DescribeSubnets", "Subnets"),
+            ("DescribeInternetGateways", "InternetGateways"),
+            ("DescribeSecurityGroups", "SecurityGroups"),
+            ("DescribeVpcEndpoints", "VpcEndpoints"),
+            ("DescribeNetworkInterfaces", "NetworkInterfaces"),
+        ]
+        reads: list[tuple[str, str, Callable[[], Any]]] = [
+            ("ec2", f"ec2:{op}", lambda op=op, key=key: self.ec2(op, key)) for op, key in ec2
+        ]
+        reads += [
+            ("ec2", "ec2:DescribeNatGateways", self.nat_gateways),
+            ("ec2", "ec2:DescribeAddresses", self.addresses),
+            ("lambda", "lambda:GetAccountSettings", self.lambda_settings),
+            ("kinesis", "kinesis:DescribeLimits", self.kinesis_limits),
+            ("kinesis", "the stack's stream", self.own_stream_shards),
+            ("iam", "iam:GetAccountSummary", self.iam_summary),
+            ("iam", "the stack's role", self.own_role),
+            ("s3", "s3:ListBuckets", self.bucket_names),
+            ("sns", "sns:ListTopics", self.topic_arns),
+            ("dynamodb", "dynamodb:ListTables", self.table_names),
+        ]
+        if self.looks_up_functions_by_name():
+            reads += [
+                ("lambda", f"function {name}", lambda name=name: self.function(name))
+                for name in self.stack.function_names
+            ]
+        else:
+            reads.append(("lambda", "the stack's functions", self.existing_functions))
+        return reads
+
+    def existing_functions(self) -> None:
+        """GetFunction for each of the stack's functions the account's listing holds (at most 100 a
+        second, as Lambda allows: a few at a time)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        listed = self.account_function_names()
+        found = [name for name in self.stack.function_names if name in listed]
+        with ThreadPoolExecutor(max_workers=8, thread_name_prefix="functions") as pool:
+            for future in [pool.submit(self.function, name) for name in found]:
+                future.exception()  # a failure reaches whoever needs that function
 
     def own_vpc_id(self) -> str | None:
         own = [v["VpcId"] for v in self.ec2("DescribeVpcs", "Vpcs") if self.stack.owns(v.get("Tags"))]
@@ -210,9 +261,27 @@ class Reads:
 
         return self.once("kinesis:DescribeStreamSummary", fetch)
 
+    def looks_up_functions_by_name(self) -> bool:
+        """Few functions: one GetFunction each, all at once. Many: the account's functions listed first.
+
+        Lambda allows GetFunction 100 requests per second (ListFunctions, ListTags and the rest 15
+        together): 1,000 functions looked up by name would take ten seconds, a listing of 50 a page
+        far less, and only the functions that exist are then read.
+        """
+        return len(self.stack.function_names) <= FUNCTION_LOOKUPS_BY_NAME
+
+    def account_function_names(self) -> frozenset[str]:
+        client = self.aws.client("lambda")
+        return self.once(
+            "lambda:ListFunctions",
+            lambda: frozenset(f["FunctionName"] for f in paginate(client, "ListFunctions", "Functions")),
+        )
+
     def function(self, name: str) -> dict[str, Any] | None:
         """GetFunction's answer for the function `name`, or None when it does not exist."""
         client = self.aws.client("lambda")
+        if not self.looks_up_functions_by_name() and name not in self.account_function_names():
+            return None
 
         def fetch() -> dict[str, Any] | None:
             try:
@@ -223,6 +292,14 @@ class Reads:
                 raise
 
         return self.once(f"lambda:GetFunction:{name}", fetch)
+
+    def addresses(self) -> list[dict[str, Any]]:
+        client = self.aws.client("ec2")  # DescribeAddresses is not paginated
+        return self.once("ec2:DescribeAddresses", lambda: call(client, "DescribeAddresses")["Addresses"])
+
+    def table_names(self) -> list[str]:
+        client = self.aws.client("dynamodb")
+        return self.once("dynamodb:ListTables", lambda: paginate(client, "ListTables", "TableNames"))
 
     def bucket_names(self) -> list[str]:
         client = self.aws.client("s3", home_region(self.aws.region))
@@ -306,8 +383,7 @@ def nat_gateways_per_az(r: Reads) -> Usage:
 
 
 def elastic_ips(r: Reads) -> Usage:
-    client = r.aws.client("ec2")  # DescribeAddresses is not paginated
-    addresses = r.once("ec2:DescribeAddresses", lambda: call(client, "DescribeAddresses")["Addresses"])
+    addresses = r.addresses()
     return {"region": sum(1 for a in addresses if not r.stack.owns(a.get("Tags")))}
 
 
@@ -466,7 +542,7 @@ def _stream_tags(client: Any, name: str) -> list[dict[str, str]]:
 
 def dynamodb_tables(r: Reads) -> Usage:
     client = r.aws.client("dynamodb")
-    names = paginate(client, "ListTables", "TableNames")
+    names = r.table_names()
     name = r.stack.table_name
     own = name in names and r.tags_of(f"dynamodb:{name}", lambda: _table_tags(client, name))
     return {"region": len(names) - (1 if own else 0)}

@@ -30,7 +30,8 @@ from preflight.sandbox.protocol import (
     internal_error_response,
     throttle_response,
 )
-from preflight.sandbox.state import SandboxState, acting_as
+from preflight.sandbox.ratelimits import LambdaRates
+from preflight.sandbox.state import SandboxState, acting_as, current_account
 
 if TYPE_CHECKING:
     from preflight.sandbox.iam_enforce import IamEnforcer
@@ -138,6 +139,7 @@ class SandboxApp:
         self.call_log = call_log
         self.faults = faults
         self.iam = iam  # None: IAM is not enforced (the default); see iam_enforce.py
+        self.rates = LambdaRates()  # Lambda's documented API rates; started after scenario setup
         self.moto = moto_app()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -185,6 +187,9 @@ class SandboxApp:
         if fault == "error":
             self.call_log.record_fault("error")
             return self._send(internal_error_response(call), start_response)
+
+        if not self.rates.admit(call.service, call.operation, f"{current_account()}/{call.region}"):
+            return self._send(throttle_response(call), start_response)
 
         if (call.service, call.operation) in SERIALISED:
             with self.state.lock:

@@ -19,7 +19,7 @@ from moto.backends import get_backend
 
 from preflight.sandbox.model_loader import share_model_loader
 from preflight.sandbox.organization import organizations_list_accounts, sts_assume_role
-from preflight.sandbox.paging import s3_list_buckets
+from preflight.sandbox.paging import lambda_list_functions, s3_list_buckets
 from preflight.sandbox.protocol import (
     Call,
     Response,
@@ -785,4 +785,5 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("s3", "HeadBucket"): s3_head_bucket,
     ("ec2", "DescribeVpcEndpointServices"): ec2_describe_vpc_endpoint_services,
     ("s3", "ListBuckets"): s3_list_buckets,
+    ("lambda", "ListFunctions"): lambda_list_functions,
 }

@@ -7,6 +7,8 @@
   endpoints) unless `IncludeManagedResources=true`.
 - S3 `ListBuckets`: `MaxBuckets` (1-10,000) and `ContinuationToken`; an unpaginated call is rejected
   when the account's general purpose bucket quota is above 10,000 (the S3 user guide's rule).
+- Lambda `ListFunctions`: at most 50 functions a page whatever `MaxItems` asks (1-10,000), then
+  `NextMarker` (the Lambda API reference).
 """
 
 from __future__ import annotations
@@ -18,7 +20,14 @@ from xml.sax.saxutils import escape
 
 from moto.backends import get_backend
 
-from preflight.sandbox.protocol import Call, Response, error_response, request_id, xml_response
+from preflight.sandbox.protocol import (
+    Call,
+    Response,
+    error_response,
+    json_response,
+    request_id,
+    xml_response,
+)
 from preflight.sandbox.state import SandboxState, current_account
 
 LARGE_ANSWER = 1000  # items an unpaginated EC2 Describe* may return before it is refused
@@ -161,3 +170,34 @@ def s3_list_buckets(state: SandboxState, call: Call) -> Response:
     response = xml_response(xml)
     response.headers.append(("x-amz-request-id", request_id()))
     return response
+
+
+LAMBDA_PAGE = 50  # ListFunctions answers at most 50 functions, "even if you set the number higher"
+
+
+def lambda_list_functions(state: SandboxState, call: Call) -> Response | None:
+    """ListFunctions a page at a time (moto answers every function at once)."""
+    if (call.query.get("FunctionVersion") or [None])[0] or (call.query.get("MasterRegion") or [None])[0]:
+        return None  # versions and Lambda@Edge replicas: moto's own answer
+    backend: Any = get_backend("lambda")[current_account()][call.region]
+    functions = sorted(backend.list_functions(), key=lambda f: f.function_name)
+    size_text = (call.query.get("MaxItems") or [None])[0]
+    size = LAMBDA_PAGE
+    if size_text is not None:
+        try:
+            size = int(size_text)
+        except ValueError:
+            size = 0
+        if not 1 <= size <= 10_000:
+            return error_response(
+                "rest-json", 400, "InvalidParameterValueException", "MaxItems must be 1 to 10000."
+            )
+    size = min(size, LAMBDA_PAGE)
+    start = _offset((call.query.get("Marker") or [None])[0], len(functions))
+    if start is None:
+        return error_response("rest-json", 400, "InvalidParameterValueException", "The marker is not valid.")
+    page = functions[start : start + size]
+    payload: dict[str, Any] = {"Functions": [f.get_configuration() for f in page]}
+    if start + size < len(functions):
+        payload["NextMarker"] = _token(start + size)
+    return json_response(payload, protocol="rest-json")

@@ -250,8 +250,11 @@ class Sandbox:
         return listener
 
     def _load(self) -> None:
-        """A fresh account (moto's state and the sandbox's), then the scenario; faults off meanwhile."""
+        """A fresh account (moto's state and the sandbox's), then the scenario; faults and Lambda's
+        API rates off meanwhile."""
         self._injector.set(FaultConfig())
+        if self._app is not None:
+            self._app.rates.stop()
         _reset_moto()
         warm_moto()
         _install_managed_policies()
@@ -265,6 +268,8 @@ class Sandbox:
             apply_scenario(self.scenario, self)
         self.call_log.reset()
         self._injector.set(self._faults)
+        if self._app is not None:
+            self._app.rates.start()
 
     def _iam_enforcer(self) -> Any:
         if not self.enforce_iam:
