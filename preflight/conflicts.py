@@ -219,12 +219,11 @@ def _function(aws: Any, reads: Any, name: str) -> Observed:
 
 
 def _stream(aws: Any, reads: Any, name: str) -> Observed:
-    from preflight.aws import call
 
     summary = reads.stream_summary()
     if summary is None:
         return Observed(type="stream", name=name)
-    tags = call(aws.client("kinesis"), "ListTagsForStream", StreamName=name).get("Tags")
+    tags = reads.stream_tags()  # the same read the usage counter makes
     return Observed(type="stream", name=name, exists=True, arn=summary.get("StreamARN"), tags=_tag_dict(tags))
 
 

@@ -216,14 +216,12 @@ class Reads:
 
     def own_stream_shards(self) -> int | None:
         """Open shards of the stack's stream (None: no stream of that name carries the stack's tags)."""
-        client = self.aws.client("kinesis")
-        name = self.stack.stream_name
 
         def fetch() -> int | None:
             summary = self.stream_summary()  # shared with the name checks
             if summary is None:
                 return None
-            if not self.stack.owns(_stream_tags(client, name)):
+            if not self.stack.owns(self.stream_tags()):
                 return None  # a stream of that name without this stack's tags is someone else's
             return int(summary.get("OpenShardCount", 0))
 
@@ -276,6 +274,11 @@ class Reads:
             "lambda:ListFunctions",
             lambda: frozenset(f["FunctionName"] for f in paginate(client, "ListFunctions", "Functions")),
         )
+
+    def stream_tags(self) -> list[dict[str, str]]:
+        """The tags of the stream with the stack's stream name (read once, for usage and name checks)."""
+        client = self.aws.client("kinesis")
+        return self.once("kinesis:ListTagsForStream", lambda: _stream_tags(client, self.stack.stream_name))
 
     def function(self, name: str) -> dict[str, Any] | None:
         """GetFunction's answer for the function `name`, or None when it does not exist."""

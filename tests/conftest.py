@@ -185,3 +185,15 @@ def served_sandbox(
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.communicate()
+
+
+def many_functions_manifest(tmp_path: Path, count: int) -> str:
+    """The shipped manifest with `count` functions like its first one, none reserving concurrency."""
+    import yaml
+
+    doc = yaml.safe_load(Path(MANIFEST).read_text())
+    first = {k: v for k, v in doc["functions"][0].items() if "eserv" not in k}
+    doc["functions"] = [{**first, "name": f"fn{i:04d}"} for i in range(count)]
+    doc["alarms"] = [{**a, "function": "fn0000"} if a.get("function") else a for a in doc["alarms"]]
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    return manifest_variant(tmp_path, text=yaml.safe_dump(doc, sort_keys=False))

@@ -95,11 +95,38 @@ def test_stats_count_each_operation_no_more_than_pagination_needs(cli) -> None:
     calls = report["stats"]["api_calls"]
     assert calls["ec2:DescribeVpcs"] == 1 and calls["lambda:GetAccountSettings"] == 1
     assert calls["service-quotas:ListServiceQuotas"] == 8  # one per service code, one page each
+    assert calls["service-quotas:ListAWSDefaultServiceQuotas"] == 8  # read alongside, not after
     assert calls["lambda:GetFunction"] == 5  # this stack's five functions (tags and reservation)
     assert all(
         count == 1 for op, count in calls.items() if not op.startswith(("service-quotas", "lambda:GetF"))
     )
     assert report["stats"]["elapsed_s"] > 0
+
+
+def test_stats_on_a_deployed_stack_read_each_name_once(cli) -> None:
+    """The redeploy scenario holds the stack's own resources: their tags are read, each once."""
+    _, report = _report(cli, "--sandbox", "redeploy", "--stats")
+    calls = report["stats"]["api_calls"]
+    per_function = {"lambda:GetFunction", "lambda:ListTags"}
+    assert calls["lambda:GetFunction"] == 5 and calls["lambda:ListTags"] == 5
+    per_code = {op for op in calls if op.startswith("service-quotas:")}
+    assert {calls[op] for op in per_code} == {8}
+    twice = {op: n for op, n in calls.items() if n != 1 and op not in per_function | per_code}
+    assert twice == {}, f"operations called more often than their pages need: {twice}"
+
+
+def test_many_functions_are_listed_once_not_looked_up_one_by_one(cli, tmp_path) -> None:
+    """Past 20 functions: one ListFunctions page (the account holds a few), no GetFunction for names
+    that do not exist; Lambda allows GetFunction 100 a second, which 1,000 lookups would wait on."""
+    from tests.conftest import many_functions_manifest
+
+    many = many_functions_manifest(tmp_path, 300)
+    result = cli("check", many, "--env", "prod", "--format", "json", "--sandbox", "seed-account", "--stats")
+    assert result.exit_code in (0, 1), result.output
+    calls = json.loads(result.output)["stats"]["api_calls"]
+    assert calls["lambda:ListFunctions"] == 1
+    assert "lambda:GetFunction" not in calls and "lambda:GetFunctionConcurrency" not in calls
+    assert sum(calls.values()) < 60, calls
 
 
 def test_table_output_has_the_verdict_line(cli) -> None:

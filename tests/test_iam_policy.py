@@ -21,7 +21,7 @@ from preflight.model import TAG_ENVIRONMENT, TAG_PROJECT
 from preflight.runner import PLACEHOLDER_AZS
 from preflight.sandbox.calllog import is_read_only
 from preflight.sandbox.iam_enforce import NO_PERMISSION_NEEDED
-from tests.conftest import MANIFEST, ROOT
+from tests.conftest import MANIFEST, ROOT, many_functions_manifest
 
 POLICY_PATH = ROOT / "preflight" / "data" / "iam-policy.json"
 READ_ONLY_SID = "ReadOnlyForCheckPlanSnapshot"
@@ -195,6 +195,11 @@ def test_read_only_statement_is_exactly_what_the_gate_calls(
     }
     assert cli("check", MANIFEST, "--format", "json", env=env).exit_code in (0, 1)
     calls = {**first, **sb.call_log.counts()}
+    # Past 20 functions, the gate lists the account's functions rather than looking each one up.
+    sb.call_log.reset()
+    many = many_functions_manifest(tmp_path / "many", 21)
+    assert cli("check", many, "--env", "prod", "--format", "json", env=env).exit_code in (0, 1)
+    calls |= sb.call_log.counts()
     [read_only] = [s for s in policy["Statement"] if s["Sid"] == READ_ONLY_SID]
     needed = {iam_action(*key.split(":", 1)) for key in calls}
     needed |= {implied for implied, by in IMPLIED.items() if by in needed}
