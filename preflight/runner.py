@@ -7,7 +7,9 @@ credential chain, `AWS_ENDPOINT_URL` honoured as boto3 does), the built-in emula
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import gc
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,6 +28,11 @@ from preflight.report import CheckFinding, Finding, Report, Stats
 from preflight.skips import suppress
 
 PLACEHOLDER_AZS = tuple(f"az-{i}" for i in range(1, 7))  # names do not depend on the zones
+
+# A run leaves ~150,000 objects alive (botocore's models, pydantic's schemas); the interpreter's last
+# cyclic collection walks them all (0.3-0.7 s measured) only to free memory the OS takes back anyway.
+# Frozen objects are skipped by that collection; every finalizer, flush and close still runs.
+atexit.register(gc.freeze)
 
 
 class AccountSource(Protocol):
