@@ -6,9 +6,9 @@ README can quote it. Run: `make bench` or `.venv/bin/python bench/bench_plan.py`
 
 from __future__ import annotations
 
+import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -42,7 +42,7 @@ def big_manifest(directory: Path) -> str:
     doc["functions"] = [
         {
             "name": f"fn{i}",
-            "source": str(ROOT / "handlers" / "ingest.py"),
+            "source": "../handlers/ingest.py",
             "handler": "ingest.handler",
             "reservedConcurrency": 20 + i % 7,
             "minReservedConcurrency": 1,
@@ -54,14 +54,17 @@ def big_manifest(directory: Path) -> str:
     doc["alarms"] = [{**a, "function": "fn0"} if a.get("function") else a for a in doc["alarms"]]
     doc["lambda"]["networking"]["preference"] = ["vpc-with-endpoints", "vpc-with-nat", "no-vpc"]
     doc["environments"] = {"prod": {}}
-    path = directory / "big.yaml"
+    path = directory / f".bench-plan-{os.getpid()}.yaml"  # beside the shipped one: sources resolve
     path.write_text(yaml.safe_dump(doc))
     return str(path)
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        manifest = load_manifest(big_manifest(Path(tmp)), "prod")
+    path = Path(big_manifest(ROOT / "manifests"))
+    try:
+        manifest = load_manifest(str(path), "prod")
+    finally:
+        path.unlink()
     # Room for some endpoints but not all; a NAT fits; concurrency must be shared.
     state = synthetic_state(
         limits={"L-1B52E74A": 20, "L-29B6F2EB": 20, "L-B99A9384": 20000},
