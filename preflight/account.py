@@ -114,6 +114,7 @@ def read_account(
     overrides: dict[str, float] | None = None,
     progress: Progress | None = None,
     reads: Reads | None = None,  # shared with other readers of the same run (the name checks)
+    clients_made: Callable[[], None] | None = None,  # called once every client of the reads exists
 ) -> AccountState:
     reads = reads or Reads(aws, stack)
     region = aws.region
@@ -214,6 +215,9 @@ def read_account(
             (f"{code} applied quotas", lambda code=code: read_applied(code)),
             (f"{code} default quotas", lambda code=code: read_defaults(code)),
         ]
+    # Clients in order of what waits on them: identity (a small model), the 16 Service Quotas
+    # listings (a small one), then EC2 (the largest model, most reads and the reads that need
+    # another's answer), then the rest.
     groups: list[tuple[tuple[tuple[str, str], ...], list[tuple[str, Callable[[], None]]]]] = [
         ((("sts", region),), [("account identity", identity)]),
         ((("service-quotas", region), ("service-quotas", home)), sq_tasks),
@@ -239,6 +243,8 @@ def read_account(
             for service, where in clients:
                 aws.client(service, where)
             futures.update({pool.submit(fn): label for label, fn in tasks})
+        if clients_made:
+            clients_made()
         for future in as_completed(futures):
             if progress:
                 progress(futures[future])

@@ -57,11 +57,11 @@ class LiveAccount:
     def read(
         self, manifest: Manifest, region: str, overrides: dict[str, float], progress: Progress | None
     ) -> AccountState:
-        from concurrent.futures import ThreadPoolExecutor
+        from concurrent.futures import Future, ThreadPoolExecutor
 
         from preflight.account import read_account
         from preflight.aws import Aws
-        from preflight.conflicts import read_evidence
+        from preflight.conflicts import Evidence, read_evidence
 
         aws = Aws(
             region,
@@ -75,11 +75,20 @@ class LiveAccount:
         names = manifest.requested(region, PLACEHOLDER_AZS)
         stack = stack_of(manifest, region)
         reads = Reads(aws, stack)  # listings both readers need are made once
-        # Who owns the stack's names is read alongside the quotas (both only read).
+        # Who owns the stack's names is read alongside the quotas (both only read), from when the
+        # quotas' clients exist: making clients takes the GIL, and EC2's reads must not wait for
+        # the name checks' clients to be made first.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="evidence") as pool:
-            evidence = pool.submit(read_evidence, aws, names, reads)
-            state = read_account(aws, stack, overrides=overrides, progress=progress, reads=reads)
-            found = evidence.result()
+            started: list[Future[Evidence]] = []
+            state = read_account(
+                aws,
+                stack,
+                overrides=overrides,
+                progress=progress,
+                reads=reads,
+                clients_made=lambda: started.append(pool.submit(read_evidence, aws, names, reads)),
+            )
+            found = started[0].result()
         return state.model_copy(
             update={
                 "evidence": found,
