@@ -16,19 +16,21 @@ import contextlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from preflight import catalog
-from preflight.aws import Aws, AwsCallError, call, paginate
 from preflight.bounds import Count, ElapsedS, QuotaValue
 from preflight.catalog import QUOTAS, home_region
 from preflight.conflicts import Evidence
 from preflight.deadline import DeadlineExceeded
 from preflight.errors import AwsAccessError
 from preflight.model import CurrentStack
-from preflight.usage import COUNTERS, Reads, Stack
+
+if TYPE_CHECKING:  # botocore is imported by a live read only: a snapshot is read without it
+    from preflight.aws import Aws
+    from preflight.usage import Reads, Stack
 
 LimitSource = Literal["applied", "default", "service-api", "override", "unknown"]
 SNAPSHOT_SCHEMA = "tap-preflight/snapshot/v1"
@@ -116,6 +118,9 @@ def read_account(
     reads: Reads | None = None,  # shared with other readers of the same run (the name checks)
     clients_made: Callable[[], None] | None = None,  # called once every client of the reads exists
 ) -> AccountState:
+    from preflight.aws import AwsCallError, call, paginate
+    from preflight.usage import COUNTERS, Reads
+
     reads = reads or Reads(aws, stack)
     region = aws.region
     home = home_region(region)  # where the partition's global quotas are read
@@ -293,6 +298,8 @@ def read_account(
 def _current_stack(reads: Reads) -> CurrentStack:
     """What of the stack exists now, from the reads the counters made (a failed read: not known, and
     the quota it belongs to is UNKNOWN already)."""
+    from preflight.aws import AwsCallError
+
     reservations: dict[str, int | None] = {}
     shards: int | None = None
     with contextlib.suppress(AwsCallError):
