@@ -35,13 +35,33 @@ PLACEHOLDER_AZS = tuple(f"az-{i}" for i in range(1, 7))  # names do not depend o
 atexit.register(gc.freeze)
 
 
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """The cyclic collector paused while an account is read, and what the read keeps frozen after.
+
+    Making clients parses ~100,000 objects of service models, which set off collection after
+    collection, each walking every object alive: 0.1-0.3 s of a 0.6 s check, for garbage a read
+    hardly makes. Frozen objects are never walked again; those of an earlier read (another region,
+    a test) go back to the collector first. Concurrent reads only lose some of the gain.
+    """
+    enabled = gc.isenabled()
+    gc.unfreeze()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
+
+
 class AccountSource(Protocol):
     def read(
         self, manifest: Manifest, region: str, overrides: dict[str, float], progress: Progress | None
     ) -> AccountState: ...
 
 
-def stack_of(manifest: Manifest, region: str):  # -> usage.Stack (imported lazily: it pulls boto3)
+def stack_of(manifest: Manifest, region: str):  # -> usage.Stack (imported lazily: it pulls botocore)
     from preflight.usage import Stack
 
     return Stack.of(manifest.requested(region, PLACEHOLDER_AZS))
@@ -55,6 +75,12 @@ class LiveAccount:
     credentials: tuple[str, str] | None = None
 
     def read(
+        self, manifest: Manifest, region: str, overrides: dict[str, float], progress: Progress | None
+    ) -> AccountState:
+        with collector_paused():
+            return self._read(manifest, region, overrides, progress)
+
+    def _read(
         self, manifest: Manifest, region: str, overrides: dict[str, float], progress: Progress | None
     ) -> AccountState:
         from concurrent.futures import Future, ThreadPoolExecutor
