@@ -1,0 +1,55 @@
+"""What keeps a check fast without changing its answer (issue 11): what each path imports, the
+collector left as it was found, reads started at once. Times are `make bench`'s, never asserted here."""
+
+from __future__ import annotations
+
+import gc
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from preflight.runner import collector_paused
+from tests.conftest import MANIFEST, ROOT
+
+
+def test_a_check_on_a_snapshot_imports_no_botocore(cli, tmp_path: Path) -> None:
+    snapshot = tmp_path / "account.json"
+    assert (
+        cli("snapshot", MANIFEST, "--env", "prod", "--sandbox", "seed-account", "-o", str(snapshot)).exit_code
+        == 0
+    )
+    args = ["check", MANIFEST, "--env", "prod", "--snapshot", str(snapshot), "--format", "json"]
+    code = (
+        "import sys\n"
+        "from cli import main\n"
+        "try:\n"
+        f"    main({args!r})\n"
+        "except SystemExit as exc:\n"
+        "    print('EXIT', exc.code, file=sys.stderr)\n"
+        "print('HEAVY', [m for m in ('boto3', 'botocore', 'moto') if m in sys.modules], file=sys.stderr)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert "EXIT 1" in out.stderr, out.stderr  # the seed's account: NO_GO, from the file alone
+    assert json.loads(out.stdout)["verdict"] == "NO_GO"
+    assert "HEAVY []" in out.stderr
+
+
+def test_the_collector_is_left_as_it_was_found() -> None:
+    assert gc.isenabled()
+    with collector_paused():
+        assert not gc.isenabled()
+        kept = [[]]  # alive across the read: frozen after it
+    assert gc.isenabled() and gc.get_freeze_count() > 0
+    with collector_paused():  # the next read gives the earlier one's objects back first
+        assert gc.get_freeze_count() == 0
+    gc.unfreeze()
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()  # a caller that had it off keeps it off
+    finally:
+        gc.enable()
+        gc.unfreeze()
+    assert kept
