@@ -61,6 +61,7 @@ class Run:
     code: int
     requests: int
     failure: str = ""  # the last line of a traceback: the run did not complete
+    server_cpu: float = 0.0  # CPU the emulated account spent answering the run
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,14 @@ class Sandbox:
 
     def latency(self, ms: int) -> None:
         self.control("faults", {"latency_ms": ms})
+
+    def cpu(self) -> float:
+        """The sandbox process's CPU seconds so far (Linux /proc; 0 elsewhere)."""
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @contextlib.contextmanager
@@ -118,6 +127,7 @@ def client_env(sb: Sandbox, home: str) -> dict[str, str]:
 def timed(cmd: list[str], env: dict[str, str], sb: Sandbox) -> Run:
     """One whole process: wall from spawn to reaping, CPU (user + sys) from the kernel's accounting."""
     sb.control("calls/reset")
+    server_start = sb.cpu()
     with tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=err)
@@ -131,7 +141,8 @@ def timed(cmd: list[str], env: dict[str, str], sb: Sandbox) -> Run:
     failure = stderr.strip().splitlines()[-1] if "Traceback" in stderr else ""
     calls = sb.control("calls")
     cpu = usage.ru_utime + usage.ru_stime
-    return Run(wall, cpu, proc.returncode, int(calls["total"]), failure[:200])  # type: ignore[arg-type]
+    total = int(calls["total"])  # type: ignore[call-overload]
+    return Run(wall, cpu, proc.returncode, total, failure[:200], sb.cpu() - server_start)
 
 
 def median(runs: list[Run], field: str) -> float:
@@ -143,7 +154,8 @@ def show(name: str, runs: list[Run]) -> None:
     print(
         f"  {name:<16} wall {median(runs, 'wall'):6.3f} s (min {min(r.wall for r in runs):.3f}, "
         f"max {max(r.wall for r in runs):.3f})  CPU {median(runs, 'cpu'):5.3f} s  "
-        f"requests {'/'.join(map(str, requests))}  exit {sorted({r.code for r in runs})}"
+        f"requests {'/'.join(map(str, requests))}  exit {sorted({r.code for r in runs})}  "
+        f"(the emulated account's CPU answering them: {median(runs, 'server_cpu'):.2f} s)"
     )
     for failure in sorted({r.failure for r in runs if r.failure}):
         print(f"    did NOT complete ({sum(r.failure == failure for r in runs)} of {len(runs)}): {failure}")
@@ -210,7 +222,8 @@ def main() -> None:
     home = tempfile.mkdtemp(prefix="bench-home-")
     try:
         print(
-            f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()} {os.cpu_count()} CPUs, "
+            f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()} {os.cpu_count()} CPUs "
+            f"(load average {os.getloadavg()[0]:.1f} at the start), "
             f"Python {platform.python_version()}, awslimitchecker {peer_version(bin_dir)} "
             f"(-S {' '.join(PEER_SERVICES)} --skip-ta); medians of {ROUNDS} interleaved rounds"
         )
