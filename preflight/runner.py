@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from preflight import __version__
+from preflight import __version__, collector
 from preflight.account import AccountState, Progress
 from preflight.conflicts import StackState, checks_for, zone_placement
 from preflight.decisions import decisions_of
@@ -33,26 +33,6 @@ PLACEHOLDER_AZS = tuple(f"az-{i}" for i in range(1, 7))  # names do not depend o
 # cyclic collection walks them all (0.3-0.7 s measured) only to free memory the OS takes back anyway.
 # Frozen objects are skipped by that collection; every finalizer, flush and close still runs.
 atexit.register(gc.freeze)
-
-
-@contextlib.contextmanager
-def collector_paused() -> Iterator[None]:
-    """The cyclic collector paused while an account is read, and what the read keeps frozen after.
-
-    Making clients parses ~100,000 objects of service models, which set off collection after
-    collection, each walking every object alive: 0.1-0.3 s of a 0.6 s check, for garbage a read
-    hardly makes. Frozen objects are never walked again; those of an earlier read (another region,
-    a test) go back to the collector first. Concurrent reads only lose some of the gain.
-    """
-    enabled = gc.isenabled()
-    gc.unfreeze()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        if enabled:
-            gc.enable()
 
 
 class AccountSource(Protocol):
@@ -77,7 +57,8 @@ class LiveAccount:
     def read(
         self, manifest: Manifest, region: str, overrides: dict[str, float], progress: Progress | None
     ) -> AccountState:
-        with collector_paused():
+        # Making clients parses ~100,000 objects of service models: kept, and frozen after.
+        with collector.paused(freeze=True):
             return self._read(manifest, region, overrides, progress)
 
     def _read(

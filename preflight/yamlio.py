@@ -17,6 +17,7 @@ from typing import Any, ClassVar, Union, get_args, get_origin
 
 import yaml
 
+from preflight import collector
 from preflight.errors import InputError, InputProblems
 from preflight.fileio import input_name, read_input
 
@@ -262,7 +263,8 @@ def parse_yaml(text: str, file: str, what: str = "file") -> tuple[Any, LineMap]:
         raise InputError(f"{what} is empty", file=file)
     loader = _loader(text, file)
     try:
-        node = loader.get_single_node()
+        with collector.paused():  # tens of thousands of nodes, garbage only once built (no cycles)
+            node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         # libyaml puts the end of a file without a final newline one line past it
@@ -275,7 +277,8 @@ def parse_yaml(text: str, file: str, what: str = "file") -> tuple[Any, LineMap]:
     if node is None:
         raise InputError(f"{what} is empty", file=file)
     builder = _Builder(linemap)
-    data = builder.build(node, ())
+    with collector.paused():
+        data = builder.build(node, ())
     if builder.problems:
         raise collect(builder.problems)
     return data, linemap

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from preflight.runner import collector_paused
+from preflight.collector import paused
 from tests.conftest import MANIFEST, ROOT
 
 
@@ -37,16 +37,16 @@ def test_a_check_on_a_snapshot_imports_no_botocore(cli, tmp_path: Path) -> None:
 
 def test_the_collector_is_left_as_it_was_found() -> None:
     assert gc.isenabled()
-    with collector_paused():
+    with paused(freeze=True):
         assert not gc.isenabled()
         kept = [[]]  # alive across the read: frozen after it
     assert gc.isenabled() and gc.get_freeze_count() > 0
-    with collector_paused():  # the next read gives the earlier one's objects back first
+    with paused(freeze=True):  # the next read gives the earlier one's objects back first
         assert gc.get_freeze_count() == 0
     gc.unfreeze()
     gc.disable()
     try:
-        with collector_paused():
+        with paused(freeze=True):
             pass
         assert not gc.isenabled()  # a caller that had it off keeps it off
     finally:
