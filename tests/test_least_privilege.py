@@ -22,7 +22,7 @@ from click.testing import Result
 
 from preflight.sandbox import Sandbox, load_scenario
 from preflight.sandbox.iam_enforce import NO_PERMISSION_NEEDED, SERVICE_QUOTAS_ROLE_PATH, action_of
-from tests.conftest import MANIFEST
+from tests.conftest import MANIFEST, many_functions_manifest
 from tests.test_iam_policy import OWN_ROLE, OWN_TAG_LIST, POLICY_PATH, READ_ONLY_SID, deployed_stack_names
 
 SUBMIT_SID = "OnlyForRequestIncreasesSubmit"
@@ -108,6 +108,8 @@ def gate_commands(tmp: Path) -> list[list[str]]:
         ["snapshot", MANIFEST, "--env", "prod", "-o", str(tmp / "account.json")],
         ["request-increases", "--plan", str(tmp / "plan.json")],  # the dry run: what --submit would file
         ["place", MANIFEST, "--env", "prod", "--all-regions"],
+        # Past 20 functions the gate lists the account's functions rather than look each one up.
+        ["check", many_functions_manifest(tmp / "many", 21), "--env", "prod", "--format", "json"],
     ]
 
 
