@@ -17,7 +17,7 @@ import click
 
 from preflight import __version__, ranges
 from preflight.deadline import DEFAULT_TIMEOUT_S
-from preflight.errors import InputError
+from preflight.errors import ExitCode, InputError
 from preflight.exits import GuardedGroup, guarded
 from preflight.flagtypes import BoundedFloat
 
@@ -493,7 +493,7 @@ Examples:
 @gate_options
 @_handle_errors
 @_timeout_option
-def check(manifest: str, opts: GateOptions) -> int:
+def check(manifest: str, opts: GateOptions) -> ExitCode:
     """Say GO or NO_GO for MANIFEST against the account's quotas and usage."""
     from preflight.gate import exit_code_of_regions
     from preflight.runner import run_check
@@ -545,7 +545,7 @@ Examples:
 @_timeout_option
 def plan(
     manifest: str, adapt: bool, save_plan: str | None, strict: bool, max_age_hours: float, opts: GateOptions
-) -> int:
+) -> ExitCode:
     """Plan MANIFEST against the account: with --adapt, the least-degraded deployment that fits, each
     change explained; without, the deployment as requested (exit code as check's)."""
     from preflight.fileio import STDIO, write_output
@@ -623,7 +623,7 @@ Examples:
 @gate_options
 @_handle_errors
 @_timeout_option
-def place(manifest: str, all_regions: bool, accept: str, opts: GateOptions) -> int:
+def place(manifest: str, all_regions: bool, accept: str, opts: GateOptions) -> ExitCode:
     """Rank regions for MANIFEST: fits as requested, fits with adaptations, does not fit."""
     from preflight.fileio import write_output
     from preflight.place import map_regions, placement_exit_code, placement_of, plan_region, render_placement
@@ -831,7 +831,7 @@ def deploy(
     policy_pack: bool,
     opts: GateOptions,
     timeout: float,
-) -> int:
+) -> ExitCode:
     """Gate MANIFEST as `plan --adapt` does, then deploy the plan with Pulumi, only on GO.
 
     --timeout bounds the gate (reading the account), not Pulumi's deploy, which takes as long as it takes.
@@ -905,7 +905,7 @@ Examples:
 )
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the list here (`-`: stdout).")
 @_handle_errors
-def quotas(fmt: str, output: str | None) -> int:
+def quotas(fmt: str, output: str | None) -> ExitCode:
     """List the quotas the gate checks: code, service, name, scope, default, where limits and usage
     are read."""
     from preflight.fileio import write_output
@@ -916,7 +916,7 @@ def quotas(fmt: str, output: str | None) -> int:
         write_output(output, text)
     else:
         click.echo(text, nl=False)
-    return 0
+    return ExitCode.GO
 
 
 @main.command("snapshot", epilog=SNAPSHOT_EXAMPLES)
@@ -959,7 +959,7 @@ def snapshot_command(
     output: str | None,
     as_scenario: str | None,
     redact: bool,
-) -> int:
+) -> ExitCode:
     """Record the account's limits and usage, to run check and plan offline (--snapshot).
 
     Usage leaves the stack's own resources out, so a snapshot belongs to MANIFEST's stack: one
@@ -992,7 +992,7 @@ def snapshot_command(
             + ", ".join(unknown),
             err=True,
         )
-    return 0
+    return ExitCode.GO
 
 
 INCREASES_EXAMPLES = """\b
@@ -1055,7 +1055,7 @@ def request_increases(
     endpoint_url: str | None,
     fmt: str,
     output: str | None,
-) -> int:
+) -> ExitCode:
     """List the quota increases the requested deployment needs; --submit files them with Service Quotas.
 
     Skips quotas with an open request or already raised enough; quotas AWS does not raise are reported
@@ -1113,7 +1113,7 @@ def request_increases(
         click.echo(text, nl=False)
     for failed in result.errors:
         click.echo(f"tap-preflight: error: {failed.quota_code}: {failed.detail}", err=True)
-    return 3 if result.errors else 0
+    return ExitCode.ENVIRONMENT if result.errors else ExitCode.GO
 
 
 @contextmanager
@@ -1132,9 +1132,7 @@ def _quota_account(
         else:
             yield Aws(region, profile=profile, endpoint_url=endpoint_url, role_arn=role_arn)
     except AwsCallError as exc:  # AssumeRole failing: the account cannot be used at all
-        raise AwsAccessError(
-            str(exc), operation=f"{exc.service}:{exc.operation}", permission=exc.permission
-        ) from exc
+        raise AwsAccessError.of_call(exc) from exc
 
 
 @main.command(
@@ -1145,14 +1143,14 @@ Examples:
 )
 @click.argument("manifests", nargs=-1, required=True, type=click.Path())
 @_handle_errors
-def validate(manifests: tuple[str, ...]) -> int:
+def validate(manifests: tuple[str, ...]) -> ExitCode:
     """Load each manifest under every environment profile, offline (for pre-commit). Exit 0 or 2."""
     from preflight.validate import validate_manifests
 
     problems = validate_manifests(manifests)
     for line in (line for problem in problems for line in problem.splitlines()):
         click.echo(f"tap-preflight: error: {line}", err=True)  # several problems of one file: a line each
-    return 2 if problems else 0
+    return ExitCode.INPUT if problems else ExitCode.GO
 
 
 @main.command(
@@ -1164,14 +1162,14 @@ Examples:
 """
 )
 @_handle_errors
-def schema() -> int:
+def schema() -> ExitCode:
     """Print the manifest's JSON Schema (for editor completion)."""
     import json
 
     from preflight.manifest import manifest_json_schema
 
     click.echo(json.dumps(manifest_json_schema(), indent=2))
-    return 0
+    return ExitCode.GO
 
 
 @main.group(
@@ -1233,13 +1231,13 @@ Examples:
 @_handle_errors
 def sandbox_serve(
     scenario: str, port: int, latency_ms: int, throttle_rate: float, error_rate: float, seed: int
-) -> int:
+) -> ExitCode:
     """Run the emulated account in the foreground; prints how to point any AWS client at it."""
     from preflight.sandbox import FaultConfig, serve
 
     faults = FaultConfig(latency_ms=latency_ms, throttle_rate=throttle_rate, error_rate=error_rate, seed=seed)
     serve(scenario, port=port, faults=faults, echo=click.echo)
-    return 0
+    return ExitCode.GO
 
 
 @main.command(
@@ -1266,7 +1264,7 @@ Examples:
     help="table for people, json for machines.",
 )
 @_handle_errors
-def verify_program(plan_path: str, manifest: str | None, fmt: str) -> int:
+def verify_program(plan_path: str, manifest: str | None, fmt: str) -> ExitCode:
     """Run the Pulumi program under mocks and check what it would register against the plan."""
     from preflight.program.planfile import load_trusted_plan
     from preflight.program.verify import verify_program as verify
@@ -1274,7 +1272,7 @@ def verify_program(plan_path: str, manifest: str | None, fmt: str) -> int:
     trusted = load_trusted_plan(plan_path, manifest=manifest)
     result = verify(trusted.plan, base_dir=trusted.base_dir)
     click.echo(result.to_json() if fmt == "json" else _fit(result.render_text()), nl=False)
-    return 0 if result.ok else 1
+    return ExitCode.GO if result.ok else ExitCode.NO_GO
 
 
 @main.command(
@@ -1321,7 +1319,7 @@ def rehearse(
     force: bool,
     allow_remote_endpoint: bool,
     fmt: str,
-) -> int:
+) -> ExitCode:
     """Deploy the plan's program into an emulated account, resource by resource, and report."""
     from preflight.program.rehearse import rehearse_plan_file
 
@@ -1336,7 +1334,7 @@ def rehearse(
     if result.forced:
         click.echo(f"tap-preflight: FORCED: rehearsing a plan the program refuses: {result.forced}", err=True)
     click.echo(result.to_json() if fmt == "json" else _fit(result.render_text()), nl=False)
-    return 0 if result.complete else 1
+    return ExitCode.GO if result.complete else ExitCode.NO_GO
 
 
 @main.command(
@@ -1347,7 +1345,7 @@ Examples:
 )
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @_handle_errors
-def lint(paths: tuple[str, ...]) -> int:
+def lint(paths: tuple[str, ...]) -> ExitCode:
     """Lint Pulumi program sources: CRLF, a resource created twice, a VPC policy without VPC functions."""
     from pathlib import Path
 
@@ -1356,7 +1354,7 @@ def lint(paths: tuple[str, ...]) -> int:
     findings = lint_paths([Path(p) for p in paths])
     click.echo(_fit("".join(f"{finding}\n" for finding in findings)), nl=False)
     click.echo(f"{len(findings)} finding(s) in {len(paths)} path(s)", err=True)
-    return 1 if findings else 0
+    return ExitCode.NO_GO if findings else ExitCode.GO
 
 
 if __name__ == "__main__":

@@ -259,9 +259,7 @@ def read_account(
     for label in ("account identity", "availability zones"):
         exc = by_label[label].exception()
         if isinstance(exc, AwsCallError):
-            raise AwsAccessError(
-                str(exc), operation=f"{exc.service}:{exc.operation}", permission=exc.permission
-            )
+            raise AwsAccessError.of_call(exc)
     # The run's deadline passed: one error naming every call that did not answer in time.
     late = [exc for exc in (f.exception() for f in futures) if isinstance(exc, DeadlineExceeded)]
     if late:

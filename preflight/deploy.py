@@ -31,8 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from preflight.errors import InputError, PreflightError
-from preflight.gate import EXIT_CANNOT_EVALUATE, EXIT_GO, EXIT_INPUT, EXIT_NO_GO
+from preflight.errors import ExitCode, InputError, PreflightError
 from preflight.model import Plan
 from preflight.report import Report
 
@@ -45,13 +44,13 @@ POLICY_PACK = Path(__file__).resolve().parent / "policypack"
 Echo = Callable[[str], None]
 # What the CLI's `plan --adapt` path returns: one (report, plan) per region, and the exit code. It is
 # given the stack state exported through the Automation API (None: --stack-state's file, or tags).
-Gate = Callable[["StackState | None"], tuple[list[tuple[Report, Plan]], int]]
+Gate = Callable[["StackState | None"], tuple[list[tuple[Report, Plan]], ExitCode]]
 
 
 class DeployEnvironmentError(PreflightError):
     """The deploy cannot run here: no Pulumi CLI, not logged in, the stack cannot be selected. Exit 3."""
 
-    exit_code = EXIT_CANNOT_EVALUATE
+    exit_code = ExitCode.ENVIRONMENT
 
 
 @dataclass(frozen=True)
@@ -185,7 +184,7 @@ def export_stack_state(project_dir: str, stack_name: str, progress: Echo) -> Sta
 
 def gate_refusal(report: Report, gate_exit: int, *, strict: bool) -> str | None:
     """Why the gate's result stops the deploy, or None."""
-    if report.verdict == "NO_GO" or gate_exit != EXIT_GO:
+    if report.verdict == "NO_GO" or gate_exit != ExitCode.GO:
         # A GO can still fail the gate: --fail-on warn, or an UNKNOWN with the report saying which.
         return f"the gate says {report.verdict} and exits {gate_exit} (see the report): nothing deployed"
     if strict and report.verdict == "GO_WITH_ADAPTATIONS":
@@ -242,7 +241,7 @@ def run_deploy(
     emit: Callable[[list[Report]], None],
     progress: Echo,
     summary: Echo,
-) -> int:
+) -> ExitCode:
     """The whole command: refuse early, gate, refuse late, deploy; the exit code."""
     reviewed = prepare(request)
     exported = None
@@ -252,10 +251,10 @@ def run_deploy(
     [(report, fresh)] = results
     reason = gate_refusal(report, gate_exit, strict=request.strict)
     if reason:
-        return _refuse(report, reason, gate_exit or EXIT_NO_GO, emit, progress)
+        return _refuse(report, reason, gate_exit or ExitCode.NO_GO, emit, progress)
     reason = (reviewed and disagreement(reviewed, fresh)) or final_refusal(reviewed or fresh, report)
     if reason:
-        return _refuse(report, reason, EXIT_INPUT, emit, progress)
+        return _refuse(report, reason, ExitCode.INPUT, emit, progress)
     with plan_file(request, fresh) as path:
         outcome = run_pulumi(
             project_dir=os.path.abspath(request.project_dir),
@@ -268,12 +267,12 @@ def run_deploy(
         )
     emit([report])
     summary(outcome.render())
-    return EXIT_GO if outcome.ok else EXIT_CANNOT_EVALUATE
+    return ExitCode.GO if outcome.ok else ExitCode.ENVIRONMENT
 
 
 def _refuse(
-    report: Report, reason: str, code: int, emit: Callable[[list[Report]], None], progress: Echo
-) -> int:
+    report: Report, reason: str, code: ExitCode, emit: Callable[[list[Report]], None], progress: Echo
+) -> ExitCode:
     emit([report])
     progress(f"tap-preflight: not deploying: {reason}")
     return code

@@ -19,23 +19,14 @@ import sys
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import IntEnum
 from typing import Any
 
 import click
 
-from preflight.errors import PreflightError
+from preflight.errors import ExitCode, PreflightError
 
 PROG = "tap-preflight"
 DEBUG_ENV = "TAP_PREFLIGHT_DEBUG"
-
-
-class ExitCode(IntEnum):
-    GO = 0
-    NO_GO = 1  # a verdict, never a failure of the tool
-    INPUT = 2  # manifest, plan, snapshot, scenario, report or flags
-    ENVIRONMENT = 3  # AWS account, credentials, network, config files; or an internal error
-    INTERRUPTED = 130  # Ctrl-C, as shells report SIGINT
 
 
 @dataclass(frozen=True)
@@ -177,7 +168,7 @@ def guarded(fn: Callable[..., int | None]) -> Callable[..., None]:
         except BaseException as exc:  # the one place every failure becomes a code
             _reraise_exits(exc)
             code = report(exc)
-        sys.exit(code)
+        sys.exit(int(code))  # a plain int: what a process exits with
 
     return wrapper
 

@@ -13,14 +13,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+from preflight.errors import ExitCode
 from preflight.model import Verdict
 from preflight.report import CheckFinding, Finding, Override, Report
 from preflight.skips import Skip, suppress
-
-EXIT_GO = 0
-EXIT_NO_GO = 1
-EXIT_INPUT = 2
-EXIT_CANNOT_EVALUATE = 3
 
 FailOn = Literal["warn", "fail", "unknown"]
 
@@ -93,21 +89,21 @@ def verdict_for(
     return "GO_WITH_ADAPTATIONS" if adapted else "GO"
 
 
-def exit_code(report: Report, policy: GatePolicy) -> int:
+def exit_code(report: Report, policy: GatePolicy) -> ExitCode:
     if policy.soft_fail:
-        return EXIT_GO
+        return ExitCode.GO
     statuses = {f.status for f in (*report.findings, *report.checks)}
     if report.verdict == "NO_GO" and "FAIL" in statuses:
-        return EXIT_NO_GO
+        return ExitCode.NO_GO
     if "UNKNOWN" in statuses and not policy.allow_unknown:
-        return EXIT_CANNOT_EVALUATE
+        return ExitCode.ENVIRONMENT
     if report.verdict == "NO_GO":
-        return EXIT_NO_GO
+        return ExitCode.NO_GO
     if "warn" in policy.fail_on and "WARN" in statuses:
-        return EXIT_NO_GO
+        return ExitCode.NO_GO
     if report.verdict == "GO_WITH_ADAPTATIONS" and policy.strict:
-        return EXIT_NO_GO
-    return EXIT_GO
+        return ExitCode.NO_GO
+    return ExitCode.GO
 
 
 def overall_verdict(reports: Iterable[Report]) -> Verdict:
@@ -119,10 +115,10 @@ def overall_verdict(reports: Iterable[Report]) -> Verdict:
     return "GO"
 
 
-def exit_code_of_regions(reports: Iterable[Report], policy: GatePolicy) -> int:
+def exit_code_of_regions(reports: Iterable[Report], policy: GatePolicy) -> ExitCode:
     """One exit code for several regions: a known NO_GO (1) outranks could-not-evaluate (3)."""
     codes = {exit_code(r, policy) for r in reports}
-    for code in (EXIT_NO_GO, EXIT_CANNOT_EVALUATE):
+    for code in (ExitCode.NO_GO, ExitCode.ENVIRONMENT):
         if code in codes:
             return code
-    return EXIT_GO
+    return ExitCode.GO

@@ -353,9 +353,7 @@ def run_increases(
     try:
         actual = quotas.account_id()
     except AwsCallError as exc:
-        raise AwsAccessError(
-            str(exc), operation=f"{exc.service}:{exc.operation}", permission=exc.permission
-        ) from exc
+        raise AwsAccessError.of_call(exc) from exc
     if requested.account_id.isdigit() and actual != requested.account_id:
         raise InputError(
             f"made for account {requested.account_id}, but the credentials are for account {actual}",

@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal, TypeVar
 
-from preflight.errors import PreflightError
-from preflight.gate import EXIT_CANNOT_EVALUATE, EXIT_GO, EXIT_NO_GO, GatePolicy
+from preflight.errors import ExitCode, PreflightError
+from preflight.gate import GatePolicy
 from preflight.model import Frozen
 from preflight.report import Report
 
@@ -136,16 +136,16 @@ def rank(fits: Iterable[RegionFit]) -> tuple[RegionFit, ...]:
     return tuple(sorted(fits, key=key))
 
 
-def placement_exit_code(placement: Placement, policy: GatePolicy) -> int:
+def placement_exit_code(placement: Placement, policy: GatePolicy) -> ExitCode:
     """0 when a region fits as accepted; 3 when none does but some region could not be evaluated (it
     might); 1 when every region was evaluated and none fits. --soft-fail: 0."""
     if policy.soft_fail:
-        return EXIT_GO
+        return ExitCode.GO
     accepted: set[Fit] = {"FITS", "FITS_ADAPTED"} if placement.accept == "adapted" else {"FITS"}
     fits = {f.fit for f in placement.regions}
     if fits & accepted:
-        return EXIT_GO
-    return EXIT_CANNOT_EVALUATE if "UNKNOWN" in fits else EXIT_NO_GO
+        return ExitCode.GO
+    return ExitCode.ENVIRONMENT if "UNKNOWN" in fits else ExitCode.NO_GO
 
 
 def _summary(f: RegionFit) -> str:

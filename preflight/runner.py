@@ -13,10 +13,11 @@ import gc
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from preflight import __version__, collector
 from preflight.account import AccountState, Progress
+from preflight.accountsource import AccountSource
 from preflight.conflicts import StackState, checks_for, zone_placement
 from preflight.decisions import decisions_of
 from preflight.errors import InputError
@@ -33,12 +34,6 @@ PLACEHOLDER_AZS = tuple(f"az-{i}" for i in range(1, 7))  # names do not depend o
 # cyclic collection walks them all (0.3-0.7 s measured) only to free memory the OS takes back anyway.
 # Frozen objects are skipped by that collection; every finalizer, flush and close still runs.
 atexit.register(gc.freeze)
-
-
-class AccountSource(Protocol):
-    def read(
-        self, manifest: Manifest, region: str, overrides: dict[str, float], progress: Progress | None
-    ) -> AccountState: ...
 
 
 def stack_of(manifest: Manifest, region: str):  # -> usage.Stack (imported lazily: it pulls botocore)

@@ -28,8 +28,8 @@ from preflight.errors import InputError
 from preflight.yamlio import json_line, load_json_object
 
 if TYPE_CHECKING:  # runtime imports would pull the manifest and boto3 into every snapshot load
+    from preflight.accountsource import AccountSource
     from preflight.manifest import Manifest
-    from preflight.runner import AccountSource
 
 REDACTED_ACCOUNT = "************"
 # AWS access key ids (long-term AKIA, temporary ASIA): never written, even inside an error text.

@@ -107,8 +107,8 @@ M = [
     (
         "gate: could-not-evaluate exits 1",
         "preflight/gate.py",
-        "        return EXIT_CANNOT_EVALUATE\n    if report.verdict",
-        "        return EXIT_NO_GO\n    if report.verdict",
+        "        return ExitCode.ENVIRONMENT\n    if report.verdict",
+        "        return ExitCode.NO_GO\n    if report.verdict",
         ["tests/test_check.py::test_unknown_limit_fails_closed_unless_allowed"],
     ),
     (
@@ -184,8 +184,8 @@ M = [
     (
         "gate: --soft-fail ignored",
         "preflight/gate.py",
-        "    if policy.soft_fail:\n        return EXIT_GO",
-        "    if False:\n        return EXIT_GO",
+        "    if policy.soft_fail:\n        return ExitCode.GO",
+        "    if False:\n        return ExitCode.GO",
         GATE,
     ),
     (
@@ -198,8 +198,8 @@ M = [
     (
         "gate: several regions: could-not-evaluate outranks NO_GO",
         "preflight/gate.py",
-        "    for code in (EXIT_NO_GO, EXIT_CANNOT_EVALUATE):",
-        "    for code in (EXIT_CANNOT_EVALUATE, EXIT_NO_GO):",
+        "    for code in (ExitCode.NO_GO, ExitCode.ENVIRONMENT):",
+        "    for code in (ExitCode.ENVIRONMENT, ExitCode.NO_GO):",
         ["tests/test_regions.py::test_a_known_no_go_outranks_could_not_evaluate"],
     ),
     (

@@ -126,6 +126,31 @@ def test_input_errors_exit_2_and_verdicts_alone_exit_1() -> None:
     assert ExitCode.NO_GO == 1 and ExitCode.INPUT == 2 and ExitCode.ENVIRONMENT == 3
 
 
+def test_every_error_class_carries_a_member_of_the_one_exit_code_enum() -> None:
+    from preflight import errors
+    from preflight.aws import AwsCallError
+    from preflight.deploy import DeployEnvironmentError
+    from preflight.exits import ExitCode as FromExits
+
+    assert FromExits is errors.ExitCode  # one enum, however it is imported
+    classes = [errors.InputError, errors.AwsAccessError, errors.EnvironmentProblem, AwsCallError]
+    codes = {cls: cls.exit_code for cls in [*classes, DeployEnvironmentError]}
+    assert codes[errors.InputError] is ExitCode.INPUT
+    assert codes[errors.AwsAccessError] == codes[AwsCallError] == ExitCode.ENVIRONMENT
+    assert codes[DeployEnvironmentError] is ExitCode.ENVIRONMENT
+
+
+def test_a_failed_call_that_leaves_the_account_unusable_is_translated_in_one_place() -> None:
+    from preflight.aws import AwsCallError
+    from preflight.errors import AwsAccessError
+
+    failed = AwsCallError("sts", "AssumeRole", "AccessDenied", "not authorized")
+    translated = AwsAccessError.of_call(failed)
+    assert str(translated) == str(failed) and "access denied (needs sts:AssumeRole)" in str(translated)
+    assert translated.operation == "sts:AssumeRole" and translated.permission == "sts:AssumeRole"
+    assert classify(translated).code == ExitCode.ENVIRONMENT
+
+
 # --- internal errors: one line, the traceback only with --debug ----------------------------------------
 
 

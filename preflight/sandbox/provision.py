@@ -15,7 +15,7 @@ import zipfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
@@ -23,7 +23,30 @@ from botocore.exceptions import BotoCoreError, ClientError
 from preflight.sandbox.scenario import Scenario, Vpc, expand, subnet_cidrs
 
 if TYPE_CHECKING:
-    from preflight.sandbox.server import Sandbox
+    from preflight.sandbox.state import SandboxState
+
+
+class ProvisionTarget(Protocol):
+    """What provisioning uses of the running `server.Sandbox` (named by shape: the server imports this
+    module to apply a scenario, so this one does not import the server back)."""
+
+    region: str
+    account_id: str
+    endpoint_url: str
+    state: SandboxState
+
+    def setup_client(self, service: str, region: str) -> Any: ...
+
+    def set_applied_quota(
+        self,
+        service_code: str,
+        quota_code: str,
+        value: float,
+        region: str | None = None,
+        *,
+        listed: bool = True,
+    ) -> None: ...
+
 
 WORKERS = 8
 OTHER_ACCOUNT_ID = "210987654321"  # another account of the sandbox, holding globally named buckets
@@ -90,7 +113,7 @@ def _spec(kind: str, name: str) -> list[dict[str, Any]]:
 
 
 class _Provisioner:
-    def __init__(self, scenario: Scenario, sandbox: Sandbox) -> None:
+    def __init__(self, scenario: Scenario, sandbox: ProvisionTarget) -> None:
         self.scenario = scenario
         self.sandbox = sandbox
         self._clients: dict[tuple[str, str], Any] = {}
@@ -105,7 +128,7 @@ class _Provisioner:
         key = (service, region)
         with self._lock:
             if key not in self._clients:
-                self._clients[key] = self.sandbox._setup_client(service, region)
+                self._clients[key] = self.sandbox.setup_client(service, region)
             return self._clients[key]
 
     def run(self) -> None:
@@ -416,6 +439,6 @@ class _Provisioner:
         return create
 
 
-def apply_scenario(scenario: Scenario, sandbox: Sandbox) -> None:
+def apply_scenario(scenario: Scenario, sandbox: ProvisionTarget) -> None:
     """Set the scenario's applied quotas and create its resources in the running sandbox."""
     _Provisioner(scenario, sandbox).run()

@@ -334,7 +334,7 @@ class Sandbox:
                 self._clients[key] = made
             return made
 
-    def _setup_client(self, service: str, region: str) -> Any:
+    def setup_client(self, service: str, region: str) -> Any:
         """A client for scenario setup: faults are off, so no retries: fail fast. Kept while the port is."""
         key = (self.endpoint_url, service, region)
         with _SESSION_LOCK:
