@@ -22,6 +22,10 @@ from preflight.exits import GuardedGroup, guarded
 from preflight.flagtypes import BoundedFloat
 
 FORMATS = ("table", "json", "markdown", "sarif", "junit", "github")
+RESULT_FORMAT_HELP = (
+    "table for people; json for machines; markdown, sarif (code scanning), junit (test reports) or "
+    "github (workflow annotations) for CI."
+)
 SANDBOX_HELP = (
     "Run against the built-in emulated account (no AWS account needed) with this scenario: "
     "{scenarios}, or a scenario file."
@@ -50,10 +54,10 @@ class ScenarioOption(click.Option):
 
 
 class FormatChoice(click.Choice):
-    """`table|json`; `text`, the name verify-program and rehearse used before, is still accepted."""
+    """Every format; `text`, the name verify-program and rehearse used for `table`, is still accepted."""
 
     def __init__(self) -> None:
-        super().__init__(["table", "json"])
+        super().__init__(list(FORMATS))
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         return super().convert("table" if value == "text" else value, param, ctx)
@@ -321,13 +325,6 @@ def _invocation(
         adapt=adapt,
         save_plan=save_plan,
     )
-
-
-def _fit(text: str) -> str:
-    """Plain text for stdout, its long lines wrapped to the terminal's width (kept whole in a file)."""
-    from preflight.terminal import fit, output_width
-
-    return fit(text, output_width())
 
 
 def _stats_text(report: Any) -> str:
@@ -1037,7 +1034,7 @@ Examples:
     type=FormatChoice(),
     default="table",
     show_default=True,
-    help="table for people, json for machines.",
+    help=RESULT_FORMAT_HELP,
 )
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the result here (`-`: stdout).")
 @_handle_errors
@@ -1061,13 +1058,7 @@ def request_increases(
     Skips quotas with an open request or already raised enough; quotas AWS does not raise are reported
     as needing a design change. Exit 0 on success, 2 on a bad file, 3 when an AWS call failed.
     """
-    from preflight.increases import (
-        ServiceQuotas,
-        list_offline,
-        load_requested,
-        render_table,
-        run_increases,
-    )
+    from preflight.increases import ServiceQuotas, list_offline, load_requested, run_increases
 
     if old_report_file:
         click.echo("tap-preflight: warning: --report is deprecated here: use --from-report", err=True)
@@ -1097,14 +1088,12 @@ def request_increases(
             result = run_increases(
                 requested, ServiceQuotas(aws), region=region, submit=submit, progress=progress
             )
-    if fmt == "json":
-        text = result.to_json()
-    else:
-        from preflight.terminal import output_width, use_color
+    from preflight.formats import render_result
+    from preflight.terminal import output_width, use_color
 
-        to_stdout = output in (None, "-")
-        width = output_width() if to_stdout else None
-        text = render_table(result, color=to_stdout and use_color(), width=width or 120)
+    to_stdout = output in (None, "-")
+    width = output_width() if to_stdout else None
+    text = render_result("increases", result, fmt, color=to_stdout and use_color(), width=width)  # type: ignore[arg-type]
     if output:
         from preflight.fileio import write_output
 
@@ -1261,17 +1250,17 @@ Examples:
     type=FormatChoice(),
     default="table",
     show_default=True,
-    help="table for people, json for machines.",
+    help=RESULT_FORMAT_HELP,
 )
 @_handle_errors
 def verify_program(plan_path: str, manifest: str | None, fmt: str) -> ExitCode:
     """Run the Pulumi program under mocks and check what it would register against the plan."""
-    from preflight.program.planfile import load_trusted_plan
-    from preflight.program.verify import verify_program as verify
+    from preflight.formats import render_result
+    from preflight.program.verify import verify_plan_file
+    from preflight.terminal import output_width
 
-    trusted = load_trusted_plan(plan_path, manifest=manifest)
-    result = verify(trusted.plan, base_dir=trusted.base_dir)
-    click.echo(result.to_json() if fmt == "json" else _fit(result.render_text()), nl=False)
+    result = verify_plan_file(plan_path, manifest=manifest)
+    click.echo(render_result("verify", result, fmt, width=output_width()), nl=False)  # type: ignore[arg-type]
     return ExitCode.GO if result.ok else ExitCode.NO_GO
 
 
@@ -1308,7 +1297,7 @@ Examples:
     type=FormatChoice(),
     default="table",
     show_default=True,
-    help="table for people, json for machines.",
+    help=RESULT_FORMAT_HELP,
 )
 @_handle_errors
 def rehearse(
@@ -1333,7 +1322,10 @@ def rehearse(
     )
     if result.forced:
         click.echo(f"tap-preflight: FORCED: rehearsing a plan the program refuses: {result.forced}", err=True)
-    click.echo(result.to_json() if fmt == "json" else _fit(result.render_text()), nl=False)
+    from preflight.formats import render_result
+    from preflight.terminal import output_width
+
+    click.echo(render_result("rehearse", result, fmt, width=output_width()), nl=False)  # type: ignore[arg-type]
     return ExitCode.GO if result.complete else ExitCode.NO_GO
 
 
@@ -1341,20 +1333,27 @@ def rehearse(
     epilog="""\b
 Examples:
   tap-preflight lint tap.py preflight/program
+  # for code scanning
+  tap-preflight lint tap.py preflight/program --format sarif > lint.sarif
 """
 )
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option(
+    "--format", "fmt", type=FormatChoice(), default="table", show_default=True, help=RESULT_FORMAT_HELP
+)
 @_handle_errors
-def lint(paths: tuple[str, ...]) -> ExitCode:
+def lint(paths: tuple[str, ...], fmt: str) -> ExitCode:
     """Lint Pulumi program sources: CRLF, a resource created twice, a VPC policy without VPC functions."""
     from pathlib import Path
 
-    from preflight.program.lint import lint_paths
+    from preflight.formats import render_result
+    from preflight.program.lint import run_lint
+    from preflight.terminal import output_width
 
-    findings = lint_paths([Path(p) for p in paths])
-    click.echo(_fit("".join(f"{finding}\n" for finding in findings)), nl=False)
-    click.echo(f"{len(findings)} finding(s) in {len(paths)} path(s)", err=True)
-    return ExitCode.NO_GO if findings else ExitCode.GO
+    result = run_lint(Path(p) for p in paths)
+    click.echo(render_result("lint", result, fmt, width=output_width()), nl=False)  # type: ignore[arg-type]
+    click.echo(f"{len(result.findings)} finding(s) in {len(paths)} path(s)", err=True)
+    return ExitCode.GO if result.ok else ExitCode.NO_GO
 
 
 if __name__ == "__main__":

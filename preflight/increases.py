@@ -249,7 +249,7 @@ def list_offline(requested: Requested, region: str | None = None) -> IncreasesRe
 def _design_detail(req: IncreaseRequest) -> str:
     if req.adjustable:
         return ""
-    return f"AWS does not raise it: the deployment must fit in {_n(req.current)} (see plan --adapt)"
+    return f"AWS does not raise it: the deployment must fit in {amount(req.current)} (see plan --adapt)"
 
 
 def _result(
@@ -391,7 +391,7 @@ def _one(req: IncreaseRequest, quotas: ServiceQuotas, region: str, submit: bool)
                     req,
                     region,
                     "open-request",
-                    detail=f"request {opened.id} for {_n(opened.desired)} is {opened.status}",
+                    detail=f"request {opened.id} for {amount(opened.desired)} is {opened.status}",
                     request_id=opened.id,
                     **common,
                 )
@@ -401,7 +401,8 @@ def _one(req: IncreaseRequest, quotas: ServiceQuotas, region: str, submit: bool)
                     req,
                     region,
                     "already-raised",
-                    detail=f"{_n(in_force.value)} in force ({in_force.source}) reaches {_n(req.required)}",
+                    detail=f"{amount(in_force.value)} in force ({in_force.source}) "
+                    f"reaches {amount(req.required)}",
                     **common,
                 )
         if not submit:
@@ -409,7 +410,7 @@ def _one(req: IncreaseRequest, quotas: ServiceQuotas, region: str, submit: bool)
                 req,
                 region,
                 "would-file",
-                detail=f"--submit asks for {_n(desired)}{_unit_label(unit)}",
+                detail=f"--submit asks for {amount(desired)}{_unit_label(unit)}",
                 **common,
             )
         filed = quotas.file(req, where, desired)
@@ -418,7 +419,7 @@ def _one(req: IncreaseRequest, quotas: ServiceQuotas, region: str, submit: bool)
             req,
             region,
             "filed",
-            detail=f"asked for {_n(desired)}{_unit_label(unit)}: {status}",
+            detail=f"asked for {amount(desired)}{_unit_label(unit)}: {status}",
             request_id=filed.get("Id"),
             case_id=filed.get("CaseId") or None,
             **common,
@@ -428,10 +429,11 @@ def _one(req: IncreaseRequest, quotas: ServiceQuotas, region: str, submit: bool)
         return _outcome(req, region, "error", detail=why)
 
 
-# --- rendering ---------------------------------------------------------------------------------------
+# --- numbers in the details ------------------------------------------------------------------------
 
 
-def _n(value: float | None) -> str:
+def amount(value: float | None) -> str:
+    """A limit or value as the details say it: whole numbers without a point, `?` when unknown."""
     if value is None:
         return "?"
     return f"{int(value)}" if float(value).is_integer() else f"{value:g}"
@@ -439,76 +441,3 @@ def _n(value: float | None) -> str:
 
 def _unit_label(unit: str) -> str:
     return "" if unit == "None" else f" {unit.lower()}"
-
-
-def render_table(result: IncreasesResult, *, color: bool = False, width: int = 120) -> str:
-    import io
-
-    from rich.console import Console
-    from rich.table import Table
-
-    style = {"filed": "green", "would-file": "yellow", "error": "bold red", "design-change": "bold red"}
-    buf = io.StringIO()
-    console = Console(file=buf, force_terminal=color, no_color=not color, width=width, highlight=False)
-    if not result.outcomes:
-        console.print(f"No increase requests in {result.source}: the requested deployment fits as it is.")
-        return buf.getvalue()
-    if width < NARROW:
-        _print_list(console, result, style)
-        console.print(summary_line(result))
-        return "".join(line.rstrip() + "\n" for line in buf.getvalue().splitlines())
-    table = Table(header_style="bold")
-    for column in ("quota", "region", "current", "required", "action", "detail"):
-        table.add_column(column, justify="right" if column in ("current", "required") else "left")
-    for o in result.outcomes:
-        current = o.in_force if o.in_force is not None else o.current
-        s = style.get(o.status)
-        action = STATUS_TEXT[o.status]
-        table.add_row(
-            f"{o.quota_name}\n[dim]{o.service_code}/{o.quota_code}[/dim]",
-            o.region,
-            _n(current),
-            _n(o.required),
-            f"[{s}]{action}[/]" if s else action,
-            o.detail,
-        )
-    console.print(table)
-    console.print(summary_line(result))
-    return buf.getvalue()
-
-
-NARROW = 100  # below this the six columns fold every cell: one entry per request instead
-
-
-def _print_list(console: Any, result: IncreasesResult, style: dict[str, str]) -> None:
-    """Each request as a line (code, current -> required, action), its name, region and detail below."""
-    from rich.padding import Padding
-    from rich.text import Text
-
-    for o in result.outcomes:
-        current = o.in_force if o.in_force is not None else o.current
-        line = Text.assemble(
-            (f"{o.service_code}/{o.quota_code}", "bold"),
-            f"  {_n(current)} -> {_n(o.required)}  ",
-            (STATUS_TEXT[o.status], style.get(o.status, "")),
-        )
-        console.print(line)
-        about = f"{o.quota_name} ({o.region})" + (f": {o.detail}" if o.detail else "")
-        console.print(Padding(Text(about), (0, 0, 0, 4), expand=False))
-
-
-SHORT_TEXT: dict[str, str] = {
-    "filed": "filed",
-    "would-file": "to file with --submit",
-    "listed": "listed",
-    "open-request": "already requested",
-    "already-raised": "already raised",
-    "design-change": "need a design change",
-    "error": "failed",
-}
-
-
-def summary_line(result: IncreasesResult) -> str:
-    parts = [f"{result.count(s)} {text}" for s, text in SHORT_TEXT.items() if result.count(s)]  # type: ignore[arg-type]
-    mode = "submitted" if result.submitted else "nothing changed in the account"
-    return f"{len(result.outcomes)} increase request(s) from {result.source} ({mode}): " + ", ".join(parts)

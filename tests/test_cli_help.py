@@ -74,14 +74,15 @@ def test_sandbox_help_lists_the_shipped_scenarios(name: str, cli: Callable[..., 
     assert listed in text.replace("- ", "-"), text
 
 
-def test_format_is_table_or_json_for_the_single_report_commands() -> None:
-    for name in ("request-increases", "verify-program", "rehearse"):
+def test_every_command_that_writes_a_result_offers_every_format() -> None:
+    # One renderer interface (preflight/formats): the same formats for every result, table by default.
+    from preflight.formats import FORMAT_NAMES
+
+    for name in ("check", "plan", "request-increases", "verify-program", "rehearse", "lint"):
         [fmt] = [p for p in COMMANDS[name].params if p.name == "fmt"]
         assert isinstance(fmt.type, click.Choice)
-        assert list(fmt.type.choices) == ["table", "json"], name
+        assert tuple(fmt.type.choices) == FORMAT_NAMES, name
         assert fmt.default == "table"
-    [gate_fmt] = [p for p in COMMANDS["check"].params if p.name == "fmt"]
-    assert list(gate_fmt.type.choices)[:2] == ["table", "json"]  # type: ignore[attr-defined]
 
 
 def test_format_text_is_still_accepted(cli: Callable[..., Result], tmp_path: Path) -> None:

@@ -1,18 +1,30 @@
-"""Report formatters: each takes a `Report` and returns a string; none prints."""
+"""Formatters: each takes a result and returns a string; none prints.
+
+Two entry points: `render`/`render_many` for quota reports (check, plan, deploy), and `render_result`
+for every result kind (`ResultKind`) in every format (`Format`). Reports have a renderer per format;
+the other results have their own table and JSON, and reach the CI formats (markdown, sarif, junit,
+github) as a checklist (formats/checklist.py). Adding a format: a member of `Format`, a module here,
+and a case in `formatter` and `checklist_formatter`; the type checker's `assert_never` and
+tests/formats/test_formats_dispatch.py name every place that is missing it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Literal, assert_never, get_args
+from typing import TYPE_CHECKING, Any, Literal, assert_never, get_args
 
 from preflight.nextsteps import Invocation
 from preflight.report import Report
 
 if TYPE_CHECKING:
+    from preflight.formats.checklist import Checklist
     from preflight.gate import GatePolicy
 
 Format = Literal["table", "json", "markdown", "sarif", "junit", "github"]
 FORMAT_NAMES: tuple[str, ...] = get_args(Format)
+# Every result a command writes: quota reports, then the results that render as checklists.
+ResultKind = Literal["report", "increases", "verify", "rehearse", "lint"]
+RESULT_KINDS: tuple[str, ...] = get_args(ResultKind)
 
 
 def formatter(fmt: Format) -> Callable[[Report], str]:
@@ -139,3 +151,87 @@ def _render_many(
             return "\n".join(parts) + closing
         case _:
             assert_never(fmt)
+
+
+# --- every result kind -----------------------------------------------------------------------------
+
+
+def result_formatter(kind: ResultKind, fmt: Format) -> Callable[[Any], str]:
+    """The formatter of a `kind` result in `fmt` (tables at their file width: see `render_result`)."""
+    match kind:
+        case "report":
+            return formatter(fmt)
+        case "increases" | "verify" | "rehearse" | "lint":
+            if fmt == "table":
+                return lambda result: _table(kind, result)
+            if fmt == "json":
+                return lambda result: str(result.to_json())
+            to_checklist = checklist_of(kind)
+            render_checklist = checklist_formatter(fmt)
+            return lambda result: render_checklist(to_checklist(result))
+        case _:
+            assert_never(kind)
+
+
+def render_result(
+    kind: ResultKind, result: Any, fmt: Format, *, color: bool = False, width: int | None = None
+) -> str:
+    """`result` (of `kind`) in `fmt`; a table is fitted to `width` (None: kept whole), coloured if `color`."""
+    if fmt == "table" and kind != "report":
+        return _table(kind, result, color=color, width=width)
+    return result_formatter(kind, fmt)(result)
+
+
+def checklist_of(kind: Literal["increases", "verify", "rehearse", "lint"]) -> Callable[[Any], Checklist]:
+    from preflight.formats import checklist
+
+    match kind:
+        case "increases":
+            return checklist.of_increases
+        case "verify":
+            return checklist.of_verify
+        case "rehearse":
+            return checklist.of_rehearsal
+        case "lint":
+            return checklist.of_lint
+        case _:
+            assert_never(kind)
+
+
+def checklist_formatter(fmt: Literal["markdown", "sarif", "junit", "github"]) -> Callable[[Checklist], str]:
+    match fmt:
+        case "markdown":
+            from preflight.formats.markdown import render_checklist_markdown
+
+            return render_checklist_markdown
+        case "sarif":
+            from preflight.formats.sarif import render_checklist_sarif
+
+            return render_checklist_sarif
+        case "junit":
+            from preflight.formats.junit import render_checklist_junit
+
+            return render_checklist_junit
+        case "github":
+            from preflight.formats.github import render_checklist_github
+
+            return render_checklist_github
+        case _:
+            assert_never(fmt)
+
+
+def _table(
+    kind: Literal["increases", "verify", "rehearse", "lint"],
+    result: Any,
+    *,
+    color: bool = False,
+    width: int | None = None,
+) -> str:
+    """Each command's own table view, as it has always looked."""
+    if kind == "increases":
+        from preflight.formats.increases import render_increases_table
+
+        return render_increases_table(result, color=color, width=width or 120)
+    from preflight.terminal import fit
+
+    return fit(result.render_text(), width)

@@ -23,6 +23,7 @@ from preflight.formats._common import (
     unit_of,
     value_text,
 )
+from preflight.formats.checklist import Checklist
 from preflight.model import Adaptation
 from preflight.report import Finding, Report
 
@@ -131,4 +132,36 @@ def render_github(report: Report, *, cap: int = ANNOTATION_CAP) -> str:
         f"in {report.region}: {counts_text(report)}"
     )
     out.append(escape_data(summary))
+    return "\n".join(out) + "\n"
+
+
+# --- checklists: lint, verify-program, rehearse, request-increases ----------------------------------
+
+_ITEM_COMMAND = {"error": "error", "failed": "error", "warning": "warning"}
+
+
+def render_checklist_github(checklist: Checklist, *, cap: int = ANNOTATION_CAP) -> str:
+    """One annotation per item that needs attention, on its file and line; then the summary line."""
+    out = []
+    for item in checklist.needing_attention():
+        file, line = checklist.location(item)
+        title = f"{item.rule} {item.name}".strip()
+        out.append(
+            command(
+                _ITEM_COMMAND[item.status],
+                item.message or item.name,
+                {"title": title, "file": file, "line": line},
+            )
+        )
+    if len(out) > cap:
+        more = len(out) - (cap - 1)
+        out = out[: cap - 1]
+        out.append(
+            command(
+                "notice",
+                f"{more} more annotations not shown (at most {cap}); the JSON or SARIF output has them all",
+                {"title": f"tap-preflight: {more} more"},
+            )
+        )
+    out.append(escape_data(f"tap-preflight {checklist.command}: {checklist.title}"))
     return "\n".join(out) + "\n"

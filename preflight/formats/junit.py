@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from typing import assert_never
 
 from preflight.formats._common import (
     after,
@@ -27,6 +28,7 @@ from preflight.formats._common import (
     unit_of,
     value_text,
 )
+from preflight.formats.checklist import Checklist
 from preflight.model import Adaptation
 from preflight.report import CheckFinding, Finding, Report
 
@@ -183,6 +185,60 @@ def render_junit(report: Report, *, warn_fails: bool = False, strict: bool = Fal
     for a in adaptations:
         _adaptation_case(suite, report, a, strict=strict)
 
+    ET.indent(root, space="  ")
+    body = ET.tostring(root, encoding="unicode", short_empty_elements=True)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n"
+
+
+# --- checklists: lint, verify-program, rehearse, request-increases ----------------------------------
+
+
+def render_checklist_junit(checklist: Checklist) -> str:
+    """One suite, one test case per item: `failed` a `<failure>`, `error` an `<error>`, `skipped` a
+    `<skipped>`; a `warning` passes with its message in `<system-out>` (as a quota WARN does)."""
+    totals = {
+        "tests": str(len(checklist.items)),
+        "failures": str(checklist.count("failed")),
+        "errors": str(checklist.count("error")),
+        "skipped": str(checklist.count("skipped")),
+        "time": "0",
+    }
+    root = ET.Element("testsuites", {"name": "tap-preflight", **totals})
+    suite = _element(root, "testsuite", name=f"tap-preflight {checklist.command}", **totals)
+    props = _element(suite, "properties")
+    for name, value in (
+        ("command", checklist.command),
+        ("ok", str(checklist.ok).lower()),
+        ("summary", checklist.title),
+    ):
+        _element(props, "property", name=name, value=value)
+    for item in checklist.items:
+        file, line = checklist.location(item)
+        attrs = {
+            "classname": f"tap-preflight.{checklist.command}",
+            "name": f"{item.rule} {item.name}".strip(),
+        }
+        attrs["time"] = "0"
+        if file:
+            attrs["file"] = file
+        if line is not None and line >= 1:
+            attrs["line"] = str(line)
+        case = _element(suite, "testcase", **attrs)
+        where = f"{file}:{line}" if file and line else file
+        body = "\n".join(filter(None, [item.message, where]))
+        match item.status:
+            case "failed":
+                _element(case, "failure", body, message=item.message or item.name, type=item.rule)
+            case "error":
+                _element(case, "error", body, message=item.message or item.name, type=item.rule)
+            case "skipped":
+                _element(case, "skipped", message=item.message or "skipped")
+            case "warning":
+                _element(case, "system-out", body)
+            case "passed":
+                pass
+            case _:
+                assert_never(item.status)
     ET.indent(root, space="  ")
     body = ET.tostring(root, encoding="unicode", short_empty_elements=True)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n"

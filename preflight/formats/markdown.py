@@ -23,6 +23,7 @@ from preflight.formats._common import (
     usd,
     value_text,
 )
+from preflight.formats.checklist import Checklist, Item
 from preflight.formats.mermaid import adaptation_graph_section
 from preflight.model import Adaptation, Verdict
 from preflight.nextsteps import Invocation, next_steps
@@ -197,3 +198,44 @@ def render_markdown(report: Report, *, invocation: Invocation | None = None) -> 
         "</details>",
     ]
     return "\n".join(out) + "\n"
+
+
+# --- checklists: lint, verify-program, rehearse, request-increases ----------------------------------
+
+_ITEM_ICON = {"passed": "✅", "failed": "❌", "error": "❔", "warning": "⚠️", "skipped": "⏭️"}
+
+
+def render_checklist_markdown(checklist: Checklist) -> str:
+    """The result in one line, then what needs attention as a table, the rest folded in `<details>`."""
+    icon = "✅" if checklist.ok else "❌"
+    lines = [f"### {icon} tap-preflight {checklist.command}: {text(checklist.title)}", ""]
+    attention = checklist.needing_attention()
+    if attention:
+        rows = [_item_row(checklist, item) for item in attention]
+        lines += [*_table(("status", "rule", "what", "message", "where"), rows), ""]
+    rest = [item for item in checklist.items if item not in attention]
+    if rest:
+        summary = ", ".join(
+            f"{n} {status}"
+            for status in ("passed", "skipped")
+            if (n := sum(i.status == status for i in rest))
+        )
+        lines += ["<details>", f"<summary>{summary}</summary>", ""]
+        lines += [
+            *_table(("status", "rule", "what", "message", "where"), [_item_row(checklist, i) for i in rest]),
+            "",
+        ]
+        lines += ["</details>", ""]
+    return "\n".join(lines)
+
+
+def _item_row(checklist: Checklist, item: Item) -> list[str]:
+    file, line = checklist.location(item)
+    where = code(f"{file}:{line}" if line else file, cell=True) if file else ""
+    return [
+        f"{_ITEM_ICON[item.status]} {item.status}",
+        code(item.rule, cell=True) if item.rule else "",
+        text(item.name),
+        text(item.message),
+        where,
+    ]

@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 from preflight import __version__
 from preflight.formats._common import check_details, check_first_line, first_line, quota_entry, scope_label
+from preflight.formats.checklist import Checklist, Item
 from preflight.report import CheckFinding, Finding, Report
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -248,3 +249,66 @@ def render_sarif(report: Report) -> str:
     }
     sarif = {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
     return json.dumps(sarif, indent=2, ensure_ascii=False) + "\n"
+
+
+# --- checklists: lint, verify-program, rehearse, request-increases ----------------------------------
+
+_ITEM_LEVEL = {"failed": "error", "error": "error", "warning": "warning"}
+
+
+def render_checklist_sarif(checklist: Checklist) -> str:
+    """One run: every rule of the command, one result per item that needs attention, located at its
+    file and line (or the file the result is about): code scanning refuses a result with no location."""
+    rules = [
+        {
+            "id": r.id,
+            "name": _pascal(r.name) or r.id,
+            "shortDescription": {"text": r.name},
+            "fullDescription": {"text": r.description},
+            "help": {"text": r.description},
+            "defaultConfiguration": {"level": "error"},
+            "properties": {"tags": [f"tap-preflight-{checklist.command}"]},
+        }
+        for r in checklist.rules
+    ]
+    index = {r.id: i for i, r in enumerate(checklist.rules)}
+    results = [
+        _item_result(checklist, item, index)
+        for item in checklist.items
+        if item.status in _ITEM_LEVEL and item.rule in index
+    ]
+    run = {
+        "automationDetails": {"id": f"tap-preflight/{checklist.command}/"},
+        "tool": {
+            "driver": {
+                "name": "tap-preflight",
+                "version": __version__,
+                "semanticVersion": __version__,
+                "rules": rules,
+            }
+        },
+        "invocations": [{"executionSuccessful": True}],
+        "results": results,
+        "properties": {"command": checklist.command, "ok": checklist.ok, "summary": checklist.title},
+    }
+    sarif = {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
+    return json.dumps(sarif, indent=2, ensure_ascii=False) + "\n"
+
+
+def _item_result(checklist: Checklist, item: Item, index: dict[str, int]) -> dict[str, Any]:
+    file, line = checklist.location(item)
+    result: dict[str, Any] = {
+        "ruleId": item.rule,
+        "ruleIndex": index[item.rule],
+        "kind": "fail",
+        "level": _ITEM_LEVEL[item.status],
+        "message": {"text": f"{item.name}: {item.message}" if item.message else item.name},
+    }
+    if file:
+        physical: dict[str, Any] = {"artifactLocation": artifact_location(file)}
+        if line is not None and line >= 1:
+            physical["region"] = {"startLine": line}
+        result["locations"] = [{"physicalLocation": physical}]
+    key = "\0".join((checklist.command, item.rule, item.name, file, item.message))
+    result["partialFingerprints"] = {"tapPreflightItem/v1": hashlib.sha256(key.encode()).hexdigest()[:32]}
+    return result

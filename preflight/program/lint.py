@@ -1,13 +1,13 @@
 """`tap-preflight lint`: the seed's code defects, found in a Pulumi program's source (stdlib `ast`).
 
-- TAP001: CRLF line endings.
-- TAP002: a resource created twice under one physical name: two constructors of one pulumi-aws type
-  whose `name=` (or `bucket=`) is the same literal or the same expression, a constant name inside a
-  loop, or the seed's pattern, a second resource named after an existing one of its type
-  (`aws.cloudwatch.MetricAlarm(..., name=alarm.name)` where `alarm` is a MetricAlarm).
-- TAP003: the VPC access policy (AWSLambdaVPCAccessExecutionRole) attached in a program whose
-  functions have no `vpc_config`.
+Each rule is one small class below with its id, name and description (the SARIF rule, the JUnit case,
+the annotation's title), checking one of three things: a file's bytes, one file's analysis, or every
+file's analyses together. The walk that gathers facts about resource calls (`_FileAnalysis`) is shared.
+
 - TAP000: a file that cannot be read or parsed (nothing else can be said about it).
+- TAP001: CRLF line endings.
+- TAP002: a resource created twice under one physical name.
+- TAP003: the VPC access policy without VPC-attached functions.
 
 The analysis is deliberately local and conservative: a finding names a pattern that is wrong whatever
 the values at run time; what depends on values is `verify-program`'s job.
@@ -16,21 +16,17 @@ the values at run time; what depends on values is `verify-program`'s job.
 from __future__ import annotations
 
 import ast
+import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 from preflight.errors import InputError
 from preflight.fileio import read_input
 
-RULES = {
-    "TAP000": "file cannot be parsed",
-    "TAP001": "CRLF line endings",
-    "TAP002": "resource created twice under one physical name",
-    "TAP003": "VPC access policy without VPC-attached functions",
-}
-
+LINT_SCHEMA = "tap-preflight/lint/v1"
 VPC_ACCESS_POLICY_NAME = "AWSLambdaVPCAccessExecutionRole"
 SKIP_DIRS = frozenset({".git", ".venv", "venv", "__pycache__", "node_modules", ".tox", ".mypy_cache"})
 
@@ -57,9 +53,171 @@ class LintFinding:
         return f"{self.file}:{self.line}: {self.rule} {self.message}"
 
 
-def lint_paths(paths: list[Path]) -> list[LintFinding]:
-    """Lint the files (and the *.py files under the directories) given; findings sorted by file and line."""
-    files = list(_expand(paths))
+# --- the rules -------------------------------------------------------------------------------------
+
+
+class Rule:
+    """One lint rule: an id, a name, a description, and the one check it overrides."""
+
+    id: ClassVar[str]
+    name: ClassVar[str]
+    description: ClassVar[str]
+
+    def check_bytes(self, file: str, raw: bytes) -> Iterator[LintFinding]:
+        """Findings in a file's bytes, before it is parsed (any file named, Python or not)."""
+        return iter(())
+
+    def check_file(self, analysis: _FileAnalysis) -> Iterator[LintFinding]:
+        """Findings in one parsed and analysed Python file."""
+        return iter(())
+
+    def check_program(self, analyses: list[_FileAnalysis]) -> Iterator[LintFinding]:
+        """Findings that need every linted file at once."""
+        return iter(())
+
+    def finding(self, file: str, line: int, message: str) -> LintFinding:
+        return LintFinding(self.id, file, line, message)
+
+
+class Unreadable(Rule):
+    id = "TAP000"
+    name = "file cannot be parsed"
+    description = "The file cannot be read, decoded or parsed as Python: nothing else can be said about it."
+
+
+class CrlfLineEndings(Rule):
+    id = "TAP001"
+    name = "CRLF line endings"
+    description = "CRLF line endings in a program file (the seed's deploy failed on them): use LF."
+
+    def check_bytes(self, file: str, raw: bytes) -> Iterator[LintFinding]:
+        crlf = raw.count(b"\r\n")
+        if crlf:
+            first = raw[: raw.index(b"\r\n")].count(b"\n") + 1
+            yield self.finding(file, first, f"CRLF line endings ({crlf} lines); use LF (e.g. dos2unix)")
+
+
+class CreatedTwice(Rule):
+    id = "TAP002"
+    name = "resource created twice under one physical name"
+    description = (
+        "Two constructors of one pulumi-aws type whose `name=` (or `bucket=`) is the same literal or "
+        "expression, a constant name inside a loop, or a second resource named after an existing one "
+        "of its type (the seed's `MetricAlarm(..., name=alarm.name)`): the second create fails."
+    )
+
+    def check_file(self, analysis: _FileAnalysis) -> Iterator[LintFinding]:
+        for call in analysis.calls:
+            yield from self._one_call(analysis.file, call)
+        yield from self._duplicates(analysis)
+
+    def _one_call(self, file: str, call: _ResourceCall) -> Iterator[LintFinding]:
+        if call.name_expr is None:
+            return
+        cls = call.type.split(".")[-1]
+        line = call.node.lineno
+        if call.named_after_own_type:  # the seed's pattern
+            yield self.finding(
+                file,
+                line,
+                f"{cls} created again under the physical name of an existing {cls} "
+                f"({ast.unparse(call.name_expr)}): two resources, one name. Create it once, with "
+                "everything it needs (e.g. alarm_actions) set at creation",
+            )
+        elif call.loops and isinstance(call.name_expr, ast.Constant):
+            yield self.finding(
+                file,
+                line,
+                f"{cls} created on every iteration of a loop under one physical name "
+                f"{ast.unparse(call.name_expr)}",
+            )
+
+    def _duplicates(self, analysis: _FileAnalysis) -> Iterator[LintFinding]:
+        seen: dict[tuple[str, str], list[_ResourceCall]] = {}
+        for call in analysis.calls:
+            if call.name_expr is None:
+                continue
+            key = (call.type, _name_key(call))
+            for earlier in seen.get(key, []):
+                if not _exclusive(earlier.branches, call.branches):
+                    yield self.finding(
+                        analysis.file,
+                        call.node.lineno,
+                        f"{call.type.split('.')[-1]} created a second time under the physical name "
+                        f"{ast.unparse(call.name_expr)} (first at line {earlier.node.lineno})",
+                    )
+                    break
+            seen.setdefault(key, []).append(call)
+
+
+class VpcPolicyWithoutVpc(Rule):
+    id = "TAP003"
+    name = "VPC access policy without VPC-attached functions"
+    description = (
+        "AWSLambdaVPCAccessExecutionRole attached in a program whose functions set no `vpc_config` "
+        "(judged per file; a file without functions is judged with the functions of every file): "
+        "attach AWSLambdaBasicExecutionRole instead (least privilege)."
+    )
+
+    def check_program(self, analyses: list[_FileAnalysis]) -> Iterator[LintFinding]:
+        any_vpc_function = any(a.has_vpc_config(c) for a in analyses for c in a.function_calls())
+        for a in analyses:
+            attachments = a.vpc_policy_attachments()
+            functions = a.function_calls()
+            vpc_attached = any(a.has_vpc_config(c) for c in functions) if functions else any_vpc_function
+            if not attachments or vpc_attached:
+                continue
+            where = "no function in this file" if functions else "no function in the linted files"
+            for node in attachments:
+                yield self.finding(
+                    a.file,
+                    node.lineno,
+                    f"{VPC_ACCESS_POLICY_NAME} attached but {where} sets vpc_config: attach "
+                    "AWSLambdaBasicExecutionRole instead (least privilege)",
+                )
+
+
+RULES: tuple[Rule, ...] = (Unreadable(), CrlfLineEndings(), CreatedTwice(), VpcPolicyWithoutVpc())
+UNREADABLE = RULES[0]
+
+
+# --- the run ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LintResult:
+    """What one `lint` run looked at and found."""
+
+    paths: tuple[str, ...]  # as given
+    files: tuple[str, ...]  # every file linted
+    findings: tuple[LintFinding, ...]  # sorted by file, line and rule
+    rules: tuple[Rule, ...] = RULES
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+    def render_text(self) -> str:
+        return "".join(f"{finding}\n" for finding in self.findings)
+
+    def to_json(self) -> str:
+        body = {
+            "schema": LINT_SCHEMA,
+            "ok": self.ok,
+            "paths": list(self.paths),
+            "files": list(self.files),
+            "rules": [{"id": r.id, "name": r.name, "description": r.description} for r in self.rules],
+            "findings": [
+                {"rule": f.rule, "file": f.file, "line": f.line, "message": f.message} for f in self.findings
+            ],
+        }
+        return json.dumps(body, indent=2) + "\n"
+
+
+def run_lint(paths: Iterable[Path]) -> LintResult:
+    """Lint the files (and the *.py files under the directories) given."""
+    given = [Path(p) for p in paths]
+    files = list(_expand(given))
     findings: list[LintFinding] = []
     analyses: list[_FileAnalysis] = []
     for path in files:
@@ -67,8 +225,15 @@ def lint_paths(paths: list[Path]) -> list[LintFinding]:
         findings.extend(found)
         if analysis:
             analyses.append(analysis)
-    findings.extend(_vpc_policy_findings(analyses))
-    return sorted(findings, key=lambda f: (f.file, f.line, f.rule))
+    for rule in RULES:
+        findings.extend(rule.check_program(analyses))
+    ordered = sorted(findings, key=lambda f: (f.file, f.line, f.rule))
+    return LintResult(tuple(map(str, given)), tuple(map(str, files)), tuple(ordered))
+
+
+def lint_paths(paths: list[Path]) -> list[LintFinding]:
+    """The findings of `run_lint`, sorted by file and line."""
+    return list(run_lint(paths).findings)
 
 
 def _expand(paths: list[Path]) -> Iterator[Path]:
@@ -96,32 +261,27 @@ def _lint_file(path: Path) -> tuple[list[LintFinding], _FileAnalysis | None]:
     try:
         raw = read_input(path, "source file")  # capped and bounded in time: a FIFO cannot hang lint
     except InputError as exc:
-        return [LintFinding("TAP000", name, 1, f"cannot read: {exc.detail}")], None
-    findings: list[LintFinding] = []
-    crlf = raw.count(b"\r\n")
-    if crlf:
-        first = raw[: raw.index(b"\r\n")].count(b"\n") + 1
-        findings.append(
-            LintFinding("TAP001", name, first, f"CRLF line endings ({crlf} lines); use LF (e.g. dos2unix)")
-        )
+        return [UNREADABLE.finding(name, 1, f"cannot read: {exc.detail}")], None
+    findings = [f for rule in RULES for f in rule.check_bytes(name, raw)]
     if path.suffix != ".py":
         return findings, None
     try:
         tree = ast.parse(raw.decode("utf-8-sig"), filename=name)
     except (SyntaxError, UnicodeDecodeError, ValueError) as exc:
         line = getattr(exc, "lineno", None) or 1
-        findings.append(LintFinding("TAP000", name, line, f"cannot parse: {exc}"))
+        findings.append(UNREADABLE.finding(name, line, f"cannot parse: {exc}"))
         return findings, None
     except (RecursionError, MemoryError):
-        findings.append(LintFinding("TAP000", name, 1, "cannot parse: expressions nested too deeply"))
+        findings.append(UNREADABLE.finding(name, 1, "cannot parse: expressions nested too deeply"))
         return findings, None
     analysis = _FileAnalysis(name, tree)
     try:
         analysis.run()
+        found = [f for rule in RULES for f in rule.check_file(analysis)]
     except RecursionError:  # the analysis walks the tree recursively; no real program nests this deep
-        findings.append(LintFinding("TAP000", name, 1, "cannot analyse: expressions nested too deeply"))
+        findings.append(UNREADABLE.finding(name, 1, "cannot analyse: expressions nested too deeply"))
         return findings, None
-    findings.extend(analysis.findings)
+    findings.extend(found)
     return findings, analysis
 
 
@@ -135,6 +295,7 @@ class _ResourceCall:
     name_expr: ast.expr | None
     branches: tuple[tuple[int, str], ...]  # enclosing if-statements and the branch taken
     loops: tuple[_Loop, ...]
+    named_after_own_type: bool = False  # name=x.name where x is a resource of this very type
 
 
 @dataclass
@@ -147,7 +308,6 @@ class _Loop:
 class _FileAnalysis:
     file: str
     tree: ast.Module
-    findings: list[LintFinding] = field(default_factory=list)
     calls: list[_ResourceCall] = field(default_factory=list)
     aliases: dict[str, str] = field(default_factory=dict)
     var_types: dict[str, set[str]] = field(default_factory=dict)
@@ -160,7 +320,6 @@ class _FileAnalysis:
         for _ in range(2):  # twice: an append of a variable typed later in the file
             self._types()
         self._visit(self.tree.body, (), ())
-        self._duplicates()
 
     # - names -------------------------------------------------------------------------------------
 
@@ -359,57 +518,15 @@ class _FileAnalysis:
         scope: dict[str, str | None],
     ) -> None:
         name_expr = next((k.value for k in node.keywords if k.arg in NAME_KWARGS), None)
-        self.calls.append(_ResourceCall(typ, node, name_expr, branches, loops))
-        if name_expr is None:
-            return
-        cls = typ.split(".")[-1]
-        # The seed's pattern: named after an existing resource of the same type.
-        if isinstance(name_expr, ast.Attribute) and name_expr.attr in NAME_KWARGS:
-            if self.expr_type(name_expr.value, scope) == typ:
-                self.add(
-                    "TAP002",
-                    node,
-                    f"{cls} created again under the physical name of an existing {cls} "
-                    f"({ast.unparse(name_expr)}): two resources, one name. Create it once, with "
-                    "everything it needs (e.g. alarm_actions) set at creation",
-                )
-                return
-        if loops and isinstance(name_expr, ast.Constant):
-            self.add(
-                "TAP002",
-                node,
-                f"{cls} created on every iteration of a loop under one physical name "
-                f"{ast.unparse(name_expr)}",
-            )
+        # Whether it is named after an existing resource of its type needs the scope of the walk.
+        renamed = (
+            isinstance(name_expr, ast.Attribute)
+            and name_expr.attr in NAME_KWARGS
+            and self.expr_type(name_expr.value, scope) == typ
+        )
+        self.calls.append(_ResourceCall(typ, node, name_expr, branches, loops, renamed))
 
-    def _duplicates(self) -> None:
-        seen: dict[tuple[str, str], list[_ResourceCall]] = {}
-        for call in self.calls:
-            if call.name_expr is None:
-                continue
-            key = (call.type, self._name_key(call))
-            for earlier in seen.get(key, []):
-                if not _exclusive(earlier.branches, call.branches):
-                    self.add(
-                        "TAP002",
-                        call.node,
-                        f"{call.type.split('.')[-1]} created a second time under the physical name "
-                        f"{ast.unparse(call.name_expr)} (first at line {earlier.node.lineno})",
-                    )
-                    break
-            seen.setdefault(key, []).append(call)
-
-    def _name_key(self, call: _ResourceCall) -> str:
-        """The name expression, with each loop variable it uses tied to what that loop iterates."""
-        assert call.name_expr is not None
-        used = {n.id for n in ast.walk(call.name_expr) if isinstance(n, ast.Name)}
-        loops = sorted(f"{n}<-{loop.iterable}" for loop in call.loops for n in loop.targets & used)
-        return ast.dump(call.name_expr) + "|" + ";".join(loops)
-
-    def add(self, rule: str, node: ast.AST, message: str) -> None:
-        self.findings.append(LintFinding(rule, self.file, getattr(node, "lineno", 1), message))
-
-    # - facts for TAP003 --------------------------------------------------------------------------
+    # - facts for TAP003 (VpcPolicyWithoutVpc) ------------------------------------------------
 
     def vpc_policy_attachments(self) -> list[ast.Call]:
         out = []
@@ -442,32 +559,6 @@ class _FileAnalysis:
         return not (isinstance(value, ast.Constant) and value.value is None)
 
 
-def _vpc_policy_findings(analyses: list[_FileAnalysis]) -> list[LintFinding]:
-    """TAP003, per file; a file that creates no function is judged with the functions of all files."""
-    any_vpc_function = any(a.has_vpc_config(c) for a in analyses for c in a.function_calls())
-    findings = []
-    for a in analyses:
-        attachments = a.vpc_policy_attachments()
-        if not attachments:
-            continue
-        functions = a.function_calls()
-        vpc_attached = any(a.has_vpc_config(c) for c in functions) if functions else any_vpc_function
-        if vpc_attached:
-            continue
-        where = "no function in this file" if functions else "no function in the linted files"
-        for node in attachments:
-            findings.append(
-                LintFinding(
-                    "TAP003",
-                    a.file,
-                    node.lineno,
-                    f"{VPC_ACCESS_POLICY_NAME} attached but {where} sets vpc_config: attach "
-                    "AWSLambdaBasicExecutionRole instead (least privilege)",
-                )
-            )
-    return findings
-
-
 # --- helpers ---------------------------------------------------------------------------------------
 
 
@@ -483,6 +574,14 @@ def _dotted(node: ast.AST) -> str | None:
 def _key(node: ast.AST) -> str | None:
     """A variable or attribute chain as a key (`alarm`, `self.alarms`); None for anything else."""
     return _dotted(node)
+
+
+def _name_key(call: _ResourceCall) -> str:
+    """The name expression, with each loop variable it uses tied to what that loop iterates."""
+    assert call.name_expr is not None
+    used = {n.id for n in ast.walk(call.name_expr) if isinstance(n, ast.Name)}
+    loops = sorted(f"{n}<-{loop.iterable}" for loop in call.loops for n in loop.targets & used)
+    return ast.dump(call.name_expr) + "|" + ";".join(loops)
 
 
 def _exclusive(a: tuple[tuple[int, str], ...], b: tuple[tuple[int, str], ...]) -> bool:

@@ -50,6 +50,7 @@ class RehearsalResult:
     skipped: list[dict[str, Any]] = field(default_factory=list)  # {"type", "name", "reason"}
     not_rehearsed: list[dict[str, Any]] = field(default_factory=list)  # {"type", "name"}
     forced: str | None = None  # why the program would refuse the plan, when rehearsed with --force
+    plan_path: str = ""  # the plan file rehearsed (where annotations point); not part of the JSON
 
     @property
     def complete(self) -> bool:
@@ -276,7 +277,7 @@ def rehearse_plan_file(
                 "(--force rehearses it anyway)"
             )
         result = rehearse(plan, endpoint_url=url, base_dir=trusted.base_dir)
-    return replace(result, forced=reason) if reason else result
+    return replace(result, forced=reason or None, plan_path=plan_path)
 
 
 @contextlib.contextmanager

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,7 @@ class VerifyResult:
 
     resources: list[dict[str, Any]] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
+    plan_path: str = ""  # the plan file verified (where annotations point); not part of the JSON
 
     @property
     def ok(self) -> bool:
@@ -175,6 +176,14 @@ def verify_program(plan: Plan, *, base_dir: Path) -> VerifyResult:
         return VerifyResult([], [f"the program failed: {type(exc).__name__}: {exc}"])
     violations = check_inventory(plan.deployment, mocks.records, mocks.ids, mocks.arns)
     return VerifyResult(ordered(plan.deployment, mocks.records, mocks.ids), violations)
+
+
+def verify_plan_file(plan_path: str, *, manifest: str | None = None) -> VerifyResult:
+    """`verify-program`: read the plan as the program reads it (strictly, backed by its manifest), verify."""
+    from preflight.program.planfile import load_trusted_plan
+
+    trusted = load_trusted_plan(plan_path, manifest=manifest)
+    return replace(verify_program(trusted.plan, base_dir=trusted.base_dir), plan_path=plan_path)
 
 
 def ordered(d: Deployment, records: list[dict[str, Any]], ids: list[str]) -> list[dict[str, Any]]:
