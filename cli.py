@@ -1334,7 +1334,8 @@ def rehearse(
 Examples:
   tap-preflight lint tap.py preflight/program
   # for code scanning
-  tap-preflight lint tap.py preflight/program --format sarif > lint.sarif
+  tap-preflight lint tap.py preflight/program \\
+      --format sarif > lint.sarif
 """
 )
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
