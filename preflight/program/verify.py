@@ -24,6 +24,7 @@ from preflight.model import (
     TAG_PROJECT,
     VPC_ACCESS_POLICY,
     Deployment,
+    FunctionPlan,
     Plan,
     Rule,
 )
@@ -252,115 +253,168 @@ def check_inventory(
     d: Deployment, records: list[dict[str, Any]], ids: list[str], arns: list[str]
 ) -> list[str]:
     """Every departure of an inventory (records, with the id and ARN each got) from the deployment."""
-    violations: list[str] = []
-    by_id = dict(zip(ids, records, strict=True))
-    id_by_record = {id(r): i for r, i in zip(records, ids, strict=True)}
-    arn_by_record = {id(r): a for r, a in zip(records, arns, strict=True)}
-    expected = expected_names(d)
-    by_type: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
-    for r in records:
-        if r["type"] not in expected:
-            violations.append(f"not in the plan: a {r['type']} ({r['name']}); the plan asks for none")
-            continue
-        name = physical_name(r, by_id)
-        if name is None:
-            violations.append(f"{KIND[r['type']]} {r['name']} has no physical name (name or Name tag)")
-            continue
-        by_type[r["type"]][name].append(r)
-    for typ, want in expected.items():
-        got = by_type.get(typ, {})
+    check = _Checker([])
+    inventory = _Inventory.of(d, records, ids, arns, check)
+    _census(d, inventory, check)
+    _stack_tags(d, inventory, check)
+    _subnets_and_routes(d, inventory, check)
+    _security_groups_and_endpoints(d, inventory, check)
+    attached = _role(d, inventory, check)
+    vpc_functions = [fn.name for fn in d.functions if _function(d, fn, inventory, check)]
+    _execution_policy(d, attached, vpc_functions, check)
+    _alarms(d, inventory, check)
+    _data(d, inventory, check)
+    return check.violations
+
+
+class _Checker:
+    """Collects violations, in the order the checks find them."""
+
+    def __init__(self, violations: list[str]) -> None:
+        self.violations = violations
+
+    def add(self, violation: str) -> None:
+        self.violations.append(violation)
+
+    def eq(self, label: str, what: str, got: Any, want: Any) -> None:
+        if got != want:
+            self.violations.append(f"{label}: {what} is {got!r}, the plan wants {want!r}")
+
+
+@dataclass(frozen=True)
+class _Inventory:
+    """The program's records, indexed as the checks look them up: by type and physical name."""
+
+    records: list[dict[str, Any]]
+    expected: dict[str, list[str]]  # physical names per type, as the plan asks for them
+    by_id: dict[str, dict[str, Any]]
+    by_type: dict[str, dict[str, list[dict[str, Any]]]]
+    id_by_record: dict[int, str]
+    arn_by_record: dict[int, str]
+
+    @classmethod
+    def of(
+        cls, d: Deployment, records: list[dict[str, Any]], ids: list[str], arns: list[str], check: _Checker
+    ) -> _Inventory:
+        """Index `records`; one the plan has no type for, or one without a physical name, is a violation."""
+        by_id = dict(zip(ids, records, strict=True))
+        expected = expected_names(d)
+        by_type: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+        for r in records:
+            if r["type"] not in expected:
+                check.add(f"not in the plan: a {r['type']} ({r['name']}); the plan asks for none")
+                continue
+            name = physical_name(r, by_id)
+            if name is None:
+                check.add(f"{KIND[r['type']]} {r['name']} has no physical name (name or Name tag)")
+                continue
+            by_type[r["type"]][name].append(r)
+        return cls(
+            records=records,
+            expected=expected,
+            by_id=by_id,
+            by_type=by_type,
+            id_by_record={id(r): i for r, i in zip(records, ids, strict=True)},
+            arn_by_record={id(r): a for r, a in zip(records, arns, strict=True)},
+        )
+
+    def one(self, typ: str, name: str) -> dict[str, Any] | None:
+        rs = self.by_type.get(typ, {}).get(name)
+        return rs[0] if rs else None
+
+    def id_of(self, typ: str, name: str) -> str | None:
+        r = self.one(typ, name)
+        return self.id_by_record[id(r)] if r else None
+
+    def arn_of(self, typ: str, name: str) -> str | None:
+        r = self.one(typ, name)
+        return self.arn_by_record[id(r)] if r else None
+
+    def private_subnet_ids(self, d: Deployment) -> list[str | None]:
+        return [self.id_of(names.SUBNET, s.name) for s in names.private_subnets(d)]
+
+
+def _census(d: Deployment, inv: _Inventory, check: _Checker) -> None:
+    """Each physical name once, every one the plan asks for, none it does not."""
+    for typ, want in inv.expected.items():
+        got = inv.by_type.get(typ, {})
         kind = KIND[typ]
         for name, rs in got.items():
             if len(rs) > 1:
-                violations.append(
+                check.add(
                     f"duplicate: {len(rs)} {kind}s under one physical name {name!r} "
                     f"({', '.join(r['name'] for r in rs)}); create it once"
                 )
         for name in want:
             if name not in got:
-                violations.append(f"missing: {kind} {name!r}, which the plan asks for")
+                check.add(f"missing: {kind} {name!r}, which the plan asks for")
         for name in got:
             if name not in want:
-                violations.append(f"not in the plan: {kind} {name!r}")
+                check.add(f"not in the plan: {kind} {name!r}")
 
-    def one(typ: str, name: str) -> dict[str, Any] | None:
-        rs = by_type.get(typ, {}).get(name)
-        return rs[0] if rs else None
 
-    def id_of(typ: str, name: str) -> str | None:
-        r = one(typ, name)
-        return id_by_record[id(r)] if r else None
-
-    def arn_of(typ: str, name: str) -> str | None:
-        r = one(typ, name)
-        return arn_by_record[id(r)] if r else None
-
-    check = _Checker(violations)
-    vpc_id = id_of(names.VPC, d.vpc.name)
-    private_ids = [id_of(names.SUBNET, s.name) for s in names.private_subnets(d)]
-
-    # Tags: what `check` recognises the stack by, on everything taggable.
-    for r in records:
-        if r["type"] in names.UNTAGGED or r["type"] not in expected:
+def _stack_tags(d: Deployment, inv: _Inventory, check: _Checker) -> None:
+    """Tags: what `check` recognises the stack by, on everything taggable."""
+    for r in inv.records:
+        if r["type"] in names.UNTAGGED or r["type"] not in inv.expected:
             continue
         tags = r["inputs"].get("tags") or {}
         if tags.get(TAG_PROJECT) != d.project or tags.get(TAG_ENVIRONMENT) != d.environment:
-            violations.append(
+            check.add(
                 f"{KIND[r['type']]} {r['name']} lacks the stack tags "
                 f"{TAG_PROJECT}={d.project} / {TAG_ENVIRONMENT}={d.environment}"
             )
         elif "Name" not in tags:
-            violations.append(f"{KIND[r['type']]} {r['name']} has no Name tag")
+            check.add(f"{KIND[r['type']]} {r['name']} has no Name tag")
 
-    # Network.
+
+def _subnets_and_routes(d: Deployment, inv: _Inventory, check: _Checker) -> None:
+    vpc_id = inv.id_of(names.VPC, d.vpc.name)
     for s in d.vpc.subnets:
-        r = one(names.SUBNET, s.name)
+        r = inv.one(names.SUBNET, s.name)
         if r:
             label = f"subnet {s.name}"
             check.eq(label, "vpcId", r["inputs"].get("vpcId"), vpc_id)
             check.eq(label, "cidrBlock", r["inputs"].get("cidrBlock"), s.cidr)
             check.eq(label, "availabilityZone", r["inputs"].get("availabilityZone"), s.az)
-    igw_id = id_of(names.INTERNET_GATEWAY, names.internet_gateway_name(d))
+    igw_id = inv.id_of(names.INTERNET_GATEWAY, names.internet_gateway_name(d))
     if names.public_subnets(d):
-        r = one(names.ROUTE_TABLE, names.public_route_table_name(d))
+        r = inv.one(names.ROUTE_TABLE, names.public_route_table_name(d))
         if r:
             want_routes = [("0.0.0.0/0", "gatewayId", igw_id)] if d.vpc.internet_gateway else []
             check.eq(f"route table {r['name']}", "routes", _routes(r), want_routes)
     for az in names.private_route_table_azs(d):
-        r = one(names.ROUTE_TABLE, names.private_route_table_name(d, az))
+        r = inv.one(names.ROUTE_TABLE, names.private_route_table_name(d, az))
         if r:
             nat_az = names.nat_for_az(d, az)
-            want_routes = (
-                [("0.0.0.0/0", "natGatewayId", id_of(names.NAT_GATEWAY, names.nat_gateway_name(d, nat_az)))]
-                if nat_az
-                else []
-            )
+            nat_id = inv.id_of(names.NAT_GATEWAY, names.nat_gateway_name(d, nat_az)) if nat_az else None
+            want_routes = [("0.0.0.0/0", "natGatewayId", nat_id)] if nat_az else []
             check.eq(f"route table {r['name']}", "routes", _routes(r), want_routes)
     for az in d.vpc.nat_gateway_azs:
-        r = one(names.NAT_GATEWAY, names.nat_gateway_name(d, az))
+        r = inv.one(names.NAT_GATEWAY, names.nat_gateway_name(d, az))
         public = next((s for s in names.public_subnets(d) if s.az == az), None)
         if r and public:
             label = f"NAT gateway {r['name']}"
-            check.eq(label, "subnetId", r["inputs"].get("subnetId"), id_of(names.SUBNET, public.name))
-            check.eq(
-                label,
-                "allocationId",
-                r["inputs"].get("allocationId"),
-                id_of(names.EIP, names.eip_name(d, az)),
-            )
+            check.eq(label, "subnetId", r["inputs"].get("subnetId"), inv.id_of(names.SUBNET, public.name))
+            eip_id = inv.id_of(names.EIP, names.eip_name(d, az))
+            check.eq(label, "allocationId", r["inputs"].get("allocationId"), eip_id)
+
+
+def _security_groups_and_endpoints(d: Deployment, inv: _Inventory, check: _Checker) -> None:
+    vpc_id = inv.id_of(names.VPC, d.vpc.name)
     for sg in d.security_groups:
-        r = one(names.SECURITY_GROUP, sg.name)
+        r = inv.one(names.SECURITY_GROUP, sg.name)
         if r:
             label = f"security group {sg.name}"
             check.eq(label, "vpcId", r["inputs"].get("vpcId"), vpc_id)
             check.eq(label, "ingress", _rules(r["inputs"].get("ingress")), _plan_rules(sg.ingress))
             check.eq(label, "egress", _rules(r["inputs"].get("egress")), _plan_rules(sg.egress))
     private_rt_ids = sorted(
-        str(id_of(names.ROUTE_TABLE, names.private_route_table_name(d, az)))
+        str(inv.id_of(names.ROUTE_TABLE, names.private_route_table_name(d, az)))
         for az in names.private_route_table_azs(d)
     )
     for ep in d.endpoints:
-        r = one(names.VPC_ENDPOINT, ep.name)
+        r = inv.one(names.VPC_ENDPOINT, ep.name)
         if not r:
             continue
         label, inputs = f"VPC endpoint {ep.name}", r["inputs"]
@@ -371,12 +425,14 @@ def check_inventory(
             check.eq(label, "routeTableIds", sorted(inputs.get("routeTableIds") or []), private_rt_ids)
         else:
             check.eq(label, "privateDnsEnabled", inputs.get("privateDnsEnabled"), True)
-            check.eq(label, "subnetIds", inputs.get("subnetIds"), private_ids)
-            sg_id = id_of(names.SECURITY_GROUP, ep.security_group or "")
+            check.eq(label, "subnetIds", inputs.get("subnetIds"), inv.private_subnet_ids(d))
+            sg_id = inv.id_of(names.SECURITY_GROUP, ep.security_group or "")
             check.eq(label, "securityGroupIds", inputs.get("securityGroupIds"), [sg_id])
 
-    # Role and its policies.
-    role = one(names.ROLE, d.role.name)
+
+def _role(d: Deployment, inv: _Inventory, check: _Checker) -> set[Any]:
+    """The role's trust and where its policies are attached; the policy ARNs attached to it."""
+    role = inv.one(names.ROLE, d.role.name)
     if role:
         check.eq(
             f"role {d.role.name}",
@@ -384,112 +440,100 @@ def check_inventory(
             _principal(role["inputs"].get("assumeRolePolicy")),
             "lambda.amazonaws.com",
         )
-    attached = {
-        r["inputs"].get("policyArn")
-        for r in records
-        if r["type"] == names.ROLE_POLICY_ATTACHMENT and r["inputs"].get("role") == d.role.name
-    }
-    for r in records:
-        if r["type"] == names.ROLE_POLICY_ATTACHMENT and r["inputs"].get("role") != d.role.name:
-            violations.append(f"role policy attachment {r['name']} is on role {r['inputs'].get('role')!r}")
+    attachments = [r for r in inv.records if r["type"] == names.ROLE_POLICY_ATTACHMENT]
+    for r in attachments:
+        if r["inputs"].get("role") != d.role.name:
+            check.add(f"role policy attachment {r['name']} is on role {r['inputs'].get('role')!r}")
+    return {r["inputs"].get("policyArn") for r in attachments if r["inputs"].get("role") == d.role.name}
 
-    # Functions.
-    role_arn = arn_of(names.ROLE, d.role.name)
-    lambda_sg_id = id_of(names.SECURITY_GROUP, d.lambda_security_group or "")
-    vpc_functions = []
-    for fn in d.functions:
-        r = one(names.FUNCTION, fn.name)
-        if not r:
-            continue
-        label, inputs = f"function {fn.name}", r["inputs"]
-        vpc_config = inputs.get("vpcConfig")
-        if vpc_config:
-            vpc_functions.append(fn.name)
-        if fn.vpc_attached and not vpc_config:
-            violations.append(f"{label} has no vpcConfig but the plan attaches it to the VPC")
-        elif not fn.vpc_attached and vpc_config:
-            violations.append(f"{label} has a vpcConfig but the plan keeps it out of the VPC")
-        elif vpc_config:
-            check.eq(label, "vpcConfig.subnetIds", vpc_config.get("subnetIds"), private_ids)
-            check.eq(label, "vpcConfig.securityGroupIds", vpc_config.get("securityGroupIds"), [lambda_sg_id])
-        reserved = inputs.get("reservedConcurrentExecutions")
-        if reserved == 0:
-            violations.append(f"{label} has reservedConcurrentExecutions 0: it would never run")
-        if (None if reserved in (None, -1) else reserved) != fn.reserved_concurrency:
-            planned = "none (unset)" if fn.reserved_concurrency is None else fn.reserved_concurrency
-            shown = "unset" if reserved is None else reserved
-            violations.append(f"{label} reserves {shown} concurrent executions, the plan {planned}")
-        check.eq(label, "role", inputs.get("role"), role_arn)
-        check.eq(label, "handler", inputs.get("handler"), fn.handler)
-        check.eq(label, "runtime", inputs.get("runtime"), fn.runtime)
-        check.eq(label, "memorySize", inputs.get("memorySize"), fn.memory_mb)
-        check.eq(label, "timeout", inputs.get("timeout"), fn.timeout_s)
-        archive = (inputs.get("code") or {}).get("archive") or {}
-        member = archive.get(names.archive_member(fn))
-        if not member:
-            violations.append(f"{label}: its code archive has no {names.archive_member(fn)} for {fn.handler}")
-        elif "file" in member and not Path(member["file"]).is_file():
-            violations.append(f"{label}: its code file {member['file']} does not exist")
 
-    # The execution policy must follow the networking the program actually gives the functions.
+def _function(d: Deployment, fn: FunctionPlan, inv: _Inventory, check: _Checker) -> bool:
+    """One function's settings against the plan; whether the program attaches it to the VPC."""
+    r = inv.one(names.FUNCTION, fn.name)
+    if not r:
+        return False
+    label, inputs = f"function {fn.name}", r["inputs"]
+    vpc_config = inputs.get("vpcConfig")
+    if fn.vpc_attached and not vpc_config:
+        check.add(f"{label} has no vpcConfig but the plan attaches it to the VPC")
+    elif not fn.vpc_attached and vpc_config:
+        check.add(f"{label} has a vpcConfig but the plan keeps it out of the VPC")
+    elif vpc_config:
+        lambda_sg_id = inv.id_of(names.SECURITY_GROUP, d.lambda_security_group or "")
+        check.eq(label, "vpcConfig.subnetIds", vpc_config.get("subnetIds"), inv.private_subnet_ids(d))
+        check.eq(label, "vpcConfig.securityGroupIds", vpc_config.get("securityGroupIds"), [lambda_sg_id])
+    reserved = inputs.get("reservedConcurrentExecutions")
+    if reserved == 0:
+        check.add(f"{label} has reservedConcurrentExecutions 0: it would never run")
+    if (None if reserved in (None, -1) else reserved) != fn.reserved_concurrency:
+        planned = "none (unset)" if fn.reserved_concurrency is None else fn.reserved_concurrency
+        shown = "unset" if reserved is None else reserved
+        check.add(f"{label} reserves {shown} concurrent executions, the plan {planned}")
+    check.eq(label, "role", inputs.get("role"), inv.arn_of(names.ROLE, d.role.name))
+    check.eq(label, "handler", inputs.get("handler"), fn.handler)
+    check.eq(label, "runtime", inputs.get("runtime"), fn.runtime)
+    check.eq(label, "memorySize", inputs.get("memorySize"), fn.memory_mb)
+    check.eq(label, "timeout", inputs.get("timeout"), fn.timeout_s)
+    archive = (inputs.get("code") or {}).get("archive") or {}
+    member = archive.get(names.archive_member(fn))
+    if not member:
+        check.add(f"{label}: its code archive has no {names.archive_member(fn)} for {fn.handler}")
+    elif "file" in member and not Path(member["file"]).is_file():
+        check.add(f"{label}: its code file {member['file']} does not exist")
+    return bool(vpc_config)
+
+
+def _execution_policy(d: Deployment, attached: set[Any], vpc_functions: list[str], check: _Checker) -> None:
+    """The execution policy must follow the networking the program actually gives the functions."""
     if vpc_functions and VPC_ACCESS_POLICY not in attached:
-        violations.append(
+        check.add(
             f"functions {', '.join(vpc_functions)} are VPC-attached but the role lacks {VPC_ACCESS_POLICY}"
         )
     if VPC_ACCESS_POLICY in attached and not vpc_functions:
-        violations.append(
+        check.add(
             f"the role has {VPC_ACCESS_POLICY} but no function is VPC-attached "
             f"(least privilege: {BASIC_EXECUTION_POLICY})"
         )
     if d.functions and not attached & {VPC_ACCESS_POLICY, BASIC_EXECUTION_POLICY}:
-        violations.append("the role has no Lambda execution policy: the functions could not write logs")
+        check.add("the role has no Lambda execution policy: the functions could not write logs")
 
-    # Alarms: created once (above), each with its action, at creation.
+
+def _alarms(d: Deployment, inv: _Inventory, check: _Checker) -> None:
+    """Alarms: created once (the census), each with its action, at creation."""
     for alarm in d.alarms:
-        r = one(names.METRIC_ALARM, alarm.name)
+        r = inv.one(names.METRIC_ALARM, alarm.name)
         if not r:
             continue
         label, inputs = f"alarm {alarm.name}", r["inputs"]
         if not inputs.get("alarmActions"):
-            violations.append(f"{label} has no alarmActions: it would notify nobody")
+            check.add(f"{label} has no alarmActions: it would notify nobody")
         else:
-            check.eq(label, "alarmActions", inputs.get("alarmActions"), [arn_of(names.TOPIC, alarm.topic)])
+            check.eq(
+                label, "alarmActions", inputs.get("alarmActions"), [inv.arn_of(names.TOPIC, alarm.topic)]
+            )
         check.eq(label, "namespace", inputs.get("namespace"), alarm.namespace)
         check.eq(label, "metricName", inputs.get("metricName"), alarm.metric)
         check.eq(label, "dimensions", inputs.get("dimensions") or {}, alarm.dimensions)
         check.eq(label, "threshold", inputs.get("threshold"), alarm.threshold)
         check.eq(label, "comparisonOperator", inputs.get("comparisonOperator"), alarm.comparison)
-    for r in records:
-        if r["type"] == names.METRIC_ALARM and physical_name(r, by_id) not in {a.name for a in d.alarms}:
+    planned = {a.name for a in d.alarms}
+    for r in inv.records:
+        if r["type"] == names.METRIC_ALARM and physical_name(r, inv.by_id) not in planned:
             if not r["inputs"].get("alarmActions"):
-                violations.append(f"alarm {r['name']} has no alarmActions")
+                check.add(f"alarm {r['name']} has no alarmActions")
 
-    # Data.
-    stream = one(names.STREAM, d.stream.name)
+
+def _data(d: Deployment, inv: _Inventory, check: _Checker) -> None:
+    stream = inv.one(names.STREAM, d.stream.name)
     if stream:
-        check.eq(f"stream {d.stream.name}", "shardCount", stream["inputs"].get("shardCount"), d.stream.shards)
-        check.eq(
-            f"stream {d.stream.name}",
-            "retentionPeriod",
-            stream["inputs"].get("retentionPeriod"),
-            d.stream.retention_hours,
-        )
-    table = one(names.TABLE, d.table.name)
+        label, inputs = f"stream {d.stream.name}", stream["inputs"]
+        check.eq(label, "shardCount", inputs.get("shardCount"), d.stream.shards)
+        check.eq(label, "retentionPeriod", inputs.get("retentionPeriod"), d.stream.retention_hours)
+    table = inv.one(names.TABLE, d.table.name)
     if table:
-        check.eq(f"table {d.table.name}", "hashKey", table["inputs"].get("hashKey"), d.table.hash_key)
-        check.eq(
-            f"table {d.table.name}", "billingMode", table["inputs"].get("billingMode"), d.table.billing_mode
-        )
-    return violations
-
-
-class _Checker:
-    def __init__(self, violations: list[str]) -> None:
-        self.violations = violations
-
-    def eq(self, label: str, what: str, got: Any, want: Any) -> None:
-        if got != want:
-            self.violations.append(f"{label}: {what} is {got!r}, the plan wants {want!r}")
+        label, inputs = f"table {d.table.name}", table["inputs"]
+        check.eq(label, "hashKey", inputs.get("hashKey"), d.table.hash_key)
+        check.eq(label, "billingMode", inputs.get("billingMode"), d.table.billing_mode)
 
 
 def _routes(record: dict[str, Any]) -> list[tuple[str, str, Any]]:
