@@ -1,7 +1,7 @@
 """`request-increases`: the Service Quotas increase requests a plan or report says the requested
 deployment needs, listed, checked against the account and (with --submit) filed.
 
-Each request goes through the same steps (../shared/DOMAIN.md, "Asking for more"):
+Each request goes through the same steps (the Service Quotas rules for asking for more):
 
 1. not adjustable: reported as needing a design change, never filed;
 2. an open request for the quota (PENDING or CASE_OPENED): skipped, AWS allows one at a time;

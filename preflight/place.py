@@ -170,14 +170,14 @@ def render_placement_table(placement: Placement) -> str:
 
 
 def render_placement_markdown(placement: Placement) -> str:
-    from preflight.formats.markdown import _table, code, text
+    from preflight.formats.markdown import code, table_lines, text
 
     icon = {"FITS": "✅", "FITS_ADAPTED": "⚠️", "DOES_NOT_FIT": "❌", "UNKNOWN": "❔"}
     rows = [
         [str(i), code(f.region, cell=True), f"{icon[f.fit]} {FIT_TEXT[f.fit]}", text(_summary(f))]
         for i, f in enumerate(placement.regions, 1)
     ]
-    out = ["### tap-preflight place", "", *_table(("rank", "region", "fit", "details"), rows)]
+    out = ["### tap-preflight place", "", *table_lines(("rank", "region", "fit", "details"), rows)]
     return "\n".join([*out, "", text(_closing(placement))]) + "\n"
 
 

@@ -67,7 +67,8 @@ def _row(cells: tuple[str, ...] | list[str]) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
-def _table(header: tuple[str, ...], rows: list[list[str]], right: tuple[str, ...] = ()) -> list[str]:
+def table_lines(header: tuple[str, ...], rows: list[list[str]], right: tuple[str, ...] = ()) -> list[str]:
+    """A GitHub markdown table (also `place`'s): the header, its alignment row, one line per row."""
     align = tuple("---:" if column in right else "---" for column in header)
     return [_row(header), _row(align), *(_row(r) for r in rows)]
 
@@ -87,7 +88,7 @@ def _finding_row(f: Finding) -> list[str]:
 
 
 def _findings_table(findings: list[Finding]) -> list[str]:
-    return _table(
+    return table_lines(
         _FINDING_COLUMNS,
         [_finding_row(f) for f in findings],
         right=("in use", "this deploy", "after"),
@@ -155,7 +156,7 @@ def render_markdown(report: Report, *, invocation: Invocation | None = None) -> 
             ]
             for c in report.checks
         ]
-        out += _table(("status", "check", "manifest", "details", "owner and fix"), rows)
+        out += table_lines(("status", "check", "manifest", "details", "owner and fix"), rows)
 
     if report.adaptations:
         out += ["", "#### Adaptations", ""]
@@ -180,7 +181,9 @@ def render_markdown(report: Report, *, invocation: Invocation | None = None) -> 
                     "yes" if r.adjustable else "no: needs a design change",
                 ]
             )
-        out += _table(("quota", "current", "required", "adjustable"), rows, right=("current", "required"))
+        out += table_lines(
+            ("quota", "current", "required", "adjustable"), rows, right=("current", "required")
+        )
 
     out += _next_steps(report, invocation)
 
@@ -212,7 +215,7 @@ def render_checklist_markdown(checklist: Checklist) -> str:
     attention = checklist.needing_attention()
     if attention:
         rows = [_item_row(checklist, item) for item in attention]
-        lines += [*_table(("status", "rule", "what", "message", "where"), rows), ""]
+        lines += [*table_lines(("status", "rule", "what", "message", "where"), rows), ""]
     rest = [item for item in checklist.items if item not in attention]
     if rest:
         summary = ", ".join(
@@ -222,7 +225,9 @@ def render_checklist_markdown(checklist: Checklist) -> str:
         )
         lines += ["<details>", f"<summary>{summary}</summary>", ""]
         lines += [
-            *_table(("status", "rule", "what", "message", "where"), [_item_row(checklist, i) for i in rest]),
+            *table_lines(
+                ("status", "rule", "what", "message", "where"), [_item_row(checklist, i) for i in rest]
+            ),
             "",
         ]
         lines += ["</details>", ""]
