@@ -253,59 +253,83 @@ def explain(
     allocation: Allocation,
 ) -> tuple[Adaptation, ...]:
     """One adaptation per change between requested and adapted, with the quota that forced it."""
-    line = manifest.line_of
+    root = _RootCause.of(attempts, adapted)
     out: list[Adaptation] = []
-    # The quota that ruled out the preferred networking is the root cause of every cascade below.
-    root = next((a.blocking[0] for a in attempts if a.blocking and a.mode != adapted.networking), None)
-    root_code = root.quota_code if root else None
-    root_name = root.quota_name if root else None
-    root_why = (
-        f"{root.quota_code} {root.quota_name} ({root.scope}): {root.message.removeprefix('does not fit: ')}"
-        if root
-        else ""
+    if adapted.networking != requested.networking:
+        out.append(_networking_adaptation(manifest, requested, adapted, root))
+    out += _endpoint_adaptations(manifest, requested, adapted, refused, root)
+    out += _security_group_adaptations(manifest, requested, adapted, root)
+    if adapted.role.managed_policies != requested.role.managed_policies:
+        out.append(_role_adaptation(manifest, requested, adapted, root))
+    out.extend(_concurrency_adaptations(manifest, requested, adapted, allocation))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class _RootCause:
+    """The quota that ruled out the preferred networking: the root cause of every cascade below it."""
+
+    code: str | None
+    name: str | None
+    why: str  # "CODE name (scope): what did not fit", or "" when no attempt was blocked
+
+    @classmethod
+    def of(cls, attempts: list[Attempt], adapted: Deployment) -> _RootCause:
+        root = next((a.blocking[0] for a in attempts if a.blocking and a.mode != adapted.networking), None)
+        if root is None:
+            return cls(None, None, "")
+        what = root.message.removeprefix("does not fit: ")
+        why = f"{root.quota_code} {root.quota_name} ({root.scope}): {what}"
+        return cls(root.quota_code, root.quota_name, why)
+
+
+def _networking_adaptation(
+    manifest: Manifest, requested: Deployment, adapted: Deployment, root: _RootCause
+) -> Adaptation:
+    line = manifest.line_of
+    changes = [
+        Change(
+            path="lambda.networking.preference",
+            before=requested.networking,
+            after=adapted.networking,
+            line=line("lambda.networking.preference"),
+        )
+    ]
+    changes += [
+        Change(
+            path=f"{f.path}.vpc", before="attached (private subnets)", after="not attached", line=line(f.path)
+        )
+        for f, g in zip(requested.functions, adapted.functions, strict=True)
+        if f.vpc_attached and not g.vpc_attached
+    ]
+    if adapted.vpc.nat_gateway_azs:
+        changes.append(
+            Change(path="vpc.natGateways", before=0, after=len(adapted.vpc.nat_gateway_azs), line=line("vpc"))
+        )
+    return Adaptation(
+        id="lambda-networking",
+        title=f"Lambda networking: {requested.networking} -> {adapted.networking}",
+        quota_code=root.code,
+        quota_name=root.name,
+        reason=f"{requested.networking} does not fit: {root.why}",
+        changes=tuple(changes),
+        impact=impact.nat_route(len(adapted.vpc.nat_gateway_azs))
+        if adapted.vpc.nat_gateway_azs
+        else impact.leave_vpc(),
     )
 
-    if adapted.networking != requested.networking:
-        changes = [
-            Change(
-                path="lambda.networking.preference",
-                before=requested.networking,
-                after=adapted.networking,
-                line=line("lambda.networking.preference"),
-            )
-        ]
-        changes += [
-            Change(
-                path=f"{f.path}.vpc",
-                before="attached (private subnets)",
-                after="not attached",
-                line=line(f.path),
-            )
-            for f, g in zip(requested.functions, adapted.functions, strict=True)
-            if f.vpc_attached and not g.vpc_attached
-        ]
-        if adapted.vpc.nat_gateway_azs:
-            changes.append(
-                Change(
-                    path="vpc.natGateways", before=0, after=len(adapted.vpc.nat_gateway_azs), line=line("vpc")
-                )
-            )
-        out.append(
-            Adaptation(
-                id="lambda-networking",
-                title=f"Lambda networking: {requested.networking} -> {adapted.networking}",
-                quota_code=root_code,
-                quota_name=root_name,
-                reason=f"{requested.networking} does not fit: {root_why}",
-                changes=tuple(changes),
-                impact=impact.nat_route(len(adapted.vpc.nat_gateway_azs))
-                if adapted.vpc.nat_gateway_azs
-                else impact.leave_vpc(),
-            )
-        )
 
+def _endpoint_adaptations(
+    manifest: Manifest,
+    requested: Deployment,
+    adapted: Deployment,
+    refused: dict[str, Finding | None],
+    root: _RootCause,
+) -> list[Adaptation]:
+    """Each requested endpoint the adapted plan drops: refused by its own quota, or no longer needed."""
     kept = {ep.key for ep in adapted.endpoints}
     serving = serving_endpoints(requested, adapted.networking)
+    out = []
     for ep in requested.endpoints:
         if ep.key in kept:
             continue
@@ -314,10 +338,10 @@ def explain(
             code, name = blocked.quota_code, blocked.quota_name
             reason = f"does not fit {code} {name} ({blocked.scope}); the endpoint is optional"
         else:
-            code, name = root_code, root_name
-            reason = _unneeded_reason(root_why, moved=adapted.networking != requested.networking)
+            code, name = root.code, root.name
+            reason = _unneeded_reason(root.why, moved=adapted.networking != requested.networking)
             if ep.key in serving:
-                reason = f"does not fit: {root_why}"
+                reason = f"does not fit: {root.why}"
         out.append(
             Adaptation(
                 id=f"endpoint-{ep.key}-dropped",
@@ -325,52 +349,55 @@ def explain(
                 quota_code=code,
                 quota_name=name,
                 reason=reason,
-                changes=(Change(path=ep.path, before=ep.name, after=None, line=line(ep.path)),),
+                changes=(Change(path=ep.path, before=ep.name, after=None, line=manifest.line_of(ep.path)),),
                 impact=impact.drop_gateway_endpoint(ep.service)
                 if ep.type == "gateway"
                 else impact.drop_interface_endpoint(ep.service, len(requested.vpc.azs)),
             )
         )
+    return out
 
+
+def _security_group_adaptations(
+    manifest: Manifest, requested: Deployment, adapted: Deployment, root: _RootCause
+) -> list[Adaptation]:
     groups = {sg.name for sg in adapted.security_groups}
-    for sg in requested.security_groups:
-        if sg.name not in groups:
-            out.append(
-                Adaptation(
-                    id=f"security-group-{sg.key}-dropped",
-                    title=f"Drop security group {sg.name}",
-                    quota_code=root_code,
-                    quota_name=root_name,
-                    reason="nothing uses it any more (cascade of the changes above)",
-                    changes=(Change(path=sg.path, before=sg.name, after=None, line=line(sg.path)),),
-                    impact=impact.drop_security_group(),
-                )
-            )
-
-    if adapted.role.managed_policies != requested.role.managed_policies:
-        to_basic = BASIC_EXECUTION_POLICY in adapted.role.managed_policies
-        out.append(
-            Adaptation(
-                id="role-execution-policy",
-                title="Role execution policy: "
-                + ("AWSLambdaBasicExecutionRole" if to_basic else "AWSLambdaVPCAccessExecutionRole"),
-                quota_code=root_code,
-                quota_name=root_name,
-                reason="the execution policy follows the Lambda networking (VPC access only when attached)",
-                changes=(
-                    Change(
-                        path="role.managedPolicies",
-                        before=list(requested.role.managed_policies),
-                        after=list(adapted.role.managed_policies),
-                        line=line("role"),
-                    ),
-                ),
-                impact=impact.execution_policy(to_basic),
-            )
+    return [
+        Adaptation(
+            id=f"security-group-{sg.key}-dropped",
+            title=f"Drop security group {sg.name}",
+            quota_code=root.code,
+            quota_name=root.name,
+            reason="nothing uses it any more (cascade of the changes above)",
+            changes=(Change(path=sg.path, before=sg.name, after=None, line=manifest.line_of(sg.path)),),
+            impact=impact.drop_security_group(),
         )
+        for sg in requested.security_groups
+        if sg.name not in groups
+    ]
 
-    out.extend(_concurrency_adaptations(manifest, requested, adapted, allocation))
-    return tuple(out)
+
+def _role_adaptation(
+    manifest: Manifest, requested: Deployment, adapted: Deployment, root: _RootCause
+) -> Adaptation:
+    to_basic = BASIC_EXECUTION_POLICY in adapted.role.managed_policies
+    return Adaptation(
+        id="role-execution-policy",
+        title="Role execution policy: "
+        + ("AWSLambdaBasicExecutionRole" if to_basic else "AWSLambdaVPCAccessExecutionRole"),
+        quota_code=root.code,
+        quota_name=root.name,
+        reason="the execution policy follows the Lambda networking (VPC access only when attached)",
+        changes=(
+            Change(
+                path="role.managedPolicies",
+                before=list(requested.role.managed_policies),
+                after=list(adapted.role.managed_policies),
+                line=manifest.line_of("role"),
+            ),
+        ),
+        impact=impact.execution_policy(to_basic),
+    )
 
 
 def _unneeded_reason(root_why: str, *, moved: bool) -> str:

@@ -132,61 +132,14 @@ def render_markdown(report: Report, *, invocation: Invocation | None = None) -> 
             f"account {code(report.account_id)}: {counts_text(report)}."
         ),
     ]
-
     if report.overrides:
         out += ["", "#### Overrides", "", "Flags that change the verdict or the exit code on purpose:", ""]
         out += [f"- {code(o.flag)}: {text(o.detail)}" for o in report.overrides]
-
-    failing = attention(report)
-    out += ["", "#### Quotas that need attention", ""]
-    if failing:
-        out += _findings_table(failing)
-    else:
-        out.append(f"None: all {len(report.findings)} quotas fit with room to spare.")
-
-    if report.checks:
-        out += ["", "#### Names and availability (not quotas)", ""]
-        rows = [
-            [
-                f"{STATUS_ICON[c.status]} {c.status}",
-                f"{text(c.title)}<br>{code(c.id, cell=True)} ({text(c.kind)})",
-                text(", ".join(c.resources)) or "-",
-                text(" ".join(filter(None, [c.message, suppression_text(c)]))),
-                "<br>".join(text(line) for line in check_details(c)) or "-",
-            ]
-            for c in report.checks
-        ]
-        out += table_lines(("status", "check", "manifest", "details", "owner and fix"), rows)
-
-    if report.adaptations:
-        out += ["", "#### Adaptations", ""]
-        out.append("The plan was changed to fit the account:")
-        out.append("")
-        for i, a in enumerate(report.adaptations, start=1):
-            out += _adaptation(i, a)
-        out += adaptation_graph_section(report.adaptations)
-
-    if report.increase_requests:
-        verb = "deploy as requested" if report.adaptations else "fit"
-        out += ["", "#### Quota increases", "", f"To {verb}, ask AWS for:", ""]
-        rows = []
-        for r in report.increase_requests:
-            entry = quota_entry(r.quota_code)
-            unit = entry.unit if entry else "None"
-            rows.append(
-                [
-                    f"{text(r.quota_name)}<br>{code(f'{r.service_code}/{r.quota_code}', cell=True)}",
-                    number(r.current, unit),
-                    number(r.required, unit),
-                    "yes" if r.adjustable else "no: needs a design change",
-                ]
-            )
-        out += table_lines(
-            ("quota", "current", "required", "adjustable"), rows, right=("current", "required")
-        )
-
+    out += _attention_section(report)
+    out += _checks_section(report)
+    out += _adaptations_section(report)
+    out += _increases_section(report)
     out += _next_steps(report, invocation)
-
     out += [
         "",
         "<details>",
@@ -194,13 +147,62 @@ def render_markdown(report: Report, *, invocation: Invocation | None = None) -> 
         "",
     ]
     out += _findings_table(list(report.findings)) if report.findings else ["No findings."]
-    out += [
-        "",
-        f"Manifest sha256 {code(manifest.sha256)}.",
-        "",
-        "</details>",
-    ]
+    out += ["", f"Manifest sha256 {code(manifest.sha256)}.", "", "</details>"]
     return "\n".join(out) + "\n"
+
+
+def _attention_section(report: Report) -> list[str]:
+    failing = attention(report)
+    out = ["", "#### Quotas that need attention", ""]
+    if failing:
+        return out + _findings_table(failing)
+    return [*out, f"None: all {len(report.findings)} quotas fit with room to spare."]
+
+
+def _checks_section(report: Report) -> list[str]:
+    if not report.checks:
+        return []
+    rows = [
+        [
+            f"{STATUS_ICON[c.status]} {c.status}",
+            f"{text(c.title)}<br>{code(c.id, cell=True)} ({text(c.kind)})",
+            text(", ".join(c.resources)) or "-",
+            text(" ".join(filter(None, [c.message, suppression_text(c)]))),
+            "<br>".join(text(line) for line in check_details(c)) or "-",
+        ]
+        for c in report.checks
+    ]
+    header = ("status", "check", "manifest", "details", "owner and fix")
+    return ["", "#### Names and availability (not quotas)", "", *table_lines(header, rows)]
+
+
+def _adaptations_section(report: Report) -> list[str]:
+    if not report.adaptations:
+        return []
+    out = ["", "#### Adaptations", "", "The plan was changed to fit the account:", ""]
+    for i, a in enumerate(report.adaptations, start=1):
+        out += _adaptation(i, a)
+    return out + adaptation_graph_section(report.adaptations)
+
+
+def _increases_section(report: Report) -> list[str]:
+    if not report.increase_requests:
+        return []
+    verb = "deploy as requested" if report.adaptations else "fit"
+    rows = []
+    for r in report.increase_requests:
+        entry = quota_entry(r.quota_code)
+        unit = entry.unit if entry else "None"
+        rows.append(
+            [
+                f"{text(r.quota_name)}<br>{code(f'{r.service_code}/{r.quota_code}', cell=True)}",
+                number(r.current, unit),
+                number(r.required, unit),
+                "yes" if r.adjustable else "no: needs a design change",
+            ]
+        )
+    table = table_lines(("quota", "current", "required", "adjustable"), rows, right=("current", "required"))
+    return ["", "#### Quota increases", "", f"To {verb}, ask AWS for:", "", *table]
 
 
 # --- checklists: lint, verify-program, rehearse, request-increases ----------------------------------

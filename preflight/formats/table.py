@@ -207,6 +207,45 @@ def print_next_steps(console: Console, steps: tuple[NextStep, ...]) -> None:
             console.print(Text(line), no_wrap=True, overflow="fold", crop=False)
 
 
+def _reasons(report: Report) -> Table:
+    """Why each finding and check that needs attention does not pass, one hanging row each."""
+    reasons = _hanging()
+    for f in ordered(report.findings):
+        if f.status in ATTENTION:
+            reasons.add_row(
+                Text.assemble((f.status, STYLE[f.status]), f" {f.quota_code}"),
+                Text.assemble(
+                    f"{scope_label(f.scope)}: {f.message} ",
+                    (f"({_where(f)})", "dim"),
+                    f"\n{suppression_text(f)}" if f.suppression else "",
+                ),
+            )
+    for c in report.checks:  # not quotas (names taken, services not offered): rows like the findings'
+        if c.status in ATTENTION:
+            where = f"({', '.join(c.resources)})" if c.resources else ""
+            fix = f"\nfix: {c.fix}" if c.fix else ""
+            reasons.add_row(
+                Text.assemble((c.status, STYLE[c.status]), f" {c.id}"),
+                Text.assemble(f"{c.kind}: {c.message} ", (where, "dim"), fix),
+            )
+    return reasons
+
+
+def _increases(report: Report) -> Table:
+    """The increases that would make the requested deployment fit, one hanging row each."""
+    increases = _hanging()
+    for r in report.increase_requests:
+        n = catalog.quota(r.quota_code).format if r.quota_code in catalog.BY_CODE else number
+        increases.add_row(
+            "  to fit as requested:",
+            Text(
+                f"raise {r.service_code}/{r.quota_code} ({r.quota_name}) "
+                f"from {n(r.current)} to {n(r.required)}"
+            ),
+        )
+    return increases
+
+
 def render_table(
     report: Report,
     *,
@@ -237,37 +276,8 @@ def render_table(
         for line in findings_list(report.findings, console.width):
             console.print(line, no_wrap=True, overflow="ellipsis")
         console.print()
-    reasons = _hanging()
-    for f in ordered(report.findings):
-        if f.status in ATTENTION:
-            reasons.add_row(
-                Text.assemble((f.status, STYLE[f.status]), f" {f.quota_code}"),
-                Text.assemble(
-                    f"{scope_label(f.scope)}: {f.message} ",
-                    (f"({_where(f)})", "dim"),
-                    f"\n{suppression_text(f)}" if f.suppression else "",
-                ),
-            )
-    for c in report.checks:  # not quotas (names taken, services not offered): rows like the findings'
-        if c.status in ATTENTION:
-            where = f"({', '.join(c.resources)})" if c.resources else ""
-            fix = f"\nfix: {c.fix}" if c.fix else ""
-            reasons.add_row(
-                Text.assemble((c.status, STYLE[c.status]), f" {c.id}"),
-                Text.assemble(f"{c.kind}: {c.message} ", (where, "dim"), fix),
-            )
-    console.print(reasons)
-    increases = _hanging()
-    for r in report.increase_requests:
-        n = catalog.quota(r.quota_code).format if r.quota_code in catalog.BY_CODE else number
-        increases.add_row(
-            "  to fit as requested:",
-            Text(
-                f"raise {r.service_code}/{r.quota_code} ({r.quota_name}) "
-                f"from {n(r.current)} to {n(r.required)}"
-            ),
-        )
-    console.print(increases)
+    console.print(_reasons(report))
+    console.print(_increases(report))
     for o in report.overrides:  # flags that change the verdict on purpose: said before the verdict
         console.print(Text.assemble(("OVERRIDE", "bold yellow"), f" {o.flag}: {o.detail}"))
     console.print(verdict_line(report, console.width))
