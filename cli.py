@@ -275,7 +275,6 @@ def _emit(reports: list[Any], opts: GateOptions, invocation: Any = None, *, stri
     # The views that show pass or fail (JUnit) follow the gate's policy.
     policy = GatePolicy.from_flags(opts.fail_on, strict=strict)  # type: ignore[arg-type]
     render_many = functools.partial(render_any, policy=policy)
-    from preflight.formats.table import render_tables
     from preflight.terminal import output_width, use_color
 
     if not opts.stats:
@@ -283,19 +282,16 @@ def _emit(reports: list[Any], opts: GateOptions, invocation: Any = None, *, stri
     extra = _parse_reports(opts.reports)
     for extra_fmt, path in extra:
         write_output(path, render_many(reports, extra_fmt, invocation))  # type: ignore[arg-type]
-    if opts.fmt == "table":
-        to_stdout = opts.output in (None, STDIO)
-        text = render_tables(
-            reports,
-            color=to_stdout and use_color(),
-            width=output_width() if to_stdout else None,
-            wide=opts.wide,
-            invocation=invocation,
-        )
-        if opts.stats:
-            text += "".join(_stats_text(r) for r in reports)
-    else:
-        text = render_many(reports, opts.fmt, invocation)  # type: ignore[arg-type]
+    to_stdout = opts.output in (None, STDIO)
+    text = render_many(
+        reports,
+        opts.fmt,  # type: ignore[arg-type]
+        invocation,
+        color=to_stdout and use_color(),
+        width=output_width() if to_stdout else None,
+        wide=opts.wide,
+        stats=opts.stats,
+    )
     if opts.output:
         write_output(opts.output, text)
     else:
@@ -325,13 +321,6 @@ def _invocation(
         adapt=adapt,
         save_plan=save_plan,
     )
-
-
-def _stats_text(report: Any) -> str:
-    calls = report.stats.api_calls
-    lines = [f"{sum(calls.values())} API calls in {report.stats.elapsed_s:.2f}s"]
-    lines += [f"  {count:4d}  {op}" for op, count in sorted(calls.items())]
-    return "\n".join(lines) + "\n"
 
 
 @click.group(

@@ -81,10 +81,21 @@ def render_many(
     invocation: Invocation | None = None,
     *,
     policy: GatePolicy | None = None,
+    color: bool = False,
+    width: int | None = None,
+    wide: bool = False,
+    stats: bool = False,
 ) -> str:
     """Several regions in one document: one report renders as itself; more are combined per format
     (a report set in JSON, one SARIF run and one JUnit suite per region, the rest one after another).
-    Markdown is kept under a pull-request comment's limit, pointing at the full report when cut."""
+    Markdown is kept under a pull-request comment's limit, pointing at the full report when cut.
+    The table alone takes the terminal's `color` and `width`, `wide` (the full table) and `stats` (API
+    calls per operation after each region; the other formats carry them in the report itself)."""
+    if fmt == "table":
+        from preflight.formats.table import render_tables, stats_text
+
+        text = render_tables(reports, color=color, width=width, wide=wide, invocation=invocation)
+        return text + "".join(stats_text(r) for r in reports) if stats else text
     if fmt == "markdown":
         from preflight.ci import truncate_markdown
 

@@ -303,3 +303,11 @@ def render_tables(
     return (
         "\n".join(parts) + f"Overall: {overall_verdict(reports)} ({', '.join(r.region for r in reports)})\n"
     )
+
+
+def stats_text(report: Report) -> str:
+    """`--stats` for the table: the API calls per operation and the time the account took to read."""
+    calls = report.stats.api_calls
+    lines = [f"{sum(calls.values())} API calls in {report.stats.elapsed_s:.2f}s"]
+    lines += [f"  {count:4d}  {op}" for op, count in sorted(calls.items())]
+    return "\n".join(lines) + "\n"
