@@ -19,6 +19,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+from preflight.errors import ExitCode
 from preflight.fileio import write_atomic
 
 COMMENT_LIMIT = 65_536
@@ -82,7 +83,7 @@ def categorize_sarif(path: str | Path, category: str) -> int:
     return changed
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None) -> ExitCode:
     parser = argparse.ArgumentParser(prog="python -m preflight.ci")
     sub = parser.add_subparsers(dest="command", required=True)
     comment = sub.add_parser("comment", help="write the PR comment's body")
@@ -101,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         write_atomic(args.body, body)
     else:
         categorize_sarif(args.file, args.category)
-    return 0
+    return ExitCode.GO
 
 
 if __name__ == "__main__":
