@@ -126,3 +126,24 @@ def test_no_private_name_is_imported_across_modules() -> None:
         if taken.startswith("_") and not taken.startswith("__")
     ]
     assert private == []
+
+
+def _bare_exit_numbers(tree: ast.Module) -> list[int]:
+    """Lines that return a bare exit number (`return 1`, `return 0 if ok else 1`) from a function."""
+    lines = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Return) and node.value is not None:
+            values = (
+                [node.value.body, node.value.orelse] if isinstance(node.value, ast.IfExp) else [node.value]
+            )
+            if any(isinstance(v, ast.Constant) and type(v.value) is int for v in values):
+                lines.append(node.lineno)
+    return lines
+
+
+def test_commands_and_the_gate_return_exit_code_members_never_bare_numbers() -> None:
+    # Where exit codes are decided: the commands, the gate, place, deploy, the failure handler, CI.
+    files = ["cli.py", *(f"preflight/{m}.py" for m in ("gate", "place", "deploy", "exits", "ci"))]
+    found = {f: _bare_exit_numbers(ast.parse((ROOT / f).read_text(encoding="utf-8"))) for f in files}
+    assert {f: lines for f, lines in found.items() if lines} == {}
+    assert _bare_exit_numbers(ast.parse("def f():\n    return 0 if x else 1\n")) == [2]
