@@ -26,7 +26,7 @@ from preflight import catalog
 from preflight.errors import AwsAccessError, InputError
 from preflight.model import PLAN_SCHEMA, IncreaseRequest, Plan
 from preflight.report import REPORT_SCHEMA, Report
-from preflight.yamlio import json_line, load_json_object
+from preflight.strictjson import json_line, load_json_object
 
 INCREASES_SCHEMA = "tap-preflight/increases/v1"
 OPEN_STATUSES = frozenset({"PENDING", "CASE_OPENED"})

@@ -25,7 +25,7 @@ from pydantic import ValidationError
 from preflight import catalog
 from preflight.account import SNAPSHOT_SCHEMA, AccountState, Progress
 from preflight.errors import InputError
-from preflight.yamlio import json_line, load_json_object
+from preflight.strictjson import json_line, load_json_object
 
 if TYPE_CHECKING:  # runtime imports would pull the manifest and boto3 into every snapshot load
     from preflight.accountsource import AccountSource

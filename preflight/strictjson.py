@@ -4,16 +4,23 @@ Python's `json` accepts what no tool of ours writes and what a hand can slip in:
 last one wins: `"verdict": "NO_GO", "verdict": "GO"` reads as GO), `NaN`, `Infinity` and `-Infinity`,
 numbers too large for a double (`1e400` becomes Infinity), and integers of thousands of digits (which
 raise a bare ValueError). Each is refused here with the file, the line and the field.
+
+The JSON files are read here too (`load_json_object`); their lines come from `yamlio` (JSON is YAML),
+which reads no JSON itself, so the two do not import each other.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
+import re
+from collections.abc import Iterable
 from typing import Any
 
 from preflight.errors import InputError
-from preflight.yamlio import LineMap, PathKey, parse_yaml
+from preflight.fileio import input_name
+from preflight.yamlio import MAX_DEPTH, LineMap, PathKey, parse_yaml, read_text_file
 
 MAX_INT_DIGITS = 30  # far above any count AWS takes; far below Python's int-parsing limit
 
@@ -113,3 +120,40 @@ def _duplicate_error(text: str, file: str, what: str, key: str) -> InputError:
                 path=exc.path,
             )
     return InputError(f"duplicate key {key!r}: a key given twice is ambiguous", file=file)
+
+
+def load_json_object(path: str | os.PathLike[str], what: str) -> tuple[dict[str, Any], str]:
+    """A JSON file the tool wrote (plan, report, snapshot), read strictly (`loads`)."""
+    name = input_name(path)
+    text = read_text_file(path, what)
+    check_json_depth(text, name)
+    data = loads(text, name, what)
+    if not isinstance(data, dict):
+        raise InputError(f"{what} must be a JSON object", file=name, line=1)
+    return data, text
+
+
+def json_line(text: str, file: str, loc: Iterable[str | int]) -> int | None:
+    """The line of `loc` in a JSON document (JSON is YAML), or None if it has none."""
+    try:
+        return parse_yaml(text, file)[1].line_of(loc)
+    except InputError:
+        return None
+
+
+# A JSON string (skipped whole, so brackets inside strings do not count) or one bracket.
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def check_json_depth(text: str, file: str) -> None:
+    """InputError at the line where `text` nests deeper than MAX_DEPTH (json.loads would recurse)."""
+    depth = 0
+    for match in _JSON_TOKEN.finditer(text):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                line = text.count("\n", 0, match.start()) + 1
+                raise InputError(f"nested more than {MAX_DEPTH} levels deep", file=file, line=line)
+        elif token in "]}":
+            depth -= 1

@@ -35,8 +35,8 @@ from preflight.decisions import check_decisions, decisions_of, rebuild
 from preflight.errors import InputError
 from preflight.model import PLAN_SCHEMA, Deployment, Plan
 from preflight.project import path_problem, project_root
-from preflight.strictjson import located
-from preflight.yamlio import LineMap, load_json_object, pydantic_errors_to_input_error
+from preflight.strictjson import load_json_object, located
+from preflight.yamlio import LineMap, pydantic_errors_to_input_error
 
 if TYPE_CHECKING:  # the manifest module is imported when a plan is trusted, not at load
     from preflight.manifest import Manifest
