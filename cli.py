@@ -688,7 +688,7 @@ def sweep(
     concurrency: int,
     timeout: float,
     opts: GateOptions,
-) -> int:
+) -> ExitCode:
     """Check MANIFEST in every account of an organisation (or of a file), in every region asked for."""
     from preflight.deadline import run_within
 
@@ -706,7 +706,7 @@ def _sweep(
     out_dir: str | None,
     concurrency: int,
     opts: GateOptions,
-) -> int:
+) -> ExitCode:
     from preflight import sweep as sw
     from preflight.catalog import check_region
     from preflight.config import Config, active_skips

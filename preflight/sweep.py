@@ -25,8 +25,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any, Literal, TextIO
 
-from preflight.errors import AwsAccessError, InputError, PreflightError
-from preflight.gate import EXIT_CANNOT_EVALUATE, EXIT_GO, EXIT_NO_GO, GatePolicy, exit_code, overrides_of
+from preflight.errors import AwsAccessError, ExitCode, InputError, PreflightError
+from preflight.gate import GatePolicy, exit_code, overrides_of
 from preflight.model import Frozen
 from preflight.report import CheckFinding, Finding, Override, Report
 
@@ -42,9 +42,9 @@ UNREADABLE_ID = "TAP-S001"  # the check id a target that could not be read carri
 
 TargetStatus = Literal["GO", "NO_GO", "UNKNOWN"]
 STATUS_OF_EXIT: dict[int, TargetStatus] = {
-    EXIT_GO: "GO",
-    EXIT_NO_GO: "NO_GO",
-    EXIT_CANNOT_EVALUATE: "UNKNOWN",
+    ExitCode.GO: "GO",
+    ExitCode.NO_GO: "NO_GO",
+    ExitCode.ENVIRONMENT: "UNKNOWN",
 }
 SEVERITY = {"FAIL": 0, "UNKNOWN": 1, "WARN": 2, "SUPPRESSED": 3, "OK": 4}
 
@@ -431,18 +431,18 @@ def overall(results: Iterable[TargetResult]) -> TargetStatus:
     return "GO"
 
 
-def sweep_exit_code(result: SweepResult, policy: GatePolicy) -> int:
+def sweep_exit_code(result: SweepResult, policy: GatePolicy) -> ExitCode:
     """1 when a target is NO_GO (a known verdict outranks an unknown one); 3 when a target could not
     be evaluated (--allow-unknown: a target that could not be read passes, shown as UNKNOWN); else 0.
     --soft-fail: 0."""
     if policy.soft_fail:
-        return EXIT_GO
+        return ExitCode.GO
     statuses = {t.status for t in result.targets if not (policy.allow_unknown and t.verdict is None)}
     if "NO_GO" in statuses:
-        return EXIT_NO_GO
+        return ExitCode.NO_GO
     if "UNKNOWN" in statuses:
-        return EXIT_CANNOT_EVALUATE
-    return EXIT_GO
+        return ExitCode.ENVIRONMENT
+    return ExitCode.GO
 
 
 # --- rendering -------------------------------------------------------------------------------------
@@ -525,7 +525,7 @@ def _cut(text: str, width: int | None) -> str:
 
 def render_sweep_markdown(result: SweepResult) -> str:
     from preflight.ci import truncate_markdown
-    from preflight.formats.markdown import _table, code, text
+    from preflight.formats.markdown import code, table_lines, text
 
     icon = {"GO": "✅", "NO_GO": "❌", "UNKNOWN": "❔"}
     rows = [
@@ -535,7 +535,7 @@ def render_sweep_markdown(result: SweepResult) -> str:
     out = [
         "### tap-preflight sweep",
         "",
-        *_table(("account", "name", "region", "verdict", "worst quota / why"), rows),
+        *table_lines(("account", "name", "region", "verdict", "worst quota / why"), rows),
     ]
     return truncate_markdown(
         "\n".join([*out, "", text(_summary(result))]) + "\n",

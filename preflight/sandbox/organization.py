@@ -25,7 +25,7 @@ from preflight.sandbox.state import ACCOUNT_ID, SandboxState, acting_as, current
 
 if TYPE_CHECKING:
     from preflight.sandbox.scenario import AccountGroup, Organization, Scenario
-    from preflight.sandbox.server import Sandbox
+    from preflight.sandbox.target import ProvisionTarget
 
 ROLE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/(?:[^:]*/)?([\w+=,.@-]+)$")
 ACCESS_KEY_RE = re.compile(r"Credential=([^/,\s]+)/")
@@ -181,7 +181,7 @@ def member_ids(org: Organization) -> Iterator[tuple[int, AccountGroup, str, str]
             number += 1
 
 
-def apply_organization(scenario: Scenario, sandbox: Sandbox) -> None:
+def apply_organization(scenario: Scenario, sandbox: ProvisionTarget) -> None:
     """Create the scenario's organisation in moto's backends, each member as its group says."""
     from moto.core.utils import utcnow
     from moto.organizations.models import organizations_backends
@@ -217,7 +217,11 @@ def apply_organization(scenario: Scenario, sandbox: Sandbox) -> None:
 
 
 def _provision_member(
-    scenario: Scenario, sandbox: Sandbox, where: tuple[str | int, ...], group: AccountGroup, account_id: str
+    scenario: Scenario,
+    sandbox: ProvisionTarget,
+    where: tuple[str | int, ...],
+    group: AccountGroup,
+    account_id: str,
 ) -> None:
     from moto.iam.models import iam_backends
 
@@ -267,7 +271,7 @@ def _reserve(account_id: str, region: str, concurrency: int) -> None:
 
     from moto.backends import get_backend
 
-    from preflight.sandbox.provision import ASSUME_LAMBDA, _code_zip
+    from preflight.sandbox.target import ASSUME_LAMBDA, code_zip
 
     iam = get_backend("iam")[account_id]["global"]
     if not any(r.name == LAMBDA_ROLE for r in iam.roles.values()):
@@ -286,7 +290,7 @@ def _reserve(account_id: str, region: str, concurrency: int) -> None:
             "Runtime": "python3.12",
             "Role": f"arn:aws:iam::{account_id}:role/{LAMBDA_ROLE}",
             "Handler": "index.handler",
-            "Code": {"ZipFile": base64.b64encode(_code_zip()).decode()},
+            "Code": {"ZipFile": base64.b64encode(code_zip()).decode()},
             "Tags": {"preflight:sandbox": "other-stack"},
         }
     )

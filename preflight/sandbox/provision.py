@@ -8,57 +8,22 @@ is an input error). Independent resources are created in parallel to keep a star
 from __future__ import annotations
 
 import base64
-import io
 import json
 import threading
-import zipfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import Any, NamedTuple
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from preflight.sandbox.scenario import Scenario, Vpc, expand, subnet_cidrs
-
-if TYPE_CHECKING:
-    from preflight.sandbox.state import SandboxState
-
-
-class ProvisionTarget(Protocol):
-    """What provisioning uses of the running `server.Sandbox` (named by shape: the server imports this
-    module to apply a scenario, so this one does not import the server back)."""
-
-    region: str
-    account_id: str
-    endpoint_url: str
-    state: SandboxState
-
-    def setup_client(self, service: str, region: str) -> Any: ...
-
-    def set_applied_quota(
-        self,
-        service_code: str,
-        quota_code: str,
-        value: float,
-        region: str | None = None,
-        *,
-        listed: bool = True,
-    ) -> None: ...
-
+from preflight.sandbox.target import ASSUME_LAMBDA, ProvisionTarget, code_zip
 
 WORKERS = 8
 OTHER_ACCOUNT_ID = "210987654321"  # another account of the sandbox, holding globally named buckets
 LAMBDA_ROLE = "sandbox-scenario-lambda-role"
-ASSUME_LAMBDA = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
-        ],
-    }
-)
 EMPTY_POLICY = json.dumps(
     {
         "Version": "2012-10-17",
@@ -78,13 +43,6 @@ class Job(NamedTuple):
     path: tuple[str | int, ...]  # the scenario entry it comes from, for error messages
     what: str
     run: Callable[[], object]
-
-
-def _code_zip() -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr("index.py", "def handler(event, context):\n    return {}\n")
-    return buf.getvalue()
 
 
 def _tags(name: str) -> list[dict[str, Any]]:
@@ -358,7 +316,7 @@ class _Provisioner:
             if not self.scenario.functions:
                 self._lambda_role()
             lam = get_backend("lambda")[account][region]
-            code = base64.b64encode(_code_zip()).decode()
+            code = base64.b64encode(code_zip()).decode()
             for i in range(bulk.functions):
                 lam.create_function(
                     {
@@ -377,7 +335,7 @@ class _Provisioner:
     def _function_job(self, fn: Any, name: str) -> Callable[[], None]:
         client = self.client("lambda", self.region(fn))
         role = f"arn:aws:iam::{self.sandbox.account_id}:role/{LAMBDA_ROLE}"
-        code = _code_zip()
+        code = code_zip()
 
         def create() -> None:
             client.create_function(
