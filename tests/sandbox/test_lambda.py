@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from preflight.sandbox import Sandbox
-from preflight.sandbox.provision import LAMBDA_ROLE, _code_zip
+from preflight.sandbox.provision import LAMBDA_ROLE
+from preflight.sandbox.target import code_zip
 
 from .helpers import code_of, error_of, status_of
 
@@ -28,7 +29,7 @@ def make_functions(sb: Sandbox, names: list[str]) -> Any:
             Runtime="python3.12",
             Role=f"arn:aws:iam::123456789012:role/{LAMBDA_ROLE}",
             Handler="index.handler",
-            Code={"ZipFile": _code_zip()},
+            Code={"ZipFile": code_zip()},
         )
     return lam
 
