@@ -6,12 +6,20 @@ moto or the sandbox itself (Service Quotas, Lambda account settings, Kinesis lim
 goes through `IamEnforcer.deny` first:
 
 - Authentication: the access key must be the sandbox's own (the account's root: everything allowed,
-  as for AWS's root user; scenario setup and `rehearse` use it) or an active access key of an IAM
-  user in the emulated account's IAM (made with CreateUser/CreateAccessKey like on AWS), and the
-  SigV4 signature in the Authorization header must match the request as received (presigned URLs
-  are refused). IAM users only: no roles, no session tokens.
-- Authorisation: the user's inline and attached policies, and those of its groups, are evaluated by
-  `evaluate` below (identity policies only; no SCPs, boundaries or resource policies).
+  as for AWS's root user; scenario setup and `rehearse` use it), an active access key of an IAM
+  user in the calling account's IAM (made with CreateUser/CreateAccessKey like on AWS), or the
+  temporary key of an unexpired STS AssumeRole session, which also needs its session token
+  (X-Amz-Security-Token) to be the one STS issued with it; the SigV4 signature in the
+  Authorization header must match the request as received (presigned URLs are refused).
+- Authorisation: a user's inline and attached policies, and those of its groups; a role session's
+  role's inline and attached policies (in the role's account), and its session policy if it was
+  given one (the intersection, as AWS does). Evaluated by `evaluate` below (identity policies, the
+  session policy, and for AssumeRole the role's trust policy; no SCPs or boundaries).
+- `sts:AssumeRole` is asked for on the role's ARN, and the role's trust policy must name the caller
+  (its account, its root, or its own ARN) and not deny it. A trust policy naming the caller's own
+  ARN in the caller's account suffices alone (a resource policy naming the principal, in one
+  account); otherwise the caller's identity policies must allow it too (IAM's policy evaluation
+  logic, cross-account and account principals).
 - Every call's own action is asked for on resource "*" (matched only by a statement's "*").
 - Permissions AWS documents beyond a call's own action: `lambda:CreateFunction` and
   `UpdateFunctionConfiguration` with a role need `iam:PassRole` on it (`iam:PassedToService`
@@ -184,6 +192,15 @@ class Caller:
     arn: str
     secret: str
     policies: tuple[Mapping[str, Any], ...] | None  # None: the account's root user
+    account_id: str = ""
+    session_policy: Mapping[str, Any] | None = None  # an AssumeRole session's own policy
+    token: str | None = None  # the session token a temporary key must come with
+
+
+def _current_account() -> str:
+    from preflight.sandbox.state import current_account
+
+    return current_account()
 
 
 def _iam_backend(account_id: str) -> Any:
@@ -216,13 +233,96 @@ def _user_policies(backend: Any, user_name: str) -> tuple[Mapping[str, Any], ...
     return tuple(found)
 
 
+def _role_policies(backend: Any, role: Any) -> tuple[Mapping[str, Any], ...]:
+    """A role's inline and attached policies (IAM's public listing calls)."""
+    found = [
+        _document(backend.get_role_policy(role.name, n)[1]) for n in backend.list_role_policies(role.name)
+    ]
+    attached, _ = backend.list_attached_role_policies(role.name, max_items=1000)
+    return (*found, *(_managed_document(p) for p in attached))
+
+
 def _find_caller(account_id: str, access_key: str) -> Caller | None:
     backend = _iam_backend(account_id)
     for user in list(backend.users.values()):
         for key in user.access_keys:
             if key.access_key_id == access_key and key.status == "Active":
-                return Caller(user.arn, key.secret_access_key, _user_policies(backend, user.name))
-    return None
+                policies = _user_policies(backend, user.name)
+                return Caller(user.arn, key.secret_access_key, policies, account_id)
+    return _find_session(account_id, access_key)
+
+
+def _find_session(account_id: str, access_key: str) -> Caller | None:
+    """An AssumeRole session's caller: the role's policies; none if the role is gone (as on AWS, a
+    deleted role's sessions can do nothing). None when the key is not a live session's."""
+    from moto.core.utils import utcnow
+    from moto.sts.models import sts_backends
+
+    session = sts_backends[account_id]["aws"].get_assumed_role_from_access_key(access_key)
+    if session is None or session.expiration <= utcnow():
+        return None
+    backend = _iam_backend(account_id)
+    role = next((r for r in list(backend.roles.values()) if r.arn == session.role_arn), None)
+    policies = _role_policies(backend, role) if role is not None else ()
+    return Caller(
+        session.arn,
+        session.secret_access_key,
+        policies,
+        account_id,
+        session_policy=_document(session.policy) if session.policy else None,
+        token=session.session_token,
+    )
+
+
+# --- AssumeRole's trust policy ---------------------------------------------------------------------
+
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/(?:[^:]*/)?[\w+=,.@-]+$")
+
+
+def _account_of(role_arn: str) -> str:
+    match = _ROLE_ARN.match(role_arn)
+    return match.group(1) if match else ""
+
+
+def trust_of(role_arn: str) -> Mapping[str, Any] | None:
+    """The role's trust policy; None when no such role exists."""
+    account_id = _account_of(role_arn)
+    if not account_id:
+        return None
+    role = next((r for r in list(_iam_backend(account_id).roles.values()) if r.arn == role_arn), None)
+    return None if role is None else _document(role.assume_role_policy_document)
+
+
+def _names(principal: Any, caller: Caller, by_arn: bool) -> bool:
+    """Whether a trust statement's Principal names the caller: by its own ARN (a session also by its
+    role's ARN) when `by_arn`, else also by its account ("123456789012" or its root)."""
+    if principal == "*":
+        return not by_arn
+    values = _listed(principal.get("AWS")) if isinstance(principal, Mapping) else []
+    own = {caller.arn, _role_arn_of_session(caller.arn)}
+    account = {caller.account_id, f"arn:aws:iam::{caller.account_id}:root", "*"}
+    return any(v in own or (not by_arn and v in account) for v in values)
+
+
+def _role_arn_of_session(arn: str) -> str:
+    match = re.match(r"^arn:(aws[a-z-]*):sts::(\d{12}):assumed-role/([^/]+)/", arn)
+    return f"arn:{match.group(1)}:iam::{match.group(2)}:role/{match.group(3)}" if match else arn
+
+
+def _trust_effect(trust: Mapping[str, Any], caller: Caller, *, by_arn: bool) -> Effect:
+    """The trust policy's answer for sts:AssumeRole by the caller: Deny wins, then Allow."""
+    effect: Effect = "ImplicitDeny"
+    for statement in statements_of(trust):
+        if not _action_matches(_listed(statement.get("Action")), "sts:AssumeRole"):
+            continue
+        if not _names(statement.get("Principal"), caller, by_arn):
+            continue
+        if statement.get("Condition"):
+            raise UnsupportedPolicy("a trust policy Condition")
+        if statement.get("Effect") == "Deny":
+            return "Deny"
+        effect = "Allow"
+    return effect
 
 
 # --- SigV4 ------------------------------------------------------------------------------------------
@@ -320,13 +420,16 @@ class IamEnforcer:
             return dict(sorted(self._granted.items()))
 
     def _caller(self, access_key: str) -> Caller | None:
+        """Who holds the key, in the account the call acts in (the key's own: see caller_account)."""
         if access_key == self.root_access_key:
-            return Caller(f"arn:aws:iam::{self.account_id}:root", self.root_secret, None)
-        return _find_caller(self.account_id, access_key)
+            return Caller(f"arn:aws:iam::{self.account_id}:root", self.root_secret, None, self.account_id)
+        return _find_caller(_current_account(), access_key)
 
     def requests_for(self, call: Call) -> list[Request]:
         """Every permission the call needs: its own action, then what AWS documents beside it."""
         needed = [Request(action_of(call.service, call.operation))]
+        if call.service == "sts" and call.operation == "AssumeRole":
+            needed = [Request("sts:AssumeRole", call.params.get("RoleArn") or "*")]
         for (service, operation, prefix), tagging in _TAG_ON_CREATE.items():
             if call.service == service and operation in ("*", call.operation):
                 if call.protocol in ("ec2", "query") and any(k.startswith(prefix) for k in call.params):
@@ -340,7 +443,7 @@ class IamEnforcer:
                 needed.append(
                     Request(
                         "iam:CreateServiceLinkedRole",
-                        f"arn:aws:iam::{self.account_id}:role{SERVICE_QUOTAS_ROLE_PATH}{SERVICE_QUOTAS_ROLE}",
+                        f"arn:aws:iam::{_current_account()}:role{SERVICE_QUOTAS_ROLE_PATH}{SERVICE_QUOTAS_ROLE}",
                         {"iam:AWSServiceName": SERVICE_QUOTAS_PRINCIPAL},
                     )
                 )
@@ -351,8 +454,8 @@ class IamEnforcer:
         fields = dict(_AUTH_FIELDS.findall(call.headers.get("authorization", "")))
         access_key = fields.get("Credential", "").split("/")[0]
         caller = self._caller(access_key)
-        if caller is None:
-            return _unknown_key(call)
+        if caller is None or call.headers.get("x-amz-security-token") != caller.token:
+            return _unknown_key(call)  # a session key needs its token, a user's key none (AWS's answer)
         if not _signature_matches(call, environ, caller.secret, access_key):
             return _bad_signature(call)
         if caller.policies is None:
@@ -361,7 +464,7 @@ class IamEnforcer:
             if request.action in NO_PERMISSION_NEEDED:
                 continue
             try:
-                effect = evaluate(caller.policies, request)
+                effect = self._effect(caller, request)
             except UnsupportedPolicy as exc:
                 message = f"The emulated account cannot evaluate this policy: {exc}"
                 return error_response(call.protocol, 403, "AccessDenied", message)
@@ -370,6 +473,25 @@ class IamEnforcer:
             with self._lock:
                 self._granted[request.action] += 1
         return None
+
+    def _effect(self, caller: Caller, request: Request) -> Effect:
+        """The identity policies' answer, narrowed by a session policy; for AssumeRole, with the
+        role's trust policy (see the module docstring)."""
+        assert caller.policies is not None
+        effect = evaluate(caller.policies, request)
+        if effect == "Allow" and caller.session_policy is not None:
+            effect = evaluate([caller.session_policy], request)
+        if request.action != "sts:AssumeRole" or effect == "Deny":
+            return effect
+        trust = trust_of(request.resource)
+        if trust is None or _trust_effect(trust, caller, by_arn=False) == "Deny":
+            return "Deny" if trust is not None else "ImplicitDeny"
+        if (
+            _trust_effect(trust, caller, by_arn=True) == "Allow"
+            and _account_of(request.resource) == caller.account_id
+        ):
+            return "Allow"  # one account: the trust policy naming the caller suffices
+        return effect if _trust_effect(trust, caller, by_arn=False) == "Allow" else "ImplicitDeny"
 
     def after(self, call: Call, response: Response) -> Response:
         """What AWS does after answering: hide GetFunction's tags from a caller without ListTags,
@@ -388,7 +510,7 @@ class IamEnforcer:
         if caller is None or caller.policies is None:
             return response
         try:
-            if evaluate(caller.policies, Request("lambda:ListTags")) == "Allow":
+            if self._effect(caller, Request("lambda:ListTags")) == "Allow":
                 return response
         except UnsupportedPolicy:
             pass  # not known to be allowed: hide them (fail closed)
@@ -399,7 +521,7 @@ class IamEnforcer:
         return Response(response.status, [*headers, ("Content-Length", str(len(body)))], body)
 
     def service_quotas_role_exists(self) -> bool:
-        backend = _iam_backend(self.account_id)
+        backend = _iam_backend(_current_account())
         return any(r.path == SERVICE_QUOTAS_ROLE_PATH for r in list(backend.roles.values()))
 
     def _create_service_quotas_role(self) -> None:
@@ -415,7 +537,7 @@ class IamEnforcer:
                 }
             ],
         }
-        _iam_backend(self.account_id).create_role(
+        _iam_backend(_current_account()).create_role(
             SERVICE_QUOTAS_ROLE,
             json.dumps(trust),
             SERVICE_QUOTAS_ROLE_PATH,
