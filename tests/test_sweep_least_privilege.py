@@ -116,8 +116,9 @@ def small() -> Iterator[Org]:
 @pytest.fixture(scope="module")
 def small_unenforced(small: Org) -> dict[str, Any]:
     """The small organisation's sweep as the management account's root sees it, roles unlimited."""
-    from cli import main
     from click.testing import CliRunner
+
+    from cli import main
 
     small.grant_members({"Effect": "Allow", "Action": "*", "Resource": "*"})
     args = ["sweep", MANIFEST, "--env", "prod", "--format", "json", "--org"]
