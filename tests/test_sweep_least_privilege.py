@@ -197,3 +197,16 @@ def test_a_caller_without_the_read_only_statement_cannot_read_its_own_account(
     assert by_id[own]["status"] != "GO"
     others = [v for v in verdicts(body) if v[0] != own]
     assert others == [v for v in verdicts(small_unenforced) if v[0] != own]
+
+
+def test_the_sweep_policy_holds_exactly_what_the_sweep_calls_and_is_documented() -> None:
+    from preflight.sweep import DEFAULT_ROLE
+
+    assert {sid: s["Action"] for sid, s in SWEEP_BY_SID.items()} == {
+        LIST_SID: ["organizations:ListAccounts"],
+        ASSUME_SID: ["sts:AssumeRole"],
+    }
+    assert SWEEP_BY_SID[LIST_SID]["Resource"] == "*"  # ListAccounts has no resource type
+    assert SWEEP_BY_SID[ASSUME_SID]["Resource"] == f"arn:aws:iam::*:role/{DEFAULT_ROLE}"
+    readme = (ROOT / "README.md").read_text()
+    assert "iam-sweep-policy.json" in readme and LIST_SID in readme and ASSUME_SID in readme

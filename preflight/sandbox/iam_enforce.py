@@ -378,16 +378,21 @@ def _bad_signature(call: Call) -> Response:
     return error_response(call.protocol, 403, "SignatureDoesNotMatch", message)
 
 
-def denied_response(call: Call, caller_arn: str, request: Request, effect: Effect) -> Response:
-    """AWS's answer naming the user, the action and why (each protocol's own error code)."""
+def denied_response(
+    call: Call, caller_arn: str, request: Request, effect: Effect, *, by_trust: bool = False
+) -> Response:
+    """AWS's answer naming the user, the action and why (each protocol's own error code); a role's
+    trust policy refusing AssumeRole is named by no reason, as AWS answers it."""
     why = (
-        "with an explicit deny in an identity-based policy"
+        ""
+        if by_trust
+        else " with an explicit deny in an identity-based policy"
         if effect == "Deny"
-        else f"because no identity-based policy allows the {request.action} action"
+        else f" because no identity-based policy allows the {request.action} action"
     )
     message = (
         f"User: {caller_arn} is not authorized to perform: {request.action} "
-        f"on resource: {request.resource} {why}"
+        f"on resource: {request.resource}{why}"
     )
     if call.protocol == "ec2":
         return error_response(
@@ -469,7 +474,10 @@ class IamEnforcer:
                 message = f"The emulated account cannot evaluate this policy: {exc}"
                 return error_response(call.protocol, 403, "AccessDenied", message)
             if effect != "Allow":
-                return denied_response(call, caller.arn, request, effect)
+                by_trust = (
+                    request.action == "sts:AssumeRole" and evaluate(caller.policies, request) == "Allow"
+                )
+                return denied_response(call, caller.arn, request, effect, by_trust=by_trust)
             with self._lock:
                 self._granted[request.action] += 1
         return None

@@ -132,7 +132,12 @@ def test_a_trust_policy_deny_wins_and_an_unnamed_caller_is_refused(world: World)
     stranger = world.role("trusts-another", [trust("arn:aws:iam::999999999999:root")], allow("ec2:*"))
     world.user_may(allow("sts:AssumeRole"))
     assert code_of(lambda: world.assume(denying)) == "AccessDenied"
-    assert code_of(lambda: world.assume(stranger)) == "AccessDenied"
+    with pytest.raises(ClientError) as caught:
+        world.assume(stranger)
+    said = caught.value.response["Error"]["Message"]
+    assert (
+        said == f"User: {world.user_arn} is not authorized to perform: sts:AssumeRole on resource: {stranger}"
+    )
     missing = f"arn:aws:iam::{world.sb.account_id}:role/no-such-role"
     assert code_of(lambda: world.assume(missing)) == "AccessDenied"
 
