@@ -170,7 +170,7 @@ class Aws:
         profile: str | None = None,
         endpoint_url: str | None = None,
         role_arn: str | None = None,
-        credentials: tuple[str, str] | None = None,
+        credentials: tuple[str, ...] | None = None,  # (key, secret) or (key, secret, session token)
         max_attempts: int = 8,
     ) -> None:
         self.region = region
@@ -208,6 +208,11 @@ class Aws:
         return _session(
             self.region, keys=(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
         )
+
+    def session_credentials(self) -> tuple[str, ...]:
+        """(key, secret[, session token]) the clients sign with: an assumed role's, to reuse them."""
+        frozen = self._session.get_credentials().get_frozen_credentials()
+        return tuple(k for k in (frozen.access_key, frozen.secret_key, frozen.token) if k)
 
     def client(self, service: str, region: str | None = None) -> Any:
         key = (service, region or self.region)

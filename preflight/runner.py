@@ -47,7 +47,7 @@ class LiveAccount:
     profile: str | None = None
     endpoint_url: str | None = None
     role_arn: str | None = None
-    credentials: tuple[str, str] | None = None
+    credentials: tuple[str, ...] | None = None  # (key, secret[, session token])
 
     def read(
         self, manifest: Manifest, region: str, overrides: dict[str, float], progress: Progress | None

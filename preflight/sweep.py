@@ -3,7 +3,8 @@
 The accounts come from AWS Organizations (`ListAccounts`, from the management account or a delegated
 administrator; only accounts whose `State` is ACTIVE: `Status` is being retired) or from a file. Each
 account × region (a target) is checked by `run_check`, the code `check` runs, with the account's
-`--role-name` assumed (the caller's own account is read with the caller's credentials). Targets run a
+`--role-name` assumed once per account, its credentials serving all the account's regions (the
+caller's own account is read with the caller's credentials). Targets run a
 bounded number at a time; each target has its own clients, so botocore's adaptive retries pace each
 account and region at its own API rates. A target that cannot be read (AssumeRole denied, a read that
 fails) is UNKNOWN and the sweep goes on; UNKNOWN blocks the overall verdict as everywhere else.
@@ -14,6 +15,7 @@ shards of one sweep are disjoint and their union is the whole, whatever runner t
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import re
@@ -263,6 +265,49 @@ def source_for(base: Any, target: Target, role_name: str, caller: str) -> Any:
     return replace(base, role_arn=role_arn(target.account.id, role_name, target.region))
 
 
+class RoleSessions:
+    """One AssumeRole per account: the role's temporary credentials serve every region of that
+    account (STS is asked once, not once per region; a session lasts an hour, past the sweep's
+    default --timeout). A refusal is remembered too: every region of that account says it."""
+
+    def __init__(self, base: Any, role_name: str, caller: str) -> None:
+        self.base = base
+        self.role_name = role_name
+        self.caller = caller
+        self._lock = threading.Lock()
+        self._held: dict[str, tuple[threading.Lock, list[Any]]] = {}
+
+    def source(self, target: Target) -> Any:
+        """The account source for the target; AwsAccessError when its role cannot be assumed."""
+        if target.account.id == self.caller:
+            return self.base
+        arn = role_arn(target.account.id, self.role_name, target.region)
+        with self._lock:
+            lock, held = self._held.setdefault(arn, (threading.Lock(), []))
+        with lock:  # the account's other regions wait for its one AssumeRole
+            if not held:
+                held.append(self._assume(arn, target.region))
+        found = held[0]
+        if isinstance(found, PreflightError):
+            raise copy.copy(found)  # one instance per raise: threads do not share a traceback
+        return replace(self.base, profile=None, role_arn=None, credentials=found)
+
+    def _assume(self, arn: str, region: str) -> tuple[str, ...] | PreflightError:
+        from preflight.aws import Aws
+
+        try:
+            aws = Aws(
+                region,
+                profile=self.base.profile,
+                endpoint_url=self.base.endpoint_url,
+                role_arn=arn,
+                credentials=self.base.credentials,
+            )
+        except PreflightError as exc:
+            return exc
+        return aws.session_credentials()
+
+
 def _num(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
@@ -407,10 +452,17 @@ def run_sweep(
 ) -> list[tuple[TargetResult, Report | None]]:
     """Every target, `workers` at a time; results in the targets' order."""
 
+    sessions = RoleSessions(base, role_name, caller)
+
     def one(target: Target) -> tuple[TargetResult, Report | None]:
-        outcome = run_target(
-            manifest, source_for(base, target, role_name, caller), target, policy, **check_args
-        )
+        try:
+            source = sessions.source(target)
+        except InputError:
+            raise
+        except PreflightError as exc:  # the role could not be assumed: this account's targets only
+            outcome: tuple[TargetResult, Report | None] = (unreadable(target, exc), None)
+        else:
+            outcome = run_target(manifest, source, target, policy, **check_args)
         if progress is not None:
             progress.advance(outcome[0])
         return outcome

@@ -360,3 +360,28 @@ def test_fail_on_warn_fails_the_busy_accounts_in_every_view(cli, tmp_path: Path)
     code, body = _sweep_json(cli, *args, "--fail-on", "warn", "--report", f"junit={tmp_path / 'j.xml'}")
     assert code == 1 and body["targets"][0]["status"] == "NO_GO"
     assert int(ET.fromstring((tmp_path / "j.xml").read_text()).get("failures", "0")) >= 1
+
+
+def test_each_account_s_role_is_assumed_once_for_all_its_regions(cli, sandbox) -> None:
+    sb = sandbox(SMALL_ORG)
+    regions = "us-east-1,eu-west-1,us-west-2"
+    result = cli(
+        "sweep",
+        MANIFEST,
+        "--env",
+        "prod",
+        "--org",
+        "--regions",
+        regions,
+        "--format",
+        "json",
+        env=sb.client_env(),
+    )
+    body = json.loads(result.stdout)
+    assert result.exit_code == 1 and len(body["targets"]) == 5 * 3
+    # 4 members (3 assumed, 1 refused by its role's trust policy), each asked once, not per region.
+    assert sb.call_log.counts()["sts:AssumeRole"] == 4
+    locked = [t for t in body["targets"] if t["account_name"] == "locked-001"]
+    assert len(locked) == 3 and all("AssumeRole" in t["detail"] for t in locked), locked
+    stream = {t["region"]: t["status"] for t in body["targets"] if t["account_name"] == "stream-001"}
+    assert stream == {"us-east-1": "NO_GO", "eu-west-1": "GO", "us-west-2": "GO"}
