@@ -492,14 +492,15 @@ class IamEnforcer:
         if request.action != "sts:AssumeRole" or effect == "Deny":
             return effect
         trust = trust_of(request.resource)
-        if trust is None or _trust_effect(trust, caller, by_arn=False) == "Deny":
-            return "Deny" if trust is not None else "ImplicitDeny"
-        if (
-            _trust_effect(trust, caller, by_arn=True) == "Allow"
-            and _account_of(request.resource) == caller.account_id
-        ):
+        if trust is None:  # no such role
+            return "ImplicitDeny"
+        trusted = _trust_effect(trust, caller, by_arn=False)
+        if trusted == "Deny":
+            return "Deny"
+        same_account = _account_of(request.resource) == caller.account_id
+        if same_account and _trust_effect(trust, caller, by_arn=True) == "Allow":
             return "Allow"  # one account: the trust policy naming the caller suffices
-        return effect if _trust_effect(trust, caller, by_arn=False) == "Allow" else "ImplicitDeny"
+        return effect if trusted == "Allow" else "ImplicitDeny"
 
     def after(self, call: Call, response: Response) -> Response:
         """What AWS does after answering: hide GetFunction's tags from a caller without ListTags,
