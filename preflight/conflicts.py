@@ -307,17 +307,23 @@ def endpoint_service_name(region: str, service: str) -> str:
 def _endpoint_zones(aws: Any, d: Deployment) -> dict[str, tuple[str, ...]]:
     from preflight.aws import call
 
-    wanted = sorted(
-        {endpoint_service_name(d.region, e.service) for e in d.endpoints if e.type == "interface"}
-    )
+    # Gateway endpoints too: plan --adapt may stand an interface endpoint of their service in for one
+    # (vpc-with-interface-endpoints), and S3 and DynamoDB list a gateway and an interface service
+    # under one name: only the interface one's zones matter.
+    wanted = sorted({endpoint_service_name(d.region, e.service) for e in d.endpoints})
     if not wanted:
         return {}
     answer = call(aws.client("ec2"), "DescribeVpcEndpointServices", ServiceNames=wanted)
     return {
         s["ServiceName"]: tuple(sorted(s.get("AvailabilityZones") or ()))
         for s in answer.get("ServiceDetails", [])
-        if s.get("ServiceName") in wanted
+        if s.get("ServiceName") in wanted and _offers_interface(s)
     }
+
+
+def _offers_interface(detail: dict[str, Any]) -> bool:
+    types = [t.get("ServiceType") for t in detail.get("ServiceType") or () if isinstance(t, dict)]
+    return not types or "Interface" in types
 
 
 # --- judging ---------------------------------------------------------------------------------------

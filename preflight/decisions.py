@@ -7,7 +7,8 @@ from the plan: it deploys `rebuild(manifest, region, decisions)`, the manifest u
 
 * the availability zones the account offered (as many as `vpc.azCount`);
 * the Lambda networking mode (one the manifest's `lambda.networking.preference` allows);
-* which endpoints are kept (manifest endpoints; every one the mode requires);
+* which endpoints are kept (manifest endpoints; every one the mode requires); with
+  `vpc-with-interface-endpoints`, the gateway ones are deployed as interface endpoints;
 * each function's reserved concurrency (from its floor to its request, or none where the manifest's
   policy allows dropping it).
 
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from preflight.model import (
     BASIC_EXECUTION_POLICY,
+    ENDPOINT_ONLY_MODES,
     VPC_ACCESS_POLICY,
     Decisions,
     Deployment,
@@ -48,7 +50,7 @@ def decisions_of(deployment: Deployment) -> Decisions:
 
 def realize(requested: Deployment, manifest: Manifest, mode: NetworkMode, keep: frozenset[str]) -> Deployment:
     """The deployment for one networking choice and one set of kept endpoints, derived along the graph."""
-    from preflight.manifest import prune
+    from preflight.manifest import endpoint_for_mode, prune, security_group_plans
 
     attached = mode != "no-vpc"
     nat_azs: tuple[str, ...] = ()
@@ -70,11 +72,14 @@ def realize(requested: Deployment, manifest: Manifest, mode: NetworkMode, keep: 
                     "internet_gateway": requested.vpc.internet_gateway or bool(nat_azs),
                 }
             ),
-            "endpoints": tuple(ep for ep in requested.endpoints if ep.key in keep),
+            "endpoints": tuple(
+                endpoint_for_mode(manifest, ep, mode) for ep in requested.endpoints if ep.key in keep
+            ),
             "functions": tuple(f.model_copy(update={"vpc_attached": attached}) for f in requested.functions),
             "role": role,
-            # Security groups are re-derived from the requested set: prune keeps those still used.
-            "security_groups": requested.security_groups,
+            # Security groups are re-derived from the manifest's: prune keeps those still used (the
+            # interface fallback's group may serve nothing in the requested deployment).
+            "security_groups": security_group_plans(manifest),
         }
     )
     return prune(deployment)
@@ -100,9 +105,7 @@ def check_decisions(manifest: Manifest, region: str, decisions: Decisions) -> li
         if key not in names or decisions.endpoints.index(key) != i:
             problems.append((f"endpoints[{i}]", f"{key!r} is not an endpoint of the manifest (or repeated)"))
     used = (
-        {s for fn in doc.functions for s in fn.uses}
-        if decisions.networking == "vpc-with-endpoints"
-        else set()
+        {s for fn in doc.functions for s in fn.uses} if decisions.networking in ENDPOINT_ONLY_MODES else set()
     )
     for ep in doc.endpoints:
         if (not ep.optional or ep.service in used) and ep.name not in decisions.endpoints:

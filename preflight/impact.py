@@ -108,3 +108,34 @@ def drop_reservations(count: int) -> Impact:
         performance=f"medium: {count} function(s) run without reserved capacity; they share the account's "
         "unreserved pool and can be starved by other functions",
     )
+
+
+def interface_fallback(
+    replaced: list[tuple[str, str | None]], azs: int, security_group: str | None
+) -> Impact:
+    """Gateway endpoints replaced by interface endpoints: (service, URL variable or None) each."""
+    monthly = INTERFACE_ENDPOINT_MONTHLY_USD_PER_AZ * azs * len(replaced)
+    services = ", ".join(service for service, _ in replaced)
+    dns = [
+        f"{service} interface endpoints offer no private DNS: the functions get the endpoint's URL in "
+        f"{variable} (the AWS SDKs and the handlers use it when set); a client that ignores it has no "
+        "route out of the VPC"
+        for service, variable in replaced
+        if variable
+    ]
+    if any(service == "s3" for service, _ in replaced):
+        dns.append(
+            "s3 private DNS answers for every resolver in the VPC (not 'inbound only', which needs a "
+            "gateway endpoint)"
+        )
+    return Impact(
+        cost=f"adds about ${monthly:.2f}/month ({len(replaced)} endpoint(s) x {azs} AZ x "
+        f"${INTERFACE_ENDPOINT_MONTHLY_USD_PER_AZ:.2f}) plus $0.01/GB processed, where the gateway "
+        "endpoints were free (estimate)",
+        monthly_cost_delta_usd=monthly,
+        security=f"functions stay in private subnets; {services} traffic goes over PrivateLink through "
+        f"network interfaces guarded by security group {security_group} instead of gateway routes"
+        + ("; " + "; ".join(dns) if dns else ""),
+        performance="low: a PrivateLink hop per call; the interface endpoints count against the per-VPC "
+        "interface endpoint quota (L-29B6F2EB) and use one network interface per AZ each",
+    )

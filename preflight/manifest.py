@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from preflight import privatelink
 from preflight.bounds import (
     AlarmPeriodS,
     AlarmThreshold,
@@ -183,7 +184,9 @@ class NetworkingPolicy(Strict):
         default_factory=lambda: ["vpc-with-endpoints", "no-vpc"],
         min_length=1,
         description=(
-            "Networking modes allowed, best first: vpc-with-endpoints, vpc-with-nat, no-vpc. "
+            "Networking modes allowed, best first: vpc-with-endpoints, vpc-with-interface-endpoints "
+            "(S3/DynamoDB through interface endpoints instead of gateway endpoints: about $7.30/month per "
+            "AZ each, per-VPC quota instead of the regional gateway quota), vpc-with-nat, no-vpc. "
             "The first is what check evaluates; plan --adapt tries the others in order."
         ),
         examples=[["vpc-with-endpoints", "no-vpc"]],
@@ -197,6 +200,16 @@ class NetworkingPolicy(Strict):
         "single",
         alias="natGateways",
         description="With vpc-with-nat: one NAT gateway (cheaper) or one per availability zone (resilient).",
+    )
+    interface_security_group: Name | None = Field(
+        None,
+        alias="interfaceSecurityGroup",
+        description=(
+            "With vpc-with-interface-endpoints: name of the securityGroups entry attached to the S3 and "
+            "DynamoDB interface endpoints that replace the gateway endpoints (it must allow HTTPS from "
+            "the functions)."
+        ),
+        examples=["endpoints"],
     )
 
     @field_validator("preference")
@@ -608,7 +621,20 @@ def _reference_problems(doc: ManifestDoc, linemap: LineMap) -> Iterator[InputErr
                 f"no security group named {ep.security_group!r}" + suggest(ep.security_group, sg_names),
             )
     networking = doc.lambda_.networking
-    if {"vpc-with-endpoints", "vpc-with-nat"} & set(networking.preference):
+    if "vpc-with-interface-endpoints" in networking.preference:
+        if not networking.interface_security_group:
+            yield linemap.error(
+                ("lambda", "networking", "preference"),
+                "vpc-with-interface-endpoints needs lambda.networking.interfaceSecurityGroup (the group "
+                "of the interface endpoints that replace the gateway endpoints)",
+            )
+        elif networking.interface_security_group not in sg_names:
+            yield linemap.error(
+                ("lambda", "networking", "interfaceSecurityGroup"),
+                f"no security group named {networking.interface_security_group!r}"
+                + suggest(networking.interface_security_group, sg_names),
+            )
+    if {"vpc-with-endpoints", "vpc-with-interface-endpoints", "vpc-with-nat"} & set(networking.preference):
         if networking.security_group not in sg_names:
             yield linemap.error(
                 ("lambda", "networking", "securityGroup"),
@@ -617,14 +643,17 @@ def _reference_problems(doc: ManifestDoc, linemap: LineMap) -> Iterator[InputErr
             )
     if "vpc-with-nat" in networking.preference and not doc.vpc.public_subnets:
         yield linemap.error(("vpc", "publicSubnets"), "vpc-with-nat needs public subnets for the NAT gateway")
-    if "vpc-with-endpoints" in networking.preference:
+    if {"vpc-with-endpoints", "vpc-with-interface-endpoints"} & set(networking.preference):
         services = {ep.service for ep in doc.endpoints}
+        only = next(
+            m for m in networking.preference if m in ("vpc-with-endpoints", "vpc-with-interface-endpoints")
+        )
         for i, fn in enumerate(doc.functions):
             missing = sorted(set(fn.uses) - services)
             if missing:
                 yield linemap.error(
                     ("functions", i, "uses"),
-                    f"vpc-with-endpoints needs an endpoint for {', '.join(missing)}; add it to endpoints",
+                    f"{only} needs an endpoint for {', '.join(missing)}; add it to endpoints",
                 )
     fn_names = [f.name for f in doc.functions]
     for i, alarm in enumerate(doc.alarms):
@@ -718,17 +747,7 @@ def resolve(manifest: Manifest, region: str, azs: tuple[str, ...]) -> Deployment
         internet_gateway=doc.vpc.public_subnets,
         nat_gateway_azs=nat_azs,
     )
-    groups = tuple(
-        SecurityGroupPlan(
-            path=f"securityGroups[{i}]",
-            key=sg.name,
-            name=name(sg.name),
-            description=sg.description or f"{sg.name} ({manifest.name} {manifest.environment})",
-            ingress=_rules(sg.ingress),
-            egress=_rules(sg.egress),
-        )
-        for i, sg in enumerate(doc.security_groups)
-    )
+    groups = security_group_plans(manifest)
     endpoints = tuple(
         EndpointPlan(
             path=f"endpoints[{i}]",
@@ -806,7 +825,56 @@ def resolve(manifest: Manifest, region: str, azs: tuple[str, ...]) -> Deployment
         ),
         lambda_security_group=name(doc.lambda_.networking.security_group),
     )
+    if mode == "vpc-with-interface-endpoints":
+        deployment = deployment.model_copy(
+            update={"endpoints": tuple(interface_fallback(manifest, ep) for ep in deployment.endpoints)}
+        )
     return prune(deployment)
+
+
+def security_group_plans(manifest: Manifest) -> tuple[SecurityGroupPlan, ...]:
+    """Every security group of the manifest (`prune` keeps those a deployment uses)."""
+    return tuple(
+        SecurityGroupPlan(
+            path=f"securityGroups[{i}]",
+            key=sg.name,
+            name=physical_name(manifest, sg.name),
+            description=sg.description or f"{sg.name} ({manifest.name} {manifest.environment})",
+            ingress=_rules(sg.ingress),
+            egress=_rules(sg.egress),
+        )
+        for i, sg in enumerate(manifest.doc.security_groups)
+    )
+
+
+def endpoint_for_mode(manifest: Manifest, ep: EndpointPlan, mode: NetworkMode) -> EndpointPlan:
+    """The endpoint as `mode` deploys it: as the manifest declares it, or its interface stand-in."""
+    spec = next(e for e in manifest.doc.endpoints if e.name == ep.key)
+    declared = ep.model_copy(
+        update={
+            "type": spec.type,
+            "security_group": physical_name(manifest, spec.security_group) if spec.security_group else None,
+            "private_dns": True,
+            "url_variable": None,
+        }
+    )
+    return interface_fallback(manifest, declared) if mode == "vpc-with-interface-endpoints" else declared
+
+
+def interface_fallback(manifest: Manifest, ep: EndpointPlan) -> EndpointPlan:
+    """The interface endpoint that stands in for a gateway endpoint (vpc-with-interface-endpoints):
+    same service and name, the manifest's interface group, and the service's DNS as it is offered."""
+    if ep.type != "gateway":
+        return ep
+    group = manifest.doc.lambda_.networking.interface_security_group
+    return ep.model_copy(
+        update={
+            "type": "interface",
+            "security_group": physical_name(manifest, group) if group else None,
+            "private_dns": privatelink.private_dns(ep.service),
+            "url_variable": privatelink.url_variable(ep.service),
+        }
+    )
 
 
 def prune(deployment: Deployment) -> Deployment:

@@ -30,8 +30,17 @@ from preflight.bounds import (
     TimeoutS,
 )
 
-NetworkMode = Literal["vpc-with-endpoints", "vpc-with-nat", "no-vpc"]
-NETWORK_MODES: tuple[NetworkMode, ...] = ("vpc-with-endpoints", "vpc-with-nat", "no-vpc")
+NetworkMode = Literal["vpc-with-endpoints", "vpc-with-interface-endpoints", "vpc-with-nat", "no-vpc"]
+NETWORK_MODES: tuple[NetworkMode, ...] = (
+    "vpc-with-endpoints",
+    "vpc-with-interface-endpoints",
+    "vpc-with-nat",
+    "no-vpc",
+)
+# Modes where endpoints are the functions' only path to their services (no NAT route).
+ENDPOINT_ONLY_MODES: frozenset[NetworkMode] = frozenset(
+    {"vpc-with-endpoints", "vpc-with-interface-endpoints"}
+)
 Verdict = Literal["GO", "GO_WITH_ADAPTATIONS", "NO_GO"]
 
 BASIC_EXECUTION_POLICY = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
@@ -82,6 +91,11 @@ class EndpointPlan(Frozen):
     service: str  # e.g. "s3", "dynamodb", "kinesis-streams"
     type: Literal["gateway", "interface"]
     security_group: str | None = None  # physical name, interface endpoints only
+    # Interface endpoints: whether the service's own DNS name resolves to the endpoint in the VPC. Where
+    # the service offers no private DNS (DynamoDB), the functions get the endpoint's URL in
+    # `url_variable` instead (see `preflight.privatelink`).
+    private_dns: bool = True
+    url_variable: str | None = None
 
 
 class SecurityGroupPlan(Frozen):

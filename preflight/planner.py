@@ -43,9 +43,10 @@ from preflight.evaluate import (
     reserve_of,
 )
 from preflight.gate import GatePolicy, verdict_for
-from preflight.manifest import Manifest, prune
+from preflight.manifest import Manifest, endpoint_for_mode, prune, security_group_plans
 from preflight.model import (
     BASIC_EXECUTION_POLICY,
+    ENDPOINT_ONLY_MODES,
     Adaptation,
     Change,
     Deployment,
@@ -53,6 +54,7 @@ from preflight.model import (
     IncreaseRequest,
     NetworkMode,
     Note,
+    SecurityGroupPlan,
     Verdict,
 )
 from preflight.report import Finding
@@ -96,7 +98,7 @@ def required_endpoints(requested: Deployment, manifest: Manifest, mode: NetworkM
     """What `mode` cannot work without: non-optional endpoints, and every serving one without NAT."""
     optional = {ep.name: ep.optional for ep in manifest.doc.endpoints}
     mandatory = {ep.key for ep in requested.endpoints if not optional.get(ep.key, True)}
-    serving = serving_endpoints(requested, mode) if mode == "vpc-with-endpoints" else frozenset()
+    serving = serving_endpoints(requested, mode) if mode in ENDPOINT_ONLY_MODES else frozenset()
     return frozenset(mandatory | serving)
 
 
@@ -126,15 +128,18 @@ def _headroom(state: AccountState, code: str, scope: str) -> float | None:
 
 
 def _add_optional_endpoints(
-    base: Deployment, requested: Deployment, candidates: list[EndpointPlan], state: AccountState
+    base: Deployment,
+    requested: Deployment,
+    candidates: list[EndpointPlan],
+    state: AccountState,
+    all_groups: dict[str, SecurityGroupPlan],
 ) -> tuple[Deployment, dict[str, Finding | None]]:
     """Keep every optional endpoint that still fits, free ones first; say which quota stopped the rest."""
     totals: dict[tuple[str, str], float] = defaultdict(float)
     for code, scope, amount, _ in all_needs(base):
         totals[(code, scope)] += amount
-    kept = {ep.key for ep in base.endpoints}
+    kept = {ep.key: ep for ep in base.endpoints}
     groups = {sg.name for sg in base.security_groups}
-    all_groups = {sg.name: sg for sg in requested.security_groups}
     refused: dict[str, Finding | None] = {}
     for ep in sorted(candidates, key=lambda e: (e.type != "gateway", e.key)):
         needs: list[Need] = list(endpoint_needs(ep, base))
@@ -155,13 +160,14 @@ def _add_optional_endpoints(
             continue
         for key, amount in delta.items():
             totals[key] += amount
-        kept.add(ep.key)
+        kept[ep.key] = ep
         if ep.security_group:
             groups.add(ep.security_group)
     adapted = requested.model_copy(
         update={
-            "endpoints": tuple(ep for ep in requested.endpoints if ep.key in kept),
-            "security_groups": requested.security_groups,
+            # As the networking realized them (an interface stand-in keeps its gateway's key).
+            "endpoints": tuple(kept[ep.key] for ep in requested.endpoints if ep.key in kept),
+            "security_groups": tuple(all_groups.values()),
             "functions": base.functions,
             "vpc": base.vpc,
             "role": base.role,
@@ -217,8 +223,13 @@ def plan(
         if blocking:
             continue
         serving = serving_endpoints(requested, mode)
-        extras = [ep for ep in requested.endpoints if ep.key in serving and ep.key not in needed]
-        chosen, refused = _add_optional_endpoints(base, with_reservations, extras, state)
+        extras = [
+            endpoint_for_mode(manifest, ep, mode)
+            for ep in requested.endpoints
+            if ep.key in serving and ep.key not in needed
+        ]
+        groups = {sg.name: sg for sg in security_group_plans(manifest)}
+        chosen, refused = _add_optional_endpoints(base, with_reservations, extras, state, groups)
         break
 
     if chosen is None:
@@ -306,6 +317,18 @@ def _networking_adaptation(
         changes.append(
             Change(path="vpc.natGateways", before=0, after=len(adapted.vpc.nat_gateway_azs), line=line("vpc"))
         )
+    replaced = _replaced_gateways(requested, adapted)
+    changes += _fallback_changes(manifest, adapted, replaced)
+    if replaced:
+        effect = impact.interface_fallback(
+            [(ep.service, ep.url_variable) for ep in replaced],
+            len(adapted.vpc.azs),
+            replaced[0].security_group,
+        )
+    elif adapted.vpc.nat_gateway_azs:
+        effect = impact.nat_route(len(adapted.vpc.nat_gateway_azs))
+    else:
+        effect = impact.leave_vpc()
     return Adaptation(
         id="lambda-networking",
         title=f"Lambda networking: {requested.networking} -> {adapted.networking}",
@@ -313,9 +336,7 @@ def _networking_adaptation(
         quota_name=root.name,
         reason=f"{requested.networking} does not fit: {root.why}",
         changes=tuple(changes),
-        impact=impact.nat_route(len(adapted.vpc.nat_gateway_azs))
-        if adapted.vpc.nat_gateway_azs
-        else impact.leave_vpc(),
+        impact=effect,
     )
 
 
@@ -398,6 +419,35 @@ def _role_adaptation(
         ),
         impact=impact.execution_policy(to_basic),
     )
+
+
+def _replaced_gateways(requested: Deployment, adapted: Deployment) -> list[EndpointPlan]:
+    """The adapted interface endpoints that stand in for requested gateway endpoints."""
+    asked = {ep.key: ep.type for ep in requested.endpoints}
+    return [ep for ep in adapted.endpoints if ep.type == "interface" and asked.get(ep.key) == "gateway"]
+
+
+def _fallback_changes(manifest: Manifest, adapted: Deployment, replaced: list[EndpointPlan]) -> list[Change]:
+    """Each replaced endpoint's type, and the URL variable the functions that use it get."""
+    line = manifest.line_of
+    changes = [
+        Change(path=f"{ep.path}.type", before="gateway", after="interface", line=line(ep.path))
+        for ep in replaced
+    ]
+    for ep in replaced:
+        if not ep.url_variable:
+            continue
+        for f in adapted.functions:
+            if f.vpc_attached and ep.service in f.uses:
+                changes.append(
+                    Change(
+                        path=f"{f.path}.environment.{ep.url_variable}",
+                        before=None,
+                        after=f"https://<{ep.name} DNS name>",
+                        line=line(f.path),
+                    )
+                )
+    return changes
 
 
 def _unneeded_reason(root_why: str, *, moved: bool) -> str:

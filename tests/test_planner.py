@@ -233,7 +233,10 @@ PROPERTY_EXAMPLES = int(os.environ.get("TAP_FUZZ_EXAMPLES", "2000")) if FUZZ_SEE
 
 def _with_preference(manifest: Manifest, preference: list[str]) -> Manifest:
     lam = manifest.doc.lambda_
-    networking = lam.networking.model_copy(update={"preference": preference})
+    # The interface fallback's group: the one the Kinesis interface endpoint already uses.
+    networking = lam.networking.model_copy(
+        update={"preference": preference, "interface_security_group": "endpoints"}
+    )
     doc = manifest.doc.model_copy(update={"lambda_": lam.model_copy(update={"networking": networking})})
     return dataclasses.replace(manifest, doc=doc)
 
@@ -269,7 +272,8 @@ def oracle_serving(doc, mode: str) -> frozenset[str]:
 def oracle_required(doc, mode: str) -> frozenset[str]:
     """Without a NAT route, endpoints are the only path a VPC-attached function has to its services."""
     mandatory = {ep.name for ep in doc.endpoints if not ep.optional}
-    return frozenset(mandatory | (oracle_serving(doc, mode) if mode == "vpc-with-endpoints" else set()))
+    only_path = mode in ("vpc-with-endpoints", "vpc-with-interface-endpoints")
+    return frozenset(mandatory | (oracle_serving(doc, mode) if only_path else set()))
 
 
 def oracle_room(account: dict) -> dict[str, float]:
@@ -300,7 +304,10 @@ def oracle_demand(doc, c: Candidate) -> Counter:
         need[f"nat gateways@{az}"] += 1
         need["elastic ips"] += 1
         need["network interfaces"] += 1
-    kinds = {ep.name: ep.type for ep in doc.endpoints}
+    # With vpc-with-interface-endpoints every endpoint is an interface one (gateways stand in as such).
+    kinds = {
+        ep.name: "interface" if c.mode == "vpc-with-interface-endpoints" else ep.type for ep in doc.endpoints
+    }
     for name in c.kept:
         if kinds[name] == "gateway":
             need["gateway endpoints"] += 1
@@ -361,7 +368,10 @@ def _state(account: dict):
 
 # Every order of allowed networking modes (a manifest may not start from no-vpc and fall back to a VPC).
 PREFERENCES = [
-    list(p) for r in (1, 2, 3) for p in itertools.permutations(NETWORK_MODES, r) if p[0] != "no-vpc" or r == 1
+    list(p)
+    for r in (1, 2, 3, 4)
+    for p in itertools.permutations(NETWORK_MODES, r)
+    if p[0] != "no-vpc" or r == 1
 ]
 # What the requested stack needs of each varied quota (two AZs): the strategy draws the headroom around
 # it (short, exact, plenty), so that every branch of the planner is reached often.
@@ -409,9 +419,12 @@ def _branch(result, requested_fits: bool) -> str:
         return "already fits"
     if result.verdict == "NO_GO":
         return "NO_GO"
-    return {"vpc-with-endpoints": "VPC kept (endpoints)", "vpc-with-nat": "NAT route", "no-vpc": "no-vpc"}[
-        result.adapted.networking
-    ]
+    return {
+        "vpc-with-endpoints": "VPC kept (endpoints)",
+        "vpc-with-interface-endpoints": "VPC kept (interface endpoints)",
+        "vpc-with-nat": "NAT route",
+        "no-vpc": "no-vpc",
+    }[result.adapted.networking]
 
 
 ROOMY = {"gateway_limit": 22, "gateway_used": 0, "interface_limit": 2, "eni_limit": 12, "eip_limit": 3,
@@ -441,6 +454,8 @@ def _property_settings(test):
 @example(ROOMY | {"preference": ["vpc-with-endpoints", "no-vpc"], "lambda_used": 850})  # VPC kept, shared
 @example(ROOMY | {"preference": ["vpc-with-endpoints", "vpc-with-nat", "no-vpc"], "gateway_used": 21})  # NAT
 @example(ROOMY | {"preference": ["vpc-with-endpoints", "no-vpc"], "gateway_used": 22})  # no-vpc
+@example(ROOMY | {"preference": ["vpc-with-endpoints", "vpc-with-interface-endpoints", "no-vpc"],
+                  "gateway_used": 22, "interface_limit": 3})  # interface endpoints stand in  # fmt: skip
 @example(ROOMY | {"preference": ["vpc-with-endpoints", "no-vpc"], "vpc_used": 3})  # NO_GO
 @example(ROOMY | {"preference": ["vpc-with-nat"], "lambda_limit": 50})  # NAT requested, reservations dropped
 def test_every_go_plan_fits_and_nothing_less_degraded_would(account: dict) -> None:
@@ -502,7 +517,10 @@ def test_every_go_plan_fits_and_nothing_less_degraded_would(account: dict) -> No
     assert d.role.managed_policies[0] == (BASIC_POLICY_ARN if mode == "no-vpc" else VPC_POLICY_ARN)
     assert d.vpc.nat_gateway_azs == oracle_nat_azs(doc, mode)
     assert d.vpc.internet_gateway == (doc.vpc.public_subnets or bool(d.vpc.nat_gateway_azs))
-    interface_kept = any(ep.type == "interface" and ep.name in kept for ep in doc.endpoints)
+    interface_kept = any(
+        (ep.type == "interface" or mode == "vpc-with-interface-endpoints") and ep.name in kept
+        for ep in doc.endpoints
+    )
     groups = {sg.key for sg in d.security_groups}
     assert groups == {"lambda"} - ({"lambda"} if mode == "no-vpc" else set()) | (
         {"endpoints"} if interface_kept else set()

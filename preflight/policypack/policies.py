@@ -9,7 +9,7 @@ resource's inputs in camelCase, as `props`) and the plan, from the policy's `pla
   the program reads it: the manifest at its recorded path in the project, or the `manifest` config /
   `TAP_MANIFEST`; see `preflight.program.planfile`) or for another region than the AWS provider's;
 - a resource the plan does not hold (by type, then by physical name), an endpoint the plan dropped
-  named as such;
+  named as such, an endpoint of another kind (gateway / interface) or private DNS than planned;
 - reserved concurrency other than planned, and 0 always (it would throttle the function completely).
 
 Only inputs the program sets from constants are read: during a preview, computed values are unknown,
@@ -143,7 +143,7 @@ def unplanned(plan: Plan, resource_type: str, logical_name: str, props: Mapping[
         return f"a {resource_type} ({logical_name}) is not in the plan: deploy only what it holds"
     name = _physical_name(resource_type, logical_name, props)
     if name in expected[resource_type]:
-        return None
+        return endpoint_departure(plan, name, props) if resource_type == names.VPC_ENDPOINT else None
     if resource_type == names.VPC_ENDPOINT:
         dropped = [a for a in plan.adaptations for c in a.changes if c.before == name and c.after is None]
         if dropped:
@@ -154,6 +154,22 @@ def unplanned(plan: Plan, resource_type: str, logical_name: str, props: Mapping[
         planned = ", ".join(expected[resource_type]) or "none"
         return f"VPC endpoint {name!r} is not in the plan (it holds {planned})"
     return f"{resource_type} {name!r} ({logical_name}) is not in the plan"
+
+
+def endpoint_departure(plan: Plan, name: str | None, props: Mapping[str, Any]) -> str | None:
+    """Why a planned endpoint departs from the plan's kind and DNS, or None. A gateway endpoint where
+    the plan stands an interface one in would meet the full regional gateway quota again."""
+    ep = next((e for e in plan.deployment.endpoints if e.name == name), None)
+    if ep is None:
+        return None
+    kind = props.get("vpcEndpointType") or "Gateway"
+    if str(kind).lower() != ep.type:
+        return f"VPC endpoint {name!r} is a {kind} endpoint; the plan makes it a {ep.type} endpoint"
+    if ep.type == "interface" and props.get("privateDnsEnabled") is not None:
+        if bool(props.get("privateDnsEnabled")) != ep.private_dns:
+            want = "on" if ep.private_dns else f"off (the functions get its URL in {ep.url_variable})"
+            return f"VPC endpoint {name!r}: private DNS must be {want}"
+    return None
 
 
 def concurrency_departure(plan: Plan, props: Mapping[str, Any]) -> str | None:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
+from preflight import privatelink
 from preflight.errors import InputError
 from preflight.model import CurrentStack, Deployment, FunctionPlan, Rule
 from preflight.program import names
@@ -173,6 +174,8 @@ class Pipeline(pulumi.ComponentResource):
 
     def _endpoints(self, d: Deployment) -> None:
         self.endpoints: list[aws.ec2.VpcEndpoint] = []
+        # Service -> (environment variable, URL) for interface endpoints without private DNS.
+        self.endpoint_urls: dict[str, tuple[str, pulumi.Output[str]]] = {}
         for ep in d.endpoints:
             common = {
                 "vpc_id": self.vpc.id,
@@ -192,11 +195,22 @@ class Pipeline(pulumi.ComponentResource):
                 endpoint = aws.ec2.VpcEndpoint(
                     ep.name,
                     vpc_endpoint_type="Interface",
-                    private_dns_enabled=True,
+                    private_dns_enabled=ep.private_dns,
+                    # S3's private DNS is "inbound only" unless told otherwise, which needs a gateway
+                    # endpoint: the plan has none where an interface endpoint stands in for it.
+                    dns_options=aws.ec2.VpcEndpointDnsOptionsArgs(
+                        private_dns_only_for_inbound_resolver_endpoint=False
+                    )
+                    if ep.private_dns and ep.service in privatelink.INBOUND_ONLY_BY_DEFAULT
+                    else None,
                     subnet_ids=self.private_subnet_ids,
                     security_group_ids=[self.security_groups[ep.security_group].id],
                     **common,
                 )
+                if ep.url_variable:
+                    # No private DNS: the functions get the endpoint's own name (its first DNS entry
+                    # is the regional one).
+                    self.endpoint_urls[ep.service] = (ep.url_variable, endpoint.dns_entries.apply(_first_url))
             self.endpoints.append(endpoint)
 
     # --- identity, data, compute ----------------------------------------------------------------
@@ -291,7 +305,7 @@ class Pipeline(pulumi.ComponentResource):
                 timeout=fn.timeout_s,
                 reserved_concurrent_executions=reserved,
                 vpc_config=vpc_config,
-                environment=aws.lambda_.FunctionEnvironmentArgs(variables=env),
+                environment=aws.lambda_.FunctionEnvironmentArgs(variables={**env, **self._urls_for(fn)}),
                 tags=self._tags(fn.name),
                 # Policies first: creating a VPC-attached function checks the role's ENI permissions.
                 opts=pulumi.ResourceOptions(
@@ -306,6 +320,12 @@ class Pipeline(pulumi.ComponentResource):
             if fn.name in steps.cuts:
                 cuts.append(made[fn.name])
         self.functions = [made[f.name] for f in d.functions]  # in the plan's order
+
+    def _urls_for(self, fn: FunctionPlan) -> dict[str, pulumi.Output[str]]:
+        """The endpoint URLs a VPC-attached function needs (services it uses without private DNS)."""
+        if not fn.vpc_attached:
+            return {}
+        return {var: url for service, (var, url) in self.endpoint_urls.items() if service in fn.uses}
 
     def _alarms(self, d: Deployment) -> None:
         # Each alarm once, with its action set at creation: never a second MetricAlarm of the same name.
@@ -327,6 +347,15 @@ class Pipeline(pulumi.ComponentResource):
             )
             for a in d.alarms
         ]
+
+
+def _first_url(entries: list[object] | None) -> str:
+    """`https://` and the first DNS name of an endpoint (`dns_entries` as the provider answers it)."""
+    for entry in entries or []:
+        name = entry.get("dns_name") if isinstance(entry, dict) else getattr(entry, "dns_name", None)
+        if name:
+            return f"https://{name}"
+    raise ValueError("the interface endpoint has no DNS entry: the functions would have no URL for it")
 
 
 def _rule(rule: Rule) -> dict[str, object]:
@@ -351,6 +380,10 @@ def check_deployment(d: Deployment, base_dir: Path) -> None:
     for ep in d.endpoints:
         if ep.type == "interface" and ep.security_group not in sg_names:
             problems.append(f"endpoint {ep.name}: security group {ep.security_group!r} is not in the plan")
+        if ep.type == "interface" and ep.private_dns == bool(ep.url_variable):
+            problems.append(
+                f"endpoint {ep.name}: without private DNS the functions need its URL, and only then"
+            )
     if d.vpc_attached and d.lambda_security_group not in sg_names:
         problems.append(
             f"functions are VPC-attached but the Lambda security group {d.lambda_security_group!r} "

@@ -424,8 +424,16 @@ def _vpc_endpoint(c: _Clients, i: dict[str, Any]) -> Created:
         params["SecurityGroupIds"] = list(i["securityGroupIds"])
     if i.get("privateDnsEnabled") is not None:
         params["PrivateDnsEnabled"] = bool(i["privateDnsEnabled"])
+    inbound_only = (i.get("dnsOptions") or {}).get("privateDnsOnlyForInboundResolverEndpoint")
+    if inbound_only is not None:
+        params["DnsOptions"] = {"PrivateDnsOnlyForInboundResolverEndpoint": bool(inbound_only)}
     endpoint = c("ec2").create_vpc_endpoint(**params)["VpcEndpoint"]
-    return endpoint["VpcEndpointId"], {}
+    entries = [
+        {"dnsName": e["DnsName"], "hostedZoneId": e.get("HostedZoneId", "")}
+        for e in endpoint.get("DnsEntries") or ()
+        if e.get("DnsName")
+    ]
+    return endpoint["VpcEndpointId"], {"dnsEntries": entries}
 
 
 def _role(c: _Clients, i: dict[str, Any]) -> Created:

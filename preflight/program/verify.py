@@ -17,6 +17,7 @@ from typing import Any
 
 import pulumi
 
+from preflight import privatelink
 from preflight.errors import PreflightError
 from preflight.model import (
     BASIC_EXECUTION_POLICY,
@@ -120,6 +121,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
         state = {**args.inputs, "arn": arn}
         if args.typ == names.EIP:
             state["allocationId"] = id_
+        if args.typ == names.VPC_ENDPOINT and args.inputs.get("vpcEndpointType") == "Interface":
+            state["dnsEntries"] = [{"dnsName": endpoint_dns_name(id_, args.inputs), "hostedZoneId": "ZMOCK"}]
         return id_, state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
@@ -128,6 +131,12 @@ class RecordingMocks(pulumi.runtime.Mocks):
         if args.token == "aws:index/getRegion:getRegion":
             return {"region": self.region, "name": self.region}, []
         return {}, []
+
+
+def endpoint_dns_name(endpoint_id: str, inputs: dict[str, Any]) -> str:
+    """The regional DNS name the mocks give an interface endpoint (AWS: vpce-...vpce.amazonaws.com)."""
+    service = str(inputs.get("serviceName", "")).removeprefix("com.amazonaws.")
+    return f"{endpoint_id}.{service}.vpce.amazonaws.com"
 
 
 def plain(value: Any) -> Any:
@@ -424,7 +433,14 @@ def _security_groups_and_endpoints(d: Deployment, inv: _Inventory, check: _Check
         if ep.type == "gateway":
             check.eq(label, "routeTableIds", sorted(inputs.get("routeTableIds") or []), private_rt_ids)
         else:
-            check.eq(label, "privateDnsEnabled", inputs.get("privateDnsEnabled"), True)
+            check.eq(label, "privateDnsEnabled", inputs.get("privateDnsEnabled"), ep.private_dns)
+            inbound_only = ep.private_dns and ep.service in privatelink.INBOUND_ONLY_BY_DEFAULT
+            check.eq(
+                label,
+                "dnsOptions",
+                inputs.get("dnsOptions"),
+                {"privateDnsOnlyForInboundResolverEndpoint": False} if inbound_only else None,
+            )
             check.eq(label, "subnetIds", inputs.get("subnetIds"), inv.private_subnet_ids(d))
             sg_id = inv.id_of(names.SECURITY_GROUP, ep.security_group or "")
             check.eq(label, "securityGroupIds", inputs.get("securityGroupIds"), [sg_id])
@@ -469,6 +485,8 @@ def _function(d: Deployment, fn: FunctionPlan, inv: _Inventory, check: _Checker)
         planned = "none (unset)" if fn.reserved_concurrency is None else fn.reserved_concurrency
         shown = "unset" if reserved is None else reserved
         check.add(f"{label} reserves {shown} concurrent executions, the plan {planned}")
+    variables = (inputs.get("environment") or {}).get("variables") or {}
+    check.eq(label, "endpoint URL variables", _url_variables(variables), _want_urls(d, fn, inv))
     check.eq(label, "role", inputs.get("role"), inv.arn_of(names.ROLE, d.role.name))
     check.eq(label, "handler", inputs.get("handler"), fn.handler)
     check.eq(label, "runtime", inputs.get("runtime"), fn.runtime)
@@ -534,6 +552,23 @@ def _data(d: Deployment, inv: _Inventory, check: _Checker) -> None:
         label, inputs = f"table {d.table.name}", table["inputs"]
         check.eq(label, "hashKey", inputs.get("hashKey"), d.table.hash_key)
         check.eq(label, "billingMode", inputs.get("billingMode"), d.table.billing_mode)
+
+
+def _want_urls(d: Deployment, fn: FunctionPlan, inv: _Inventory) -> dict[str, str]:
+    """The endpoint URLs a function must get: services it uses whose endpoint has no private DNS."""
+    if not fn.vpc_attached:
+        return {}
+    out = {}
+    for ep in d.endpoints:
+        if ep.url_variable and ep.service in fn.uses:
+            endpoint_id = inv.id_of(names.VPC_ENDPOINT, ep.name) or ""
+            service = {"serviceName": names.service_name(d, ep.service)}
+            out[ep.url_variable] = "https://" + endpoint_dns_name(endpoint_id, service)
+    return out
+
+
+def _url_variables(variables: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in variables.items() if k in privatelink.URL_VARIABLE.values()}
 
 
 def _routes(record: dict[str, Any]) -> list[tuple[str, str, Any]]:

@@ -7,6 +7,7 @@ let moto answer it (after its checks passed).
 
 from __future__ import annotations
 
+import copy
 import re
 import threading
 from collections.abc import Callable
@@ -366,7 +367,7 @@ def ec2_create_nat_gateway(state: SandboxState, call: Call) -> Response | None:
 def ec2_create_vpc_endpoint(state: SandboxState, call: Call) -> Response | None:
     backend = _ec2(call.region)
     kind = (call.params.get("VpcEndpointType") or "Gateway").lower()
-    if kind == "interface" and (refused := _endpoint_zone_refused(state, call)):
+    if kind == "interface" and (refused := _endpoint_zone_refused(state, call) or _private_dns_refused(call)):
         return refused
     live = [e for e in backend.vpc_end_points.values() if e.state not in ENDPOINT_GONE_STATES]
     if kind == "gateway":
@@ -387,6 +388,48 @@ def ec2_create_vpc_endpoint(state: SandboxState, call: Call) -> Response | None:
         return _limit_exceeded(
             "VpcEndpointLimitExceeded", "The maximum number of VPC endpoints has been reached."
         )
+    return None
+
+
+# AWS PrivateLink for DynamoDB: interface endpoints without private DNS (clients use the endpoint's own
+# name). S3: private DNS is "inbound only" unless DnsOptions says otherwise, and that needs a gateway
+# endpoint of S3 in the VPC. The texts are EC2's InvalidParameter answers.
+_NO_PRIVATE_DNS = ("dynamodb",)
+_INBOUND_ONLY_DEFAULT = ("s3",)
+
+
+def _private_dns_refused(call: Call) -> Response | None:
+    service = call.params.get("ServiceName", "")
+    short = service.rsplit(".", 1)[-1]
+    private_dns = (call.params.get("PrivateDnsEnabled") or "true").lower() == "true"
+    if not private_dns:
+        return None
+    if short in _NO_PRIVATE_DNS:
+        return error_response(
+            "ec2",
+            400,
+            "InvalidParameter",
+            f"Private DNS can't be enabled because the service {service} does not provide a private "
+            "DNS name.",
+        )
+    inbound_only = call.params.get("DnsOptions.PrivateDnsOnlyForInboundResolverEndpoint", "true")
+    if short in _INBOUND_ONLY_DEFAULT and inbound_only.lower() == "true":
+        vpc_id = call.params.get("VpcId")
+        gateway = any(
+            e.vpc_id == vpc_id
+            and e.service_name == service
+            and (e.vpc_endpoint_type or "Gateway").lower() == "gateway"
+            and e.state not in ENDPOINT_GONE_STATES
+            for e in _ec2(call.region).vpc_end_points.values()
+        )
+        if not gateway:
+            return error_response(
+                "ec2",
+                400,
+                "InvalidParameter",
+                "To set PrivateDnsOnlyForInboundResolverEndpoint to true, the VPC must have a Gateway "
+                "endpoint for the service.",
+            )
     return None
 
 
@@ -611,7 +654,9 @@ def _endpoint_services(region: str) -> list[dict[str, Any]]:
 
 def ec2_describe_vpc_endpoint_services(state: SandboxState, call: Call) -> None:
     """moto offers every service in every zone; a scenario may limit one to some zones."""
-    for service in _endpoint_services(call.region):
+    services = _endpoint_services(call.region)
+    _add_interface_twins(services, call.region)
+    for service in services:
         name = service.get("ServiceName", "")
         original = _ORIGINAL_ZONES.setdefault((call.region, name), list(service.get("AvailabilityZones", [])))
         # moto caches the list per process: put the scenario's zones in, or the original back.
@@ -620,6 +665,22 @@ def ec2_describe_vpc_endpoint_services(state: SandboxState, call: Call) -> None:
 
 
 _ORIGINAL_ZONES: dict[tuple[str, str], list[str]] = {}
+# Gateway services AWS also offers over PrivateLink that moto lists as gateways only (DynamoDB: 2024).
+_INTERFACE_TWINS = ("dynamodb",)
+
+
+def _add_interface_twins(services: list[dict[str, Any]], region: str) -> None:
+    """moto caches its list per process: add each missing interface twin once."""
+    for short in _INTERFACE_TWINS:
+        name = f"com.amazonaws.{region}.{short}"
+        same = [s for s in services if s.get("ServiceName") == name]
+        kinds = {t.get("ServiceType") for s in same for t in s.get("ServiceType") or ()}
+        if same and "Interface" not in kinds:
+            twin = copy.deepcopy(same[0])
+            twin["ServiceType"] = [{"ServiceType": "Interface"}]
+            twin["ServiceId"] = f"{twin.get('ServiceId', 'vpce-svc')}-interface"
+            twin["VpcEndpointPolicySupported"] = True
+            services.append(twin)
 
 
 def sns_create_topic(state: SandboxState, call: Call) -> Response | None:
