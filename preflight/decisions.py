@@ -45,11 +45,20 @@ def decisions_of(deployment: Deployment) -> Decisions:
         networking=deployment.networking,
         endpoints=tuple(ep.key for ep in deployment.endpoints),
         reservations={f.key: f.reserved_concurrency for f in deployment.functions},
+        vpc=deployment.vpc.created,
     )
 
 
-def realize(requested: Deployment, manifest: Manifest, mode: NetworkMode, keep: frozenset[str]) -> Deployment:
-    """The deployment for one networking choice and one set of kept endpoints, derived along the graph."""
+def realize(
+    requested: Deployment,
+    manifest: Manifest,
+    mode: NetworkMode,
+    keep: frozenset[str],
+    *,
+    keep_vpc: bool = True,
+) -> Deployment:
+    """The deployment for one networking choice and one set of kept endpoints, derived along the graph;
+    without `keep_vpc` (allowed only with nothing in the VPC), no VPC at all."""
     from preflight.manifest import endpoint_for_mode, prune, security_group_plans
 
     attached = mode != "no-vpc"
@@ -82,7 +91,17 @@ def realize(requested: Deployment, manifest: Manifest, mode: NetworkMode, keep: 
             "security_groups": security_group_plans(manifest),
         }
     )
+    if not keep_vpc:
+        vpc = deployment.vpc.model_copy(
+            update={"subnets": (), "internet_gateway": False, "nat_gateway_azs": (), "created": False}
+        )
+        deployment = deployment.model_copy(update={"vpc": vpc})
     return prune(deployment)
+
+
+def vpc_can_go(manifest: Manifest, mode: NetworkMode, endpoints: frozenset[str] | tuple[str, ...]) -> bool:
+    """The VPC serves nothing and the manifest lets an adapted plan leave it out."""
+    return manifest.doc.vpc.optional and mode == "no-vpc" and not endpoints
 
 
 def check_decisions(manifest: Manifest, region: str, decisions: Decisions) -> list[tuple[str, str]]:
@@ -110,6 +129,10 @@ def check_decisions(manifest: Manifest, region: str, decisions: Decisions) -> li
     for ep in doc.endpoints:
         if (not ep.optional or ep.service in used) and ep.name not in decisions.endpoints:
             problems.append(("endpoints", f"{ep.name!r} is required with {decisions.networking}"))
+    if not decisions.vpc and not vpc_can_go(manifest, decisions.networking, decisions.endpoints):
+        problems.append(
+            ("vpc", "false: the VPC may be left out only when vpc.optional, no-vpc and no endpoint")
+        )
     problems += _reservation_problems(manifest, decisions)
     return problems
 
@@ -153,4 +176,10 @@ def rebuild(manifest: Manifest, region: str, decisions: Decisions) -> Deployment
             )
         }
     )
-    return realize(with_reservations, manifest, decisions.networking, frozenset(decisions.endpoints))
+    return realize(
+        with_reservations,
+        manifest,
+        decisions.networking,
+        frozenset(decisions.endpoints),
+        keep_vpc=decisions.vpc,
+    )

@@ -34,6 +34,8 @@ def vpc_scope(d: Deployment) -> str:
 
 
 def vpc_needs(d: Deployment) -> Iterator[Need]:
+    if not d.vpc.created:
+        return
     yield "L-F678F1CE", "region", 1, d.vpc.path
     yield "L-E79EC296", "region", 1, d.vpc.path  # the VPC's default security group
     yield "L-407747CB", vpc_scope(d), len(d.vpc.subnets), f"{d.vpc.path}.azCount"

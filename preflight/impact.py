@@ -139,3 +139,30 @@ def interface_fallback(
         performance="low: a PrivateLink hop per call; the interface endpoints count against the per-VPC "
         "interface endpoint quota (L-29B6F2EB) and use one network interface per AZ each",
     )
+
+
+def _vpc_quota(subnets: int, internet_gateway: bool) -> str:
+    held = ["1 of VPCs per Region (L-F678F1CE)", f"{subnets} subnet(s)", "its default security group"]
+    if internet_gateway:
+        held.insert(1, "1 of internet gateways per Region (L-A4707A72)")
+    return ", ".join(held)
+
+
+def idle_vpc(subnets: int, internet_gateway: bool) -> Impact:
+    """A VPC with nothing in it, deployed as requested (or kept: the manifest does not let it go)."""
+    return Impact(
+        cost="none in money: VPCs, subnets, route tables and internet gateways have no hourly charge "
+        f"(estimate); they hold quota: {_vpc_quota(subnets, internet_gateway)}",
+        monthly_cost_delta_usd=0.0,
+        security="none: no function or endpoint is in it (an empty VPC is also nothing to guard)",
+        performance="none",
+    )
+
+
+def drop_vpc(subnets: int, internet_gateway: bool) -> Impact:
+    return Impact(
+        cost=f"none in money (estimate); frees {_vpc_quota(subnets, internet_gateway)}",
+        monthly_cost_delta_usd=0.0,
+        security="none: nothing ran in it; functions outside a VPC keep IAM as their boundary",
+        performance="none; the deploy creates the VPC, its subnets, route tables and gateway no more",
+    )

@@ -123,6 +123,14 @@ class VpcSpec(Strict):
         alias="publicSubnets",
         description="Create public subnets and an internet gateway (needed by vpc-with-nat).",
     )
+    optional: bool = Field(
+        False,
+        description=(
+            "plan --adapt may leave the VPC out (with its subnets, route tables and internet gateway) "
+            "when no function stays in it and no endpoint needs it, which also frees the VPC and "
+            "internet gateway quota they would hold. A deployment that fits as requested keeps it."
+        ),
+    )
 
     @field_validator("cidr")
     @classmethod

@@ -82,6 +82,9 @@ class VpcPlan(Frozen):
     subnets: tuple[SubnetPlan, ...]
     internet_gateway: bool
     nat_gateway_azs: tuple[str, ...] = ()  # one NAT gateway (and its EIP) in each of these AZs
+    # False: an adapted plan leaves the VPC out (no function in it, `vpc.optional`): then it has no
+    # subnets, gateways or route tables either; `azs` stay, for the record.
+    created: bool = True
 
 
 class EndpointPlan(Frozen):
@@ -265,6 +268,7 @@ class Decisions(Frozen):
     networking: NetworkMode
     endpoints: tuple[str, ...]  # manifest endpoint names kept
     reservations: dict[str, ReservedConcurrency | None]  # manifest function name -> reserved (None: none)
+    vpc: bool = True  # False: the VPC is left out (the manifest's vpc.optional, nothing in it)
 
 
 def _timestamp_text(value: object) -> object:

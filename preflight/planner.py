@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from preflight import catalog, impact
 from preflight.account import AccountState
 from preflight.concurrency import Allocation, share
-from preflight.decisions import realize
+from preflight.decisions import realize, vpc_can_go
 from preflight.demand import Demand, Need, all_needs, endpoint_needs, security_group_needs
 from preflight.evaluate import (
     DEFAULT_WARN_THRESHOLD,
@@ -119,6 +119,24 @@ def unused_resource_notes(deployment: Deployment) -> tuple[Note, ...]:
     )
 
 
+def idle_vpc_notes(deployment: Deployment) -> tuple[Note, ...]:
+    """The VPC and what comes with it, when no function runs in it: it serves nothing."""
+    vpc = deployment.vpc
+    if not vpc.created or deployment.vpc_attached:
+        return ()
+    parts = ["subnets", "route tables"] + (["internet gateway"] if vpc.internet_gateway else [])
+    return (
+        Note(
+            id="vpc-idle",
+            title=f"The VPC and its {', '.join(parts)} serve nothing",
+            reason=f"no function runs in the VPC (Lambda networking: {deployment.networking}); it is "
+            "deployed as the manifest asks (vpc.optional lets an adapted plan leave it out)",
+            paths=(vpc.path,),
+            impact=impact.idle_vpc(len(vpc.subnets), vpc.internet_gateway),
+        ),
+    )
+
+
 def _headroom(state: AccountState, code: str, scope: str) -> float | None:
     limit = state.limit(code).value
     usage = state.usage_in(code, scope)
@@ -199,7 +217,7 @@ def plan(
             adaptations=(),
             increase_requests=increases,
             attempts=(),
-            notes=unused_resource_notes(requested),
+            notes=unused_resource_notes(requested) + idle_vpc_notes(requested),
         )
 
     allocation = share(requested, manifest, state)
@@ -216,7 +234,10 @@ def plan(
     chosen: Deployment | None = None
     for mode in manifest.doc.lambda_.networking.preference:
         needed = required_endpoints(requested, manifest, mode)
-        base = realize(with_reservations, manifest, mode, needed)
+        # A VPC nothing stays in goes too, where the manifest allows it (which frees its quota).
+        base = realize(
+            with_reservations, manifest, mode, needed, keep_vpc=not vpc_can_go(manifest, mode, needed)
+        )
         findings = evaluate(base, state, warn_threshold)
         blocking = _blocking(findings, policy)
         attempts.append(Attempt(mode, base, tuple(findings), blocking))
@@ -251,7 +272,7 @@ def plan(
         adaptations=adaptations,
         increase_requests=increases,
         attempts=tuple(attempts),
-        notes=unused_resource_notes(adapted),
+        notes=unused_resource_notes(adapted) + idle_vpc_notes(adapted),
     )
 
 
@@ -270,6 +291,8 @@ def explain(
         out.append(_networking_adaptation(manifest, requested, adapted, root))
     out += _endpoint_adaptations(manifest, requested, adapted, refused, root)
     out += _security_group_adaptations(manifest, requested, adapted, root)
+    if requested.vpc.created and not adapted.vpc.created:
+        out.append(_vpc_adaptation(manifest, requested, root))
     if adapted.role.managed_policies != requested.role.managed_policies:
         out.append(_role_adaptation(manifest, requested, adapted, root))
     out.extend(_concurrency_adaptations(manifest, requested, adapted, allocation))
@@ -396,6 +419,19 @@ def _security_group_adaptations(
         for sg in requested.security_groups
         if sg.name not in groups
     ]
+
+
+def _vpc_adaptation(manifest: Manifest, requested: Deployment, root: _RootCause) -> Adaptation:
+    return Adaptation(
+        id="vpc-dropped",
+        title=f"Leave out the VPC {requested.vpc.name}",
+        quota_code=root.code,
+        quota_name=root.name,
+        reason="no function stays in the VPC and no endpoint needs it; vpc.optional lets the plan leave it "
+        "out, with its subnets, route tables and internet gateway",
+        changes=(Change(path="vpc", before=requested.vpc.name, after=None, line=manifest.line_of("vpc")),),
+        impact=impact.drop_vpc(len(requested.vpc.subnets), requested.vpc.internet_gateway),
+    )
 
 
 def _role_adaptation(

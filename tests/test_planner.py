@@ -127,7 +127,15 @@ def test_what_fits_as_requested_is_returned_unchanged_and_unused_endpoints_are_n
     assert code == 0 and report["verdict"] == "GO" and report["adaptations"] == []
     assert [ep.key for ep in plan_file.deployment.endpoints] == ["s3", "dynamodb", "kinesis"]
     notes = {n["id"]: n for n in report["notes"]}
-    assert set(notes) == {"endpoint-s3-unused", "endpoint-dynamodb-unused", "endpoint-kinesis-unused"}
+    # The VPC serves nothing either (item 9): reported with what it holds, kept as requested.
+    assert set(notes) == {
+        "endpoint-s3-unused",
+        "endpoint-dynamodb-unused",
+        "endpoint-kinesis-unused",
+        "vpc-idle",
+    }
+    assert "1 of VPCs per Region (L-F678F1CE)" in notes["vpc-idle"]["impact"]["cost"]
+    assert plan_file.deployment.vpc.created and plan_file.decisions.vpc
     assert notes["endpoint-kinesis-unused"]["impact"]["monthly_cost_delta_usd"] == 14.6  # 2 AZs x $7.30
     assert notes["endpoint-s3-unused"]["impact"]["monthly_cost_delta_usd"] == 0
     table = cli("plan", "--adapt", manifest, "--env", "prod", "--sandbox", "fresh-account")
@@ -141,7 +149,9 @@ def test_an_adapted_plan_drops_what_nothing_needs(cli, tmp_path) -> None:
         tmp_path, ("preference: [vpc-with-endpoints, no-vpc]", "preference: [no-vpc]")
     )
     code, report, plan_file = _plan_cli(cli, tmp_path, manifest, "new-account")
-    assert code == 0 and report["verdict"] == "GO_WITH_ADAPTATIONS" and "notes" not in report
+    assert code == 0 and report["verdict"] == "GO_WITH_ADAPTATIONS"
+    # What is left to note: the VPC nothing runs in (the manifest does not let it go).
+    assert [n["id"] for n in report["notes"]] == ["vpc-idle"]
     assert plan_file.deployment.endpoints == () and plan_file.deployment.security_groups == ()
     by_id = {a["id"]: a for a in report["adaptations"]}
     assert set(by_id) == {
@@ -475,7 +485,10 @@ def test_every_go_plan_fits_and_nothing_less_degraded_would(account: dict) -> No
     if requested_fits:
         assert result.verdict == "GO" and d == result.requested and result.adaptations == ()
         unused = endpoint_names - oracle_serving(doc, requested.mode)
-        assert {n.paths[0] for n in result.notes} == {ep.path for ep in d.endpoints if ep.key in unused}
+        idle_vpc = {"vpc"} if requested.mode == "no-vpc" else set()  # nothing runs in it (item 9)
+        assert {n.paths[0] for n in result.notes} == {
+            ep.path for ep in d.endpoints if ep.key in unused
+        } | idle_vpc
         return
 
     # The rule, part 2: an adapted plan. Concurrency is independent of every other choice.

@@ -50,7 +50,7 @@ class Pipeline(pulumi.ComponentResource):
 
         self.register_outputs(
             {
-                "vpcId": self.vpc.id,
+                "vpcId": self.vpc.id if self.vpc else None,
                 "functionArns": {f.key: fn.arn for f, fn in zip(d.functions, self.functions, strict=True)},
                 "streamArn": self.stream.arn,
                 "tableName": self.table.name,
@@ -65,6 +65,14 @@ class Pipeline(pulumi.ComponentResource):
     # --- network --------------------------------------------------------------------------------
 
     def _network(self, d: Deployment) -> None:
+        self.vpc: aws.ec2.Vpc | None = None
+        self.subnets: dict[str, aws.ec2.Subnet] = {}
+        self.private_subnet_ids: list[pulumi.Output[str]] = []
+        self.internet_gateway: aws.ec2.InternetGateway | None = None
+        self.nat_gateways: dict[str, aws.ec2.NatGateway] = {}
+        self.private_route_tables: list[aws.ec2.RouteTable] = []
+        if not d.vpc.created:
+            return  # the plan leaves the VPC out: nothing runs in it (check_deployment made sure)
         self.vpc = aws.ec2.Vpc(
             d.vpc.name,
             cidr_block=d.vpc.cidr,
@@ -74,10 +82,11 @@ class Pipeline(pulumi.ComponentResource):
             tags=self._tags(d.vpc.name),
             opts=self._child,
         )
-        self.subnets: dict[str, aws.ec2.Subnet] = {
+        vpc_id = self.vpc.id
+        self.subnets = {
             s.name: aws.ec2.Subnet(
                 s.name,
-                vpc_id=self.vpc.id,
+                vpc_id=vpc_id,
                 cidr_block=s.cidr,
                 availability_zone=s.az,
                 tags=self._tags(s.name),
@@ -87,11 +96,10 @@ class Pipeline(pulumi.ComponentResource):
         }
         self.private_subnet_ids = [self.subnets[s.name].id for s in names.private_subnets(d)]
 
-        self.internet_gateway: aws.ec2.InternetGateway | None = None
         if d.vpc.internet_gateway:
             igw_name = names.internet_gateway_name(d)
             self.internet_gateway = aws.ec2.InternetGateway(
-                igw_name, vpc_id=self.vpc.id, tags=self._tags(igw_name), opts=self._child
+                igw_name, vpc_id=vpc_id, tags=self._tags(igw_name), opts=self._child
             )
 
         public = names.public_subnets(d)
@@ -103,7 +111,7 @@ class Pipeline(pulumi.ComponentResource):
                 else []
             )
             public_rt = aws.ec2.RouteTable(
-                rt_name, vpc_id=self.vpc.id, routes=routes, tags=self._tags(rt_name), opts=self._child
+                rt_name, vpc_id=vpc_id, routes=routes, tags=self._tags(rt_name), opts=self._child
             )
             for s in public:
                 aws.ec2.RouteTableAssociation(
@@ -114,7 +122,6 @@ class Pipeline(pulumi.ComponentResource):
                 )
 
         # NAT gateways (and their EIPs) only where the plan puts them, each in its AZ's public subnet.
-        self.nat_gateways: dict[str, aws.ec2.NatGateway] = {}
         for az in d.vpc.nat_gateway_azs:
             eip_name = names.eip_name(d, az)
             eip = aws.ec2.Eip(eip_name, domain="vpc", tags=self._tags(eip_name), opts=self._child)
@@ -130,7 +137,6 @@ class Pipeline(pulumi.ComponentResource):
                 ),
             )
 
-        self.private_route_tables: list[aws.ec2.RouteTable] = []
         for az in names.private_route_table_azs(d):
             rt_name = names.private_route_table_name(d, az)
             nat_az = names.nat_for_az(d, az)
@@ -144,7 +150,7 @@ class Pipeline(pulumi.ComponentResource):
                 else []
             )
             rt = aws.ec2.RouteTable(
-                rt_name, vpc_id=self.vpc.id, routes=routes, tags=self._tags(rt_name), opts=self._child
+                rt_name, vpc_id=vpc_id, routes=routes, tags=self._tags(rt_name), opts=self._child
             )
             self.private_route_tables.append(rt)
             for s in names.private_subnets(d):
@@ -389,6 +395,8 @@ def check_deployment(d: Deployment, base_dir: Path) -> None:
             f"functions are VPC-attached but the Lambda security group {d.lambda_security_group!r} "
             "is not in the plan"
         )
+    if not d.vpc.created and (d.vpc_attached or d.endpoints or d.security_groups or d.vpc.subnets):
+        problems.append("the plan leaves the VPC out but puts functions, endpoints, groups or subnets in it")
     public_azs = {s.az for s in names.public_subnets(d)}
     for az in d.vpc.nat_gateway_azs:
         if az not in public_azs:

@@ -236,7 +236,7 @@ def expected_names(d: Deployment) -> dict[str, list[str]]:
     """Per type token, the physical names the plan asks for."""
     out: dict[str, list[str]] = {
         names.PIPELINE: [names.component_name(d)],
-        names.VPC: [d.vpc.name],
+        names.VPC: [d.vpc.name] if d.vpc.created else [],
         names.SUBNET: [s.name for s in d.vpc.subnets],
         names.ROUTE_TABLE: ([names.public_route_table_name(d)] if names.public_subnets(d) else [])
         + [names.private_route_table_name(d, az) for az in names.private_route_table_azs(d)],
