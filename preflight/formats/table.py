@@ -123,6 +123,11 @@ def print_plan_diff(console: Console, report: Report) -> None:
         console.print(_at(6, f"security: {a.impact.security}"))
         console.print(_at(6, f"performance: {a.impact.performance}"))
         console.print()
+    for n in report.notes:  # what the adapted plan keeps that serves nothing (a VPC nothing runs in)
+        console.print(_at(2, ("i ", "cyan"), (n.title, "bold"), (f" ({n.id})", "dim"), f": {n.reason}"))
+        console.print(_at(6, f"cost: {n.impact.cost}"))
+    if report.notes:
+        console.print()
 
 
 def _quota_text(f: Finding, width: int | None = None) -> str:
