@@ -258,6 +258,7 @@ class Candidate:
     mode: str
     kept: frozenset[str]
     reservations: dict[str, int | None]
+    vpc: bool = True  # False: the VPC left out (item 9)
 
     @property
     def attached(self) -> bool:
@@ -307,7 +308,9 @@ def oracle_room(account: dict) -> dict[str, float]:
 def oracle_demand(doc, c: Candidate) -> Counter:
     azs = AZS[: doc.vpc.az_count]
     nat = oracle_nat_azs(doc, c.mode)
-    need: Counter = Counter({"vpcs": 1})  # a VPC is never optional
+    if not c.vpc:  # no VPC: nothing of the network is asked for
+        return Counter({"reservable concurrency": sum(r for r in c.reservations.values() if r is not None)})
+    need: Counter = Counter({"vpcs": 1})
     if doc.vpc.public_subnets or nat:
         need["internet gateways"] += 1
     for az in nat:  # a public NAT gateway holds an Elastic IP and a network interface
@@ -336,10 +339,16 @@ def oracle_fits(doc, account: dict, c: Candidate) -> bool:
     return all(amount <= room[what] for what, amount in oracle_demand(doc, c).items())
 
 
+def oracle_keeps_vpc(doc, mode: str, kept: frozenset[str]) -> bool:
+    """An adapted plan leaves the VPC out when nothing is in it and the manifest allows it."""
+    return not (doc.vpc.optional and mode == "no-vpc" and not kept)
+
+
 def oracle_blocking(doc, account: dict, mode: str, reservations: dict) -> set[str]:
     """The quotas (AZs folded) that keep `mode` with only its required endpoints from fitting."""
     room = oracle_room(account)
-    need = oracle_demand(doc, Candidate(mode, oracle_required(doc, mode), reservations))
+    required = oracle_required(doc, mode)
+    need = oracle_demand(doc, Candidate(mode, required, reservations, oracle_keeps_vpc(doc, mode, required)))
     return {what.partition("@")[0] for what, amount in need.items() if amount > room[what]}
 
 
@@ -420,6 +429,7 @@ def accounts(draw: st.DrawFn) -> dict:
         "nat_limit": free(NEEDS["nat"]),
         "vpc_limit": vpc_used + vpc_free,
         "vpc_used": vpc_used,
+        "vpc_optional": draw(st.booleans()),
         "lambda_limit": lambda_limit, "lambda_used": lambda_used,
     }  # fmt: skip
 
@@ -467,9 +477,15 @@ def _property_settings(test):
 @example(ROOMY | {"preference": ["vpc-with-endpoints", "vpc-with-interface-endpoints", "no-vpc"],
                   "gateway_used": 22, "interface_limit": 3})  # interface endpoints stand in  # fmt: skip
 @example(ROOMY | {"preference": ["vpc-with-endpoints", "no-vpc"], "vpc_used": 3})  # NO_GO
+@example(
+    ROOMY | {"preference": ["vpc-with-endpoints", "no-vpc"], "vpc_used": 3, "vpc_optional": True}
+)  # no VPC
 @example(ROOMY | {"preference": ["vpc-with-nat"], "lambda_limit": 50})  # NAT requested, reservations dropped
 def test_every_go_plan_fits_and_nothing_less_degraded_would(account: dict) -> None:
     manifest = _with_preference(BASE, account["preference"])
+    if account.get("vpc_optional"):
+        vpc = manifest.doc.vpc.model_copy(update={"optional": True})
+        manifest = dataclasses.replace(manifest, doc=manifest.doc.model_copy(update={"vpc": vpc}))
     doc = manifest.doc
     result = plan(manifest, _state(account), GatePolicy())
     d = result.adapted
@@ -509,7 +525,9 @@ def test_every_go_plan_fits_and_nothing_less_degraded_would(account: dict) -> No
         for n in range(len(optional) + 1):
             for extra in itertools.combinations(optional, n):
                 kept = required | frozenset(extra)
-                if oracle_fits(doc, account, Candidate(mode, kept, reservations)):
+                if oracle_fits(
+                    doc, account, Candidate(mode, kept, reservations, oracle_keeps_vpc(doc, mode, kept))
+                ):
                     best = min(best or (rank, len(endpoint_names)), (rank, len(endpoint_names - kept)))
     if best is None:
         assert result.verdict == "NO_GO"
@@ -524,12 +542,14 @@ def test_every_go_plan_fits_and_nothing_less_degraded_would(account: dict) -> No
     assert (preference.index(d.networking), len(endpoint_names - kept)) == best
     # The adapted deployment has the shape the rules give its networking choice.
     mode = d.networking
-    assert oracle_fits(doc, account, Candidate(mode, kept, reservations))
+    keeps_vpc = oracle_keeps_vpc(doc, mode, kept)
+    assert d.vpc.created == keeps_vpc
+    assert oracle_fits(doc, account, Candidate(mode, kept, reservations, keeps_vpc))
     assert oracle_required(doc, mode) <= kept <= oracle_required(doc, mode) | oracle_serving(doc, mode)
     assert all(f.vpc_attached == (mode != "no-vpc") for f in d.functions)
     assert d.role.managed_policies[0] == (BASIC_POLICY_ARN if mode == "no-vpc" else VPC_POLICY_ARN)
     assert d.vpc.nat_gateway_azs == oracle_nat_azs(doc, mode)
-    assert d.vpc.internet_gateway == (doc.vpc.public_subnets or bool(d.vpc.nat_gateway_azs))
+    assert d.vpc.internet_gateway == keeps_vpc and (doc.vpc.public_subnets or bool(d.vpc.nat_gateway_azs))
     interface_kept = any(
         (ep.type == "interface" or mode == "vpc-with-interface-endpoints") and ep.name in kept
         for ep in doc.endpoints
