@@ -13,11 +13,14 @@ The rule, stated once (the property test's brute force applies the same one):
 
 The search runs over the choices the manifest's policy allows, not over the seed's failures:
 
-* Lambda networking, in the manifest's order of preference (`vpc-with-endpoints`, `vpc-with-nat`,
-  `no-vpc`). The rest of the resource graph follows from that choice (`realize`): a NAT route brings a
-  NAT gateway, its Elastic IP and the internet gateway, the role's execution policy and the Lambda
-  security group follow attachment, an endpoint security group goes with the last interface endpoint,
-  ENI demand goes with attachment (see `preflight.demand`).
+* Lambda networking, in the manifest's order of preference (`vpc-with-endpoints`,
+  `vpc-with-interface-endpoints`, `vpc-with-nat`, `no-vpc`). The rest of the resource graph follows
+  from that choice (`realize`): a NAT route brings a NAT gateway, its Elastic IP and the internet
+  gateway; interface endpoints stand in for the gateway ones (per-VPC quota, an ENI per AZ, the
+  DynamoDB URL for the functions); the role's execution policy and the Lambda security group follow
+  attachment, an endpoint security group goes with the last interface endpoint, ENI demand goes with
+  attachment (see `preflight.demand`); with nothing in the VPC and `vpc.optional`, no VPC at all.
+  A plan that keeps a VPC nothing runs in says so (a note with what it holds).
 * Reserved concurrency: shared by water-filling what the account can still reserve (`concurrency`).
 
 Degradation is ordered: networking preference first, then endpoints dropped, then reservations dropped,
