@@ -10,6 +10,7 @@ from preflight.gate import GatePolicy
 from preflight.manifest import load_manifest
 from preflight.model import Plan
 from preflight.planner import plan
+from preflight.policypack.policies import unplanned
 from preflight.program import names
 from tests.conftest import MANIFEST, manifest_variant, synthetic_state
 
@@ -78,6 +79,9 @@ def test_the_seed_account_through_the_cli_both_ways(cli, sandbox, tmp_path, monk
     assert not [f for f in report["findings"] if f["quota_code"] == "L-F678F1CE" and f["demand"]]
     saved = Plan.model_validate_json(plan_path.read_text())
     assert saved.decisions.vpc is False
+    # The policy pack refuses a program that makes the VPC anyway.
+    vpc = {"cidrBlock": "10.0.0.0/16", "tags": {"Name": "pipeline-vpc-prod"}}
+    assert "is not in the plan" in (unplanned(saved, names.VPC, "pipeline-vpc-prod", vpc) or "")
 
     monkeypatch.chdir(tmp_path)
     verified = cli("verify-program", "--plan", str(plan_path), "--format", "json")
