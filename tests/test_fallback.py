@@ -249,3 +249,16 @@ def test_the_sandbox_enforces_the_interface_quota_and_private_dns_rules(
     services = ec2.describe_vpc_endpoint_services(ServiceNames=["com.amazonaws.us-east-1.dynamodb"])
     kinds = sorted(t["ServiceType"] for s in services["ServiceDetails"] for t in s["ServiceType"])
     assert kinds == ["Gateway", "Interface"]
+
+
+def test_a_scenario_may_hold_others_dynamodb_and_s3_interface_endpoints(sandbox, tmp_path) -> None:
+    scenario = tmp_path / "neighbours.yaml"
+    scenario.write_text(
+        "vpcs:\n  - name: other\n    subnets: [{az: a}]\n"
+        "    interfaceEndpoints: [{service: dynamodb, count: 2}, {service: s3}]\n"
+    )
+    ec2 = sandbox(str(scenario)).client("ec2")
+    found = ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-endpoint-type", "Values": ["Interface"]}])
+    services = sorted(e["ServiceName"].rsplit(".", 1)[-1] for e in found["VpcEndpoints"])
+    assert services == ["dynamodb", "dynamodb", "s3"]
+    assert not any(e["PrivateDnsEnabled"] for e in found["VpcEndpoints"])

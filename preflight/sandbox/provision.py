@@ -269,6 +269,8 @@ class _Provisioner:
                         ServiceName=f"com.amazonaws.{region}.{ep.service}",
                         VpcEndpointType="Interface",
                         SubnetIds=subnet_ids,
+                        # Others' endpoints count, their DNS does not (DynamoDB's has no private DNS).
+                        PrivateDnsEnabled=False,
                         TagSpecifications=_spec("vpc-endpoint", name),
                     )
             for eni in vpc.network_interfaces:
