@@ -46,6 +46,7 @@ def decisions_of(deployment: Deployment) -> Decisions:
         endpoints=tuple(ep.key for ep in deployment.endpoints),
         reservations={f.key: f.reserved_concurrency for f in deployment.functions},
         vpc=deployment.vpc.created,
+        interface=tuple(ep.key for ep in deployment.endpoints if ep.stands_in_for_gateway),
     )
 
 
@@ -56,6 +57,7 @@ def realize(
     keep: frozenset[str],
     *,
     keep_vpc: bool = True,
+    interface: frozenset[str] | None = None,
 ) -> Deployment:
     """The deployment for one networking choice and one set of kept endpoints, derived along the graph;
     without `keep_vpc` (allowed only with nothing in the VPC), no VPC at all."""
@@ -82,7 +84,9 @@ def realize(
                 }
             ),
             "endpoints": tuple(
-                endpoint_for_mode(manifest, ep, mode) for ep in requested.endpoints if ep.key in keep
+                endpoint_for_mode(manifest, ep, mode, interface)
+                for ep in requested.endpoints
+                if ep.key in keep
             ),
             "functions": tuple(f.model_copy(update={"vpc_attached": attached}) for f in requested.functions),
             "role": role,
@@ -129,6 +133,14 @@ def check_decisions(manifest: Manifest, region: str, decisions: Decisions) -> li
     for ep in doc.endpoints:
         if (not ep.optional or ep.service in used) and ep.name not in decisions.endpoints:
             problems.append(("endpoints", f"{ep.name!r} is required with {decisions.networking}"))
+    gateways = {ep.name for ep in doc.endpoints if ep.type == "gateway"}
+    for i, key in enumerate(decisions.interface):
+        if decisions.networking != "vpc-with-interface-endpoints":
+            problems.append(
+                (f"interface[{i}]", f"{key!r}: only vpc-with-interface-endpoints replaces gateways")
+            )
+        elif key not in gateways or key not in decisions.endpoints or decisions.interface.index(key) != i:
+            problems.append((f"interface[{i}]", f"{key!r} is not a kept gateway endpoint (or repeated)"))
     if not decisions.vpc and not vpc_can_go(manifest, decisions.networking, decisions.endpoints):
         problems.append(
             ("vpc", "false: the VPC may be left out only when vpc.optional, no-vpc and no endpoint")
@@ -182,4 +194,5 @@ def rebuild(manifest: Manifest, region: str, decisions: Decisions) -> Deployment
         decisions.networking,
         frozenset(decisions.endpoints),
         keep_vpc=decisions.vpc,
+        interface=frozenset(decisions.interface),
     )

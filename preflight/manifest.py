@@ -855,8 +855,11 @@ def security_group_plans(manifest: Manifest) -> tuple[SecurityGroupPlan, ...]:
     )
 
 
-def endpoint_for_mode(manifest: Manifest, ep: EndpointPlan, mode: NetworkMode) -> EndpointPlan:
-    """The endpoint as `mode` deploys it: as the manifest declares it, or its interface stand-in."""
+def endpoint_for_mode(
+    manifest: Manifest, ep: EndpointPlan, mode: NetworkMode, interface: frozenset[str] | None = None
+) -> EndpointPlan:
+    """The endpoint as `mode` deploys it: as the manifest declares it, or its interface stand-in (with
+    vpc-with-interface-endpoints: each gateway endpoint in `interface`; None: every one)."""
     spec = next(e for e in manifest.doc.endpoints if e.name == ep.key)
     declared = ep.model_copy(
         update={
@@ -864,9 +867,11 @@ def endpoint_for_mode(manifest: Manifest, ep: EndpointPlan, mode: NetworkMode) -
             "security_group": physical_name(manifest, spec.security_group) if spec.security_group else None,
             "private_dns": True,
             "url_variable": None,
+            "stands_in_for_gateway": False,
         }
     )
-    return interface_fallback(manifest, declared) if mode == "vpc-with-interface-endpoints" else declared
+    stand_in = mode == "vpc-with-interface-endpoints" and (interface is None or ep.key in interface)
+    return interface_fallback(manifest, declared) if stand_in else declared
 
 
 def interface_fallback(manifest: Manifest, ep: EndpointPlan) -> EndpointPlan:
@@ -881,6 +886,7 @@ def interface_fallback(manifest: Manifest, ep: EndpointPlan) -> EndpointPlan:
             "security_group": physical_name(manifest, group) if group else None,
             "private_dns": privatelink.private_dns(ep.service),
             "url_variable": privatelink.url_variable(ep.service),
+            "stands_in_for_gateway": True,
         }
     )
 

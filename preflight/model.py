@@ -99,6 +99,7 @@ class EndpointPlan(Frozen):
     # `url_variable` instead (see `preflight.privatelink`).
     private_dns: bool = True
     url_variable: str | None = None
+    stands_in_for_gateway: bool = False  # an interface endpoint deployed where the manifest has a gateway
 
 
 class SecurityGroupPlan(Frozen):
@@ -269,6 +270,9 @@ class Decisions(Frozen):
     endpoints: tuple[str, ...]  # manifest endpoint names kept
     reservations: dict[str, ReservedConcurrency | None]  # manifest function name -> reserved (None: none)
     vpc: bool = True  # False: the VPC is left out (the manifest's vpc.optional, nothing in it)
+    # vpc-with-interface-endpoints: the gateway endpoints deployed as interface endpoints (the others
+    # stay gateways: those the regional gateway quota still takes).
+    interface: tuple[str, ...] = ()
 
 
 def _timestamp_text(value: object) -> object:

@@ -33,7 +33,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from preflight import catalog, impact
+from preflight import catalog, impact, privatelink
 from preflight.account import AccountState
 from preflight.concurrency import Allocation, share
 from preflight.decisions import realize, vpc_can_go
@@ -140,6 +140,21 @@ def idle_vpc_notes(deployment: Deployment) -> tuple[Note, ...]:
     )
 
 
+def _stand_ins(
+    manifest: Manifest, mode: NetworkMode, kept: frozenset[str], state: AccountState
+) -> frozenset[str] | None:
+    """With vpc-with-interface-endpoints, the kept gateway endpoints the regional gateway quota cannot
+    take: those become interface endpoints, the rest stay free gateways. DynamoDB's gateway is kept
+    first (its interface endpoint has no private DNS). Room unknown: every one stands in."""
+    if mode != "vpc-with-interface-endpoints":
+        return None
+    gateways = [ep for ep in manifest.doc.endpoints if ep.type == "gateway" and ep.name in kept]
+    room = _headroom(state, "L-1B52E74A", "region")
+    stay = max(0, int(room)) if room is not None else 0
+    by_preference = sorted(gateways, key=lambda ep: privatelink.private_dns(ep.service))
+    return frozenset(ep.name for ep in by_preference[stay:])
+
+
 def _headroom(state: AccountState, code: str, scope: str) -> float | None:
     limit = state.limit(code).value
     usage = state.usage_in(code, scope)
@@ -239,7 +254,12 @@ def plan(
         needed = required_endpoints(requested, manifest, mode)
         # A VPC nothing stays in goes too, where the manifest allows it (which frees its quota).
         base = realize(
-            with_reservations, manifest, mode, needed, keep_vpc=not vpc_can_go(manifest, mode, needed)
+            with_reservations,
+            manifest,
+            mode,
+            needed,
+            keep_vpc=not vpc_can_go(manifest, mode, needed),
+            interface=_stand_ins(manifest, mode, needed, state),
         )
         findings = evaluate(base, state, warn_threshold)
         blocking = _blocking(findings, policy)
@@ -343,7 +363,7 @@ def _networking_adaptation(
         changes.append(
             Change(path="vpc.natGateways", before=0, after=len(adapted.vpc.nat_gateway_azs), line=line("vpc"))
         )
-    replaced = _replaced_gateways(requested, adapted)
+    replaced = _replaced_gateways(adapted)
     changes += _fallback_changes(manifest, adapted, replaced)
     if replaced:
         effect = impact.interface_fallback(
@@ -460,10 +480,9 @@ def _role_adaptation(
     )
 
 
-def _replaced_gateways(requested: Deployment, adapted: Deployment) -> list[EndpointPlan]:
+def _replaced_gateways(adapted: Deployment) -> list[EndpointPlan]:
     """The adapted interface endpoints that stand in for requested gateway endpoints."""
-    asked = {ep.key: ep.type for ep in requested.endpoints}
-    return [ep for ep in adapted.endpoints if ep.type == "interface" and asked.get(ep.key) == "gateway"]
+    return [ep for ep in adapted.endpoints if ep.stands_in_for_gateway]
 
 
 def _fallback_changes(manifest: Manifest, adapted: Deployment, replaced: list[EndpointPlan]) -> list[Change]:

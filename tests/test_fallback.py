@@ -262,3 +262,32 @@ def test_a_scenario_may_hold_others_dynamodb_and_s3_interface_endpoints(sandbox,
     services = sorted(e["ServiceName"].rsplit(".", 1)[-1] for e in found["VpcEndpoints"])
     assert services == ["dynamodb", "dynamodb", "s3"]
     assert not any(e["PrivateDnsEnabled"] for e in found["VpcEndpoints"])
+
+
+def test_a_gateway_the_regional_quota_still_takes_stays_a_gateway(tmp_path) -> None:
+    # 19 of 20 gateway endpoints used: one of S3 and DynamoDB fits as a free gateway. DynamoDB keeps it
+    # (its interface endpoint has no private DNS); only S3 stands in, at half the cost.
+    manifest = _interface_manifest(tmp_path)
+    result = plan(manifest, synthetic_state(usage={"L-1B52E74A": {"region": 19}}), GatePolicy())
+    d = result.adapted
+    assert d.networking == "vpc-with-interface-endpoints"
+    assert {ep.key: (ep.type, ep.stands_in_for_gateway) for ep in d.endpoints} == {
+        "s3": ("interface", True),
+        "dynamodb": ("gateway", False),
+        "kinesis": ("interface", False),
+    }
+    (networking,) = [a for a in result.adaptations if a.id == "lambda-networking"]
+    assert networking.impact.monthly_cost_delta_usd == pytest.approx(2 * 7.30)
+    assert DDB_URL not in networking.impact.security  # DynamoDB stays on its gateway: no URL to pass
+    assert not [c for c in networking.changes if c.path.endswith(DDB_URL)]
+    decisions = decisions_of(d)
+    assert decisions.interface == ("s3",)
+    assert check_decisions(manifest, "us-east-1", decisions) == []
+    assert rebuild(manifest, "us-east-1", decisions) == d
+    # A decision naming an endpoint that is no gateway, or outside this mode, is refused.
+    bad = decisions.model_copy(update={"interface": ("s3", "kinesis")})
+    assert ("interface[1]", "'kinesis' is not a kept gateway endpoint (or repeated)") in check_decisions(
+        manifest, "us-east-1", bad
+    )
+    other = decisions.model_copy(update={"networking": "vpc-with-endpoints"})
+    assert check_decisions(manifest, "us-east-1", other)[0][0] == "interface[0]"

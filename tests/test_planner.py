@@ -259,6 +259,7 @@ class Candidate:
     kept: frozenset[str]
     reservations: dict[str, int | None]
     vpc: bool = True  # False: the VPC left out (item 9)
+    gateway_room: int = 0  # what the regional gateway quota still takes (the interface fallback's)
 
     @property
     def attached(self) -> bool:
@@ -317,10 +318,11 @@ def oracle_demand(doc, c: Candidate) -> Counter:
         need[f"nat gateways@{az}"] += 1
         need["elastic ips"] += 1
         need["network interfaces"] += 1
-    # With vpc-with-interface-endpoints every endpoint is an interface one (gateways stand in as such).
-    kinds = {
-        ep.name: "interface" if c.mode == "vpc-with-interface-endpoints" else ep.type for ep in doc.endpoints
-    }
+    kinds = {ep.name: ep.type for ep in doc.endpoints}
+    # With vpc-with-interface-endpoints, the gateways the regional quota cannot take stand in as
+    # interface endpoints (which ones does not change the counts).
+    for name in oracle_stand_ins(doc, c):
+        kinds[name] = "interface"
     for name in c.kept:
         if kinds[name] == "gateway":
             need["gateway endpoints"] += 1
@@ -334,7 +336,15 @@ def oracle_demand(doc, c: Candidate) -> Counter:
     return need
 
 
+def oracle_stand_ins(doc, c: Candidate) -> list[str]:
+    if c.mode != "vpc-with-interface-endpoints":
+        return []
+    gateways = [ep.name for ep in doc.endpoints if ep.type == "gateway" and ep.name in c.kept]
+    return gateways[max(c.gateway_room, 0) :]
+
+
 def oracle_fits(doc, account: dict, c: Candidate) -> bool:
+    c = dataclasses.replace(c, gateway_room=account["gateway_limit"] - account["gateway_used"])
     room = oracle_room(account)
     return all(amount <= room[what] for what, amount in oracle_demand(doc, c).items())
 
@@ -348,7 +358,9 @@ def oracle_blocking(doc, account: dict, mode: str, reservations: dict) -> set[st
     """The quotas (AZs folded) that keep `mode` with only its required endpoints from fitting."""
     room = oracle_room(account)
     required = oracle_required(doc, mode)
-    need = oracle_demand(doc, Candidate(mode, required, reservations, oracle_keeps_vpc(doc, mode, required)))
+    room_left = account["gateway_limit"] - account["gateway_used"]
+    candidate = Candidate(mode, required, reservations, oracle_keeps_vpc(doc, mode, required), room_left)
+    need = oracle_demand(doc, candidate)
     return {what.partition("@")[0] for what, amount in need.items() if amount > room[what]}
 
 
@@ -476,6 +488,8 @@ def _property_settings(test):
 @example(ROOMY | {"preference": ["vpc-with-endpoints", "no-vpc"], "gateway_used": 22})  # no-vpc
 @example(ROOMY | {"preference": ["vpc-with-endpoints", "vpc-with-interface-endpoints", "no-vpc"],
                   "gateway_used": 22, "interface_limit": 3})  # interface endpoints stand in  # fmt: skip
+@example(ROOMY | {"preference": ["vpc-with-endpoints", "vpc-with-interface-endpoints", "no-vpc"],
+                  "gateway_used": 21, "interface_limit": 3})  # one gateway stays  # fmt: skip
 @example(ROOMY | {"preference": ["vpc-with-endpoints", "no-vpc"], "vpc_used": 3})  # NO_GO
 @example(
     ROOMY | {"preference": ["vpc-with-endpoints", "no-vpc"], "vpc_used": 3, "vpc_optional": True}
@@ -544,15 +558,18 @@ def test_every_go_plan_fits_and_nothing_less_degraded_would(account: dict) -> No
     mode = d.networking
     keeps_vpc = oracle_keeps_vpc(doc, mode, kept)
     assert d.vpc.created == keeps_vpc
+    # Only the gateways the regional quota cannot take stand in as interface endpoints.
+    room_left = account["gateway_limit"] - account["gateway_used"]
+    stand_ins = oracle_stand_ins(doc, Candidate(mode, kept, reservations, keeps_vpc, room_left))
+    assert len([ep for ep in d.endpoints if ep.stands_in_for_gateway]) == len(stand_ins)
     assert oracle_fits(doc, account, Candidate(mode, kept, reservations, keeps_vpc))
     assert oracle_required(doc, mode) <= kept <= oracle_required(doc, mode) | oracle_serving(doc, mode)
     assert all(f.vpc_attached == (mode != "no-vpc") for f in d.functions)
     assert d.role.managed_policies[0] == (BASIC_POLICY_ARN if mode == "no-vpc" else VPC_POLICY_ARN)
     assert d.vpc.nat_gateway_azs == oracle_nat_azs(doc, mode)
     assert d.vpc.internet_gateway == keeps_vpc and (doc.vpc.public_subnets or bool(d.vpc.nat_gateway_azs))
-    interface_kept = any(
-        (ep.type == "interface" or mode == "vpc-with-interface-endpoints") and ep.name in kept
-        for ep in doc.endpoints
+    interface_kept = bool(stand_ins) or any(
+        ep.type == "interface" and ep.name in kept for ep in doc.endpoints
     )
     groups = {sg.key for sg in d.security_groups}
     assert groups == {"lambda"} - ({"lambda"} if mode == "no-vpc" else set()) | (
