@@ -53,7 +53,9 @@ def test_the_lookups_exempt_from_paging_always_name_what_they_read() -> None:
         assert all(parameter in keywords for keywords in calls), f"a {key} call without {parameter}"
 
 
-def test_unpaginated_describe_is_refused_on_a_large_answer(sandbox) -> None:
+def test_unpaginated_describe_answers_everything_and_pages_on_request(sandbox) -> None:
+    # EC2's pagination guide documents no refusal of an unpaginated call (only that it "might be
+    # throttled and could time out"), so the emulated account answers every item.
     sb = sandbox("fresh-account")
     sb.set_applied_quota("vpc", "L-E79EC296", 5000)
     ec2 = sb.client("ec2")
@@ -63,9 +65,7 @@ def test_unpaginated_describe_is_refused_on_a_large_answer(sandbox) -> None:
     backend = get_backend("ec2")["123456789012"]["us-east-1"]
     for i in range(1005):  # in-process: a thousand groups in a second, not through HTTP
         backend.create_security_group(name=f"g{i}", description="x", vpc_id=vpc)
-    with pytest.raises(ClientError) as info:
-        ec2.describe_security_groups()
-    assert info.value.response["Error"]["Code"] == "UnsupportedOperation"
+    assert len(ec2.describe_security_groups()["SecurityGroups"]) == 1006
     pages = list(ec2.get_paginator("describe_security_groups").paginate(PaginationConfig={"PageSize": 400}))
     assert [len(p["SecurityGroups"]) for p in pages] == [400, 400, 206]  # 1005 + the default group
 
@@ -161,3 +161,29 @@ def test_a_large_account_is_read_in_pages_and_fits(cli) -> None:
     assert usage["L-E79EC296"] >= 1500
     calls = report["stats"]["api_calls"]
     assert calls["s3:ListBuckets"] == 2 and calls["ec2:DescribeNetworkInterfaces"] == 3
+
+
+def test_a_page_chain_is_the_unpaginated_answer_cut_in_order(sandbox) -> None:
+    sb = sandbox("fresh-account")
+    sb.set_applied_quota("vpc", "L-E79EC296", 5000)
+    ec2 = sb.client("ec2")
+    vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
+    from moto.backends import get_backend
+
+    backend = get_backend("ec2")["123456789012"]["us-east-1"]
+    for i in range(23):
+        backend.create_security_group(name=f"g{i}", description="x", vpc_id=vpc)
+    whole = [g["GroupId"] for g in ec2.describe_security_groups()["SecurityGroups"]]
+    pages = list(ec2.get_paginator("describe_security_groups").paginate(PaginationConfig={"PageSize": 5}))
+    assert [g["GroupId"] for p in pages for g in p["SecurityGroups"]] == whole
+    assert [len(p["SecurityGroups"]) for p in pages] == [5, 5, 5, 5, 4]
+    # A chain's token resumes that chain only: another question is answered afresh, where offset 5
+    # of a one-group answer is no place to resume.
+    token = pages[0]["NextToken"]
+    one = [{"Name": "group-name", "Values": ["g3"]}]
+    with pytest.raises(ClientError) as info:
+        ec2.describe_security_groups(MaxResults=5, NextToken=token, Filters=one)
+    assert info.value.response["Error"]["Code"] == "InvalidNextToken"
+    with pytest.raises(ClientError) as info:
+        ec2.describe_security_groups(MaxResults=5, NextToken="not-a-token")
+    assert info.value.response["Error"]["Code"] == "InvalidNextToken"

@@ -140,6 +140,7 @@ class SandboxApp:
         self.faults = faults
         self.iam = iam  # None: IAM is not enforced (the default); see iam_enforce.py
         self.rates = LambdaRates()  # Lambda's documented API rates; started after scenario setup
+        self.ec2_pages = paging.EC2Pages()  # each EC2 listing's page chain rendered by moto once
         self.moto = moto_app()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -216,10 +217,9 @@ class SandboxApp:
         if answer is not None:
             return answer
         try:
-            forwarded = self._forward(environ)
             if call.service == "ec2" and call.operation in paging.EC2_LISTINGS:
-                return paging.ec2_page(self.state, call, forwarded)
-            return forwarded
+                return self.ec2_pages.answer(call, lambda: self._forward(environ))
+            return self._forward(environ)
         except SystemError as exc:
             # The interpreter's trouble, not the request's: CPython 3.11 can raise "AST constructor
             # recursion depth mismatch" when threads compile at once (moto imports and builds lazily,

@@ -1,8 +1,10 @@
 """Paging as AWS does it, where moto answers everything in one page, and what AWS hides unless asked.
 
 - EC2 `Describe*` listings: `MaxResults` (5-1,000) and `NextToken` are honoured. A call without
-  `MaxResults` whose answer would hold more than LARGE_ANSWER items is refused, as EC2 fails
-  unpaginated calls on large accounts (the error code is the sandbox's choice: AWS documents none).
+  `MaxResults` gets every item: EC2's pagination guide says only that unpaginated calls on large
+  accounts "might be throttled and could time out", and documents no refusal, so none is invented.
+  A page chain is rendered once: its first page keeps the items (already serialised) under the id
+  its NextToken carries, so each later page costs its own size, not moto's whole answer again.
 - `DescribeNetworkInterfaces` leaves out the interfaces AWS services manage (here: those of VPC
   endpoints) unless `IncludeManagedResources=true`.
 - S3 `ListBuckets`: `MaxBuckets` (1-10,000) and `ContinuationToken`; an unpaginated call is rejected
@@ -14,7 +16,12 @@
 from __future__ import annotations
 
 import base64
+import itertools
+import threading
 import xml.etree.ElementTree as ET
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -30,7 +37,7 @@ from preflight.sandbox.protocol import (
 )
 from preflight.sandbox.state import SandboxState, current_account
 
-LARGE_ANSWER = 1000  # items an unpaginated EC2 Describe* may return before it is refused
+CHAINS_KEPT = 32  # page chains whose rendered items are kept (oldest dropped first)
 DEFAULT_BUCKET_QUOTA = 10_000  # unpaginated ListBuckets works up to this quota
 
 # Paged EC2 listings: operation -> the element holding the items.
@@ -74,32 +81,105 @@ def _managed_enis(region: str) -> set[str]:
     return {eni for e in backend.vpc_end_points.values() for eni in e.network_interface_ids or []}
 
 
-def ec2_page(state: SandboxState, call: Call, response: Response) -> Response:
-    """Cut moto's whole answer to one page (or refuse an unpaginated call on a large account)."""
-    container = EC2_LISTINGS[call.operation]
-    if response.status != 200:
-        return response
+@dataclass(frozen=True)
+class _Listing:
+    """moto's whole answer to one listing, cut where its items go: head + items[a:b] + tail."""
+
+    key: tuple[object, ...]  # what the chain was asked: a token is honoured only for the same question
+    head: str
+    items: tuple[str, ...]
+    tail: str
+    namespace: str
+
+
+def _question(call: Call) -> tuple[object, ...]:
+    backend = get_backend("ec2")[current_account()][call.region]
+    asked = tuple(sorted((k, v) for k, v in call.params.items() if k not in ("NextToken", "MaxResults")))
+    return (id(backend), current_account(), call.region, call.operation, asked)
+
+
+def _render(call: Call, response: Response) -> _Listing | None:
+    """Cut moto's answer into its items (serialised once each) and what surrounds them."""
     root = ET.fromstring(response.body)
-    namespace = root.tag[: root.tag.index("}") + 1] if root.tag.startswith("{") else ""
-    holder = _child(root, container)
+    namespace = root.tag[1 : root.tag.index("}")] if root.tag.startswith("{") else ""
+    holder = _child(root, EC2_LISTINGS[call.operation])
     if holder is None:
-        return response
+        return None
     items = list(holder)
     if call.operation == "DescribeNetworkInterfaces" and call.params.get("IncludeManagedResources") != "true":
         hidden = _managed_enis(call.region)
-        items = [i for i in items if i.findtext(f"{namespace}networkInterfaceId") not in hidden]
-    size_text = call.params.get("MaxResults")
-    if size_text is None:
-        if len(items) > LARGE_ANSWER:
-            return error_response(
-                "ec2",
-                400,
-                "UnsupportedOperation",
-                f"{call.operation} without MaxResults is not supported for this many resources "
-                f"({len(items)}): page with MaxResults and NextToken.",
-            )
-        page, next_offset = items, None
-    else:
+        prefix = f"{{{namespace}}}" if namespace else ""
+        items = [i for i in items if i.findtext(f"{prefix}networkInterfaceId") not in hidden]
+    for child in list(holder):
+        holder.remove(child)
+    for old in [c for c in root if _local(c.tag) == "nextToken"]:
+        root.remove(old)
+    marker = "\x00items\x00"
+    holder.text = marker
+    options = {"default_namespace": namespace} if namespace else {}
+    head, _, tail = ET.tostring(root, encoding="unicode", **options).partition(marker)
+    rendered = tuple(ET.tostring(i, encoding="unicode", **options) for i in items)
+    return _Listing(_question(call), head, rendered, tail, namespace)
+
+
+def _chain_token(chain: int, offset: int) -> str:
+    return base64.urlsafe_b64encode(f"chain:{chain}:{offset}".encode()).decode()
+
+
+def _chain_of(token: str | None) -> tuple[int, int] | None:
+    """(chain, offset) of one of our chain tokens; None otherwise."""
+    if not token:
+        return None
+    try:
+        kind, chain, offset = base64.urlsafe_b64decode(token.encode()).decode().split(":")
+        return (int(chain), int(offset)) if kind == "chain" else None
+    except ValueError:
+        return None
+
+
+class EC2Pages:
+    """EC2 listings a page at a time, each chain rendered by moto once (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self._chains: OrderedDict[int, _Listing] = OrderedDict()
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def answer(self, call: Call, forward: Callable[[], Response]) -> Response:
+        size = self._size(call)
+        if isinstance(size, Response):
+            return size
+        token = call.params.get("NextToken")
+        resumed = _chain_of(token)
+        listing = self._resume(call, resumed)
+        if token and resumed is None:
+            return error_response("ec2", 400, "InvalidNextToken", "The token is not valid.")
+        if listing is None:
+            response = forward()
+            if response.status != 200:
+                return response
+            listing = _render(call, response)
+            if listing is None:
+                return response
+        start = resumed[1] if resumed else 0
+        if not 0 <= start <= len(listing.items):
+            return error_response("ec2", 400, "InvalidNextToken", "The token is not valid.")
+        end = len(listing.items) if size is None else min(start + size, len(listing.items))
+        token_xml = ""
+        if end < len(listing.items):
+            chain = resumed[0] if resumed and self._has(resumed[0]) else self._keep(listing)
+            token_xml = f"<nextToken>{_chain_token(chain, end)}</nextToken>"
+        tail = listing.tail
+        close = tail.rindex("</")  # the root's closing tag: the token goes just before it
+        body = listing.head + "".join(listing.items[start:end]) + tail[:close] + token_xml + tail[close:]
+        return xml_response('<?xml version="1.0" encoding="UTF-8"?>\n' + body)
+
+    @staticmethod
+    def _size(call: Call) -> int | Response | None:
+        """MaxResults as EC2 bounds it (None: unpaginated, every item)."""
+        size_text = call.params.get("MaxResults")
+        if size_text is None:
+            return None
         try:
             size = int(size_text)
         except ValueError:
@@ -109,23 +189,27 @@ def ec2_page(state: SandboxState, call: Call, response: Response) -> Response:
             return error_response(
                 "ec2", 400, "InvalidParameterValue", f"MaxResults must be at least {low}: {size_text}"
             )
-        size = min(size, 1000)
-        start = _offset(call.params.get("NextToken"), len(items))
-        if start is None:
-            return error_response("ec2", 400, "InvalidNextToken", "The token is not valid.")
-        page = items[start : start + size]
-        next_offset = start + size if start + size < len(items) else None
-    for child in list(holder):
-        holder.remove(child)
-    holder.extend(page)
-    for old in [c for c in root if _local(c.tag) == "nextToken"]:
-        root.remove(old)
-    if next_offset is not None:
-        ET.SubElement(root, f"{namespace}nextToken").text = _token(next_offset)
-    if namespace:
-        ET.register_namespace("", namespace[1:-1])  # keep the default namespace, no ns0: prefixes
-    body = ET.tostring(root, encoding="unicode")
-    return xml_response('<?xml version="1.0" encoding="UTF-8"?>\n' + body)
+        return min(size, 1000)
+
+    def _resume(self, call: Call, resumed: tuple[int, int] | None) -> _Listing | None:
+        if resumed is None:
+            return None
+        with self._lock:
+            listing = self._chains.get(resumed[0])
+        # Another question's token, or a chain dropped since: moto answers afresh and the offset holds.
+        return listing if listing is not None and listing.key == _question(call) else None
+
+    def _has(self, chain: int) -> bool:
+        with self._lock:
+            return chain in self._chains
+
+    def _keep(self, listing: _Listing) -> int:
+        with self._lock:
+            chain = next(self._ids)
+            self._chains[chain] = listing
+            while len(self._chains) > CHAINS_KEPT:
+                self._chains.popitem(last=False)
+            return chain
 
 
 def s3_list_buckets(state: SandboxState, call: Call) -> Response:
