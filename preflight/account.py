@@ -46,20 +46,21 @@ _UNIT_FACTORS = {
 
 
 class LimitReading(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # defer_build: the schema is built at first use, not at import (a command uses few models)
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
     value: QuotaValue | None
     source: LimitSource
     detail: str = ""  # why it is unknown, or which fallbacks were used
 
 
 class UsageReading(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
     scopes: dict[str, QuotaValue] | None  # None: could not be counted
     error: str | None = None
 
 
 class StackRef(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
     project: str
     environment: str
 
@@ -67,7 +68,7 @@ class StackRef(BaseModel):
 class AccountState(BaseModel):
     """What `check` and `plan` know about the account. Also the snapshot file's content."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, defer_build=True)
 
     schema_: Literal["tap-preflight/snapshot/v1"] = Field(SNAPSHOT_SCHEMA, alias="schema")
     region: str

@@ -6,7 +6,6 @@ adds resources and S3 transfers (and ~80 ms of imports) to botocore's, which is 
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import threading
@@ -24,7 +23,7 @@ import botocore.parsers
 import botocore.session
 from botocore.config import Config
 
-from preflight import deadline
+from preflight import deadline, modelcache
 from preflight.errors import AwsAccessError, InputError, PreflightError
 from preflight.exits import profile_not_found
 
@@ -128,8 +127,7 @@ class _PlainJSONFileLoader(botocore.loaders.JSONFileLoader):
     def _load_file(self, full_path: str, open_method: Any) -> Any:
         if not os.path.isfile(full_path):
             return None
-        with open_method(full_path, "rb") as fp:
-            return json.loads(fp.read())
+        return modelcache.load(full_path, lambda: modelcache.parse_json(open_method, full_path))
 
 
 def _botocore_session() -> Any:

@@ -130,7 +130,8 @@ def merge(requests: Iterable[IncreaseRequest]) -> tuple[IncreaseRequest, ...]:
 class Outcome(BaseModel):
     """What happened (or would happen) to one increase request."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # defer_build: the schema is built at first use, not at import (a command uses few models)
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     service_code: str
     quota_code: str
@@ -149,7 +150,7 @@ class Outcome(BaseModel):
 
 
 class IncreasesResult(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, defer_build=True)
 
     schema_: str = INCREASES_SCHEMA
     source: str

@@ -57,7 +57,8 @@ AccountId = Annotated[str, Field(pattern=r"^(\d{12}|\*{12})$")]
 
 
 class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # defer_build: the schema is built at first use, not at import (a command uses few models)
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class Rule(Frozen):
@@ -307,4 +308,4 @@ class Plan(Frozen):
     deployment: Deployment
     current: CurrentStack = Field(default_factory=CurrentStack)  # what the deploy changes from
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, defer_build=True)

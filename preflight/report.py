@@ -22,7 +22,8 @@ REPORT_SCHEMA = "tap-preflight/report/v1"
 class Suppression(BaseModel):
     """Why a finding is SUPPRESSED: what it was, who accepted it (flag or config file) and until when."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # defer_build: the schema is built at first use, not at import (a command uses few models)
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     status: Literal["WARN", "UNKNOWN"]  # what it would be without the skip
     reason: str
@@ -42,7 +43,7 @@ class _SuppressibleModel(BaseModel):
 
 
 class Finding(_SuppressibleModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     kind: Literal["quota"] = "quota"
     service_code: str
@@ -68,7 +69,7 @@ class CheckFinding(_SuppressibleModel):
     `id` is the check's stable rule id (TAP-C... conflicts, TAP-A... availability), as SARIF rule ids.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     kind: Literal["conflict", "availability"]
     id: str
@@ -87,19 +88,19 @@ class CheckFinding(_SuppressibleModel):
 class Override(BaseModel):
     """A flag that changes the verdict or the exit code on purpose; every report format shows it."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
     flag: str  # "--limit", "--soft-fail", "--allow-unknown"
     detail: str
 
 
 class Stats(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
     api_calls: dict[str, Count] = Field(default_factory=dict)
     elapsed_s: ElapsedS = 0.0
 
 
 class Report(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, defer_build=True)
 
     schema_: Literal["tap-preflight/report/v1"] = Field(REPORT_SCHEMA, alias="schema")
     command: Literal["check", "plan"] = "check"

@@ -1,0 +1,81 @@
+"""botocore's service models kept as marshal files, which load about four times faster than JSON.
+
+A check parses a dozen models (EC2's is megabytes of gzipped JSON): ~0.1 s of CPU per process, a
+fifth of a whole check. The first reading of a model writes its parsed dict beside the user's other
+caches; later processes read that instead. A cached file is named by the model's path, size and
+mtime and by the interpreter (marshal's format is per Python version), so a botocore upgrade or a
+new interpreter simply misses. Any trouble with the cache (unwritable, corrupt, absent) falls back
+to parsing the JSON: the cache can only save time, never change a model.
+TAP_PREFLIGHT_MODEL_CACHE=off turns it off; =DIR puts it elsewhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import marshal
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ENV = "TAP_PREFLIGHT_MODEL_CACHE"
+
+
+def cache_dir() -> Path | None:
+    """Where cached models live; None when the cache is turned off."""
+    setting = os.environ.get(ENV, "")
+    if setting.lower() in ("off", "0", "no", "false"):
+        return None
+    if setting:
+        return Path(setting)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "tap-preflight" / "botocore-models"
+
+
+def _entry(directory: Path, full_path: str) -> Path | None:
+    try:
+        stat = os.stat(full_path)
+    except OSError:
+        return None
+    tag = f"{full_path}|{stat.st_size}|{stat.st_mtime_ns}|{sys.version_info[:2]}|{marshal.version}"
+    return directory / (hashlib.sha256(tag.encode()).hexdigest()[:32] + ".marshal")
+
+
+def load(full_path: str, parse: Callable[[], Any]) -> Any:
+    """The model at full_path: from the cache when it holds it, else parsed (and then cached)."""
+    directory = cache_dir()
+    entry = _entry(directory, full_path) if directory is not None else None
+    if entry is None:
+        return parse()
+    try:
+        return marshal.loads(entry.read_bytes())
+    except (OSError, EOFError, ValueError, TypeError):
+        pass
+    model = parse()
+    _store(entry, model)
+    return model
+
+
+def _store(entry: Path, model: Any) -> None:
+    """Write complete or not at all: a temporary file in the same directory, then renamed."""
+    try:
+        data = marshal.dumps(model)
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=entry.parent, prefix=".model-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+            os.replace(tmp, entry)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    except (OSError, ValueError):
+        return  # no cache this time; the parsed model is still returned
+
+
+def parse_json(open_method: Any, full_path: str) -> Any:
+    with open_method(full_path, "rb") as fp:
+        return json.loads(fp.read())
