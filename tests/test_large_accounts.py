@@ -187,3 +187,20 @@ def test_a_page_chain_is_the_unpaginated_answer_cut_in_order(sandbox) -> None:
     with pytest.raises(ClientError) as info:
         ec2.describe_security_groups(MaxResults=5, NextToken="not-a-token")
     assert info.value.response["Error"]["Code"] == "InvalidNextToken"
+
+
+def test_a_listing_rendered_once_per_chain_pages_like_the_whole_answer(sandbox) -> None:
+    # VPCs are not cut in moto's backend: their chain is rendered on its first page and kept.
+    sb = sandbox("fresh-account")
+    sb.set_applied_quota("vpc", "L-F678F1CE", 50)
+    ec2 = sb.client("ec2")
+    for i in range(12):
+        ec2.create_vpc(CidrBlock=f"10.{i}.0.0/16")
+    whole = [v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"]]
+    pages = list(ec2.get_paginator("describe_vpcs").paginate(PaginationConfig={"PageSize": 5}))
+    assert [len(p["Vpcs"]) for p in pages] == [5, 5, 3]  # 12 + the default VPC
+    assert [v["VpcId"] for p in pages for v in p["Vpcs"]] == whole
+    ec2.create_vpc(CidrBlock="10.99.0.0/16")  # a chain already started keeps its snapshot
+    rest = ec2.describe_vpcs(MaxResults=5, NextToken=pages[1]["NextToken"])
+    assert [v["VpcId"] for v in rest["Vpcs"]] == whole[10:]
+    assert "NextToken" not in rest

@@ -3,8 +3,9 @@
 - EC2 `Describe*` listings: `MaxResults` (5-1,000) and `NextToken` are honoured. A call without
   `MaxResults` gets every item: EC2's pagination guide says only that unpaginated calls on large
   accounts "might be throttled and could time out", and documents no refusal, so none is invented.
-  A page chain is rendered once: its first page keeps the items (already serialised) under the id
-  its NextToken carries, so each later page costs its own size, not moto's whole answer again.
+  Paging costs the page, not the account: interfaces and security groups (the listings a large
+  account has thousands of) are cut in moto's backend before moto serialises them; the other
+  listings are rendered once per page chain, whose NextToken names the rendered items kept.
 - `DescribeNetworkInterfaces` leaves out the interfaces AWS services manage (here: those of VPC
   endpoints) unless `IncludeManagedResources=true`.
 - S3 `ListBuckets`: `MaxBuckets` (1-10,000) and `ContinuationToken`; an unpaginated call is rejected
@@ -37,6 +38,11 @@ from preflight.sandbox.protocol import (
 )
 from preflight.sandbox.state import SandboxState, current_account
 
+# Listings cut before moto serialises them: operation -> the EC2 backend's method listing the items.
+SLICED = {
+    "DescribeNetworkInterfaces": "get_all_network_interfaces",
+    "DescribeSecurityGroups": "describe_security_groups",
+}
 CHAINS_KEPT = 32  # page chains whose rendered items are kept (oldest dropped first)
 DEFAULT_BUCKET_QUOTA = 10_000  # unpaginated ListBuckets works up to this quota
 
@@ -98,7 +104,7 @@ def _question(call: Call) -> tuple[object, ...]:
     return (id(backend), current_account(), call.region, call.operation, asked)
 
 
-def _render(call: Call, response: Response) -> _Listing | None:
+def _render(call: Call, response: Response, *, hide_managed: bool = True) -> _Listing | None:
     """Cut moto's answer into its items (serialised once each) and what surrounds them."""
     root = ET.fromstring(response.body)
     namespace = root.tag[1 : root.tag.index("}")] if root.tag.startswith("{") else ""
@@ -106,7 +112,11 @@ def _render(call: Call, response: Response) -> _Listing | None:
     if holder is None:
         return None
     items = list(holder)
-    if call.operation == "DescribeNetworkInterfaces" and call.params.get("IncludeManagedResources") != "true":
+    if (
+        hide_managed
+        and call.operation == "DescribeNetworkInterfaces"
+        and call.params.get("IncludeManagedResources") != "true"
+    ):
         hidden = _managed_enis(call.region)
         prefix = f"{{{namespace}}}" if namespace else ""
         items = [i for i in items if i.findtext(f"{prefix}networkInterfaceId") not in hidden]
@@ -120,6 +130,12 @@ def _render(call: Call, response: Response) -> _Listing | None:
     head, _, tail = ET.tostring(root, encoding="unicode", **options).partition(marker)
     rendered = tuple(ET.tostring(i, encoding="unicode", **options) for i in items)
     return _Listing(_question(call), head, rendered, tail, namespace)
+
+
+def _page_response(listing: _Listing, items: tuple[str, ...], token_xml: str) -> Response:
+    close = listing.tail.rindex("</")  # the root's closing tag: the token goes just before it
+    body = listing.head + "".join(items) + listing.tail[:close] + token_xml + listing.tail[close:]
+    return xml_response('<?xml version="1.0" encoding="UTF-8"?>\n' + body)
 
 
 def _chain_token(chain: int, offset: int) -> str:
@@ -137,6 +153,28 @@ def _chain_of(token: str | None) -> tuple[int, int] | None:
         return None
 
 
+_PATCH_LOCK = threading.Lock()
+_SLICE = threading.local()  # the page a request on this thread asks of a SLICED backend listing
+
+
+def _sliced(method: Callable[..., list[Any]]) -> Callable[..., list[Any]]:
+    """A backend listing that, inside a paged request, returns only that request's page."""
+
+    def listing(self: Any, *args: Any, **kwargs: Any) -> list[Any]:
+        items = method(self, *args, **kwargs)
+        asked = getattr(_SLICE, "asked", None)
+        if asked is None:
+            return items
+        _SLICE.asked = None  # only the request's own listing is cut, not a later one moto makes
+        start, size, hidden = asked
+        if hidden:
+            items = [i for i in items if i.id not in hidden]
+        _SLICE.total = len(items)
+        return items[start : start + size]
+
+    return listing
+
+
 class EC2Pages:
     """EC2 listings a page at a time, each chain rendered by moto once (see the module docstring)."""
 
@@ -149,6 +187,8 @@ class EC2Pages:
         size = self._size(call)
         if isinstance(size, Response):
             return size
+        if size is not None and call.operation in SLICED:
+            return self._cut_in_backend(call, size, forward)
         token = call.params.get("NextToken")
         resumed = _chain_of(token)
         listing = self._resume(call, resumed)
@@ -169,10 +209,48 @@ class EC2Pages:
         if end < len(listing.items):
             chain = resumed[0] if resumed and self._has(resumed[0]) else self._keep(listing)
             token_xml = f"<nextToken>{_chain_token(chain, end)}</nextToken>"
-        tail = listing.tail
-        close = tail.rindex("</")  # the root's closing tag: the token goes just before it
-        body = listing.head + "".join(listing.items[start:end]) + tail[:close] + token_xml + tail[close:]
-        return xml_response('<?xml version="1.0" encoding="UTF-8"?>\n' + body)
+        return _page_response(listing, listing.items[start:end], token_xml)
+
+    def _cut_in_backend(self, call: Call, size: int, forward: Callable[[], Response]) -> Response:
+        self._patch_backend()
+        token = call.params.get("NextToken")
+        start = _offset(token, 2**31) if token else 0
+        if start is None:
+            return error_response("ec2", 400, "InvalidNextToken", "The token is not valid.")
+        hidden: set[str] = set()
+        if (
+            call.operation == "DescribeNetworkInterfaces"
+            and call.params.get("IncludeManagedResources") != "true"
+        ):
+            hidden = _managed_enis(call.region)
+        _SLICE.asked, _SLICE.total = (start, size, hidden), None
+        try:
+            response = forward()
+            total = _SLICE.total
+        finally:
+            _SLICE.asked = None
+        if response.status != 200 or total is None:
+            return response
+        if start > total:
+            return error_response("ec2", 400, "InvalidNextToken", "The token is not valid.")
+        listing = _render(call, response, hide_managed=False)
+        if listing is None:
+            return response
+        token_xml = f"<nextToken>{_token(start + size)}</nextToken>" if start + size < total else ""
+        return _page_response(listing, listing.items, token_xml)
+
+    _patched = False
+
+    @classmethod
+    def _patch_backend(cls) -> None:
+        with _PATCH_LOCK:
+            if cls._patched:
+                return
+            from moto.ec2.models import EC2Backend
+
+            for name in SLICED.values():
+                setattr(EC2Backend, name, _sliced(getattr(EC2Backend, name)))
+            cls._patched = True
 
     @staticmethod
     def _size(call: Call) -> int | Response | None:
