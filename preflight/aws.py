@@ -313,7 +313,7 @@ def call(client: Any, operation: str, **kwargs: Any) -> dict[str, Any]:
 
 # The page size every listing asks for, the most each API allows. Large accounts need it: an
 # unpaginated ListBuckets is rejected where the bucket quota is above 10,000, and unpaginated EC2
-# Describe* calls fail or time out on accounts with thousands of ENIs. None: the API takes no page
+# Describe* calls may be throttled or time out on accounts with thousands of ENIs. None: the API takes no page
 # size (SNS ListTopics answers 100 a page), but still pages.
 PAGE_SIZES: dict[tuple[str, str], int | None] = {
     **{
