@@ -1,6 +1,7 @@
 """Large accounts and the rules AWS applies to listings: every listing pages with an explicit page
-size, the emulated account refuses unpaginated calls where AWS documents it (S3's ListBuckets), endpoints being deleted still count,
-AWS-managed interfaces are asked for, global quotas are read in the partition's home region."""
+size, the emulated account refuses unpaginated calls where AWS documents it (S3's ListBuckets),
+endpoints being deleted still count, AWS-managed interfaces are asked for, global quotas are read in
+the partition's home region."""
 
 from __future__ import annotations
 
