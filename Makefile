@@ -60,6 +60,7 @@ actionlint: $(STAMP)
 	cd $$tmp && PATH="$(CURDIR)/$(BIN):$$PATH" actionlint -no-color .github/workflows/deploy.yml
 
 bench: $(STAMP)
+	$(BIN)/python bench/bench_commands.py
 	$(BIN)/python bench/bench_check.py
 	$(BIN)/python bench/bench_plan.py
 	$(BIN)/python bench/bench_sweep.py
