@@ -1,7 +1,8 @@
 """GitHub Actions workflow commands: annotations on the manifest lines that create a failing demand.
 
 One `::error` per FAIL or UNKNOWN finding (UNKNOWN fails the gate closed), one `::warning` per WARN, one
-`::notice` per adaptation, then a plain line with the verdict. Values are escaped exactly as the Actions
+`::notice` per adaptation and per note of a plan (information: a notice fails nothing), then a plain
+line with the verdict. Values are escaped exactly as the Actions
 toolkit (@actions/core) does, so a `%`, `:` or `,` in a message or a scope cannot end a property early
 or inject another command, and a line break cannot start one.
 """
@@ -24,7 +25,7 @@ from preflight.formats._common import (
     value_text,
 )
 from preflight.formats.checklist import Checklist
-from preflight.model import Adaptation
+from preflight.model import Adaptation, Note
 from preflight.report import Finding, Report
 
 COMMAND = {"FAIL": "error", "UNKNOWN": "error", "WARN": "warning", "SUPPRESSED": "notice"}
@@ -76,6 +77,11 @@ def _adaptation_message(a: Adaptation) -> str:
     return "\n".join(lines)
 
 
+def _note_message(n: Note) -> str:
+    where = [f"at {', '.join(n.paths)}"] if n.paths else []
+    return "\n".join([n.reason, *where, f"cost: {n.impact.cost}"])
+
+
 def _severity(line: str) -> int:
     """0 for an ::error, 1 for a ::warning, 2 for the rest (the command name ends at a space or ::)."""
     name = line[2:].split(" ", 1)[0].split("::", 1)[0]
@@ -112,6 +118,8 @@ def render_github(report: Report, *, cap: int = ANNOTATION_CAP) -> str:
                 {"title": f"adaptation {a.id}: {a.title}", "file": path, "line": line},
             )
         )
+    for n in report.notes:
+        out.append(command("notice", _note_message(n), {"title": f"note {n.id}: {n.title}", "file": path}))
     if len(out) > cap:
         # Most important first (overrides, errors, warnings, notices): what is cut is the least.
         n = len(report.overrides)

@@ -5,7 +5,9 @@ One test suite per report, one test case per quota and scope. FAIL is a `<failur
 these views); WARN carries its message in `<system-out>` and a `warn` property, and is a `<failure>`
 when WARNs fail the gate (`--fail-on warn`, `--strict`). Adaptations of a plan are test cases too: a
 pass with `<system-out>`, or a `<failure>` under `--strict`, so that GO_WITH_ADAPTATIONS is never
-all green without a word.
+all green without a word. A plan's notes (what it deploys as requested but serves nothing, with its
+cost) are information, never a failure: a `note <id>` property of the suite and the suite's
+`<system-out>`.
 Built with ElementTree so every attribute and text is escaped; characters XML 1.0 cannot hold at all are
 replaced, so the document always parses.
 """
@@ -134,6 +136,19 @@ def _adaptation_case(suite: ET.Element, report: Report, a: Adaptation, *, strict
     _element(case, "system-out", f"ADAPTATION: {details}")
 
 
+def _notes(suite: ET.Element, props: ET.Element, report: Report) -> None:
+    """Each note a suite property, all of them in the suite's `<system-out>` (after the test cases, as the
+    schema orders it): views that show one or the other still show them, and none counts as a test."""
+    if not report.notes:
+        return
+    lines = []
+    for n in report.notes:
+        _element(props, "property", name=f"note {n.id}", value=f"{n.title}: {n.reason}")
+        where = f" ({', '.join(n.paths)})" if n.paths else ""
+        lines.append(f"NOTE {n.id}{where}: {n.title}: {n.reason}; cost: {n.impact.cost}")
+    _element(suite, "system-out", "\n".join(lines))
+
+
 def render_junit(report: Report, *, warn_fails: bool = False, strict: bool = False) -> str:
     """`warn_fails`: WARNs fail the gate (--fail-on warn or --strict); `strict`: so do adaptations."""
     warn_fails = warn_fails or strict
@@ -184,6 +199,7 @@ def render_junit(report: Report, *, warn_fails: bool = False, strict: bool = Fal
         _check_case(suite, report, check, warn_fails=warn_fails)
     for a in adaptations:
         _adaptation_case(suite, report, a, strict=strict)
+    _notes(suite, props, report)
 
     ET.indent(root, space="  ")
     body = ET.tostring(root, encoding="unicode", short_empty_elements=True)

@@ -1,8 +1,9 @@
 """The report as GitHub-flavoured markdown, for a pull-request comment or `$GITHUB_STEP_SUMMARY`.
 
 Order follows what a reviewer needs: the verdict on the first line, then what is wrong (failing quotas),
-what the planner changed to make it fit (adaptations), what to ask AWS for (increase requests), and the
-full findings table folded away in `<details>`.
+what the planner changed to make it fit (adaptations), what to ask AWS for (increase requests), what the
+plan keeps that you should know about (notes: what serves nothing, with its cost), and the full findings
+table folded away in `<details>`.
 """
 
 from __future__ import annotations
@@ -140,6 +141,7 @@ def render_markdown(report: Report, *, invocation: Invocation | None = None) -> 
     out += _adaptations_section(report)
     out += _increases_section(report)
     out += _next_steps(report, invocation)
+    out += _notes_section(report)
     out += [
         "",
         "<details>",
@@ -183,6 +185,18 @@ def _adaptations_section(report: Report) -> list[str]:
     for i, a in enumerate(report.adaptations, start=1):
         out += _adaptation(i, a)
     return out + adaptation_graph_section(report.adaptations)
+
+
+def _notes_section(report: Report) -> list[str]:
+    """Information, not findings: one short item per note, before the fold a truncated comment cuts first."""
+    if not report.notes:
+        return []
+    out = ["", "#### Notes", "", "Deployed as requested; they change nothing in the verdict:", ""]
+    for n in report.notes:
+        where = f" ({', '.join(code(p) for p in n.paths)})" if n.paths else ""
+        cost = text(n.impact.cost)
+        out.append(f"- **{text(n.title)}** ({code(n.id)}){where}: {text(n.reason)}; cost: {cost}")
+    return out
 
 
 def _increases_section(report: Report) -> list[str]:

@@ -6,6 +6,9 @@ Choices:
 - one result per finding that is not OK. FAIL is `error`; UNKNOWN is `error` too, because the gate fails
   closed on it by default (the same level as the `github` format's annotation); WARN is `warning`.
   OK findings give no result: code scanning would list each one as an alert;
+- a plan's notes (what it deploys as requested but serves nothing, with its cost) are `note`-level
+  results of `note`-level rules: code scanning shows them with the lowest severity, which fails no check
+  by default; they are information, not findings, so the verdict never depends on them;
 - each result located at the manifest line of the first resource that creates the demand, with a
   fingerprint of (quota, scope, environment, region), so an alert survives edits that move the line.
 """
@@ -21,6 +24,7 @@ from urllib.parse import quote
 from preflight import __version__
 from preflight.formats._common import check_details, check_first_line, first_line, quota_entry, scope_label
 from preflight.formats.checklist import Checklist, Item
+from preflight.model import Note
 from preflight.report import CheckFinding, Finding, Report
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -187,6 +191,33 @@ def _check_result(report: Report, c: CheckFinding, rule_index: int) -> dict[str,
     }
 
 
+def _note_rule(n: Note) -> dict[str, Any]:
+    return {
+        "id": n.id,
+        "name": _pascal(n.id) or n.id,
+        "shortDescription": {"text": n.title},
+        "fullDescription": {"text": f"{n.title}: information about the plan, not a finding."},
+        "help": {"text": "The plan deploys it as requested; the note says what it costs. It fails nothing."},
+        "defaultConfiguration": {"level": "note"},
+        "properties": {"kind": "note", "tags": ["plan-note"]},
+    }
+
+
+def _note_result(report: Report, n: Note, rule_index: int) -> dict[str, Any]:
+    key = "\0".join((n.id, *n.paths, report.environment, report.region))
+    location = {"physicalLocation": {"artifactLocation": artifact_location(report.manifest.path)}}
+    return {
+        "ruleId": n.id,
+        "ruleIndex": rule_index,
+        "kind": "fail",  # SARIF: a `note` level needs kind `fail` ("an opportunity to improve")
+        "level": "note",
+        "message": {"text": f"{n.title}: {n.reason}. Cost: {n.impact.cost}."},
+        "locations": [location],
+        "partialFingerprints": {"tapPreflightNote/v1": hashlib.sha256(key.encode()).hexdigest()[:32]},
+        "properties": {"paths": list(n.paths), "monthly_cost_delta_usd": n.impact.monthly_cost_delta_usd},
+    }
+
+
 def _level(f: Finding | CheckFinding) -> str:
     """A SUPPRESSED result keeps the level of what it was; its `suppressions` say it was accepted."""
     return LEVEL[f.suppression.status if f.suppression else f.status]
@@ -221,6 +252,11 @@ def render_sarif(report: Report) -> str:
             rules.append(_check_rule(c))
         if c.status in LEVEL:
             results.append(_check_result(report, c, index[c.id]))
+    for n in report.notes:
+        if n.id not in index:
+            index[n.id] = len(rules)
+            rules.append(_note_rule(n))
+        results.append(_note_result(report, n, index[n.id]))
     run = {
         # One run per region, each its own category: code scanning refuses two runs of one tool with
         # the same category, and replaces a category's earlier results with the newest upload.

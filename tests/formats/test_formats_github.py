@@ -111,6 +111,7 @@ def test_golden_inputs_annotate_what_needs_attention(
         if c.status == status
     ]
     expected += ["notice"] * len(report.adaptations or ())
+    expected += ["notice"] * len(report.notes)  # a plan's notes: information, never an error or warning
     assert [name for name, _, _ in commands] == expected
     assert all(props["file"] == report.manifest.path for _, props, _ in commands)
     assert len(plain) == 1 and report.verdict in plain[0]

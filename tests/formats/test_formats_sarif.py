@@ -23,6 +23,9 @@ def validate(doc: dict[str, Any], schema: dict[str, Any]) -> None:
     run = doc["runs"][0]
     assert "informationUri" not in run["tool"]["driver"]  # no public home to point at yet
     for rule in run["tool"]["driver"]["rules"]:
+        if rule["properties"].get("kind") == "note":  # a plan's note has no page to point at
+            assert "helpUri" not in rule and rule["defaultConfiguration"]["level"] == "note"
+            continue
         assert urlsplit(rule["helpUri"]).scheme == "https"
 
 
@@ -41,14 +44,18 @@ def test_golden_inputs_validate(
     rules = run["tool"]["driver"]["rules"]
     quota_rules = list(dict.fromkeys(f.quota_code for f in report.findings))
     check_rules = list(dict.fromkeys(c.id for c in report.checks))
-    assert [r["id"] for r in rules] == quota_rules + check_rules
+    note_rules = list(dict.fromkeys(n.id for n in report.notes))
+    assert [r["id"] for r in rules] == quota_rules + check_rules + note_rules
     not_ok = [f for f in report.findings if f.status != "OK"]
     checks = [c for c in report.checks if c.status != "OK"]
-    assert len(run["results"]) == len(not_ok) + len(checks)
+    assert len(run["results"]) == len(not_ok) + len(checks) + len(report.notes)
+    for result, n in zip(run["results"][len(not_ok) + len(checks) :], report.notes, strict=True):
+        assert rules[result["ruleIndex"]]["id"] == result["ruleId"] == n.id
+        assert result["level"] == "note"  # information: code scanning fails no check on it
     for result, f in zip(run["results"], not_ok, strict=False):
         assert rules[result["ruleIndex"]]["id"] == result["ruleId"] == f.quota_code
         assert result["message"]["text"] == f.message
-    for result, c in zip(run["results"][len(not_ok) :], checks, strict=True):
+    for result, c in zip(run["results"][len(not_ok) : len(not_ok) + len(checks)], checks, strict=True):
         assert rules[result["ruleIndex"]]["id"] == result["ruleId"] == c.id
         assert result["message"]["text"].startswith(c.message)
 
