@@ -88,6 +88,15 @@ def home_region(region: str) -> str:
     return GLOBAL_QUOTA_REGION
 
 
+def partition_of(region: str) -> str:
+    """The partition an ARN of `region` names: aws, aws-cn, aws-us-gov."""
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
 # AWS region names: partition prefix, words, a number (us-east-1, us-gov-west-1, ap-southeast-4).
 REGION_NAME = re.compile(r"[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}")
 

@@ -194,10 +194,11 @@ def _role(aws: Any, name: str) -> Observed:
     # ListRoleTags, not GetRole: the quota counters read GetRole already, and this answers both
     # whether the role exists (NoSuchEntity) and whose it is.
     from preflight.aws import AwsCallError, paginate
-    from preflight.catalog import GLOBAL_QUOTA_REGION
 
+    # IAM is global to a partition: read in its home region (GovCloud's and China's IAM are not us-east-1's).
+    iam = aws.client("iam", catalog.home_region(aws.region))
     try:
-        tags = paginate(aws.client("iam", GLOBAL_QUOTA_REGION), "ListRoleTags", "Tags", RoleName=name)
+        tags = paginate(iam, "ListRoleTags", "Tags", RoleName=name)
     except AwsCallError as exc:
         if _absent(exc, "NoSuchEntity"):
             return Observed(type="role", name=name)
@@ -244,9 +245,9 @@ def _table(aws: Any, name: str) -> Observed:
 def _bucket(aws: Any, reads: Any, name: str) -> Observed:
     """In this account (ListBuckets), held elsewhere (HeadBucket answers but not 404), or free."""
     from preflight.aws import AwsCallError, call
-    from preflight.catalog import GLOBAL_QUOTA_REGION
 
-    client = aws.client("s3", GLOBAL_QUOTA_REGION)
+    # Bucket names are global to a partition: asked in its home region, as the bucket quota is.
+    client = aws.client("s3", catalog.home_region(aws.region))
     if name in reads.bucket_names():
         try:
             tags = call(client, "GetBucketTagging", Bucket=name).get("TagSet")
@@ -254,9 +255,8 @@ def _bucket(aws: Any, reads: Any, name: str) -> Observed:
             if not _absent(exc, "NoSuchTagSet"):
                 raise
             tags = None
-        return Observed(
-            type="bucket", name=name, exists=True, arn=f"arn:aws:s3:::{name}", tags=_tag_dict(tags)
-        )
+        arn = f"arn:{catalog.partition_of(aws.region)}:s3:::{name}"
+        return Observed(type="bucket", name=name, exists=True, arn=arn, tags=_tag_dict(tags))
     try:
         call(client, "HeadBucket", Bucket=name)
     except AwsCallError as exc:

@@ -27,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any, Literal, TextIO
 
+from preflight.catalog import partition_of
 from preflight.errors import AwsAccessError, ExitCode, InputError, PreflightError
 from preflight.gate import GatePolicy, exit_code, overrides_of
 from preflight.model import Frozen
@@ -244,14 +245,6 @@ def shard_of(targets: Sequence[Target], shard: tuple[int, int] | None) -> list[T
         return list(targets)
     index, count = shard
     return [t for position, t in enumerate(targets) if position % count == index - 1]
-
-
-def partition_of(region: str) -> str:
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
 
 
 def role_arn(account_id: str, role_name: str, region: str) -> str:

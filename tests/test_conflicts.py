@@ -9,6 +9,7 @@ import json
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -197,6 +198,49 @@ def test_a_free_bucket_name_is_not_a_conflict_but_a_foreign_one_is(sandbox) -> N
     assert _bucket(aws, reads, "pipeline-archive-prod").elsewhere
     free = _bucket(aws, reads, "nobody-has-this-bucket")
     assert not free.exists and not free.elsewhere
+
+
+@pytest.mark.parametrize(
+    ("region", "home", "partition"),
+    [("us-gov-east-1", "us-gov-west-1", "aws-us-gov"), ("cn-northwest-1", "cn-north-1", "aws-cn")],
+)
+def test_role_and_bucket_are_read_in_the_partitions_home_region(
+    sandbox, region: str, home: str, partition: str
+) -> None:
+    """IAM and bucket names are global to a partition, not to AWS: a GovCloud or China stack's role and
+    bucket live in its partition's home region, never in us-east-1."""
+    from preflight.aws import Aws
+    from preflight.conflicts import _bucket, _role
+    from preflight.usage import Reads, Stack
+
+    sb = sandbox("fresh-account")
+    sb.client("iam", home).create_role(
+        RoleName="pipeline-lambda-prod", AssumeRolePolicyDocument=ASSUME, Tags=OWN_TAGS
+    )
+    s3 = sb.client("s3", home)
+    s3.create_bucket(Bucket="pipeline-archive-prod", CreateBucketConfiguration={"LocationConstraint": home})
+    s3.put_bucket_tagging(Bucket="pipeline-archive-prod", Tagging={"TagSet": OWN_TAGS})
+    aws = Aws(region, endpoint_url=sb.endpoint_url, credentials=("testing", "testing"))
+    asked: list[tuple[str, str | None]] = []
+    client = aws.client
+
+    def recording(service: str, region: str | None = None) -> Any:
+        asked.append((service, region))
+        return client(service, region)
+
+    aws.client = recording  # type: ignore[method-assign]
+    role = _role(aws, "pipeline-lambda-prod")
+    assert role.exists and role.tags == {t["Key"]: t["Value"] for t in OWN_TAGS}
+    name = "pipeline-archive-prod"
+    # Not ours by ListBuckets, yet HeadBucket in the partition answers: never "free" (us-east-1 said so).
+    held = _bucket(aws, Reads(aws, Stack.of(deployment())), name)
+    assert held.exists or held.elsewhere
+    # Ours (ListBuckets listing it: the sandbox's ListBuckets knows the aws partition's buckets only):
+    # its tags are read in the home region, its ARN names the partition.
+    ours = _bucket(aws, SimpleNamespace(bucket_names=lambda: [name]), name)
+    assert ours.exists and ours.arn == f"arn:{partition}:s3:::{name}"
+    assert ours.tags == {t["Key"]: t["Value"] for t in OWN_TAGS}
+    assert {r for service, r in asked if service in ("iam", "s3")} == {home}
 
 
 def test_endpoint_service_zones(cli) -> None:
