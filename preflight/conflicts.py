@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict
 
 from preflight import catalog
 from preflight.errors import InputError
-from preflight.model import TAG_ENVIRONMENT, TAG_PROJECT, Adaptation, Change, Deployment, Impact
+from preflight.model import TAG_ENVIRONMENT, TAG_PROJECT, Adaptation, Change, Deployment, EndpointPlan, Impact
 from preflight.report import CheckFinding
 
 READ_WORKERS = 32  # a deploy has a dozen names or so; past 20 functions most answer from one listing
@@ -53,6 +53,10 @@ class Evidence(Frozen):
     resources: tuple[Observed, ...] = ()
     endpoint_zones: dict[str, tuple[str, ...]] = {}  # interface endpoint service name -> zones offered
     endpoint_error: str | None = None
+    # The service names DescribeVpcEndpointServices was asked about: one asked but absent from
+    # `endpoint_zones` is not offered; one never asked is unknown. None: a snapshot taken before this
+    # was recorded (and before gateway endpoints' services were asked, for the interface fallback).
+    endpoint_services_read: tuple[str, ...] | None = None
 
 
 # --- the Pulumi stack's own state ------------------------------------------------------------------
@@ -167,6 +171,8 @@ def read_evidence(aws: Any, deployment: Deployment, reads: Any = None) -> Eviden
         except AwsCallError as exc:
             return {}, str(exc)
 
+    asked = tuple(endpoint_services_to_read(d))
+
     # Independent reads, in parallel: each is one or two calls, and a deploy has a dozen names.
     # A worker for each (up to READ_WORKERS): the alarms and zones must not queue behind the names.
     with ThreadPoolExecutor(max_workers=min(READ_WORKERS, len(jobs) + 2), thread_name_prefix="names") as pool:
@@ -175,7 +181,12 @@ def read_evidence(aws: Any, deployment: Deployment, reads: Any = None) -> Eviden
         zone_future = pool.submit(zones)
         found = [f.result() for f in named] + alarm_future.result()
         zone_map, endpoint_error = zone_future.result()
-    return Evidence(resources=tuple(found), endpoint_zones=zone_map, endpoint_error=endpoint_error)
+    return Evidence(
+        resources=tuple(found),
+        endpoint_zones=zone_map,
+        endpoint_error=endpoint_error,
+        endpoint_services_read=asked,
+    )
 
 
 def _absent(exc: Exception, *codes: str) -> bool:
@@ -304,13 +315,18 @@ def endpoint_service_name(region: str, service: str) -> str:
     return f"com.amazonaws.{region}.{service}"
 
 
+def endpoint_services_to_read(d: Deployment) -> list[str]:
+    """Every endpoint's service name, gateway endpoints' too: plan --adapt may stand an interface
+    endpoint of their service in for one (vpc-with-interface-endpoints)."""
+    return sorted({endpoint_service_name(d.region, e.service) for e in d.endpoints})
+
+
 def _endpoint_zones(aws: Any, d: Deployment) -> dict[str, tuple[str, ...]]:
     from preflight.aws import call
 
-    # Gateway endpoints too: plan --adapt may stand an interface endpoint of their service in for one
-    # (vpc-with-interface-endpoints), and S3 and DynamoDB list a gateway and an interface service
-    # under one name: only the interface one's zones matter.
-    wanted = sorted({endpoint_service_name(d.region, e.service) for e in d.endpoints})
+    # S3 and DynamoDB list a gateway and an interface service under one name: only the interface
+    # one's zones matter.
+    wanted = endpoint_services_to_read(d)
     if not wanted:
         return {}
     answer = call(aws.client("ec2"), "DescribeVpcEndpointServices", ServiceNames=wanted)
@@ -603,6 +619,9 @@ def endpoint_zone_checks(deployment: Deployment, evidence: Evidence) -> list[Che
             )
             continue
         offered = evidence.endpoint_zones.get(service)
+        if offered is None and service not in (evidence.endpoint_services_read or ()):
+            out.append(_zones_not_in_snapshot(rule, e, service))
+            continue
         if offered is None:
             message = f"{service} is not offered in {deployment.region}: CreateVpcEndpoint would fail"
             out.append(
@@ -635,6 +654,22 @@ def endpoint_zone_checks(deployment: Deployment, evidence: Evidence) -> list[Che
                 )
             )
     return out
+
+
+def _zones_not_in_snapshot(rule: Rule, e: EndpointPlan, service: str) -> CheckFinding:
+    """An interface endpoint whose service the evidence never asked about: a snapshot taken before
+    its zones were read (for the interface fallback of a gateway endpoint) or for another manifest.
+    Unknown, not "not offered": it fails closed, and says how to get the evidence."""
+    return _finding(
+        rule,
+        "UNKNOWN",
+        f"{service}: the snapshot holds no evidence of the zones where it is offered (taken before "
+        "tap-preflight read them for this endpoint, e.g. for the interface fallback of a gateway "
+        "endpoint); take the snapshot again",
+        e.path,
+        names=(e.name, service),
+        fix="take the snapshot again (`tap-preflight snapshot`), then plan from the new one",
+    )
 
 
 def runtime_checks(deployment: Deployment, evidence: Evidence | None, today: date) -> list[CheckFinding]:

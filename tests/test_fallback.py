@@ -291,3 +291,33 @@ def test_a_gateway_the_regional_quota_still_takes_stays_a_gateway(tmp_path) -> N
     )
     other = decisions.model_copy(update={"networking": "vpc-with-endpoints"})
     assert check_decisions(manifest, "us-east-1", other)[0][0] == "interface[0]"
+
+
+def test_a_snapshot_without_zone_evidence_for_the_fallback_says_to_take_it_again(tmp_path) -> None:
+    """A snapshot taken before the fallback existed never asked where the S3 and DynamoDB interface
+    services are offered: the plan fails closed on TAP-A001 saying so, not that they are not offered."""
+    from preflight.conflicts import checks_for, endpoint_service_name, endpoint_services_to_read
+
+    old = synthetic_state(usage=GATEWAYS_FULL)  # its evidence lists no zones for s3 nor dynamodb
+    assert old.evidence.endpoint_services_read is None  # as in a snapshot of that time
+    adapted = plan(_interface_manifest(tmp_path), old, GatePolicy()).adapted
+    assert {ep.key for ep in adapted.endpoints if ep.type == "interface"} >= {"s3", "dynamodb"}
+
+    lacking = {c.names[1]: c for c in checks_for(adapted, old.evidence) if c.id == "TAP-A001"}
+    s3, dynamodb = (endpoint_service_name("us-east-1", s) for s in ("s3", "dynamodb"))
+    assert set(lacking) == {s3, dynamodb}
+    for check in lacking.values():
+        assert check.status == "UNKNOWN"  # fails closed: it could not be evaluated
+        assert "not offered" not in check.message
+        assert (
+            "the snapshot holds no evidence" in check.message and "take the snapshot again" in check.message
+        )
+        assert "tap-preflight snapshot" in check.fix
+
+    # A snapshot that asked and got no answer for them: then they are not offered, and it says so.
+    asked = old.evidence.model_copy(
+        update={"endpoint_services_read": tuple(endpoint_services_to_read(adapted))}
+    )
+    refused = [c for c in checks_for(adapted, asked) if c.id == "TAP-A001"]
+    assert {c.names[1] for c in refused} == {s3, dynamodb}
+    assert all(c.status == "FAIL" and "is not offered in us-east-1" in c.message for c in refused)

@@ -164,6 +164,10 @@ def test_snapshot_records_limits_usage_account_time_and_stack_but_no_credential(
     }
     assert data["usage"]["L-1B52E74A"]["scopes"] == {"region": 20.0}
     assert data["usage"]["L-B99A9384"]["scopes"] == {"region": 850.0}
+    # Every endpoint's service was asked where it is offered, gateways' too (for the interface
+    # fallback): a plan from this snapshot can tell "not offered" from "not asked".
+    asked = data["evidence"]["endpoint_services_read"]
+    assert {"com.amazonaws.us-east-1.s3", "com.amazonaws.us-east-1.dynamodb"} <= set(asked)
     for secret in (ACCESS_KEY, SECRET_KEY, "aws_secret", "SecretAccessKey", "SessionToken"):
         assert secret not in text
     assert text.endswith("\n") and "\r" not in text
