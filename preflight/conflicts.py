@@ -668,7 +668,7 @@ def _zones_not_in_snapshot(rule: Rule, e: EndpointPlan, service: str) -> CheckFi
         "endpoint); take the snapshot again",
         e.path,
         names=(e.name, service),
-        fix="take the snapshot again (`tap-preflight snapshot`), then plan from the new one",
+        fix="take the snapshot again with this version of tap-preflight (`tap-preflight snapshot`)",
     )
 
 
