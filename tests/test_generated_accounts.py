@@ -31,6 +31,14 @@ from tests.conftest import MANIFEST, ROOT
 FIXED_SEEDS = range(1000, 1000 + int(os.environ.get("GENERATED_COUNT", "50")))
 FUZZ = os.environ.get("FUZZ_SEED")
 
+# The stack's own resources (manifests/tap-pipeline.yaml, environment prod) and the tags that make
+# them its own; the removed function is one an earlier version had.
+STACK_TAGS = {"tap:project": "tap-pipeline", "tap:environment": "prod"}
+STACK_FUNCTIONS = [f"pipeline-{n}-prod" for n in ("ingest", "transform", "enrich", "aggregate", "archive")]
+REMOVED_FUNCTION = "pipeline-legacy-prod"
+STACK_STREAM = "pipeline-events-prod"
+UNRESERVED_FLOOR = 100  # AWS keeps this much of the account's concurrency unreserved
+
 # The quota a deployment error is AWS's answer for (several where the code is shared).
 ERROR_QUOTAS: dict[str, set[str]] = {
     "VpcLimitExceeded": {"L-F678F1CE"},
@@ -69,8 +77,6 @@ def generate(seed: int) -> dict[str, Any]:
     quota("L-F678F1CE", rng.choice([3, 4, 5]))  # default VPC + the other stack's + maybe the stack's own
     quota("L-29B6F2EB", rng.choice([1, 2, 50]))
     quota("L-DF5E4CA3", rng.choice([6, 8, 10, 5000]))
-    # (The stack partly deployed is left to the redeploy and neighbour-vpc scenarios: a rehearsal only
-    # creates, so it cannot stand for a redeploy that updates the stack's resources in place.)
     quota("L-407747CB", rng.choice([3, 4, 200]))
     limit = rng.choice([200, 400, 1000])
     quota("L-B99A9384", limit)
@@ -87,6 +93,12 @@ def generate(seed: int) -> dict[str, Any]:
     topics_limit = rng.choice([1, 2, 100000])
     quota("L-61103206", topics_limit)
     topics = [{"name": "other-alerts"}] if rng.random() < 0.5 else []
+    if rng.random() < 0.5:  # the stack partly deployed: the rehearsal then updates it in place
+        own_functions, own_stream = deployed_part(
+            rng, limit - UNRESERVED_FLOOR - held, shard_limit - shards_used
+        )
+        functions.extend(own_functions)
+        streams.extend(own_stream)
     return {
         "name": f"generated-{seed}",
         "quotas": quotas,
@@ -97,8 +109,34 @@ def generate(seed: int) -> dict[str, Any]:
     }
 
 
-def run_case(seed: int, sb: Sandbox) -> str:
-    """One generated account: plan, rehearse, compare. Returns the verdict; fails with the seed.
+def deployed_part(rng: random.Random, reservable: int, shards_free: int) -> tuple[list[dict[str, Any]], list]:
+    """A random part of the stack's functions and stream, as deployed earlier with other settings.
+
+    Tagged as this stack's own (as the `redeploy` scenario shows), within what the account allows
+    (AWS refuses reservations below the floor and shards over the limit). Sometimes one function the
+    plan no longer has: the redeploy deletes it only at the end, so it holds its reservation meanwhile.
+    """
+    functions: list[dict[str, Any]] = []
+    for name in [*rng.sample(STACK_FUNCTIONS, rng.randint(0, len(STACK_FUNCTIONS))), *(
+        [REMOVED_FUNCTION] if rng.random() < 0.3 else []
+    )]:  # fmt: skip
+        reserved = rng.choice([None, 0, 10, 50, 100, 200, 400])
+        if reserved is not None and reserved > reservable:
+            reserved = None
+        reservable -= reserved or 0
+        functions.append({"name": name, "reservedConcurrency": reserved, "tags": STACK_TAGS})
+    streams: list[dict[str, Any]] = []
+    if shards_free >= 1 and rng.random() < 0.7:
+        streams.append(
+            {"name": STACK_STREAM, "shards": rng.randint(1, min(shards_free, 16)), "tags": STACK_TAGS}
+        )
+    return functions, streams
+
+
+def run_case(seed: int, sb: Sandbox) -> tuple[str, bool]:
+    """One generated account: plan, rehearse, compare. Returns the verdict and whether the stack was
+    partly deployed; fails with the seed. The rehearsal is a redeploy (update mode): where the stack
+    is partly there it updates it in place, elsewhere it creates, as `pulumi up` does.
 
     The account is made anew in the running sandbox `sb` (`Sandbox.reset`: the same as a new
     Sandbox, without a new server).
@@ -111,18 +149,19 @@ def run_case(seed: int, sb: Sandbox) -> str:
     if plan.verdict == "NO_GO":
         requested = manifest.requested("us-east-1", plan.deployment.vpc.azs)
         plan = plan.model_copy(update={"deployment": requested})
-    result = rehearse(plan, endpoint_url=sb.endpoint_url, base_dir=Path(ROOT / "manifests"))
+    result = rehearse(plan, endpoint_url=sb.endpoint_url, base_dir=Path(ROOT / "manifests"), update=True)
+    partly = any(f.get("tags") for f in [*data["functions"], *data["streams"]])
     where = f"seed {seed}: {data}"
     if report.verdict != "NO_GO":
         assert result.complete, f"false GO ({report.verdict}), {where}\n{result.render_text()}"
-        return report.verdict
+        return report.verdict, partly
     assert result.failed, f"NO_GO but the requested deployment deploys, {where}"
     failed = {f.quota_code for f in report.findings if f.status == "FAIL"}
     code = result.failed[0]["code"]
     assert ERROR_QUOTAS.get(code, set()) & failed, (
         f"NO_GO names {sorted(failed)} but the deployment failed on {code}: {result.failed[0]}, {where}"
     )
-    return report.verdict
+    return report.verdict, partly
 
 
 def test_generated_accounts(capsys: pytest.CaptureFixture[str]) -> None:
@@ -134,9 +173,13 @@ def test_generated_accounts(capsys: pytest.CaptureFixture[str]) -> None:
         seeds = list(range(start, start + int(os.environ.get("FUZZ_COUNT", "200"))))
         where = f"fuzz seed {start}"
     with Sandbox() as sb:
-        verdicts = [run_case(seed, sb) for seed in seeds]
+        cases = [run_case(seed, sb) for seed in seeds]
+    verdicts = [verdict for verdict, _ in cases]
+    partly = sum(1 for _, p in cases if p)
     with capsys.disabled():
         print(f"\n{len(verdicts)} generated accounts ({where}): {verdicts.count('NO_GO')} NO_GO, "
-              f"{len(verdicts) - verdicts.count('NO_GO')} GO, 0 false GO")  # fmt: skip
+              f"{len(verdicts) - verdicts.count('NO_GO')} GO, 0 false GO; "
+              f"{partly} with the stack partly deployed")  # fmt: skip
     assert len(verdicts) == len(seeds) >= 1
     assert {"NO_GO"} < set(verdicts) or len(verdicts) < 10  # both outcomes are exercised
+    assert 0 < partly < len(cases) or len(cases) < 10  # redeploys and first deploys both run

@@ -9,6 +9,15 @@ The rehearsal stops creating at the first failure, like a deployment that cannot
 resources are reported as skipped. A resource type this module cannot translate into API calls is
 reported as not rehearsed, never passed silently. Resources created stay in the account (a later
 `check` sees the stack, by its tags and names, as this stack's own).
+
+With `update=True` the rehearsal is a redeploy, as `pulumi up` on an existing stack: a function or
+stream that already carries this stack's tags (tap:project / tap:environment, as usage.py recognises
+the stack's own) is updated in place, in the order the program's dependencies give:
+PutFunctionConcurrency / DeleteFunctionConcurrency, which AWS checks against the unreserved floor on
+every call; UpdateShardCount in one call, as the provider makes it (AWS refuses more than doubling or
+halving, and keeps the old shards open meanwhile). The stack's functions and streams the plan no
+longer has are deleted only after every create and update, as Pulumi deletes removed resources at the
+end: until then they hold their quota.
 """
 
 from __future__ import annotations
@@ -32,7 +41,7 @@ from botocore.config import Config
 from botocore.configprovider import ConstantProvider
 from botocore.exceptions import BotoCoreError, ClientError
 
-from preflight.model import Plan
+from preflight.model import TAG_ENVIRONMENT, TAG_PROJECT, Plan
 from preflight.program import names
 from preflight.program.mockrun import run_with_mocks
 
@@ -49,6 +58,8 @@ class RehearsalResult:
     failed: list[dict[str, Any]] = field(default_factory=list)  # {"type", "name", "code", "message"}
     skipped: list[dict[str, Any]] = field(default_factory=list)  # {"type", "name", "reason"}
     not_rehearsed: list[dict[str, Any]] = field(default_factory=list)  # {"type", "name"}
+    updated: list[str] = field(default_factory=list)  # names updated in place (update mode)
+    deleted: list[dict[str, Any]] = field(default_factory=list)  # {"type", "name"} removed at the end
     forced: str | None = None  # why the program would refuse the plan, when rehearsed with --force
     plan_path: str = ""  # the plan file rehearsed (where annotations point); not part of the JSON
 
@@ -67,6 +78,9 @@ class RehearsalResult:
             "skipped": self.skipped,
             "not_rehearsed": self.not_rehearsed,
         }
+        if self.updated or self.deleted:  # update mode only: create-only output is unchanged
+            payload["updated"] = self.updated
+            payload["deleted"] = self.deleted
         return json.dumps(payload, indent=2) + "\n"
 
     def render_text(self) -> str:
@@ -84,6 +98,9 @@ class RehearsalResult:
             lines.extend(f"    {r['type']}  {r['name']}" for r in self.skipped)
         lines.append(f"  deployed: {len(self.deployed)} resources")
         lines.extend(f"    {r['type']}  {r['name']}  {r['id']}" for r in self.deployed)
+        if self.updated:
+            lines.append(f"  updated in place: {', '.join(self.updated)}")
+        lines.extend(f"  deleted at the end: {r['type']}  {r['name']}" for r in self.deleted)
         return "\n".join(lines) + "\n"
 
 
@@ -132,8 +149,10 @@ class _StepFailed(Exception):
 
 
 class RehearsalMocks(pulumi.runtime.Mocks):
-    def __init__(self, clients: _Clients) -> None:
+    def __init__(self, clients: _Clients, *, update: bool = False) -> None:
         self.clients = clients
+        self.update = update
+        self.updated: list[str] = []
         self.deployed: list[dict[str, Any]] = []
         self.failed: list[dict[str, Any]] = []
         self.skipped: list[dict[str, Any]] = []
@@ -151,8 +170,12 @@ class RehearsalMocks(pulumi.runtime.Mocks):
         if translate is None:
             self.not_rehearsed.append(entry)
             return f"not-rehearsed-{args.name}", dict(args.inputs)
+        updater = UPDATERS.get(args.typ) if self.update else None
         try:
-            id_, outputs = translate(self.clients, args.inputs)
+            existing = updater(self.clients, args.inputs) if updater else None
+            if existing is not None:
+                self.updated.append(args.name)
+            id_, outputs = existing or translate(self.clients, args.inputs)
         except _StepFailed as exc:
             self.failed.append({**entry, "code": exc.code, "message": exc.message})
             return f"failed-{args.name}", dict(args.inputs)
@@ -176,12 +199,15 @@ class RehearsalMocks(pulumi.runtime.Mocks):
         return {}, []
 
 
-def rehearse(plan: Plan, *, endpoint_url: str, base_dir: Path) -> RehearsalResult:
-    """Create the program's resources for `plan` in the emulated account at `endpoint_url`."""
+def rehearse(plan: Plan, *, endpoint_url: str, base_dir: Path, update: bool = False) -> RehearsalResult:
+    """Create the program's resources for `plan` in the emulated account at `endpoint_url`.
+
+    `update`: redeploy onto the stack already in the account (see the module's docstring).
+    """
     from preflight.program.pipeline import Pipeline
 
     d = plan.deployment
-    mocks = RehearsalMocks(_Clients(endpoint_url, d.region))
+    mocks = RehearsalMocks(_Clients(endpoint_url, d.region), update=update)
     try:
         run_with_mocks(
             mocks,
@@ -198,12 +224,28 @@ def rehearse(plan: Plan, *, endpoint_url: str, base_dir: Path) -> RehearsalResul
                 "message": str(exc),
             }
         )
+    deleted: list[dict[str, Any]] = []
+    if update and not mocks.failed:  # a deployment that stopped never reaches its deletes
+        # Physical names: a function's id is its name, a stream's its ARN (.../stream/<name>).
+        kept = {r["id"].rpartition("/")[2] for r in mocks.deployed}
+        try:
+            deleted = _delete_removed(
+                mocks.clients, {TAG_PROJECT: d.project, TAG_ENVIRONMENT: d.environment}, kept
+            )
+        except ClientError as exc:
+            err = exc.response.get("Error", {})
+            mocks.failed.append(
+                {"type": "delete", "name": "removed resources", "code": str(err.get("Code", "ClientError")),
+                 "message": str(err.get("Message", exc))}
+            )  # fmt: skip
     return RehearsalResult(
         endpoint_url=endpoint_url,
         deployed=mocks.deployed,
         failed=mocks.failed,
         skipped=mocks.skipped,
         not_rehearsed=mocks.not_rehearsed,
+        updated=mocks.updated,
+        deleted=deleted,
     )
 
 
@@ -592,3 +634,92 @@ TRANSLATORS: dict[str, Translator] = {
     names.TOPIC: _topic,
     names.METRIC_ALARM: _metric_alarm,
 }
+
+
+# --- update mode: the stack's existing resources, recognised by its tags -------------------------
+
+
+def _stack_tags(i: dict[str, Any]) -> dict[str, str]:
+    tags = i.get("tags") or {}
+    return {k: str(tags[k]) for k in (TAG_PROJECT, TAG_ENVIRONMENT) if k in tags}
+
+
+def _owned(found: dict[str, str] | list[dict[str, str]] | None, stack: dict[str, str]) -> bool:
+    tags = found if isinstance(found, dict) else {t.get("Key", ""): t.get("Value", "") for t in found or []}
+    return bool(stack) and all(tags.get(k) == v for k, v in stack.items())
+
+
+def _not_found(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException"
+
+
+def _update_function(c: _Clients, i: dict[str, Any]) -> Created | None:
+    """The stack's function `name`, its reservation set as planned; None when it is not the stack's."""
+    lam = c("lambda")
+    try:
+        found = lam.get_function(FunctionName=i["name"])
+    except ClientError as exc:
+        if _not_found(exc):
+            return None
+        raise
+    if not _owned(found.get("Tags"), _stack_tags(i)):
+        return None  # someone else's function of that name: the create meets it, as Pulumi's would
+    now = (found.get("Concurrency") or {}).get("ReservedConcurrentExecutions")
+    reserved = i.get("reservedConcurrentExecutions")
+    wanted = int(reserved) if reserved is not None and int(reserved) >= 0 else None
+    try:
+        if wanted is None and now is not None:
+            lam.delete_function_concurrency(FunctionName=i["name"])
+        elif wanted is not None and wanted != now:
+            lam.put_function_concurrency(FunctionName=i["name"], ReservedConcurrentExecutions=wanted)
+    except ClientError as exc:
+        raise _StepFailed(f"update: PutFunctionConcurrency({wanted}) failed", exc) from exc
+    arn = found["Configuration"]["FunctionArn"]
+    return i["name"], {"arn": arn, "name": i["name"]}
+
+
+def _update_stream(c: _Clients, i: dict[str, Any]) -> Created | None:
+    """The stack's stream `name`, resharded to the planned count; None when it is not the stack's."""
+    kinesis = c("kinesis")
+    try:
+        tags = kinesis.list_tags_for_stream(StreamName=i["name"])["Tags"]
+    except ClientError as exc:
+        if _not_found(exc):
+            return None
+        raise
+    if not _owned(tags, _stack_tags(i)):
+        return None
+    target = int(i.get("shardCount") or 1)
+    try:
+        summary = kinesis.describe_stream_summary(StreamName=i["name"])["StreamDescriptionSummary"]
+        # One call to the target, as the provider makes it: AWS refuses more than doubling or halving.
+        if int(summary["OpenShardCount"]) != target:
+            kinesis.update_shard_count(
+                StreamName=i["name"], TargetShardCount=target, ScalingType="UNIFORM_SCALING"
+            )
+            summary = kinesis.describe_stream_summary(StreamName=i["name"])["StreamDescriptionSummary"]
+    except ClientError as exc:
+        raise _StepFailed(f"update: UpdateShardCount({target}) failed", exc) from exc
+    return summary["StreamARN"], {"arn": summary["StreamARN"], "name": i["name"]}
+
+
+def _delete_removed(c: _Clients, stack: dict[str, str], kept: set[str]) -> list[dict[str, Any]]:
+    """Delete the stack's functions and streams the plan no longer has (Pulumi does it last)."""
+    deleted: list[dict[str, Any]] = []
+    lam = c("lambda")
+    for page in lam.get_paginator("list_functions").paginate():
+        for fn in page["Functions"]:
+            name = fn["FunctionName"]
+            if name not in kept and _owned(lam.list_tags(Resource=fn["FunctionArn"]).get("Tags"), stack):
+                lam.delete_function(FunctionName=name)
+                deleted.append({"type": names.FUNCTION, "name": name})
+    kinesis = c("kinesis")
+    for name in kinesis.list_streams().get("StreamNames", []):
+        if name not in kept and _owned(kinesis.list_tags_for_stream(StreamName=name)["Tags"], stack):
+            kinesis.delete_stream(StreamName=name)
+            deleted.append({"type": names.STREAM, "name": name})
+    return deleted
+
+
+Updater = Callable[[_Clients, dict[str, Any]], "Created | None"]
+UPDATERS: dict[str, Updater] = {names.FUNCTION: _update_function, names.STREAM: _update_stream}

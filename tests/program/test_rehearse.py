@@ -208,3 +208,52 @@ def test_a_plan_for_another_account_is_not_rehearsed(cli: Any, adapted_plan: Pla
     refused = cli("rehearse", "--plan", str(path), "--sandbox", "seed-account")
     assert refused.exit_code == 2
     assert "made for account 999999999999, this is account 123456789012" in refused.output
+
+
+# --- update mode: a redeploy onto the stack already in the account ---------------------------------
+
+
+def test_update_mode_redeploys_in_place_cuts_first_and_deletes_the_removed_last(base_dir: Path) -> None:
+    """The `redeploy` account plus a function the plan no longer has (40 reserved, the stack's own).
+
+    The end state fits (300 others + 500 + 40 of the 900 reservable), a raise before ingest's cut
+    would not (300 + 560 + 50 + 40 > 900): the update completes only in the program's order. The
+    removed function is deleted after everything else, so it held its 40 throughout.
+    """
+    from preflight.gate import GatePolicy
+    from preflight.manifest import load_manifest
+    from preflight.runner import LiveAccount, run_plan
+    from preflight.sandbox import Sandbox
+    from preflight.sandbox.scenario import parse_scenario
+    from preflight.yamlio import load_yaml_file
+    from tests.program.conftest import MANIFEST
+
+    data, lines = load_yaml_file(
+        Path(rehearse_module.__file__).parents[1] / "sandbox/scenarios/redeploy.yaml"
+    )
+    own = {"tap:project": "tap-pipeline", "tap:environment": "prod"}
+    data["functions"].append({"name": "pipeline-legacy-prod", "reservedConcurrency": 40, "tags": own})
+    with Sandbox(parse_scenario(data, lines, None)) as sb:
+        manifest = load_manifest(str(MANIFEST), "prod")
+        account = LiveAccount(endpoint_url=sb.endpoint_url, credentials=("testing", "testing"))
+        _, plan = run_plan(manifest, account, "us-east-1", GatePolicy())
+        assert plan.current.reservations["pipeline-ingest-prod"] == 400
+        # The stream keeps its 2 shards here (the reshard to 4 is over this account's limit, a NO_GO).
+        d = plan.deployment
+        plan = plan.model_copy(
+            update={"deployment": d.model_copy(update={"stream": d.stream.model_copy(update={"shards": 2})})}
+        )
+        result = rehearse(plan, endpoint_url=sb.endpoint_url, base_dir=base_dir, update=True)
+        assert result.complete, result.render_text()
+        assert set(result.updated) == {*(f.name for f in d.functions), "pipeline-events-prod"}
+        assert result.deleted == [{"type": names.FUNCTION, "name": "pipeline-legacy-prod"}]
+        lam = sb.client("lambda")
+        for fn in d.functions:
+            assert lam.get_function_concurrency(FunctionName=fn.name)["ReservedConcurrentExecutions"] == 100
+        payload = json.loads(result.to_json())
+        assert payload["deleted"] and payload["updated"]
+
+        # Create-only (the default) meets the stack's existing function, as a fresh `pulumi up` would.
+        again = rehearse(plan, endpoint_url=sb.endpoint_url, base_dir=base_dir)
+        assert not again.complete
+        assert "updated" not in json.loads(again.to_json())
