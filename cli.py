@@ -1281,6 +1281,9 @@ Examples:
 )
 @click.option("--allow-remote-endpoint", is_flag=True, help="Allow an --endpoint-url that is not loopback.")
 @click.option(
+    "--update", is_flag=True, help="Redeploy: update the stack's own functions and stream in place."
+)
+@click.option(
     "--format",
     "fmt",
     type=FormatChoice(),
@@ -1296,6 +1299,7 @@ def rehearse(
     endpoint_url: str | None,
     force: bool,
     allow_remote_endpoint: bool,
+    update: bool,
     fmt: str,
 ) -> ExitCode:
     """Deploy the plan's program into an emulated account, resource by resource, and report."""
@@ -1308,6 +1312,7 @@ def rehearse(
         endpoint_url=endpoint_url,
         force=force,
         allow_remote_endpoint=allow_remote_endpoint,
+        update=update,
     )
     if result.forced:
         click.echo(f"tap-preflight: FORCED: rehearsing a plan the program refuses: {result.forced}", err=True)

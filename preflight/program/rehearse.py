@@ -290,6 +290,7 @@ def rehearse_plan_file(
     endpoint_url: str | None,
     force: bool = False,
     allow_remote_endpoint: bool = False,
+    update: bool = False,
 ) -> RehearsalResult:
     """`rehearse`: trust the plan as the program does, refuse what it refuses (unless `force`), rehearse.
 
@@ -318,7 +319,7 @@ def rehearse_plan_file(
                 f"refusing to rehearse {plan_path}, as the program would refuse to deploy it: {reason} "
                 "(--force rehearses it anyway)"
             )
-        result = rehearse(plan, endpoint_url=url, base_dir=trusted.base_dir)
+        result = rehearse(plan, endpoint_url=url, base_dir=trusted.base_dir, update=update)
     return replace(result, forced=reason or None, plan_path=plan_path)
 
 
