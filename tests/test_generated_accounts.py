@@ -1,8 +1,10 @@
 """Generated accounts: the gate's verdict against what a deployment into the same account does.
 
 Each case builds an account (quotas, other stacks' usage, sometimes limits only the service API
-reports), runs `plan --adapt`, then rehearses
-into that account: the plan when the verdict is GO, the requested deployment when it is NO_GO.
+reports, in about half of them the stack partly deployed with other reservations and shard counts),
+runs `plan --adapt`, then rehearses into that account as a redeploy (`rehearse(update=True)`: the
+stack's own functions and stream updated in place, removed ones deleted last): the plan when the
+verdict is GO, the requested deployment when it is NO_GO.
 - GO (or GO with adaptations): the rehearsal deploys everything. A failure is a false GO.
 - NO_GO: the requested deployment's rehearsal fails on a quota the findings name as FAIL.
 
