@@ -213,13 +213,10 @@ def test_a_plan_for_another_account_is_not_rehearsed(cli: Any, adapted_plan: Pla
 # --- update mode: a redeploy onto the stack already in the account ---------------------------------
 
 
-def test_update_mode_redeploys_in_place_cuts_first_and_deletes_the_removed_last(base_dir: Path) -> None:
-    """The `redeploy` account plus a function the plan no longer has (40 reserved, the stack's own).
-
-    The end state fits (300 others + 500 + 40 of the 900 reservable), a raise before ingest's cut
-    would not (300 + 560 + 50 + 40 > 900): the update completes only in the program's order. The
-    removed function is deleted after everything else, so it held its 40 throughout.
-    """
+def _redeploy_account(base_dir: Path) -> tuple[Any, Plan]:
+    """The `redeploy` account with archive (last in the plan's order) holding the 400 instead of
+    ingest, plus a function the plan no longer has (40 reserved, the stack's own); and its plan, the
+    stream kept at its 2 shards (the reshard to 4 is over this account's limit, a NO_GO)."""
     from preflight.gate import GatePolicy
     from preflight.manifest import load_manifest
     from preflight.runner import LiveAccount, run_plan
@@ -231,20 +228,29 @@ def test_update_mode_redeploys_in_place_cuts_first_and_deletes_the_removed_last(
     data, lines = load_yaml_file(
         Path(rehearse_module.__file__).parents[1] / "sandbox/scenarios/redeploy.yaml"
     )
+    held = {"pipeline-ingest-prod": None, "pipeline-archive-prod": 400}
+    for fn in data["functions"]:
+        fn["reservedConcurrency"] = held.get(fn["name"], fn.get("reservedConcurrency"))
     own = {"tap:project": "tap-pipeline", "tap:environment": "prod"}
     data["functions"].append({"name": "pipeline-legacy-prod", "reservedConcurrency": 40, "tags": own})
-    with Sandbox(parse_scenario(data, lines, None)) as sb:
-        manifest = load_manifest(str(MANIFEST), "prod")
-        account = LiveAccount(endpoint_url=sb.endpoint_url, credentials=("testing", "testing"))
-        _, plan = run_plan(manifest, account, "us-east-1", GatePolicy())
-        assert plan.current.reservations["pipeline-ingest-prod"] == 400
-        # The stream keeps its 2 shards here (the reshard to 4 is over this account's limit, a NO_GO).
-        d = plan.deployment
-        plan = plan.model_copy(
-            update={"deployment": d.model_copy(update={"stream": d.stream.model_copy(update={"shards": 2})})}
-        )
+    sb = Sandbox(parse_scenario(data, lines, None)).start()
+    account = LiveAccount(endpoint_url=sb.endpoint_url, credentials=("testing", "testing"))
+    _, plan = run_plan(load_manifest(str(MANIFEST), "prod"), account, "us-east-1", GatePolicy())
+    assert plan.current.reservations["pipeline-archive-prod"] == 400
+    d = plan.deployment
+    stream = d.stream.model_copy(update={"shards": 2})
+    return sb, plan.model_copy(update={"deployment": d.model_copy(update={"stream": stream})})
+
+
+def test_update_mode_redeploys_in_place_cuts_first_and_deletes_the_removed_last(base_dir: Path) -> None:
+    """The end state fits (300 others + 500 + 40 of the 900 reservable); raising ingest before
+    archive's cut would not (300 + 560 + 100 + 40 > 900): the update completes in the program's order
+    only. The removed function is deleted after everything else, so it held its 40 throughout."""
+    sb, plan = _redeploy_account(base_dir)
+    try:
         result = rehearse(plan, endpoint_url=sb.endpoint_url, base_dir=base_dir, update=True)
         assert result.complete, result.render_text()
+        d = plan.deployment
         assert set(result.updated) == {*(f.name for f in d.functions), "pipeline-events-prod"}
         assert result.deleted == [{"type": names.FUNCTION, "name": "pipeline-legacy-prod"}]
         lam = sb.client("lambda")
@@ -257,3 +263,27 @@ def test_update_mode_redeploys_in_place_cuts_first_and_deletes_the_removed_last(
         again = rehearse(plan, endpoint_url=sb.endpoint_url, base_dir=base_dir)
         assert not again.complete
         assert "updated" not in json.loads(again.to_json())
+    finally:
+        sb.stop()
+
+
+def test_update_mode_without_the_programs_order_meets_the_floor(
+    base_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same redeploy, the program's cuts-first dependencies taken away: ingest's raise comes
+    first and PutFunctionConcurrency refuses it (the rehearsal checks each call, not the end state)."""
+    from preflight.program import pipeline
+    from preflight.redeploy import ReservationSteps
+
+    monkeypatch.setattr(pipeline, "reservation_steps", lambda current, planned: ReservationSteps((), ()))
+    sb, plan = _redeploy_account(base_dir)
+    try:
+        result = rehearse(plan, endpoint_url=sb.endpoint_url, base_dir=base_dir, update=True)
+        (failure,) = result.failed
+        assert (failure["name"], failure["code"]) == (
+            "pipeline-ingest-prod",
+            "InvalidParameterValueException",
+        )
+        assert not result.deleted  # a deployment that stopped never reaches its deletes
+    finally:
+        sb.stop()
