@@ -36,7 +36,9 @@ def test_a_complete_write_replaces_the_file(tmp_path) -> None:
 
 def test_ctrl_c_during_a_check_writes_nothing(tmp_path) -> None:
     """A real run, interrupted while it reads a slow account: no report, no temp file, exit 130."""
-    with served_sandbox("--scenario", "fresh-account", "--latency-ms", "400") as (_, exports):
+    # 3 s a call: the check's three waves of reads take 9 s or more, so the interrupt at 2.5 s lands
+    # while the account is being read, however fast the machine (at 400 ms the check could finish).
+    with served_sandbox("--scenario", "fresh-account", "--latency-ms", "3000") as (_, exports):
         endpoint = exports["AWS_ENDPOINT_URL"]
         env = {
             **os.environ,
@@ -52,7 +54,7 @@ def test_ctrl_c_during_a_check_writes_nothing(tmp_path) -> None:
             stderr=subprocess.PIPE,
             text=True,
         )
-        time.sleep(1.5)  # imports done, the account being read (each call takes 400 ms)
+        time.sleep(2.5)  # imports done, the account being read
         check.send_signal(signal.SIGINT)
         _, stderr = check.communicate(timeout=60)
         assert check.returncode == 130, stderr
