@@ -257,10 +257,27 @@ def render_sarif(report: Report) -> str:
             index[n.id] = len(rules)
             rules.append(_note_rule(n))
         results.append(_note_result(report, n, index[n.id]))
-    run = {
-        # One run per region, each its own category: code scanning refuses two runs of one tool with
-        # the same category, and replaces a category's earlier results with the newest upload.
-        "automationDetails": {"id": sarif_category(report.environment, report.region)},
+    properties = {
+        "verdict": report.verdict,
+        "command": report.command,
+        "environment": report.environment,
+        "region": report.region,
+        "manifest": report.manifest.name,
+        "manifest_sha256": report.manifest.sha256,
+        # Flags that change the verdict on purpose: a reviewer of the scan must see them.
+        "overrides": [{"flag": o.flag, "detail": o.detail} for o in report.overrides],
+    }
+    # One run per region, each its own category: code scanning refuses two runs of one tool with
+    # the same category, and replaces a category's earlier results with the newest upload.
+    return _document(_run(sarif_category(report.environment, report.region), rules, results, properties))
+
+
+def _run(
+    category: str, rules: list[dict[str, Any]], results: list[dict[str, Any]], properties: dict[str, Any]
+) -> dict[str, Any]:
+    """One run of tap-preflight: its category, its rules, its results and what the run was about."""
+    return {
+        "automationDetails": {"id": category},
         "tool": {
             "driver": {
                 "name": "tap-preflight",
@@ -272,17 +289,11 @@ def render_sarif(report: Report) -> str:
         },
         "invocations": [{"executionSuccessful": True}],
         "results": results,
-        "properties": {
-            "verdict": report.verdict,
-            "command": report.command,
-            "environment": report.environment,
-            "region": report.region,
-            "manifest": report.manifest.name,
-            "manifest_sha256": report.manifest.sha256,
-            # Flags that change the verdict on purpose: a reviewer of the scan must see them.
-            "overrides": [{"flag": o.flag, "detail": o.detail} for o in report.overrides],
-        },
+        "properties": properties,
     }
+
+
+def _document(run: dict[str, Any]) -> str:
     sarif = {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
     return json.dumps(sarif, indent=2, ensure_ascii=False) + "\n"
 
@@ -313,22 +324,8 @@ def render_checklist_sarif(checklist: Checklist) -> str:
         for item in checklist.items
         if item.status in _ITEM_LEVEL and item.rule in index
     ]
-    run = {
-        "automationDetails": {"id": f"tap-preflight/{checklist.command}/"},
-        "tool": {
-            "driver": {
-                "name": "tap-preflight",
-                "version": __version__,
-                "semanticVersion": __version__,
-                "rules": rules,
-            }
-        },
-        "invocations": [{"executionSuccessful": True}],
-        "results": results,
-        "properties": {"command": checklist.command, "ok": checklist.ok, "summary": checklist.title},
-    }
-    sarif = {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
-    return json.dumps(sarif, indent=2, ensure_ascii=False) + "\n"
+    properties = {"command": checklist.command, "ok": checklist.ok, "summary": checklist.title}
+    return _document(_run(f"tap-preflight/{checklist.command}/", rules, results, properties))
 
 
 def _item_result(checklist: Checklist, item: Item, index: dict[str, int]) -> dict[str, Any]:
