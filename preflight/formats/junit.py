@@ -79,18 +79,19 @@ def _details(report: Report, f: Finding) -> str:
     return "\n".join(lines)
 
 
-def _check_case(suite: ET.Element, report: Report, c: CheckFinding, *, warn_fails: bool) -> None:
-    """One test case per non-quota finding, classed by its kind and rule id."""
-    attrs = {
-        "classname": f"{c.kind}.{c.id}",
-        "name": f"{c.title} [{', '.join(c.resources) or '-'}]",
-        "time": "0",
-        "file": report.manifest.path,
-    }
-    line = check_first_line(c)
+def _case(suite: ET.Element, report: Report, classname: str, name: str, line: int | None) -> ET.Element:
+    """A test case located in the manifest: `file` and `line` are not in the strict Ant schema, but
+    the GitHub test-report actions read them to annotate a line."""
+    attrs = {"classname": classname, "name": name, "time": "0", "file": report.manifest.path}
     if line is not None:
         attrs["line"] = str(line)
-    case = _element(suite, "testcase", **attrs)
+    return _element(suite, "testcase", **attrs)
+
+
+def _check_case(suite: ET.Element, report: Report, c: CheckFinding, *, warn_fails: bool) -> None:
+    """One test case per non-quota finding, classed by its kind and rule id."""
+    name = f"{c.title} [{', '.join(c.resources) or '-'}]"
+    case = _case(suite, report, f"{c.kind}.{c.id}", name, check_first_line(c))
     details = "\n".join([c.message, "", *check_details(c), *filter(None, [suppression_text(c)])])
     _outcome(case, c.status, c.message, details, warn_fails=warn_fails)
 
@@ -181,17 +182,9 @@ def render_junit(report: Report, *, warn_fails: bool = False, strict: bool = Fal
         _element(props, "property", name=f"override {o.flag}", value=o.detail)
 
     for f in report.findings:
-        attrs = {
-            "classname": f"{f.service_code}.{f.quota_code}",
-            "name": f"{f.quota_name} [{f.scope}]",
-            "time": "0",
-            # Not in the strict Ant schema, but read by the GitHub test-report actions to annotate a line.
-            "file": report.manifest.path,
-        }
-        line = first_line(f)
-        if line is not None:
-            attrs["line"] = str(line)
-        case = _element(suite, "testcase", **attrs)
+        case = _case(
+            suite, report, f"{f.service_code}.{f.quota_code}", f"{f.quota_name} [{f.scope}]", first_line(f)
+        )
         if f.status != "OK":
             _outcome(case, f.status, f.message, _details(report, f), warn_fails=warn_fails)
 
