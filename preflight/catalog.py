@@ -334,6 +334,27 @@ BY_CODE: dict[str, Quota] = {q.quota_code: q for q in QUOTAS}
 BY_KEY: dict[str, Quota] = {q.key: q for q in QUOTAS}
 SERVICE_CODES: tuple[str, ...] = tuple(dict.fromkeys(q.service_code for q in QUOTAS))
 
+# Named handles: code outside this table refers to a quota by these names, never by its raw code.
+VPCS: Quota = BY_KEY["vpcs"]
+INTERNET_GATEWAYS: Quota = BY_KEY["internet-gateways"]
+NAT_GATEWAYS_PER_AZ: Quota = BY_KEY["nat-gateways-per-az"]
+ELASTIC_IPS: Quota = BY_KEY["elastic-ips"]
+SUBNETS_PER_VPC: Quota = BY_KEY["subnets-per-vpc"]
+SECURITY_GROUPS: Quota = BY_KEY["security-groups"]
+RULES_PER_SECURITY_GROUP: Quota = BY_KEY["rules-per-security-group"]
+GATEWAY_ENDPOINTS: Quota = BY_KEY["gateway-endpoints"]
+INTERFACE_ENDPOINTS_PER_VPC: Quota = BY_KEY["interface-endpoints-per-vpc"]
+NETWORK_INTERFACES: Quota = BY_KEY["network-interfaces"]
+LAMBDA_CONCURRENCY: Quota = BY_KEY["lambda-concurrency"]
+LAMBDA_ENIS_PER_VPC: Quota = BY_KEY["lambda-enis-per-vpc"]
+LAMBDA_CODE_STORAGE: Quota = BY_KEY["lambda-code-storage"]
+KINESIS_SHARDS: Quota = BY_KEY["kinesis-shards"]
+DYNAMODB_TABLES: Quota = BY_KEY["dynamodb-tables"]
+S3_BUCKETS: Quota = BY_KEY["s3-buckets"]
+SNS_TOPICS: Quota = BY_KEY["sns-topics"]
+IAM_ROLES: Quota = BY_KEY["iam-roles"]
+MANAGED_POLICIES_PER_ROLE: Quota = BY_KEY["managed-policies-per-role"]
+
 
 def quota(code_or_key: str) -> Quota:
     """The catalog entry for a quota code (``L-...``) or a catalog key."""

@@ -12,12 +12,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from preflight import catalog
 from preflight.account import AccountState
 from preflight.catalog import lambda_unreserved_floor
 from preflight.manifest import FunctionSpec, Manifest
 from preflight.model import Deployment
 
-CODE = "L-B99A9384"
+CODE = catalog.LAMBDA_CONCURRENCY.quota_code
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,28 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from preflight.catalog import (
+    DYNAMODB_TABLES,
+    ELASTIC_IPS,
+    GATEWAY_ENDPOINTS,
+    IAM_ROLES,
+    INTERFACE_ENDPOINTS_PER_VPC,
+    INTERNET_GATEWAYS,
+    KINESIS_SHARDS,
+    LAMBDA_CODE_STORAGE,
+    LAMBDA_CONCURRENCY,
+    LAMBDA_ENIS_PER_VPC,
+    MANAGED_POLICIES_PER_ROLE,
+    NAT_GATEWAYS_PER_AZ,
+    NETWORK_INTERFACES,
+    RULES_PER_SECURITY_GROUP,
+    S3_BUCKETS,
+    SECURITY_GROUPS,
+    SNS_TOPICS,
+    SUBNETS_PER_VPC,
+    VPCS,
+    Quota,
+)
 from preflight.model import Deployment, EndpointPlan, SecurityGroupPlan
 
 
@@ -26,7 +48,7 @@ class Demand:
     note: str = ""  # why the amount is what it is, where that is not obvious (a redeploy's peak)
 
 
-Need = tuple[str, str, float, str]  # quota code, scope, amount, manifest path
+Need = tuple[Quota, str, float, str]  # quota, scope, amount, manifest path
 
 
 def vpc_scope(d: Deployment) -> str:
@@ -36,30 +58,30 @@ def vpc_scope(d: Deployment) -> str:
 def vpc_needs(d: Deployment) -> Iterator[Need]:
     if not d.vpc.created:
         return
-    yield "L-F678F1CE", "region", 1, d.vpc.path
-    yield "L-E79EC296", "region", 1, d.vpc.path  # the VPC's default security group
-    yield "L-407747CB", vpc_scope(d), len(d.vpc.subnets), f"{d.vpc.path}.azCount"
+    yield VPCS, "region", 1, d.vpc.path
+    yield SECURITY_GROUPS, "region", 1, d.vpc.path  # the VPC's default security group
+    yield SUBNETS_PER_VPC, vpc_scope(d), len(d.vpc.subnets), f"{d.vpc.path}.azCount"
     if d.vpc.internet_gateway or d.vpc.nat_gateway_azs:
-        yield "L-A4707A72", "region", 1, f"{d.vpc.path}.publicSubnets"
+        yield INTERNET_GATEWAYS, "region", 1, f"{d.vpc.path}.publicSubnets"
     for az in d.vpc.nat_gateway_azs:
         # A public NAT gateway holds an Elastic IP and an ENI in its AZ's public subnet.
-        yield "L-FE5A380F", f"az:{az}", 1, "lambda.networking"
-        yield "L-0263D0A3", "region", 1, "lambda.networking"
-        yield "L-DF5E4CA3", "region", 1, "lambda.networking"
+        yield NAT_GATEWAYS_PER_AZ, f"az:{az}", 1, "lambda.networking"
+        yield ELASTIC_IPS, "region", 1, "lambda.networking"
+        yield NETWORK_INTERFACES, "region", 1, "lambda.networking"
 
 
 def security_group_needs(sg: SecurityGroupPlan) -> Iterator[Need]:
-    yield "L-E79EC296", "region", 1, sg.path
-    yield "L-0EA8095F", f"sg:{sg.name}:ingress", len(sg.ingress), f"{sg.path}.ingress"
-    yield "L-0EA8095F", f"sg:{sg.name}:egress", len(sg.egress), f"{sg.path}.egress"
+    yield SECURITY_GROUPS, "region", 1, sg.path
+    yield RULES_PER_SECURITY_GROUP, f"sg:{sg.name}:ingress", len(sg.ingress), f"{sg.path}.ingress"
+    yield RULES_PER_SECURITY_GROUP, f"sg:{sg.name}:egress", len(sg.egress), f"{sg.path}.egress"
 
 
 def endpoint_needs(ep: EndpointPlan, d: Deployment) -> Iterator[Need]:
     if ep.type == "gateway":
-        yield "L-1B52E74A", "region", 1, ep.path
+        yield GATEWAY_ENDPOINTS, "region", 1, ep.path
     else:
-        yield "L-29B6F2EB", vpc_scope(d), 1, ep.path
-        yield "L-DF5E4CA3", "region", len(d.vpc.azs), ep.path  # one ENI per AZ subnet
+        yield INTERFACE_ENDPOINTS_PER_VPC, vpc_scope(d), 1, ep.path
+        yield NETWORK_INTERFACES, "region", len(d.vpc.azs), ep.path  # one ENI per AZ subnet
 
 
 def lambda_needs(d: Deployment) -> Iterator[Need]:
@@ -67,22 +89,22 @@ def lambda_needs(d: Deployment) -> Iterator[Need]:
     if attached:
         private = sum(1 for s in d.vpc.subnets if s.kind == "private")
         # Hyperplane: one ENI per subnet x security-group combination, shared by the functions.
-        yield "L-9FEE3D26", vpc_scope(d), private, attached[0].path
-        yield "L-DF5E4CA3", "region", private, attached[0].path
+        yield LAMBDA_ENIS_PER_VPC, vpc_scope(d), private, attached[0].path
+        yield NETWORK_INTERFACES, "region", private, attached[0].path
     for f in d.functions:
         if f.reserved_concurrency is not None:
-            yield "L-B99A9384", "region", f.reserved_concurrency, f"{f.path}.reservedConcurrency"
-        yield "L-2ACBD22F", "region", f.code_size, f"{f.path}.source"
+            yield LAMBDA_CONCURRENCY, "region", f.reserved_concurrency, f"{f.path}.reservedConcurrency"
+        yield LAMBDA_CODE_STORAGE, "region", f.code_size, f"{f.path}.source"
 
 
 def data_needs(d: Deployment) -> Iterator[Need]:
-    yield "L-0918CF54", "region", d.stream.shards, f"{d.stream.path}.shards"
-    yield "L-F98FE922", "region", 1, d.table.path
-    yield "L-DC2B2D3D", "global", 1, d.bucket.path
-    yield "L-61103206", "region", 1, d.topic.path
-    yield "L-FE177D64", "global", 1, d.role.path
+    yield KINESIS_SHARDS, "region", d.stream.shards, f"{d.stream.path}.shards"
+    yield DYNAMODB_TABLES, "region", 1, d.table.path
+    yield S3_BUCKETS, "global", 1, d.bucket.path
+    yield SNS_TOPICS, "region", 1, d.topic.path
+    yield IAM_ROLES, "global", 1, d.role.path
     yield (
-        "L-0DA4ABF3",
+        MANAGED_POLICIES_PER_ROLE,
         f"role:{d.role.name}",
         len(d.role.managed_policies),
         f"{d.role.path}.extraManagedPolicies",
@@ -104,7 +126,8 @@ def aggregate(needs: Iterable[Need]) -> list[Demand]:
     # A dict per key keeps the paths in first-seen order with a constant-time membership test (1,000
     # functions' paths on one quota made a list's test quadratic).
     paths: dict[tuple[str, str], dict[str, None]] = defaultdict(dict)
-    for code, scope, amount, path in needs:
+    for quota, scope, amount, path in needs:
+        code = quota.quota_code
         if amount <= 0:
             continue
         amounts[(code, scope)] += amount

@@ -20,7 +20,7 @@ _CATALOG_ORDER = {q.quota_code: i for i, q in enumerate(catalog.QUOTAS)}
 
 def reserve_of(code: str, limit: float) -> float:
     """Capacity AWS keeps back from a limit: the Lambda unreserved floor, nothing elsewhere."""
-    return catalog.lambda_unreserved_floor(limit) if code == "L-B99A9384" else 0.0
+    return catalog.lambda_unreserved_floor(limit) if code == catalog.LAMBDA_CONCURRENCY.quota_code else 0.0
 
 
 def evaluate_demand(d: Demand, state: AccountState, warn_threshold: float) -> Finding:
@@ -75,7 +75,7 @@ def _message(
 ) -> str:
     free = limit - reserve - usage
     _fmt = q.format
-    if q.quota_code == "L-B99A9384":
+    if q.quota_code == catalog.LAMBDA_CONCURRENCY.quota_code:
         text = (
             f"reserving {_fmt(demand)} with {_fmt(usage)} already reserved by other functions; at most "
             f"{_fmt(max(free, 0))} can be reserved (limit {_fmt(limit)} keeps {_fmt(reserve)} unreserved)"
@@ -98,10 +98,14 @@ def redeploy_demand(demands: list[Demand], d: Deployment, current: CurrentStack)
     change = reshard(current.stream_shards, d.stream.shards)
     out = []
     for demand in demands:
-        if demand.quota_code == "L-B99A9384" and demand.scope == "region" and peak > demand.amount:
+        if (
+            demand.quota_code == catalog.LAMBDA_CONCURRENCY.quota_code
+            and demand.scope == "region"
+            and peak > demand.amount
+        ):
             note = "while redeploying, some functions still hold their current reservation"
             demand = Demand(demand.quota_code, demand.scope, peak, demand.resources, note)
-        elif demand.quota_code == "L-0918CF54" and change is not None:
+        elif demand.quota_code == catalog.KINESIS_SHARDS.quota_code and change is not None:
             note = (
                 f"resharding {change.current} -> {change.target}: the {change.current} open shards "
                 f"stay open while UpdateShardCount makes the {change.target} new ones"
@@ -120,7 +124,7 @@ def reshard_finding(d: Deployment, current: CurrentStack) -> Finding | None:
     change = reshard(current.stream_shards, d.stream.shards)
     if change is None or change.one_call:
         return None
-    q = catalog.quota("L-0918CF54")
+    q = catalog.KINESIS_SHARDS
     reach = 2 * change.current if change.target > change.current else -(-change.current // 2)
     steps = " -> ".join(str(n) for n in [change.current, *change.steps()])
     return Finding(
@@ -157,7 +161,7 @@ def evaluate(
 
 # Quotas AWS raises only through another one: internet gateways per Region follow VPCs per Region
 # (the VPC quotas page: "to increase this quota, increase VPCs per Region").
-RAISED_WITH = {"L-A4707A72": "L-F678F1CE"}
+RAISED_WITH = {catalog.INTERNET_GATEWAYS.quota_code: catalog.VPCS.quota_code}
 
 
 def increase_requests(findings: list[Finding]) -> list[IncreaseRequest]:
@@ -170,7 +174,9 @@ def increase_requests(findings: list[Finding]) -> list[IncreaseRequest]:
         q = catalog.quota(RAISED_WITH.get(f.quota_code, f.quota_code))
         needed = f.usage + f.demand
         required = needed + (
-            catalog.lambda_unreserved_floor(needed + 100) if q.quota_code == "L-B99A9384" else 0
+            catalog.lambda_unreserved_floor(needed + 100)
+            if q.quota_code == catalog.LAMBDA_CONCURRENCY.quota_code
+            else 0
         )
         if q.quota_code in out and out[q.quota_code].required >= required:
             continue

@@ -149,7 +149,7 @@ def _stand_ins(
     if mode != "vpc-with-interface-endpoints":
         return None
     gateways = [ep for ep in manifest.doc.endpoints if ep.type == "gateway" and ep.name in kept]
-    room = _headroom(state, "L-1B52E74A", "region")
+    room = _headroom(state, catalog.GATEWAY_ENDPOINTS.quota_code, "region")
     stay = max(0, int(room)) if room is not None else 0
     by_preference = sorted(gateways, key=lambda ep: privatelink.private_dns(ep.service))
     return frozenset(ep.name for ep in by_preference[stay:])
@@ -172,8 +172,8 @@ def _add_optional_endpoints(
 ) -> tuple[Deployment, dict[str, Finding | None]]:
     """Keep every optional endpoint that still fits, free ones first; say which quota stopped the rest."""
     totals: dict[tuple[str, str], float] = defaultdict(float)
-    for code, scope, amount, _ in all_needs(base):
-        totals[(code, scope)] += amount
+    for quota, scope, amount, _ in all_needs(base):
+        totals[(quota.quota_code, scope)] += amount
     kept = {ep.key: ep for ep in base.endpoints}
     groups = {sg.name for sg in base.security_groups}
     refused: dict[str, Finding | None] = {}
@@ -183,8 +183,8 @@ def _add_optional_endpoints(
             needs += security_group_needs(all_groups[ep.security_group])
         blocked = None
         delta: dict[tuple[str, str], float] = defaultdict(float)
-        for code, scope, amount, _ in needs:
-            delta[(code, scope)] += amount
+        for quota, scope, amount, _ in needs:
+            delta[(quota.quota_code, scope)] += amount
         for (code, scope), amount in delta.items():
             room = _headroom(state, code, scope)
             if room is None or totals[(code, scope)] + amount > room:
@@ -530,7 +530,7 @@ def _concurrency_adaptations(
             line=manifest.line_of(f"{f.path}.reservedConcurrency"),
         )
         (dropped if g.reserved_concurrency is None else shared).append(change)
-    q = catalog.quota("L-B99A9384")
+    q = catalog.LAMBDA_CONCURRENCY
     out = []
     if shared:
         out.append(

@@ -325,7 +325,7 @@ class _ScenarioBuilder:
                 for _, n in _chunks(service, total)
             ]
         if enis > 0:
-            per_vpc = int(self.state.limit("L-29B6F2EB").value or 50)
+            per_vpc = int(self.state.limit(catalog.INTERFACE_ENDPOINTS_PER_VPC.quota_code).value or 50)
             endpoints = min(per_vpc, enis // len(azs))
             if endpoints * len(azs) != enis:
                 self.notes.append(
