@@ -69,8 +69,8 @@ _handle_errors = guarded
 
 
 def _parse_limits(values: tuple[str, ...]) -> dict[str, float]:
-    from preflight.catalog import BY_CODE
     from preflight.flagtypes import parse_limit
+    from preflight.quotas.catalog import BY_CODE
 
     out: dict[str, float] = {}
     for value in values:
@@ -386,11 +386,11 @@ def _run_gate(
     """Load the manifest, read each region's account and run `run_region` on it; one result per region
     (`map_regions(fn, regions)` runs them, in order by default; `all_regions`: the account's enabled ones;
     `stack_state`: deploy's export of the stack, else --stack-state's file)."""
-    from preflight.catalog import check_region
     from preflight.config import Config, active_skips
     from preflight.fileio import check_outputs
     from preflight.gate import GatePolicy
     from preflight.manifest import load_manifest
+    from preflight.quotas.catalog import check_region
 
     config = click.get_current_context().meta.get("tap-preflight.config", Config())
     if isinstance(config, InputError):
@@ -708,11 +708,11 @@ def _sweep(
     opts: GateOptions,
 ) -> ExitCode:
     from preflight import sweep as sw
-    from preflight.catalog import check_region
     from preflight.config import Config, active_skips
     from preflight.fileio import check_outputs, write_output
     from preflight.gate import GatePolicy
     from preflight.manifest import load_manifest
+    from preflight.quotas.catalog import check_region
     from preflight.terminal import output_width
 
     if org == bool(accounts_file):
@@ -951,9 +951,9 @@ def snapshot_command(
     Usage leaves the stack's own resources out, so a snapshot belongs to MANIFEST's stack: one
     manifest, environment and region. It holds no credential; --redact masks the account id.
     """
-    from preflight.catalog import check_region
     from preflight.fileio import check_outputs, write_output
     from preflight.manifest import load_manifest
+    from preflight.quotas.catalog import check_region
     from preflight.snapshot import scenario_yaml, snapshot_json, take_snapshot, unknown_quotas
 
     output = output or (None if as_scenario else "-")
@@ -1059,8 +1059,8 @@ def request_increases(
     if sandbox and endpoint_url:
         raise InputError("--sandbox and --endpoint-url exclude each other")
     from preflight.aws import check_endpoint_url
-    from preflight.catalog import check_region
     from preflight.fileio import check_outputs
+    from preflight.quotas.catalog import check_region
 
     if endpoint_url:
         check_endpoint_url(endpoint_url)

@@ -20,17 +20,17 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from preflight import catalog
 from preflight.bounds import Count, ElapsedS, QuotaValue
-from preflight.catalog import QUOTAS, home_region
 from preflight.conflicts import Evidence
 from preflight.deadline import DeadlineExceeded
 from preflight.errors import AwsAccessError
 from preflight.model import CurrentStack
+from preflight.quotas import catalog
+from preflight.quotas.catalog import QUOTAS, home_region
 
 if TYPE_CHECKING:  # botocore is imported by a live read only: a snapshot is read without it
     from preflight.aws import Aws
-    from preflight.usage import Reads, Stack
+    from preflight.quotas.usage import Reads, Stack
 
 LimitSource = Literal["applied", "default", "service-api", "override", "unknown"]
 SNAPSHOT_SCHEMA = "tap-preflight/snapshot/v1"
@@ -120,7 +120,7 @@ def read_account(
     clients_made: Callable[[], None] | None = None,  # called once every client of the reads exists
 ) -> AccountState:
     from preflight.aws import AwsCallError, call, paginate
-    from preflight.usage import COUNTERS, Reads
+    from preflight.quotas.usage import COUNTERS, Reads
 
     reads = reads or Reads(aws, stack)
     region = aws.region

@@ -12,11 +12,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from preflight import catalog
 from preflight.account import AccountState
-from preflight.catalog import lambda_unreserved_floor
 from preflight.manifest import FunctionSpec, Manifest
 from preflight.model import Deployment
+from preflight.quotas import catalog
+from preflight.quotas.catalog import lambda_unreserved_floor
 
 CODE = catalog.LAMBDA_CONCURRENCY.quota_code
 

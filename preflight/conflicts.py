@@ -21,9 +21,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from preflight import catalog
 from preflight.errors import InputError
 from preflight.model import TAG_ENVIRONMENT, TAG_PROJECT, Adaptation, Change, Deployment, EndpointPlan, Impact
+from preflight.quotas import catalog
 from preflight.report import CheckFinding
 
 READ_WORKERS = 32  # a deploy has a dozen names or so; past 20 functions most answer from one listing
@@ -137,7 +137,7 @@ def read_evidence(aws: Any, deployment: Deployment, reads: Any = None) -> Eviden
     `reads` (a `usage.Reads` of the same run) shares the listings the usage counters make too.
     """
     from preflight.aws import AwsCallError
-    from preflight.usage import Reads, Stack
+    from preflight.quotas.usage import Reads, Stack
 
     reads = reads or Reads(aws, Stack.of(deployment))
 

@@ -14,7 +14,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from preflight.catalog import (
+from preflight.model import Deployment, EndpointPlan, SecurityGroupPlan
+from preflight.quotas.catalog import (
     DYNAMODB_TABLES,
     ELASTIC_IPS,
     GATEWAY_ENDPOINTS,
@@ -36,7 +37,6 @@ from preflight.catalog import (
     VPCS,
     Quota,
 )
-from preflight.model import Deployment, EndpointPlan, SecurityGroupPlan
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,10 @@ could not be read, WARN when utilization after the deploy reaches the warn thres
 
 from __future__ import annotations
 
-from preflight import catalog
 from preflight.account import AccountState
 from preflight.demand import Demand, compute_demand
 from preflight.model import CurrentStack, Deployment, IncreaseRequest
+from preflight.quotas import catalog
 from preflight.ranges import UTILIZATION
 from preflight.redeploy import PROGRAM_ORDERS_RESERVATIONS, reservation_peak, reshard
 from preflight.report import Finding, Status

@@ -52,7 +52,7 @@ class GatePolicy:
 
 def overrides_of(policy: GatePolicy, limits: Mapping[str, float]) -> tuple[Override, ...]:
     """The flags that change the verdict or the exit code on purpose, as every report shows them."""
-    from preflight import catalog
+    from preflight.quotas import catalog
 
     out = [
         Override(

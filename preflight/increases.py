@@ -22,9 +22,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from preflight import catalog
 from preflight.errors import AwsAccessError, InputError
 from preflight.model import PLAN_SCHEMA, IncreaseRequest, Plan
+from preflight.quotas import catalog
 from preflight.report import REPORT_SCHEMA, Report
 from preflight.strictjson import json_line, load_json_object
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from preflight import catalog, impact, privatelink
+from preflight import impact, privatelink
 from preflight.account import AccountState
 from preflight.concurrency import Allocation, share
 from preflight.decisions import realize, vpc_can_go
@@ -60,6 +60,7 @@ from preflight.model import (
     SecurityGroupPlan,
     Verdict,
 )
+from preflight.quotas import catalog
 from preflight.report import Finding
 
 

@@ -37,7 +37,7 @@ atexit.register(gc.freeze)
 
 
 def stack_of(manifest: Manifest, region: str):  # -> usage.Stack (imported lazily: it pulls botocore)
-    from preflight.usage import Stack
+    from preflight.quotas.usage import Stack
 
     return Stack.of(manifest.requested(region, PLACEHOLDER_AZS))
 
@@ -72,7 +72,7 @@ class LiveAccount:
             role_arn=self.role_arn,
             credentials=self.credentials,
         )
-        from preflight.usage import Reads
+        from preflight.quotas.usage import Reads
 
         names = manifest.requested(region, PLACEHOLDER_AZS)
         stack = stack_of(manifest, region)

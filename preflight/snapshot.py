@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from preflight import catalog
 from preflight.account import SNAPSHOT_SCHEMA, AccountState, Progress
 from preflight.errors import InputError
+from preflight.quotas import catalog
 from preflight.strictjson import json_line, load_json_object
 
 if TYPE_CHECKING:  # runtime imports would pull the manifest and boto3 into every snapshot load

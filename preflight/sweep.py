@@ -27,10 +27,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any, Literal, TextIO
 
-from preflight.catalog import partition_of
 from preflight.errors import AwsAccessError, ExitCode, InputError, PreflightError
 from preflight.gate import GatePolicy, exit_code, overrides_of
 from preflight.model import Frozen
+from preflight.quotas.catalog import partition_of
 from preflight.report import CheckFinding, Finding, Override, Report
 
 SWEEP_SCHEMA = "tap-preflight/sweep/v1"

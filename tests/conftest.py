@@ -116,9 +116,9 @@ def synthetic_state(
     """
     from datetime import UTC, datetime
 
-    from preflight import catalog
     from preflight.account import AccountState, LimitReading, StackRef, UsageReading
     from preflight.conflicts import Evidence, endpoint_service_name
+    from preflight.quotas import catalog
 
     offered = ("kinesis-streams", "sqs", "sns", "logs", "lambda", "sts", "secretsmanager", "ssm", "ecr.api")
 

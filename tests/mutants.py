@@ -135,14 +135,14 @@ M = [
     ),
     (
         "usage: security-group rules counted as 0",
-        "preflight/usage.py",
+        "preflight/quotas/usage.py",
         '            counts[f"sg:{name}:{direction}"] += 1',
         "            pass",
         ["tests/test_usage.py::test_security_group_rules"],
     ),
     (
         "usage: Lambda ENIs of others counted as 0",
-        "preflight/usage.py",
+        "preflight/quotas/usage.py",
         "    return {r.own_vpc_scope(): len(others)}",
         "    return {r.own_vpc_scope(): 0}",
         ["tests/test_usage.py::test_lambda_enis_per_vpc"],

@@ -14,8 +14,8 @@ from preflight.aws import Aws
 from preflight.gate import GatePolicy
 from preflight.manifest import load_manifest
 from preflight.model import TAG_ENVIRONMENT, TAG_PROJECT
+from preflight.quotas.usage import Stack
 from preflight.runner import PLACEHOLDER_AZS, run_check
-from preflight.usage import Stack
 from tests.conftest import MANIFEST, ROOT, live_source, no_aws_env
 
 REPORT_FIELDS = {

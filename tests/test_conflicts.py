@@ -190,7 +190,7 @@ def test_an_untagged_topic_is_adopted_with_a_warning(cli, sandbox) -> None:
 def test_a_free_bucket_name_is_not_a_conflict_but_a_foreign_one_is(sandbox) -> None:
     from preflight.aws import Aws
     from preflight.conflicts import _bucket
-    from preflight.usage import Reads, Stack
+    from preflight.quotas.usage import Reads, Stack
 
     sb = sandbox("names-taken")
     aws = Aws("us-east-1", endpoint_url=sb.endpoint_url, credentials=("testing", "testing"))
@@ -211,7 +211,7 @@ def test_role_and_bucket_are_read_in_the_partitions_home_region(
     bucket live in its partition's home region, never in us-east-1."""
     from preflight.aws import Aws
     from preflight.conflicts import _bucket, _role
-    from preflight.usage import Reads, Stack
+    from preflight.quotas.usage import Reads, Stack
 
     sb = sandbox("fresh-account")
     sb.client("iam", home).create_role(

@@ -108,7 +108,7 @@ def test_without_submit_nothing_changes(
 def test_open_request_is_not_filed_again(
     cli: Callable[..., Result], sandbox: Callable[..., Any], seed_files: dict[str, Path]
 ) -> None:
-    from preflight.catalog import BY_CODE
+    from preflight.quotas.catalog import BY_CODE
     from preflight.sandbox.state import QuotaRequest
 
     sb = sandbox("seed-account")
@@ -420,7 +420,7 @@ def test_load_requested_reads_both_kinds(seed_files: dict[str, Path]) -> None:
 def _req(
     service: str, code: str, current: float, required: float, adjustable: bool = True
 ) -> IncreaseRequest:
-    from preflight.catalog import BY_CODE
+    from preflight.quotas.catalog import BY_CODE
 
     return IncreaseRequest(
         service_code=service,

@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 from click.testing import Result
 
-from preflight import catalog
+from preflight.quotas import catalog
 
 CODES = [q.quota_code for q in catalog.QUOTAS]
 SCHEMA = Path(__file__).parent / "data" / "sarif-schema-2.1.0.json"

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from click.testing import Result
 
-from preflight import catalog
 from preflight.account import SNAPSHOT_SCHEMA, AccountState, LimitReading, StackRef, UsageReading
+from preflight.quotas import catalog
 from preflight.snapshot import (
     REDACTED_ACCOUNT,
     load_snapshot,

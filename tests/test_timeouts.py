@@ -259,7 +259,7 @@ def test_sandbox_serve_on_a_port_in_use_is_exit_3(cli: Cli) -> None:
     ["us-east-1", "eu-central-2", "ap-southeast-4", "us-gov-west-1", "cn-northwest-1", "il-central-1"],
 )
 def test_real_region_names_are_accepted(region: str) -> None:
-    from preflight.catalog import check_region
+    from preflight.quotas.catalog import check_region
 
     assert check_region(region) == region
 

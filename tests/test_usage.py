@@ -10,13 +10,13 @@ import zipfile
 
 import pytest
 
-from preflight import catalog
 from preflight.account import AccountState, read_account
 from preflight.aws import Aws
 from preflight.manifest import load_manifest
 from preflight.model import TAG_ENVIRONMENT, TAG_PROJECT
+from preflight.quotas import catalog
+from preflight.quotas.usage import COUNTERS, Stack
 from preflight.runner import PLACEHOLDER_AZS
-from preflight.usage import COUNTERS, Stack
 from tests.conftest import MANIFEST
 
 DEPLOYMENT = load_manifest(MANIFEST, "prod").requested("us-east-1", PLACEHOLDER_AZS)

@@ -5,8 +5,8 @@ Kept free of rich so that the CI formats do not pay for the terminal renderer's 
 
 from __future__ import annotations
 
-from preflight import catalog
 from preflight.model import Verdict
+from preflight.quotas import catalog
 from preflight.report import CheckFinding, Finding, Report, Status
 
 # Statuses that deserve the reader's attention, worst first: the order of every "failing quotas" list.

@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from preflight import __version__, catalog
+from preflight import __version__
 from preflight.formats.markdown import text as md_text
+from preflight.quotas import catalog
 
 CATALOG_SCHEMA = "tap-preflight/quotas/v1"
 CATALOG_FORMATS = ("table", "json", "markdown", "sarif")

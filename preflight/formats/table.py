@@ -11,9 +11,9 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from preflight import catalog
 from preflight.formats._common import ATTENTION, after, number, scope_label, suppression_text, unit_of
 from preflight.nextsteps import Invocation, NextStep, next_steps
+from preflight.quotas import catalog
 from preflight.report import Finding, Report
 from preflight.terminal import shell_lines
 

@@ -8,17 +8,17 @@ import subprocess
 import sys
 from pathlib import Path
 
-from preflight import catalog
+from preflight.quotas import catalog
 from preflight.sandbox import quotas
 
 SANDBOX = Path(__file__).resolve().parents[2] / "preflight" / "sandbox"
 # The gate's own code: the catalog (limits, defaults, the Lambda floor helper) and what computes verdicts.
 GATE_MODULES = (
-    "preflight.catalog",
+    "preflight.quotas.catalog",
     "preflight.evaluate",
     "preflight.concurrency",
     "preflight.demand",
-    "preflight.usage",
+    "preflight.quotas.usage",
     "preflight.account",
     "preflight.planner",
     "preflight.redeploy",

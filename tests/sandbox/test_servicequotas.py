@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from preflight.catalog import QUOTAS, SERVICE_CODES
+from preflight.quotas.catalog import QUOTAS, SERVICE_CODES
 from preflight.sandbox import Sandbox
 
 from .helpers import code_of, error_of, status_of

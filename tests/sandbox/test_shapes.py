@@ -13,7 +13,7 @@ from typing import Any
 
 from botocore.model import Shape
 
-from preflight.catalog import QUOTAS
+from preflight.quotas.catalog import QUOTAS
 from preflight.sandbox import Sandbox
 
 from .helpers import code_of, error_of

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from preflight.aws import Aws, AwsCallError, call, paginate
-from preflight.catalog import home_region
 from preflight.model import (
     BASIC_EXECUTION_POLICY,
     TAG_ENVIRONMENT,
@@ -30,6 +29,7 @@ from preflight.model import (
     VPC_ACCESS_POLICY,
     Deployment,
 )
+from preflight.quotas.catalog import home_region
 
 NAT_COUNTED_STATES = ("pending", "available", "deleting")
 # An endpoint being deleted still counts until it is gone (AWS frees the slot at "deleted").
