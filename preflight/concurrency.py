@@ -13,10 +13,10 @@ import math
 from dataclasses import dataclass, field
 
 from preflight.account import AccountState
+from preflight.evaluate import headroom
 from preflight.manifest import FunctionSpec, Manifest
 from preflight.model import Deployment
 from preflight.quotas import catalog
-from preflight.quotas.catalog import lambda_unreserved_floor
 
 CODE = catalog.LAMBDA_CONCURRENCY.quota_code
 
@@ -33,11 +33,7 @@ class Allocation:
 
 
 def reservable(state: AccountState) -> float | None:
-    limit = state.limit(CODE).value
-    usage = state.usage_in(CODE, "region")
-    if limit is None or usage is None:
-        return None
-    return limit - lambda_unreserved_floor(limit) - usage
+    return headroom(state, catalog.LAMBDA_CONCURRENCY, "region")
 
 
 def water_fill(

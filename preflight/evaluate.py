@@ -18,9 +18,14 @@ DEFAULT_WARN_THRESHOLD = 0.8
 _CATALOG_ORDER = {q.quota_code: i for i, q in enumerate(catalog.QUOTAS)}
 
 
-def reserve_of(code: str, limit: float) -> float:
-    """Capacity AWS keeps back from a limit: the Lambda unreserved floor, nothing elsewhere."""
-    return catalog.lambda_unreserved_floor(limit) if code == catalog.LAMBDA_CONCURRENCY.quota_code else 0.0
+def headroom(state: AccountState, q: catalog.Quota, scope: str) -> float | None:
+    """What of `q` is still free in `scope`: limit - reserve - usage by others; None when the limit or
+    the usage could not be read. The one place it is computed (evaluate, planner, concurrency)."""
+    limit = state.limit(q.quota_code).value
+    usage = state.usage_in(q.quota_code, scope)
+    if limit is None or usage is None:
+        return None
+    return limit - q.reserve_of(limit) - usage
 
 
 def evaluate_demand(d: Demand, state: AccountState, warn_threshold: float) -> Finding:
@@ -48,8 +53,10 @@ def evaluate_demand(d: Demand, state: AccountState, warn_threshold: float) -> Fi
             status="UNKNOWN",
             message=f"{what} unknown: {reason}",
         )
-    reserve = reserve_of(q.quota_code, limit.value)
-    headroom_after = limit.value - reserve - usage - d.amount
+    free = headroom(state, q, d.scope)
+    assert free is not None  # both read (above)
+    headroom_after = free - d.amount
+    reserve = q.reserve_of(limit.value)
     utilization = (usage + d.amount + reserve) / limit.value if limit.value > 0 else float(d.amount > 0)
     # A limit of a tiny fraction gives a share beyond any meaning (or an overflow): cap it, finitely.
     utilization = min(utilization, UTILIZATION.high)
@@ -65,20 +72,19 @@ def evaluate_demand(d: Demand, state: AccountState, warn_threshold: float) -> Fi
         headroom_after=headroom_after,
         utilization_after=round(utilization, 4),
         status=status,
-        message=_message(q, status, limit.value, reserve, usage, d.amount)
-        + (f" ({d.note})" if d.note else ""),
+        message=_message(q, status, limit.value, free, usage, d.amount) + (f" ({d.note})" if d.note else ""),
     )
 
 
-def _message(
-    q: catalog.Quota, status: Status, limit: float, reserve: float, usage: float, demand: float
-) -> str:
-    free = limit - reserve - usage
+def _message(q: catalog.Quota, status: Status, limit: float, free: float, usage: float, demand: float) -> str:
     _fmt = q.format
-    if q.quota_code == catalog.LAMBDA_CONCURRENCY.quota_code:
-        text = (
-            f"reserving {_fmt(demand)} with {_fmt(usage)} already reserved by other functions; at most "
-            f"{_fmt(max(free, 0))} can be reserved (limit {_fmt(limit)} keeps {_fmt(reserve)} unreserved)"
+    if q.reserve is not None:
+        text = q.reserve.explain.format(
+            demand=_fmt(demand),
+            usage=_fmt(usage),
+            free=_fmt(max(free, 0)),
+            limit=_fmt(limit),
+            reserve=_fmt(q.reserve_of(limit)),
         )
     else:
         text = f"needs {_fmt(demand)}, {_fmt(max(free, 0))} of {_fmt(limit)} free ({_fmt(usage)} in use)"
@@ -159,11 +165,6 @@ def evaluate(
     return sorted(findings, key=lambda f: (_CATALOG_ORDER[f.quota_code], f.scope))
 
 
-# Quotas AWS raises only through another one: internet gateways per Region follow VPCs per Region
-# (the VPC quotas page: "to increase this quota, increase VPCs per Region").
-RAISED_WITH = {catalog.INTERNET_GATEWAYS.quota_code: catalog.VPCS.quota_code}
-
-
 def increase_requests(findings: list[Finding]) -> list[IncreaseRequest]:
     """For every quota with a FAIL, the limit that makes it fit in every scope (Lambda's floor included)."""
     out: dict[str, IncreaseRequest] = {}
@@ -171,13 +172,8 @@ def increase_requests(findings: list[Finding]) -> list[IncreaseRequest]:
     for f in findings:
         if f.status != "FAIL" or f.limit is None or f.usage is None or f.scope.startswith("stream:"):
             continue  # (a reshard beyond one call is not a quota: no increase makes it fit)
-        q = catalog.quota(RAISED_WITH.get(f.quota_code, f.quota_code))
-        needed = f.usage + f.demand
-        required = needed + (
-            catalog.lambda_unreserved_floor(needed + 100)
-            if q.quota_code == catalog.LAMBDA_CONCURRENCY.quota_code
-            else 0
-        )
+        q = catalog.raised_for(catalog.quota(f.quota_code))  # the quota AWS raises for this one
+        required = q.limit_for(f.usage + f.demand)
         if q.quota_code in out and out[q.quota_code].required >= required:
             continue
         current = f.limit if q.quota_code == f.quota_code else limits.get(q.quota_code)

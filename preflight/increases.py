@@ -173,13 +173,9 @@ class IncreasesResult(BaseModel):
         return json.dumps(data, indent=2) + "\n"
 
 
-# Services whose quotas Service Quotas keeps in us-east-1 only (as `account.read_account` reads them).
-GLOBAL_SERVICE_CODES = frozenset(q.service_code for q in catalog.QUOTAS if q.is_global)
-
-
 def quota_region(req: IncreaseRequest, region: str) -> str:
     """Global quotas (IAM, S3) live in us-east-1 whatever the stack's region."""
-    return catalog.home_region(region) if req.service_code in GLOBAL_SERVICE_CODES else region
+    return catalog.home_region(region) if req.service_code in catalog.GLOBAL_SERVICE_CODES else region
 
 
 def desired_value(required: float, unit: str) -> float:

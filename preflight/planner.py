@@ -42,8 +42,8 @@ from preflight.evaluate import (
     DEFAULT_WARN_THRESHOLD,
     evaluate,
     evaluate_demand,
+    headroom,
     increase_requests,
-    reserve_of,
 )
 from preflight.gate import GatePolicy, verdict_for
 from preflight.manifest import Manifest, endpoint_for_mode, prune, security_group_plans
@@ -150,18 +150,10 @@ def _stand_ins(
     if mode != "vpc-with-interface-endpoints":
         return None
     gateways = [ep for ep in manifest.doc.endpoints if ep.type == "gateway" and ep.name in kept]
-    room = _headroom(state, catalog.GATEWAY_ENDPOINTS.quota_code, "region")
+    room = headroom(state, catalog.GATEWAY_ENDPOINTS, "region")
     stay = max(0, int(room)) if room is not None else 0
     by_preference = sorted(gateways, key=lambda ep: privatelink.private_dns(ep.service))
     return frozenset(ep.name for ep in by_preference[stay:])
-
-
-def _headroom(state: AccountState, code: str, scope: str) -> float | None:
-    limit = state.limit(code).value
-    usage = state.usage_in(code, scope)
-    if limit is None or usage is None:
-        return None
-    return limit - reserve_of(code, limit) - usage
 
 
 def _add_optional_endpoints(
@@ -187,7 +179,7 @@ def _add_optional_endpoints(
         for quota, scope, amount, _ in needs:
             delta[(quota.quota_code, scope)] += amount
         for (code, scope), amount in delta.items():
-            room = _headroom(state, code, scope)
+            room = headroom(state, catalog.quota(code), scope)
             if room is None or totals[(code, scope)] + amount > room:
                 blocked = (code, scope)
                 break

@@ -79,8 +79,8 @@ M = [
     (
         "evaluate: the Lambda unreserved floor is forgotten",
         "preflight/evaluate.py",
-        'return catalog.lambda_unreserved_floor(limit) if code == "L-B99A9384" else 0.0',
-        "return 0.0",
+        "    return limit - q.reserve_of(limit) - usage",
+        "    return limit - usage",
         [PROP],
     ),
     (
@@ -93,8 +93,8 @@ M = [
     (
         "evaluate: the increase for Lambda forgets the floor",
         "preflight/evaluate.py",
-        'catalog.lambda_unreserved_floor(needed + 100) if q.quota_code == "L-B99A9384" else 0',
-        "0",
+        "required = q.limit_for(f.usage + f.demand)",
+        "required = f.usage + f.demand",
         ["tests/test_check.py", "tests/test_planner.py"],
     ),
     (

@@ -44,17 +44,18 @@ def usage(state: AccountState, code: str, scope: str = "region") -> float | None
 
 
 def test_every_catalog_quota_has_a_counter_and_a_test() -> None:
-    assert {q.counter for q in catalog.QUOTAS} <= set(COUNTERS)
-    assert {q.counter for q in catalog.QUOTAS} <= set(COUNTER_TESTS)
+    assert set(COUNTERS) == {q.quota_code for q in catalog.QUOTAS}, "one counter per quota, no other"
+    assert {COUNTERS[q.quota_code].__name__ for q in catalog.QUOTAS} <= set(COUNTER_TESTS)
 
 
-@pytest.mark.parametrize("counter", sorted({q.counter for q in catalog.QUOTAS}))
+@pytest.mark.parametrize("key", [q.key for q in catalog.QUOTAS])
 def test_each_counters_test_fails_when_the_counter_returns_a_constant(
-    sandbox, monkeypatch: pytest.MonkeyPatch, counter: str
+    sandbox, monkeypatch: pytest.MonkeyPatch, key: str
 ) -> None:
     """Coverage that counts: the counter's own test, run against a counter frozen at its first answer,
     must fail (a test that passes with a constant checks nothing the counter does)."""
-    real = COUNTERS[counter]
+    code = catalog.quota(key).quota_code
+    real = COUNTERS[code]
     first: list[dict] = []
 
     def frozen(reads):
@@ -62,9 +63,9 @@ def test_each_counters_test_fails_when_the_counter_returns_a_constant(
             first.append(real(reads))
         return first[0]
 
-    monkeypatch.setitem(COUNTERS, counter, frozen)
+    monkeypatch.setitem(COUNTERS, code, frozen)
     with pytest.raises(AssertionError):
-        COUNTER_TESTS[counter](sandbox)
+        COUNTER_TESTS[real.__name__](sandbox)
 
 
 def _vpc(ec2, tags=None, cidr="10.9.0.0/16") -> str:
@@ -445,13 +446,13 @@ def test_fresh_account_reads_every_limit(sandbox, code: str) -> None:
     q = catalog.quota(code)
     assert limit.value == q.default_for("us-east-1"), limit
     # The service's own answer comes before the published default wherever a service API exists.
-    expected = "service-api" if q.service_api else "default"
+    expected = "service-api" if q.service_limit else "default"
     assert limit.source == expected
 
 
-# Each counter's test, by counter name (the test named after it).
+# Each counter's test, by the counter's function name (the test named after it).
 COUNTER_TESTS = {
     name.removeprefix("test_"): test
     for name, test in dict(globals()).items()
-    if name.startswith("test_") and name.removeprefix("test_") in COUNTERS
+    if name.startswith("test_") and name.removeprefix("test_") in {c.__name__ for c in COUNTERS.values()}
 }

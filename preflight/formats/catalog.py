@@ -24,10 +24,12 @@ def limit_source(q: catalog.Quota) -> str:
     default = f"published default {q.format(q.default)}"
     if q.default_by_region:
         default += " (differs by region)"
-    chain = [applied, q.service_api, default] if q.service_api else [applied, default]
-    if q.service_api and q.service_api_first:
-        chain = [q.service_api, applied, default]
-    return " -> ".join(c for c in chain if c)
+    service = q.service_limit
+    if service is None:
+        return " -> ".join((applied, default))
+    if service.authoritative:
+        return " -> ".join((service.label, applied, default))
+    return " -> ".join((applied, service.label, default))
 
 
 def rows() -> list[dict[str, Any]]:

@@ -1,52 +1,122 @@
-"""The quota catalog: every AWS quota the TAP pipeline touches, as one table of data.
+"""The quota catalog: every AWS quota the TAP pipeline touches, one typed declaration each.
 
 Quotas are matched by (service code, quota code), never by name: AWS renames quotas, the code stays.
-Each entry says where its limit can be read besides Service Quotas (`service_api`) and which usage
-counter in `preflight.usage` counts what already uses it (`counter`).
+A `Quota` says everything the tool knows of one: its code, service, unit, scope and default per region;
+where the service's own API reports its limit (`service_limit`, step 2 of the chain in
+`preflight.quotas.limits`); how its usage is counted (`usage`: the client and the calls of the counter
+registered for it in `preflight.quotas.usage`); what AWS keeps back from it (`reserve`); and which
+quota AWS raises for it (`raised_with`). Code elsewhere names quotas by the handles below (`VPCS`, ...).
 
-Sources: ../shared/DOMAIN.md, the AWS Service Quotas console and the botocore service models.
+Sources: the AWS Service Quotas console, each service's quotas page and the botocore service models.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
 from preflight.errors import InputError
 
 Scope = Literal["region", "global", "vpc", "az", "security-group", "role"]
 
-# Where a limit may be read when Service Quotas has no applied value (step 2 of the chain, before the
-# published default: the service answers what it enforces for this account, which can be lower).
-ServiceApi = Literal[
-    "lambda.GetAccountSettings.ConcurrentExecutions",
-    "lambda.GetAccountSettings.TotalCodeSize",
-    "kinesis.DescribeLimits.ShardLimit",
-    "iam.GetAccountSummary.RolesQuota",
-    "iam.GetAccountSummary.AttachedPoliciesPerRoleQuota",
-    "ec2.DescribeAccountAttributes.vpc-max-elastic-ips",
-]
+
+@dataclass(frozen=True)
+class ServiceLimit:
+    """Step 2 of the limit chain: the limit the service's own API reports for this account.
+
+    `value` takes the operation's whole answer and returns the limit (None: the answer does not say).
+    Answers are shared: quotas whose limit comes from the same call make that call once.
+    """
+
+    service: str  # the botocore client that asks
+    operation: str
+    field: str  # what of the answer is the limit, as people read it
+    value: Callable[[Mapping[str, Any]], float | None]
+    params: Mapping[str, Any] = field(default_factory=dict)
+    # The service's answer wins even over an applied value: it is what the service enforces
+    # (Lambda concurrency: GetAccountSettings is the source of truth).
+    authoritative: bool = False
+
+    @property
+    def label(self) -> str:
+        return f"{self.service}.{self.operation}.{self.field}"
+
+
+def answer_field(service: str, operation: str, *path: str, authoritative: bool = False) -> ServiceLimit:
+    """A limit found at `path` (keys, outermost first) in the answer of `service` `operation`."""
+
+    def value(answer: Mapping[str, Any]) -> float:
+        found: Any = answer
+        for key in path:
+            found = found[key]
+        return float(found)
+
+    return ServiceLimit(service, operation, path[-1], value, authoritative=authoritative)
+
+
+def account_attribute(name: str) -> ServiceLimit:
+    """A limit EC2 reports as an account attribute (DescribeAccountAttributes, one attribute asked)."""
+
+    def value(answer: Mapping[str, Any]) -> float | None:
+        for attribute in answer.get("AccountAttributes", []):
+            if attribute["AttributeName"] == name:
+                return float(attribute["AttributeValues"][0]["AttributeValue"])
+        return None
+
+    return ServiceLimit("ec2", "DescribeAccountAttributes", name, value, params={"AttributeNames": [name]})
+
+
+@dataclass(frozen=True)
+class UsageCounter:
+    """How a quota's usage is counted: the counter registered for it in `preflight.quotas.usage`
+    reads with one client, and calls these operations (the least-privilege policy must allow each)."""
+
+    client: str  # the botocore client the counter reads with
+    operations: tuple[str, ...]  # every operation the count may call, ownership checks included
+    shown: str  # what it counts from, for docs and reports
+
+
+@dataclass(frozen=True)
+class Reserve:
+    """Capacity AWS keeps back from a limit: at most `most`, never more than the limit itself.
+
+    Lambda keeps min(100, limit) of its concurrency unreserved for the functions without a reservation.
+    """
+
+    most: int
+    # The finding's text, with {demand} {usage} {free} {limit} {reserve} (amounts already formatted).
+    explain: str
+
+    def of(self, limit: float) -> int:
+        return int(min(self.most, limit))
+
+    def limit_for(self, needed: float) -> float:
+        """The smallest limit that leaves `needed` once the reserve is kept back."""
+        return needed + self.of(needed + self.most)
 
 
 @dataclass(frozen=True)
 class Quota:
+    """Everything the tool knows of one quota; generic code reads it (limits, usage, evaluate)."""
+
     key: str  # short stable id used in code and docs
     service_code: str
     quota_code: str
     name: str  # AWS's name today; for display only
     default: float
     scope: Scope
-    counter: str  # usage counter id, see preflight.usage.COUNTERS
-    usage_from: str  # the API call(s) usage is counted from, for docs and reports
+    usage: UsageCounter
     adjustable: bool = True
     unit: str = "None"
-    service_api: ServiceApi | None = None
-    # The service API is authoritative even over an applied value, e.g. Lambda concurrency.
-    service_api_first: bool = False
+    service_limit: ServiceLimit | None = None  # step 2 of the limit chain, where the service has one
     # Defaults that differ by region (Kinesis shards).
     default_by_region: dict[str, float] = field(default_factory=dict)
+    reserve: Reserve | None = None
+    # The quota AWS raises instead of this one (internet gateways follow VPCs per Region).
+    raised_with: str | None = None
     help: str = ""
 
     def default_for(self, region: str) -> float:
@@ -55,6 +125,18 @@ class Quota:
     @property
     def is_global(self) -> bool:
         return self.scope == "global"
+
+    @property
+    def usage_from(self) -> str:
+        return self.usage.shown
+
+    def reserve_of(self, limit: float) -> float:
+        """What AWS keeps back from `limit` (nothing for most quotas)."""
+        return self.reserve.of(limit) if self.reserve else 0.0
+
+    def limit_for(self, needed: float) -> float:
+        """The smallest limit under which `needed` (usage and demand) fits."""
+        return self.reserve.limit_for(needed) if self.reserve else needed
 
     def format(self, amount: float | None) -> str:
         """An amount of this quota for people: bytes as KiB/MiB/GiB, counts as integers."""
@@ -66,6 +148,11 @@ class Quota:
                     return f"{amount / size:.2f} {name}"
             return f"{int(amount)} B"
         return f"{int(amount)}" if float(amount).is_integer() else f"{amount:.2f}"
+
+
+def counted(client: str, *operations: str, shown: str = "") -> UsageCounter:
+    """A usage counter reading with `client`; `shown` defaults to its first operation."""
+    return UsageCounter(client, operations, shown or f"{client}:{operations[0]}")
 
 
 GLOBAL_QUOTA_REGION = "us-east-1"  # the aws partition's home region (see home_region)
@@ -119,8 +206,7 @@ QUOTAS: tuple[Quota, ...] = (
         "VPCs per Region",
         5,
         "region",
-        counter="vpcs",
-        usage_from="ec2:DescribeVpcs",
+        usage=counted("ec2", "DescribeVpcs"),
         help="Each stack creates one VPC. Delete unused VPCs or request an increase.",
     ),
     Quota(
@@ -130,8 +216,8 @@ QUOTAS: tuple[Quota, ...] = (
         "Internet gateways per Region",
         5,
         "region",
-        counter="internet_gateways",
-        usage_from="ec2:DescribeInternetGateways",
+        raised_with="L-F678F1CE",  # the VPC quotas page: "increase VPCs per Region"
+        usage=counted("ec2", "DescribeInternetGateways"),
         help="A VPC with public subnets (or a NAT gateway) needs one internet gateway.",
     ),
     Quota(
@@ -141,8 +227,12 @@ QUOTAS: tuple[Quota, ...] = (
         "NAT gateways per Availability Zone",
         5,
         "az",
-        counter="nat_gateways_per_az",
-        usage_from="ec2:DescribeNatGateways (pending, available, deleting) + ec2:DescribeSubnets",
+        usage=counted(
+            "ec2",
+            "DescribeNatGateways",
+            "DescribeSubnets",
+            shown="ec2:DescribeNatGateways (pending, available, deleting) + ec2:DescribeSubnets",
+        ),
         help="Counted per Availability Zone, for NAT gateways that are pending, available or deleting.",
     ),
     Quota(
@@ -152,9 +242,8 @@ QUOTAS: tuple[Quota, ...] = (
         "EC2-VPC Elastic IPs",
         5,
         "region",
-        counter="elastic_ips",
-        usage_from="ec2:DescribeAddresses",
-        service_api="ec2.DescribeAccountAttributes.vpc-max-elastic-ips",
+        usage=counted("ec2", "DescribeAddresses"),
+        service_limit=account_attribute("vpc-max-elastic-ips"),
         help="Each public NAT gateway holds one Elastic IP.",
     ),
     Quota(
@@ -164,8 +253,7 @@ QUOTAS: tuple[Quota, ...] = (
         "Subnets per VPC",
         200,
         "vpc",
-        counter="subnets_per_vpc",
-        usage_from="ec2:DescribeSubnets (by vpc-id)",
+        usage=counted("ec2", "DescribeSubnets", "DescribeVpcs", shown="ec2:DescribeSubnets (by vpc-id)"),
     ),
     Quota(
         "security-groups",
@@ -174,8 +262,7 @@ QUOTAS: tuple[Quota, ...] = (
         "VPC security groups per Region",
         2500,
         "region",
-        counter="security_groups",
-        usage_from="ec2:DescribeSecurityGroups",
+        usage=counted("ec2", "DescribeSecurityGroups", "DescribeVpcs"),
         help="Every new VPC also brings its default security group.",
     ),
     Quota(
@@ -185,8 +272,7 @@ QUOTAS: tuple[Quota, ...] = (
         "Inbound or outbound rules per security group",
         60,
         "security-group",
-        counter="security_group_rules",
-        usage_from="ec2:DescribeSecurityGroupRules",
+        usage=counted("ec2", "DescribeSecurityGroupRules", "DescribeSecurityGroups"),
         help="Counted per security group and direction.",
     ),
     Quota(
@@ -196,8 +282,7 @@ QUOTAS: tuple[Quota, ...] = (
         "Gateway VPC endpoints per Region",
         20,
         "region",
-        counter="gateway_endpoints",
-        usage_from="ec2:DescribeVpcEndpoints (type Gateway)",
+        usage=counted("ec2", "DescribeVpcEndpoints", shown="ec2:DescribeVpcEndpoints (type Gateway)"),
         help="S3 and DynamoDB gateway endpoints. Over the quota: VpcEndpointLimitExceeded.",
     ),
     Quota(
@@ -207,8 +292,12 @@ QUOTAS: tuple[Quota, ...] = (
         "Interface and Gateway Load Balancer endpoints per VPC",
         50,
         "vpc",
-        counter="interface_endpoints_per_vpc",
-        usage_from="ec2:DescribeVpcEndpoints (type Interface/GatewayLoadBalancer, by vpc-id)",
+        usage=counted(
+            "ec2",
+            "DescribeVpcEndpoints",
+            "DescribeVpcs",
+            shown="ec2:DescribeVpcEndpoints (type Interface/GatewayLoadBalancer, by vpc-id)",
+        ),
     ),
     Quota(
         "network-interfaces",
@@ -217,8 +306,13 @@ QUOTAS: tuple[Quota, ...] = (
         "Network interfaces per Region",
         5000,
         "region",
-        counter="network_interfaces",
-        usage_from="ec2:DescribeNetworkInterfaces",
+        usage=counted(
+            "ec2",
+            "DescribeNetworkInterfaces",
+            "DescribeVpcEndpoints",  # the ENIs of the stack's own endpoints, NAT gateways, functions
+            "DescribeNatGateways",
+            "DescribeSecurityGroups",
+        ),
         help="Interface endpoints use one ENI per AZ subnet; NAT gateways and VPC Lambdas use ENIs too.",
     ),
     Quota(
@@ -228,10 +322,21 @@ QUOTAS: tuple[Quota, ...] = (
         "Concurrent executions",
         1000,
         "region",
-        counter="lambda_reserved_concurrency",
-        usage_from="lambda:GetAccountSettings + lambda:GetFunction",
-        service_api="lambda.GetAccountSettings.ConcurrentExecutions",
-        service_api_first=True,
+        usage=counted(
+            "lambda",
+            "GetAccountSettings",
+            "GetFunction",
+            "ListFunctions",  # past 20 functions, the account's are listed first
+            shown="lambda:GetAccountSettings + lambda:GetFunction",
+        ),
+        service_limit=answer_field(
+            "lambda", "GetAccountSettings", "AccountLimit", "ConcurrentExecutions", authoritative=True
+        ),
+        reserve=Reserve(
+            100,
+            explain="reserving {demand} with {usage} already reserved by other functions; at most {free} "
+            "can be reserved (limit {limit} keeps {reserve} unreserved)",
+        ),
         help=(
             "Reserved concurrency must leave the unreserved floor, min(100, limit), for functions "
             "without a reservation."
@@ -244,8 +349,12 @@ QUOTAS: tuple[Quota, ...] = (
         "Elastic network interfaces per VPC",
         250,
         "vpc",
-        counter="lambda_enis_per_vpc",
-        usage_from="ec2:DescribeNetworkInterfaces (interface-type lambda, by vpc-id)",
+        usage=counted(
+            "ec2",
+            "DescribeNetworkInterfaces",
+            "DescribeVpcs",
+            shown="ec2:DescribeNetworkInterfaces (interface-type lambda, by vpc-id)",
+        ),
         help="VPC-attached functions share one ENI per subnet and security-group combination.",
     ),
     Quota(
@@ -255,10 +364,11 @@ QUOTAS: tuple[Quota, ...] = (
         "Function and layer storage",
         75 * 1024**3,
         "region",
-        counter="lambda_code_storage",
-        usage_from="lambda:GetAccountSettings (AccountUsage.TotalCodeSize)",
+        usage=counted(
+            "lambda", "GetAccountSettings", shown="lambda:GetAccountSettings (AccountUsage.TotalCodeSize)"
+        ),
         unit="Bytes",
-        service_api="lambda.GetAccountSettings.TotalCodeSize",
+        service_limit=answer_field("lambda", "GetAccountSettings", "AccountLimit", "TotalCodeSize"),
     ),
     Quota(
         "kinesis-shards",
@@ -269,9 +379,14 @@ QUOTAS: tuple[Quota, ...] = (
         # elsewhere, so the lower figure. Older accounts have less (500/200): DescribeLimits says so.
         1000,
         "region",
-        counter="kinesis_shards",
-        usage_from="kinesis:DescribeLimits (OpenShardCount)",
-        service_api="kinesis.DescribeLimits.ShardLimit",
+        usage=counted(
+            "kinesis",
+            "DescribeLimits",
+            "DescribeStreamSummary",  # the stack's own stream, and whether it is the stack's
+            "ListTagsForStream",
+            shown="kinesis:DescribeLimits (OpenShardCount)",
+        ),
+        service_limit=answer_field("kinesis", "DescribeLimits", "ShardLimit"),
         default_by_region={"us-east-1": 20000, "us-west-2": 20000, "eu-west-1": 20000},
         help="Older accounts have a lower shard limit than today's default; DescribeLimits reports it.",
     ),
@@ -282,8 +397,7 @@ QUOTAS: tuple[Quota, ...] = (
         "Maximum number of tables",
         2500,
         "region",
-        counter="dynamodb_tables",
-        usage_from="dynamodb:ListTables",
+        usage=counted("dynamodb", "ListTables", "DescribeTable", "ListTagsOfResource"),
     ),
     Quota(
         "s3-buckets",
@@ -292,8 +406,7 @@ QUOTAS: tuple[Quota, ...] = (
         "General purpose buckets",
         10000,
         "global",
-        counter="s3_buckets",
-        usage_from="s3:ListBuckets",
+        usage=counted("s3", "ListBuckets", "GetBucketTagging"),
     ),
     Quota(
         "sns-topics",
@@ -302,8 +415,7 @@ QUOTAS: tuple[Quota, ...] = (
         "Topics per Account",
         100000,
         "region",
-        counter="sns_topics",
-        usage_from="sns:ListTopics",
+        usage=counted("sns", "ListTopics", "ListTagsForResource"),
     ),
     Quota(
         "iam-roles",
@@ -312,9 +424,8 @@ QUOTAS: tuple[Quota, ...] = (
         "Roles per account",
         1000,
         "global",
-        counter="iam_roles",
-        usage_from="iam:GetAccountSummary (Roles)",
-        service_api="iam.GetAccountSummary.RolesQuota",
+        usage=counted("iam", "GetAccountSummary", "GetRole", shown="iam:GetAccountSummary (Roles)"),
+        service_limit=answer_field("iam", "GetAccountSummary", "SummaryMap", "RolesQuota"),
     ),
     Quota(
         "managed-policies-per-role",
@@ -323,9 +434,8 @@ QUOTAS: tuple[Quota, ...] = (
         "Managed policies per role",
         10,
         "role",
-        counter="role_managed_policies",
-        usage_from="iam:ListAttachedRolePolicies",
-        service_api="iam.GetAccountSummary.AttachedPoliciesPerRoleQuota",
+        usage=counted("iam", "ListAttachedRolePolicies", "GetRole"),
+        service_limit=answer_field("iam", "GetAccountSummary", "SummaryMap", "AttachedPoliciesPerRoleQuota"),
         help="Policies attached to the role outside this stack stay attached after the deploy.",
     ),
 )
@@ -333,6 +443,8 @@ QUOTAS: tuple[Quota, ...] = (
 BY_CODE: dict[str, Quota] = {q.quota_code: q for q in QUOTAS}
 BY_KEY: dict[str, Quota] = {q.key: q for q in QUOTAS}
 SERVICE_CODES: tuple[str, ...] = tuple(dict.fromkeys(q.service_code for q in QUOTAS))
+# Services whose quotas are global: Service Quotas and the service itself answer in the home region.
+GLOBAL_SERVICE_CODES: frozenset[str] = frozenset(q.service_code for q in QUOTAS if q.is_global)
 
 # Named handles: code outside this table refers to a quota by these names, never by its raw code.
 VPCS: Quota = BY_KEY["vpcs"]
@@ -364,9 +476,9 @@ def quota(code_or_key: str) -> Quota:
     return found
 
 
-def lambda_unreserved_floor(limit: float) -> int:
-    """AWS keeps this much concurrency unreserved: 100, or the whole limit on 10/50 accounts."""
-    return int(min(100, limit))
+def raised_for(q: Quota) -> Quota:
+    """The quota an increase request for `q` names: `q`, or the one AWS raises it with."""
+    return BY_CODE[q.raised_with] if q.raised_with else q
 
 
 # --- Lambda runtimes: when AWS deprecates each, then blocks creates, then updates -----------------

@@ -1,4 +1,5 @@
-"""Where usage of each quota is counted: one small counter per catalog entry.
+"""Where usage of each quota is counted: one small counter per catalog entry, registered for its quota
+with `@counts(catalog.HANDLE)` (the entry's `usage` says which client it reads with and which calls).
 
 A counter returns {scope key: count} of what *other* stacks already use. This stack's own resources
 are left out, so a re-run of `check` on a deployed stack does not find it over quota because of
@@ -29,7 +30,8 @@ from preflight.model import (
     VPC_ACCESS_POLICY,
     Deployment,
 )
-from preflight.quotas.catalog import home_region
+from preflight.quotas import catalog
+from preflight.quotas.catalog import GLOBAL_SERVICE_CODES, Quota, home_region
 
 NAT_COUNTED_STATES = ("pending", "available", "deleting")
 # An endpoint being deleted still counts until it is gone (AWS frees the slot at "deleted").
@@ -180,17 +182,25 @@ class Reads:
     def own_vpc_scope(self) -> str:
         return f"vpc:{self.stack.vpc_name}"
 
+    def client(self, service: str) -> Any:
+        """`service`'s client where its quotas live: the partition's home region for IAM and S3."""
+        global_service = service in GLOBAL_SERVICE_CODES
+        return self.aws.client(service, home_region(self.aws.region) if global_service else None)
+
+    def answer(self, service: str, operation: str, **params: Any) -> dict[str, Any]:
+        """One call's whole answer, made once per run however many ask (limit reads and counters)."""
+        client = self.client(service)
+        key = f"{service}:{operation}" + (f":{json.dumps(params, sort_keys=True)}" if params else "")
+        return self.once(key, lambda: call(client, operation, **params))
+
     def lambda_settings(self) -> dict[str, Any]:
-        client = self.aws.client("lambda")
-        return self.once("lambda:GetAccountSettings", lambda: call(client, "GetAccountSettings"))
+        return self.answer("lambda", "GetAccountSettings")
 
     def kinesis_limits(self) -> dict[str, Any]:
-        client = self.aws.client("kinesis")
-        return self.once("kinesis:DescribeLimits", lambda: call(client, "DescribeLimits"))
+        return self.answer("kinesis", "DescribeLimits")
 
     def iam_summary(self) -> dict[str, int]:
-        client = self.aws.client("iam", home_region(self.aws.region))
-        return self.once("iam:GetAccountSummary", lambda: call(client, "GetAccountSummary")["SummaryMap"])
+        return self.answer("iam", "GetAccountSummary")["SummaryMap"]
 
     def own_function(self, name: str) -> tuple[int | None] | None:
         """(reservation,) of this stack's function `name` (reservation None: it has none); None when
@@ -354,6 +364,24 @@ class Reads:
 
 
 Usage = dict[str, float]
+# The counter of each catalog quota, by quota code (each registers itself with `counts`).
+COUNTERS: dict[str, Callable[[Reads], Usage]] = {}
+
+
+def counts(quota: Quota) -> Callable[[Callable[[Reads], Usage]], Callable[[Reads], Usage]]:
+    """Register the decorated function as `quota`'s usage counter."""
+
+    def register(counter: Callable[[Reads], Usage]) -> Callable[[Reads], Usage]:
+        assert quota.quota_code not in COUNTERS, f"two counters for {quota.quota_code}"
+        COUNTERS[quota.quota_code] = counter
+        return counter
+
+    return register
+
+
+def count(quota: Quota, reads: Reads) -> Usage:
+    """What others use of `quota`, by scope, counted by the counter registered for it."""
+    return COUNTERS[quota.quota_code](reads)
 
 
 def _rule_key(
@@ -366,15 +394,18 @@ def _rule_key(
     return group, direction, protocol, int(from_port or 0), int(to_port or 0), cidr or ""
 
 
+@counts(catalog.VPCS)
 def vpcs(r: Reads) -> Usage:
     return {"region": sum(1 for v in r.ec2("DescribeVpcs", "Vpcs") if not r.stack.owns(v.get("Tags")))}
 
 
+@counts(catalog.INTERNET_GATEWAYS)
 def internet_gateways(r: Reads) -> Usage:
     igws = r.ec2("DescribeInternetGateways", "InternetGateways")
     return {"region": sum(1 for g in igws if not r.stack.owns(g.get("Tags")))}
 
 
+@counts(catalog.NAT_GATEWAYS_PER_AZ)
 def nat_gateways_per_az(r: Reads) -> Usage:
     subnet_az = {s["SubnetId"]: s["AvailabilityZone"] for s in r.ec2("DescribeSubnets", "Subnets")}
     nats = r.nat_gateways()
@@ -385,11 +416,13 @@ def nat_gateways_per_az(r: Reads) -> Usage:
     return dict(counts)
 
 
+@counts(catalog.ELASTIC_IPS)
 def elastic_ips(r: Reads) -> Usage:
     addresses = r.addresses()
     return {"region": sum(1 for a in addresses if not r.stack.owns(a.get("Tags")))}
 
 
+@counts(catalog.SUBNETS_PER_VPC)
 def subnets_per_vpc(r: Reads) -> Usage:
     own = r.own_vpc_id()
     if own is None:
@@ -401,6 +434,7 @@ def subnets_per_vpc(r: Reads) -> Usage:
     }
 
 
+@counts(catalog.SECURITY_GROUPS)
 def security_groups(r: Reads) -> Usage:
     own_vpc = r.own_vpc_id()
     groups = r.ec2("DescribeSecurityGroups", "SecurityGroups")
@@ -415,6 +449,7 @@ def security_groups(r: Reads) -> Usage:
     return {"region": len(others)}
 
 
+@counts(catalog.RULES_PER_SECURITY_GROUP)
 def security_group_rules(r: Reads) -> Usage:
     """Rules on this stack's existing groups that the stack does not define, per group and direction.
 
@@ -452,6 +487,7 @@ def security_group_rules(r: Reads) -> Usage:
     return dict(counts)
 
 
+@counts(catalog.GATEWAY_ENDPOINTS)
 def gateway_endpoints(r: Reads) -> Usage:
     endpoints = r.ec2("DescribeVpcEndpoints", "VpcEndpoints")
     return {
@@ -465,6 +501,7 @@ def gateway_endpoints(r: Reads) -> Usage:
     }
 
 
+@counts(catalog.INTERFACE_ENDPOINTS_PER_VPC)
 def interface_endpoints_per_vpc(r: Reads) -> Usage:
     own = r.own_vpc_id()
     if own is None:
@@ -482,6 +519,7 @@ def interface_endpoints_per_vpc(r: Reads) -> Usage:
     }
 
 
+@counts(catalog.NETWORK_INTERFACES)
 def network_interfaces(r: Reads) -> Usage:
     enis = r.ec2("DescribeNetworkInterfaces", "NetworkInterfaces")
     own = r.own_eni_ids()
@@ -492,6 +530,7 @@ def network_interfaces(r: Reads) -> Usage:
     }
 
 
+@counts(catalog.LAMBDA_ENIS_PER_VPC)
 def lambda_enis_per_vpc(r: Reads) -> Usage:
     """Lambda's ENIs in this stack's VPC that other functions use.
 
@@ -513,6 +552,7 @@ def lambda_enis_per_vpc(r: Reads) -> Usage:
     return {r.own_vpc_scope(): len(others)}
 
 
+@counts(catalog.LAMBDA_CONCURRENCY)
 def lambda_reserved_concurrency(r: Reads) -> Usage:
     """Concurrency other functions hold reserved. A function being redeployed gives its own back first."""
     limit = r.lambda_settings()["AccountLimit"]
@@ -521,12 +561,14 @@ def lambda_reserved_concurrency(r: Reads) -> Usage:
     return {"region": max(0, reserved_total - own)}
 
 
+@counts(catalog.LAMBDA_CODE_STORAGE)
 def lambda_code_storage(r: Reads) -> Usage:
     # This stack's own code is a few kilobytes of 75 GB; it is not subtracted (that would cost a
     # GetFunction per function on every run).
     return {"region": r.lambda_settings()["AccountUsage"]["TotalCodeSize"]}
 
 
+@counts(catalog.KINESIS_SHARDS)
 def kinesis_shards(r: Reads) -> Usage:
     own = r.own_stream_shards() or 0
     return {"region": max(0, r.kinesis_limits()["OpenShardCount"] - own)}
@@ -543,6 +585,7 @@ def _stream_tags(client: Any, name: str) -> list[dict[str, str]]:
         params["ExclusiveStartTagKey"] = tags[-1]["Key"]
 
 
+@counts(catalog.DYNAMODB_TABLES)
 def dynamodb_tables(r: Reads) -> Usage:
     client = r.aws.client("dynamodb")
     names = r.table_names()
@@ -563,6 +606,7 @@ def _table_tags(client: Any, name: str) -> list[dict[str, str]]:
         params["NextToken"] = page["NextToken"]
 
 
+@counts(catalog.S3_BUCKETS)
 def s3_buckets(r: Reads) -> Usage:
     names = r.bucket_names()
     name = r.stack.bucket_name
@@ -580,6 +624,7 @@ def _bucket_tags(client: Any, name: str) -> list[dict[str, str]]:
         raise
 
 
+@counts(catalog.SNS_TOPICS)
 def sns_topics(r: Reads) -> Usage:
     client = r.aws.client("sns")
     arns = r.topic_arns()
@@ -591,11 +636,13 @@ def sns_topics(r: Reads) -> Usage:
     return {"region": len(arns) - (1 if own else 0)}
 
 
+@counts(catalog.IAM_ROLES)
 def iam_roles(r: Reads) -> Usage:
     roles = r.iam_summary()["Roles"]
     return {"global": roles - (1 if r.own_role() else 0)}
 
 
+@counts(catalog.MANAGED_POLICIES_PER_ROLE)
 def role_managed_policies(r: Reads) -> Usage:
     """Policies attached to this stack's role outside the stack stay attached after the deploy."""
     if not r.own_role():  # no role yet (or someone else's of that name): the stack's starts empty
@@ -604,26 +651,3 @@ def role_managed_policies(r: Reads) -> Usage:
     attached = paginate(client, "ListAttachedRolePolicies", "AttachedPolicies", RoleName=r.stack.role_name)
     foreign = [p for p in attached if p["PolicyArn"] not in r.stack.managed_policies]
     return {f"role:{r.stack.role_name}": len(foreign)}
-
-
-COUNTERS: dict[str, Callable[[Reads], Usage]] = {
-    "vpcs": vpcs,
-    "internet_gateways": internet_gateways,
-    "nat_gateways_per_az": nat_gateways_per_az,
-    "elastic_ips": elastic_ips,
-    "subnets_per_vpc": subnets_per_vpc,
-    "security_groups": security_groups,
-    "security_group_rules": security_group_rules,
-    "gateway_endpoints": gateway_endpoints,
-    "interface_endpoints_per_vpc": interface_endpoints_per_vpc,
-    "network_interfaces": network_interfaces,
-    "lambda_enis_per_vpc": lambda_enis_per_vpc,
-    "lambda_reserved_concurrency": lambda_reserved_concurrency,
-    "lambda_code_storage": lambda_code_storage,
-    "kinesis_shards": kinesis_shards,
-    "dynamodb_tables": dynamodb_tables,
-    "s3_buckets": s3_buckets,
-    "sns_topics": sns_topics,
-    "iam_roles": iam_roles,
-    "role_managed_policies": role_managed_policies,
-}

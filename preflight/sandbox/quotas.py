@@ -23,6 +23,9 @@ class AwsQuota:
     adjustable: bool = True
     description: str = ""
     default_by_region: dict[str, float] = field(default_factory=dict)
+    # The service's own API reports this limit (Lambda GetAccountSettings, Kinesis DescribeLimits, IAM
+    # GetAccountSummary, EC2 DescribeAccountAttributes), so it can hold a value Service Quotas does not list.
+    service_reported: bool = False
 
     def default_for(self, region: str) -> float:
         return self.default_by_region.get(region, self.default)
@@ -47,7 +50,7 @@ QUOTAS: tuple[AwsQuota, ...] = (
         description="Directly correlated with VPCs per Region: raise that quota to raise this one.",
     ),
     AwsQuota("vpc", "L-FE5A380F", "nat-gateways-per-az", "NAT gateways per Availability Zone", 5),
-    AwsQuota("ec2", "L-0263D0A3", "elastic-ips", "EC2-VPC Elastic IPs", 5),
+    AwsQuota("ec2", "L-0263D0A3", "elastic-ips", "EC2-VPC Elastic IPs", 5, service_reported=True),
     AwsQuota("vpc", "L-407747CB", "subnets-per-vpc", "Subnets per VPC", 200),
     AwsQuota("vpc", "L-E79EC296", "security-groups", "VPC security groups per Region", 2500),
     AwsQuota(
@@ -62,7 +65,9 @@ QUOTAS: tuple[AwsQuota, ...] = (
         50,
     ),
     AwsQuota("vpc", "L-DF5E4CA3", "network-interfaces", "Network interfaces per Region", 5000),
-    AwsQuota("lambda", "L-B99A9384", "lambda-concurrency", "Concurrent executions", 1000),
+    AwsQuota(
+        "lambda", "L-B99A9384", "lambda-concurrency", "Concurrent executions", 1000, service_reported=True
+    ),
     AwsQuota("lambda", "L-9FEE3D26", "lambda-enis-per-vpc", "Elastic network interfaces per VPC", 250),
     AwsQuota(
         "lambda",
@@ -71,6 +76,7 @@ QUOTAS: tuple[AwsQuota, ...] = (
         "Function and layer storage",
         75 * 1024**3,
         unit="Bytes",
+        service_reported=True,
     ),
     # The Kinesis quotas page: 20,000 shards in us-east-1, us-west-2 and eu-west-1, "1,000 or 6,000"
     # in other Regions (the lower figure here).
@@ -81,19 +87,29 @@ QUOTAS: tuple[AwsQuota, ...] = (
         "Shards per Region",
         1000,
         default_by_region={"us-east-1": 20000, "us-west-2": 20000, "eu-west-1": 20000},
+        service_reported=True,
     ),
     AwsQuota("dynamodb", "L-F98FE922", "dynamodb-tables", "Maximum number of tables", 2500),
     AwsQuota("s3", "L-DC2B2D3D", "s3-buckets", "General purpose buckets", 10000, is_global=True),
     AwsQuota("sns", "L-61103206", "sns-topics", "Topics per Account", 100000),
-    AwsQuota("iam", "L-FE177D64", "iam-roles", "Roles per account", 1000, is_global=True),
     AwsQuota(
-        "iam", "L-0DA4ABF3", "managed-policies-per-role", "Managed policies per role", 10, is_global=True
+        "iam", "L-FE177D64", "iam-roles", "Roles per account", 1000, is_global=True, service_reported=True
+    ),
+    AwsQuota(
+        "iam",
+        "L-0DA4ABF3",
+        "managed-policies-per-role",
+        "Managed policies per role",
+        10,
+        is_global=True,
+        service_reported=True,
     ),
 )
 
 BY_CODE: dict[str, AwsQuota] = {q.code: q for q in QUOTAS}
 BY_KEY: dict[str, AwsQuota] = {q.key: q for q in QUOTAS}
 SERVICE_CODES: tuple[str, ...] = tuple(dict.fromkeys(q.service_code for q in QUOTAS))
+SERVICE_REPORTED: frozenset[str] = frozenset(q.code for q in QUOTAS if q.service_reported)
 
 # A partition's global quotas live in its home region (the IAM and S3 user guides).
 _PARTITION_HOMES = (
