@@ -210,8 +210,7 @@ class _ScenarioBuilder:
         self.region = state.region
         self.notes: list[str] = []
 
-    def usage(self, key: str, scope: str = "region") -> int:
-        q = catalog.BY_KEY[key]
+    def usage(self, q: catalog.Quota, scope: str = "region") -> int:
         reading = self.state.usage.get(q.quota_code)
         if reading is None or reading.scopes is None:
             self.notes.append(f"{q.name} ({q.quota_code}): usage unknown in the snapshot; none created")
@@ -230,7 +229,7 @@ class _ScenarioBuilder:
             "quotas": self.quotas(),
         }
         scenario["vpcs"], nats = self.vpcs()
-        eips = self.usage("elastic-ips") - nats
+        eips = self.usage(catalog.ELASTIC_IPS) - nats
         if eips < 0:
             self.notes.append(f"Elastic IPs: {-eips} more than the snapshot (each NAT gateway holds one)")
         scenario["elasticIps"] = [
@@ -238,16 +237,16 @@ class _ScenarioBuilder:
         ]
         scenario["functions"] = self.functions()
         scenario["streams"] = self.streams()
-        for kind, key, scope in (
-            ("tables", "dynamodb-tables", "region"),
-            ("buckets", "s3-buckets", "global"),
-            ("topics", "sns-topics", "region"),
+        for kind, q, scope in (
+            ("tables", catalog.DYNAMODB_TABLES, "region"),
+            ("buckets", catalog.S3_BUCKETS, "global"),
+            ("topics", catalog.SNS_TOPICS, "region"),
         ):
             scenario[kind] = [
                 {"name": name, "count": n, "region": self.region}
-                for name, n in _chunks(f"{SCENARIO_PREFIX}-{kind[:-1]}", self.usage(key, scope))
+                for name, n in _chunks(f"{SCENARIO_PREFIX}-{kind[:-1]}", self.usage(q, scope))
             ]
-        roles = self.usage("iam-roles", "global")
+        roles = self.usage(catalog.IAM_ROLES, "global")
         if scenario["functions"]:
             roles -= 1  # the sandbox creates one execution role for its functions
             if roles < 0:
@@ -257,7 +256,7 @@ class _ScenarioBuilder:
         ]
         self.own_stack_notes()
         if scenario["functions"]:
-            code = self.usage("lambda-code-storage")
+            code = self.usage(catalog.LAMBDA_CODE_STORAGE)
             self.notes.append(
                 f"Lambda code storage: the snapshot had {code} bytes; the emulated functions hold a few "
                 "hundred bytes each"
@@ -285,14 +284,14 @@ class _ScenarioBuilder:
 
     def vpcs(self) -> tuple[list[dict[str, Any]], int]:
         """VPC entries and the number of NAT gateways they create."""
-        n_vpcs = self.usage("vpcs")
-        igws = self.usage("internet-gateways")
-        gateway = self.usage("gateway-endpoints")
+        n_vpcs = self.usage(catalog.VPCS)
+        igws = self.usage(catalog.INTERNET_GATEWAYS)
+        gateway = self.usage(catalog.GATEWAY_ENDPOINTS)
         nat_by_az = self._nat_by_az()
         nats = sum(nat_by_az.values())
         # Moto gives NAT gateways one ENI each and interface endpoints one per subnet; the rest of the
         # region's network interfaces are made with interface endpoints in the first VPC.
-        enis = self.usage("network-interfaces") - nats
+        enis = self.usage(catalog.NETWORK_INTERFACES) - nats
         if enis < 0:
             self.notes.append(f"network interfaces: {-enis} more than the snapshot (one per NAT gateway)")
         needs_host = bool(gateway or nats or enis > 0)
@@ -304,7 +303,7 @@ class _ScenarioBuilder:
         if igws > n_vpcs:
             self.notes.append(f"internet gateways: {n_vpcs} (one per VPC), not {igws}")
             igws = n_vpcs
-        groups = self.usage("security-groups")
+        groups = self.usage(catalog.SECURITY_GROUPS)
         if groups > n_vpcs:
             self.notes.append(f"security groups: only each VPC's default group ({n_vpcs}), not {groups}")
 
@@ -345,7 +344,7 @@ class _ScenarioBuilder:
         return entries, nats
 
     def _nat_by_az(self) -> dict[str, int]:
-        q = catalog.BY_KEY["nat-gateways-per-az"]
+        q = catalog.NAT_GATEWAYS_PER_AZ
         reading = self.state.usage.get(q.quota_code)
         if reading is None or reading.scopes is None:
             self.notes.append(f"{q.name} ({q.quota_code}): usage unknown in the snapshot; none created")
@@ -360,7 +359,7 @@ class _ScenarioBuilder:
         return {az: n for az, n in out.items() if n > 0}
 
     def functions(self) -> list[dict[str, Any]]:
-        reserved = self.usage("lambda-concurrency")
+        reserved = self.usage(catalog.LAMBDA_CONCURRENCY)
         full, rest = divmod(reserved, RESERVATION_CHUNK)
         out = [
             {"name": name, "count": n, "reservedConcurrency": RESERVATION_CHUNK, "region": self.region}
@@ -377,7 +376,7 @@ class _ScenarioBuilder:
         return out
 
     def streams(self) -> list[dict[str, Any]]:
-        shards = self.usage("kinesis-shards")
+        shards = self.usage(catalog.KINESIS_SHARDS)
         out = []
         for i, start in enumerate(range(0, shards, MAX_SHARDS_PER_STREAM)):
             out.append(
@@ -391,13 +390,12 @@ class _ScenarioBuilder:
 
     def own_stack_notes(self) -> None:
         """Usage counted inside this stack's own VPC or role: a scenario cannot recreate this stack."""
-        for key in (
-            "subnets-per-vpc",
-            "interface-endpoints-per-vpc",
-            "lambda-enis-per-vpc",
-            "managed-policies-per-role",
+        for q in (
+            catalog.SUBNETS_PER_VPC,
+            catalog.INTERFACE_ENDPOINTS_PER_VPC,
+            catalog.LAMBDA_ENIS_PER_VPC,
+            catalog.MANAGED_POLICIES_PER_ROLE,
         ):
-            q = catalog.BY_KEY[key]
             reading = self.state.usage.get(q.quota_code)
             if reading and reading.scopes and any(v > 0 for v in reading.scopes.values()):
                 self.notes.append(

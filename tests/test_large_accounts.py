@@ -44,7 +44,10 @@ def test_the_lookups_exempt_from_paging_always_name_what_they_read() -> None:
         if "sandbox" in path.parts:
             continue
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Call):
+            # The catalog's declarations name operations (`counted(...)`) without calling them.
+            if isinstance(node, ast.Call) and not (
+                isinstance(node.func, ast.Name) and node.func.id == "counted"
+            ):
                 ops = [a.value for a in node.args if isinstance(a, ast.Constant) and a.value in sites]
                 for op in ops:
                     sites[op].append({k.arg for k in node.keywords if k.arg})
