@@ -116,9 +116,10 @@ def synthetic_state(
     """
     from datetime import UTC, datetime
 
-    from preflight.account import AccountState, LimitReading, StackRef, UsageReading
+    from preflight.account import AccountState, StackRef, UsageReading
     from preflight.conflicts import Evidence, endpoint_service_name
     from preflight.quotas import catalog
+    from preflight.quotas.limits import LimitReading
 
     offered = ("kinesis-streams", "sqs", "sns", "logs", "lambda", "sts", "secretsmanager", "ssm", "ecr.api")
 

@@ -18,12 +18,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from preflight.account import AccountState, LimitReading
+from preflight.account import AccountState
 from preflight.errors import InputError
 from preflight.evaluate import evaluate
 from preflight.flagtypes import BoundedFloat, parse_limit
 from preflight.gate import GatePolicy, verdict_for
 from preflight.manifest import Manifest, load_manifest
+from preflight.quotas.limits import LimitReading
 from preflight.ranges import QUOTA_VALUE, SHARE
 from tests.conftest import MANIFEST, copy_project, live_source
 

@@ -103,8 +103,8 @@ def test_adapted_fits_ranked_by_degradation_and_misses_by_increases() -> None:
 
 
 def test_an_unreadable_quota_is_could_not_evaluate() -> None:
-    from preflight.account import LimitReading
     from preflight.manifest import load_manifest
+    from preflight.quotas.limits import LimitReading
     from preflight.runner import build_report
     from tests.conftest import synthetic_state
 

@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 from click.testing import Result
 
-from preflight.account import SNAPSHOT_SCHEMA, AccountState, LimitReading, StackRef, UsageReading
+from preflight.account import SNAPSHOT_SCHEMA, AccountState, StackRef, UsageReading
 from preflight.quotas import catalog
+from preflight.quotas.limits import LimitReading
 from preflight.snapshot import (
     REDACTED_ACCOUNT,
     load_snapshot,

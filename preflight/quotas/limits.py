@@ -64,11 +64,16 @@ class LimitReads:
         of paging, not two)."""
         tasks: list[Task] = []
         for code in SERVICE_CODES:
+            applied = (self.applied, self.applied_errors)
+            defaults = (self.defaults, self.default_errors)
             tasks += [
-                (f"{code} applied quotas", lambda code=code: self._list(aws, code, "ListServiceQuotas")),
+                (
+                    f"{code} applied quotas",
+                    lambda c=code, to=applied: self._list(aws, c, "ListServiceQuotas", *to),
+                ),
                 (
                     f"{code} default quotas",
-                    lambda code=code: self._list(aws, code, "ListAWSDefaultServiceQuotas"),
+                    lambda c=code, to=defaults: self._list(aws, c, "ListAWSDefaultServiceQuotas", *to),
                 ),
             ]
         return tasks
@@ -89,15 +94,17 @@ class LimitReads:
     def _service_task(self, reads: Reads, quotas: list[Quota]) -> Callable[[], None]:
         return lambda: self._ask_service(reads, quotas)
 
-    def _list(self, aws: Aws, service_code: str, operation: str) -> None:
+    def _list(
+        self,
+        aws: Aws,
+        service_code: str,
+        operation: str,
+        into: dict[str, dict[str, float]],
+        errors: dict[str, str],
+    ) -> None:
         from preflight.aws import AwsCallError, paginate
 
         client = aws.client("service-quotas", _region_of(service_code, aws.region))
-        into, errors = (
-            (self.applied, self.applied_errors)
-            if operation == "ListServiceQuotas"
-            else (self.defaults, self.default_errors)
-        )
         try:
             found = paginate(client, operation, "Quotas", ServiceCode=service_code)
         except AwsCallError as exc:
