@@ -242,7 +242,7 @@ def gate_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 def _account_source(
     sandbox: str | None, snapshot: str | None, profile: str | None, role_arn: str | None, region: str
 ) -> Iterator[Any]:
-    from preflight.runner import LiveAccount, SnapshotAccount, sandbox_account
+    from preflight.commands import LiveAccount, SnapshotAccount, sandbox_account
 
     if sandbox and snapshot:
         raise InputError("--sandbox and --snapshot exclude each other")
@@ -482,7 +482,7 @@ Examples:
 def check(manifest: str, opts: GateOptions) -> ExitCode:
     """Say GO or NO_GO for MANIFEST against the account's quotas and usage."""
     from preflight.gate import exit_code_of_regions
-    from preflight.runner import run_check
+    from preflight.commands import run_check
 
     reports, policy = _run_gate(manifest, opts, run_check)
     _emit(reports, opts, _invocation(manifest, opts))
@@ -535,7 +535,7 @@ def plan(
     """Plan MANIFEST against the account: with --adapt, the least-degraded deployment that fits, each
     change explained; without, the deployment as requested (exit code as check's)."""
     from preflight.fileio import STDIO, write_output
-    from preflight.runner import plan_json
+    from preflight.commands import plan_json
 
     if save_plan and len(set(opts.regions)) > 1 and "{region}" not in save_plan:
         raise InputError(
@@ -574,7 +574,7 @@ def _plan_gate(
     """`plan --adapt`'s gate (also deploy's): one (report, plan) per region, and the exit code.
     Without `adapt`, the plan is the deployment as requested."""
     from preflight.gate import exit_code_of_regions
-    from preflight.runner import run_plan
+    from preflight.commands import run_plan
 
     run = functools.partial(run_plan, max_age_hours=max_age_hours, adapt=adapt)
     results, policy = _run_gate(
@@ -1101,7 +1101,7 @@ def _quota_account(
     """An `Aws` for request-increases: the emulated account, an endpoint, or boto3's credential chain."""
     from preflight.aws import Aws, AwsCallError
     from preflight.errors import AwsAccessError
-    from preflight.runner import sandbox_account
+    from preflight.commands import sandbox_account
 
     try:
         if sandbox:

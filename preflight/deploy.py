@@ -220,7 +220,7 @@ def final_refusal(plan: Plan, report: Report) -> str | None:
 def plan_file(request: DeployRequest, fresh: Plan) -> Iterator[str]:
     """The plan file Pulumi will read: the reviewed one, --save-plan, or a file removed afterwards."""
     from preflight.fileio import write_atomic
-    from preflight.runner import plan_json
+    from preflight.commands import plan_json
 
     if request.reviewed_plan:
         yield os.path.abspath(request.reviewed_plan)

@@ -71,7 +71,7 @@ def enabled_regions(source: Any, home_region: str) -> tuple[str, ...]:
     """The account's enabled regions (EC2 DescribeRegions: opted in or needing no opt-in), sorted."""
     from preflight.aws import Aws, call
     from preflight.errors import InputError
-    from preflight.runner import LiveAccount
+    from preflight.commands import LiveAccount
 
     if not isinstance(source, LiveAccount):
         raise InputError("--all-regions reads the account's regions: not with --snapshot")
@@ -194,7 +194,7 @@ def _closing(placement: Placement) -> str:
 def plan_region(manifest: Any, source: Any, region: str, policy: GatePolicy, **kwargs: Any) -> Any:
     """One region planned as `plan --adapt` plans it: its report, or a RegionFit when it cannot be read."""
     from preflight.errors import InputError
-    from preflight.runner import run_plan
+    from preflight.commands import run_plan
 
     try:
         report, _ = run_plan(manifest, source, region, policy, **kwargs)

@@ -345,7 +345,7 @@ def unreadable(target: Target, error: PreflightError) -> TargetResult:
 
 def unreadable_report(manifest: Any, result: TargetResult) -> Report:
     """What a target that could not be read is in the CI formats: one UNKNOWN check saying why."""
-    from preflight.runner import manifest_ref
+    from preflight.commands import manifest_ref
 
     return Report(
         verdict="NO_GO",
@@ -420,7 +420,7 @@ def run_target(
     manifest: Any, source: Any, target: Target, policy: GatePolicy, **check_args: Any
 ) -> tuple[TargetResult, Report | None]:
     """One target checked as `check` checks it; a failure to read it is this target's UNKNOWN only."""
-    from preflight.runner import run_check
+    from preflight.commands import run_check
 
     try:
         report = run_check(manifest, source, target.region, policy, **check_args)

@@ -15,7 +15,7 @@ from preflight.gate import GatePolicy
 from preflight.manifest import load_manifest
 from preflight.model import TAG_ENVIRONMENT, TAG_PROJECT
 from preflight.quotas.usage import Stack
-from preflight.runner import PLACEHOLDER_AZS, run_check
+from preflight.commands import PLACEHOLDER_AZS, run_check
 from tests.conftest import MANIFEST, ROOT, live_source, no_aws_env
 
 REPORT_FIELDS = {

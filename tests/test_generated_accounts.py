@@ -24,7 +24,7 @@ import pytest
 from preflight.gate import GatePolicy
 from preflight.manifest import load_manifest
 from preflight.program.rehearse import rehearse
-from preflight.runner import LiveAccount, run_plan
+from preflight.commands import LiveAccount, run_plan
 from preflight.sandbox import Sandbox
 from preflight.sandbox.scenario import parse_scenario
 from preflight.yamlio import LineMap

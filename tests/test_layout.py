@@ -110,7 +110,7 @@ def test_no_import_cycle_but_the_known_one() -> None:
 
 def test_the_cycles_issue_12_named_are_gone() -> None:
     graph = _graph()
-    assert "preflight.runner" not in graph["preflight.snapshot"]
+    assert "preflight.commands" not in graph["preflight.snapshot"]
     assert "preflight.sandbox.server" not in graph["preflight.sandbox.provision"]
     assert "preflight.strictjson" not in graph["preflight.yamlio"]
 

@@ -63,7 +63,7 @@ def test_none_fits_as_requested_exits_1_unless_adapted_fits_are_accepted(cli) ->
 
 def test_enabled_regions_come_from_describe_regions(sandbox) -> None:
     from preflight.place import enabled_regions
-    from preflight.runner import LiveAccount
+    from preflight.commands import LiveAccount
 
     sb = sandbox("fresh-account")  # names no regions: moto's list, opt-in regions left out
     source = LiveAccount(endpoint_url=sb.endpoint_url, credentials=("testing", "testing"))
@@ -105,7 +105,7 @@ def test_adapted_fits_ranked_by_degradation_and_misses_by_increases() -> None:
 def test_an_unreadable_quota_is_could_not_evaluate() -> None:
     from preflight.manifest import load_manifest
     from preflight.quotas.limits import LimitReading
-    from preflight.runner import build_report
+    from preflight.commands import build_report
     from tests.conftest import synthetic_state
 
     manifest = load_manifest(MANIFEST, "prod")

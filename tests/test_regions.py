@@ -61,7 +61,7 @@ def test_a_known_no_go_outranks_could_not_evaluate() -> None:
     from preflight.gate import GatePolicy, exit_code, exit_code_of_regions, overall_verdict
     from preflight.manifest import load_manifest
     from preflight.quotas.limits import LimitReading
-    from preflight.runner import build_report
+    from preflight.commands import build_report
     from tests.conftest import synthetic_state
 
     manifest = load_manifest(MANIFEST, "prod")

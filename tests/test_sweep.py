@@ -39,7 +39,7 @@ def test_every_account_is_judged_as_a_direct_check_judges_it(sandbox) -> None:
     from preflight.gate import GatePolicy, exit_code
     from preflight.manifest import load_manifest
     from preflight.report import Stats
-    from preflight.runner import LiveAccount, run_check
+    from preflight.commands import LiveAccount, run_check
     from preflight.sweep import STATUS_OF_EXIT, sweep, worst_of
 
     sb = sandbox("organization")

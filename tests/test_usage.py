@@ -16,7 +16,7 @@ from preflight.manifest import load_manifest
 from preflight.model import TAG_ENVIRONMENT, TAG_PROJECT
 from preflight.quotas import catalog
 from preflight.quotas.usage import COUNTERS, Stack
-from preflight.runner import PLACEHOLDER_AZS
+from preflight.commands import PLACEHOLDER_AZS
 from tests.conftest import MANIFEST
 
 DEPLOYMENT = load_manifest(MANIFEST, "prod").requested("us-east-1", PLACEHOLDER_AZS)

@@ -20,7 +20,7 @@ if str(ROOT) not in sys.path:
 from preflight.gate import GatePolicy  # noqa: E402
 from preflight.manifest import load_manifest  # noqa: E402
 from preflight.report import Report, Stats  # noqa: E402
-from preflight.runner import LiveAccount, run_check, run_plan  # noqa: E402
+from preflight.commands import LiveAccount, run_check, run_plan  # noqa: E402
 from preflight.sandbox import FaultConfig, Sandbox, load_scenario  # noqa: E402
 
 INPUTS = Path(__file__).parent / "inputs"

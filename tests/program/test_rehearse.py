@@ -72,7 +72,7 @@ def test_adapted_plan_deploys_completely_into_the_seed_account(
 def test_requested_plan_deploys_completely_into_a_fresh_account_and_check_recognises_it(
     start: Any, manifest: Manifest, requested_plan: Plan, base_dir: Path
 ) -> None:
-    from preflight.runner import LiveAccount
+    from preflight.commands import LiveAccount
 
     sb = start("fresh-account")
     account = LiveAccount(endpoint_url=sb.endpoint_url, credentials=("testing", "testing"))
@@ -141,7 +141,7 @@ def test_the_planners_plan_end_to_end(start: Any, manifest: Manifest, base_dir: 
     from preflight.gate import GatePolicy
     from preflight.program.planfile import load_plan
     from preflight.program.verify import verify_program
-    from preflight.runner import LiveAccount, plan_json, run_plan
+    from preflight.commands import LiveAccount, plan_json, run_plan
 
     sb = start("seed-account")
     account = LiveAccount(endpoint_url=sb.endpoint_url, credentials=("testing", "testing"))
@@ -219,7 +219,7 @@ def _redeploy_account(base_dir: Path) -> tuple[Any, Plan]:
     stream kept at its 2 shards (the reshard to 4 is over this account's limit, a NO_GO)."""
     from preflight.gate import GatePolicy
     from preflight.manifest import load_manifest
-    from preflight.runner import LiveAccount, run_plan
+    from preflight.commands import LiveAccount, run_plan
     from preflight.sandbox import Sandbox
     from preflight.sandbox.scenario import parse_scenario
     from preflight.yamlio import load_yaml_file

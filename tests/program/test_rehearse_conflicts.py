@@ -19,7 +19,7 @@ from preflight.manifest import Manifest
 from preflight.model import Deployment, Plan
 from preflight.program.rehearse import rehearsal_sandbox, rehearse
 from preflight.report import Report
-from preflight.runner import LiveAccount, build_report
+from preflight.commands import LiveAccount, build_report
 from tests.program.conftest import AZS, make_plan
 
 # The error each check predicts for the create (an alarm has none: it is silently overwritten).
@@ -149,7 +149,7 @@ def test_an_alarm_held_by_another_stack_is_silently_overwritten_so_the_gate_fail
 def test_plan_places_the_vpc_where_its_endpoint_service_is_offered_and_that_plan_deploys(
     start: Any, manifest: Manifest, base_dir: Path
 ) -> None:
-    from preflight.runner import run_plan
+    from preflight.commands import run_plan
 
     sb = start("endpoint-zones")
     source = LiveAccount(endpoint_url=sb.endpoint_url, credentials=("testing", "testing"))
