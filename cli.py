@@ -8,20 +8,19 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 import click
 
 from preflight import __version__, ranges
+from preflight.accountsource import AccountOptions
 from preflight.deadline import DEFAULT_TIMEOUT_S
 from preflight.errors import ExitCode, InputError
 from preflight.exits import GuardedGroup, guarded
 from preflight.flagtypes import BoundedFloat
+from preflight.options import FORMATS, GateOptions
 
-FORMATS = ("table", "json", "markdown", "sarif", "junit", "github")
 RESULT_FORMAT_HELP = (
     "table for people; json for machines; markdown, sarif (code scanning), junit (test reports) or "
     "github (workflow annotations) for CI."
@@ -68,34 +67,6 @@ class FormatChoice(click.Choice):
 _handle_errors = guarded
 
 
-def _parse_limits(values: tuple[str, ...]) -> dict[str, float]:
-    from preflight.flagtypes import parse_limit
-    from preflight.quotas.catalog import BY_CODE
-
-    out: dict[str, float] = {}
-    for value in values:
-        parsed = parse_limit(value)
-        if isinstance(parsed, str):
-            raise InputError(parsed)
-        code, number = parsed
-        if code not in BY_CODE:
-            raise InputError(f"--limit: {code} is not a quota this tool knows (see the catalog)")
-        out[code] = number
-    return out
-
-
-def _parse_reports(values: tuple[str, ...]) -> list[tuple[str, str]]:
-    out = []
-    for value in values:
-        fmt, sep, path = value.partition("=")
-        if not sep or fmt not in FORMATS or not path:
-            raise InputError(
-                f"--report expects FORMAT=PATH with FORMAT one of {', '.join(FORMATS)}, got {value!r}"
-            )
-        out.append((fmt, path))
-    return out
-
-
 _TIMEOUT = click.option(
     "--timeout",
     type=float,
@@ -119,37 +90,44 @@ def _timeout_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     return _TIMEOUT(wrapper)
 
 
-def _gate_outputs(opts: GateOptions, *more: tuple[str, str | None]) -> list[tuple[str, str | None]]:
-    """The run's outputs as (option, path): the main report (stdout unless -o), --report, `more`."""
-    reports = [(f"--report {fmt}", path) for fmt, path in _parse_reports(opts.reports)]
-    return [("-o", opts.output or "-"), *reports, *more]
+# The account flags, one definition each: every command that reads an account takes them (or the
+# ones that mean something to it), and `accountsource.open_account` opens what they name.
+ACCOUNT_FLAGS: dict[str, Callable[[Any], Any]] = {
+    "profile": click.option(
+        "--profile", help="AWS profile from the shared config (boto3's credential chain otherwise)."
+    ),
+    "role_arn": click.option("--role-arn", help="Assume this role first (another account)."),
+    "sandbox": click.option("--sandbox", metavar="SCENARIO", cls=ScenarioOption, help=SANDBOX_HELP),
+    "snapshot": click.option(
+        "--snapshot", type=click.Path(), help="Read the account from a snapshot file (offline; see snapshot)."
+    ),
+    "endpoint_url": click.option(
+        "--endpoint-url",
+        metavar="URL",
+        help="Send AWS calls to this endpoint (an emulated account: tap-preflight sandbox serve).",
+    ),
+}
 
 
-@dataclass(frozen=True)
-class GateOptions:
-    """The options every gate command (check, plan) shares, gathered by `gate_options`."""
+def account_options(*, without: tuple[str, ...] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Add the account flags (all but `without`); the command receives them as one `account`
+    (`AccountOptions`; flags that exclude each other are refused when it is opened: exit 2)."""
+    names = [name for name in ACCOUNT_FLAGS if name not in without]
 
-    environment: str | None
-    regions: tuple[str, ...]
-    profile: str | None
-    role_arn: str | None
-    sandbox: str | None
-    snapshot: str | None
-    limits: tuple[str, ...]
-    warn_threshold: float
-    allow_unknown: bool
-    fail_on: tuple[str, ...]
-    skips: tuple[str, ...]
-    soft_fail: bool
-    fmt: str
-    output: str | None
-    reports: tuple[str, ...]
-    stats: bool
-    wide: bool
-    stack_state: str | None
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            account = AccountOptions(**{name: kwargs.pop(name) for name in names})
+            return fn(*args, account=account, **kwargs)
+
+        for name in reversed(names):
+            wrapper = ACCOUNT_FLAGS[name](wrapper)
+        return wrapper
+
+    return decorate
 
 
-_GATE_OPTIONS = [
+_GATE_HEAD = [
     click.option(
         "--env", "environment", help="Environment profile of the manifest (default: its defaultEnvironment)."
     ),
@@ -159,12 +137,8 @@ _GATE_OPTIONS = [
         multiple=True,
         help="AWS region (default: the manifest's). Repeat for several: one verdict each and an overall one.",
     ),
-    click.option(
-        "--profile", help="AWS profile from the shared config (boto3's credential chain otherwise)."
-    ),
-    click.option("--role-arn", help="Assume this role first (another account)."),
-    click.option("--sandbox", metavar="SCENARIO", cls=ScenarioOption, help=SANDBOX_HELP),
-    click.option("--snapshot", type=click.Path(dir_okay=True), help="Run offline on a snapshot file."),
+]
+_GATE_TAIL = [
     click.option("--limit", "limits", multiple=True, metavar="CODE=N", help="Override one quota's limit."),
     click.option(
         "--warn-threshold",
@@ -223,104 +197,95 @@ _GATE_OPTIONS = [
 
 
 def gate_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Add the gate options to a command; it receives them as one `opts: GateOptions`."""
-    names = [f.name for f in dataclasses.fields(GateOptions)]
+    """Add the gate options (the account's among them) to a command; it receives them as one
+    `opts: GateOptions`."""
+    names = [f.name for f in dataclasses.fields(GateOptions) if f.name != "account"]
 
     @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        opts = GateOptions(**{name: kwargs.pop(name) for name in names})
+    def wrapper(*args: Any, account: AccountOptions, **kwargs: Any) -> Any:
+        opts = GateOptions(account=account, **{name: kwargs.pop(name) for name in names})
         if opts.output == "-":  # `-o -`: standard output, as without -o
             opts = dataclasses.replace(opts, output=None)
         return fn(*args, opts=opts, **kwargs)
 
-    for option in reversed(_GATE_OPTIONS):
-        wrapper = option(wrapper)
-    return wrapper
+    decorated: Callable[..., Any] = wrapper
+    for option in reversed(_GATE_TAIL):
+        decorated = option(decorated)
+    decorated = account_options()(decorated)
+    for option in reversed(_GATE_HEAD):
+        decorated = option(decorated)
+    return decorated
 
 
-@contextmanager
-def _account_source(
-    sandbox: str | None, snapshot: str | None, profile: str | None, role_arn: str | None, region: str
-) -> Iterator[Any]:
-    from preflight.commands import LiveAccount, SnapshotAccount, sandbox_account
+def _config() -> Any:
+    """The settings file's `Config` (main read it); a bad file is this command's input error."""
+    from preflight.config import Config
 
-    if sandbox and snapshot:
-        raise InputError("--sandbox and --snapshot exclude each other")
-    if snapshot:
-        yield SnapshotAccount(snapshot)
-    elif sandbox:
-        with sandbox_account(sandbox, region, role_arn) as source:
-            yield source
+    config = click.get_current_context().meta.get("tap-preflight.config", Config())
+    if isinstance(config, InputError):
+        raise config
+    return config
+
+
+def _warn(message: str) -> None:
+    click.echo(f"tap-preflight: warning: {message}", err=True)
+
+
+def _write(text: str, output: str | None) -> None:
+    """The main output: the file `-o` names, else standard output."""
+    from preflight.fileio import STDIO, write_output
+
+    if output and output != STDIO:
+        write_output(output, text)
     else:
-        yield LiveAccount(profile=profile, role_arn=role_arn)
-
-
-@contextmanager
-def _progress() -> Iterator[Callable[[str], None] | None]:
-    """A progress line on stderr while the account is read: terminal only."""
-    from preflight.terminal import progress_line
-
-    with progress_line() as progress:
-        yield progress
+        click.echo(text, nl=False)
 
 
 def _emit(reports: list[Any], opts: GateOptions, invocation: Any = None, *, strict: bool = False) -> None:
     """Write the reports in every format asked for: stdout or -o, plus each --report FORMAT=PATH."""
-    import functools
-
-    from preflight.fileio import STDIO, append_summary, write_output
-    from preflight.formats import render_many as render_any
+    from preflight.fileio import append_summary
+    from preflight.formats import render_many
     from preflight.gate import GatePolicy
 
     # The views that show pass or fail (JUnit) follow the gate's policy.
     policy = GatePolicy.from_flags(opts.fail_on, strict=strict)  # type: ignore[arg-type]
-    render_many = functools.partial(render_any, policy=policy)
-    from preflight.terminal import output_width, use_color
+    if not opts.stats:
+        reports = [_without_stats(r) for r in reports]
+
+    def render(fmt: Any, **view: Any) -> str:
+        return render_many(reports, fmt, invocation, policy=policy, **view)
+
+    _write_all(render, opts)
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary and (opts.fmt == "github" or any(f == "github" for f, _ in opts.extra_reports())):
+        warning = append_summary(summary, render("markdown"))
+        if warning:
+            _warn(warning)
+
+
+def _emit_result(kind: str, result: Any, opts: GateOptions) -> None:
+    """`place` and `sweep`: their result in every format asked for, as `_emit` writes reports."""
+    from preflight.formats import render_result
 
     if not opts.stats:
-        reports = [r.model_copy(update={"stats": type(r.stats)()}) for r in reports]
-    extra = _parse_reports(opts.reports)
-    for extra_fmt, path in extra:
-        write_output(path, render_many(reports, extra_fmt, invocation))  # type: ignore[arg-type]
-    to_stdout = opts.output in (None, STDIO)
-    text = render_many(
-        reports,
-        opts.fmt,  # type: ignore[arg-type]
-        invocation,
-        color=to_stdout and use_color(),
-        width=output_width() if to_stdout else None,
-        wide=opts.wide,
-        stats=opts.stats,
-    )
-    if opts.output:
-        write_output(opts.output, text)
-    else:
-        click.echo(text, nl=False)
-    summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    if summary and (opts.fmt == "github" or any(f == "github" for f, _ in extra)):
-        warning = append_summary(summary, render_many(reports, "markdown", invocation))
-        if warning:
-            click.echo(f"tap-preflight: warning: {warning}", err=True)
+        result = dataclasses.replace(result, reports=tuple(_without_stats(r) for r in result.reports))
+    _write_all(lambda fmt, **view: render_result(kind, result, fmt, **view), opts)  # type: ignore[arg-type]
 
 
-def _invocation(
-    manifest: str, opts: GateOptions, *, adapt: bool = False, save_plan: str | None = None
-) -> Any:
-    """The arguments the next commands after a NO_GO repeat (see preflight.nextsteps)."""
-    from preflight.nextsteps import Invocation
+def _write_all(render: Callable[..., str], opts: GateOptions) -> None:
+    """Each --report FORMAT=PATH, then the main output (stdout, fitted to the terminal, or -o)."""
+    from preflight.fileio import write_output
+    from preflight.terminal import output_width, use_color
 
-    return Invocation(
-        manifest=manifest,
-        region_given=bool(opts.regions),
-        sandbox=opts.sandbox,
-        snapshot=opts.snapshot,
-        profile=opts.profile,
-        role_arn=opts.role_arn,
-        limits=opts.limits,
-        allow_unknown=opts.allow_unknown,
-        adapt=adapt,
-        save_plan=save_plan,
-    )
+    for fmt, path in opts.extra_reports():
+        write_output(path, render(fmt))
+    to_stdout = opts.output is None
+    view = {"color": to_stdout and use_color(), "width": output_width() if to_stdout else None}
+    _write(render(opts.fmt, **view, wide=opts.wide, stats=opts.stats), opts.output)
+
+
+def _without_stats(report: Any) -> Any:
+    return report.model_copy(update={"stats": type(report.stats)()})
 
 
 @click.group(
@@ -372,91 +337,6 @@ def main(ctx: click.Context, debug: bool, config_path: str | None) -> None:
     ctx.meta["tap-preflight.config"] = config
 
 
-def _run_gate(
-    manifest: str,
-    opts: GateOptions,
-    run_region: Callable[..., Any],
-    *,
-    strict: bool = False,
-    save_plan: str | None = None,
-    all_regions: bool = False,
-    map_regions: Callable[..., list[Any]] | None = None,
-    stack_state: Any = None,
-) -> Any:
-    """Load the manifest, read each region's account and run `run_region` on it; one result per region
-    (`map_regions(fn, regions)` runs them, in order by default; `all_regions`: the account's enabled ones;
-    `stack_state`: deploy's export of the stack, else --stack-state's file)."""
-    from preflight.config import Config, active_skips
-    from preflight.fileio import check_outputs
-    from preflight.gate import GatePolicy
-    from preflight.manifest import load_manifest
-    from preflight.quotas.catalog import check_region
-
-    config = click.get_current_context().meta.get("tap-preflight.config", Config())
-    if isinstance(config, InputError):
-        raise config
-    policy = GatePolicy.from_flags(
-        opts.fail_on,  # type: ignore[arg-type]
-        allow_unknown=opts.allow_unknown,
-        soft_fail=opts.soft_fail,
-        strict=strict,
-        skips=active_skips(config, opts.skips),
-    )
-    overrides = _parse_limits(opts.limits)
-    _parse_reports(opts.reports)  # bad --report values fail before the account is read
-    check_outputs(_gate_outputs(opts, ("--save-plan", save_plan)), (manifest, opts.snapshot, opts.sandbox))
-    for region in opts.regions:
-        check_region(region)
-    loaded = load_manifest(manifest, opts.environment)
-    if opts.stack_state:
-        from preflight.conflicts import load_stack_state
-
-        stack_state = load_stack_state(opts.stack_state)
-    regions = tuple(dict.fromkeys(opts.regions)) or (loaded.doc.region,)
-    if opts.snapshot and len(regions) > 1:
-        raise InputError("a snapshot holds one region: give one --region with --snapshot")
-    with (
-        _account_source(opts.sandbox, opts.snapshot, opts.profile, opts.role_arn, regions[0]) as source,
-        _progress() as progress,
-    ):
-        if all_regions:
-            from preflight.place import enabled_regions
-
-            regions = enabled_regions(source, regions[0])
-        results = (map_regions or _in_order)(
-            functools.partial(
-                _each_region,
-                run_region,
-                loaded,
-                source,
-                policy,
-                overrides=overrides,
-                warn_threshold=opts.warn_threshold,
-                progress=progress,
-                stack_state=stack_state,
-            ),
-            regions,
-        )
-    from preflight.skips import skip_messages
-
-    # Each region's report (plan and deploy give (report, plan) pairs; place may give other results).
-    reports = [r[0] if isinstance(r, tuple) else r for r in results]
-    reports = [r for r in reports if hasattr(r, "findings")]
-    for message in skip_messages(reports, policy.skips):  # a FAIL stays FAIL, and the user hears why
-        click.echo(f"tap-preflight: warning: {message}", err=True)
-    return results, policy
-
-
-def _in_order(fn: Callable[[str], Any], regions: tuple[str, ...]) -> list[Any]:
-    return [fn(region) for region in regions]
-
-
-def _each_region(
-    run_region: Callable[..., Any], loaded: Any, source: Any, policy: Any, region: str, **kw: Any
-) -> Any:
-    return run_region(loaded, source, region, policy, **kw)
-
-
 CHECK_EXAMPLES = """\b
 Examples:
   # the seed story's account, emulated: NO_GO, and why
@@ -481,12 +361,11 @@ Examples:
 @_timeout_option
 def check(manifest: str, opts: GateOptions) -> ExitCode:
     """Say GO or NO_GO for MANIFEST against the account's quotas and usage."""
-    from preflight.gate import exit_code_of_regions
-    from preflight.commands import run_check
+    from preflight.commands import run_check_command
 
-    reports, policy = _run_gate(manifest, opts, run_check)
-    _emit(reports, opts, _invocation(manifest, opts))
-    return exit_code_of_regions(reports, policy)
+    reports, code = run_check_command(manifest, opts, _config(), warn=_warn)
+    _emit(reports, opts, opts.invocation(manifest))
+    return code
 
 
 PLAN_EXAMPLES = """\b
@@ -534,53 +413,28 @@ def plan(
 ) -> ExitCode:
     """Plan MANIFEST against the account: with --adapt, the least-degraded deployment that fits, each
     change explained; without, the deployment as requested (exit code as check's)."""
-    from preflight.fileio import STDIO, write_output
-    from preflight.commands import plan_json
+    from preflight.commands import run_plan_command, save_plans
 
-    if save_plan and len(set(opts.regions)) > 1 and "{region}" not in save_plan:
-        raise InputError(
-            "with several regions, --save-plan needs {region} in the file name (plan-{region}.json)"
-        )
-    results, code = _plan_gate(
-        manifest, opts, strict=strict, max_age_hours=max_age_hours, save_plan=save_plan, adapt=adapt
+    results, code = run_plan_command(
+        manifest,
+        opts,
+        _config(),
+        warn=_warn,
+        strict=strict,
+        max_age_hours=max_age_hours,
+        save_plan=save_plan,
+        adapt=adapt,
     )
-    written = []
-    for _, plan_file in results:
-        if save_plan:
-            path = save_plan.replace("{region}", plan_file.region)
-            write_output(path, plan_json(plan_file))
-            written += [path] if path != STDIO else []
+    written = save_plans(results, save_plan)
     _emit(
         [report for report, _ in results],
         opts,
-        _invocation(manifest, opts, adapt=adapt, save_plan=save_plan),
+        opts.invocation(manifest, adapt=adapt, save_plan=save_plan),
         strict=strict,
     )
     for path in written:  # last, on stderr: the report on stdout stays what --format says
         click.echo(f"plan written to {path}", err=True)
     return code
-
-
-def _plan_gate(
-    manifest: str,
-    opts: GateOptions,
-    *,
-    strict: bool,
-    max_age_hours: float,
-    save_plan: str | None = None,
-    adapt: bool = True,
-    stack_state: Any = None,
-) -> Any:
-    """`plan --adapt`'s gate (also deploy's): one (report, plan) per region, and the exit code.
-    Without `adapt`, the plan is the deployment as requested."""
-    from preflight.gate import exit_code_of_regions
-    from preflight.commands import run_plan
-
-    run = functools.partial(run_plan, max_age_hours=max_age_hours, adapt=adapt)
-    results, policy = _run_gate(
-        manifest, opts, run, strict=strict, save_plan=save_plan, stack_state=stack_state
-    )
-    return results, exit_code_of_regions([report for report, _ in results], policy)
 
 
 PLACE_EXAMPLES = """\b
@@ -611,19 +465,18 @@ Examples:
 @_timeout_option
 def place(manifest: str, all_regions: bool, accept: str, opts: GateOptions) -> ExitCode:
     """Rank regions for MANIFEST: fits as requested, fits with adaptations, does not fit."""
-    from preflight.fileio import write_output
-    from preflight.place import map_regions, placement_exit_code, placement_of, plan_region, render_placement
+    from preflight.place import run_place
 
-    results, policy = _run_gate(manifest, opts, plan_region, all_regions=all_regions, map_regions=map_regions)
-    placement, reports = placement_of(results, policy, accept)  # type: ignore[arg-type]
-    for fmt, path in _parse_reports(opts.reports):
-        write_output(path, render_placement(placement, reports, fmt))
-    text = render_placement(placement, reports, opts.fmt)
-    if opts.output:
-        write_output(opts.output, text)
-    else:
-        click.echo(text, nl=False)
-    return placement_exit_code(placement, policy)
+    result, code = run_place(
+        manifest,
+        opts,
+        _config(),
+        all_regions=all_regions,
+        accept=accept,
+        warn=_warn,  # type: ignore[arg-type]
+    )
+    _emit_result("place", result, opts)
+    return code
 
 
 SWEEP_EXAMPLES = """\b
@@ -691,79 +544,13 @@ def sweep(
 ) -> ExitCode:
     """Check MANIFEST in every account of an organisation (or of a file), in every region asked for."""
     from preflight.deadline import run_within
+    from preflight.sweep import SweepRequest, run_sweep_command, sweep_exit_code
 
+    request = SweepRequest(org, accounts_file, role_name, region_list, shard, out_dir, concurrency)
     with run_within(timeout):
-        return _sweep(manifest, org, accounts_file, role_name, region_list, shard, out_dir, concurrency, opts)
-
-
-def _sweep(
-    manifest: str,
-    org: bool,
-    accounts_file: str | None,
-    role_name: str,
-    region_list: str | None,
-    shard: str | None,
-    out_dir: str | None,
-    concurrency: int,
-    opts: GateOptions,
-) -> ExitCode:
-    from preflight import sweep as sw
-    from preflight.config import Config, active_skips
-    from preflight.fileio import check_outputs, write_output
-    from preflight.gate import GatePolicy
-    from preflight.manifest import load_manifest
-    from preflight.quotas.catalog import check_region
-    from preflight.terminal import output_width
-
-    if org == bool(accounts_file):
-        raise InputError("give --org (the organisation's accounts) or --accounts FILE, one of the two")
-    sw.check_flags(snapshot=opts.snapshot, stack_state=opts.stack_state, role_arn=opts.role_arn)
-    config = click.get_current_context().meta.get("tap-preflight.config", Config())
-    if isinstance(config, InputError):
-        raise config
-    policy = GatePolicy.from_flags(
-        opts.fail_on,  # type: ignore[arg-type]
-        allow_unknown=opts.allow_unknown,
-        soft_fail=opts.soft_fail,
-        skips=active_skips(config, opts.skips),
-    )
-    overrides = _parse_limits(opts.limits)
-    reports_to = _parse_reports(opts.reports)
-    shard_of = sw.parse_shard(shard)
-    sw.check_role_name(role_name)
-    sw.check_workers(concurrency)
-    check_outputs(_gate_outputs(opts), (manifest, accounts_file, opts.sandbox))
-    extra = [r.strip() for r in (region_list or "").split(",") if r.strip()]
-    for region in (*opts.regions, *extra):
-        check_region(region)
-    accounts = sw.read_accounts_file(accounts_file) if accounts_file else None
-    loaded = load_manifest(manifest, opts.environment)
-    regions = tuple(dict.fromkeys((*opts.regions, *extra))) or (loaded.doc.region,)
-    with _account_source(opts.sandbox, None, opts.profile, None, regions[0]) as base:
-        result, reports = sw.sweep(
-            loaded,
-            base,
-            policy,
-            regions=regions,
-            role_name=role_name,
-            accounts=accounts,
-            shard=shard_of,
-            workers=concurrency,
-            overrides=overrides,
-            warn_threshold=opts.warn_threshold,
-        )
-    if out_dir:
-        sw.write_reports(out_dir, reports)
-    for fmt, path in reports_to:
-        write_output(path, sw.render_sweep(result, reports, fmt, policy=policy))
-    to_stdout = opts.output is None
-    width = output_width() if to_stdout else None
-    text = sw.render_sweep(result, reports, opts.fmt, width=width, policy=policy)
-    if opts.output:
-        write_output(opts.output, text)
-    else:
-        click.echo(text, nl=False)
-    return sw.sweep_exit_code(result, policy)
+        run = run_sweep_command(manifest, opts, _config(), request)
+    _emit_result("sweep", run, opts)
+    return sweep_exit_code(run.result, run.policy)
 
 
 @main.command(
@@ -825,13 +612,20 @@ def deploy(
     Exit 0 deployed (or previewed); 1 NO_GO (or adaptations with --strict), nothing deployed; 2 bad
     input or a refused plan; 3 could not evaluate, no Pulumi CLI, or Pulumi failed.
     """
+    from preflight.commands import run_plan_command
     from preflight.deadline import run_within
     from preflight.deploy import DeployRequest, run_deploy
 
     def gate(stack_state: Any) -> Any:
         with run_within(timeout):
-            return _plan_gate(
-                manifest, opts, strict=strict, max_age_hours=max_age_hours, stack_state=stack_state
+            return run_plan_command(
+                manifest,
+                opts,
+                _config(),
+                warn=_warn,
+                strict=strict,
+                max_age_hours=max_age_hours,
+                stack_state=stack_state,
             )
 
     request = DeployRequest(
@@ -911,15 +705,7 @@ def quotas(fmt: str, output: str | None) -> ExitCode:
     "--env", "environment", help="Environment profile of the manifest (default: its defaultEnvironment)."
 )
 @click.option("--region", help="AWS region (default: the manifest's region).")
-@click.option("--profile", help="AWS profile from the shared config (boto3's credential chain otherwise).")
-@click.option("--role-arn", help="Assume this role first (another account).")
-@click.option("--sandbox", metavar="SCENARIO", cls=ScenarioOption, help=SANDBOX_HELP)
-@click.option(
-    "--snapshot",
-    "from_snapshot",
-    type=click.Path(dir_okay=False),
-    help="Start from an existing snapshot (to redact it or turn it into a scenario).",
-)
+@account_options()
 @click.option(
     "-o",
     "--output",
@@ -938,10 +724,7 @@ def snapshot_command(
     manifest: str,
     environment: str | None,
     region: str | None,
-    profile: str | None,
-    role_arn: str | None,
-    sandbox: str | None,
-    from_snapshot: str | None,
+    account: AccountOptions,
     output: str | None,
     as_scenario: str | None,
     redact: bool,
@@ -949,35 +732,22 @@ def snapshot_command(
     """Record the account's limits and usage, to run check and plan offline (--snapshot).
 
     Usage leaves the stack's own resources out, so a snapshot belongs to MANIFEST's stack: one
-    manifest, environment and region. It holds no credential; --redact masks the account id.
+    manifest, environment and region. It holds no credential; --redact masks the account id. From
+    --snapshot FILE: a copy of that snapshot (to redact it, or to turn it into a scenario).
     """
-    from preflight.fileio import check_outputs, write_output
-    from preflight.manifest import load_manifest
-    from preflight.quotas.catalog import check_region
-    from preflight.snapshot import scenario_yaml, snapshot_json, take_snapshot, unknown_quotas
+    from preflight.commands import run_snapshot
 
-    output = output or (None if as_scenario else "-")
-    check_outputs([("-o", output), ("--as-scenario", as_scenario)], (manifest, from_snapshot, sandbox))
-    if region is not None:
-        check_region(region)
-    loaded = load_manifest(manifest, environment)
-    region = region or loaded.doc.region
-    with (
-        _account_source(sandbox, from_snapshot, profile, role_arn, region) as source,
-        _progress() as progress,
-    ):
-        state = take_snapshot(loaded, source, region, progress=progress)
-    if as_scenario:
-        write_output(as_scenario, scenario_yaml(state, redact=redact))
-    if output:
-        write_output(output, snapshot_json(state, redact=redact))
-    unknown = unknown_quotas(state)
+    unknown = run_snapshot(
+        manifest,
+        environment=environment,
+        region=region,
+        account=account,
+        output=output,
+        as_scenario=as_scenario,
+        redact=redact,
+    )
     if unknown:
-        click.echo(
-            f"tap-preflight: warning: {len(unknown)} quota(s) could not be read and will be UNKNOWN: "
-            + ", ".join(unknown),
-            err=True,
-        )
+        _warn(f"{len(unknown)} quota(s) could not be read and will be UNKNOWN: " + ", ".join(unknown))
     return ExitCode.GO
 
 
@@ -1013,10 +783,7 @@ Examples:
 @click.option("--submit", is_flag=True, help="File the requests. Without it nothing in the account changes.")
 @click.option("--offline", is_flag=True, help="Only list the file's requests; call no AWS API.")
 @click.option("--region", help="Region of regional quotas (default: the file's). Global ones: us-east-1.")
-@click.option("--profile", help="AWS profile from the shared config (boto3's credential chain otherwise).")
-@click.option("--role-arn", help="Assume this role first (another account).")
-@click.option("--sandbox", metavar="SCENARIO", cls=ScenarioOption, help=SANDBOX_HELP)
-@click.option("--endpoint-url", help="Send AWS calls to this endpoint (an emulated account).")
+@account_options(without=("snapshot",))
 @click.option(
     "--format",
     "fmt",
@@ -1035,10 +802,7 @@ def request_increases(
     submit: bool,
     offline: bool,
     region: str | None,
-    profile: str | None,
-    role_arn: str | None,
-    sandbox: str | None,
-    endpoint_url: str | None,
+    account: AccountOptions,
     fmt: str,
     output: str | None,
 ) -> ExitCode:
@@ -1047,70 +811,23 @@ def request_increases(
     Skips quotas with an open request or already raised enough; quotas AWS does not raise are reported
     as needing a design change. Exit 0 on success, 2 on a bad file, 3 when an AWS call failed.
     """
-    from preflight.increases import ServiceQuotas, list_offline, load_requested, run_increases
-
-    if old_report_file:
-        click.echo("tap-preflight: warning: --report is deprecated here: use --from-report", err=True)
-        report_file = report_file or old_report_file
-    if bool(plan_file) == bool(report_file):
-        raise InputError("request-increases needs one of --plan FILE or --from-report FILE")
-    if offline and (submit or sandbox or endpoint_url or profile or role_arn):
-        raise InputError("--offline calls no AWS API: it excludes --submit and the account options")
-    if sandbox and endpoint_url:
-        raise InputError("--sandbox and --endpoint-url exclude each other")
-    from preflight.aws import check_endpoint_url
-    from preflight.fileio import check_outputs
-    from preflight.quotas.catalog import check_region
-
-    if endpoint_url:
-        check_endpoint_url(endpoint_url)
-    if region is not None:
-        check_region(region)
-    output = None if output == "-" else output
-    check_outputs([("-o", output or "-")], (plan_file, report_file))
-    requested = load_requested(plan_file or report_file or "", "plan" if plan_file else "report")
-    region = region or requested.region
-    if offline:
-        result = list_offline(requested, region)
-    else:
-        with _quota_account(sandbox, endpoint_url, profile, role_arn, region) as aws, _progress() as progress:
-            result = run_increases(
-                requested, ServiceQuotas(aws), region=region, submit=submit, progress=progress
-            )
+    from preflight.commands import run_request_increases
     from preflight.formats import render_result
     from preflight.terminal import output_width, use_color
 
-    to_stdout = output in (None, "-")
+    if old_report_file:
+        _warn("--report is deprecated here: use --from-report")
+        report_file = report_file or old_report_file
+    output = None if output == "-" else output
+    result = run_request_increases(
+        plan_file, report_file, account=account, region=region, submit=submit, offline=offline, output=output
+    )
+    to_stdout = output is None
     width = output_width() if to_stdout else None
-    text = render_result("increases", result, fmt, color=to_stdout and use_color(), width=width)  # type: ignore[arg-type]
-    if output:
-        from preflight.fileio import write_output
-
-        write_output(output, text)
-    else:
-        click.echo(text, nl=False)
+    _write(render_result("increases", result, fmt, color=to_stdout and use_color(), width=width), output)  # type: ignore[arg-type]
     for failed in result.errors:
         click.echo(f"tap-preflight: error: {failed.quota_code}: {failed.detail}", err=True)
     return ExitCode.ENVIRONMENT if result.errors else ExitCode.GO
-
-
-@contextmanager
-def _quota_account(
-    sandbox: str | None, endpoint_url: str | None, profile: str | None, role_arn: str | None, region: str
-) -> Iterator[Any]:
-    """An `Aws` for request-increases: the emulated account, an endpoint, or boto3's credential chain."""
-    from preflight.aws import Aws, AwsCallError
-    from preflight.errors import AwsAccessError
-    from preflight.commands import sandbox_account
-
-    try:
-        if sandbox:
-            with sandbox_account(sandbox, region) as account:
-                yield Aws(region, endpoint_url=account.endpoint_url, credentials=account.credentials)
-        else:
-            yield Aws(region, profile=profile, endpoint_url=endpoint_url, role_arn=role_arn)
-    except AwsCallError as exc:  # AssumeRole failing: the account cannot be used at all
-        raise AwsAccessError.of_call(exc) from exc
 
 
 @main.command(
@@ -1269,13 +986,7 @@ Examples:
 @click.option(
     "--manifest", type=click.Path(), help="The plan's manifest (default: its recorded path in this project)."
 )
-@click.option(
-    "--sandbox",
-    metavar="SCENARIO",
-    cls=ScenarioOption,
-    help="Rehearse in a fresh emulated account: {scenarios}, or a scenario file.",
-)
-@click.option("--endpoint-url", help="Rehearse in a running emulated account (tap-preflight sandbox serve).")
+@account_options(without=("profile", "role_arn", "snapshot"))
 @click.option(
     "--force", is_flag=True, help="Rehearse a plan the program would refuse (NO_GO, stale, foreign)."
 )
@@ -1295,21 +1006,21 @@ Examples:
 def rehearse(
     plan_path: str,
     manifest: str | None,
-    sandbox: str | None,
-    endpoint_url: str | None,
+    account: AccountOptions,
     force: bool,
     allow_remote_endpoint: bool,
     update: bool,
     fmt: str,
 ) -> ExitCode:
-    """Deploy the plan's program into an emulated account, resource by resource, and report."""
+    """Deploy the plan's program into an emulated account (a fresh --sandbox, or a running one at
+    --endpoint-url), resource by resource, and report."""
     from preflight.program.rehearse import rehearse_plan_file
 
     result = rehearse_plan_file(
         plan_path,
         manifest=manifest,
-        sandbox=sandbox,
-        endpoint_url=endpoint_url,
+        sandbox=account.sandbox,
+        endpoint_url=account.endpoint_url,
         force=force,
         allow_remote_endpoint=allow_remote_endpoint,
         update=update,

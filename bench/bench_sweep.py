@@ -72,9 +72,9 @@ def _control(endpoint: str, path: str, method: str = "GET") -> dict:
 
 
 def run(scenario: str, latency_ms: int) -> dict:
+    from preflight.accountsource import LiveAccount
     from preflight.gate import GatePolicy
     from preflight.manifest import load_manifest
-    from preflight.commands import LiveAccount
     from preflight.sweep import DEFAULT_ROLE, DEFAULT_WORKERS, sweep
 
     proc, endpoint, setup_s = start_sandbox(scenario, latency_ms)

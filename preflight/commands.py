@@ -1,23 +1,24 @@
-"""The commands' work, behind the CLI: where the account comes from, and `check` end to end.
+"""The commands' flows, behind the CLI: each command's work from its parsed options to its result.
 
-An account comes from one of three sources behind one small interface: a live AWS account (boto3's
-credential chain, `AWS_ENDPOINT_URL` honoured as boto3 does), the built-in emulated account
-(`--sandbox SCENARIO`), or a snapshot file (`--snapshot`, offline).
+`cli.py` declares the commands and their flags and calls one function here per command; the account
+comes from `accountsource` (one interface for every source), the verdict from `gate`, the text from
+`formats`. `check` is `run_check` per region; `plan` and `deploy` are `run_plan`; `place` plans every
+region and ranks them; `sweep` checks every account and region; `snapshot` and `request-increases`
+read or write what the gate reads.
 """
 
 from __future__ import annotations
 
 import atexit
-import contextlib
 import gc
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from preflight import __version__, collector
+from preflight import __version__
 from preflight.account import AccountState, Progress
-from preflight.accountsource import AccountSource
+from preflight.accountsource import AccountOptions, AccountSource, open_account, open_aws
+from preflight.config import Config
 from preflight.conflicts import StackState, checks_for, zone_placement
 from preflight.decisions import decisions_of
 from preflight.errors import InputError
@@ -25,112 +26,20 @@ from preflight.evaluate import DEFAULT_WARN_THRESHOLD, evaluate, increase_reques
 from preflight.gate import GatePolicy, overrides_of, verdict_for
 from preflight.manifest import Manifest
 from preflight.model import Deployment, ManifestRef, Plan
+from preflight.options import GateOptions
 from preflight.report import CheckFinding, Finding, Report, Stats
 from preflight.skips import suppress
 
-PLACEHOLDER_AZS = tuple(f"az-{i}" for i in range(1, 7))  # names do not depend on the zones
+if TYPE_CHECKING:
+    from preflight.increases import IncreasesResult
+    from preflight.planner import PlanResult
+
+Warn = Callable[[str], None]  # a warning for the user (the CLI prints it on stderr)
 
 # A run leaves ~150,000 objects alive (botocore's models, pydantic's schemas); the interpreter's last
 # cyclic collection walks them all (0.3-0.7 s measured) only to free memory the OS takes back anyway.
 # Frozen objects are skipped by that collection; every finalizer, flush and close still runs.
 atexit.register(gc.freeze)
-
-
-def stack_of(manifest: Manifest, region: str):  # -> usage.Stack (imported lazily: it pulls botocore)
-    from preflight.quotas.usage import Stack
-
-    return Stack.of(manifest.requested(region, PLACEHOLDER_AZS))
-
-
-@dataclass(frozen=True)
-class LiveAccount:
-    profile: str | None = None
-    endpoint_url: str | None = None
-    role_arn: str | None = None
-    credentials: tuple[str, ...] | None = None  # (key, secret[, session token])
-
-    def read(
-        self, manifest: Manifest, region: str, overrides: dict[str, float], progress: Progress | None
-    ) -> AccountState:
-        # Making clients parses ~100,000 objects of service models: kept, and frozen after.
-        with collector.paused(freeze=True):
-            return self._read(manifest, region, overrides, progress)
-
-    def _read(
-        self, manifest: Manifest, region: str, overrides: dict[str, float], progress: Progress | None
-    ) -> AccountState:
-        from concurrent.futures import Future, ThreadPoolExecutor
-
-        from preflight.account import read_account
-        from preflight.aws import Aws
-        from preflight.conflicts import Evidence, read_evidence
-
-        aws = Aws(
-            region,
-            profile=self.profile,
-            endpoint_url=self.endpoint_url,
-            role_arn=self.role_arn,
-            credentials=self.credentials,
-        )
-        from preflight.quotas.usage import Reads
-
-        names = manifest.requested(region, PLACEHOLDER_AZS)
-        stack = stack_of(manifest, region)
-        reads = Reads(aws, stack)  # listings both readers need are made once
-        # Who owns the stack's names is read alongside the quotas (both only read), from when the
-        # quotas' clients exist: making clients takes the GIL, and EC2's reads must not wait for
-        # the name checks' clients to be made first.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="evidence") as pool:
-            started: list[Future[Evidence]] = []
-            state = read_account(
-                aws,
-                stack,
-                overrides=overrides,
-                progress=progress,
-                reads=reads,
-                clients_made=lambda: started.append(pool.submit(read_evidence, aws, names, reads)),
-            )
-            found = started[0].result()
-        return state.model_copy(
-            update={
-                "evidence": found,
-                "api_calls": dict(sorted(aws.stats.counts.items())),
-                "elapsed_s": round(aws.stats.elapsed(), 3),
-            }
-        )
-
-
-@dataclass(frozen=True)
-class SnapshotAccount:
-    path: str
-
-    def read(
-        self, manifest: Manifest, region: str, overrides: dict[str, float], progress: Progress | None
-    ) -> AccountState:
-        from preflight.snapshot import load_snapshot
-
-        state = load_snapshot(self.path)
-        if state.region != region:
-            raise InputError(f"snapshot is for region {state.region}, not {region}", file=self.path)
-        if (state.stack.project, state.stack.environment) != (manifest.name, manifest.environment):
-            raise InputError(
-                f"snapshot was taken for stack {state.stack.project}/{state.stack.environment}, "
-                f"not {manifest.name}/{manifest.environment}",
-                file=self.path,
-            )
-        return state.with_overrides(overrides)
-
-
-@contextlib.contextmanager
-def sandbox_account(scenario: str, region: str, role_arn: str | None = None) -> Iterator[LiveAccount]:
-    """A LiveAccount pointed at an in-process emulated account running `scenario`."""
-    from preflight.sandbox import Sandbox, load_scenario
-
-    loaded = load_scenario(scenario)
-    with Sandbox(loaded, region=region) as sandbox:
-        yield LiveAccount(
-            endpoint_url=sandbox.endpoint_url, credentials=("testing", "testing"), role_arn=role_arn
-        )
 
 
 def manifest_ref(manifest: Manifest) -> ManifestRef:
@@ -253,16 +162,12 @@ def run_plan(
         azs, placed = zone_placement(
             state.azs, manifest.requested(region, state.azs), state.evidence, manifest.line_of("vpc")
         )
-    placed_state = state.model_copy(update={"azs": azs})
-    result = plan(manifest, placed_state, policy, warn_threshold=warn_threshold, adapt=adapt)
+    result = plan(
+        manifest, state.model_copy(update={"azs": azs}), policy, warn_threshold=warn_threshold, adapt=adapt
+    )
     checks = suppress(checks_for(result.adapted, state.evidence, stack_state=stack_state), policy.skips)
     adaptations = (placed, *result.adaptations) if placed else result.adaptations
-    # A name taken or a service not offered is not something the planner can adapt around: it blocks.
-    verdict = result.verdict
-    if verdict_for(checks, policy) == "NO_GO":
-        verdict = "NO_GO"
-    elif placed and verdict == "GO":
-        verdict = "GO_WITH_ADAPTATIONS"
+    verdict = _plan_verdict(result.verdict, checks, policy, placed=placed is not None)
     report = make_report(
         manifest,
         state,
@@ -275,7 +180,29 @@ def run_plan(
         notes=result.notes,
         overrides=overrides_of(policy, overrides or {}),
     )
-    plan_file = Plan(
+    return report, _plan_file(manifest, state, result, verdict, adaptations, max_age_hours)
+
+
+def _plan_verdict(verdict: str, checks: Iterable[CheckFinding], policy: GatePolicy, *, placed: bool) -> str:
+    """The planner's verdict, after the checks: a name taken or a service not offered is not something
+    the planner can adapt around, it blocks; a zone placement is an adaptation."""
+    if verdict_for(list(checks), policy) == "NO_GO":
+        return "NO_GO"
+    if placed and verdict == "GO":
+        return "GO_WITH_ADAPTATIONS"
+    return verdict
+
+
+def _plan_file(
+    manifest: Manifest,
+    state: AccountState,
+    result: PlanResult,
+    verdict: str,
+    adaptations: tuple[Any, ...],
+    max_age_hours: float,
+) -> Plan:
+    """The plan file the Pulumi program deploys."""
+    return Plan(
         verdict=verdict,
         environment=manifest.environment,
         region=state.region,
@@ -290,8 +217,214 @@ def run_plan(
         deployment=result.adapted,
         current=state.current,
     )
-    return report, plan_file
 
 
 def plan_json(plan: Plan) -> str:
     return plan.model_dump_json(by_alias=True, indent=2) + "\n"
+
+
+# --- the gate commands: check, plan, deploy, place ---------------------------------------------------
+
+
+def _in_order(fn: Callable[[str], Any], regions: tuple[str, ...]) -> list[Any]:
+    return [fn(region) for region in regions]
+
+
+def run_gate(
+    manifest: str,
+    opts: GateOptions,
+    config: Config,
+    run_region: Callable[..., Any],
+    *,
+    warn: Warn,
+    strict: bool = False,
+    save_plan: str | None = None,
+    all_regions: bool = False,
+    map_regions: Callable[..., list[Any]] | None = None,
+    stack_state: StackState | None = None,
+) -> tuple[list[Any], GatePolicy]:
+    """Load the manifest, read each region's account and run `run_region` on it; one result per region
+    (`map_regions(fn, regions)` runs them, in order by default; `all_regions`: the account's enabled ones;
+    `stack_state`: deploy's export of the stack, else --stack-state's file)."""
+    from preflight.accountsource import enabled_regions
+    from preflight.skips import skip_messages
+    from preflight.terminal import progress_line
+
+    policy = opts.policy(config, strict=strict)
+    overrides = opts.overrides()
+    loaded, regions, stack_state = _gate_inputs(manifest, opts, save_plan, stack_state)
+    with open_account(opts.account, regions[0]) as source, progress_line() as progress:
+        if all_regions:
+            regions = enabled_regions(source, regions[0])
+
+        def one(region: str) -> Any:
+            return run_region(
+                loaded,
+                source,
+                region,
+                policy,
+                overrides=overrides,
+                warn_threshold=opts.warn_threshold,
+                progress=progress,
+                stack_state=stack_state,
+            )
+
+        results = (map_regions or _in_order)(one, regions)
+    # Each region's report (plan and deploy give (report, plan) pairs; place may give other results).
+    reports = [r[0] if isinstance(r, tuple) else r for r in results]
+    reports = [r for r in reports if isinstance(r, Report)]
+    for message in skip_messages(reports, policy.skips):  # a FAIL stays FAIL, and the user hears why
+        warn(message)
+    return results, policy
+
+
+def _gate_inputs(
+    manifest: str, opts: GateOptions, save_plan: str | None, stack_state: StackState | None
+) -> tuple[Manifest, tuple[str, ...], StackState | None]:
+    """Every flag and input checked before the account is read: the manifest, its regions, the state."""
+    from preflight.fileio import check_outputs
+    from preflight.manifest import load_manifest
+    from preflight.quotas.catalog import check_region
+
+    account = opts.account.check()
+    check_outputs(opts.outputs(("--save-plan", save_plan)), (manifest, account.snapshot, account.sandbox))
+    for region in opts.regions:
+        check_region(region)
+    loaded = load_manifest(manifest, opts.environment)
+    if opts.stack_state:
+        from preflight.conflicts import load_stack_state
+
+        stack_state = load_stack_state(opts.stack_state)
+    regions = tuple(dict.fromkeys(opts.regions)) or (loaded.doc.region,)
+    if account.snapshot and len(regions) > 1:
+        raise InputError("a snapshot holds one region: give one --region with --snapshot")
+    return loaded, regions, stack_state
+
+
+def run_check_command(
+    manifest: str, opts: GateOptions, config: Config, *, warn: Warn
+) -> tuple[list[Report], Any]:
+    """`check`: one report per region, and the exit code."""
+    from preflight.gate import exit_code_of_regions
+
+    reports, policy = run_gate(manifest, opts, config, run_check, warn=warn)
+    return reports, exit_code_of_regions(reports, policy)
+
+
+def run_plan_command(
+    manifest: str,
+    opts: GateOptions,
+    config: Config,
+    *,
+    warn: Warn,
+    strict: bool,
+    max_age_hours: float,
+    save_plan: str | None = None,
+    adapt: bool = True,
+    stack_state: StackState | None = None,
+) -> tuple[list[tuple[Report, Plan]], Any]:
+    """`plan` (also deploy's gate): one (report, plan) per region, and the exit code.
+    Without `adapt`, the plan is the deployment as requested."""
+    import functools
+
+    from preflight.gate import exit_code_of_regions
+
+    if save_plan and len(set(opts.regions)) > 1 and "{region}" not in save_plan:
+        raise InputError(
+            "with several regions, --save-plan needs {region} in the file name (plan-{region}.json)"
+        )
+    run = functools.partial(run_plan, max_age_hours=max_age_hours, adapt=adapt)
+    results, policy = run_gate(
+        manifest, opts, config, run, warn=warn, strict=strict, save_plan=save_plan, stack_state=stack_state
+    )
+    return results, exit_code_of_regions([report for report, _ in results], policy)
+
+
+def save_plans(results: Iterable[tuple[Report, Plan]], save_plan: str | None) -> list[str]:
+    """Each region's plan file (`{region}` in the name: one per region); the paths written (not stdout)."""
+    from preflight.fileio import STDIO, write_output
+
+    written = []
+    for _, plan_file in results:
+        if save_plan:
+            path = save_plan.replace("{region}", plan_file.region)
+            write_output(path, plan_json(plan_file))
+            written += [path] if path != STDIO else []
+    return written
+
+
+# --- snapshot -----------------------------------------------------------------------------------------
+
+
+def run_snapshot(
+    manifest: str,
+    *,
+    environment: str | None,
+    region: str | None,
+    account: AccountOptions,
+    output: str | None,
+    as_scenario: str | None,
+    redact: bool,
+) -> list[str]:
+    """`snapshot`: the account read as it is (no --limit overrides), written; the quotas not read."""
+    from preflight.fileio import check_outputs, write_output
+    from preflight.manifest import load_manifest
+    from preflight.quotas.catalog import check_region
+    from preflight.snapshot import scenario_yaml, snapshot_json, unknown_quotas
+    from preflight.terminal import progress_line
+
+    output = output or (None if as_scenario else "-")
+    account.check()
+    check_outputs(
+        [("-o", output), ("--as-scenario", as_scenario)], (manifest, account.snapshot, account.sandbox)
+    )
+    if region is not None:
+        check_region(region)
+    loaded = load_manifest(manifest, environment)
+    region = region or loaded.doc.region
+    with open_account(account, region) as source, progress_line() as progress:
+        state = source.read(loaded, region, {}, progress)
+    if as_scenario:
+        write_output(as_scenario, scenario_yaml(state, redact=redact))
+    if output:
+        write_output(output, snapshot_json(state, redact=redact))
+    return unknown_quotas(state)
+
+
+# --- request-increases --------------------------------------------------------------------------------
+
+
+def run_request_increases(
+    plan_file: str | None,
+    report_file: str | None,
+    *,
+    account: AccountOptions,
+    region: str | None,
+    submit: bool,
+    offline: bool,
+    output: str | None,
+) -> IncreasesResult:
+    """`request-increases`: the file's requests, listed offline or checked against the account (and
+    filed with `submit`)."""
+    from preflight.fileio import check_outputs
+    from preflight.increases import ServiceQuotas, list_offline, load_requested, run_increases
+    from preflight.quotas.catalog import check_region
+    from preflight.terminal import progress_line
+
+    if bool(plan_file) == bool(report_file):
+        raise InputError("request-increases needs one of --plan FILE or --from-report FILE")
+    if offline and (submit or account.touches_aws()):
+        raise InputError("--offline calls no AWS API: it excludes --submit and the account options")
+    account.check()
+    if region is not None:
+        check_region(region)
+    check_outputs([("-o", output or "-")], (plan_file, report_file))
+    requested = load_requested(plan_file or report_file or "", "plan" if plan_file else "report")
+    region = region or requested.region
+    if offline:
+        return list_offline(requested, region)
+    with (
+        open_aws(account, region, why="request-increases asks Service Quotas") as aws,
+        progress_line() as progress,
+    ):
+        return run_increases(requested, ServiceQuotas(aws), region=region, submit=submit, progress=progress)

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 OWN_FILE = ".tap-preflight.toml"
 PYPROJECT = "pyproject.toml"
-GATE_COMMANDS = ("check", "plan", "deploy")
+GATE_COMMANDS = ("check", "plan", "deploy", "place", "sweep")
 FORMATS = ("table", "json", "markdown", "sarif", "junit", "github")
 FAIL_ON = ("warn", "fail", "unknown")
 SKIP_KEYS = ("quota", "scope", "reason", "expires")

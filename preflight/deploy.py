@@ -219,8 +219,8 @@ def final_refusal(plan: Plan, report: Report) -> str | None:
 @contextlib.contextmanager
 def plan_file(request: DeployRequest, fresh: Plan) -> Iterator[str]:
     """The plan file Pulumi will read: the reviewed one, --save-plan, or a file removed afterwards."""
-    from preflight.fileio import write_atomic
     from preflight.commands import plan_json
+    from preflight.fileio import write_atomic
 
     if request.reviewed_plan:
         yield os.path.abspath(request.reviewed_plan)

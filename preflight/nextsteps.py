@@ -26,6 +26,7 @@ class Invocation:
     snapshot: str | None = None
     profile: str | None = None
     role_arn: str | None = None
+    endpoint_url: str | None = None
     limits: tuple[str, ...] = ()
     allow_unknown: bool = False
     adapt: bool = False  # the run was `plan --adapt`
@@ -89,6 +90,8 @@ def _gate_argv(report: Report, inv: Invocation, command: str, *, adapt: bool) ->
         argv += ["--profile", inv.profile]
     if inv.role_arn:
         argv += ["--role-arn", inv.role_arn]
+    if inv.endpoint_url:
+        argv += ["--endpoint-url", inv.endpoint_url]
     for limit in inv.limits:
         argv += ["--limit", limit]
     if inv.allow_unknown and command == "plan":
@@ -105,4 +108,6 @@ def _quota_account_args(inv: Invocation) -> list[str]:
         argv += ["--profile", inv.profile]
     if inv.role_arn:
         argv += ["--role-arn", inv.role_arn]
+    if inv.endpoint_url:
+        argv += ["--endpoint-url", inv.endpoint_url]
     return argv

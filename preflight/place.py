@@ -10,12 +10,17 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Literal, TypeVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from preflight.errors import ExitCode, PreflightError
 from preflight.gate import GatePolicy
 from preflight.model import Frozen
 from preflight.report import Report
+
+if TYPE_CHECKING:
+    from preflight.config import Config
+    from preflight.options import GateOptions
 
 Fit = Literal["FITS", "FITS_ADAPTED", "DOES_NOT_FIT", "UNKNOWN"]
 Accept = Literal["requested", "adapted"]
@@ -65,27 +70,6 @@ def map_regions(fn: Callable[[T], R], regions: Iterable[T], workers: int = MAX_W
         return [fn(item) for item in items]
     with ThreadPoolExecutor(max_workers=min(workers, len(items)), thread_name_prefix="region") as pool:
         return list(pool.map(fn, items))
-
-
-def enabled_regions(source: Any, home_region: str) -> tuple[str, ...]:
-    """The account's enabled regions (EC2 DescribeRegions: opted in or needing no opt-in), sorted."""
-    from preflight.aws import Aws, call
-    from preflight.errors import InputError
-    from preflight.commands import LiveAccount
-
-    if not isinstance(source, LiveAccount):
-        raise InputError("--all-regions reads the account's regions: not with --snapshot")
-    aws = Aws(
-        home_region,
-        profile=source.profile,
-        endpoint_url=source.endpoint_url,
-        role_arn=source.role_arn,
-        credentials=source.credentials,
-    )
-    regions = call(aws.client("ec2"), "DescribeRegions")["Regions"]
-    return tuple(
-        sorted(r["RegionName"] for r in regions if r.get("OptInStatus", "opted-in") != "not-opted-in")
-    )
 
 
 def classify(report: Report, policy: GatePolicy) -> RegionFit:
@@ -148,53 +132,10 @@ def placement_exit_code(placement: Placement, policy: GatePolicy) -> ExitCode:
     return ExitCode.ENVIRONMENT if "UNKNOWN" in fits else ExitCode.NO_GO
 
 
-def _summary(f: RegionFit) -> str:
-    match f.fit:
-        case "FITS":
-            return "as requested"
-        case "FITS_ADAPTED":
-            cost = f", {f.monthly_cost_delta_usd:+.2f} USD/month" if f.monthly_cost_delta_usd else ""
-            return f"{len(f.adaptations)} adaptation(s){cost}: " + "; ".join(f.adaptations)
-        case "DOES_NOT_FIT":
-            return "needs: " + "; ".join(f.increases) if f.increases else "no adaptation fits"
-        case _:
-            return f.detail or "could not evaluate"
-
-
-def render_placement_table(placement: Placement) -> str:
-    rows = [("rank", "region", "fit", "details")]
-    rows += [(str(i), f.region, FIT_TEXT[f.fit], _summary(f)) for i, f in enumerate(placement.regions, 1)]
-    widths = [max(len(r[i]) for r in rows) for i in range(3)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r[:3], widths, strict=True)) + "  " + r[3] for r in rows]
-    return "\n".join(line.rstrip() for line in lines) + "\n" + _closing(placement) + "\n"
-
-
-def render_placement_markdown(placement: Placement) -> str:
-    from preflight.formats.markdown import code, table_lines, text
-
-    icon = {"FITS": "✅", "FITS_ADAPTED": "⚠️", "DOES_NOT_FIT": "❌", "UNKNOWN": "❔"}
-    rows = [
-        [str(i), code(f.region, cell=True), f"{icon[f.fit]} {FIT_TEXT[f.fit]}", text(_summary(f))]
-        for i, f in enumerate(placement.regions, 1)
-    ]
-    out = ["### tap-preflight place", "", *table_lines(("rank", "region", "fit", "details"), rows)]
-    return "\n".join([*out, "", text(_closing(placement))]) + "\n"
-
-
-def _closing(placement: Placement) -> str:
-    best = [f.region for f in placement.regions if f.fit == "FITS"]
-    adapted = [f.region for f in placement.regions if f.fit == "FITS_ADAPTED"]
-    if best:
-        return f"Fits as requested in: {', '.join(best)}."
-    if adapted:
-        return f"Fits only with adaptations, best first: {', '.join(adapted)}."
-    return "Fits in none of the regions checked."
-
-
 def plan_region(manifest: Any, source: Any, region: str, policy: GatePolicy, **kwargs: Any) -> Any:
     """One region planned as `plan --adapt` plans it: its report, or a RegionFit when it cannot be read."""
-    from preflight.errors import InputError
     from preflight.commands import run_plan
+    from preflight.errors import InputError
 
     try:
         report, _ = run_plan(manifest, source, region, policy, **kwargs)
@@ -214,21 +155,32 @@ def placement_of(
     return Placement(accept=accept, regions=rank(fits)), reports
 
 
-def render_placement(placement: Placement, reports: list[Report], fmt: str) -> str:
-    """The ranking in `fmt`; SARIF, JUnit and GitHub annotations carry the regions' own reports."""
-    match fmt:
-        case "json":
-            return placement.to_json()
-        case "markdown":
-            return render_placement_markdown(placement)
-        case "table":
-            return render_placement_table(placement)
-        case _:
-            from preflight.formats import render_many
+@dataclass(frozen=True)
+class PlaceResult:
+    """`place`'s result as the formats take it: the ranking, and the regions' own reports (what SARIF,
+    JUnit and GitHub annotations carry)."""
 
-            if not reports:  # nothing to annotate: say why, exit 3
-                from preflight.errors import EnvironmentProblem
+    placement: Placement
+    reports: tuple[Report, ...] = ()
 
-                why = "; ".join(f"{f.region}: {f.detail}" for f in placement.regions)
-                raise EnvironmentProblem(f"no region could be read, no {fmt} report to write ({why})")
-            return render_many(reports, fmt)  # type: ignore[arg-type]
+    def to_json(self) -> str:
+        return self.placement.to_json()
+
+
+def run_place(
+    manifest: str,
+    opts: GateOptions,
+    config: Config,
+    *,
+    all_regions: bool,
+    accept: Accept,
+    warn: Callable[[str], None],
+) -> tuple[PlaceResult, ExitCode]:
+    """`place`: every region planned as `plan --adapt` plans it, ranked; and the exit code."""
+    from preflight.commands import run_gate
+
+    results, policy = run_gate(
+        manifest, opts, config, plan_region, warn=warn, all_regions=all_regions, map_regions=map_regions
+    )
+    placement, reports = placement_of(results, policy, accept)
+    return PlaceResult(placement, tuple(reports)), placement_exit_code(placement, policy)

@@ -18,18 +18,14 @@ import json
 import math
 import re
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import ValidationError
 
-from preflight.account import SNAPSHOT_SCHEMA, AccountState, Progress
+from preflight.account import SNAPSHOT_SCHEMA, AccountState
 from preflight.errors import InputError
 from preflight.quotas import catalog
 from preflight.strictjson import json_line, load_json_object
-
-if TYPE_CHECKING:  # runtime imports would pull the manifest and boto3 into every snapshot load
-    from preflight.accountsource import AccountSource
-    from preflight.manifest import Manifest
 
 REDACTED_ACCOUNT = "************"
 # AWS access key ids (long-term AKIA, temporary ASIA): never written, even inside an error text.
@@ -108,13 +104,6 @@ def _check_values(state: AccountState, path: str) -> None:
 
 
 # --- taking and writing ------------------------------------------------------------------------------
-
-
-def take_snapshot(
-    manifest: Manifest, source: AccountSource, region: str, *, progress: Progress | None = None
-) -> AccountState:
-    """Read the account for `manifest`'s stack, as it is: no --limit overrides in a snapshot."""
-    return source.read(manifest, region, {}, progress)
 
 
 def snapshot_json(state: AccountState, *, redact: bool = False) -> str:

@@ -24,14 +24,18 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
-from typing import Any, Literal, TextIO
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from preflight.errors import AwsAccessError, ExitCode, InputError, PreflightError
 from preflight.gate import GatePolicy, exit_code, overrides_of
 from preflight.model import Frozen
 from preflight.quotas.catalog import partition_of
 from preflight.report import CheckFinding, Finding, Override, Report
+
+if TYPE_CHECKING:
+    from preflight.config import Config
+    from preflight.options import GateOptions
 
 SWEEP_SCHEMA = "tap-preflight/sweep/v1"
 DEFAULT_ROLE = "OrganizationAccountAccessRole"  # what Organizations' CreateAccount makes in a member
@@ -50,6 +54,19 @@ STATUS_OF_EXIT: dict[int, TargetStatus] = {
     ExitCode.ENVIRONMENT: "UNKNOWN",
 }
 SEVERITY = {"FAIL": 0, "UNKNOWN": 1, "WARN": 2, "SUPPRESSED": 3, "OK": 4}
+
+
+@dataclass(frozen=True)
+class SweepRequest:
+    """What `sweep` adds to the gate's options: whose accounts, which role, which shard, where to."""
+
+    org: bool
+    accounts_file: str | None
+    role_name: str = "OrganizationAccountAccessRole"
+    region_list: str | None = None  # --regions a,b
+    shard: str | None = None  # I/N
+    out_dir: str | None = None
+    concurrency: int = 8
 
 
 class Account(Frozen):
@@ -104,6 +121,19 @@ class SweepResult(Frozen):
     def to_json(self) -> str:
         body = self.model_dump(mode="json")
         return json.dumps({"schema": body.pop("schema_"), **body, "counts": self.counts()}, indent=2) + "\n"
+
+
+@dataclass(frozen=True)
+class SweepRun:
+    """A sweep's result as the formats take it: the summary, every target's report, the gate's policy
+    (the JUnit view fails what the policy fails)."""
+
+    result: SweepResult
+    reports: tuple[Report, ...] = ()
+    policy: GatePolicy = field(default_factory=GatePolicy)
+
+    def to_json(self) -> str:
+        return self.result.to_json()
 
 
 @dataclass(frozen=True)
@@ -286,16 +316,8 @@ class RoleSessions:
         return replace(self.base, profile=None, role_arn=None, credentials=found)
 
     def _assume(self, arn: str, region: str) -> tuple[str, ...] | PreflightError:
-        from preflight.aws import Aws
-
         try:
-            aws = Aws(
-                region,
-                profile=self.base.profile,
-                endpoint_url=self.base.endpoint_url,
-                role_arn=arn,
-                credentials=self.base.credentials,
-            )
+            aws = self.base.aws(region, role_arn=arn)
         except PreflightError as exc:
             return exc
         return aws.session_credentials()
@@ -490,187 +512,6 @@ def sweep_exit_code(result: SweepResult, policy: GatePolicy) -> ExitCode:
     return ExitCode.GO
 
 
-# --- rendering -------------------------------------------------------------------------------------
-
-
-ROLE_ARN_PREFIX = re.compile(r"arn:aws[\w-]*:iam::\d{12}:role/")
-
-
-def _rows(result: SweepResult) -> list[tuple[str, str, str, str, str]]:
-    # The row names the account: the role's name says the rest (the JSON keeps the whole ARN).
-    return [
-        (
-            t.account_id,
-            t.account_name,
-            t.region,
-            t.status,
-            t.worst.text() if t.worst else ROLE_ARN_PREFIX.sub("", t.detail),
-        )
-        for t in result.targets
-    ]
-
-
-def _summary(result: SweepResult) -> str:
-    counts = result.counts()
-    shard = f" (shard {result.shard})" if result.shard else ""
-    line = (
-        f"{len(result.targets)} target(s){shard}: {counts['GO']} GO, {counts['NO_GO']} NO_GO, "
-        f"{counts['UNKNOWN']} UNKNOWN. Overall: {result.verdict}."
-    )
-    if result.skipped:
-        by_state: dict[str, int] = {}
-        for a in result.skipped:
-            by_state[a.state] = by_state.get(a.state, 0) + 1
-        states = ", ".join(f"{n} {s}" for s, n in sorted(by_state.items()))
-        line += f" Skipped {len(result.skipped)} account(s) not ACTIVE ({states})."
-    for o in result.overrides:
-        line += f"\nOverride {o.flag}: {o.detail}."
-    return line
-
-
-MIN_LAST_COLUMN = 24  # narrower than this, the last column wraps under the row instead of beside it
-
-
-def render_sweep_table(result: SweepResult, width: int | None = None) -> str:
-    """One row per target. On a terminal every line fits its width: the name gives way first, then
-    the last column (the worst quota, or why the target could not be read) wraps within its column."""
-    import textwrap
-
-    from preflight.terminal import fit
-
-    header = ("account", "name", "region", "verdict", "worst quota / why")
-    rows = [header, *_rows(result)]
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    if width is not None:
-        fixed = widths[0] + widths[2] + widths[3] + 4 * 2
-        beside = width - fixed - MIN_LAST_COLUMN  # what the name may take with the last column beside it
-        # Too narrow for that: the last column goes under the row and the name keeps what is left.
-        widths[1] = min(widths[1], beside) if beside >= 8 else max(4, min(widths[1], width - fixed - 2))
-    start = sum(widths) + 4 * 2
-    indent = start if width is None or width - start >= MIN_LAST_COLUMN else 4
-    lines = []
-    for r in rows:
-        cells = "  ".join(_cut(c, w).ljust(w) for c, w in zip(r[:4], widths, strict=True)) + "  "
-        if width is None or len(cells) + len(r[4]) <= width:
-            lines.append((cells + r[4]).rstrip())
-            continue
-        first_width = width - len(cells) if indent == start else 0
-        words = textwrap.wrap(r[4], width=max(1, first_width), break_long_words=True) if first_width else []
-        lines.append((cells + (words[0] if words else "")).rstrip())
-        rest = r[4][len(words[0]) :].strip() if words else r[4]
-        lines += [" " * indent + part for part in textwrap.wrap(rest, width=width - indent)]
-    return "\n".join(lines) + "\n" + fit(_summary(result) + "\n", width)
-
-
-def _cut(text: str, width: int | None) -> str:
-    if width is None or len(text) <= width:
-        return text
-    return text[: max(0, width - 1)] + "…"
-
-
-def render_sweep_markdown(result: SweepResult) -> str:
-    from preflight.ci import truncate_markdown
-    from preflight.formats.markdown import code, table_lines, text
-
-    icon = {"GO": "✅", "NO_GO": "❌", "UNKNOWN": "❔"}
-    rows = [
-        [code(a, cell=True), text(n), code(r, cell=True), f"{icon[s]} {s}", text(w)]
-        for a, n, r, s, w in _rows(result)
-    ]
-    out = [
-        "### tap-preflight sweep",
-        "",
-        *table_lines(("account", "name", "region", "verdict", "worst quota / why"), rows),
-    ]
-    return truncate_markdown(
-        "\n".join([*out, "", text(_summary(result))]) + "\n",
-        where="the JSON (`--format json`) or `--out-dir`",
-    )
-
-
-def render_sweep(
-    result: SweepResult,
-    reports: list[Report],
-    fmt: str,
-    *,
-    width: int | None = None,
-    policy: GatePolicy | None = None,
-) -> str:
-    """The sweep in `fmt`: table, json and markdown are the summary; SARIF, JUnit and GitHub
-    annotations carry every target's own report (an unreadable target as one UNKNOWN check)."""
-    if fmt in ("sarif", "junit", "github") and not reports:  # an empty shard: a valid, empty document
-        return _empty(fmt, result)
-    match fmt:
-        case "json":
-            return result.to_json()
-        case "markdown":
-            return render_sweep_markdown(result)
-        case "table":
-            return render_sweep_table(result, width)
-        case "sarif":
-            return _sarif(reports)
-        case "junit":
-            return _junit(reports, policy)
-        case "github":
-            return _github(reports, result)
-        case _:
-            raise InputError(f"unknown format {fmt!r}")
-
-
-def _empty(fmt: str, result: SweepResult) -> str:
-    if fmt == "sarif":
-        from preflight.formats.sarif import SCHEMA_URI
-
-        return json.dumps({"$schema": SCHEMA_URI, "version": "2.1.0", "runs": []}, indent=2) + "\n"
-    if fmt == "junit":
-        return '<?xml version="1.0" encoding="utf-8"?>\n<testsuites name="tap-preflight sweep" tests="0" />\n'
-    return _summary(result) + "\n"
-
-
-def _sarif(reports: list[Report]) -> str:
-    from preflight.formats import render
-
-    logs = [json.loads(render(r, "sarif")) for r in reports]
-    runs = []
-    for report, log in zip(reports, logs, strict=True):
-        for run in log["runs"]:
-            # One category per account and region: code scanning refuses two runs with one category.
-            run["automationDetails"] = {
-                "id": f"tap-preflight/{report.environment or 'default'}/{report.account_id}/{report.region}/"
-            }
-            runs.append(run)
-    return json.dumps({**logs[0], "runs": runs}, indent=2) + "\n"
-
-
-def _junit(reports: list[Report], policy: GatePolicy | None) -> str:
-    import xml.etree.ElementTree as ET
-
-    from preflight.formats import render
-
-    # JUnit fails WARNs as the gate's policy does (--fail-on warn), as check's JUnit does.
-    roots = [ET.fromstring(render(r, "junit", policy=policy)) for r in reports]
-    merged = roots[0]
-    for root in roots[1:]:
-        merged.extend(list(root))
-    for attr in ("tests", "failures", "errors", "skipped"):
-        merged.set(attr, str(sum(int(r.get(attr, "0")) for r in roots)))
-    for report, suite in zip(reports, merged.iter("testsuite"), strict=False):
-        suite.set("name", f"{suite.get('name', 'tap-preflight')} account {report.account_id}")
-    ET.indent(merged)
-    return ET.tostring(merged, encoding="unicode", xml_declaration=True) + "\n"
-
-
-def _github(reports: list[Report], result: SweepResult) -> str:
-    from preflight.formats import render
-
-    parts = []
-    for report in reports:
-        parts.append(f"::group::{report.account_id} {report.region}\n")
-        parts.append(render(report, "github"))
-        parts.append("::endgroup::\n")
-    return "".join(parts) + _summary(result) + "\n"
-
-
 def report_file_name(account_id: str, region: str) -> str:
     return f"{account_id}-{region}.json"
 
@@ -708,10 +549,8 @@ def sweep(
 ) -> tuple[SweepResult, list[Report]]:
     """The whole sweep: accounts (the organisation's unless given), targets, this shard's checks.
     Returns the summary and one report per target (unreadable targets as `unreadable_report`)."""
-    from preflight.aws import Aws
-
     started = time.monotonic()
-    aws = Aws(regions[0], profile=base.profile, endpoint_url=base.endpoint_url, credentials=base.credentials)
+    aws = base.aws(regions[0])
     listed = accounts if accounts is not None else list_organization(aws)
     # An account whose state could not be told is checked (fail closed): only a known state skips.
     active = [a for a in listed if a.state in ("ACTIVE", "UNKNOWN")]
@@ -767,3 +606,48 @@ def check_flags(*, snapshot: str | None, stack_state: str | None, role_arn: str 
             "--role-arn: sweep assumes --role-name in each account; run it with the management "
             "or delegated administrator account's credentials (--profile)"
         )
+
+
+# --- the command ---------------------------------------------------------------------------------------
+
+
+def run_sweep_command(manifest: str, opts: GateOptions, config: Config, request: SweepRequest) -> SweepRun:
+    """`sweep`: every flag and input checked, then every target of this shard checked; the reports
+    written to --out-dir."""
+    from preflight.accountsource import open_live_account
+    from preflight.fileio import check_outputs
+    from preflight.manifest import load_manifest
+    from preflight.quotas.catalog import check_region
+
+    if request.org == bool(request.accounts_file):
+        raise InputError("give --org (the organisation's accounts) or --accounts FILE, one of the two")
+    check_flags(snapshot=opts.account.snapshot, stack_state=opts.stack_state, role_arn=opts.account.role_arn)
+    policy = opts.policy(config)
+    overrides = opts.overrides()
+    shard = parse_shard(request.shard)
+    check_role_name(request.role_name)
+    check_workers(request.concurrency)
+    account = opts.account.check()
+    check_outputs(opts.outputs(), (manifest, request.accounts_file, account.sandbox))
+    extra = [r.strip() for r in (request.region_list or "").split(",") if r.strip()]
+    for region in (*opts.regions, *extra):
+        check_region(region)
+    accounts = read_accounts_file(request.accounts_file) if request.accounts_file else None
+    loaded = load_manifest(manifest, opts.environment)
+    regions = tuple(dict.fromkeys((*opts.regions, *extra))) or (loaded.doc.region,)
+    with open_live_account(account, regions[0], why="sweep reads every account live") as base:
+        result, reports = sweep(
+            loaded,
+            base,
+            policy,
+            regions=regions,
+            role_name=request.role_name,
+            accounts=accounts,
+            shard=shard,
+            workers=request.concurrency,
+            overrides=overrides,
+            warn_threshold=opts.warn_threshold,
+        )
+    if request.out_dir:
+        write_reports(request.out_dir, reports)
+    return SweepRun(result, tuple(reports), policy)

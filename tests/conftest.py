@@ -62,7 +62,7 @@ def cli(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
 
 
 def live_source(sb: object) -> object:
-    from preflight.commands import LiveAccount
+    from preflight.accountsource import LiveAccount
 
     return LiveAccount(endpoint_url=sb.endpoint_url, credentials=("testing", "testing"))  # type: ignore[attr-defined]
 

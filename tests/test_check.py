@@ -10,12 +10,13 @@ import sys
 import pytest
 
 from preflight.account import read_account
+from preflight.accountsource import PLACEHOLDER_AZS
 from preflight.aws import Aws
+from preflight.commands import run_check
 from preflight.gate import GatePolicy
 from preflight.manifest import load_manifest
 from preflight.model import TAG_ENVIRONMENT, TAG_PROJECT
 from preflight.quotas.usage import Stack
-from preflight.commands import PLACEHOLDER_AZS, run_check
 from tests.conftest import MANIFEST, ROOT, live_source, no_aws_env
 
 REPORT_FIELDS = {

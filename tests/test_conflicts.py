@@ -306,8 +306,9 @@ def test_a_snapshot_without_evidence_fails_closed() -> None:
 
 @pytest.fixture(scope="module")
 def conflict_report() -> Any:
+    from preflight.accountsource import sandbox_account
+    from preflight.commands import run_check
     from preflight.gate import GatePolicy
-    from preflight.commands import run_check, sandbox_account
 
     manifest = load_manifest(MANIFEST, "prod")
     with sandbox_account("names-taken", "us-east-1") as source:

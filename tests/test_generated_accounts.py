@@ -21,10 +21,11 @@ from typing import Any
 
 import pytest
 
+from preflight.accountsource import LiveAccount
+from preflight.commands import run_plan
 from preflight.gate import GatePolicy
 from preflight.manifest import load_manifest
 from preflight.program.rehearse import rehearse
-from preflight.commands import LiveAccount, run_plan
 from preflight.sandbox import Sandbox
 from preflight.sandbox.scenario import parse_scenario
 from preflight.yamlio import LineMap

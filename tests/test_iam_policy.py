@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from click.testing import Result
 
+from preflight.accountsource import PLACEHOLDER_AZS
 from preflight.aws import iam_action
 from preflight.manifest import load_manifest
 from preflight.model import TAG_ENVIRONMENT, TAG_PROJECT
-from preflight.commands import PLACEHOLDER_AZS
 from preflight.sandbox.calllog import is_read_only
 from preflight.sandbox.iam_enforce import NO_PERMISSION_NEEDED
 from tests.conftest import MANIFEST, ROOT, many_functions_manifest
@@ -93,8 +93,7 @@ def gate_calls(cli: Callable[..., Result], sb: Any, tmp_path: Path) -> dict[str,
     assert dry_run.exit_code == 0, dry_run.output
     # `place --all-regions` reads the account's regions first (then plans each as above); here only
     # that first call, so the test does not plan every region moto knows.
-    from preflight.place import enabled_regions
-    from preflight.commands import LiveAccount
+    from preflight.accountsource import LiveAccount, enabled_regions
 
     enabled_regions(
         LiveAccount(endpoint_url=sb.endpoint_url, credentials=("testing", "testing")), "us-east-1"

@@ -62,8 +62,7 @@ def test_none_fits_as_requested_exits_1_unless_adapted_fits_are_accepted(cli) ->
 
 
 def test_enabled_regions_come_from_describe_regions(sandbox) -> None:
-    from preflight.place import enabled_regions
-    from preflight.commands import LiveAccount
+    from preflight.accountsource import LiveAccount, enabled_regions
 
     sb = sandbox("fresh-account")  # names no regions: moto's list, opt-in regions left out
     source = LiveAccount(endpoint_url=sb.endpoint_url, credentials=("testing", "testing"))
@@ -103,9 +102,9 @@ def test_adapted_fits_ranked_by_degradation_and_misses_by_increases() -> None:
 
 
 def test_an_unreadable_quota_is_could_not_evaluate() -> None:
+    from preflight.commands import build_report
     from preflight.manifest import load_manifest
     from preflight.quotas.limits import LimitReading
-    from preflight.commands import build_report
     from tests.conftest import synthetic_state
 
     manifest = load_manifest(MANIFEST, "prod")
@@ -123,10 +122,11 @@ def test_an_unreadable_quota_is_could_not_evaluate() -> None:
 
 def test_machine_formats_without_any_readable_region_are_exit_3() -> None:
     from preflight.errors import EnvironmentProblem
-    from preflight.place import render_placement
+    from preflight.formats import render_result
+    from preflight.place import PlaceResult
 
     placement = Placement(accept="requested", regions=(_fit("a-1", "UNKNOWN", detail="AccessDenied"),))
-    assert "AccessDenied" in render_placement(placement, [], "table")
+    assert "AccessDenied" in render_result("place", PlaceResult(placement), "table")
     with pytest.raises(EnvironmentProblem, match="a-1: AccessDenied") as caught:
-        render_placement(placement, [], "sarif")
+        render_result("place", PlaceResult(placement), "sarif")
     assert caught.value.exit_code == 3

@@ -35,11 +35,12 @@ def _sweep_json(cli, *args: str) -> tuple[int, dict]:
 def test_every_account_is_judged_as_a_direct_check_judges_it(sandbox) -> None:
     import boto3
 
+    from preflight.accountsource import LiveAccount
+    from preflight.commands import run_check
     from preflight.errors import AwsAccessError
     from preflight.gate import GatePolicy, exit_code
     from preflight.manifest import load_manifest
     from preflight.report import Stats
-    from preflight.commands import LiveAccount, run_check
     from preflight.sweep import STATUS_OF_EXIT, sweep, worst_of
 
     sb = sandbox("organization")

@@ -11,12 +11,12 @@ import zipfile
 import pytest
 
 from preflight.account import AccountState, read_account
+from preflight.accountsource import PLACEHOLDER_AZS
 from preflight.aws import Aws
 from preflight.manifest import load_manifest
 from preflight.model import TAG_ENVIRONMENT, TAG_PROJECT
 from preflight.quotas import catalog
 from preflight.quotas.usage import COUNTERS, Stack
-from preflight.commands import PLACEHOLDER_AZS
 from tests.conftest import MANIFEST
 
 DEPLOYMENT = load_manifest(MANIFEST, "prod").requested("us-east-1", PLACEHOLDER_AZS)

@@ -2,8 +2,10 @@
 
 Two entry points: `render`/`render_many` for quota reports (check, plan, deploy), and `render_result`
 for every result kind (`ResultKind`) in every format (`Format`). Reports have a renderer per format;
-the other results have their own table and JSON, and reach the CI formats (markdown, sarif, junit,
-github) as a checklist (formats/checklist.py). Adding a format: a member of `Format`, a module here,
+`place` and `sweep` rank regions or accounts in their table, JSON and markdown, and carry their
+regions' and accounts' own reports to the CI formats (formats/place.py, formats/sweep.py); the other
+results have their own table and JSON, and reach the CI formats (markdown, sarif, junit, github) as a
+checklist (formats/checklist.py). Adding a format: a member of `Format`, a module here,
 and a case in `formatter` and `checklist_formatter`; the type checker's `assert_never` and
 tests/formats/test_formats_dispatch.py name every place that is missing it.
 """
@@ -23,7 +25,7 @@ if TYPE_CHECKING:
 Format = Literal["table", "json", "markdown", "sarif", "junit", "github"]
 FORMAT_NAMES: tuple[str, ...] = get_args(Format)
 # Every result a command writes: quota reports, then the results that render as checklists.
-ResultKind = Literal["report", "increases", "verify", "rehearse", "lint"]
+ResultKind = Literal["report", "place", "sweep", "increases", "verify", "rehearse", "lint"]
 RESULT_KINDS: tuple[str, ...] = get_args(ResultKind)
 
 
@@ -172,6 +174,14 @@ def result_formatter(kind: ResultKind, fmt: Format) -> Callable[[Any], str]:
     match kind:
         case "report":
             return formatter(fmt)
+        case "place":
+            from preflight.formats.place import render_place
+
+            return lambda result: render_place(result, fmt, render_many)
+        case "sweep":
+            from preflight.formats.sweep import render_sweep
+
+            return lambda result: render_sweep(result, fmt, render)
         case "increases" | "verify" | "rehearse" | "lint":
             if fmt == "table":
                 return lambda result: _table(kind, result)
@@ -185,10 +195,29 @@ def result_formatter(kind: ResultKind, fmt: Format) -> Callable[[Any], str]:
 
 
 def render_result(
-    kind: ResultKind, result: Any, fmt: Format, *, color: bool = False, width: int | None = None
+    kind: ResultKind,
+    result: Any,
+    fmt: Format,
+    *,
+    color: bool = False,
+    width: int | None = None,
+    wide: bool = False,
+    stats: bool = False,
 ) -> str:
-    """`result` (of `kind`) in `fmt`; a table is fitted to `width` (None: kept whole), coloured if `color`."""
-    if fmt == "table" and kind != "report":
+    """`result` (of `kind`) in `fmt`; a table is fitted to `width` (None: kept whole), coloured if `color`;
+    `wide` keeps a ranking's table whole and `stats` adds the API calls of each region or account read."""
+    match kind:
+        case "place":
+            from preflight.formats.place import render_place
+
+            return render_place(result, fmt, render_many, width=width, wide=wide, stats=stats)
+        case "sweep":
+            from preflight.formats.sweep import render_sweep
+
+            return render_sweep(result, fmt, render, width=width, wide=wide, stats=stats)
+        case "report":
+            return result_formatter(kind, fmt)(result)
+    if fmt == "table":
         return _table(kind, result, color=color, width=width)
     return result_formatter(kind, fmt)(result)
 

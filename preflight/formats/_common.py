@@ -125,3 +125,44 @@ def check_details(check: CheckFinding) -> list[str]:
     if check.fix:
         lines.append(f"fix: {check.fix}")
     return lines
+
+
+MIN_LAST_COLUMN = 24  # narrower than this, the last column wraps under the row instead of beside it
+
+
+def wrapped_rows(rows: list[tuple[str, ...]], width: int | None, *, shrink: int | None = None) -> list[str]:
+    """A plain table whose last column is free text: every line fits `width` (None: kept whole).
+    Column `shrink` (a name) gives way first, then the last column wraps within its column, or under
+    the row when too little is left beside it."""
+    import textwrap
+
+    last = len(rows[0]) - 1
+    widths = [max(len(r[i]) for r in rows) for i in range(last)]
+    if width is not None and shrink is not None:
+        fixed = sum(w for i, w in enumerate(widths) if i != shrink) + last * 2
+        beside = width - fixed - MIN_LAST_COLUMN  # what the name may take with the last column beside it
+        # Too narrow for that: the last column goes under the row and the name keeps what is left.
+        kept = min(widths[shrink], beside) if beside >= 8 else max(4, min(widths[shrink], width - fixed - 2))
+        widths[shrink] = kept
+    start = sum(widths) + last * 2
+    indent = start if width is None or width - start >= MIN_LAST_COLUMN else 4
+    lines = []
+    for r in rows:
+        cells = "  ".join(_cut(c, w).ljust(w) for c, w in zip(r[:last], widths, strict=True)) + "  "
+        if width is None or len(cells) + len(r[last]) <= width:
+            lines.append((cells + r[last]).rstrip())
+            continue
+        first_width = width - len(cells) if indent == start else 0
+        words = (
+            textwrap.wrap(r[last], width=max(1, first_width), break_long_words=True) if first_width else []
+        )
+        lines.append((cells + (words[0] if words else "")).rstrip())
+        rest = r[last][len(words[0]) :].strip() if words else r[last]
+        lines += [" " * indent + part for part in textwrap.wrap(rest, width=width - indent)]
+    return lines
+
+
+def _cut(text: str, width: int | None) -> str:
+    if width is None or len(text) <= width:
+        return text
+    return text[: max(0, width - 1)] + "…"

@@ -28,7 +28,7 @@ import ipaddress
 import json
 import os
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -297,6 +297,7 @@ def rehearse_plan_file(
     InputError (exit 2) for a plan the manifest does not back, a remote endpoint, or a plan the program
     would refuse (NO_GO, stale, another account or region) without `force`.
     """
+    from preflight.accountsource import sandbox_account
     from preflight.errors import InputError
     from preflight.program.planfile import load_trusted_plan, refusal
 
@@ -310,7 +311,7 @@ def rehearse_plan_file(
     plan = trusted.plan
     with contextlib.ExitStack() as stack:
         if sandbox:
-            endpoint_url = stack.enter_context(rehearsal_sandbox(sandbox, region=plan.region)).endpoint_url
+            endpoint_url = stack.enter_context(sandbox_account(sandbox, plan.region)).endpoint_url
         url = str(endpoint_url)
         # As the program does: what needs no call first, then the account the endpoint answers for.
         reason = refusal(plan) or refusal(plan, account_id=account_of(url, plan.region), region=plan.region)
@@ -321,15 +322,6 @@ def rehearse_plan_file(
             )
         result = rehearse(plan, endpoint_url=url, base_dir=trusted.base_dir, update=update)
     return replace(result, forced=reason or None, plan_path=plan_path)
-
-
-@contextlib.contextmanager
-def rehearsal_sandbox(scenario: str, *, region: str = "us-east-1") -> Iterator[Any]:
-    """The built-in emulated account running `scenario` (it has the Lambda managed policies a role needs)."""
-    from preflight.sandbox import Sandbox, load_scenario
-
-    with Sandbox(load_scenario(scenario), region=region) as sandbox:
-        yield sandbox
 
 
 # --- one translator per resource type ------------------------------------------------------------

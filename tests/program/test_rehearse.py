@@ -16,7 +16,8 @@ from preflight.manifest import Manifest
 from preflight.model import BASIC_EXECUTION_POLICY, Plan
 from preflight.program import names
 from preflight.program import rehearse as rehearse_module
-from preflight.program.rehearse import RehearsalMocks, rehearsal_sandbox, rehearse
+from preflight.program.rehearse import RehearsalMocks, rehearse
+from preflight.sandbox import Sandbox, load_scenario
 from tests.program.conftest import seed_adapted
 
 
@@ -24,7 +25,7 @@ from tests.program.conftest import seed_adapted
 def start() -> Iterator[Any]:
     """Start the emulated account with a scenario, as `rehearse --sandbox` does; stopped after the test."""
     with contextlib.ExitStack() as stack:
-        yield lambda scenario: stack.enter_context(rehearsal_sandbox(scenario))
+        yield lambda scenario: stack.enter_context(Sandbox(load_scenario(scenario), region="us-east-1"))
 
 
 def own_tagged(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -72,7 +73,7 @@ def test_adapted_plan_deploys_completely_into_the_seed_account(
 def test_requested_plan_deploys_completely_into_a_fresh_account_and_check_recognises_it(
     start: Any, manifest: Manifest, requested_plan: Plan, base_dir: Path
 ) -> None:
-    from preflight.commands import LiveAccount
+    from preflight.accountsource import LiveAccount
 
     sb = start("fresh-account")
     account = LiveAccount(endpoint_url=sb.endpoint_url, credentials=("testing", "testing"))
@@ -138,10 +139,11 @@ def test_after_a_failure_the_rest_is_skipped(monkeypatch: pytest.MonkeyPatch) ->
 
 def test_the_planners_plan_end_to_end(start: Any, manifest: Manifest, base_dir: Path, tmp_path: Path) -> None:
     """plan --adapt on the seed account, its plan file, verify-program, then the rehearsal: all agree."""
+    from preflight.accountsource import LiveAccount
+    from preflight.commands import plan_json, run_plan
     from preflight.gate import GatePolicy
     from preflight.program.planfile import load_plan
     from preflight.program.verify import verify_program
-    from preflight.commands import LiveAccount, plan_json, run_plan
 
     sb = start("seed-account")
     account = LiveAccount(endpoint_url=sb.endpoint_url, credentials=("testing", "testing"))
@@ -217,9 +219,10 @@ def _redeploy_account(base_dir: Path) -> tuple[Any, Plan]:
     """The `redeploy` account with archive (last in the plan's order) holding the 400 instead of
     ingest, plus a function the plan no longer has (40 reserved, the stack's own); and its plan, the
     stream kept at its 2 shards (the reshard to 4 is over this account's limit, a NO_GO)."""
+    from preflight.accountsource import LiveAccount
+    from preflight.commands import run_plan
     from preflight.gate import GatePolicy
     from preflight.manifest import load_manifest
-    from preflight.commands import LiveAccount, run_plan
     from preflight.sandbox import Sandbox
     from preflight.sandbox.scenario import parse_scenario
     from preflight.yamlio import load_yaml_file

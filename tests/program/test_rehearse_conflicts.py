@@ -14,12 +14,14 @@ from typing import Any
 
 import pytest
 
+from preflight.accountsource import LiveAccount
+from preflight.commands import build_report
 from preflight.gate import GatePolicy
 from preflight.manifest import Manifest
 from preflight.model import Deployment, Plan
-from preflight.program.rehearse import rehearsal_sandbox, rehearse
+from preflight.program.rehearse import rehearse
 from preflight.report import Report
-from preflight.commands import LiveAccount, build_report
+from preflight.sandbox import Sandbox, load_scenario
 from tests.program.conftest import AZS, make_plan
 
 # The error each check predicts for the create (an alarm has none: it is silently overwritten).
@@ -38,7 +40,7 @@ PREDICTED = {
 @pytest.fixture
 def start() -> Iterator[Any]:
     with contextlib.ExitStack() as stack:
-        yield lambda scenario: stack.enter_context(rehearsal_sandbox(scenario))
+        yield lambda scenario: stack.enter_context(Sandbox(load_scenario(scenario), region="us-east-1"))
 
 
 def gate(sb: Any, manifest: Manifest, deployment: Deployment) -> Report:
