@@ -57,7 +57,7 @@ def test_every_setting_becomes_a_click_default_paths_relative_to_the_file(tmp_pa
     assert config.defaults["fail_on"] == ("warn",)
     assert config.defaults["fmt"] == "json"
     assert config.defaults["reports"][0].startswith("sarif=")
-    assert set(config.default_map()) == {"check", "plan", "deploy"}
+    assert set(config.default_map()) == {"check", "plan", "deploy", "place", "sweep"}
 
 
 @pytest.mark.parametrize(

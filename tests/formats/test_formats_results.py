@@ -3,7 +3,9 @@
 Quota reports have their own tests; here the other results (request-increases, verify-program, rehearse,
 lint) are held to the same contract: a pure function to a string for each (kind, format), the table and
 JSON each command always printed, and the CI formats (SARIF, JUnit, GitHub, markdown) carrying every
-failure to code scanning, test reports and annotations, at its file and line.
+failure to code scanning, test reports and annotations, at its file and line. The rankings (`place`,
+`sweep`) too: their table, JSON and markdown rank regions or accounts, and their CI formats carry each
+region's or account's own report.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from preflight.increases import IncreasesResult, Outcome
 from preflight.program.lint import RULES, LintResult, run_lint
 from preflight.program.rehearse import RehearsalResult
 from preflight.program.verify import VerifyResult
-from tests.conftest import ROOT
+from tests.conftest import MANIFEST, ROOT
 
 LINT_FIXTURES = ROOT / "tests" / "fixtures" / "lint"
 PLAN = "plans/plan.json"
@@ -108,8 +110,75 @@ FAILURE_TEXT = {
 CI_FORMATS = ("markdown", "sarif", "junit", "github")
 
 
+# --- the rankings: place (regions of one account) and sweep (accounts x regions) -----------------------
+
+GOLDEN_INPUTS = ROOT / "tests" / "golden" / "inputs"
+
+
+def _golden(name: str) -> Any:
+    from preflight.report import Report
+
+    return Report.model_validate_json((GOLDEN_INPUTS / name).read_text(encoding="utf-8"))
+
+
+def place_result() -> Any:
+    """Three regions: one adapted fit, one that does not fit (a real NO_GO report), one unreadable."""
+    from preflight.gate import GatePolicy
+    from preflight.place import Placement, PlaceResult, RegionFit, classify, rank
+
+    no_go = _golden("check-seed-account-no-go.json").model_copy(update={"region": "eu-west-1"})
+    adapted = _golden("plan-seed-account-adapted.json")
+    denied = RegionFit(region="ap-south-1", fit="UNKNOWN", verdict=None, detail="AccessDenied: " + "x" * 90)
+    fits = [classify(no_go, GatePolicy()), classify(adapted, GatePolicy()), denied]
+    return PlaceResult(Placement(accept="requested", regions=rank(fits)), (adapted, no_go))
+
+
+def sweep_result() -> Any:
+    """Two accounts: one NO_GO (a real report), one whose role could not be assumed."""
+    from preflight.errors import AwsAccessError
+    from preflight.gate import GatePolicy
+    from preflight.manifest import load_manifest
+    from preflight.sweep import (
+        Account,
+        SweepResult,
+        SweepRun,
+        Target,
+        evaluated,
+        overall,
+        unreadable,
+        unreadable_report,
+    )
+
+    policy = GatePolicy()
+    report = _golden("check-seed-account-no-go.json")
+    checked = evaluated(Target(Account(id=report.account_id, name="seed"), report.region), report, policy)
+    denied_target = Target(Account(id="400000000004", name="a-long-account-name-" * 3), "us-east-1")
+    denied = unreadable(
+        denied_target, AwsAccessError("cannot assume OrganizationAccountAccessRole: " + "y" * 80)
+    )
+    summary = SweepResult(
+        verdict=overall([checked, denied]),
+        role_name="OrganizationAccountAccessRole",
+        regions=("us-east-1",),
+        targets=(checked, denied),
+    )
+    unread = unreadable_report(load_manifest(MANIFEST, "prod"), denied)
+    return SweepRun(summary, (report, unread), policy)
+
+
+RANKINGS = {"place": place_result, "sweep": sweep_result}
+# What every CI format of a ranking carries: a FAIL of the NO_GO report (the gateway endpoints' quota).
+RANKING_FAILURE = "L-1B52E74A"
+
+
 def test_every_result_kind_but_reports_has_a_sample_here() -> None:
-    assert set(RESULT_KINDS) == {"report", *RESULTS}
+    assert set(RESULT_KINDS) == {"report", *RESULTS, *RANKINGS}
+
+
+def _sample(kind: str, sample_report: Any) -> Any:
+    if kind == "report":
+        return sample_report
+    return (RESULTS | RANKINGS)[kind]()
 
 
 @pytest.mark.parametrize("fmt", FORMAT_NAMES)
@@ -117,7 +186,7 @@ def test_every_result_kind_but_reports_has_a_sample_here() -> None:
 def test_every_kind_and_format_maps_to_a_formatter_returning_text(
     kind: str, fmt: str, sample_report: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    result = sample_report if kind == "report" else RESULTS[kind]()
+    result = _sample(kind, sample_report)
     out = result_formatter(kind, fmt)(result)  # type: ignore[arg-type]
     assert isinstance(out, str) and out.strip() and out.endswith("\n")
     assert "\r" not in out
@@ -242,3 +311,70 @@ def test_the_lint_command_keeps_its_plain_lines_by_default(cli) -> None:
         result = cli("lint", str(path), *args)
         assert result.exit_code == 1
         assert result.stdout.startswith(f"{path}:27: TAP002 MetricAlarm created again")
+
+
+# --- the rankings ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", list(RANKINGS))
+def test_a_rankings_json_is_its_own_contract(kind: str) -> None:
+    result = RANKINGS[kind]()
+    body = json.loads(render_result(kind, result, "json"))  # type: ignore[arg-type]
+    assert render_result(kind, result, "json") == result.to_json()  # type: ignore[arg-type]
+    assert body["schema"] == f"tap-preflight/{kind}/v1"
+
+
+@pytest.mark.parametrize("kind", list(RANKINGS))
+@pytest.mark.parametrize("fmt", ("sarif", "junit", "github"))
+def test_a_rankings_ci_formats_carry_each_regions_own_report(kind: str, fmt: str) -> None:
+    out = render_result(kind, RANKINGS[kind](), fmt)  # type: ignore[arg-type]
+    assert RANKING_FAILURE in out
+    if kind == "sweep":  # the account that could not be read is a check of its own
+        assert "TAP-S001" in out
+
+
+@pytest.mark.parametrize("kind", list(RANKINGS))
+def test_a_rankings_sarif_is_valid_with_one_run_per_report(kind: str, sarif_schema: dict[str, Any]) -> None:
+    result = RANKINGS[kind]()
+    doc = json.loads(render_result(kind, result, "sarif"))  # type: ignore[arg-type]
+    jsonschema.Draft4Validator(sarif_schema).validate(doc)
+    assert len(doc["runs"]) == len(result.reports)
+
+
+def test_the_place_ranking_in_table_and_markdown() -> None:
+    table = render_result("place", place_result(), "table")
+    rows = table.splitlines()
+    assert rows[0].split() == ["rank", "region", "fit", "details"]
+    assert [r.split()[1] for r in rows[1:4]] == ["us-east-1", "eu-west-1", "ap-south-1"]
+    assert "Fits only with adaptations, best first: us-east-1." in table
+    markdown = render_result("place", place_result(), "markdown")
+    assert markdown.startswith("### tap-preflight place") and "❔ could not evaluate" in markdown
+
+
+@pytest.mark.parametrize("kind", list(RANKINGS))
+def test_a_rankings_table_fits_the_width_unless_wide(kind: str) -> None:
+    result = RANKINGS[kind]()
+    whole = render_result(kind, result, "table")  # type: ignore[arg-type]
+    assert max(len(line) for line in whole.splitlines()) > 80, "the sample has lines to wrap"
+    narrow = render_result(kind, result, "table", width=80)  # type: ignore[arg-type]
+    assert all(len(line) <= 80 for line in narrow.splitlines())
+    assert (
+        " ".join(narrow.split()).count("AccessDenied") + " ".join(narrow.split()).count("cannot assume") == 1
+    )
+    wide = render_result(kind, result, "table", width=80, wide=True)  # type: ignore[arg-type]
+    assert wide == whole
+
+
+@pytest.mark.parametrize("kind", list(RANKINGS))
+def test_a_rankings_table_adds_the_api_calls_with_stats(kind: str) -> None:
+    result = RANKINGS[kind]()
+    counted = result.reports[0].model_copy(
+        update={"stats": result.reports[0].stats.model_copy(update={"api_calls": {"ec2:DescribeVpcs": 3}})}
+    )
+    import dataclasses
+
+    result = dataclasses.replace(result, reports=(counted, *result.reports[1:]))
+    plain = render_result(kind, result, "table")  # type: ignore[arg-type]
+    with_stats = render_result(kind, result, "table", stats=True)  # type: ignore[arg-type]
+    assert "ec2:DescribeVpcs" not in plain
+    assert with_stats.startswith(plain) and "   3  ec2:DescribeVpcs" in with_stats
