@@ -440,11 +440,13 @@ def plan(
 PLACE_EXAMPLES = """\b
 Examples:
   # where does the seed story's pipeline fit?
-  tap-preflight place manifests/tap-pipeline.yaml --env prod \\
-      --region us-east-1 --region eu-west-1 --region eu-central-1
-  # every enabled region of the account, adapted fits accepted
-  tap-preflight place manifests/tap-pipeline.yaml --env prod \\
-      --all-regions --accept adapted --format markdown
+  tap-preflight place manifests/tap-pipeline.yaml \\
+      --env prod --region us-east-1 \\
+      --region eu-west-1 --region eu-central-1
+  # every enabled region, adapted fits accepted
+  tap-preflight place manifests/tap-pipeline.yaml \\
+      --env prod --all-regions --accept adapted \\
+      --format markdown
 """
 
 

@@ -257,6 +257,17 @@ def test_rehearse_in_a_terminal(seed_plan: tuple[TtyRun, Path]) -> None:
 # --- the other commands -----------------------------------------------------------------------------
 
 
+def test_place_ranking_in_a_terminal() -> None:
+    # The ranking's details (adaptations, the increases a region needs) wrap within their column.
+    scenario = str(Path(__file__).parent / "fixtures" / "place-three-regions.yaml")
+    args = ("place", MANIFEST, "--env", "prod", "--sandbox", scenario, "--region", "us-east-1")
+    run = run_in_terminal(*args, "--region", "eu-west-1", width=60, color=False)
+    assert run.code == 1, run.text
+    assert_readable(run, color=False)
+    assert re.search(r"^rank +region +fit +details$", run.text, re.M), run.text
+    assert "Fits only with adaptations, best first: us-east-1." in " ".join(run.text.split())
+
+
 def test_lint_and_schema_in_a_terminal() -> None:
     lint = run_in_terminal("lint", "tap.py", "preflight/program", width=60, color=True)
     assert lint.code == 0, lint.text
@@ -272,6 +283,7 @@ HELP_COMMANDS = (
     (),
     ("check",),
     ("plan",),
+    ("place",),
     ("sweep",),
     ("deploy",),
     ("snapshot",),
