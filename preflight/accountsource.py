@@ -65,11 +65,6 @@ class AccountOptions:
             check_endpoint_url(self.endpoint_url)
         return self
 
-    @property
-    def live(self) -> bool:
-        """Whether the account is asked at all (not an offline snapshot)."""
-        return not self.snapshot
-
     def touches_aws(self) -> bool:
         """Whether any flag points at an account to call (what --offline excludes)."""
         return any((self.profile, self.role_arn, self.sandbox, self.endpoint_url, self.snapshot))

@@ -281,13 +281,6 @@ def role_arn(account_id: str, role_name: str, region: str) -> str:
     return f"arn:{partition_of(region)}:iam::{account_id}:role/{role_name}"
 
 
-def source_for(base: Any, target: Target, role_name: str, caller: str) -> Any:
-    """The account source `check --role-arn` would use for this target (none for the caller's own)."""
-    if target.account.id == caller:
-        return base
-    return replace(base, role_arn=role_arn(target.account.id, role_name, target.region))
-
-
 class RoleSessions:
     """One AssumeRole per account: the role's temporary credentials serve every region of that
     account (STS is asked once, not once per region; a session lasts an hour, past the sweep's
