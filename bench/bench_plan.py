@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 
 from preflight.gate import GatePolicy  # noqa: E402
 from preflight.manifest import load_manifest  # noqa: E402
-from preflight.planner import plan  # noqa: E402
+from preflight.plan.planner import plan  # noqa: E402
 from tests.conftest import synthetic_state  # noqa: E402
 
 FUNCTIONS = 1000

@@ -20,19 +20,19 @@ from preflight.account import AccountState, Progress
 from preflight.accountsource import AccountOptions, AccountSource, open_account, open_aws
 from preflight.config import Config
 from preflight.conflicts import StackState, checks_for, zone_placement
-from preflight.decisions import decisions_of
 from preflight.errors import InputError
 from preflight.evaluate import DEFAULT_WARN_THRESHOLD, evaluate, increase_requests
 from preflight.gate import GatePolicy, overrides_of, verdict_for
 from preflight.manifest import Manifest
 from preflight.model import Deployment, ManifestRef, Plan
 from preflight.options import GateOptions
+from preflight.plan.decisions import decisions_of
 from preflight.report import CheckFinding, Finding, Report, Stats
 from preflight.skips import suppress
 
 if TYPE_CHECKING:
     from preflight.increases import IncreasesResult
-    from preflight.planner import PlanResult
+    from preflight.plan.planner import PlanResult
 
 Warn = Callable[[str], None]  # a warning for the user (the CLI prints it on stderr)
 
@@ -153,7 +153,7 @@ def run_plan(
 ) -> tuple[Report, Plan]:
     """`plan --adapt`: the report (findings of the adapted deployment, with adaptations) and the plan file.
     Without `adapt`, the plan is the deployment as requested."""
-    from preflight.planner import plan
+    from preflight.plan.planner import plan
 
     state = source.read(manifest, region, overrides or {}, progress)
     # Zones first (when adapting): every planned interface endpoint service must be offered there.

@@ -289,7 +289,7 @@ Timestamp = Annotated[datetime, BeforeValidator(_timestamp_text)]
 class Plan(Frozen):
     """The plan file (`plan --save-plan`): what the Pulumi program deploys, and what it must refuse.
 
-    See `preflight.decisions`: the program deploys the manifest plus `decisions`; `deployment` is their
+    See `preflight.plan.decisions`: the program deploys the manifest plus `decisions`; `deployment` is their
     expansion, kept for review, and must match it exactly.
     """
 

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-from preflight.decisions import check_decisions, decisions_of, rebuild
 from preflight.errors import InputError
 from preflight.gate import GatePolicy
 from preflight.manifest import load_manifest
 from preflight.model import VPC_ACCESS_POLICY, Plan
-from preflight.planner import plan
+from preflight.plan.decisions import check_decisions, decisions_of, rebuild
+from preflight.plan.planner import plan
 from preflight.policypack.policies import unplanned
 from preflight.program import names
 from preflight.program.verify import check_inventory, record_program

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from preflight.decisions import check_decisions, decisions_of, rebuild
 from preflight.gate import GatePolicy
 from preflight.manifest import load_manifest
 from preflight.model import Plan
-from preflight.planner import plan
+from preflight.plan.decisions import check_decisions, decisions_of, rebuild
+from preflight.plan.planner import plan
 from preflight.policypack.policies import unplanned
 from preflight.program import names
 from tests.conftest import MANIFEST, manifest_variant, synthetic_state

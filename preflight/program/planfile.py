@@ -7,7 +7,7 @@ A plan is a deploy instruction that travels between jobs, so it is read as an at
 * `load_trusted_plan` then finds the manifest the plan names, at its path relative to the project root
   (always: there is no opt-in), compares its sha256 with the plan's, checks the planner's decisions
   against the manifest's policy and rebuilds the deployment from the manifest and those decisions
-  (`preflight.decisions`). The rebuilt deployment is what is deployed; a plan whose `deployment`
+  (`preflight.plan.decisions`). The rebuilt deployment is what is deployed; a plan whose `deployment`
   differs from it in any value is refused, as is a verdict the plan's own content contradicts.
   We chose "the plan holds decisions, the program rebuilds values" over "the plan holds values": a
   value in the plan cannot carry what the manifest under version control never said.
@@ -31,9 +31,9 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from preflight import strictjson
-from preflight.decisions import check_decisions, decisions_of, rebuild
 from preflight.errors import InputError
 from preflight.model import PLAN_SCHEMA, Deployment, Plan
+from preflight.plan.decisions import check_decisions, decisions_of, rebuild
 from preflight.project import path_problem, project_root
 from preflight.strictjson import load_json_object, located
 from preflight.yamlio import LineMap, pydantic_errors_to_input_error

@@ -72,7 +72,7 @@ def test_no_graph_without_adaptations(load_report: Callable[[Path], Report]) -> 
 def test_a_thousand_functions_stay_a_small_graph(tmp_path) -> None:
     from preflight.gate import GatePolicy
     from preflight.manifest import load_manifest
-    from preflight.planner import plan
+    from preflight.plan.planner import plan
     from tests.conftest import MANIFEST, manifest_variant, synthetic_state
 
     doc = yaml.safe_load(Path(MANIFEST).read_text())

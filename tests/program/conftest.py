@@ -9,9 +9,9 @@ import pytest
 
 from preflight import __version__
 from preflight.commands import plan_manifest_ref
-from preflight.decisions import decisions_of
 from preflight.manifest import Manifest, load_manifest
 from preflight.model import BASIC_EXECUTION_POLICY, Adaptation, Deployment, Impact, Plan
+from preflight.plan.decisions import decisions_of
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFEST = ROOT / "manifests" / "tap-pipeline.yaml"

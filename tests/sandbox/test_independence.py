@@ -16,11 +16,10 @@ SANDBOX = Path(__file__).resolve().parents[2] / "preflight" / "sandbox"
 GATE_MODULES = (
     "preflight.quotas.catalog",
     "preflight.evaluate",
-    "preflight.concurrency",
     "preflight.demand",
     "preflight.quotas.usage",
     "preflight.account",
-    "preflight.planner",
+    "preflight.plan",
     "preflight.redeploy",
 )
 

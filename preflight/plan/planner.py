@@ -33,10 +33,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from preflight import impact, privatelink
+from preflight import privatelink
 from preflight.account import AccountState
-from preflight.concurrency import Allocation, share
-from preflight.decisions import realize, vpc_can_go
 from preflight.demand import Demand, Need, all_needs, endpoint_needs, security_group_needs
 from preflight.evaluate import (
     DEFAULT_WARN_THRESHOLD,
@@ -60,6 +58,9 @@ from preflight.model import (
     SecurityGroupPlan,
     Verdict,
 )
+from preflight.plan import impact
+from preflight.plan.concurrency import Allocation, share
+from preflight.plan.decisions import realize, vpc_can_go
 from preflight.quotas import catalog
 from preflight.report import Finding
 
