@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 
 from preflight.gate import GatePolicy  # noqa: E402
 from preflight.manifest import load_manifest  # noqa: E402
-from preflight.plan.planner import plan  # noqa: E402
+from preflight.plan.planner import plan_manifest  # noqa: E402
 from tests.conftest import synthetic_state  # noqa: E402
 
 FUNCTIONS = 1000
@@ -73,7 +73,7 @@ def main() -> None:
     times = []
     for _ in range(7):
         start = time.perf_counter()
-        result = plan(manifest, state, GatePolicy())
+        result = plan_manifest(manifest, state, GatePolicy())
         times.append(time.perf_counter() - start)
     d = result.adapted
     print(

@@ -154,6 +154,7 @@ def run_plan(
     """`plan --adapt`: the report (findings of the adapted deployment, with adaptations) and the plan file.
     Without `adapt`, the plan is the deployment as requested."""
     from preflight.plan.planner import plan
+    from preflight.plan.policy import degradation_policy
 
     state = source.read(manifest, region, overrides or {}, progress)
     # Zones first (when adapting): every planned interface endpoint service must be offered there.
@@ -162,8 +163,10 @@ def run_plan(
         azs, placed = zone_placement(
             state.azs, manifest.requested(region, state.azs), state.evidence, manifest.line_of("vpc")
         )
+    requested = manifest.requested(state.region, azs)
+    in_zones = state.model_copy(update={"azs": azs})
     result = plan(
-        manifest, state.model_copy(update={"azs": azs}), policy, warn_threshold=warn_threshold, adapt=adapt
+        requested, degradation_policy(manifest), in_zones, policy, warn_threshold=warn_threshold, adapt=adapt
     )
     checks = suppress(checks_for(result.adapted, state.evidence, stack_state=stack_state), policy.skips)
     adaptations = (placed, *result.adaptations) if placed else result.adaptations

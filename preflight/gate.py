@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 from preflight.errors import ExitCode
 from preflight.model import Verdict
@@ -19,6 +19,7 @@ from preflight.report import CheckFinding, Finding, Override, Report
 from preflight.skips import Skip, suppress
 
 FailOn = Literal["warn", "fail", "unknown"]
+F = TypeVar("F", Finding, CheckFinding)
 
 
 @dataclass(frozen=True)
@@ -79,12 +80,20 @@ def overrides_of(policy: GatePolicy, limits: Mapping[str, float]) -> tuple[Overr
     return tuple(out)
 
 
+def blocking(findings: Iterable[F], policy: GatePolicy) -> tuple[F, ...]:
+    """The findings that make the verdict NO_GO: every FAIL, and every UNKNOWN (fail closed) unless
+    --allow-unknown. Skips are applied here too, so every caller (check, plan, the planner) agrees."""
+    return tuple(
+        f
+        for f in suppress(findings, policy.skips)
+        if f.status == "FAIL" or (f.status == "UNKNOWN" and not policy.allow_unknown)
+    )
+
+
 def verdict_for(
     findings: Iterable[Finding | CheckFinding], policy: GatePolicy, *, adapted: bool = False
 ) -> Verdict:
-    # Skips are applied here too, so every caller (check, plan, the planner) gets the same verdict.
-    statuses = {f.status for f in suppress(findings, policy.skips)}
-    if "FAIL" in statuses or ("UNKNOWN" in statuses and not policy.allow_unknown):
+    if blocking(findings, policy):
         return "NO_GO"
     return "GO_WITH_ADAPTATIONS" if adapted else "GO"
 

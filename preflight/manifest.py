@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import ipaddress
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -744,9 +744,7 @@ def resolve(manifest: Manifest, region: str, azs: tuple[str, ...]) -> Deployment
     mode = doc.lambda_.networking.preference[0]
     attached = mode != "no-vpc"
     vpc_name = name(doc.vpc.name)
-    nat_azs: tuple[str, ...] = ()
-    if mode == "vpc-with-nat":
-        nat_azs = azs if doc.lambda_.networking.nat_gateways == "per-az" else azs[:1]
+    nat_azs = nat_gateway_azs(mode, doc.lambda_.networking.nat_gateways, azs)
     vpc = VpcPlan(
         name=vpc_name,
         cidr=doc.vpc.cidr,
@@ -756,17 +754,7 @@ def resolve(manifest: Manifest, region: str, azs: tuple[str, ...]) -> Deployment
         nat_gateway_azs=nat_azs,
     )
     groups = security_group_plans(manifest)
-    endpoints = tuple(
-        EndpointPlan(
-            path=f"endpoints[{i}]",
-            key=ep.name,
-            name=name(f"{ep.name}-endpoint"),
-            service=ep.service,
-            type=ep.type,
-            security_group=name(ep.security_group) if ep.security_group else None,
-        )
-        for i, ep in enumerate(doc.endpoints)
-    )
+    endpoints = endpoint_plans(manifest)
     functions = tuple(
         FunctionPlan(
             path=f"functions[{i}]",
@@ -808,7 +796,6 @@ def resolve(manifest: Manifest, region: str, azs: tuple[str, ...]) -> Deployment
         )
         for i, a in enumerate(doc.alarms)
     )
-    execution_policy = VPC_ACCESS_POLICY if attached else BASIC_EXECUTION_POLICY
     deployment = Deployment(
         project=manifest.name,
         environment=manifest.environment,
@@ -829,7 +816,7 @@ def resolve(manifest: Manifest, region: str, azs: tuple[str, ...]) -> Deployment
         alarms=alarms,
         role=RolePlan(
             name=name(doc.role.name),
-            managed_policies=(execution_policy, *doc.role.extra_managed_policies),
+            managed_policies=execution_policies(mode, doc.role.extra_managed_policies),
         ),
         lambda_security_group=name(doc.lambda_.networking.security_group),
     )
@@ -838,6 +825,36 @@ def resolve(manifest: Manifest, region: str, azs: tuple[str, ...]) -> Deployment
             update={"endpoints": tuple(interface_fallback(manifest, ep) for ep in deployment.endpoints)}
         )
     return prune(deployment)
+
+
+def nat_gateway_azs(
+    mode: NetworkMode, nat_gateways: Literal["single", "per-az"], azs: tuple[str, ...]
+) -> tuple[str, ...]:
+    """The zones that get a NAT gateway: none without a NAT route, else the first or every one."""
+    if mode != "vpc-with-nat":
+        return ()
+    return azs if nat_gateways == "per-az" else azs[:1]
+
+
+def execution_policies(mode: NetworkMode, extra: Iterable[str]) -> tuple[str, ...]:
+    """The role's managed policies: the execution policy follows the networking, the manifest's extras
+    come on top."""
+    return (BASIC_EXECUTION_POLICY if mode == "no-vpc" else VPC_ACCESS_POLICY, *extra)
+
+
+def endpoint_plans(manifest: Manifest) -> tuple[EndpointPlan, ...]:
+    """Every endpoint as the manifest declares it (the networking may replace gateways, see below)."""
+    return tuple(
+        EndpointPlan(
+            path=f"endpoints[{i}]",
+            key=ep.name,
+            name=physical_name(manifest, f"{ep.name}-endpoint"),
+            service=ep.service,
+            type=ep.type,
+            security_group=physical_name(manifest, ep.security_group) if ep.security_group else None,
+        )
+        for i, ep in enumerate(manifest.doc.endpoints)
+    )
 
 
 def security_group_plans(manifest: Manifest) -> tuple[SecurityGroupPlan, ...]:

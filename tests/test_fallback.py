@@ -13,7 +13,7 @@ from preflight.gate import GatePolicy
 from preflight.manifest import load_manifest
 from preflight.model import VPC_ACCESS_POLICY, Plan
 from preflight.plan.decisions import check_decisions, decisions_of, rebuild
-from preflight.plan.planner import plan
+from preflight.plan.planner import plan_manifest
 from preflight.policypack.policies import unplanned
 from preflight.program import names
 from preflight.program.verify import check_inventory, record_program
@@ -34,7 +34,7 @@ def _interface_manifest(tmp_path: Path):
 
 def test_full_gateway_quota_keeps_the_functions_in_the_vpc_through_interface_endpoints(tmp_path) -> None:
     manifest = _interface_manifest(tmp_path)
-    result = plan(manifest, synthetic_state(usage=GATEWAYS_FULL), GatePolicy())
+    result = plan_manifest(manifest, synthetic_state(usage=GATEWAYS_FULL), GatePolicy())
     d = result.adapted
     assert result.verdict == "GO_WITH_ADAPTATIONS"
     assert d.networking == "vpc-with-interface-endpoints"
@@ -75,11 +75,14 @@ def test_full_gateway_quota_keeps_the_functions_in_the_vpc_through_interface_end
 
 def test_the_default_policy_is_unchanged_and_a_full_interface_quota_falls_through(tmp_path) -> None:
     shipped = load_manifest(MANIFEST, "prod")
-    assert plan(shipped, synthetic_state(usage=GATEWAYS_FULL), GatePolicy()).adapted.networking == "no-vpc"
+    assert (
+        plan_manifest(shipped, synthetic_state(usage=GATEWAYS_FULL), GatePolicy()).adapted.networking
+        == "no-vpc"
+    )
     # Allowed but the per-VPC interface quota cannot take three endpoints: the next choice, no-vpc.
     manifest = _interface_manifest(tmp_path)
     tight = synthetic_state(limits={"L-29B6F2EB": 2}, usage=GATEWAYS_FULL)
-    result = plan(manifest, tight, GatePolicy())
+    result = plan_manifest(manifest, tight, GatePolicy())
     assert result.adapted.networking == "no-vpc"
     blocked = {a.mode: {f.quota_code for f in a.blocking} for a in result.attempts}
     assert blocked["vpc-with-interface-endpoints"] == {"L-29B6F2EB"}
@@ -87,7 +90,7 @@ def test_the_default_policy_is_unchanged_and_a_full_interface_quota_falls_throug
 
 def test_an_interface_endpoint_only_where_the_manifest_dropped_nothing_it_requires(tmp_path) -> None:
     manifest = _interface_manifest(tmp_path)
-    d = plan(manifest, synthetic_state(usage=GATEWAYS_FULL), GatePolicy()).adapted
+    d = plan_manifest(manifest, synthetic_state(usage=GATEWAYS_FULL), GatePolicy()).adapted
     decisions = decisions_of(d).model_copy(update={"endpoints": ("s3", "kinesis")})
     assert ("endpoints", "'dynamodb' is required with vpc-with-interface-endpoints") in check_decisions(
         manifest, "us-east-1", decisions
@@ -268,7 +271,7 @@ def test_a_gateway_the_regional_quota_still_takes_stays_a_gateway(tmp_path) -> N
     # 19 of 20 gateway endpoints used: one of S3 and DynamoDB fits as a free gateway. DynamoDB keeps it
     # (its interface endpoint has no private DNS); only S3 stands in, at half the cost.
     manifest = _interface_manifest(tmp_path)
-    result = plan(manifest, synthetic_state(usage={"L-1B52E74A": {"region": 19}}), GatePolicy())
+    result = plan_manifest(manifest, synthetic_state(usage={"L-1B52E74A": {"region": 19}}), GatePolicy())
     d = result.adapted
     assert d.networking == "vpc-with-interface-endpoints"
     assert {ep.key: (ep.type, ep.stands_in_for_gateway) for ep in d.endpoints} == {
@@ -300,7 +303,7 @@ def test_a_snapshot_without_zone_evidence_for_the_fallback_says_to_take_it_again
 
     old = synthetic_state(usage=GATEWAYS_FULL)  # its evidence lists no zones for s3 nor dynamodb
     assert old.evidence.endpoint_services_read is None  # as in a snapshot of that time
-    adapted = plan(_interface_manifest(tmp_path), old, GatePolicy()).adapted
+    adapted = plan_manifest(_interface_manifest(tmp_path), old, GatePolicy()).adapted
     assert {ep.key for ep in adapted.endpoints if ep.type == "interface"} >= {"s3", "dynamodb"}
 
     lacking = {c.names[1]: c for c in checks_for(adapted, old.evidence) if c.id == "TAP-A001"}

@@ -9,7 +9,7 @@ from preflight.gate import GatePolicy
 from preflight.manifest import load_manifest
 from preflight.model import Plan
 from preflight.plan.decisions import check_decisions, decisions_of, rebuild
-from preflight.plan.planner import plan
+from preflight.plan.planner import plan_manifest
 from preflight.policypack.policies import unplanned
 from preflight.program import names
 from tests.conftest import MANIFEST, manifest_variant, synthetic_state
@@ -22,7 +22,7 @@ VPCS_FULL = {"L-1B52E74A": {"region": 20}, "L-F678F1CE": {"region": 5}}  # and e
 
 def test_an_optional_vpc_is_left_out_and_its_quota_freed(tmp_path) -> None:
     manifest = load_manifest(manifest_variant(tmp_path, OPTIONAL_VPC), "prod")
-    result = plan(manifest, synthetic_state(usage=VPCS_FULL), GatePolicy())
+    result = plan_manifest(manifest, synthetic_state(usage=VPCS_FULL), GatePolicy())
     assert result.verdict == "GO_WITH_ADAPTATIONS"
     d = result.adapted
     assert d.networking == "no-vpc" and not d.vpc.created
@@ -42,7 +42,7 @@ def test_an_optional_vpc_is_left_out_and_its_quota_freed(tmp_path) -> None:
     assert rebuild(manifest, "us-east-1", decisions) == d
     # The shipped manifest does not let the VPC go: the same account is a NO_GO on the VPC quota.
     shipped = load_manifest(MANIFEST, "prod")
-    refused = plan(shipped, synthetic_state(usage=VPCS_FULL), GatePolicy())
+    refused = plan_manifest(shipped, synthetic_state(usage=VPCS_FULL), GatePolicy())
     assert refused.verdict == "NO_GO"
     assert "L-F678F1CE" in {f.quota_code for f in refused.findings if f.status == "FAIL"}
     assert ("vpc", "false: the VPC may be left out only when vpc.optional, no-vpc and no endpoint") in (
@@ -51,7 +51,9 @@ def test_an_optional_vpc_is_left_out_and_its_quota_freed(tmp_path) -> None:
 
 
 def test_a_vpc_the_manifest_keeps_is_reported_with_what_it_holds(tmp_path) -> None:
-    result = plan(load_manifest(MANIFEST, "prod"), synthetic_state(usage=GATEWAYS_FULL), GatePolicy())
+    result = plan_manifest(
+        load_manifest(MANIFEST, "prod"), synthetic_state(usage=GATEWAYS_FULL), GatePolicy()
+    )
     assert result.adapted.networking == "no-vpc" and result.adapted.vpc.created
     (note,) = [n for n in result.notes if n.id == "vpc-idle"]
     assert note.paths == ("vpc",)
@@ -63,7 +65,7 @@ def test_a_vpc_the_manifest_keeps_is_reported_with_what_it_holds(tmp_path) -> No
 
 def test_what_fits_as_requested_keeps_an_optional_vpc_and_only_reports_it(tmp_path) -> None:
     manifest = load_manifest(manifest_variant(tmp_path, OPTIONAL_VPC, NO_VPC_ONLY), "prod")
-    result = plan(manifest, synthetic_state(), GatePolicy())
+    result = plan_manifest(manifest, synthetic_state(), GatePolicy())
     assert result.verdict == "GO" and result.adapted == result.requested and result.adapted.vpc.created
     assert "vpc-idle" in {n.id for n in result.notes}
 

@@ -18,7 +18,7 @@ from preflight.gate import GatePolicy
 from preflight.manifest import Manifest, load_manifest
 from preflight.model import BASIC_EXECUTION_POLICY, NETWORK_MODES, VPC_ACCESS_POLICY, Plan
 from preflight.plan.concurrency import water_fill
-from preflight.plan.planner import plan
+from preflight.plan.planner import plan_manifest as plan  # the property test's examples hash its source
 from tests.conftest import MANIFEST, manifest_variant, synthetic_state
 
 NAT_POLICY = (

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 from preflight.account import AccountState
 from preflight.evaluate import headroom
-from preflight.manifest import FunctionSpec, Manifest
 from preflight.model import Deployment
+from preflight.plan.policy import DegradationPolicy
 from preflight.quotas import catalog
 
 CODE = catalog.LAMBDA_CONCURRENCY.quota_code
@@ -70,8 +70,8 @@ def water_fill(
     return shares
 
 
-def share(requested: Deployment, manifest: Manifest, state: AccountState) -> Allocation:
-    specs: dict[str, FunctionSpec] = {f.name: f for f in manifest.doc.functions}
+def share(requested: Deployment, policy: DegradationPolicy, state: AccountState) -> Allocation:
+    """What each function of `requested` may reserve in this account, under the manifest's policy."""
     asks = {f.key: f.reserved_concurrency for f in requested.functions if f.reserved_concurrency is not None}
     keep_all: dict[str, int | None] = {f.key: f.reserved_concurrency for f in requested.functions}
     total_asked = sum(asks.values())
@@ -88,42 +88,38 @@ def share(requested: Deployment, manifest: Manifest, state: AccountState) -> All
         f"{state.limit(CODE).value:g}, unreserved floor kept, {state.usage_in(CODE, 'region'):g} held by "
         "other functions)"
     )
-    policy = manifest.doc.lambda_.concurrency
-    floors = {k: specs[k].min_reserved_concurrency for k in asks}
-    weights = {k: specs[k].weight for k in asks}
-    if policy.sharing == "none":
-        floors = dict(asks)  # no sharing: a function gets its request or nothing
-
-    kept = set(asks)
-    dropped: list[str] = []
-    if sum(floors[k] for k in kept) > budget:
-        if policy.when_floors_do_not_fit == "no-go":
-            return Allocation(
-                keep_all,
-                total_asked,
-                total_asked,
-                room,
-                f"{why}; the policy forbids dropping reservations",
-                feasible=False,
-            )
-        for k in sorted(kept, key=lambda k: (weights[k], -floors[k], k)):
-            if sum(floors[j] for j in kept) <= budget:
-                break
-            if specs[k].reservation_required:
-                continue
-            kept.discard(k)
-            dropped.append(k)
-        if sum(floors[k] for k in kept) > budget:
-            return Allocation(
-                keep_all,
-                total_asked,
-                total_asked,
-                room,
-                f"{why}; even the floors of the required reservations do not fit",
-                feasible=False,
-            )
+    floors = {k: policy.floor_of(k) for k in asks}
+    weights = {k: policy.functions[k].weight for k in asks}
+    kept, refusal = _keep_within_floors(asks, floors, weights, budget, policy)
+    if refusal:
+        return Allocation(keep_all, total_asked, total_asked, room, f"{why}; {refusal}", feasible=False)
     shares = water_fill({k: asks[k] for k in kept}, floors, weights, budget)
     reservations: dict[str, int | None] = {f.key: shares.get(f.key) for f in requested.functions}
     planned = sum(v for v in reservations.values() if v is not None)
-    reason = why + (f"; dropped the reservation of {', '.join(sorted(dropped))}" if dropped else "")
-    return Allocation(reservations, total_asked, planned, room, reason, dropped=tuple(sorted(dropped)))
+    dropped = sorted(set(asks) - kept)
+    reason = why + (f"; dropped the reservation of {', '.join(dropped)}" if dropped else "")
+    return Allocation(reservations, total_asked, planned, room, reason, dropped=tuple(dropped))
+
+
+def _keep_within_floors(
+    asks: dict[str, int],
+    floors: dict[str, int],
+    weights: dict[str, float],
+    budget: int,
+    policy: DegradationPolicy,
+) -> tuple[set[str], str]:
+    """The functions whose reservations are kept so that their floors fit (lowest weight dropped first,
+    then the larger floor, then by name), or why the policy allows no such set."""
+    kept = set(asks)
+    if sum(floors.values()) <= budget:
+        return kept, ""
+    if policy.when_floors_do_not_fit == "no-go":
+        return kept, "the policy forbids dropping reservations"
+    for k in sorted(asks, key=lambda k: (weights[k], -floors[k], k)):
+        if sum(floors[j] for j in kept) <= budget:
+            break
+        if policy.may_drop_reservation(k):
+            kept.discard(k)
+    if sum(floors[k] for k in kept) > budget:
+        return kept, "even the floors of the required reservations do not fit"
+    return kept, ""

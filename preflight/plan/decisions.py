@@ -21,16 +21,19 @@ program refuses a plan whose deployment is not exactly what the manifest and its
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from preflight.model import (
     BASIC_EXECUTION_POLICY,
-    ENDPOINT_ONLY_MODES,
     VPC_ACCESS_POLICY,
     Decisions,
     Deployment,
     NetworkMode,
 )
+from preflight.plan.policy import DegradationPolicy, degradation_policy
+from preflight.report import Finding
 
 if TYPE_CHECKING:
     from preflight.manifest import Manifest
@@ -50,29 +53,49 @@ def decisions_of(deployment: Deployment) -> Decisions:
     )
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """One networking choice tried: its deployment (required endpoints only), findings and what blocked it."""
+
+    mode: NetworkMode
+    deployment: Deployment
+    findings: tuple[Finding, ...]
+    blocking: tuple[Finding, ...]
+
+
+def with_reservations(requested: Deployment, reservations: Mapping[str, int | None]) -> Deployment:
+    """The deployment with each function's reserved concurrency as decided (None: no reservation)."""
+    functions = tuple(
+        f.model_copy(update={"reserved_concurrency": reservations.get(f.key)}) for f in requested.functions
+    )
+    return requested.model_copy(update={"functions": functions})
+
+
+def serving_endpoints(requested: Deployment, mode: NetworkMode) -> frozenset[str]:
+    """The endpoints a VPC-attached function uses under `mode`: none when the functions leave the VPC."""
+    if mode == "no-vpc":
+        return frozenset()
+    used = {s for f in requested.functions for s in f.uses}
+    return frozenset(ep.key for ep in requested.endpoints if ep.service in used)
+
+
 def realize(
     requested: Deployment,
-    manifest: Manifest,
+    policy: DegradationPolicy,
     mode: NetworkMode,
     keep: frozenset[str],
     *,
     keep_vpc: bool = True,
     interface: frozenset[str] | None = None,
 ) -> Deployment:
-    """The deployment for one networking choice and one set of kept endpoints, derived along the graph;
-    without `keep_vpc` (allowed only with nothing in the VPC), no VPC at all."""
-    from preflight.manifest import endpoint_for_mode, prune, security_group_plans
+    """The deployment for one networking choice and one set of kept endpoints, derived along the graph
+    by the functions `manifest.resolve` uses; without `keep_vpc` (allowed only with nothing in the
+    VPC), no VPC at all."""
+    from preflight.manifest import execution_policies, nat_gateway_azs, prune
 
-    attached = mode != "no-vpc"
-    nat_azs: tuple[str, ...] = ()
-    if mode == "vpc-with-nat":
-        per_az = manifest.doc.lambda_.networking.nat_gateways == "per-az"
-        nat_azs = requested.vpc.azs if per_az else requested.vpc.azs[:1]
+    nat_azs = nat_gateway_azs(mode, policy.nat_gateways, requested.vpc.azs)
     extra = tuple(
         p for p in requested.role.managed_policies if p not in (BASIC_EXECUTION_POLICY, VPC_ACCESS_POLICY)
-    )
-    role = requested.role.model_copy(
-        update={"managed_policies": (VPC_ACCESS_POLICY if attached else BASIC_EXECUTION_POLICY, *extra)}
     )
     deployment = requested.model_copy(
         update={
@@ -84,15 +107,17 @@ def realize(
                 }
             ),
             "endpoints": tuple(
-                endpoint_for_mode(manifest, ep, mode, interface)
+                policy.endpoints[ep.key].as_deployed(mode, interface)
                 for ep in requested.endpoints
                 if ep.key in keep
             ),
-            "functions": tuple(f.model_copy(update={"vpc_attached": attached}) for f in requested.functions),
-            "role": role,
+            "functions": tuple(
+                f.model_copy(update={"vpc_attached": mode != "no-vpc"}) for f in requested.functions
+            ),
+            "role": requested.role.model_copy(update={"managed_policies": execution_policies(mode, extra)}),
             # Security groups are re-derived from the manifest's: prune keeps those still used (the
             # interface fallback's group may serve nothing in the requested deployment).
-            "security_groups": security_group_plans(manifest),
+            "security_groups": policy.security_groups,
         }
     )
     if not keep_vpc:
@@ -103,37 +128,44 @@ def realize(
     return prune(deployment)
 
 
-def vpc_can_go(manifest: Manifest, mode: NetworkMode, endpoints: frozenset[str] | tuple[str, ...]) -> bool:
-    """The VPC serves nothing and the manifest lets an adapted plan leave it out."""
-    return manifest.doc.vpc.optional and mode == "no-vpc" and not endpoints
-
-
 def check_decisions(manifest: Manifest, region: str, decisions: Decisions) -> list[tuple[str, str]]:
     """Every decision the manifest's policy does not allow, as (field under `decisions`, why)."""
-    doc = manifest.doc
-    problems: list[tuple[str, str]] = []
+    policy = degradation_policy(manifest)
+    return [
+        *_zone_problems(policy, region, decisions),
+        *_networking_problems(policy, decisions),
+        *_endpoint_problems(policy, decisions),
+        *_reservation_problems(policy, decisions),
+    ]
+
+
+def _zone_problems(policy: DegradationPolicy, region: str, decisions: Decisions) -> list[tuple[str, str]]:
     azs = decisions.azs
-    if len(azs) != doc.vpc.az_count or len(set(azs)) != len(azs):
-        problems.append(("azs", f"must be {doc.vpc.az_count} distinct zones (the manifest's vpc.azCount)"))
+    problems = []
+    if len(azs) != policy.az_count or len(set(azs)) != len(azs):
+        problems.append(("azs", f"must be {policy.az_count} distinct zones (the manifest's vpc.azCount)"))
     for i, az in enumerate(azs):
         if not AZ_RE.match(az) or not az.startswith(region):
             problems.append((f"azs[{i}]", f"{az!r} is not an availability zone of {region}"))
-    preference = doc.lambda_.networking.preference
-    if decisions.networking not in preference:
-        problems.append(
-            ("networking", f"{decisions.networking} is not allowed by lambda.networking.preference")
-        )
-    names = [ep.name for ep in doc.endpoints]
+    return problems
+
+
+def _networking_problems(policy: DegradationPolicy, decisions: Decisions) -> list[tuple[str, str]]:
+    if decisions.networking not in policy.networking:
+        return [("networking", f"{decisions.networking} is not allowed by lambda.networking.preference")]
+    return []
+
+
+def _endpoint_problems(policy: DegradationPolicy, decisions: Decisions) -> list[tuple[str, str]]:
+    problems = []
     for i, key in enumerate(decisions.endpoints):
-        if key not in names or decisions.endpoints.index(key) != i:
+        if key not in policy.endpoints or decisions.endpoints.index(key) != i:
             problems.append((f"endpoints[{i}]", f"{key!r} is not an endpoint of the manifest (or repeated)"))
-    used = (
-        {s for fn in doc.functions for s in fn.uses} if decisions.networking in ENDPOINT_ONLY_MODES else set()
-    )
-    for ep in doc.endpoints:
-        if (not ep.optional or ep.service in used) and ep.name not in decisions.endpoints:
-            problems.append(("endpoints", f"{ep.name!r} is required with {decisions.networking}"))
-    gateways = {ep.name for ep in doc.endpoints if ep.type == "gateway"}
+    required = policy.required_endpoints(decisions.networking)
+    for key in policy.endpoints:  # the manifest's order
+        if key in required and key not in decisions.endpoints:
+            problems.append(("endpoints", f"{key!r} is required with {decisions.networking}"))
+    gateways = {ep.key for ep in policy.endpoints.values() if ep.gateway}
     for i, key in enumerate(decisions.interface):
         if decisions.networking != "vpc-with-interface-endpoints":
             problems.append(
@@ -141,56 +173,44 @@ def check_decisions(manifest: Manifest, region: str, decisions: Decisions) -> li
             )
         elif key not in gateways or key not in decisions.endpoints or decisions.interface.index(key) != i:
             problems.append((f"interface[{i}]", f"{key!r} is not a kept gateway endpoint (or repeated)"))
-    if not decisions.vpc and not vpc_can_go(manifest, decisions.networking, decisions.endpoints):
+    if not decisions.vpc and not policy.vpc_can_go(decisions.networking, decisions.endpoints):
         problems.append(
             ("vpc", "false: the VPC may be left out only when vpc.optional, no-vpc and no endpoint")
         )
-    problems += _reservation_problems(manifest, decisions)
     return problems
 
 
-def _reservation_problems(manifest: Manifest, decisions: Decisions) -> list[tuple[str, str]]:
-    policy = manifest.doc.lambda_.concurrency
-    specs = {fn.name: fn for fn in manifest.doc.functions}
+def _reservation_problems(policy: DegradationPolicy, decisions: Decisions) -> list[tuple[str, str]]:
     problems = [
         (f"reservations.{key}", "is not a function of the manifest")
         for key in decisions.reservations
-        if key not in specs
+        if key not in policy.functions
     ]
-    for name, fn in specs.items():
+    for name, fn in policy.functions.items():
         where = f"reservations.{name}"
         if name not in decisions.reservations:
             problems.append((where, "is missing: every function of the manifest needs a decision"))
             continue
         value = decisions.reservations[name]
-        asked = fn.reserved_concurrency
-        if asked is None:
+        if fn.request is None:
             if value is not None:
                 problems.append((where, f"{value}: the manifest reserves nothing for {name}"))
         elif value is None:
-            if fn.reservation_required or policy.when_floors_do_not_fit == "no-go":
+            if not policy.may_drop_reservation(name):
                 problems.append((where, f"none: the manifest does not allow dropping {name}'s reservation"))
-        else:
-            floor = asked if policy.sharing == "none" else fn.min_reserved_concurrency
-            if not floor <= value <= asked:
-                problems.append((where, f"{value}: the manifest allows {floor} to {asked} for {name}"))
+        elif not policy.floor_of(name) <= value <= fn.request:
+            problems.append(
+                (where, f"{value}: the manifest allows {policy.floor_of(name)} to {fn.request} for {name}")
+            )
     return problems
 
 
 def rebuild(manifest: Manifest, region: str, decisions: Decisions) -> Deployment:
     """The deployment the manifest and the decisions give (the decisions checked first by the caller)."""
     requested = manifest.requested(region, decisions.azs)
-    with_reservations = requested.model_copy(
-        update={
-            "functions": tuple(
-                f.model_copy(update={"reserved_concurrency": decisions.reservations.get(f.key)})
-                for f in requested.functions
-            )
-        }
-    )
     return realize(
-        with_reservations,
-        manifest,
+        with_reservations(requested, decisions.reservations),
+        degradation_policy(manifest),
         decisions.networking,
         frozenset(decisions.endpoints),
         keep_vpc=decisions.vpc,

@@ -72,7 +72,7 @@ def test_no_graph_without_adaptations(load_report: Callable[[Path], Report]) -> 
 def test_a_thousand_functions_stay_a_small_graph(tmp_path) -> None:
     from preflight.gate import GatePolicy
     from preflight.manifest import load_manifest
-    from preflight.plan.planner import plan
+    from preflight.plan.planner import plan_manifest
     from tests.conftest import MANIFEST, manifest_variant, synthetic_state
 
     doc = yaml.safe_load(Path(MANIFEST).read_text())
@@ -84,7 +84,7 @@ def test_a_thousand_functions_stay_a_small_graph(tmp_path) -> None:
         limits={"L-B99A9384": 1000, "L-1B52E74A": 20},
         usage={"L-B99A9384": {"region": 900}, "L-1B52E74A": {"region": 20}},
     )
-    result = plan(manifest, state, GatePolicy())
+    result = plan_manifest(manifest, state, GatePolicy())
     assert sum(len(a.changes) for a in result.adaptations) >= 2000  # the graph has much to collapse
     source = adaptation_graph(result.adaptations)
     assert source and len(source) < 5_000 and len(_edges(source)) < 30
