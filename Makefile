@@ -10,6 +10,8 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev,pulumi]'
+	@# An editable install compiles nothing: written once here, as pip does for an installed package.
+	$(BIN)/python -m compileall -q cli.py preflight >/dev/null
 	touch $(STAMP)
 
 # The main job against the built-in emulated account: the seed's account, where the requested plan

@@ -12,7 +12,7 @@ import threading
 import time
 import urllib.parse
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -132,6 +132,87 @@ class _PlainJSONFileLoader(botocore.loaders.JSONFileLoader):
         return modelcache.load(full_path, lambda: modelcache.parse_json(open_method, full_path))
 
 
+class _ServiceNames(Sequence[str]):
+    """The services a loader knows for one model type, as `Loader.list_available_services` lists
+    them (sorted), but asked one service at a time.
+
+    Creating a client only asks whether its service is known; botocore answers by listing the
+    directories of every service (400 of them, ~15 ms a process). Membership here looks in that
+    service's directories only, by the same rule (a search path holds a directory of that name with
+    some version holding the model type); the whole list is built only if someone reads it.
+    """
+
+    def __init__(self, loader: Any, type_name: str) -> None:
+        self._loader = loader
+        self._type_name = type_name
+        self._known: dict[str, bool] = {}
+        self._listed: list[str] | None = None
+
+    def _roots(self) -> list[str]:
+        return [path for path in self._loader.search_paths if os.path.isdir(path)]
+
+    def __contains__(self, name: object) -> bool:
+        if not isinstance(name, str) or not name or os.sep in name or name in (".", ".."):
+            return False
+        if name not in self._known:
+            self._known[name] = any(self._offers(os.path.join(root, name)) for root in self._roots())
+        return self._known[name]
+
+    def _offers(self, directory: str) -> bool:
+        if not os.path.isdir(directory):
+            return False
+        exists = self._loader.file_loader.exists
+        return any(
+            exists(os.path.join(directory, version, self._type_name)) for version in os.listdir(directory)
+        )
+
+    def _all(self) -> list[str]:
+        if self._listed is None:
+            candidates = {
+                name
+                for root in self._roots()
+                for name in os.listdir(root)
+                if os.path.isdir(os.path.join(root, name))
+            }
+            self._listed = sorted(name for name in candidates if name in self)
+        return self._listed
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._all()[index]
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            self._all() == list(other) if isinstance(other, (list, tuple, _ServiceNames)) else NotImplemented
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return repr(self._all())
+
+
+# The model types a client loads by service name (its model, endpoint rules, paginators, waiters).
+_LISTED_TYPES = ("service-2", "endpoint-rule-set-1", "paginators-1", "waiters-2")
+
+
+def _list_services_on_demand(loader: Any) -> None:
+    """Answer the loader's `list_available_services` with _ServiceNames for the types clients load.
+
+    Seeded into botocore's per-loader cache of that method (keyed by its name and the type). Should a
+    botocore release key it otherwise, the seed is never read and botocore lists as it always did.
+    """
+    cache = getattr(loader, "_cache", None)
+    if isinstance(cache, dict):
+        for type_name in _LISTED_TYPES:
+            cache.setdefault(("list_available_services", type_name), _ServiceNames(loader, type_name))
+
+
 def _timestamp(value: Any) -> Any:
     """A response's timestamp as botocore parses it, ISO 8601 without dateutil's per-character parser.
 
@@ -162,6 +243,7 @@ def _botocore_session() -> Any:
         if _SHARED_LOADER is None:
             _SHARED_LOADER = session.get_component("data_loader")
             _SHARED_LOADER.file_loader = _PlainJSONFileLoader()
+            _list_services_on_demand(_SHARED_LOADER)
         else:
             session.register_component("data_loader", _SHARED_LOADER)
     return session

@@ -5,7 +5,9 @@ fifth of a whole check. The first reading of a model writes its parsed dict besi
 caches; later processes read that instead. A cached file is named by the model's path, size and
 mtime and by the interpreter (marshal's format is per Python version), so a botocore upgrade or a
 new interpreter simply misses. Any trouble with the cache (unwritable, corrupt, absent) falls back
-to parsing the JSON: the cache can only save time, never change a model.
+to parsing the JSON: the cache can only save time, never change a request or a response.
+Service models (`service-2`) are kept without their documentation strings (two thirds of EC2's
+model): botocore reads them only to write docstrings, never to build a request or parse a response.
 TAP_PREFLIGHT_MODEL_CACHE=off turns it off; =DIR puts it elsewhere.
 """
 
@@ -22,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 ENV = "TAP_PREFLIGHT_MODEL_CACHE"
+# Part of every entry's name: a change to what is kept (as dropping documentation was) misses.
+FORMAT = "2"
 
 
 def cache_dir() -> Path | None:
@@ -40,7 +44,7 @@ def _entry(directory: Path, full_path: str) -> Path | None:
         stat = os.stat(full_path)
     except OSError:
         return None
-    tag = f"{full_path}|{stat.st_size}|{stat.st_mtime_ns}|{sys.version_info[:2]}|{marshal.version}"
+    tag = f"{full_path}|{stat.st_size}|{stat.st_mtime_ns}|{sys.version_info[:2]}|{marshal.version}|{FORMAT}"
     return directory / (hashlib.sha256(tag.encode()).hexdigest()[:32] + ".marshal")
 
 
@@ -78,4 +82,39 @@ def _store(entry: Path, model: Any) -> None:
 
 def parse_json(open_method: Any, full_path: str) -> Any:
     with open_method(full_path, "rb") as fp:
-        return json.loads(fp.read())
+        model = json.loads(fp.read())
+    if os.path.basename(full_path).startswith("service-2.") and isinstance(model, dict):
+        without_documentation(model)
+    return model
+
+
+def without_documentation(model: dict[str, Any]) -> dict[str, Any]:
+    """A service model's documentation strings removed, in place, where the model's format puts them.
+
+    Only the `documentation` key of the service, of operations and their input/output/error
+    references, of shapes and of shape members, keys and values: never a member that happens to be
+    named so (a shape's members are names, not attributes).
+    """
+    model.pop("documentation", None)
+    for operation in _values(model.get("operations")):
+        _drop(operation)
+        for key in ("input", "output"):
+            _drop(operation.get(key))
+        for error in operation.get("errors") or ():
+            _drop(error)
+    for shape in _values(model.get("shapes")):
+        _drop(shape)
+        for member in _values(shape.get("members")):
+            _drop(member)
+        for key in ("member", "key", "value"):
+            _drop(shape.get(key))
+    return model
+
+
+def _values(mapping: Any) -> list[Any]:
+    return list(mapping.values()) if isinstance(mapping, dict) else []
+
+
+def _drop(node: Any) -> None:
+    if isinstance(node, dict):
+        node.pop("documentation", None)

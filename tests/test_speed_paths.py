@@ -53,3 +53,28 @@ def test_the_collector_is_left_as_it_was_found() -> None:
         gc.enable()
         gc.unfreeze()
     assert kept
+
+
+def test_services_asked_one_at_a_time_answer_as_botocore_lists_them() -> None:
+    import botocore.exceptions
+    import botocore.loaders
+
+    from preflight import aws
+
+    lister = botocore.loaders.Loader()
+    asked = aws._botocore_session().get_component("data_loader")
+    for type_name in aws._LISTED_TYPES:
+        listed = lister.list_available_services(type_name)
+        names = asked.list_available_services(type_name)
+        assert isinstance(names, aws._ServiceNames)  # the seed is what botocore's cache answers
+        assert "ec2" in names and "ec2" in listed
+        assert not any(name in names for name in ("nope", "", ".", "..", "../ec2", "ec2/2016-11-15", None))
+        assert len(listed) > 100 and all(name in names for name in listed)
+        assert list(names) == listed and names == listed and len(names) == len(listed)
+    session = aws._session("us-east-1", keys=("a", "b"))
+    try:
+        session.create_client("no-such-service")
+    except botocore.exceptions.UnknownServiceError as exc:
+        assert "ec2" in str(exc)  # botocore's message still lists the known services
+    else:
+        raise AssertionError("an unknown service made a client")
