@@ -55,18 +55,92 @@ def load(full_path: str, parse: Callable[[], Any]) -> Any:
     if entry is None:
         return parse()
     try:
-        return marshal.loads(entry.read_bytes())
+        return _decoded(marshal.loads(entry.read_bytes()))
     except (OSError, EOFError, ValueError, TypeError):
-        pass
+        pass  # absent, unreadable or not an entry of this format: parse
     model = parse()
     _store(entry, model)
     return model
 
 
+class Shapes(dict[str, Any]):
+    """A service model's shapes, each decoded the first time botocore asks for it by name.
+
+    A check uses a few hundred of EC2's ~5,000 shapes; decoding only those saves most of loading the
+    model. Every name is there from the start (botocore lists them for error classes and docs);
+    a decoded shape is kept, so changes made to it (botocore's extras merge) stay.
+    """
+
+    def __getitem__(self, name: str) -> Any:
+        value = dict.__getitem__(self, name)
+        if type(value) is bytes:
+            value = marshal.loads(value)
+            dict.__setitem__(self, name, value)
+        return value
+
+    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+        return self[name] if name in self else default
+
+    def values(self) -> Any:  # type: ignore[override]
+        return [self[name] for name in self]
+
+    def items(self) -> Any:  # type: ignore[override]
+        return [(name, self[name]) for name in self]
+
+
+def _encoded(model: Any) -> tuple[Any, ...]:
+    """An entry: a model with shapes keeps each shape encoded on its own, to be decoded on use, and
+    the method name botocore makes of each operation name."""
+    if isinstance(model, dict) and isinstance(model.get("shapes"), dict):
+        rest = {key: value for key, value in model.items() if key != "shapes"}
+        shapes = {name: marshal.dumps(shape) for name, shape in model["shapes"].items()}
+        return ("shapes", rest, shapes, _method_names(model))
+    return ("whole", model)
+
+
+def _method_names(model: dict[str, Any]) -> dict[str, str]:
+    import botocore
+
+    operations = model.get("operations")
+    return {name: botocore.xform_name(name) for name in operations} if isinstance(operations, dict) else {}
+
+
+def _remember_method_names(names: dict[str, str]) -> None:
+    """botocore's memo of method names, filled with the ones it made when the entry was written.
+
+    A client turns every operation name into a method name with two regular expressions (~1,500
+    names a check, 20-30 ms). The memo is botocore's module-level dict of (name, separator) ->
+    method name; should a release keep it otherwise, nothing is filled and botocore computes them.
+    """
+    import botocore
+
+    memo = getattr(botocore, "_xform_cache", None)
+    if isinstance(memo, dict):
+        for name, method in names.items():
+            memo.setdefault((name, "_"), method)
+
+
+def _decoded(entry: Any) -> Any:
+    """The model an entry holds; ValueError for anything that is not an entry this module wrote."""
+    if type(entry) is tuple and len(entry) == 2 and entry[0] == "whole":
+        return entry[1]
+    if (
+        type(entry) is tuple
+        and len(entry) == 4
+        and entry[0] == "shapes"
+        and all(type(part) is dict for part in entry[1:])
+        and all(type(shape) is bytes for shape in entry[2].values())
+        and all(type(k) is str and type(v) is str for k, v in entry[3].items())
+    ):
+        _remember_method_names(entry[3])
+        return {**entry[1], "shapes": Shapes(entry[2])}
+    raise ValueError("not a model cache entry")
+
+
 def _store(entry: Path, model: Any) -> None:
     """Write complete or not at all: a temporary file in the same directory, then renamed."""
     try:
-        data = marshal.dumps(model)
+        data = marshal.dumps(_encoded(model))
         entry.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=entry.parent, prefix=".model-", suffix=".tmp")
         try:

@@ -103,7 +103,9 @@ def test_documentation_goes_only_where_the_model_format_puts_it() -> None:
         },
     }
     assert modelcache.without_documentation(model) == {
-        "operations": {"Op": {"input": {"shape": "In"}, "output": {"shape": "Out"}, "errors": [{"shape": "Err"}]}},
+        "operations": {
+            "Op": {"input": {"shape": "In"}, "output": {"shape": "Out"}, "errors": [{"shape": "Err"}]}
+        },
         "shapes": {
             "In": {"type": "structure", "members": {"documentation": {"shape": "S"}}},
             "L": {"type": "list", "member": {"shape": "S"}},
@@ -160,3 +162,59 @@ def test_a_model_without_documentation_builds_and_parses_as_the_whole_model(serv
             if shape_a is not None:
                 assert _signature(shape_b, set()) == _signature(shape_a, set()), (service, name)
         assert [e.name for e in b.error_shapes] == [e.name for e in a.error_shapes]
+
+
+def _model_with_shapes(tmp_path: Path) -> tuple[str, dict[str, object]]:
+    model = {
+        "metadata": {"protocol": "ec2"},
+        "operations": {"DescribeThingsByARNs": {"input": {"shape": "In"}}},
+        "shapes": {"In": {"type": "structure", "members": {"Ids": {"shape": "L"}}}, "L": {"type": "list"}},
+    }
+    path = tmp_path / "service-2.json.gz"
+    path.write_bytes(gzip.compress(json.dumps(model).encode()))
+    return str(path), model
+
+
+def test_cached_shapes_are_decoded_when_asked_for_and_equal_the_parsed_ones(tmp_path, monkeypatch) -> None:
+    import botocore
+
+    monkeypatch.setenv(modelcache.ENV, str(tmp_path / "cache"))
+    path, model = _model_with_shapes(tmp_path)
+    assert modelcache.load(path, lambda: _parse(path)) == model  # the first reading: parsed
+    monkeypatch.setattr(botocore, "_xform_cache", {})
+    cached = modelcache.load(path, lambda: pytest.fail("parsed although cached"))
+    shapes = cached["shapes"]
+    assert isinstance(shapes, modelcache.Shapes) and sorted(shapes) == ["In", "L"]
+    assert {name: shapes[name] for name in shapes} == model["shapes"]
+    assert shapes.get("L") == {"type": "list"} and shapes.get("nope") is None
+    assert dict(shapes.items()) == model["shapes"] and list(shapes.values()) == list(model["shapes"].values())
+    shapes["In"]["members"]["Extra"] = {"shape": "L"}  # botocore's extras merge changes a shape in place
+    assert "Extra" in shapes["In"]["members"]
+    assert {k: v for k, v in cached.items() if k != "shapes"} == {
+        k: v for k, v in model.items() if k != "shapes"
+    }
+    # The method name botocore would make, remembered in its memo (and equal to what it computes).
+    assert botocore._xform_cache == {("DescribeThingsByARNs", "_"): "describe_things_by_arns"}
+    botocore._xform_cache.clear()
+    assert botocore.xform_name("DescribeThingsByARNs") == "describe_things_by_arns"
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        42,
+        ("whole",),
+        ("shapes", {}, {"In": {"type": "structure"}}, {}),
+        ("shapes", {}, {}, {"Op": 1}),
+        ["whole", {}],
+    ],
+)
+def test_an_entry_of_the_wrong_shape_falls_back_to_parsing(tmp_path, monkeypatch, entry) -> None:
+    import marshal
+
+    monkeypatch.setenv(modelcache.ENV, str(tmp_path / "cache"))
+    path, model = _model_with_shapes(tmp_path)
+    modelcache.load(path, lambda: _parse(path))
+    (cached,) = (tmp_path / "cache").glob("*.marshal")
+    cached.write_bytes(marshal.dumps(entry))
+    assert modelcache.load(path, lambda: _parse(path)) == model
