@@ -132,6 +132,13 @@ class _PlainJSONFileLoader(botocore.loaders.JSONFileLoader):
         return modelcache.load(full_path, lambda: modelcache.parse_json(open_method, full_path))
 
 
+def model_file_loader() -> botocore.loaders.JSONFileLoader:
+    """A botocore file loader that reads models as the gate's clients do (plain dicts, kept in the
+    model cache, no documentation, shapes decoded on use), for the process's other model loaders:
+    the emulated account's and moto's, which otherwise hold a second copy of the same models."""
+    return _PlainJSONFileLoader()
+
+
 class _ServiceNames(Sequence[str]):
     """The services a loader knows for one model type, as `Loader.list_available_services` lists
     them (sorted), but asked one service at a time.

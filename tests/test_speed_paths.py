@@ -79,3 +79,18 @@ def test_services_asked_one_at_a_time_answer_as_botocore_lists_them() -> None:
         assert "ec2" in str(exc)  # botocore's message still lists the known services
     else:
         raise AssertionError("an unknown service made a client")
+
+
+def test_the_model_file_loader_for_other_loaders_reads_the_same_operations() -> None:
+    import botocore.loaders
+
+    from preflight import aws
+
+    plain = botocore.loaders.Loader()
+    ours = botocore.loaders.Loader()
+    ours.file_loader = aws.model_file_loader()
+    for service in ("ec2", "s3", "lambda"):
+        a = plain.load_service_model(service, "service-2")
+        b = ours.load_service_model(service, "service-2")
+        assert a["operations"].keys() == b["operations"].keys() and a["metadata"] == b["metadata"]
+        assert sorted(a["shapes"]) == sorted(b["shapes"])
