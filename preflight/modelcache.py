@@ -87,6 +87,23 @@ class Shapes(dict[str, Any]):
     def items(self) -> Any:  # type: ignore[override]
         return [(name, self[name]) for name in self]
 
+    # Whatever else reads values hands out decoded shapes too (dict's own versions would not).
+    def copy(self) -> dict[str, Any]:  # type: ignore[override]
+        return dict(self.items())
+
+    def pop(self, name: str, *default: Any) -> Any:  # type: ignore[override]
+        value = self[name] if name in self else dict.pop(self, name, *default)
+        dict.pop(self, name, None)
+        return value
+
+    def setdefault(self, name: str, default: Any = None) -> Any:
+        return self[name] if name in self else dict.setdefault(self, name, default)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, dict) and dict(self.items()) == dict(other.items())
+
+    __hash__ = None  # type: ignore[assignment]
+
 
 def _encoded(model: Any) -> tuple[Any, ...]:
     """An entry: a model with shapes keeps each shape encoded on its own, to be decoded on use, and

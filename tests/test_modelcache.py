@@ -188,8 +188,11 @@ def test_cached_shapes_are_decoded_when_asked_for_and_equal_the_parsed_ones(tmp_
     assert {name: shapes[name] for name in shapes} == model["shapes"]
     assert shapes.get("L") == {"type": "list"} and shapes.get("nope") is None
     assert dict(shapes.items()) == model["shapes"] and list(shapes.values()) == list(model["shapes"].values())
+    assert shapes == model["shapes"] and shapes.copy() == model["shapes"] and type(shapes.copy()) is dict
+    assert shapes.setdefault("L") == {"type": "list"}
     shapes["In"]["members"]["Extra"] = {"shape": "L"}  # botocore's extras merge changes a shape in place
     assert "Extra" in shapes["In"]["members"]
+    assert shapes.pop("L") == {"type": "list"} and "L" not in shapes and shapes.pop("L", None) is None
     assert {k: v for k, v in cached.items() if k != "shapes"} == {
         k: v for k, v in model.items() if k != "shapes"
     }
