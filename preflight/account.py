@@ -244,7 +244,7 @@ def _current_stack(reads: Reads) -> CurrentStack:
     from preflight.aws import AwsCallError
 
     reservations: dict[str, int | None] = {}
-    shards: int | None = None
+    shards: dict[str, int] = {}
     with contextlib.suppress(AwsCallError):
         reservations = reads.own_reservations()
     with contextlib.suppress(AwsCallError):

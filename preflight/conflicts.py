@@ -152,12 +152,10 @@ def read_evidence(aws: Any, deployment: Deployment, reads: Any = None) -> Eviden
         ("role", d.role.name, lambda: _role(aws, d.role.name))
     ]
     jobs += [("function", f.name, lambda f=f: _function(aws, reads, f.name)) for f in d.functions]
-    jobs += [
-        ("stream", d.stream.name, lambda: _stream(aws, reads, d.stream.name)),
-        ("table", d.table.name, lambda: _table(aws, d.table.name)),
-        ("bucket", d.bucket.name, lambda: _bucket(aws, reads, d.bucket.name)),
-        ("topic", d.topic.name, lambda: _topic(aws, reads, d.topic.name)),
-    ]
+    jobs += [("stream", s.name, lambda s=s: _stream(aws, reads, s.name)) for s in d.streams]
+    jobs += [("table", t.name, lambda t=t: _table(aws, t.name)) for t in d.tables]
+    jobs += [("bucket", b.name, lambda b=b: _bucket(aws, reads, b.name)) for b in d.buckets]
+    jobs += [("topic", t.name, lambda t=t: _topic(aws, reads, t.name)) for t in d.topics]
 
     def alarms() -> list[Observed]:
         try:
@@ -232,10 +230,10 @@ def _function(aws: Any, reads: Any, name: str) -> Observed:
 
 def _stream(aws: Any, reads: Any, name: str) -> Observed:
 
-    summary = reads.stream_summary()
+    summary = reads.stream_summary(name)
     if summary is None:
         return Observed(type="stream", name=name)
-    tags = reads.stream_tags()  # the same read the usage counter makes
+    tags = reads.stream_tags(name)  # the same read the usage counter makes
     return Observed(type="stream", name=name, exists=True, arn=summary.get("StreamARN"), tags=_tag_dict(tags))
 
 
@@ -473,13 +471,11 @@ def _own_by_tags(deployment: Deployment, tags: dict[str, str] | None) -> bool:
 
 def _paths(deployment: Deployment) -> dict[tuple[ResourceType, str], str]:
     d = deployment
-    paths: dict[tuple[ResourceType, str], str] = {
-        ("role", d.role.name): d.role.path,
-        ("stream", d.stream.name): d.stream.path,
-        ("table", d.table.name): d.table.path,
-        ("bucket", d.bucket.name): d.bucket.path,
-        ("topic", d.topic.name): d.topic.path,
-    }
+    paths: dict[tuple[ResourceType, str], str] = {("role", d.role.name): d.role.path}
+    paths.update({("stream", s.name): s.path for s in d.streams})
+    paths.update({("table", t.name): t.path for t in d.tables})
+    paths.update({("bucket", b.name): b.path for b in d.buckets})
+    paths.update({("topic", t.name): t.path for t in d.topics})
     paths.update({("function", f.name): f.path for f in d.functions})
     paths.update({("alarm", a.name): a.path for a in d.alarms})
     return paths

@@ -98,10 +98,14 @@ def lambda_needs(d: Deployment) -> Iterator[Need]:
 
 
 def data_needs(d: Deployment) -> Iterator[Need]:
-    yield KINESIS_SHARDS, "region", d.stream.shards, f"{d.stream.path}.shards"
-    yield DYNAMODB_TABLES, "region", 1, d.table.path
-    yield S3_BUCKETS, "global", 1, d.bucket.path
-    yield SNS_TOPICS, "region", 1, d.topic.path
+    for stream in d.streams:
+        yield KINESIS_SHARDS, "region", stream.shards, f"{stream.path}.shards"
+    for table in d.tables:
+        yield DYNAMODB_TABLES, "region", 1, table.path
+    for bucket in d.buckets:
+        yield S3_BUCKETS, "global", 1, bucket.path
+    for topic in d.topics:
+        yield SNS_TOPICS, "region", 1, topic.path
     yield IAM_ROLES, "global", 1, d.role.path
     yield (
         MANAGED_POLICIES_PER_ROLE,

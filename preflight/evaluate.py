@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from preflight.account import AccountState
 from preflight.demand import Demand, compute_demand
-from preflight.model import CurrentStack, Deployment, IncreaseRequest
+from preflight.model import CurrentStack, Deployment, IncreaseRequest, StreamPlan
 from preflight.quotas import catalog
 from preflight.ranges import UTILIZATION
 from preflight.redeploy import PROGRAM_ORDERS_RESERVATIONS, reservation_peak, reshard
@@ -101,7 +101,9 @@ def redeploy_demand(demands: list[Demand], d: Deployment, current: CurrentStack)
     """
     planned = {f.name: f.reserved_concurrency for f in d.functions}
     peak = reservation_peak(current.reservations, planned, ordered=PROGRAM_ORDERS_RESERVATIONS)
-    change = reshard(current.stream_shards, d.stream.shards)
+    changes = [reshard(current.stream_shards.get(s.name), s.shards) for s in d.streams]
+    shards_peak = sum(c.peak if c else s.shards for c, s in zip(changes, d.streams, strict=True))
+    resharding = [c for c in changes if c is not None]
     out = []
     for demand in demands:
         if (
@@ -111,23 +113,30 @@ def redeploy_demand(demands: list[Demand], d: Deployment, current: CurrentStack)
         ):
             note = "while redeploying, some functions still hold their current reservation"
             demand = Demand(demand.quota_code, demand.scope, peak, demand.resources, note)
-        elif demand.quota_code == catalog.KINESIS_SHARDS.quota_code and change is not None:
-            note = (
-                f"resharding {change.current} -> {change.target}: the {change.current} open shards "
-                f"stay open while UpdateShardCount makes the {change.target} new ones"
+        elif demand.quota_code == catalog.KINESIS_SHARDS.quota_code and resharding:
+            note = "; ".join(
+                f"resharding {c.current} -> {c.target}: the {c.current} open shards "
+                f"stay open while UpdateShardCount makes the {c.target} new ones"
+                for c in resharding
             )
-            demand = Demand(demand.quota_code, demand.scope, change.peak, demand.resources, note)
+            demand = Demand(demand.quota_code, demand.scope, shards_peak, demand.resources, note)
         out.append(demand)
     return out
 
 
-def reshard_finding(d: Deployment, current: CurrentStack) -> Finding | None:
+def reshard_findings(d: Deployment, current: CurrentStack) -> list[Finding]:
+    """A FAIL for each stream one UpdateShardCount cannot take to its target (double or half at most)."""
+    found = (reshard_finding(s, current.stream_shards.get(s.name)) for s in d.streams)
+    return [f for f in found if f is not None]
+
+
+def reshard_finding(stream: StreamPlan, current_shards: int | None) -> Finding | None:
     """A FAIL when one UpdateShardCount cannot take the stream to its target (double or half at most).
 
     Not a quota that an increase request raises: the way out is a reshard in steps before the deploy,
     or a target within reach.
     """
-    change = reshard(current.stream_shards, d.stream.shards)
+    change = reshard(current_shards, stream.shards)
     if change is None or change.one_call:
         return None
     q = catalog.KINESIS_SHARDS
@@ -137,7 +146,7 @@ def reshard_finding(d: Deployment, current: CurrentStack) -> Finding | None:
         service_code=q.service_code,
         quota_code=q.quota_code,
         quota_name=q.name,
-        scope=f"stream:{d.stream.name}",
+        scope=f"stream:{stream.name}",
         limit=reach,
         limit_source="default",
         usage=change.current,
@@ -145,7 +154,7 @@ def reshard_finding(d: Deployment, current: CurrentStack) -> Finding | None:
         headroom_after=None,
         utilization_after=None,
         status="FAIL",
-        resources=(f"{d.stream.path}.shards",),
+        resources=(f"{stream.path}.shards",),
         message=(
             f"does not fit: UpdateShardCount can at most double or halve a stream per call; "
             f"{change.current} -> {change.target} needs {len(change.steps())} calls ({steps}): "
@@ -159,9 +168,7 @@ def evaluate(
 ) -> list[Finding]:
     demands = redeploy_demand(compute_demand(deployment), deployment, state.current)
     findings = [evaluate_demand(d, state, warn_threshold) for d in demands]
-    extra = reshard_finding(deployment, state.current)
-    if extra is not None:
-        findings.append(extra)
+    findings += reshard_findings(deployment, state.current)
     return sorted(findings, key=lambda f: (_CATALOG_ORDER[f.quota_code], f.scope))
 
 

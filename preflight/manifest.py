@@ -34,6 +34,7 @@ from preflight.errors import InputError
 from preflight.fileio import input_name
 from preflight.model import (
     BASIC_EXECUTION_POLICY,
+    ENDPOINT_ONLY_MODES,
     VPC_ACCESS_POLICY,
     AlarmPlan,
     BucketPlan,
@@ -329,9 +330,9 @@ class FunctionSpec(Strict):
 
 
 class StreamSpec(Strict):
-    """The pipeline's Kinesis data stream."""
+    """A Kinesis data stream of the pipeline."""
 
-    name: Name = Field("events", description=_LOGICAL)
+    name: Name = Field(description=_LOGICAL, examples=["events"])
     shards: Shards = Field(
         1,
         ge=1,
@@ -350,9 +351,9 @@ class StreamSpec(Strict):
 
 
 class TableSpec(Strict):
-    """The pipeline's DynamoDB table."""
+    """A DynamoDB table of the pipeline."""
 
-    name: Name = Field("state", description=_LOGICAL)
+    name: Name = Field(description=_LOGICAL, examples=["state"])
     hash_key: str = Field("pk", alias="hashKey", description="Partition key attribute (a string).")
     billing_mode: Literal["PAY_PER_REQUEST", "PROVISIONED"] = Field(
         "PAY_PER_REQUEST",
@@ -361,10 +362,16 @@ class TableSpec(Strict):
     )
 
 
-class NamedSpec(Strict):
-    """A resource that only has a name (the bucket, the topic)."""
+class BucketSpec(Strict):
+    """An S3 bucket of the pipeline (its name is global: another account may hold it)."""
 
-    name: Name = Field(description=_LOGICAL)
+    name: Name = Field(description=_LOGICAL, examples=["archive"])
+
+
+class TopicSpec(Strict):
+    """An SNS topic alarms notify."""
+
+    name: Name = Field(description=_LOGICAL, examples=["alarms"])
 
 
 class AlarmSpec(Strict):
@@ -376,8 +383,10 @@ class AlarmSpec(Strict):
     function: Name | None = Field(
         None, description="Name of a function of this manifest: the metric's FunctionName dimension."
     )
-    stream: bool = Field(
-        False, description="true: the metric's StreamName dimension is the manifest's stream."
+    stream: Name | None = Field(
+        None,
+        description="Name of a stream of this manifest (streams[].name): the metric's StreamName dimension.",
+        examples=["events"],
     )
     statistic: Literal["Sum", "Average", "Maximum", "Minimum", "SampleCount"] = Field(
         "Sum", description="Statistic compared with the threshold."
@@ -409,8 +418,25 @@ class AlarmSpec(Strict):
         "GreaterThanOrEqualToThreshold", description="How the statistic is compared with the threshold."
     )
     topic: Name = Field(
-        description="Name of the manifest's topic (topic.name), notified on alarm.", examples=["alarms"]
+        description="Name of a topic of this manifest (topics[].name), notified on alarm.",
+        examples=["alarms"],
     )
+
+    @field_validator("stream", mode="before")
+    @classmethod
+    def _stream_is_named(cls, value: object) -> object:
+        if isinstance(value, bool):
+            raise ValueError(
+                "an alarm names the stream it watches since manifest version 2: "
+                "write stream: <the name of a streams entry> (e.g. stream: events)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _one_dimension(self) -> AlarmSpec:
+        if self.function and self.stream:
+            raise ValueError("an alarm watches a function or a stream, not both")
+        return self
 
 
 class RoleSpec(Strict):
@@ -430,6 +456,13 @@ class RoleSpec(Strict):
 class ManifestDoc(Strict):
     """What the TAP pipeline wants, per environment, and what plan --adapt may degrade to fit an account."""
 
+    version: Literal[2] = Field(
+        description=(
+            "Manifest format version: 2 (lists per resource kind: streams, tables, buckets, topics). "
+            "Version 1 (one stream, table, bucket, topic) is refused with what to write instead."
+        ),
+        examples=[2],
+    )
     name: str = Field(
         pattern=r"^[a-z][a-z0-9-]{1,40}$",
         description="Project name (lowercase, digits, -): tags every resource (tap:project).",
@@ -469,11 +502,17 @@ class ManifestDoc(Strict):
     functions: list[FunctionSpec] = Field(
         min_length=1, max_length=5000, description="The pipeline's Lambda functions (at least one)."
     )
-    stream: StreamSpec = Field(default_factory=StreamSpec, description="The Kinesis data stream.")
-    table: TableSpec = Field(default_factory=TableSpec, description="The DynamoDB table.")
-    bucket: NamedSpec = Field(default_factory=lambda: NamedSpec(name="archive"), description="The S3 bucket.")
-    topic: NamedSpec = Field(
-        default_factory=lambda: NamedSpec(name="alarms"), description="The SNS topic alarms notify."
+    streams: list[StreamSpec] = Field(
+        default_factory=list, max_length=1000, description="Kinesis data streams, by name."
+    )
+    tables: list[TableSpec] = Field(
+        default_factory=list, max_length=1000, description="DynamoDB tables, by name."
+    )
+    buckets: list[BucketSpec] = Field(
+        default_factory=list, max_length=1000, description="S3 buckets, by name."
+    )
+    topics: list[TopicSpec] = Field(
+        default_factory=list, max_length=1000, description="SNS topics alarms notify, by name."
     )
     alarms: list[AlarmSpec] = Field(
         default_factory=list, max_length=5000, description="CloudWatch alarms, each created once."
@@ -485,7 +524,9 @@ class ManifestDoc(Strict):
             "Environment profiles (--env NAME): overrides deep-merged into the fields above. Lists of "
             'named items are overridden by name; "*" applies to every item.'
         ),
-        examples=[{"test": {"stream": {"shards": 2}, "functions": {"*": {"reservedConcurrency": 10}}}}],
+        examples=[
+            {"test": {"streams": {"events": {"shards": 2}}, "functions": {"*": {"reservedConcurrency": 10}}}}
+        ],
     )
 
 
@@ -520,7 +561,16 @@ class Manifest:
 
 # --- loading -------------------------------------------------------------------------------------
 
-_NAMED_LISTS = ("functions", "endpoints", "alarms", "securityGroups")
+_NAMED_LISTS = (
+    "functions",
+    "endpoints",
+    "alarms",
+    "securityGroups",
+    "streams",
+    "tables",
+    "buckets",
+    "topics",
+)
 
 
 def _merge(
@@ -557,6 +607,59 @@ def _merge(
     return copy.deepcopy(override)
 
 
+# --- the format version ----------------------------------------------------------------------------
+
+MANIFEST_VERSION = 2
+# Version 1 had one of each of these (with these default names); version 2 lists them by name.
+_VERSION_1_KINDS = {
+    "stream": ("streams", "events"),
+    "table": ("tables", "state"),
+    "bucket": ("buckets", "archive"),
+    "topic": ("topics", "alarms"),
+}
+
+
+def _check_version(data: dict[Any, Any], envs: dict[Any, Any], linemap: LineMap) -> None:
+    """One error for a manifest in an older shape, naming what to write instead (before validation,
+    which would bury it among a dozen unknown keys)."""
+    for key, (plural, default) in _VERSION_1_KINDS.items():
+        if key in data:
+            item = _flow({"name": default, **(data[key] if isinstance(data[key], dict) else {})})
+            raise linemap.error(
+                (key,),
+                f"`{key}:` is the version-1 shape; version 2 lists each kind by name: write "
+                f"`version: {MANIFEST_VERSION}` and `{plural}: [{item}]`",
+            )
+        for env, profile in envs.items():
+            if isinstance(profile, dict) and key in profile:
+                sizing = _flow(profile[key]) if isinstance(profile[key], dict) else "{...}"
+                raise linemap.error(
+                    ("environments", env, key),
+                    f"`{key}:` is the version-1 shape; override a {key} by name, as functions are: "
+                    f"`{plural}: {{{default}: {sizing}}}` (with the name of its {plural} entry)",
+                )
+    if "version" not in data:
+        raise InputError(
+            f"no `version`: this is the version-1 shape; write `version: {MANIFEST_VERSION}` at the top, "
+            "and streams, tables, buckets and topics as lists of named items",
+            file=linemap.file,
+            line=1,
+            path="version",
+        )
+    version = data["version"]
+    if version != MANIFEST_VERSION:
+        raise linemap.error(
+            ("version",),
+            f"manifest version {version!r} is not supported: this tap-preflight reads version "
+            f"{MANIFEST_VERSION}",
+        )
+
+
+def _flow(mapping: dict[Any, Any]) -> str:
+    """A mapping as one line of YAML flow style, for a message."""
+    return "{" + ", ".join(f"{k}: {v}" for k, v in mapping.items()) + "}"
+
+
 def load_manifest(path: str, environment: str | None = None) -> Manifest:
     text = read_text_file(path, "manifest")  # read once: `-` (stdin) cannot be read twice
     data, linemap = parse_yaml(text, input_name(path), "manifest")
@@ -565,6 +668,7 @@ def load_manifest(path: str, environment: str | None = None) -> Manifest:
     envs = data.get("environments") or {}
     if not isinstance(envs, dict):
         raise linemap.error(("environments",), "must be a mapping of environment name to overrides")
+    _check_version(data, envs, linemap)
     env = environment or data.get("defaultEnvironment") or "prod"
     if envs and env not in envs:
         defined = sorted(map(str, envs))
@@ -604,29 +708,44 @@ def load_manifest(path: str, environment: str | None = None) -> Manifest:
 
 def _check_references(doc: ManifestDoc, linemap: LineMap) -> None:
     """Names that must be unique and references that must resolve: every problem at once."""
-    problems = list(_reference_problems(doc, linemap))
+    problems = [
+        *_duplicate_names(doc, linemap),
+        *_group_references(doc, linemap),
+        *_networking_problems(doc, linemap),
+        *_alarm_references(doc, linemap),
+    ]
     if problems:
         raise collect(problems)
 
 
-def _reference_problems(doc: ManifestDoc, linemap: LineMap) -> Iterator[InputError]:
+def _duplicate_names(doc: ManifestDoc, linemap: LineMap) -> Iterator[InputError]:
     for field_name, items in (
         ("functions", doc.functions),
         ("endpoints", doc.endpoints),
         ("alarms", doc.alarms),
         ("securityGroups", doc.security_groups),
+        ("streams", doc.streams),
+        ("tables", doc.tables),
+        ("buckets", doc.buckets),
+        ("topics", doc.topics),
     ):
         seen: set[str] = set()
         for i, item in enumerate(items):
             if item.name in seen:
                 yield linemap.error((field_name, i, "name"), f"duplicate name {item.name!r}")
             seen.add(item.name)
+
+
+def _unknown(linemap: LineMap, path: PathKey, what: str, name: str, names: list[str]) -> InputError:
+    return linemap.error(path, f"no {what} named {name!r}" + suggest(name, names))
+
+
+def _group_references(doc: ManifestDoc, linemap: LineMap) -> Iterator[InputError]:
     sg_names = [sg.name for sg in doc.security_groups]
     for i, ep in enumerate(doc.endpoints):
         if ep.security_group and ep.security_group not in sg_names:
-            yield linemap.error(
-                ("endpoints", i, "securityGroup"),
-                f"no security group named {ep.security_group!r}" + suggest(ep.security_group, sg_names),
+            yield _unknown(
+                linemap, ("endpoints", i, "securityGroup"), "security group", ep.security_group, sg_names
             )
     networking = doc.lambda_.networking
     if "vpc-with-interface-endpoints" in networking.preference:
@@ -637,44 +756,54 @@ def _reference_problems(doc: ManifestDoc, linemap: LineMap) -> Iterator[InputErr
                 "of the interface endpoints that replace the gateway endpoints)",
             )
         elif networking.interface_security_group not in sg_names:
-            yield linemap.error(
+            yield _unknown(
+                linemap,
                 ("lambda", "networking", "interfaceSecurityGroup"),
-                f"no security group named {networking.interface_security_group!r}"
-                + suggest(networking.interface_security_group, sg_names),
+                "security group",
+                networking.interface_security_group,
+                sg_names,
             )
-    if {"vpc-with-endpoints", "vpc-with-interface-endpoints", "vpc-with-nat"} & set(networking.preference):
-        if networking.security_group not in sg_names:
-            yield linemap.error(
-                ("lambda", "networking", "securityGroup"),
-                f"no security group named {networking.security_group!r}"
-                + suggest(networking.security_group, sg_names),
-            )
+    if set(VPC_MODES) & set(networking.preference) and networking.security_group not in sg_names:
+        yield _unknown(
+            linemap,
+            ("lambda", "networking", "securityGroup"),
+            "security group",
+            networking.security_group,
+            sg_names,
+        )
+
+
+VPC_MODES: tuple[NetworkMode, ...] = ("vpc-with-endpoints", "vpc-with-interface-endpoints", "vpc-with-nat")
+
+
+def _networking_problems(doc: ManifestDoc, linemap: LineMap) -> Iterator[InputError]:
+    networking = doc.lambda_.networking
     if "vpc-with-nat" in networking.preference and not doc.vpc.public_subnets:
         yield linemap.error(("vpc", "publicSubnets"), "vpc-with-nat needs public subnets for the NAT gateway")
-    if {"vpc-with-endpoints", "vpc-with-interface-endpoints"} & set(networking.preference):
-        services = {ep.service for ep in doc.endpoints}
-        only = next(
-            m for m in networking.preference if m in ("vpc-with-endpoints", "vpc-with-interface-endpoints")
-        )
-        for i, fn in enumerate(doc.functions):
-            missing = sorted(set(fn.uses) - services)
-            if missing:
-                yield linemap.error(
-                    ("functions", i, "uses"),
-                    f"{only} needs an endpoint for {', '.join(missing)}; add it to endpoints",
-                )
+    endpoint_only = [m for m in networking.preference if m in ENDPOINT_ONLY_MODES]
+    if not endpoint_only:
+        return
+    services = {ep.service for ep in doc.endpoints}
+    for i, fn in enumerate(doc.functions):
+        missing = sorted(set(fn.uses) - services)
+        if missing:
+            yield linemap.error(
+                ("functions", i, "uses"),
+                f"{endpoint_only[0]} needs an endpoint for {', '.join(missing)}; add it to endpoints",
+            )
+
+
+def _alarm_references(doc: ManifestDoc, linemap: LineMap) -> Iterator[InputError]:
     fn_names = [f.name for f in doc.functions]
+    topic_names = [t.name for t in doc.topics]
+    stream_names = [s.name for s in doc.streams]
     for i, alarm in enumerate(doc.alarms):
-        if alarm.topic != doc.topic.name:
-            yield linemap.error(
-                ("alarms", i, "topic"),
-                f"no topic named {alarm.topic!r}" + suggest(alarm.topic, [doc.topic.name]),
-            )
+        if alarm.topic not in topic_names:
+            yield _unknown(linemap, ("alarms", i, "topic"), "topic", alarm.topic, topic_names)
         if alarm.function and alarm.function not in fn_names:
-            yield linemap.error(
-                ("alarms", i, "function"),
-                f"no function named {alarm.function!r}" + suggest(alarm.function, fn_names),
-            )
+            yield _unknown(linemap, ("alarms", i, "function"), "function", alarm.function, fn_names)
+        if alarm.stream and alarm.stream not in stream_names:
+            yield _unknown(linemap, ("alarms", i, "stream"), "stream", alarm.stream, stream_names)
 
 
 def _check_sources(doc: ManifestDoc, linemap: LineMap, base_dir: Path) -> None:
@@ -733,36 +862,89 @@ def _code_size(manifest: Manifest, index: int, source: str) -> int:
 
 
 def resolve(manifest: Manifest, region: str, azs: tuple[str, ...]) -> Deployment:
+    """The deployment exactly as the manifest asks for it (its first networking mode) on `azs`."""
     doc = manifest.doc
     if len(azs) < doc.vpc.az_count:
         raise manifest.linemap.error(
             ("vpc", "azCount"),
             f"region {region} has {len(azs)} availability zones, fewer than {doc.vpc.az_count}",
         )
-    azs = tuple(azs[: doc.vpc.az_count])
-    name = lambda logical: physical_name(manifest, logical)  # noqa: E731
     mode = doc.lambda_.networking.preference[0]
     attached = mode != "no-vpc"
-    vpc_name = name(doc.vpc.name)
-    nat_azs = nat_gateway_azs(mode, doc.lambda_.networking.nat_gateways, azs)
-    vpc = VpcPlan(
-        name=vpc_name,
-        cidr=doc.vpc.cidr,
+    deployment = Deployment(
+        project=manifest.name,
+        environment=manifest.environment,
+        region=region,
+        networking=mode,
+        vpc=_vpc_plan(manifest, mode, tuple(azs[: doc.vpc.az_count])),
+        security_groups=security_group_plans(manifest),
+        endpoints=endpoint_plans(manifest),
+        functions=_function_plans(manifest, attached),
+        streams=tuple(
+            StreamPlan(
+                path=f"streams[{i}]",
+                key=s.name,
+                name=physical_name(manifest, s.name),
+                shards=s.shards,
+                retention_hours=s.retention_hours,
+            )
+            for i, s in enumerate(doc.streams)
+        ),
+        tables=tuple(
+            TablePlan(
+                path=f"tables[{i}]",
+                key=t.name,
+                name=physical_name(manifest, t.name),
+                hash_key=t.hash_key,
+                billing_mode=t.billing_mode,
+            )
+            for i, t in enumerate(doc.tables)
+        ),
+        buckets=tuple(
+            BucketPlan(path=f"buckets[{i}]", key=b.name, name=physical_name(manifest, b.name))
+            for i, b in enumerate(doc.buckets)
+        ),
+        topics=tuple(
+            TopicPlan(path=f"topics[{i}]", key=t.name, name=physical_name(manifest, t.name))
+            for i, t in enumerate(doc.topics)
+        ),
+        alarms=_alarm_plans(manifest),
+        role=RolePlan(
+            name=physical_name(manifest, doc.role.name),
+            managed_policies=execution_policies(mode, doc.role.extra_managed_policies),
+        ),
+        lambda_security_group=physical_name(manifest, doc.lambda_.networking.security_group),
+    )
+    if mode == "vpc-with-interface-endpoints":
+        deployment = deployment.model_copy(
+            update={"endpoints": tuple(interface_fallback(manifest, ep) for ep in deployment.endpoints)}
+        )
+    return prune(deployment)
+
+
+def _vpc_plan(manifest: Manifest, mode: NetworkMode, azs: tuple[str, ...]) -> VpcPlan:
+    vpc = manifest.doc.vpc
+    nat_azs = nat_gateway_azs(mode, manifest.doc.lambda_.networking.nat_gateways, azs)
+    name = physical_name(manifest, vpc.name)
+    return VpcPlan(
+        name=name,
+        cidr=vpc.cidr,
         azs=azs,
-        subnets=_subnets(doc.vpc, azs, vpc_name),
-        internet_gateway=doc.vpc.public_subnets,
+        subnets=_subnets(vpc, azs, name),
+        internet_gateway=vpc.public_subnets,
         nat_gateway_azs=nat_azs,
     )
-    groups = security_group_plans(manifest)
-    endpoints = endpoint_plans(manifest)
-    functions = tuple(
+
+
+def _function_plans(manifest: Manifest, attached: bool) -> tuple[FunctionPlan, ...]:
+    return tuple(
         FunctionPlan(
             path=f"functions[{i}]",
             key=fn.name,
-            name=name(fn.name),
+            name=physical_name(manifest, fn.name),
             source=fn.source,
             handler=fn.handler,
-            runtime=doc.lambda_.runtime,
+            runtime=manifest.doc.lambda_.runtime,
             memory_mb=fn.memory_mb,
             timeout_s=fn.timeout_s,
             code_size=_code_size(manifest, i, fn.source),
@@ -770,10 +952,13 @@ def resolve(manifest: Manifest, region: str, azs: tuple[str, ...]) -> Deployment
             vpc_attached=attached,
             uses=tuple(fn.uses),
         )
-        for i, fn in enumerate(doc.functions)
+        for i, fn in enumerate(manifest.doc.functions)
     )
-    stream_name = name(doc.stream.name)
-    alarms = tuple(
+
+
+def _alarm_plans(manifest: Manifest) -> tuple[AlarmPlan, ...]:
+    name = lambda logical: physical_name(manifest, logical)  # noqa: E731
+    return tuple(
         AlarmPlan(
             path=f"alarms[{i}]",
             key=a.name,
@@ -783,7 +968,7 @@ def resolve(manifest: Manifest, region: str, azs: tuple[str, ...]) -> Deployment
             dimensions=(
                 {"FunctionName": name(a.function)}
                 if a.function
-                else {"StreamName": stream_name}
+                else {"StreamName": name(a.stream)}
                 if a.stream
                 else {}
             ),
@@ -794,37 +979,8 @@ def resolve(manifest: Manifest, region: str, azs: tuple[str, ...]) -> Deployment
             comparison=a.comparison,
             topic=name(a.topic),
         )
-        for i, a in enumerate(doc.alarms)
+        for i, a in enumerate(manifest.doc.alarms)
     )
-    deployment = Deployment(
-        project=manifest.name,
-        environment=manifest.environment,
-        region=region,
-        networking=mode,
-        vpc=vpc,
-        security_groups=groups,
-        endpoints=endpoints,
-        functions=functions,
-        stream=StreamPlan(
-            name=stream_name, shards=doc.stream.shards, retention_hours=doc.stream.retention_hours
-        ),
-        table=TablePlan(
-            name=name(doc.table.name), hash_key=doc.table.hash_key, billing_mode=doc.table.billing_mode
-        ),
-        bucket=BucketPlan(name=name(doc.bucket.name)),
-        topic=TopicPlan(name=name(doc.topic.name)),
-        alarms=alarms,
-        role=RolePlan(
-            name=name(doc.role.name),
-            managed_policies=execution_policies(mode, doc.role.extra_managed_policies),
-        ),
-        lambda_security_group=name(doc.lambda_.networking.security_group),
-    )
-    if mode == "vpc-with-interface-endpoints":
-        deployment = deployment.model_copy(
-            update={"endpoints": tuple(interface_fallback(manifest, ep) for ep in deployment.endpoints)}
-        )
-    return prune(deployment)
 
 
 def nat_gateway_azs(
@@ -920,7 +1076,7 @@ def prune(deployment: Deployment) -> Deployment:
     return deployment.model_copy(update={"security_groups": groups})
 
 
-SCHEMA_ID = "urn:tap-preflight:manifest:v1"
+SCHEMA_ID = "urn:tap-preflight:manifest:v2"
 
 
 def manifest_json_schema() -> dict[str, Any]:

@@ -49,7 +49,9 @@ VPC_ACCESS_POLICY = "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExec
 TAG_PROJECT = "tap:project"
 TAG_ENVIRONMENT = "tap:environment"
 
-PLAN_SCHEMA = "tap-preflight/plan/v2"
+# v3: the deployment holds lists per kind (streams, tables, buckets, topics) and `current` the open
+# shards of each of the stack's streams; v2 had one of each.
+PLAN_SCHEMA = "tap-preflight/plan/v3"
 REGION_PATTERN = r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$"
 Region = Annotated[str, Field(pattern=REGION_PATTERN)]
 # 12 digits; a plan made from a redacted snapshot carries the mask.
@@ -129,26 +131,30 @@ class FunctionPlan(Frozen):
 
 
 class StreamPlan(Frozen):
-    path: str = "stream"
+    path: str
+    key: str
     name: str
     shards: Shards
     retention_hours: RetentionHours = 24
 
 
 class TablePlan(Frozen):
-    path: str = "table"
+    path: str
+    key: str
     name: str
     hash_key: str = "pk"
     billing_mode: Literal["PAY_PER_REQUEST", "PROVISIONED"] = "PAY_PER_REQUEST"
 
 
 class BucketPlan(Frozen):
-    path: str = "bucket"
+    path: str
+    key: str
     name: str
 
 
 class TopicPlan(Frozen):
-    path: str = "topic"
+    path: str
+    key: str
     name: str
 
 
@@ -182,10 +188,10 @@ class Deployment(Frozen):
     security_groups: tuple[SecurityGroupPlan, ...]
     endpoints: tuple[EndpointPlan, ...]
     functions: tuple[FunctionPlan, ...]
-    stream: StreamPlan
-    table: TablePlan
-    bucket: BucketPlan
-    topic: TopicPlan
+    streams: tuple[StreamPlan, ...]
+    tables: tuple[TablePlan, ...]
+    buckets: tuple[BucketPlan, ...]
+    topics: tuple[TopicPlan, ...]
     alarms: tuple[AlarmPlan, ...]
     role: RolePlan
     lambda_security_group: str | None = None  # physical name of the SG VPC-attached functions use
@@ -260,7 +266,8 @@ class CurrentStack(Frozen):
     # Function physical name -> its reservation now (None: none). Only the stack's existing functions.
     # Counts as the account answers them (a reservation of 0 exists), bounded like every read number.
     reservations: dict[str, Count | None] = Field(default_factory=dict)
-    stream_shards: Count | None = None  # open shards of the stack's stream; None: it does not exist
+    # Stream physical name -> its open shards now. Only the stack's existing streams.
+    stream_shards: dict[str, Count] = Field(default_factory=dict)
 
 
 class Decisions(Frozen):
@@ -293,7 +300,7 @@ class Plan(Frozen):
     expansion, kept for review, and must match it exactly.
     """
 
-    schema_: Literal["tap-preflight/plan/v2"] = Field(PLAN_SCHEMA, alias="schema")
+    schema_: Literal["tap-preflight/plan/v3"] = Field(PLAN_SCHEMA, alias="schema")
     verdict: Verdict
     environment: str
     region: Region

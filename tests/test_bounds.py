@@ -164,7 +164,7 @@ def _manifest(tmp_path: Path, old: str, new: str) -> str:
         ("memoryMb: 1024", "memoryMb: 10241", "functions[0].memoryMb"),
         ("timeoutS: 60", "timeoutS: 901", "functions[0].timeoutS"),
         ("reservedConcurrency: 100", "reservedConcurrency: 0", "functions[0].reservedConcurrency"),
-        ("shards: 4", "shards: 0", "stream.shards"),
+        ("shards: 4", "shards: 0", "streams[0].shards"),
         ("shards: 4", "shards: " + "9" * 5000, ""),
     ],
 )

@@ -287,7 +287,7 @@ def test_the_plan_records_what_the_redeploy_changes_from(cli, tmp_path) -> None:
     plan_path = tmp_path / "plan.json"
     cli("plan", "--adapt", MANIFEST, "--env", "prod", "--sandbox", "redeploy", "--save-plan", str(plan_path))
     current = json.loads(plan_path.read_text())["current"]
-    assert current["stream_shards"] == 2
+    assert current["stream_shards"] == {"pipeline-events-prod": 2}
     assert current["reservations"] == {
         "pipeline-ingest-prod": 400,
         "pipeline-transform-prod": 100,
@@ -377,18 +377,20 @@ def _deploy_own_stack(sb, deployment) -> None:
             lam.put_function_concurrency(
                 FunctionName=f.name, ReservedConcurrentExecutions=f.reserved_concurrency
             )
-    sb.client("kinesis").create_stream(StreamName=deployment.stream.name, ShardCount=deployment.stream.shards)
-    sb.client("kinesis").add_tags_to_stream(StreamName=deployment.stream.name, Tags=deployment.tags)
+    sb.client("kinesis").create_stream(
+        StreamName=deployment.streams[0].name, ShardCount=deployment.streams[0].shards
+    )
+    sb.client("kinesis").add_tags_to_stream(StreamName=deployment.streams[0].name, Tags=deployment.tags)
     sb.client("dynamodb").create_table(
-        TableName=deployment.table.name,
+        TableName=deployment.tables[0].name,
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
         BillingMode="PAY_PER_REQUEST",
         Tags=tags,
     )
-    sb.client("s3").create_bucket(Bucket=deployment.bucket.name)
-    sb.client("s3").put_bucket_tagging(Bucket=deployment.bucket.name, Tagging={"TagSet": tags})
-    sb.client("sns").create_topic(Name=deployment.topic.name, Tags=tags)
+    sb.client("s3").create_bucket(Bucket=deployment.buckets[0].name)
+    sb.client("s3").put_bucket_tagging(Bucket=deployment.buckets[0].name, Tagging={"TagSet": tags})
+    sb.client("sns").create_topic(Name=deployment.topics[0].name, Tags=tags)
 
 
 @pytest.mark.parametrize(

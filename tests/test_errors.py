@@ -218,7 +218,7 @@ def test_every_manifest_error_at_once_in_file_order_with_did_you_mean(cli, tmp_p
         tmp_path,
         ("    memoryMb: 512\n", "    memoryMB: 512\n"),
         ("service: dynamodb", "service: dynamo"),
-        ("  shards: 4", "  shards: -4"),
+        ("    shards: 4", "    shards: -4"),
     )
     result = cli("check", path, "--env", "prod", "--sandbox", "fresh-account")
     assert result.exit_code == 2, result.output
@@ -229,7 +229,7 @@ def test_every_manifest_error_at_once_in_file_order_with_did_you_mean(cli, tmp_p
         "Input should be 's3', 'dynamodb' or 'kinesis-streams' (got 'dynamo'); did you mean 'dynamodb'?",
         f"tap-preflight: error: {path}:{enrich} functions[2].memoryMB: {unknown}",
         f"tap-preflight: error: {path}:{archive} functions[4].memoryMB: {unknown}",
-        f"tap-preflight: error: {path}:{_line_of(lines, 'shards: -4')} stream.shards: "
+        f"tap-preflight: error: {path}:{_line_of(lines, 'shards: -4')} streams[0].shards: "
         "Input should be greater than or equal to 1 (got -4)",
     ]
 
@@ -239,7 +239,7 @@ def test_an_enum_value_in_the_wrong_case_is_suggested_in_the_right_one(tmp_path:
     with pytest.raises(InputError) as err:
         load_manifest(path, "prod")
     assert str(err.value).endswith(
-        "table.billingMode: Input should be 'PAY_PER_REQUEST' or 'PROVISIONED' (got 'provisioned'); "
+        "tables[0].billingMode: Input should be 'PAY_PER_REQUEST' or 'PROVISIONED' (got 'provisioned'); "
         "did you mean 'PROVISIONED'?"
     )
 
@@ -270,10 +270,10 @@ def test_an_override_error_is_reported_where_it_is_written(cli, tmp_path: Path) 
 
 
 def test_an_override_value_error_names_the_override(tmp_path: Path) -> None:
-    path, lines = _manifest(tmp_path, ("    stream: {shards: 2}", "    stream: {shards: 0}"))
+    path, lines = _manifest(tmp_path, ("      events: {shards: 2}", "      events: {shards: 0}"))
     with pytest.raises(InputError) as err:
         load_manifest(path, "test")
-    assert err.value.path == "environments.test.stream.shards"
+    assert err.value.path == "environments.test.streams.events.shards"
     assert err.value.line == _line_of(lines, "shards: 0")
 
 
@@ -314,13 +314,13 @@ def test_many_errors_are_capped_and_counted(cli, tmp_path: Path) -> None:
     count = MAX_REPORTED + 7
     functions = "".join(f"  - {{name: f{i}, source: s.py, memoryMB: 1}}\n" for i in range(count))
     path = tmp_path / "many.yaml"
-    path.write_text(f"name: tap\nfunctions:\n{functions}")
+    path.write_text(f"version: 2\nname: tap\nfunctions:\n{functions}")
     result = cli("check", str(path), "--sandbox", "fresh-account")
     assert result.exit_code == 2
     errors = _errors(result)
     assert len(errors) == MAX_REPORTED + 1
     assert all(
-        f"{path}:{i + 3} functions[{i}].memoryMB: unknown key" in errors[i] for i in range(MAX_REPORTED)
+        f"{path}:{i + 4} functions[{i}].memoryMB: unknown key" in errors[i] for i in range(MAX_REPORTED)
     )
     assert errors[-1] == f"tap-preflight: error: {path}: and 7 more problems"
 

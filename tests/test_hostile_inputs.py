@@ -319,7 +319,7 @@ def _override_paths() -> Iterator[tuple[str | int, ...]]:
     for name, info in FunctionSpec.model_fields.items():
         yield ("environments", "test", "functions", "*", info.alias or name)
     for name, info in StreamSpec.model_fields.items():
-        yield ("environments", "test", "stream", info.alias or name)
+        yield ("environments", "test", "streams", "events", info.alias or name)
 
 
 MANIFEST_FIELDS = [(path, "prod") for path in _field_paths(ManifestDoc)] + [

@@ -43,19 +43,19 @@ def deploy_named_resources(sb: Any) -> None:
         RoleName=OWN_ROLE, AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17"}), Tags=tag_list
     )
     kinesis = sb.client("kinesis")
-    kinesis.create_stream(StreamName=d.stream.name, ShardCount=d.stream.shards)
-    kinesis.add_tags_to_stream(StreamName=d.stream.name, Tags=OWN_TAGS)
+    kinesis.create_stream(StreamName=d.streams[0].name, ShardCount=d.streams[0].shards)
+    kinesis.add_tags_to_stream(StreamName=d.streams[0].name, Tags=OWN_TAGS)
     sb.client("dynamodb").create_table(
-        TableName=d.table.name,
+        TableName=d.tables[0].name,
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
         BillingMode="PAY_PER_REQUEST",
         Tags=tag_list,
     )
     s3 = sb.client("s3")
-    s3.create_bucket(Bucket=d.bucket.name)
-    s3.put_bucket_tagging(Bucket=d.bucket.name, Tagging={"TagSet": tag_list})
-    sb.client("sns").create_topic(Name=d.topic.name, Tags=tag_list)
+    s3.create_bucket(Bucket=d.buckets[0].name)
+    s3.put_bucket_tagging(Bucket=d.buckets[0].name, Tagging={"TagSet": tag_list})
+    sb.client("sns").create_topic(Name=d.topics[0].name, Tags=tag_list)
 
 
 @pytest.fixture(scope="module")

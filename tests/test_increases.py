@@ -342,13 +342,13 @@ BAD_FILES: dict[str, tuple[str, str, str]] = {
     ),
     "missing region": (
         "--plan",
-        '{"schema": "tap-preflight/plan/v2", "account_id": "1"}',
+        '{"schema": "tap-preflight/plan/v3", "account_id": "1"}',
         "required field is missing",
     ),
     "a plan of the previous format": (
         "--plan",
-        '{"schema": "tap-preflight/plan/v1", "account_id": "1"}',
-        "plan format v1 is not supported",
+        '{"schema": "tap-preflight/plan/v2", "account_id": "1"}',
+        "plan format v2 is not supported",
     ),
 }
 

@@ -29,7 +29,9 @@ def test_shipped_manifest_describes_the_seed_pipeline_in_production() -> None:
     assert d.role.managed_policies == (
         "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole",
     )
-    assert all(a.topic == d.topic.name for a in d.alarms) and len(d.alarms) == 7
+    assert all(a.topic == d.topics[0].name for a in d.alarms) and len(d.alarms) == 7
+    assert [(s.key, s.shards) for s in d.streams] == [("events", 4)]
+    assert [t.key for t in d.tables] == ["state"] and [b.key for b in d.buckets] == ["archive"]
     assert d.vpc.internet_gateway and len(d.vpc.subnets) == 4
 
 
@@ -37,7 +39,7 @@ def test_environment_profiles_size_down_and_keep_line_numbers() -> None:
     dev = load_manifest(MANIFEST, "dev")
     d = dev.requested("us-east-1", AZS)
     assert {f.reserved_concurrency for f in d.functions} == {5}
-    assert d.stream.shards == 1 and len(d.vpc.azs) == 1
+    assert d.streams[0].shards == 1 and len(d.vpc.azs) == 1
     assert all(f.name.endswith("-dev") for f in d.functions)
     text = Path(MANIFEST).read_text().splitlines()
     # The overridden value points at the profile's line, not the base's.
@@ -73,10 +75,17 @@ BAD = {
     "invalid yaml": ("name: [unclosed\n", "invalid YAML"),
     "a list at the top": ("- a\n- b\n", "must be a mapping"),
     "unknown key": (
-        "name: tap\nfunctions: [{name: f, source: s.py}]\nsurprise: 1\n",
-        ":3 surprise: unknown key",
+        "version: 2\nname: tap\nfunctions: [{name: f, source: s.py}]\nsurprise: 1\n",
+        ":4 surprise: unknown key",
     ),
-    "wrong type": ("name: tap\nfunctions: oops\n", ":2 functions: Input should be a valid list"),
+    "wrong type": ("version: 2\nname: tap\nfunctions: oops\n", ":3 functions: Input should be a valid list"),
+    "no version": ("name: tap\nfunctions: [{name: f, source: s.py}]\n", ":1 version: no `version`"),
+    "another version": ("name: tap\nversion: 3\n", ":2 version: manifest version 3 is not supported"),
+    "one stream (version 1)": (
+        "name: tap\nstream: {name: events, shards: 4}\n",
+        ":2 stream: `stream:` is the version-1 shape; version 2 lists each kind by name: write "
+        "`version: 2` and `streams: [{name: events, shards: 4}]`",
+    ),
     "binary": (b"\x00\x01\x02\xff", "binary data"),
     "not utf-8": (b"name: \xff\xfe\n", "not UTF-8"),
     "duplicate key": ("name: a\nname: b\n", ":2 duplicate key 'name'"),
@@ -115,7 +124,7 @@ def test_bad_manifest_gets_one_clear_message_and_exit_2(cli, tmp_path: Path, cas
             "functions[0].reservedConcurrency: Input should be greater than or equal to 1",
         ),
         ("memoryMb", "99999999", "functions[0].memoryMb: Input should be less than or equal to 10240"),
-        ("shards", "1e12", "stream.shards"),
+        ("shards", "1e12", "streams[0].shards"),
         ("azCount", "two", "vpc.azCount: Input should be a valid integer"),
     ],
 )

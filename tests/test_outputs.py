@@ -225,7 +225,7 @@ def test_dash_is_stdout_for_every_output_option(cli: Cli, snap: str, tmp_path: P
     plan = cli(
         "plan", "--adapt", MANIFEST, "--snapshot", snap, "-o", str(tmp_path / "r2.json"), "--save-plan", "-"
     )
-    assert plan.exit_code == 0 and json.loads(plan.stdout)["schema"] == "tap-preflight/plan/v2"
+    assert plan.exit_code == 0 and json.loads(plan.stdout)["schema"] == "tap-preflight/plan/v3"
     snapshot = cli("snapshot", MANIFEST, "--snapshot", snap, "-o", "-")
     assert snapshot.exit_code == 0 and json.loads(snapshot.stdout)["schema"] == "tap-preflight/snapshot/v1"
     scenario = cli("snapshot", MANIFEST, "--snapshot", snap, "--as-scenario", "-")

@@ -44,7 +44,7 @@ def test_seed_account_gets_the_seeds_fix_in_one_run(cli, tmp_path) -> None:
     assert d.role.managed_policies == (BASIC_EXECUTION_POLICY,)
     assert [f.reserved_concurrency for f in d.functions] == [10] * 5
     requested = load_manifest(MANIFEST, "prod").requested("us-east-1", d.vpc.azs)
-    assert d.alarms == requested.alarms and d.topic == requested.topic  # alarms unchanged
+    assert d.alarms == requested.alarms and d.topics == requested.topics  # alarms unchanged
     assert not [f for f in report["findings"] if f["status"] == "FAIL"]
     ids = {a["id"] for a in report["adaptations"]}
     expected_ids = {

@@ -361,10 +361,10 @@ def test_kinesis_shards(sandbox) -> None:
     kinesis = sb.client("kinesis")
     before = usage(read(sb), "L-0918CF54")
     kinesis.create_stream(StreamName="other-events", ShardCount=3)
-    kinesis.create_stream(StreamName=DEPLOYMENT.stream.name, ShardCount=2)
+    kinesis.create_stream(StreamName=DEPLOYMENT.streams[0].name, ShardCount=2)
     assert usage(read(sb), "L-0918CF54") == before + 5  # the stack's name, not its tags: someone else's
     kinesis.add_tags_to_stream(
-        StreamName=DEPLOYMENT.stream.name, Tags={t["Key"]: t["Value"] for t in OWN_TAGS}
+        StreamName=DEPLOYMENT.streams[0].name, Tags={t["Key"]: t["Value"] for t in OWN_TAGS}
     )
     assert usage(read(sb), "L-0918CF54") == before + 3
 
@@ -373,7 +373,7 @@ def test_dynamodb_tables(sandbox) -> None:
     sb = sandbox()
     ddb = sb.client("dynamodb")
     before = usage(read(sb), "L-F98FE922")
-    for name in ("other-table", DEPLOYMENT.table.name):
+    for name in ("other-table", DEPLOYMENT.tables[0].name):
         ddb.create_table(
             TableName=name,
             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
@@ -381,7 +381,7 @@ def test_dynamodb_tables(sandbox) -> None:
             BillingMode="PAY_PER_REQUEST",
         )
     assert usage(read(sb), "L-F98FE922") == before + 2  # the stack's name, not its tags
-    arn = ddb.describe_table(TableName=DEPLOYMENT.table.name)["Table"]["TableArn"]
+    arn = ddb.describe_table(TableName=DEPLOYMENT.tables[0].name)["Table"]["TableArn"]
     ddb.tag_resource(ResourceArn=arn, Tags=OWN_TAGS)
     assert usage(read(sb), "L-F98FE922") == before + 1
 
@@ -391,9 +391,9 @@ def test_s3_buckets(sandbox) -> None:
     s3 = sb.client("s3")
     before = usage(read(sb), "L-DC2B2D3D", "global")
     s3.create_bucket(Bucket="someone-elses-bucket")
-    s3.create_bucket(Bucket=DEPLOYMENT.bucket.name)
+    s3.create_bucket(Bucket=DEPLOYMENT.buckets[0].name)
     assert usage(read(sb), "L-DC2B2D3D", "global") == before + 2  # the stack's name, not its tags
-    s3.put_bucket_tagging(Bucket=DEPLOYMENT.bucket.name, Tagging={"TagSet": OWN_TAGS})
+    s3.put_bucket_tagging(Bucket=DEPLOYMENT.buckets[0].name, Tagging={"TagSet": OWN_TAGS})
     state = read(sb)
     assert usage(state, "L-DC2B2D3D", "global") == before + 1
     assert usage(state, "L-DC2B2D3D", "region") is None  # an account-wide quota has no regional count
@@ -404,7 +404,7 @@ def test_sns_topics(sandbox) -> None:
     sns = sb.client("sns")
     before = usage(read(sb), "L-61103206")
     sns.create_topic(Name="other-alerts")
-    arn = sns.create_topic(Name=DEPLOYMENT.topic.name)["TopicArn"]
+    arn = sns.create_topic(Name=DEPLOYMENT.topics[0].name)["TopicArn"]
     assert usage(read(sb), "L-61103206") == before + 2  # the stack's name, not its tags
     sns.tag_resource(ResourceArn=arn, Tags=OWN_TAGS)
     assert usage(read(sb), "L-61103206") == before + 1

@@ -22,7 +22,7 @@ def test_the_shipped_manifest_is_valid(cli: Callable[..., Result]) -> None:
 
 def test_a_broken_profile_is_named_with_its_line(cli: Callable[..., Result], tmp_path: Path) -> None:
     # Only the dev profile breaks: the default one loads, so every profile must be tried.
-    bad = manifest_variant(tmp_path, ("stream: {shards: 1}", "stream: {shards: many}"))
+    bad = manifest_variant(tmp_path, ("events: {shards: 1}", "events: {shards: many}"))
     result = cli("validate", MANIFEST, bad)
     assert result.exit_code == 2
     [line] = result.stderr.splitlines()

@@ -122,3 +122,20 @@ def archive_member(fn: FunctionPlan) -> str:
 def stack_tags(d: Deployment, name: str) -> dict[str, str]:
     """The stack's identifying tags (what `check` recognises) plus Name."""
     return {**d.tags, "Name": name}
+
+
+def data_variables(d: Deployment) -> dict[str, str]:
+    """The environment every function gets: each stream, table and bucket's physical name, as
+    `STREAM_NAME_<KEY>` (the manifest name, upper case, `-` as `_`), and as `STREAM_NAME` too when the
+    deployment has exactly one of that kind (what the shipped handlers read)."""
+    out: dict[str, str] = {}
+    for prefix, items in (("STREAM", d.streams), ("TABLE", d.tables), ("BUCKET", d.buckets)):
+        if len(items) == 1:
+            out[f"{prefix}_NAME"] = items[0].name
+        for item in items:
+            out[f"{prefix}_NAME_{_variable_key(item.key)}"] = item.name
+    return out
+
+
+def _variable_key(key: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in key.upper())

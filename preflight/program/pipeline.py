@@ -52,10 +52,10 @@ class Pipeline(pulumi.ComponentResource):
             {
                 "vpcId": self.vpc.id if self.vpc else None,
                 "functionArns": {f.key: fn.arn for f, fn in zip(d.functions, self.functions, strict=True)},
-                "streamArn": self.stream.arn,
-                "tableName": self.table.name,
-                "bucketName": self.bucket.bucket,
-                "topicArn": self.topic.arn,
+                "streamArns": {s.key: self.streams[s.name].arn for s in d.streams},
+                "tableNames": {t.key: self.tables[t.name].name for t in d.tables},
+                "bucketNames": {b.key: self.buckets[b.name].bucket for b in d.buckets},
+                "topicArns": {t.key: self.topics[t.name].arn for t in d.topics},
             }
         )
 
@@ -241,29 +241,37 @@ class Pipeline(pulumi.ComponentResource):
         ]
 
     def _data(self, d: Deployment) -> None:
-        self.stream = aws.kinesis.Stream(
-            d.stream.name,
-            name=d.stream.name,
-            shard_count=d.stream.shards,
-            retention_period=d.stream.retention_hours,
-            tags=self._tags(d.stream.name),
-            opts=self._child,
-        )
-        self.table = aws.dynamodb.Table(
-            d.table.name,
-            name=d.table.name,
-            hash_key=d.table.hash_key,
-            attributes=[aws.dynamodb.TableAttributeArgs(name=d.table.hash_key, type="S")],
-            billing_mode=d.table.billing_mode,
-            tags=self._tags(d.table.name),
-            opts=self._child,
-        )
-        self.bucket = aws.s3.Bucket(
-            d.bucket.name, bucket=d.bucket.name, tags=self._tags(d.bucket.name), opts=self._child
-        )
-        self.topic = aws.sns.Topic(
-            d.topic.name, name=d.topic.name, tags=self._tags(d.topic.name), opts=self._child
-        )
+        self.streams = {
+            s.name: aws.kinesis.Stream(
+                s.name,
+                name=s.name,
+                shard_count=s.shards,
+                retention_period=s.retention_hours,
+                tags=self._tags(s.name),
+                opts=self._child,
+            )
+            for s in d.streams
+        }
+        self.tables = {
+            t.name: aws.dynamodb.Table(
+                t.name,
+                name=t.name,
+                hash_key=t.hash_key,
+                attributes=[aws.dynamodb.TableAttributeArgs(name=t.hash_key, type="S")],
+                billing_mode=t.billing_mode,
+                tags=self._tags(t.name),
+                opts=self._child,
+            )
+            for t in d.tables
+        }
+        self.buckets = {
+            b.name: aws.s3.Bucket(b.name, bucket=b.name, tags=self._tags(b.name), opts=self._child)
+            for b in d.buckets
+        }
+        self.topics = {
+            t.name: aws.sns.Topic(t.name, name=t.name, tags=self._tags(t.name), opts=self._child)
+            for t in d.topics
+        }
 
     def _functions(self, d: Deployment, base_dir: Path) -> None:
         lambda_sg = (
@@ -274,11 +282,7 @@ class Pipeline(pulumi.ComponentResource):
         # A function in the VPC reaches the AWS APIs through the endpoints or a NAT gateway: create
         # it after them, so it never runs without a path (and a rehearsal meets endpoint quotas first).
         network_deps: list[pulumi.Resource] = [*self.endpoints, *self.nat_gateways.values()]
-        env = {
-            "STREAM_NAME": d.stream.name,
-            "TABLE_NAME": d.table.name,
-            "BUCKET_NAME": d.bucket.name,
-        }
+        env = names.data_variables(d)
         # A redeploy lowers reservations before it raises others: PutFunctionConcurrency checks the
         # unreserved floor on every call, and Pulumi would otherwise update the functions in parallel.
         steps = reservation_steps(
@@ -347,7 +351,7 @@ class Pipeline(pulumi.ComponentResource):
                 period=a.period_s,
                 evaluation_periods=a.evaluation_periods,
                 comparison_operator=a.comparison,
-                alarm_actions=[self.topic.arn],
+                alarm_actions=[self.topics[a.topic].arn],
                 tags=self._tags(a.name),
                 opts=self._child,
             )

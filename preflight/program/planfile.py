@@ -76,7 +76,8 @@ def _schema_problem(schema: object) -> str:
     if isinstance(schema, str) and schema.startswith("tap-preflight/plan/"):
         return (
             f"plan format {schema.rsplit('/', 1)[-1]} is not supported by this version of tap-preflight "
-            f"(it reads {PLAN_SCHEMA}); run `tap-preflight plan --adapt --save-plan` again"
+            f"(it reads {PLAN_SCHEMA}: lists of streams, tables, buckets and topics); run "
+            "`tap-preflight plan --adapt --save-plan` again"
         )
     return f"not a tap-preflight plan file (schema {schema!r}, expected {PLAN_SCHEMA})"
 

@@ -249,10 +249,10 @@ def expected_names(d: Deployment) -> dict[str, list[str]]:
         names.ROLE: [d.role.name],
         names.ROLE_POLICY_ATTACHMENT: [f"{d.role.name} {arn}" for arn in d.role.managed_policies],
         names.FUNCTION: [f.name for f in d.functions],
-        names.STREAM: [d.stream.name],
-        names.TABLE: [d.table.name],
-        names.BUCKET: [d.bucket.name],
-        names.TOPIC: [d.topic.name],
+        names.STREAM: [s.name for s in d.streams],
+        names.TABLE: [t.name for t in d.tables],
+        names.BUCKET: [b.name for b in d.buckets],
+        names.TOPIC: [t.name for t in d.topics],
         names.METRIC_ALARM: [a.name for a in d.alarms],
     }
     return out
@@ -487,6 +487,8 @@ def _function(d: Deployment, fn: FunctionPlan, inv: _Inventory, check: _Checker)
         check.add(f"{label} reserves {shown} concurrent executions, the plan {planned}")
     variables = (inputs.get("environment") or {}).get("variables") or {}
     check.eq(label, "endpoint URL variables", _url_variables(variables), _want_urls(d, fn, inv))
+    data = names.data_variables(d)
+    check.eq(label, "data variables", {k: v for k, v in variables.items() if k in data}, data)
     check.eq(label, "role", inputs.get("role"), inv.arn_of(names.ROLE, d.role.name))
     check.eq(label, "handler", inputs.get("handler"), fn.handler)
     check.eq(label, "runtime", inputs.get("runtime"), fn.runtime)
@@ -542,16 +544,18 @@ def _alarms(d: Deployment, inv: _Inventory, check: _Checker) -> None:
 
 
 def _data(d: Deployment, inv: _Inventory, check: _Checker) -> None:
-    stream = inv.one(names.STREAM, d.stream.name)
-    if stream:
-        label, inputs = f"stream {d.stream.name}", stream["inputs"]
-        check.eq(label, "shardCount", inputs.get("shardCount"), d.stream.shards)
-        check.eq(label, "retentionPeriod", inputs.get("retentionPeriod"), d.stream.retention_hours)
-    table = inv.one(names.TABLE, d.table.name)
-    if table:
-        label, inputs = f"table {d.table.name}", table["inputs"]
-        check.eq(label, "hashKey", inputs.get("hashKey"), d.table.hash_key)
-        check.eq(label, "billingMode", inputs.get("billingMode"), d.table.billing_mode)
+    for s in d.streams:
+        stream = inv.one(names.STREAM, s.name)
+        if stream:
+            label, inputs = f"stream {s.name}", stream["inputs"]
+            check.eq(label, "shardCount", inputs.get("shardCount"), s.shards)
+            check.eq(label, "retentionPeriod", inputs.get("retentionPeriod"), s.retention_hours)
+    for t in d.tables:
+        table = inv.one(names.TABLE, t.name)
+        if table:
+            label, inputs = f"table {t.name}", table["inputs"]
+            check.eq(label, "hashKey", inputs.get("hashKey"), t.hash_key)
+            check.eq(label, "billingMode", inputs.get("billingMode"), t.billing_mode)
 
 
 def _want_urls(d: Deployment, fn: FunctionPlan, inv: _Inventory) -> dict[str, str]:

@@ -48,10 +48,11 @@ class Stack:
     environment: str
     vpc_name: str
     function_names: tuple[str, ...]
-    stream_name: str
-    table_name: str
-    bucket_name: str
-    topic_name: str
+    # Physical names of the stack's streams, tables, buckets and topics.
+    streams: tuple[str, ...]
+    tables: tuple[str, ...]
+    buckets: tuple[str, ...]
+    topics: tuple[str, ...]
     role_name: str
     managed_policies: frozenset[str]
     # Security groups: the physical name of the one VPC-attached functions use, and every rule the
@@ -66,10 +67,10 @@ class Stack:
             environment=d.environment,
             vpc_name=d.vpc.name,
             function_names=tuple(f.name for f in d.functions),
-            stream_name=d.stream.name,
-            table_name=d.table.name,
-            bucket_name=d.bucket.name,
-            topic_name=d.topic.name,
+            streams=tuple(s.name for s in d.streams),
+            tables=tuple(t.name for t in d.tables),
+            buckets=tuple(b.name for b in d.buckets),
+            topics=tuple(t.name for t in d.topics),
             role_name=d.role.name,
             managed_policies=frozenset({BASIC_EXECUTION_POLICY, VPC_ACCESS_POLICY, *d.role.managed_policies}),
             lambda_security_group=d.lambda_security_group,
@@ -140,7 +141,7 @@ class Reads:
             ("ec2", "ec2:DescribeAddresses", self.addresses),
             ("lambda", "lambda:GetAccountSettings", self.lambda_settings),
             ("kinesis", "kinesis:DescribeLimits", self.kinesis_limits),
-            ("kinesis", "the stack's stream", self.own_stream_shards),
+            ("kinesis", "the stack's streams", self.own_stream_shards),
             ("iam", "iam:GetAccountSummary", self.iam_summary),
             ("iam", "the stack's role", self.own_role),
             ("s3", "s3:ListBuckets", self.bucket_names),
@@ -224,18 +225,15 @@ class Reads:
         found = {name: self.own_function(name) for name in self.stack.function_names}
         return {name: f[0] for name, f in found.items() if f is not None}
 
-    def own_stream_shards(self) -> int | None:
-        """Open shards of the stack's stream (None: no stream of that name carries the stack's tags)."""
-
-        def fetch() -> int | None:
-            summary = self.stream_summary()  # shared with the name checks
-            if summary is None:
-                return None
-            if not self.stack.owns(self.stream_tags()):
-                return None  # a stream of that name without this stack's tags is someone else's
-            return int(summary.get("OpenShardCount", 0))
-
-        return self.once("own-stream", fetch)
+    def own_stream_shards(self) -> dict[str, int]:
+        """Open shards of each of the stack's streams that exist and carry the stack's tags."""
+        out: dict[str, int] = {}
+        for name in self.stack.streams:
+            summary = self.stream_summary(name)  # shared with the name checks
+            # A stream of that name without this stack's tags is someone else's.
+            if summary is not None and self.stack.owns(self.stream_tags(name)):
+                out[name] = int(summary.get("OpenShardCount", 0))
+        return out
 
     def own_role(self) -> bool | None:
         """Whether this stack's role exists and carries its tags (None: no role of that name)."""
@@ -254,20 +252,20 @@ class Reads:
 
     # Reads the name checks (preflight.conflicts) share with the counters: one call each per run.
 
-    def stream_summary(self) -> dict[str, Any] | None:
-        """This stack's stream (DescribeStreamSummary), or None when it does not exist."""
+    def stream_summary(self, name: str) -> dict[str, Any] | None:
+        """The stream `name` (DescribeStreamSummary), or None when it does not exist."""
         client = self.aws.client("kinesis")
 
         def fetch() -> dict[str, Any] | None:
             try:
-                answer = call(client, "DescribeStreamSummary", StreamName=self.stack.stream_name)
+                answer = call(client, "DescribeStreamSummary", StreamName=name)
             except AwsCallError as exc:
                 if exc.code == "ResourceNotFoundException":
                     return None
                 raise
             return answer["StreamDescriptionSummary"]
 
-        return self.once("kinesis:DescribeStreamSummary", fetch)
+        return self.once(f"kinesis:DescribeStreamSummary:{name}", fetch)
 
     def looks_up_functions_by_name(self) -> bool:
         """Few functions: one GetFunction each, all at once. Many: the account's functions listed first.
@@ -285,10 +283,10 @@ class Reads:
             lambda: frozenset(f["FunctionName"] for f in paginate(client, "ListFunctions", "Functions")),
         )
 
-    def stream_tags(self) -> list[dict[str, str]]:
-        """The tags of the stream with the stack's stream name (read once, for usage and name checks)."""
+    def stream_tags(self, name: str) -> list[dict[str, str]]:
+        """The tags of the stream `name` (read once, for usage and name checks)."""
         client = self.aws.client("kinesis")
-        return self.once("kinesis:ListTagsForStream", lambda: _stream_tags(client, self.stack.stream_name))
+        return self.once(f"kinesis:ListTagsForStream:{name}", lambda: _stream_tags(client, name))
 
     def function(self, name: str) -> dict[str, Any] | None:
         """GetFunction's answer for the function `name`, or None when it does not exist."""
@@ -570,7 +568,7 @@ def lambda_code_storage(r: Reads) -> Usage:
 
 @counts(catalog.KINESIS_SHARDS)
 def kinesis_shards(r: Reads) -> Usage:
-    own = r.own_stream_shards() or 0
+    own = sum(r.own_stream_shards().values())
     return {"region": max(0, r.kinesis_limits()["OpenShardCount"] - own)}
 
 
@@ -589,9 +587,12 @@ def _stream_tags(client: Any, name: str) -> list[dict[str, str]]:
 def dynamodb_tables(r: Reads) -> Usage:
     client = r.aws.client("dynamodb")
     names = r.table_names()
-    name = r.stack.table_name
-    own = name in names and r.tags_of(f"dynamodb:{name}", lambda: _table_tags(client, name))
-    return {"region": len(names) - (1 if own else 0)}
+    own = sum(
+        1
+        for name in r.stack.tables
+        if name in names and r.tags_of(f"dynamodb:{name}", lambda name=name: _table_tags(client, name))
+    )
+    return {"region": len(names) - own}
 
 
 def _table_tags(client: Any, name: str) -> list[dict[str, str]]:
@@ -609,10 +610,13 @@ def _table_tags(client: Any, name: str) -> list[dict[str, str]]:
 @counts(catalog.S3_BUCKETS)
 def s3_buckets(r: Reads) -> Usage:
     names = r.bucket_names()
-    name = r.stack.bucket_name
     client = r.aws.client("s3", home_region(r.aws.region))
-    own = name in names and r.tags_of(f"s3:{name}", lambda: _bucket_tags(client, name))
-    return {"global": len(names) - (1 if own else 0)}
+    own = sum(
+        1
+        for name in r.stack.buckets
+        if name in names and r.tags_of(f"s3:{name}", lambda name=name: _bucket_tags(client, name))
+    )
+    return {"global": len(names) - own}
 
 
 def _bucket_tags(client: Any, name: str) -> list[dict[str, str]]:
@@ -628,12 +632,14 @@ def _bucket_tags(client: Any, name: str) -> list[dict[str, str]]:
 def sns_topics(r: Reads) -> Usage:
     client = r.aws.client("sns")
     arns = r.topic_arns()
-    suffix = f":{r.stack.topic_name}"
-    arn = next((a for a in arns if a.endswith(suffix)), None)
-    own = arn is not None and r.tags_of(
-        f"sns:{arn}", lambda: call(client, "ListTagsForResource", ResourceArn=arn).get("Tags", [])
-    )
-    return {"region": len(arns) - (1 if own else 0)}
+    own = 0
+    for name in r.stack.topics:
+        arn = next((a for a in arns if a.endswith(f":{name}")), None)
+        if arn is not None and r.tags_of(
+            f"sns:{arn}", lambda arn=arn: call(client, "ListTagsForResource", ResourceArn=arn).get("Tags", [])
+        ):
+            own += 1
+    return {"region": len(arns) - own}
 
 
 @counts(catalog.IAM_ROLES)

@@ -72,7 +72,7 @@ def one_of_each() -> Report:
             headroom_after=None,
             utilization_after=None,
             status="UNKNOWN",
-            resources=("stream.shards",),
+            resources=("streams[0].shards",),
             message="limit unknown: kinesis:DescribeLimits denied",
             lines=(),
         ),

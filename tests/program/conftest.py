@@ -52,7 +52,7 @@ ADAPTED = Adaptation(
 
 
 def make_plan(manifest: Manifest, deployment: Deployment, **update: object) -> Plan:
-    """A v2 plan of `deployment`, as `plan --save-plan` writes it (decisions and all)."""
+    """A plan (v3) of `deployment`, as `plan --save-plan` writes it (decisions and all)."""
     verdict = update.pop("verdict", "GO")
     plan = Plan(
         verdict=verdict,

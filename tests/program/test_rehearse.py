@@ -241,8 +241,8 @@ def _redeploy_account(base_dir: Path) -> tuple[Any, Plan]:
     _, plan = run_plan(load_manifest(str(MANIFEST), "prod"), account, "us-east-1", GatePolicy())
     assert plan.current.reservations["pipeline-archive-prod"] == 400
     d = plan.deployment
-    stream = d.stream.model_copy(update={"shards": 2})
-    return sb, plan.model_copy(update={"deployment": d.model_copy(update={"stream": stream})})
+    stream = d.streams[0].model_copy(update={"shards": 2})
+    return sb, plan.model_copy(update={"deployment": d.model_copy(update={"streams": (stream,)})})
 
 
 def test_update_mode_redeploys_in_place_cuts_first_and_deletes_the_removed_last(base_dir: Path) -> None:

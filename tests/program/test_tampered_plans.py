@@ -68,10 +68,18 @@ CASES: dict[str, tuple[Edit | TextEdit, str, str]] = {
         "decisions.reservations.ingest",
         "input",
     ),
-    "shards negative": (lambda d: d["deployment"]["stream"].update(shards=-4), "stream.shards", "input"),
-    "shards 10**30": (lambda d: d["deployment"]["stream"].update(shards=10**30), "stream.shards", "input"),
+    "shards negative": (
+        lambda d: d["deployment"]["streams"][0].update(shards=-4),
+        "deployment.streams[0].shards",
+        "input",
+    ),
+    "shards 10**30": (
+        lambda d: d["deployment"]["streams"][0].update(shards=10**30),
+        "deployment.streams[0].shards",
+        "input",
+    ),
     "current shards 10**30": (
-        lambda d: d.setdefault("current", {}).update(stream_shards=10**30),
+        lambda d: d.setdefault("current", {}).update(stream_shards={"pipeline-events-prod": 10**30}),
         "current.stream_shards",
         "input",
     ),
@@ -81,7 +89,7 @@ CASES: dict[str, tuple[Edit | TextEdit, str, str]] = {
         "input",
     ),
     "retention 1 h": (
-        lambda d: d["deployment"]["stream"].update(retention_hours=1),
+        lambda d: d["deployment"]["streams"][0].update(retention_hours=1),
         "retention_hours",
         "input",
     ),
@@ -136,7 +144,12 @@ CASES: dict[str, tuple[Edit | TextEdit, str, str]] = {
     "unknown top-level field": (lambda d: d.update(surprise=1), "surprise: unknown key", "input"),
     "unknown function field": (lambda d: fn(d).update(layers=["x"]), "layers: unknown key", "input"),
     "schema v1": (lambda d: d.update(schema="tap-preflight/plan/v1"), "plan format v1", "input"),
-    "schema v3": (lambda d: d.update(schema="tap-preflight/plan/v3"), "plan format v3", "input"),
+    "schema v2 (one stream, table, bucket, topic)": (
+        lambda d: d.update(schema="tap-preflight/plan/v2"),
+        "plan format v2 is not supported",
+        "input",
+    ),
+    "schema v4": (lambda d: d.update(schema="tap-preflight/plan/v4"), "plan format v4", "input"),
     "no schema": (lambda d: d.pop("schema"), "not a tap-preflight plan file", "input"),
     # Duplicate keys: readers differ on which wins.
     "verdict given twice": (
@@ -172,8 +185,8 @@ CASES: dict[str, tuple[Edit | TextEdit, str, str]] = {
     "manifest name": (lambda d: d["manifest"].update(name="other"), "another manifest", "input"),
     "memory the manifest does not say": (lambda d: fn(d).update(memory_mb=2048), "memory_mb", "input"),
     "bucket renamed": (
-        lambda d: d["deployment"]["bucket"].update(name="attacker-bucket"),
-        "bucket.name",
+        lambda d: d["deployment"]["buckets"][0].update(name="attacker-bucket"),
+        "buckets[0].name",
         "input",
     ),
     "admin policy added": (
