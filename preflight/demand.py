@@ -3,7 +3,8 @@
 A NAT gateway brings an Elastic IP and an ENI; an interface endpoint uses one ENI per AZ subnet; a new
 VPC brings its default security group; VPC-attached functions share one Lambda ENI per subnet and
 security group (Hyperplane). Lambda reservations are one demand on L-B99A9384; the unreserved floor
-is applied when the demand is compared with the limit (see `preflight.evaluate`).
+is applied when the demand is compared with the limit (see `preflight.evaluate`). Each resource kind
+declares its own needs (`needs` in `preflight/kinds/<kind>.py`); this sums them per quota and scope.
 
 Scope keys: "region", "global", "vpc:<name>", "az:<zone>", "sg:<name>:ingress|egress", "role:<name>".
 """
@@ -11,32 +12,13 @@ Scope keys: "region", "global", "vpc:<name>", "az:<zone>", "sg:<name>:ingress|eg
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+from preflight import kinds
+from preflight.kinds import endpoint, security_group
+from preflight.kinds.base import Need, Needs
 from preflight.model import Deployment, EndpointPlan, SecurityGroupPlan
-from preflight.quotas.catalog import (
-    DYNAMODB_TABLES,
-    ELASTIC_IPS,
-    GATEWAY_ENDPOINTS,
-    IAM_ROLES,
-    INTERFACE_ENDPOINTS_PER_VPC,
-    INTERNET_GATEWAYS,
-    KINESIS_SHARDS,
-    LAMBDA_CODE_STORAGE,
-    LAMBDA_CONCURRENCY,
-    LAMBDA_ENIS_PER_VPC,
-    MANAGED_POLICIES_PER_ROLE,
-    NAT_GATEWAYS_PER_AZ,
-    NETWORK_INTERFACES,
-    RULES_PER_SECURITY_GROUP,
-    S3_BUCKETS,
-    SECURITY_GROUPS,
-    SNS_TOPICS,
-    SUBNETS_PER_VPC,
-    VPCS,
-    Quota,
-)
 
 
 @dataclass(frozen=True)
@@ -48,81 +30,19 @@ class Demand:
     note: str = ""  # why the amount is what it is, where that is not obvious (a redeploy's peak)
 
 
-Need = tuple[Quota, str, float, str]  # quota, scope, amount, manifest path
+def all_needs(d: Deployment) -> Needs:
+    """What every kind of the deployment takes of each quota (each kind declares its own, in
+    `preflight/kinds/`)."""
+    return kinds.needs(d)
 
 
-def vpc_scope(d: Deployment) -> str:
-    return f"vpc:{d.vpc.name}"
+def endpoint_needs(ep: EndpointPlan, d: Deployment) -> Needs:
+    """One endpoint's needs (the planner weighs endpoints one by one)."""
+    return endpoint.endpoint_needs(ep, d.vpc)
 
 
-def vpc_needs(d: Deployment) -> Iterator[Need]:
-    if not d.vpc.created:
-        return
-    yield VPCS, "region", 1, d.vpc.path
-    yield SECURITY_GROUPS, "region", 1, d.vpc.path  # the VPC's default security group
-    yield SUBNETS_PER_VPC, vpc_scope(d), len(d.vpc.subnets), f"{d.vpc.path}.azCount"
-    if d.vpc.internet_gateway or d.vpc.nat_gateway_azs:
-        yield INTERNET_GATEWAYS, "region", 1, f"{d.vpc.path}.publicSubnets"
-    for az in d.vpc.nat_gateway_azs:
-        # A public NAT gateway holds an Elastic IP and an ENI in its AZ's public subnet.
-        yield NAT_GATEWAYS_PER_AZ, f"az:{az}", 1, "lambda.networking"
-        yield ELASTIC_IPS, "region", 1, "lambda.networking"
-        yield NETWORK_INTERFACES, "region", 1, "lambda.networking"
-
-
-def security_group_needs(sg: SecurityGroupPlan) -> Iterator[Need]:
-    yield SECURITY_GROUPS, "region", 1, sg.path
-    yield RULES_PER_SECURITY_GROUP, f"sg:{sg.name}:ingress", len(sg.ingress), f"{sg.path}.ingress"
-    yield RULES_PER_SECURITY_GROUP, f"sg:{sg.name}:egress", len(sg.egress), f"{sg.path}.egress"
-
-
-def endpoint_needs(ep: EndpointPlan, d: Deployment) -> Iterator[Need]:
-    if ep.type == "gateway":
-        yield GATEWAY_ENDPOINTS, "region", 1, ep.path
-    else:
-        yield INTERFACE_ENDPOINTS_PER_VPC, vpc_scope(d), 1, ep.path
-        yield NETWORK_INTERFACES, "region", len(d.vpc.azs), ep.path  # one ENI per AZ subnet
-
-
-def lambda_needs(d: Deployment) -> Iterator[Need]:
-    attached = [f for f in d.functions if f.vpc_attached]
-    if attached:
-        private = sum(1 for s in d.vpc.subnets if s.kind == "private")
-        # Hyperplane: one ENI per subnet x security-group combination, shared by the functions.
-        yield LAMBDA_ENIS_PER_VPC, vpc_scope(d), private, attached[0].path
-        yield NETWORK_INTERFACES, "region", private, attached[0].path
-    for f in d.functions:
-        if f.reserved_concurrency is not None:
-            yield LAMBDA_CONCURRENCY, "region", f.reserved_concurrency, f"{f.path}.reservedConcurrency"
-        yield LAMBDA_CODE_STORAGE, "region", f.code_size, f"{f.path}.source"
-
-
-def data_needs(d: Deployment) -> Iterator[Need]:
-    for stream in d.streams:
-        yield KINESIS_SHARDS, "region", stream.shards, f"{stream.path}.shards"
-    for table in d.tables:
-        yield DYNAMODB_TABLES, "region", 1, table.path
-    for bucket in d.buckets:
-        yield S3_BUCKETS, "global", 1, bucket.path
-    for topic in d.topics:
-        yield SNS_TOPICS, "region", 1, topic.path
-    yield IAM_ROLES, "global", 1, d.role.path
-    yield (
-        MANAGED_POLICIES_PER_ROLE,
-        f"role:{d.role.name}",
-        len(d.role.managed_policies),
-        f"{d.role.path}.extraManagedPolicies",
-    )
-
-
-def all_needs(d: Deployment) -> Iterator[Need]:
-    yield from vpc_needs(d)
-    for sg in d.security_groups:
-        yield from security_group_needs(sg)
-    for ep in d.endpoints:
-        yield from endpoint_needs(ep, d)
-    yield from lambda_needs(d)
-    yield from data_needs(d)
+def security_group_needs(sg: SecurityGroupPlan) -> Needs:
+    return security_group.group_needs(sg)
 
 
 def aggregate(needs: Iterable[Need]) -> list[Demand]:

@@ -11,26 +11,32 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BeforeValidator, ConfigDict, Field
 
 from preflight.bounds import (
-    AlarmPeriodS,
-    AlarmThreshold,
-    CodeSize,
     Count,
-    EvaluationPeriods,
     FiniteFloat,
     MaxAgeHours,
-    MemoryMb,
-    Port,
     QuotaValue,
     ReservedConcurrency,
-    RetentionHours,
-    Shards,
-    TimeoutS,
 )
+from preflight.kinds.alarm import AlarmPlan as AlarmPlan
+from preflight.kinds.base import TAG_ENVIRONMENT, TAG_PROJECT, Frozen
+from preflight.kinds.bucket import BucketPlan as BucketPlan
+from preflight.kinds.endpoint import EndpointPlan as EndpointPlan
+from preflight.kinds.function import FunctionPlan as FunctionPlan
+from preflight.kinds.function import NetworkMode as NetworkMode
+from preflight.kinds.role import BASIC_EXECUTION_POLICY as BASIC_EXECUTION_POLICY
+from preflight.kinds.role import VPC_ACCESS_POLICY as VPC_ACCESS_POLICY
+from preflight.kinds.role import RolePlan as RolePlan
+from preflight.kinds.security_group import Rule as Rule
+from preflight.kinds.security_group import SecurityGroupPlan as SecurityGroupPlan
+from preflight.kinds.stream import StreamPlan as StreamPlan
+from preflight.kinds.table import TablePlan as TablePlan
+from preflight.kinds.topic import TopicPlan as TopicPlan
+from preflight.kinds.vpc import SubnetPlan as SubnetPlan
+from preflight.kinds.vpc import VpcPlan as VpcPlan
 
-NetworkMode = Literal["vpc-with-endpoints", "vpc-with-interface-endpoints", "vpc-with-nat", "no-vpc"]
 NETWORK_MODES: tuple[NetworkMode, ...] = (
     "vpc-with-endpoints",
     "vpc-with-interface-endpoints",
@@ -43,11 +49,6 @@ ENDPOINT_ONLY_MODES: frozenset[NetworkMode] = frozenset(
 )
 Verdict = Literal["GO", "GO_WITH_ADAPTATIONS", "NO_GO"]
 
-BASIC_EXECUTION_POLICY = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
-VPC_ACCESS_POLICY = "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
-
-TAG_PROJECT = "tap:project"
-TAG_ENVIRONMENT = "tap:environment"
 
 # v3: the deployment holds lists per kind (streams, tables, buckets, topics) and `current` the open
 # shards of each of the stack's streams; v2 had one of each.
@@ -56,127 +57,6 @@ REGION_PATTERN = r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$"
 Region = Annotated[str, Field(pattern=REGION_PATTERN)]
 # 12 digits; a plan made from a redacted snapshot carries the mask.
 AccountId = Annotated[str, Field(pattern=r"^(\d{12}|\*{12})$")]
-
-
-class Frozen(BaseModel):
-    # defer_build: the schema is built at first use, not at import (a command uses few models)
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
-
-
-class Rule(Frozen):
-    protocol: str = "tcp"
-    from_port: Port = 0
-    to_port: Port = 0
-    cidr: str = "0.0.0.0/0"
-
-
-class SubnetPlan(Frozen):
-    name: str
-    cidr: str
-    az: str
-    kind: Literal["public", "private"]
-
-
-class VpcPlan(Frozen):
-    path: str = "vpc"
-    name: str
-    cidr: str
-    azs: tuple[str, ...]
-    subnets: tuple[SubnetPlan, ...]
-    internet_gateway: bool
-    nat_gateway_azs: tuple[str, ...] = ()  # one NAT gateway (and its EIP) in each of these AZs
-    # False: an adapted plan leaves the VPC out (no function in it, `vpc.optional`): then it has no
-    # subnets, gateways or route tables either; `azs` stay, for the record.
-    created: bool = True
-
-
-class EndpointPlan(Frozen):
-    path: str
-    key: str
-    name: str
-    service: str  # e.g. "s3", "dynamodb", "kinesis-streams"
-    type: Literal["gateway", "interface"]
-    security_group: str | None = None  # physical name, interface endpoints only
-    # Interface endpoints: whether the service's own DNS name resolves to the endpoint in the VPC. Where
-    # the service offers no private DNS (DynamoDB), the functions get the endpoint's URL in
-    # `url_variable` instead (see `preflight.privatelink`).
-    private_dns: bool = True
-    url_variable: str | None = None
-    stands_in_for_gateway: bool = False  # an interface endpoint deployed where the manifest has a gateway
-
-
-class SecurityGroupPlan(Frozen):
-    path: str
-    key: str
-    name: str
-    description: str = ""
-    ingress: tuple[Rule, ...] = ()
-    egress: tuple[Rule, ...] = ()
-
-
-class FunctionPlan(Frozen):
-    path: str
-    key: str
-    name: str
-    source: str  # handler source file, relative to the manifest's directory
-    handler: str
-    runtime: str
-    memory_mb: MemoryMb
-    timeout_s: TimeoutS
-    code_size: CodeSize  # bytes; counts toward Lambda code storage
-    # None: no reservation at all (no PutFunctionConcurrency). 0 would throttle the function to death.
-    reserved_concurrency: ReservedConcurrency | None
-    vpc_attached: bool
-    uses: tuple[str, ...] = ()
-
-
-class StreamPlan(Frozen):
-    path: str
-    key: str
-    name: str
-    shards: Shards
-    retention_hours: RetentionHours = 24
-
-
-class TablePlan(Frozen):
-    path: str
-    key: str
-    name: str
-    hash_key: str = "pk"
-    billing_mode: Literal["PAY_PER_REQUEST", "PROVISIONED"] = "PAY_PER_REQUEST"
-
-
-class BucketPlan(Frozen):
-    path: str
-    key: str
-    name: str
-
-
-class TopicPlan(Frozen):
-    path: str
-    key: str
-    name: str
-
-
-class AlarmPlan(Frozen):
-    path: str
-    key: str
-    name: str
-    namespace: str
-    metric: str
-    dimensions: dict[str, str]
-    statistic: str = "Sum"
-    threshold: AlarmThreshold
-    period_s: AlarmPeriodS = 60
-    evaluation_periods: EvaluationPeriods = 1
-    comparison: str = "GreaterThanOrEqualToThreshold"
-    topic: str  # physical name of the SNS topic notified
-
-
-class RolePlan(Frozen):
-    path: str = "role"
-    name: str
-    managed_policies: tuple[str, ...]
 
 
 class Deployment(Frozen):

@@ -127,9 +127,9 @@ M = [
     ),
     (
         "demand: VPC-attached functions need no ENI",
-        "preflight/demand.py",
-        '        yield "L-9FEE3D26", vpc_scope(d), private, attached[0].path\n'
-        '        yield "L-DF5E4CA3", "region", private, attached[0].path',
+        "preflight/kinds/function.py",
+        "        yield LAMBDA_ENIS_PER_VPC, scope(d.vpc), private, attached[0].path\n"
+        '        yield NETWORK_INTERFACES, "region", private, attached[0].path',
         "        pass",
         [PROP],
     ),

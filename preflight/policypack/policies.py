@@ -35,6 +35,7 @@ from pulumi_policy import (
 )
 
 from preflight.errors import InputError
+from preflight.kinds import vpc
 from preflight.model import Plan
 from preflight.program import names
 from preflight.program.planfile import load_trusted_plan, refusal
@@ -194,7 +195,7 @@ def _expected(d: Any) -> dict[str, list[str]]:
     out = expected_names(d)
     # A resource validation sees one resource: an association is known by its logical name (its subnet
     # id is computed), an attachment by its role and policy ARN.
-    out[names.ROUTE_TABLE_ASSOCIATION] = [names.association_name(s) for s in d.vpc.subnets]
+    out[names.ROUTE_TABLE_ASSOCIATION] = [vpc.association_name(s) for s in d.vpc.subnets]
     return out
 
 

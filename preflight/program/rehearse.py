@@ -23,12 +23,10 @@ end: until then they hold their quota.
 from __future__ import annotations
 
 import contextlib
-import io
 import ipaddress
 import json
 import os
-import zipfile
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -41,11 +39,12 @@ from botocore.config import Config
 from botocore.configprovider import ConstantProvider
 from botocore.exceptions import BotoCoreError, ClientError
 
+from preflight import kinds
+from preflight.kinds.base import Creator, StepFailed, Updater, owned
 from preflight.model import TAG_ENVIRONMENT, TAG_PROJECT, Plan
 from preflight.program import names
 from preflight.program.mockrun import run_with_mocks
 
-GLOBAL_REGION = "us-east-1"  # IAM answers there
 # Dummy credentials: real ones must never be sent to an emulator's endpoint.
 ACCESS_KEY = "sandbox"
 SECRET_KEY = "sandbox-secret"
@@ -134,18 +133,9 @@ class _Clients:
         return self._cache[key]
 
 
-Created = tuple[str, dict[str, Any]]  # (id, outputs beyond the inputs)
-Translator = Callable[[_Clients, dict[str, Any]], Created]
-
-
-class _StepFailed(Exception):
-    """An AWS call failed after part of the resource was made (e.g. a function without its reservation)."""
-
-    def __init__(self, step: str, error: ClientError) -> None:
-        err = error.response.get("Error", {})
-        self.code = str(err.get("Code", "ClientError"))
-        self.message = f"{step}: {err.get('Message', error)}"
-        super().__init__(self.message)
+# Per pulumi type token, how each kind creates it (and updates the stack's own in place): the kinds say.
+TRANSLATORS: Mapping[str, Creator] = kinds.creators()
+UPDATERS: Mapping[str, Updater] = kinds.updaters()
 
 
 class RehearsalMocks(pulumi.runtime.Mocks):
@@ -176,7 +166,7 @@ class RehearsalMocks(pulumi.runtime.Mocks):
             if existing is not None:
                 self.updated.append(args.name)
             id_, outputs = existing or translate(self.clients, args.inputs)
-        except _StepFailed as exc:
+        except StepFailed as exc:
             self.failed.append({**entry, "code": exc.code, "message": exc.message})
             return f"failed-{args.name}", dict(args.inputs)
         except ClientError as exc:
@@ -327,375 +317,6 @@ def rehearse_plan_file(
 # --- one translator per resource type ------------------------------------------------------------
 
 
-def _tag_list(inputs: dict[str, Any]) -> list[dict[str, str]]:
-    return [{"Key": k, "Value": str(v)} for k, v in (inputs.get("tags") or {}).items()]
-
-
-def _tag_spec(kind: str, inputs: dict[str, Any]) -> list[dict[str, Any]]:
-    tags = _tag_list(inputs)
-    return [{"ResourceType": kind, "Tags": tags}] if tags else []
-
-
-def _vpc(c: _Clients, i: dict[str, Any]) -> Created:
-    ec2 = c("ec2")
-    vpc_id = ec2.create_vpc(CidrBlock=i["cidrBlock"], TagSpecifications=_tag_spec("vpc", i))["Vpc"]["VpcId"]
-    # One attribute per call (the API's rule).
-    if i.get("enableDnsSupport") is not None:
-        ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsSupport={"Value": bool(i["enableDnsSupport"])})
-    if i.get("enableDnsHostnames") is not None:
-        ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsHostnames={"Value": bool(i["enableDnsHostnames"])})
-    return vpc_id, {"arn": f"arn:aws:ec2:{c.region}::vpc/{vpc_id}"}
-
-
-def _subnet(c: _Clients, i: dict[str, Any]) -> Created:
-    subnet = c("ec2").create_subnet(
-        VpcId=i["vpcId"],
-        CidrBlock=i["cidrBlock"],
-        AvailabilityZone=i["availabilityZone"],
-        TagSpecifications=_tag_spec("subnet", i),
-    )["Subnet"]
-    return subnet["SubnetId"], {"arn": subnet.get("SubnetArn", "")}
-
-
-def _internet_gateway(c: _Clients, i: dict[str, Any]) -> Created:
-    ec2 = c("ec2")
-    igw_id = ec2.create_internet_gateway(TagSpecifications=_tag_spec("internet-gateway", i))[
-        "InternetGateway"
-    ]["InternetGatewayId"]
-    if i.get("vpcId"):
-        try:
-            ec2.attach_internet_gateway(InternetGatewayId=igw_id, VpcId=i["vpcId"])
-        except ClientError as exc:
-            raise _StepFailed("created, but AttachInternetGateway failed", exc) from exc
-    return igw_id, {}
-
-
-def _route_table(c: _Clients, i: dict[str, Any]) -> Created:
-    ec2 = c("ec2")
-    rt_id = ec2.create_route_table(VpcId=i["vpcId"], TagSpecifications=_tag_spec("route-table", i))[
-        "RouteTable"
-    ]["RouteTableId"]
-    for route in i.get("routes") or []:
-        target = {
-            key[0].upper() + key[1:]: value
-            for key, value in route.items()
-            if key in ("gatewayId", "natGatewayId", "vpcEndpointId", "transitGatewayId") and value
-        }
-        try:
-            ec2.create_route(RouteTableId=rt_id, DestinationCidrBlock=route["cidrBlock"], **target)
-        except ClientError as exc:
-            raise _StepFailed(f"created, but CreateRoute {route['cidrBlock']} failed", exc) from exc
-    return rt_id, {}
-
-
-def _route_table_association(c: _Clients, i: dict[str, Any]) -> Created:
-    answer = c("ec2").associate_route_table(RouteTableId=i["routeTableId"], SubnetId=i["subnetId"])
-    return answer["AssociationId"], {}
-
-
-def _eip(c: _Clients, i: dict[str, Any]) -> Created:
-    answer = c("ec2").allocate_address(
-        Domain=i.get("domain") or "vpc", TagSpecifications=_tag_spec("elastic-ip", i)
-    )
-    return answer["AllocationId"], {
-        "allocationId": answer["AllocationId"],
-        "publicIp": answer.get("PublicIp"),
-    }
-
-
-def _nat_gateway(c: _Clients, i: dict[str, Any]) -> Created:
-    nat = c("ec2").create_nat_gateway(
-        SubnetId=i["subnetId"], AllocationId=i["allocationId"], TagSpecifications=_tag_spec("natgateway", i)
-    )["NatGateway"]
-    return nat["NatGatewayId"], {}
-
-
-def _permissions(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    out = []
-    for r in rules:
-        perm: dict[str, Any] = {"IpProtocol": str(r.get("protocol", "-1"))}
-        if perm["IpProtocol"] != "-1":
-            perm["FromPort"] = int(r.get("fromPort", 0))
-            perm["ToPort"] = int(r.get("toPort", 0))
-        perm["IpRanges"] = [{"CidrIp": cidr} for cidr in r.get("cidrBlocks") or []]
-        out.append(perm)
-    return out
-
-
-def _security_group(c: _Clients, i: dict[str, Any]) -> Created:
-    ec2 = c("ec2")
-    group_id = ec2.create_security_group(
-        GroupName=i["name"],
-        Description=i.get("description") or i["name"],
-        VpcId=i["vpcId"],
-        TagSpecifications=_tag_spec("security-group", i),
-    )["GroupId"]
-    try:
-        # Inline rules are the group's whole rule set: the default allow-all egress goes, as with Pulumi.
-        ec2.revoke_security_group_egress(
-            GroupId=group_id, IpPermissions=_permissions([{"protocol": "-1", "cidrBlocks": ["0.0.0.0/0"]}])
-        )
-        if i.get("ingress"):
-            ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=_permissions(i["ingress"]))
-        if i.get("egress"):
-            ec2.authorize_security_group_egress(GroupId=group_id, IpPermissions=_permissions(i["egress"]))
-    except ClientError as exc:
-        raise _StepFailed("created, but setting its rules failed", exc) from exc
-    return group_id, {"arn": f"arn:aws:ec2:{c.region}::security-group/{group_id}"}
-
-
-def _vpc_endpoint(c: _Clients, i: dict[str, Any]) -> Created:
-    params: dict[str, Any] = {
-        "VpcEndpointType": i.get("vpcEndpointType") or "Gateway",
-        "VpcId": i["vpcId"],
-        "ServiceName": i["serviceName"],
-        "TagSpecifications": _tag_spec("vpc-endpoint", i),
-    }
-    if i.get("routeTableIds"):
-        params["RouteTableIds"] = list(i["routeTableIds"])
-    if i.get("subnetIds"):
-        params["SubnetIds"] = list(i["subnetIds"])
-    if i.get("securityGroupIds"):
-        params["SecurityGroupIds"] = list(i["securityGroupIds"])
-    if i.get("privateDnsEnabled") is not None:
-        params["PrivateDnsEnabled"] = bool(i["privateDnsEnabled"])
-    inbound_only = (i.get("dnsOptions") or {}).get("privateDnsOnlyForInboundResolverEndpoint")
-    if inbound_only is not None:
-        params["DnsOptions"] = {"PrivateDnsOnlyForInboundResolverEndpoint": bool(inbound_only)}
-    endpoint = c("ec2").create_vpc_endpoint(**params)["VpcEndpoint"]
-    entries = [
-        {"dnsName": e["DnsName"], "hostedZoneId": e.get("HostedZoneId", "")}
-        for e in endpoint.get("DnsEntries") or ()
-        if e.get("DnsName")
-    ]
-    return endpoint["VpcEndpointId"], {"dnsEntries": entries}
-
-
-def _role(c: _Clients, i: dict[str, Any]) -> Created:
-    role = c("iam", GLOBAL_REGION).create_role(
-        RoleName=i["name"], AssumeRolePolicyDocument=i["assumeRolePolicy"], Tags=_tag_list(i)
-    )["Role"]
-    return role["RoleName"], {"arn": role["Arn"], "name": role["RoleName"]}
-
-
-def _role_policy_attachment(c: _Clients, i: dict[str, Any]) -> Created:
-    c("iam", GLOBAL_REGION).attach_role_policy(RoleName=i["role"], PolicyArn=i["policyArn"])
-    return f"{i['role']}-{i['policyArn'].rsplit('/', 1)[-1]}", {}
-
-
-def _zip(code: Any) -> bytes:
-    """The function's code archive, zipped as Lambda takes it."""
-    if not isinstance(code, pulumi.AssetArchive):
-        raise ValueError(f"code is {type(code).__name__}, the rehearsal packages AssetArchive only")
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for member, asset in sorted(code.assets.items()):
-            if isinstance(asset, pulumi.FileAsset):
-                archive.writestr(member, Path(asset.path).read_bytes())
-            elif isinstance(asset, pulumi.StringAsset):
-                archive.writestr(member, asset.text)
-            else:
-                raise ValueError(
-                    f"code member {member}: {type(asset).__name__} is not packaged by the rehearsal"
-                )
-    return buffer.getvalue()
-
-
-def _function(c: _Clients, i: dict[str, Any]) -> Created:
-    lam = c("lambda")
-    params: dict[str, Any] = {
-        "FunctionName": i["name"],
-        "Runtime": i["runtime"],
-        "Role": i["role"],
-        "Handler": i["handler"],
-        "Code": {"ZipFile": _zip(i["code"])},
-        "Tags": {k: str(v) for k, v in (i.get("tags") or {}).items()},
-    }
-    if i.get("memorySize") is not None:
-        params["MemorySize"] = int(i["memorySize"])
-    if i.get("timeout") is not None:
-        params["Timeout"] = int(i["timeout"])
-    if (i.get("environment") or {}).get("variables"):
-        params["Environment"] = {"Variables": dict(i["environment"]["variables"])}
-    if i.get("vpcConfig"):
-        params["VpcConfig"] = {
-            "SubnetIds": list(i["vpcConfig"].get("subnetIds") or []),
-            "SecurityGroupIds": list(i["vpcConfig"].get("securityGroupIds") or []),
-        }
-    function = lam.create_function(**params)
-    reserved = i.get("reservedConcurrentExecutions")
-    # Pulumi's -1 (and an unset input) mean "no reservation": no PutFunctionConcurrency at all.
-    if reserved is not None and int(reserved) >= 0:
-        try:
-            lam.put_function_concurrency(FunctionName=i["name"], ReservedConcurrentExecutions=int(reserved))
-        except ClientError as exc:
-            raise _StepFailed(f"created, but PutFunctionConcurrency({int(reserved)}) failed", exc) from exc
-    return i["name"], {"arn": function["FunctionArn"], "name": i["name"]}
-
-
-def _stream(c: _Clients, i: dict[str, Any]) -> Created:
-    kinesis = c("kinesis")
-    kinesis.create_stream(StreamName=i["name"], ShardCount=int(i.get("shardCount") or 1))
-    try:
-        if i.get("tags"):
-            kinesis.add_tags_to_stream(StreamName=i["name"], Tags={k: str(v) for k, v in i["tags"].items()})
-        retention = int(i.get("retentionPeriod") or 24)
-        if retention > 24:
-            kinesis.increase_stream_retention_period(StreamName=i["name"], RetentionPeriodHours=retention)
-        summary = kinesis.describe_stream_summary(StreamName=i["name"])["StreamDescriptionSummary"]
-    except ClientError as exc:
-        raise _StepFailed("created, but configuring it failed", exc) from exc
-    return summary["StreamARN"], {"arn": summary["StreamARN"], "name": i["name"]}
-
-
-def _table(c: _Clients, i: dict[str, Any]) -> Created:
-    attributes = i.get("attributes") or [{"name": i["hashKey"], "type": "S"}]
-    params: dict[str, Any] = {
-        "TableName": i["name"],
-        "KeySchema": [{"AttributeName": i["hashKey"], "KeyType": "HASH"}],
-        "AttributeDefinitions": [
-            {"AttributeName": a["name"], "AttributeType": a["type"]} for a in attributes
-        ],
-        "BillingMode": i.get("billingMode") or "PROVISIONED",
-        "Tags": _tag_list(i),
-    }
-    if params["BillingMode"] == "PROVISIONED":
-        params["ProvisionedThroughput"] = {
-            "ReadCapacityUnits": int(i.get("readCapacity") or 1),
-            "WriteCapacityUnits": int(i.get("writeCapacity") or 1),
-        }
-    table = c("dynamodb").create_table(**params)["TableDescription"]
-    return i["name"], {"arn": table["TableArn"], "name": i["name"]}
-
-
-def _bucket(c: _Clients, i: dict[str, Any]) -> Created:
-    s3 = c("s3")
-    params: dict[str, Any] = {"Bucket": i["bucket"]}
-    if c.region != "us-east-1":
-        params["CreateBucketConfiguration"] = {"LocationConstraint": c.region}
-    s3.create_bucket(**params)
-    if i.get("tags"):
-        try:
-            s3.put_bucket_tagging(Bucket=i["bucket"], Tagging={"TagSet": _tag_list(i)})
-        except ClientError as exc:
-            raise _StepFailed("created, but PutBucketTagging failed", exc) from exc
-    return i["bucket"], {"arn": f"arn:aws:s3:::{i['bucket']}", "bucket": i["bucket"]}
-
-
-def _topic(c: _Clients, i: dict[str, Any]) -> Created:
-    arn = c("sns").create_topic(Name=i["name"], Tags=_tag_list(i))["TopicArn"]
-    return arn, {"arn": arn, "name": i["name"]}
-
-
-def _metric_alarm(c: _Clients, i: dict[str, Any]) -> Created:
-    cloudwatch = c("cloudwatch")
-    params: dict[str, Any] = {
-        "AlarmName": i["name"],
-        "Namespace": i["namespace"],
-        "MetricName": i["metricName"],
-        "Dimensions": [{"Name": k, "Value": str(v)} for k, v in (i.get("dimensions") or {}).items()],
-        "Statistic": i.get("statistic") or "Sum",
-        "Threshold": float(i["threshold"]),
-        "Period": int(i.get("period") or 60),
-        "EvaluationPeriods": int(i["evaluationPeriods"]),
-        "ComparisonOperator": i["comparisonOperator"],
-        "AlarmActions": list(i.get("alarmActions") or []),
-        "Tags": _tag_list(i),
-    }
-    cloudwatch.put_metric_alarm(**params)
-    alarms = cloudwatch.describe_alarms(AlarmNames=[i["name"]])["MetricAlarms"]
-    arn = alarms[0]["AlarmArn"] if alarms else ""
-    return i["name"], {"arn": arn, "name": i["name"]}
-
-
-TRANSLATORS: dict[str, Translator] = {
-    names.VPC: _vpc,
-    names.SUBNET: _subnet,
-    names.INTERNET_GATEWAY: _internet_gateway,
-    names.ROUTE_TABLE: _route_table,
-    names.ROUTE_TABLE_ASSOCIATION: _route_table_association,
-    names.EIP: _eip,
-    names.NAT_GATEWAY: _nat_gateway,
-    names.SECURITY_GROUP: _security_group,
-    names.VPC_ENDPOINT: _vpc_endpoint,
-    names.ROLE: _role,
-    names.ROLE_POLICY_ATTACHMENT: _role_policy_attachment,
-    names.FUNCTION: _function,
-    names.STREAM: _stream,
-    names.TABLE: _table,
-    names.BUCKET: _bucket,
-    names.TOPIC: _topic,
-    names.METRIC_ALARM: _metric_alarm,
-}
-
-
-# --- update mode: the stack's existing resources, recognised by its tags -------------------------
-
-
-def _stack_tags(i: dict[str, Any]) -> dict[str, str]:
-    tags = i.get("tags") or {}
-    return {k: str(tags[k]) for k in (TAG_PROJECT, TAG_ENVIRONMENT) if k in tags}
-
-
-def _owned(found: dict[str, str] | list[dict[str, str]] | None, stack: dict[str, str]) -> bool:
-    tags = found if isinstance(found, dict) else {t.get("Key", ""): t.get("Value", "") for t in found or []}
-    return bool(stack) and all(tags.get(k) == v for k, v in stack.items())
-
-
-def _not_found(exc: ClientError) -> bool:
-    return exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException"
-
-
-def _update_function(c: _Clients, i: dict[str, Any]) -> Created | None:
-    """The stack's function `name`, its reservation set as planned; None when it is not the stack's."""
-    lam = c("lambda")
-    try:
-        found = lam.get_function(FunctionName=i["name"])
-    except ClientError as exc:
-        if _not_found(exc):
-            return None
-        raise
-    if not _owned(found.get("Tags"), _stack_tags(i)):
-        return None  # someone else's function of that name: the create meets it, as Pulumi's would
-    now = (found.get("Concurrency") or {}).get("ReservedConcurrentExecutions")
-    reserved = i.get("reservedConcurrentExecutions")
-    wanted = int(reserved) if reserved is not None and int(reserved) >= 0 else None
-    try:
-        if wanted is None and now is not None:
-            lam.delete_function_concurrency(FunctionName=i["name"])
-        elif wanted is not None and wanted != now:
-            lam.put_function_concurrency(FunctionName=i["name"], ReservedConcurrentExecutions=wanted)
-    except ClientError as exc:
-        raise _StepFailed(f"update: PutFunctionConcurrency({wanted}) failed", exc) from exc
-    arn = found["Configuration"]["FunctionArn"]
-    return i["name"], {"arn": arn, "name": i["name"]}
-
-
-def _update_stream(c: _Clients, i: dict[str, Any]) -> Created | None:
-    """The stack's stream `name`, resharded to the planned count; None when it is not the stack's."""
-    kinesis = c("kinesis")
-    try:
-        tags = kinesis.list_tags_for_stream(StreamName=i["name"])["Tags"]
-    except ClientError as exc:
-        if _not_found(exc):
-            return None
-        raise
-    if not _owned(tags, _stack_tags(i)):
-        return None
-    target = int(i.get("shardCount") or 1)
-    try:
-        summary = kinesis.describe_stream_summary(StreamName=i["name"])["StreamDescriptionSummary"]
-        # One call to the target, as the provider makes it: AWS refuses more than doubling or halving.
-        if int(summary["OpenShardCount"]) != target:
-            kinesis.update_shard_count(
-                StreamName=i["name"], TargetShardCount=target, ScalingType="UNIFORM_SCALING"
-            )
-            summary = kinesis.describe_stream_summary(StreamName=i["name"])["StreamDescriptionSummary"]
-    except ClientError as exc:
-        raise _StepFailed(f"update: UpdateShardCount({target}) failed", exc) from exc
-    return summary["StreamARN"], {"arn": summary["StreamARN"], "name": i["name"]}
-
-
 def _delete_removed(c: _Clients, stack: dict[str, str], kept: set[str]) -> list[dict[str, Any]]:
     """Delete the stack's functions and streams the plan no longer has (Pulumi does it last)."""
     deleted: list[dict[str, Any]] = []
@@ -703,16 +324,12 @@ def _delete_removed(c: _Clients, stack: dict[str, str], kept: set[str]) -> list[
     for page in lam.get_paginator("list_functions").paginate():
         for fn in page["Functions"]:
             name = fn["FunctionName"]
-            if name not in kept and _owned(lam.list_tags(Resource=fn["FunctionArn"]).get("Tags"), stack):
+            if name not in kept and owned(lam.list_tags(Resource=fn["FunctionArn"]).get("Tags"), stack):
                 lam.delete_function(FunctionName=name)
                 deleted.append({"type": names.FUNCTION, "name": name})
     kinesis = c("kinesis")
     for name in kinesis.list_streams().get("StreamNames", []):
-        if name not in kept and _owned(kinesis.list_tags_for_stream(StreamName=name)["Tags"], stack):
+        if name not in kept and owned(kinesis.list_tags_for_stream(StreamName=name)["Tags"], stack):
             kinesis.delete_stream(StreamName=name)
             deleted.append({"type": names.STREAM, "name": name})
     return deleted
-
-
-Updater = Callable[[_Clients, dict[str, Any]], "Created | None"]
-UPDATERS: dict[str, Updater] = {names.FUNCTION: _update_function, names.STREAM: _update_stream}

@@ -10,49 +10,22 @@ policies that match the Lambda networking, reserved concurrency exactly as plann
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import pulumi
 
-from preflight import privatelink
+from preflight import kinds
 from preflight.errors import PreflightError
-from preflight.model import (
-    BASIC_EXECUTION_POLICY,
-    TAG_ENVIRONMENT,
-    TAG_PROJECT,
-    VPC_ACCESS_POLICY,
-    Deployment,
-    FunctionPlan,
-    Plan,
-    Rule,
-)
+from preflight.kinds import endpoint
+from preflight.kinds.base import Checker, Inventory
+from preflight.model import TAG_ENVIRONMENT, TAG_PROJECT, Deployment, Plan
 from preflight.program import names
 from preflight.program.mockrun import run_with_mocks
 from preflight.program.planfile import refusal
 
-KIND = {
-    names.PIPELINE: "pipeline component",
-    names.VPC: "VPC",
-    names.SUBNET: "subnet",
-    names.ROUTE_TABLE: "route table",
-    names.ROUTE_TABLE_ASSOCIATION: "route table association",
-    names.INTERNET_GATEWAY: "internet gateway",
-    names.EIP: "Elastic IP",
-    names.NAT_GATEWAY: "NAT gateway",
-    names.SECURITY_GROUP: "security group",
-    names.VPC_ENDPOINT: "VPC endpoint",
-    names.ROLE: "IAM role",
-    names.ROLE_POLICY_ATTACHMENT: "role policy attachment",
-    names.FUNCTION: "Lambda function",
-    names.STREAM: "Kinesis stream",
-    names.TABLE: "DynamoDB table",
-    names.BUCKET: "S3 bucket",
-    names.TOPIC: "SNS topic",
-    names.METRIC_ALARM: "CloudWatch alarm",
-}
+KIND = {names.PIPELINE: "pipeline component", **kinds.LABELS}  # type token -> what a reader calls it
 
 
 @dataclass(frozen=True)
@@ -122,7 +95,9 @@ class RecordingMocks(pulumi.runtime.Mocks):
         if args.typ == names.EIP:
             state["allocationId"] = id_
         if args.typ == names.VPC_ENDPOINT and args.inputs.get("vpcEndpointType") == "Interface":
-            state["dnsEntries"] = [{"dnsName": endpoint_dns_name(id_, args.inputs), "hostedZoneId": "ZMOCK"}]
+            state["dnsEntries"] = [
+                {"dnsName": endpoint.mock_dns_name(id_, args.inputs), "hostedZoneId": "ZMOCK"}
+            ]
         return id_, state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
@@ -131,12 +106,6 @@ class RecordingMocks(pulumi.runtime.Mocks):
         if args.token == "aws:index/getRegion:getRegion":
             return {"region": self.region, "name": self.region}, []
         return {}, []
-
-
-def endpoint_dns_name(endpoint_id: str, inputs: dict[str, Any]) -> str:
-    """The regional DNS name the mocks give an interface endpoint (AWS: vpce-...vpce.amazonaws.com)."""
-    service = str(inputs.get("serviceName", "")).removeprefix("com.amazonaws.")
-    return f"{endpoint_id}.{service}.vpce.amazonaws.com"
 
 
 def plain(value: Any) -> Any:
@@ -233,117 +202,35 @@ def physical_name(record: dict[str, Any], by_id: dict[str, dict[str, Any]]) -> s
 
 
 def expected_names(d: Deployment) -> dict[str, list[str]]:
-    """Per type token, the physical names the plan asks for."""
-    out: dict[str, list[str]] = {
-        names.PIPELINE: [names.component_name(d)],
-        names.VPC: [d.vpc.name] if d.vpc.created else [],
-        names.SUBNET: [s.name for s in d.vpc.subnets],
-        names.ROUTE_TABLE: ([names.public_route_table_name(d)] if names.public_subnets(d) else [])
-        + [names.private_route_table_name(d, az) for az in names.private_route_table_azs(d)],
-        names.ROUTE_TABLE_ASSOCIATION: [s.name for s in d.vpc.subnets],
-        names.INTERNET_GATEWAY: [names.internet_gateway_name(d)] if d.vpc.internet_gateway else [],
-        names.EIP: [names.eip_name(d, az) for az in d.vpc.nat_gateway_azs],
-        names.NAT_GATEWAY: [names.nat_gateway_name(d, az) for az in d.vpc.nat_gateway_azs],
-        names.SECURITY_GROUP: [sg.name for sg in d.security_groups],
-        names.VPC_ENDPOINT: [ep.name for ep in d.endpoints],
-        names.ROLE: [d.role.name],
-        names.ROLE_POLICY_ATTACHMENT: [f"{d.role.name} {arn}" for arn in d.role.managed_policies],
-        names.FUNCTION: [f.name for f in d.functions],
-        names.STREAM: [s.name for s in d.streams],
-        names.TABLE: [t.name for t in d.tables],
-        names.BUCKET: [b.name for b in d.buckets],
-        names.TOPIC: [t.name for t in d.topics],
-        names.METRIC_ALARM: [a.name for a in d.alarms],
-    }
+    """Per type token, the physical names the plan asks for (each kind says its own)."""
+    out: dict[str, list[str]] = {names.PIPELINE: [names.component_name(d)]}
+    for kind in kinds.KINDS:
+        out.update(kind.expected(d))
     return out
 
 
 def check_inventory(
     d: Deployment, records: list[dict[str, Any]], ids: list[str], arns: list[str]
 ) -> list[str]:
-    """Every departure of an inventory (records, with the id and ARN each got) from the deployment."""
-    check = _Checker([])
-    inventory = _Inventory.of(d, records, ids, arns, check)
-    _census(d, inventory, check)
+    """Every departure of an inventory (records, with the id and ARN each got) from the deployment:
+    the census and the tags here, then each kind's own checks (`verify` in `preflight/kinds/`)."""
+    check = Checker([])
+
+    def refuse(record: dict[str, Any], why: str) -> None:
+        if why == "type":
+            check.add(f"not in the plan: a {record['type']} ({record['name']}); the plan asks for none")
+        else:
+            check.add(f"{KIND[record['type']]} {record['name']} has no physical name (name or Name tag)")
+
+    inventory = Inventory.of(records, ids, arns, expected_names(d), physical_name, refuse)
+    _census(inventory, check)
     _stack_tags(d, inventory, check)
-    _subnets_and_routes(d, inventory, check)
-    _security_groups_and_endpoints(d, inventory, check)
-    attached = _role(d, inventory, check)
-    vpc_functions = [fn.name for fn in d.functions if _function(d, fn, inventory, check)]
-    _execution_policy(d, attached, vpc_functions, check)
-    _alarms(d, inventory, check)
-    _data(d, inventory, check)
+    for kind in kinds.KINDS:
+        kind.verify(d, inventory, check)
     return check.violations
 
 
-class _Checker:
-    """Collects violations, in the order the checks find them."""
-
-    def __init__(self, violations: list[str]) -> None:
-        self.violations = violations
-
-    def add(self, violation: str) -> None:
-        self.violations.append(violation)
-
-    def eq(self, label: str, what: str, got: Any, want: Any) -> None:
-        if got != want:
-            self.violations.append(f"{label}: {what} is {got!r}, the plan wants {want!r}")
-
-
-@dataclass(frozen=True)
-class _Inventory:
-    """The program's records, indexed as the checks look them up: by type and physical name."""
-
-    records: list[dict[str, Any]]
-    expected: dict[str, list[str]]  # physical names per type, as the plan asks for them
-    by_id: dict[str, dict[str, Any]]
-    by_type: dict[str, dict[str, list[dict[str, Any]]]]
-    id_by_record: dict[int, str]
-    arn_by_record: dict[int, str]
-
-    @classmethod
-    def of(
-        cls, d: Deployment, records: list[dict[str, Any]], ids: list[str], arns: list[str], check: _Checker
-    ) -> _Inventory:
-        """Index `records`; one the plan has no type for, or one without a physical name, is a violation."""
-        by_id = dict(zip(ids, records, strict=True))
-        expected = expected_names(d)
-        by_type: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
-        for r in records:
-            if r["type"] not in expected:
-                check.add(f"not in the plan: a {r['type']} ({r['name']}); the plan asks for none")
-                continue
-            name = physical_name(r, by_id)
-            if name is None:
-                check.add(f"{KIND[r['type']]} {r['name']} has no physical name (name or Name tag)")
-                continue
-            by_type[r["type"]][name].append(r)
-        return cls(
-            records=records,
-            expected=expected,
-            by_id=by_id,
-            by_type=by_type,
-            id_by_record={id(r): i for r, i in zip(records, ids, strict=True)},
-            arn_by_record={id(r): a for r, a in zip(records, arns, strict=True)},
-        )
-
-    def one(self, typ: str, name: str) -> dict[str, Any] | None:
-        rs = self.by_type.get(typ, {}).get(name)
-        return rs[0] if rs else None
-
-    def id_of(self, typ: str, name: str) -> str | None:
-        r = self.one(typ, name)
-        return self.id_by_record[id(r)] if r else None
-
-    def arn_of(self, typ: str, name: str) -> str | None:
-        r = self.one(typ, name)
-        return self.arn_by_record[id(r)] if r else None
-
-    def private_subnet_ids(self, d: Deployment) -> list[str | None]:
-        return [self.id_of(names.SUBNET, s.name) for s in names.private_subnets(d)]
-
-
-def _census(d: Deployment, inv: _Inventory, check: _Checker) -> None:
+def _census(inv: Inventory, check: Checker) -> None:
     """Each physical name once, every one the plan asks for, none it does not."""
     for typ, want in inv.expected.items():
         got = inv.by_type.get(typ, {})
@@ -362,7 +249,7 @@ def _census(d: Deployment, inv: _Inventory, check: _Checker) -> None:
                 check.add(f"not in the plan: {kind} {name!r}")
 
 
-def _stack_tags(d: Deployment, inv: _Inventory, check: _Checker) -> None:
+def _stack_tags(d: Deployment, inv: Inventory, check: Checker) -> None:
     """Tags: what `check` recognises the stack by, on everything taggable."""
     for r in inv.records:
         if r["type"] in names.UNTAGGED or r["type"] not in inv.expected:
@@ -375,233 +262,3 @@ def _stack_tags(d: Deployment, inv: _Inventory, check: _Checker) -> None:
             )
         elif "Name" not in tags:
             check.add(f"{KIND[r['type']]} {r['name']} has no Name tag")
-
-
-def _subnets_and_routes(d: Deployment, inv: _Inventory, check: _Checker) -> None:
-    vpc_id = inv.id_of(names.VPC, d.vpc.name)
-    for s in d.vpc.subnets:
-        r = inv.one(names.SUBNET, s.name)
-        if r:
-            label = f"subnet {s.name}"
-            check.eq(label, "vpcId", r["inputs"].get("vpcId"), vpc_id)
-            check.eq(label, "cidrBlock", r["inputs"].get("cidrBlock"), s.cidr)
-            check.eq(label, "availabilityZone", r["inputs"].get("availabilityZone"), s.az)
-    igw_id = inv.id_of(names.INTERNET_GATEWAY, names.internet_gateway_name(d))
-    if names.public_subnets(d):
-        r = inv.one(names.ROUTE_TABLE, names.public_route_table_name(d))
-        if r:
-            want_routes = [("0.0.0.0/0", "gatewayId", igw_id)] if d.vpc.internet_gateway else []
-            check.eq(f"route table {r['name']}", "routes", _routes(r), want_routes)
-    for az in names.private_route_table_azs(d):
-        r = inv.one(names.ROUTE_TABLE, names.private_route_table_name(d, az))
-        if r:
-            nat_az = names.nat_for_az(d, az)
-            nat_id = inv.id_of(names.NAT_GATEWAY, names.nat_gateway_name(d, nat_az)) if nat_az else None
-            want_routes = [("0.0.0.0/0", "natGatewayId", nat_id)] if nat_az else []
-            check.eq(f"route table {r['name']}", "routes", _routes(r), want_routes)
-    for az in d.vpc.nat_gateway_azs:
-        r = inv.one(names.NAT_GATEWAY, names.nat_gateway_name(d, az))
-        public = next((s for s in names.public_subnets(d) if s.az == az), None)
-        if r and public:
-            label = f"NAT gateway {r['name']}"
-            check.eq(label, "subnetId", r["inputs"].get("subnetId"), inv.id_of(names.SUBNET, public.name))
-            eip_id = inv.id_of(names.EIP, names.eip_name(d, az))
-            check.eq(label, "allocationId", r["inputs"].get("allocationId"), eip_id)
-
-
-def _security_groups_and_endpoints(d: Deployment, inv: _Inventory, check: _Checker) -> None:
-    vpc_id = inv.id_of(names.VPC, d.vpc.name)
-    for sg in d.security_groups:
-        r = inv.one(names.SECURITY_GROUP, sg.name)
-        if r:
-            label = f"security group {sg.name}"
-            check.eq(label, "vpcId", r["inputs"].get("vpcId"), vpc_id)
-            check.eq(label, "ingress", _rules(r["inputs"].get("ingress")), _plan_rules(sg.ingress))
-            check.eq(label, "egress", _rules(r["inputs"].get("egress")), _plan_rules(sg.egress))
-    private_rt_ids = sorted(
-        str(inv.id_of(names.ROUTE_TABLE, names.private_route_table_name(d, az)))
-        for az in names.private_route_table_azs(d)
-    )
-    for ep in d.endpoints:
-        r = inv.one(names.VPC_ENDPOINT, ep.name)
-        if not r:
-            continue
-        label, inputs = f"VPC endpoint {ep.name}", r["inputs"]
-        check.eq(label, "vpcId", inputs.get("vpcId"), vpc_id)
-        check.eq(label, "serviceName", inputs.get("serviceName"), names.service_name(d, ep.service))
-        check.eq(label, "vpcEndpointType", inputs.get("vpcEndpointType"), ep.type.capitalize())
-        if ep.type == "gateway":
-            check.eq(label, "routeTableIds", sorted(inputs.get("routeTableIds") or []), private_rt_ids)
-        else:
-            check.eq(label, "privateDnsEnabled", inputs.get("privateDnsEnabled"), ep.private_dns)
-            inbound_only = ep.private_dns and ep.service in privatelink.INBOUND_ONLY_BY_DEFAULT
-            check.eq(
-                label,
-                "dnsOptions",
-                inputs.get("dnsOptions"),
-                {"privateDnsOnlyForInboundResolverEndpoint": False} if inbound_only else None,
-            )
-            check.eq(label, "subnetIds", inputs.get("subnetIds"), inv.private_subnet_ids(d))
-            sg_id = inv.id_of(names.SECURITY_GROUP, ep.security_group or "")
-            check.eq(label, "securityGroupIds", inputs.get("securityGroupIds"), [sg_id])
-
-
-def _role(d: Deployment, inv: _Inventory, check: _Checker) -> set[Any]:
-    """The role's trust and where its policies are attached; the policy ARNs attached to it."""
-    role = inv.one(names.ROLE, d.role.name)
-    if role:
-        check.eq(
-            f"role {d.role.name}",
-            "assumeRolePolicy principal",
-            _principal(role["inputs"].get("assumeRolePolicy")),
-            "lambda.amazonaws.com",
-        )
-    attachments = [r for r in inv.records if r["type"] == names.ROLE_POLICY_ATTACHMENT]
-    for r in attachments:
-        if r["inputs"].get("role") != d.role.name:
-            check.add(f"role policy attachment {r['name']} is on role {r['inputs'].get('role')!r}")
-    return {r["inputs"].get("policyArn") for r in attachments if r["inputs"].get("role") == d.role.name}
-
-
-def _function(d: Deployment, fn: FunctionPlan, inv: _Inventory, check: _Checker) -> bool:
-    """One function's settings against the plan; whether the program attaches it to the VPC."""
-    r = inv.one(names.FUNCTION, fn.name)
-    if not r:
-        return False
-    label, inputs = f"function {fn.name}", r["inputs"]
-    vpc_config = inputs.get("vpcConfig")
-    if fn.vpc_attached and not vpc_config:
-        check.add(f"{label} has no vpcConfig but the plan attaches it to the VPC")
-    elif not fn.vpc_attached and vpc_config:
-        check.add(f"{label} has a vpcConfig but the plan keeps it out of the VPC")
-    elif vpc_config:
-        lambda_sg_id = inv.id_of(names.SECURITY_GROUP, d.lambda_security_group or "")
-        check.eq(label, "vpcConfig.subnetIds", vpc_config.get("subnetIds"), inv.private_subnet_ids(d))
-        check.eq(label, "vpcConfig.securityGroupIds", vpc_config.get("securityGroupIds"), [lambda_sg_id])
-    reserved = inputs.get("reservedConcurrentExecutions")
-    if reserved == 0:
-        check.add(f"{label} has reservedConcurrentExecutions 0: it would never run")
-    if (None if reserved in (None, -1) else reserved) != fn.reserved_concurrency:
-        planned = "none (unset)" if fn.reserved_concurrency is None else fn.reserved_concurrency
-        shown = "unset" if reserved is None else reserved
-        check.add(f"{label} reserves {shown} concurrent executions, the plan {planned}")
-    variables = (inputs.get("environment") or {}).get("variables") or {}
-    check.eq(label, "endpoint URL variables", _url_variables(variables), _want_urls(d, fn, inv))
-    data = names.data_variables(d)
-    check.eq(label, "data variables", {k: v for k, v in variables.items() if k in data}, data)
-    check.eq(label, "role", inputs.get("role"), inv.arn_of(names.ROLE, d.role.name))
-    check.eq(label, "handler", inputs.get("handler"), fn.handler)
-    check.eq(label, "runtime", inputs.get("runtime"), fn.runtime)
-    check.eq(label, "memorySize", inputs.get("memorySize"), fn.memory_mb)
-    check.eq(label, "timeout", inputs.get("timeout"), fn.timeout_s)
-    archive = (inputs.get("code") or {}).get("archive") or {}
-    member = archive.get(names.archive_member(fn))
-    if not member:
-        check.add(f"{label}: its code archive has no {names.archive_member(fn)} for {fn.handler}")
-    elif "file" in member and not Path(member["file"]).is_file():
-        check.add(f"{label}: its code file {member['file']} does not exist")
-    return bool(vpc_config)
-
-
-def _execution_policy(d: Deployment, attached: set[Any], vpc_functions: list[str], check: _Checker) -> None:
-    """The execution policy must follow the networking the program actually gives the functions."""
-    if vpc_functions and VPC_ACCESS_POLICY not in attached:
-        check.add(
-            f"functions {', '.join(vpc_functions)} are VPC-attached but the role lacks {VPC_ACCESS_POLICY}"
-        )
-    if VPC_ACCESS_POLICY in attached and not vpc_functions:
-        check.add(
-            f"the role has {VPC_ACCESS_POLICY} but no function is VPC-attached "
-            f"(least privilege: {BASIC_EXECUTION_POLICY})"
-        )
-    if d.functions and not attached & {VPC_ACCESS_POLICY, BASIC_EXECUTION_POLICY}:
-        check.add("the role has no Lambda execution policy: the functions could not write logs")
-
-
-def _alarms(d: Deployment, inv: _Inventory, check: _Checker) -> None:
-    """Alarms: created once (the census), each with its action, at creation."""
-    for alarm in d.alarms:
-        r = inv.one(names.METRIC_ALARM, alarm.name)
-        if not r:
-            continue
-        label, inputs = f"alarm {alarm.name}", r["inputs"]
-        if not inputs.get("alarmActions"):
-            check.add(f"{label} has no alarmActions: it would notify nobody")
-        else:
-            check.eq(
-                label, "alarmActions", inputs.get("alarmActions"), [inv.arn_of(names.TOPIC, alarm.topic)]
-            )
-        check.eq(label, "namespace", inputs.get("namespace"), alarm.namespace)
-        check.eq(label, "metricName", inputs.get("metricName"), alarm.metric)
-        check.eq(label, "dimensions", inputs.get("dimensions") or {}, alarm.dimensions)
-        check.eq(label, "threshold", inputs.get("threshold"), alarm.threshold)
-        check.eq(label, "comparisonOperator", inputs.get("comparisonOperator"), alarm.comparison)
-    planned = {a.name for a in d.alarms}
-    for r in inv.records:
-        if r["type"] == names.METRIC_ALARM and physical_name(r, inv.by_id) not in planned:
-            if not r["inputs"].get("alarmActions"):
-                check.add(f"alarm {r['name']} has no alarmActions")
-
-
-def _data(d: Deployment, inv: _Inventory, check: _Checker) -> None:
-    for s in d.streams:
-        stream = inv.one(names.STREAM, s.name)
-        if stream:
-            label, inputs = f"stream {s.name}", stream["inputs"]
-            check.eq(label, "shardCount", inputs.get("shardCount"), s.shards)
-            check.eq(label, "retentionPeriod", inputs.get("retentionPeriod"), s.retention_hours)
-    for t in d.tables:
-        table = inv.one(names.TABLE, t.name)
-        if table:
-            label, inputs = f"table {t.name}", table["inputs"]
-            check.eq(label, "hashKey", inputs.get("hashKey"), t.hash_key)
-            check.eq(label, "billingMode", inputs.get("billingMode"), t.billing_mode)
-
-
-def _want_urls(d: Deployment, fn: FunctionPlan, inv: _Inventory) -> dict[str, str]:
-    """The endpoint URLs a function must get: services it uses whose endpoint has no private DNS."""
-    if not fn.vpc_attached:
-        return {}
-    out = {}
-    for ep in d.endpoints:
-        if ep.url_variable and ep.service in fn.uses:
-            endpoint_id = inv.id_of(names.VPC_ENDPOINT, ep.name) or ""
-            service = {"serviceName": names.service_name(d, ep.service)}
-            out[ep.url_variable] = "https://" + endpoint_dns_name(endpoint_id, service)
-    return out
-
-
-def _url_variables(variables: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in variables.items() if k in privatelink.URL_VARIABLE.values()}
-
-
-def _routes(record: dict[str, Any]) -> list[tuple[str, str, Any]]:
-    out = []
-    for route in record["inputs"].get("routes") or []:
-        target = next(((k, v) for k, v in route.items() if k.endswith("Id") and v), ("", None))
-        out.append((route.get("cidrBlock"), target[0], target[1]))
-    return out
-
-
-def _rules(rules: Any) -> list[tuple[Any, ...]]:
-    return sorted(
-        (
-            str(r.get("protocol")),
-            r.get("fromPort"),
-            r.get("toPort"),
-            tuple(r.get("cidrBlocks") or ()),
-        )
-        for r in rules or []
-    )
-
-
-def _plan_rules(rules: tuple[Rule, ...]) -> list[tuple[Any, ...]]:
-    return sorted((r.protocol, r.from_port, r.to_port, (r.cidr,)) for r in rules)
-
-
-def _principal(policy: Any) -> Any:
-    try:
-        doc = json.loads(policy) if isinstance(policy, str) else policy
-        return doc["Statement"][0]["Principal"]["Service"]
-    except (TypeError, ValueError, KeyError, IndexError):
-        return None

@@ -275,10 +275,10 @@ def test_update_mode_without_the_programs_order_meets_the_floor(
 ) -> None:
     """The same redeploy, the program's cuts-first dependencies taken away: ingest's raise comes
     first and PutFunctionConcurrency refuses it (the rehearsal checks each call, not the end state)."""
-    from preflight.program import pipeline
+    from preflight.kinds import function
     from preflight.redeploy import ReservationSteps
 
-    monkeypatch.setattr(pipeline, "reservation_steps", lambda current, planned: ReservationSteps((), ()))
+    monkeypatch.setattr(function, "reservation_steps", lambda current, planned: ReservationSteps((), ()))
     sb, plan = _redeploy_account(base_dir)
     try:
         result = rehearse(plan, endpoint_url=sb.endpoint_url, base_dir=base_dir, update=True)

@@ -1,0 +1,60 @@
+"""The resource kinds of a TAP pipeline, one module each (see `preflight.kinds.base` for what a module
+declares). `KINDS` is the registry, in the order the program registers them: what a kind's resources
+refer to (the VPC, the groups, the role, the topics) comes before it.
+
+Adding a kind: write its module and list it here; the demand, the program, `verify-program` and
+`rehearse` loop over this list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from types import ModuleType
+from typing import Any
+
+from preflight.kinds import (
+    alarm,
+    bucket,
+    endpoint,
+    function,
+    role,
+    security_group,
+    stream,
+    table,
+    topic,
+    vpc,
+)
+
+KINDS: tuple[ModuleType, ...] = (
+    vpc,
+    security_group,
+    endpoint,
+    role,
+    stream,
+    table,
+    bucket,
+    topic,
+    function,
+    alarm,
+)
+
+# Every pulumi type token the kinds create -> what a reader calls it.
+LABELS: dict[str, str] = {token: label for kind in KINDS for token, label in kind.LABELS.items()}
+# The order an inventory is listed in (registration order varies from run to run with timing).
+TYPE_ORDER: tuple[str, ...] = tuple(LABELS)
+
+
+def creators() -> Mapping[str, Any]:
+    """Per type token, how `rehearse` creates it."""
+    return {token: create for kind in KINDS for token, create in kind.CREATORS.items()}
+
+
+def updaters() -> Mapping[str, Any]:
+    """Per type token, how `rehearse --update` updates the stack's own in place."""
+    return {token: update for kind in KINDS for token, update in kind.UPDATERS.items()}
+
+
+def needs(d: Any) -> Iterator[Any]:
+    """What every kind of the deployment `d` takes of each quota."""
+    for kind in KINDS:
+        yield from kind.needs(d)

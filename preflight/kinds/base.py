@@ -1,0 +1,185 @@
+"""What every resource kind module shares: its model bases, and the small tools its parts are written with.
+
+A kind module (`preflight/kinds/<kind>.py`) declares, in one place:
+
+- `Spec` models: what the manifest may say of it (pydantic, unknown keys refused);
+- `Plan` models: what a resolved deployment holds of it (frozen; the plan file carries them);
+- `plans(...)`: the manifest's items resolved into plans (physical names);
+- `needs(d)`: what it takes of each quota (`Need`s on the catalog's handles);
+- `register(p, d)`: its Pulumi resources, made through the SDK modules the program hands it (`Program`),
+  so that nothing here imports pulumi;
+- `expected(d)` and `verify(d, inv, check)`: what `verify-program` holds the program's inventory to;
+- `CREATORS` (and `UPDATERS`): how `rehearse` creates (or updates in place) each of its resource types
+  in an account, through boto3 clients it is handed.
+
+`preflight.kinds` lists them in the order the program registers them (`KINDS`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+from preflight.quotas.catalog import Quota
+
+# The tags that identify the stack's own resources (what `check` recognises, what the program sets).
+TAG_PROJECT = "tap:project"
+TAG_ENVIRONMENT = "tap:environment"
+
+# The manifest's logical names: the physical name adds namePrefix and the environment.
+LOGICAL = "Logical name; the AWS name adds namePrefix and the environment (pipeline-<name>-<env>)."
+Name = str
+
+
+class Strict(BaseModel):
+    """A manifest model: unknown keys are errors, fields by their camelCase alias or their own name."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+class Frozen(BaseModel):
+    """A plan model (immutable, strict)."""
+
+    # defer_build: the schema is built at first use, not at import (a command uses few models)
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+
+
+Need = tuple[Quota, str, float, str]  # quota, scope, amount, manifest path
+Needs = Iterator[Need]
+Physical = Callable[[str], str]  # logical name -> physical name (prefix, name, environment)
+Expected = dict[str, list[str]]  # pulumi type token -> physical names the plan asks for
+
+
+# --- the program (Pulumi) -----------------------------------------------------------------------------
+
+
+class Program(Protocol):
+    """What a kind's `register` gets from the Pulumi component (`preflight.program.pipeline.Pipeline`)."""
+
+    aws: Any  # the pulumi_aws module
+    pulumi: Any  # the pulumi module
+    child: Any  # ResourceOptions(parent=the component)
+    made: dict[str, Any]  # what the kinds registered so far, by key (e.g. "vpc", "topics")
+
+    def tags(self, name: str) -> dict[str, str]: ...
+
+    def options(self, depends_on: list[Any]) -> Any: ...
+
+
+# --- verify-program -------------------------------------------------------------------------------------
+
+
+class Checker:
+    """Collects violations, in the order the checks find them."""
+
+    def __init__(self, violations: list[str]) -> None:
+        self.violations = violations
+
+    def add(self, violation: str) -> None:
+        self.violations.append(violation)
+
+    def eq(self, label: str, what: str, got: Any, want: Any) -> None:
+        if got != want:
+            self.violations.append(f"{label}: {what} is {got!r}, the plan wants {want!r}")
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """The program's records, indexed as the checks look them up: by type and physical name."""
+
+    records: list[dict[str, Any]]
+    expected: Expected  # physical names per type, as the plan asks for them
+    by_id: dict[str, dict[str, Any]]
+    by_type: dict[str, dict[str, list[dict[str, Any]]]]
+    id_by_record: dict[int, str]
+    arn_by_record: dict[int, str]
+
+    @classmethod
+    def of(
+        cls,
+        records: list[dict[str, Any]],
+        ids: list[str],
+        arns: list[str],
+        expected: Expected,
+        physical_name: Callable[[dict[str, Any], dict[str, dict[str, Any]]], str | None],
+        refuse: Callable[[dict[str, Any], str], None],
+    ) -> Inventory:
+        """Index `records`; `refuse(record, why)` for one the plan has no type for or with no name."""
+        by_id = dict(zip(ids, records, strict=True))
+        by_type: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+        for r in records:
+            if r["type"] not in expected:
+                refuse(r, "type")
+                continue
+            name = physical_name(r, by_id)
+            if name is None:
+                refuse(r, "name")
+                continue
+            by_type[r["type"]][name].append(r)
+        return cls(
+            records=records,
+            expected=expected,
+            by_id=by_id,
+            by_type=by_type,
+            id_by_record={id(r): i for r, i in zip(records, ids, strict=True)},
+            arn_by_record={id(r): a for r, a in zip(records, arns, strict=True)},
+        )
+
+    def one(self, typ: str, name: str) -> dict[str, Any] | None:
+        rs = self.by_type.get(typ, {}).get(name)
+        return rs[0] if rs else None
+
+    def id_of(self, typ: str, name: str) -> str | None:
+        r = self.one(typ, name)
+        return self.id_by_record[id(r)] if r else None
+
+    def arn_of(self, typ: str, name: str) -> str | None:
+        r = self.one(typ, name)
+        return self.arn_by_record[id(r)] if r else None
+
+
+# --- rehearse -------------------------------------------------------------------------------------------
+
+Clients = Callable[..., Any]  # (service, region=None) -> a boto3 client of the emulated account
+Created = tuple[str, dict[str, Any]]  # (id, outputs beyond the inputs)
+Creator = Callable[[Any, dict[str, Any]], Created]  # (clients, the resource's inputs)
+Updater = Callable[[Any, dict[str, Any]], "Created | None"]  # None: not the stack's, create it
+
+
+class StepFailed(Exception):
+    """An AWS call failed after part of the resource was made (e.g. a function without its reservation)."""
+
+    def __init__(self, step: str, error: Any) -> None:
+        err = error.response.get("Error", {})
+        self.code = str(err.get("Code", "ClientError"))
+        self.message = f"{step}: {err.get('Message', error)}"
+        super().__init__(self.message)
+
+
+def tag_list(inputs: dict[str, Any]) -> list[dict[str, str]]:
+    return [{"Key": k, "Value": str(v)} for k, v in (inputs.get("tags") or {}).items()]
+
+
+def tag_spec(kind: str, inputs: dict[str, Any]) -> list[dict[str, Any]]:
+    tags = tag_list(inputs)
+    return [{"ResourceType": kind, "Tags": tags}] if tags else []
+
+
+def stack_tags(inputs: dict[str, Any]) -> dict[str, str]:
+    """The stack's identifying tags among a resource's inputs."""
+    tags = inputs.get("tags") or {}
+    return {k: str(tags[k]) for k in (TAG_PROJECT, TAG_ENVIRONMENT) if k in tags}
+
+
+def owned(found: dict[str, str] | list[dict[str, str]] | None, stack: dict[str, str]) -> bool:
+    """Whether tags found in the account (a mapping or a Key/Value list) are the stack's."""
+    tags = found if isinstance(found, dict) else {t.get("Key", ""): t.get("Value", "") for t in found or []}
+    return bool(stack) and all(tags.get(k) == v for k, v in stack.items())
+
+
+def not_found(exc: Any) -> bool:
+    return exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException"

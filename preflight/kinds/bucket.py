@@ -1,0 +1,90 @@
+"""An S3 bucket: one against the account's (global) bucket quota; its name is global to a partition."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from pydantic import Field
+
+from preflight.kinds.base import (
+    LOGICAL,
+    Checker,
+    Created,
+    Expected,
+    Frozen,
+    Inventory,
+    Name,
+    Needs,
+    Physical,
+    Program,
+    StepFailed,
+    Strict,
+    tag_list,
+)
+from preflight.quotas.catalog import S3_BUCKETS
+
+BUCKET = "aws:s3/bucket:Bucket"
+LABELS = {BUCKET: "S3 bucket"}
+
+
+class BucketSpec(Strict):
+    """An S3 bucket of the pipeline (its name is global: another account may hold it)."""
+
+    name: Name = Field(description=LOGICAL, examples=["archive"])
+
+
+class BucketPlan(Frozen):
+    path: str
+    key: str
+    name: str
+
+
+class Uses(Protocol):
+    @property
+    def buckets(self) -> tuple[BucketPlan, ...]: ...
+
+
+def plans(specs: Sequence[BucketSpec], physical: Physical) -> tuple[BucketPlan, ...]:
+    return tuple(
+        BucketPlan(path=f"buckets[{i}]", key=b.name, name=physical(b.name)) for i, b in enumerate(specs)
+    )
+
+
+def needs(d: Uses) -> Needs:
+    for bucket in d.buckets:
+        yield S3_BUCKETS, "global", 1, bucket.path
+
+
+def register(p: Program, d: Uses) -> None:
+    p.made["buckets"] = {
+        b.name: p.aws.s3.Bucket(b.name, bucket=b.name, tags=p.tags(b.name), opts=p.child) for b in d.buckets
+    }
+
+
+def expected(d: Uses) -> Expected:
+    return {BUCKET: [b.name for b in d.buckets]}
+
+
+def verify(d: Uses, inv: Inventory, check: Checker) -> None:
+    """Nothing beyond the census and the tags: a bucket has only its name."""
+
+
+def create(c: Any, i: dict[str, Any]) -> Created:
+    from botocore.exceptions import ClientError
+
+    s3 = c("s3")
+    params: dict[str, Any] = {"Bucket": i["bucket"]}
+    if c.region != "us-east-1":
+        params["CreateBucketConfiguration"] = {"LocationConstraint": c.region}
+    s3.create_bucket(**params)
+    if i.get("tags"):
+        try:
+            s3.put_bucket_tagging(Bucket=i["bucket"], Tagging={"TagSet": tag_list(i)})
+        except ClientError as exc:
+            raise StepFailed("created, but PutBucketTagging failed", exc) from exc
+    return i["bucket"], {"arn": f"arn:aws:s3:::{i['bucket']}", "bucket": i["bucket"]}
+
+
+CREATORS = {BUCKET: create}
+UPDATERS: dict[str, Any] = {}

@@ -1,0 +1,161 @@
+"""The functions' IAM role: one against the account's role quota; its policies against the per-role quota.
+
+Its execution policy follows the Lambda networking (the VPC access policy only when a function is
+attached); the manifest's extra managed policies come on top.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+from pydantic import Field
+
+from preflight.kinds.base import (
+    LOGICAL,
+    Checker,
+    Created,
+    Expected,
+    Frozen,
+    Inventory,
+    Name,
+    Needs,
+    Physical,
+    Program,
+    Strict,
+    tag_list,
+)
+from preflight.quotas.catalog import IAM_ROLES, MANAGED_POLICIES_PER_ROLE
+
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+LABELS = {ROLE: "IAM role", ROLE_POLICY_ATTACHMENT: "role policy attachment"}
+BASIC_EXECUTION_POLICY = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+VPC_ACCESS_POLICY = "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
+LAMBDA_ASSUME_ROLE_POLICY = (
+    '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", '
+    '"Principal": {"Service": "lambda.amazonaws.com"}}]}'
+)
+GLOBAL_REGION = "us-east-1"  # IAM answers there
+
+
+class RoleSpec(Strict):
+    """The functions' execution role."""
+
+    name: Name = Field("lambda", description=LOGICAL)
+    # The execution policy (basic or VPC access) follows the Lambda networking; these come on top.
+    extra_managed_policies: list[str] = Field(
+        default_factory=list,
+        alias="extraManagedPolicies",
+        max_length=20,
+        description="Managed policy ARNs attached on top of the execution policy (which follows networking).",
+        examples=[["arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess"]],
+    )
+
+
+class RolePlan(Frozen):
+    path: str = "role"
+    name: str
+    managed_policies: tuple[str, ...]
+
+
+class Uses(Protocol):
+    @property
+    def role(self) -> RolePlan: ...
+
+
+def plan(spec: RoleSpec, physical: Physical, *, attached: bool) -> RolePlan:
+    """The role with the execution policy `attached` (VPC-attached functions) calls for."""
+    return RolePlan(
+        name=physical(spec.name), managed_policies=managed_policies(attached, spec.extra_managed_policies)
+    )
+
+
+def managed_policies(attached: bool, extra: Iterable[str]) -> tuple[str, ...]:
+    """The execution policy that follows the networking (VPC access only when a function is attached),
+    and the manifest's extras on top."""
+    return (VPC_ACCESS_POLICY if attached else BASIC_EXECUTION_POLICY, *extra)
+
+
+def needs(d: Uses) -> Needs:
+    yield IAM_ROLES, "global", 1, d.role.path
+    yield (
+        MANAGED_POLICIES_PER_ROLE,
+        f"role:{d.role.name}",
+        len(d.role.managed_policies),
+        f"{d.role.path}.extraManagedPolicies",
+    )
+
+
+def register(p: Program, d: Uses) -> None:
+    role = p.aws.iam.Role(
+        d.role.name,
+        name=d.role.name,
+        assume_role_policy=LAMBDA_ASSUME_ROLE_POLICY,
+        tags=p.tags(d.role.name),
+        opts=p.child,
+    )
+    p.made["role"] = role
+    # Exactly the plan's policies: the execution policy follows the networking the plan chose.
+    p.made["policy_attachments"] = [
+        p.aws.iam.RolePolicyAttachment(
+            f"{d.role.name}-{arn.rsplit('/', 1)[-1]}", role=role.name, policy_arn=arn, opts=p.child
+        )
+        for arn in d.role.managed_policies
+    ]
+
+
+def expected(d: Uses) -> Expected:
+    return {
+        ROLE: [d.role.name],
+        ROLE_POLICY_ATTACHMENT: [f"{d.role.name} {arn}" for arn in d.role.managed_policies],
+    }
+
+
+def verify(d: Uses, inv: Inventory, check: Checker) -> None:
+    """The role's trust, and where its policies are attached."""
+    role = inv.one(ROLE, d.role.name)
+    if role:
+        check.eq(
+            f"role {d.role.name}",
+            "assumeRolePolicy principal",
+            principal(role["inputs"].get("assumeRolePolicy")),
+            "lambda.amazonaws.com",
+        )
+    for r in inv.records:
+        if r["type"] == ROLE_POLICY_ATTACHMENT and r["inputs"].get("role") != d.role.name:
+            check.add(f"role policy attachment {r['name']} is on role {r['inputs'].get('role')!r}")
+
+
+def attached_policies(d: Uses, inv: Inventory) -> set[Any]:
+    """The policy ARNs the program attaches to the role."""
+    return {
+        r["inputs"].get("policyArn")
+        for r in inv.records
+        if r["type"] == ROLE_POLICY_ATTACHMENT and r["inputs"].get("role") == d.role.name
+    }
+
+
+def principal(policy: Any) -> Any:
+    try:
+        doc = json.loads(policy) if isinstance(policy, str) else policy
+        return doc["Statement"][0]["Principal"]["Service"]
+    except (TypeError, ValueError, KeyError, IndexError):
+        return None
+
+
+def create_role(c: Any, i: dict[str, Any]) -> Created:
+    role = c("iam", GLOBAL_REGION).create_role(
+        RoleName=i["name"], AssumeRolePolicyDocument=i["assumeRolePolicy"], Tags=tag_list(i)
+    )["Role"]
+    return role["RoleName"], {"arn": role["Arn"], "name": role["RoleName"]}
+
+
+def create_attachment(c: Any, i: dict[str, Any]) -> Created:
+    c("iam", GLOBAL_REGION).attach_role_policy(RoleName=i["role"], PolicyArn=i["policyArn"])
+    return f"{i['role']}-{i['policyArn'].rsplit('/', 1)[-1]}", {}
+
+
+CREATORS = {ROLE: create_role, ROLE_POLICY_ATTACHMENT: create_attachment}
+UPDATERS: dict[str, Any] = {}

@@ -1,0 +1,78 @@
+"""An SNS topic alarms notify: one against the region's topic quota."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from pydantic import Field
+
+from preflight.kinds.base import (
+    LOGICAL,
+    Checker,
+    Created,
+    Expected,
+    Frozen,
+    Inventory,
+    Name,
+    Needs,
+    Physical,
+    Program,
+    Strict,
+    tag_list,
+)
+from preflight.quotas.catalog import SNS_TOPICS
+
+TOPIC = "aws:sns/topic:Topic"
+LABELS = {TOPIC: "SNS topic"}
+
+
+class TopicSpec(Strict):
+    """An SNS topic alarms notify."""
+
+    name: Name = Field(description=LOGICAL, examples=["alarms"])
+
+
+class TopicPlan(Frozen):
+    path: str
+    key: str
+    name: str
+
+
+class Uses(Protocol):
+    @property
+    def topics(self) -> tuple[TopicPlan, ...]: ...
+
+
+def plans(specs: Sequence[TopicSpec], physical: Physical) -> tuple[TopicPlan, ...]:
+    return tuple(
+        TopicPlan(path=f"topics[{i}]", key=t.name, name=physical(t.name)) for i, t in enumerate(specs)
+    )
+
+
+def needs(d: Uses) -> Needs:
+    for topic in d.topics:
+        yield SNS_TOPICS, "region", 1, topic.path
+
+
+def register(p: Program, d: Uses) -> None:
+    p.made["topics"] = {
+        t.name: p.aws.sns.Topic(t.name, name=t.name, tags=p.tags(t.name), opts=p.child) for t in d.topics
+    }
+
+
+def expected(d: Uses) -> Expected:
+    return {TOPIC: [t.name for t in d.topics]}
+
+
+def verify(d: Uses, inv: Inventory, check: Checker) -> None:
+    """Nothing beyond the census and the tags: the alarms check that they notify it."""
+
+
+def create(c: Any, i: dict[str, Any]) -> Created:
+    arn = c("sns").create_topic(Name=i["name"], Tags=tag_list(i))["TopicArn"]
+    return arn, {"arn": arn, "name": i["name"]}
+
+
+CREATORS = {TOPIC: create}
+UPDATERS: dict[str, Any] = {}
