@@ -192,3 +192,29 @@ def test_help_and_version_do_not_import_boto3() -> None:
     ).stdout
     assert "HEAVY []" in out
     assert "tap-preflight, version" in out
+
+
+def test_a_version_1_profile_and_alarm_say_what_to_write_instead(tmp_path: Path) -> None:
+    shipped = Path(MANIFEST).read_text().replace("../handlers/", str(ROOT / "handlers") + "/")
+    profile = shipped.replace("    streams:\n      events: {shards: 2}\n", "    stream: {shards: 2}\n", 1)
+    assert profile != shipped
+    with pytest.raises(InputError) as err:
+        load_manifest(_write(tmp_path, profile), "test")
+    assert err.value.path == "environments.test.stream"
+    assert err.value.line == profile.splitlines().index("    stream: {shards: 2}") + 1
+    assert "override a stream by name, as functions are: `streams: {events: {shards: 2}}`" in str(err.value)
+    alarm = shipped.replace("    stream: events\n", "    stream: true\n", 1)
+    with pytest.raises(InputError) as err:
+        load_manifest(_write(tmp_path, alarm, "alarm.yaml"), "prod")
+    assert err.value.path == "alarms[6].stream"
+    assert "write stream: <the name of a streams entry>" in str(err.value)
+
+
+def test_an_alarm_names_a_stream_of_the_manifest(tmp_path: Path) -> None:
+    text = Path(MANIFEST).read_text().replace("../handlers/", str(ROOT / "handlers") + "/")
+    with pytest.raises(
+        InputError, match=r"alarms\[6\]\.stream: no stream named 'event'; did you mean 'events'\?"
+    ):
+        load_manifest(
+            _write(tmp_path, text.replace("    stream: events\n", "    stream: event\n", 1)), "prod"
+        )

@@ -54,6 +54,12 @@ def updaters() -> Mapping[str, Any]:
     return {token: update for kind in KINDS for token, update in kind.UPDATERS.items()}
 
 
+def deleters() -> list[Any]:
+    """How `rehearse --update` deletes the stack's resources of each kind the plan no longer has, in
+    reverse registration order (as Pulumi deletes: what refers to others first)."""
+    return [kind.delete_removed for kind in reversed(KINDS) if hasattr(kind, "delete_removed")]
+
+
 def needs(d: Any) -> Iterator[Any]:
     """What every kind of the deployment `d` takes of each quota."""
     for kind in KINDS:

@@ -558,3 +558,16 @@ def update(c: Any, i: dict[str, Any]) -> Created | None:
 
 CREATORS = {FUNCTION: create}
 UPDATERS = {FUNCTION: update}
+
+
+def delete_removed(c: Any, stack: dict[str, str], kept: set[str]) -> list[dict[str, Any]]:
+    """Delete the stack's functions (by their tags) that the plan no longer has."""
+    lam = c("lambda")
+    deleted: list[dict[str, Any]] = []
+    for page in lam.get_paginator("list_functions").paginate():
+        for fn in page["Functions"]:
+            name = fn["FunctionName"]
+            if name not in kept and owned(lam.list_tags(Resource=fn["FunctionArn"]).get("Tags"), stack):
+                lam.delete_function(FunctionName=name)
+                deleted.append({"type": FUNCTION, "name": name})
+    return deleted

@@ -158,3 +158,14 @@ def update(c: Any, i: dict[str, Any]) -> Created | None:
 
 
 UPDATERS = {STREAM: update}
+
+
+def delete_removed(c: Any, stack: dict[str, str], kept: set[str]) -> list[dict[str, Any]]:
+    """Delete the stack's streams (by its tags) that the plan no longer has."""
+    kinesis = c("kinesis")
+    deleted: list[dict[str, Any]] = []
+    for name in kinesis.list_streams().get("StreamNames", []):
+        if name not in kept and owned(kinesis.list_tags_for_stream(StreamName=name)["Tags"], stack):
+            kinesis.delete_stream(StreamName=name)
+            deleted.append({"type": STREAM, "name": name})
+    return deleted

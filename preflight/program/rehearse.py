@@ -40,7 +40,7 @@ from botocore.configprovider import ConstantProvider
 from botocore.exceptions import BotoCoreError, ClientError
 
 from preflight import kinds
-from preflight.kinds.base import Creator, StepFailed, Updater, owned
+from preflight.kinds.base import Creator, StepFailed, Updater
 from preflight.model import TAG_ENVIRONMENT, TAG_PROJECT, Plan
 from preflight.program import names
 from preflight.program.mockrun import run_with_mocks
@@ -314,22 +314,7 @@ def rehearse_plan_file(
     return replace(result, forced=reason or None, plan_path=plan_path)
 
 
-# --- one translator per resource type ------------------------------------------------------------
-
-
 def _delete_removed(c: _Clients, stack: dict[str, str], kept: set[str]) -> list[dict[str, Any]]:
-    """Delete the stack's functions and streams the plan no longer has (Pulumi does it last)."""
-    deleted: list[dict[str, Any]] = []
-    lam = c("lambda")
-    for page in lam.get_paginator("list_functions").paginate():
-        for fn in page["Functions"]:
-            name = fn["FunctionName"]
-            if name not in kept and owned(lam.list_tags(Resource=fn["FunctionArn"]).get("Tags"), stack):
-                lam.delete_function(FunctionName=name)
-                deleted.append({"type": names.FUNCTION, "name": name})
-    kinesis = c("kinesis")
-    for name in kinesis.list_streams().get("StreamNames", []):
-        if name not in kept and owned(kinesis.list_tags_for_stream(StreamName=name)["Tags"], stack):
-            kinesis.delete_stream(StreamName=name)
-            deleted.append({"type": names.STREAM, "name": name})
-    return deleted
+    """Delete the stack's resources the plan no longer has (Pulumi does it last): each kind that a
+    redeploy updates in place says how (`delete_removed`)."""
+    return [gone for deleter in kinds.deleters() for gone in deleter(c, stack, kept)]

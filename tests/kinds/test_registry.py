@@ -1,0 +1,77 @@
+"""The kinds registry: every kind module declares the whole interface, and the pieces agree with each other.
+
+A kind that forgot its rehearsal creator would be reported "not rehearsed" at run time; one whose
+type token the program registers but `verify-program` does not expect would be "not in the plan". These
+catch both, for every kind, before any account is involved.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from preflight import kinds
+from preflight.demand import compute_demand
+from preflight.manifest import load_manifest
+from preflight.program import names
+from preflight.program.verify import expected_names
+from tests.conftest import MANIFEST, ROOT
+
+INTERFACE = ("LABELS", "CREATORS", "UPDATERS", "needs", "register", "expected", "verify")
+AZS = ("us-east-1a", "us-east-1b")
+
+
+@pytest.mark.parametrize("kind", kinds.KINDS, ids=[k.__name__.rsplit(".", 1)[-1] for k in kinds.KINDS])
+def test_each_kind_declares_the_whole_interface(kind) -> None:
+    missing = [name for name in INTERFACE if not hasattr(kind, name)]
+    assert missing == []
+    # Every resource type it creates can be rehearsed, and it updates in place only what it creates.
+    assert set(kind.CREATORS) == set(kind.LABELS)
+    assert set(kind.UPDATERS) <= set(kind.LABELS)
+
+
+def test_the_registry_covers_every_type_token_once() -> None:
+    tokens = [token for kind in kinds.KINDS for token in kind.LABELS]
+    assert len(tokens) == len(set(tokens))
+    assert set(kinds.creators()) == set(tokens) == set(kinds.TYPE_ORDER)
+    assert names.TYPE_ORDER == (names.PIPELINE, *kinds.TYPE_ORDER)
+
+
+def test_each_kind_expects_exactly_its_own_types_for_the_shipped_deployment() -> None:
+    d = load_manifest(MANIFEST, "prod").requested("us-east-1", AZS)
+    for kind in kinds.KINDS:
+        assert set(kind.expected(d)) == set(kind.LABELS), kind.__name__
+    assert set(expected_names(d)) == {names.PIPELINE, *kinds.TYPE_ORDER}
+
+
+def test_the_demand_is_the_sum_of_the_kinds_needs() -> None:
+    """demand.py adds nothing of its own: every demanded (quota, scope) comes from some kind."""
+    d = load_manifest(MANIFEST, "prod").requested("us-east-1", AZS)
+    by_kind = {(q.quota_code, scope) for q, scope, amount, _ in kinds.needs(d) if amount > 0}
+    assert {(x.quota_code, x.scope) for x in compute_demand(d)} == by_kind
+    assert len(by_kind) > 10  # the shipped deployment touches most quotas
+
+
+def test_the_kinds_import_no_pulumi_and_no_manifest_or_model() -> None:
+    """The kinds are below the model, the manifest and the program: they import none of them, and
+    reach Pulumi only through the SDK modules the program hands them."""
+    for path in sorted((ROOT / "preflight" / "kinds").glob("*.py")):
+        tree = ast.parse(Path(path).read_text(encoding="utf-8"))
+        imported = {
+            node.module if isinstance(node, ast.ImportFrom) else alias.name
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Import | ast.ImportFrom)
+            for alias in node.names
+        }
+        bad = {
+            m
+            for m in imported
+            if m
+            and (
+                m.split(".")[0] in ("pulumi", "pulumi_aws")
+                or m.startswith(("preflight.model", "preflight.manifest", "preflight.program"))
+            )
+        }
+        assert bad == set(), path.name
