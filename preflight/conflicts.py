@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from preflight import kinds
 from preflight.errors import InputError
 from preflight.model import TAG_ENVIRONMENT, TAG_PROJECT, Adaptation, Change, Deployment, EndpointPlan, Impact
 from preflight.quotas import catalog
@@ -63,16 +64,9 @@ class Evidence(Frozen):
 
 # pulumi-aws type token -> our resource type. Ids and outputs differ per type (a stream's id is its ARN,
 # a topic's too), so every identifier a resource carries is kept.
-_PULUMI_TYPES: dict[str, ResourceType] = {
-    "aws:iam/role:Role": "role",
-    "aws:lambda/function:Function": "function",
-    "aws:kinesis/stream:Stream": "stream",
-    "aws:dynamodb/table:Table": "table",
-    "aws:s3/bucket:Bucket": "bucket",
-    "aws:s3/bucketV2:BucketV2": "bucket",
-    "aws:sns/topic:Topic": "topic",
-    "aws:cloudwatch/metricAlarm:MetricAlarm": "alarm",
-}
+# Each kind that has names to check says how (`NAME_CHECK` and `named` in `preflight/kinds/`).
+_CHECKED = tuple(kind.NAME_CHECK for kind in kinds.KINDS if kind.NAME_CHECK is not None)
+_PULUMI_TYPES: dict[str, ResourceType] = {token: c.type for c in _CHECKED for token in c.pulumi_types}
 _IDENTITY_OUTPUTS = ("name", "arn", "bucket", "functionName")
 
 
@@ -430,31 +424,9 @@ RULES: dict[str, Rule] = {
     )
 }
 
-_RULE_OF: dict[ResourceType, str] = {
-    "role": "TAP-C001",
-    "function": "TAP-C002",
-    "stream": "TAP-C003",
-    "table": "TAP-C004",
-    "bucket": "TAP-C005",
-    "topic": "TAP-C006",
-    "alarm": "TAP-C007",
-}
-_ERROR_OF: dict[ResourceType, str] = {
-    "role": "EntityAlreadyExists",
-    "function": "ResourceConflictException",
-    "stream": "ResourceInUseException",
-    "table": "ResourceInUseException",
-    "bucket": "BucketAlreadyExists",
-}
-_LABEL: dict[ResourceType, str] = {
-    "role": "IAM role",
-    "function": "Lambda function",
-    "stream": "Kinesis stream",
-    "table": "DynamoDB table",
-    "bucket": "S3 bucket",
-    "topic": "SNS topic",
-    "alarm": "CloudWatch alarm",
-}
+_RULE_OF: dict[ResourceType, str] = {c.type: c.rule for c in _CHECKED}
+_ERROR_OF: dict[ResourceType, str] = {c.type: c.fails_with for c in _CHECKED if c.fails_with}
+_LABEL: dict[ResourceType, str] = {c.type: c.label for c in _CHECKED}
 
 
 def owner_text(tags: dict[str, str] | None) -> str:
@@ -470,15 +442,13 @@ def _own_by_tags(deployment: Deployment, tags: dict[str, str] | None) -> bool:
 
 
 def _paths(deployment: Deployment) -> dict[tuple[ResourceType, str], str]:
-    d = deployment
-    paths: dict[tuple[ResourceType, str], str] = {("role", d.role.name): d.role.path}
-    paths.update({("stream", s.name): s.path for s in d.streams})
-    paths.update({("table", t.name): t.path for t in d.tables})
-    paths.update({("bucket", b.name): b.path for b in d.buckets})
-    paths.update({("topic", t.name): t.path for t in d.topics})
-    paths.update({("function", f.name): f.path for f in d.functions})
-    paths.update({("alarm", a.name): a.path for a in d.alarms})
-    return paths
+    """(type, physical name) -> the manifest path that names it, for every kind's checked names."""
+    return {
+        (kind.NAME_CHECK.type, name): path
+        for kind in kinds.KINDS
+        if kind.NAME_CHECK is not None
+        for name, path in kind.named(deployment)
+    }
 
 
 def _fix(name: str) -> str:

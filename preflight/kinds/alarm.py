@@ -20,6 +20,8 @@ from preflight.kinds.base import (
     Frozen,
     Inventory,
     Name,
+    NameCheck,
+    Named,
     Needs,
     Physical,
     Program,
@@ -30,6 +32,8 @@ from preflight.kinds.topic import TOPIC
 
 METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 LABELS = {METRIC_ALARM: "CloudWatch alarm"}
+# PutMetricAlarm on an existing name silently replaces that alarm.
+NAME_CHECK = NameCheck("alarm", "TAP-C007", "CloudWatch alarm", None, (METRIC_ALARM,))
 
 
 class AlarmSpec(Strict):
@@ -220,3 +224,7 @@ def create(c: Any, i: dict[str, Any]) -> Created:
 
 CREATORS = {METRIC_ALARM: create}
 UPDATERS: dict[str, Any] = {}
+
+
+def named(d: Uses) -> Named:
+    return [(a.name, a.path) for a in d.alarms]

@@ -54,6 +54,23 @@ Physical = Callable[[str], str]  # logical name -> physical name (prefix, name, 
 Expected = dict[str, list[str]]  # pulumi type token -> physical names the plan asks for
 
 
+# --- names taken (preflight.conflicts) ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NameCheck:
+    """How `check` tells that one of this kind's physical names is held by something not the stack's."""
+
+    type: str  # the resource type in conflict findings and snapshots ("stream")
+    rule: str  # the check id (TAP-C003)
+    label: str  # what a reader calls it ("Kinesis stream")
+    fails_with: str | None  # the create's error on a taken name; None: the deploy adopts or overwrites it
+    pulumi_types: tuple[str, ...]  # type tokens whose entries in a stack's state are the stack's own
+
+
+Named = list[tuple[str, str]]  # (physical name, manifest path) of each resource a kind names
+
+
 # --- the program (Pulumi) -----------------------------------------------------------------------------
 
 

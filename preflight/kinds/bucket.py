@@ -15,6 +15,8 @@ from preflight.kinds.base import (
     Frozen,
     Inventory,
     Name,
+    NameCheck,
+    Named,
     Needs,
     Physical,
     Program,
@@ -26,6 +28,10 @@ from preflight.quotas.catalog import S3_BUCKETS
 
 BUCKET = "aws:s3/bucket:Bucket"
 LABELS = {BUCKET: "S3 bucket"}
+# Bucket names are global: held by another account, CreateBucket fails with BucketAlreadyExists.
+NAME_CHECK = NameCheck(
+    "bucket", "TAP-C005", "S3 bucket", "BucketAlreadyExists", (BUCKET, "aws:s3/bucketV2:BucketV2")
+)
 
 
 class BucketSpec(Strict):
@@ -88,3 +94,7 @@ def create(c: Any, i: dict[str, Any]) -> Created:
 
 CREATORS = {BUCKET: create}
 UPDATERS: dict[str, Any] = {}
+
+
+def named(d: Uses) -> Named:
+    return [(b.name, b.path) for b in d.buckets]

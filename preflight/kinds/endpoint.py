@@ -31,6 +31,8 @@ VPC_ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
 LABELS = {VPC_ENDPOINT: "VPC endpoint"}
 Service = Literal["s3", "dynamodb", "kinesis-streams"]
 SERVICES = "s3, dynamodb or kinesis-streams"
+# Its names are tags, or unique only inside the stack's own new VPC: no name of it can be taken.
+NAME_CHECK = None
 
 
 class EndpointSpec(Strict):
@@ -241,3 +243,7 @@ def create(c: Any, i: dict[str, Any]) -> Created:
 
 CREATORS = {VPC_ENDPOINT: create}
 UPDATERS: dict[str, Any] = {}
+
+
+def named(d: Uses) -> list[tuple[str, str]]:
+    return []

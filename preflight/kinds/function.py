@@ -24,6 +24,8 @@ from preflight.kinds.base import (
     Frozen,
     Inventory,
     Name,
+    NameCheck,
+    Named,
     Needs,
     Physical,
     Program,
@@ -64,6 +66,7 @@ from preflight.redeploy import reservation_steps
 FUNCTION = "aws:lambda/function:Function"
 LABELS = {FUNCTION: "Lambda function"}
 NetworkMode = Literal["vpc-with-endpoints", "vpc-with-interface-endpoints", "vpc-with-nat", "no-vpc"]
+NAME_CHECK = NameCheck("function", "TAP-C002", "Lambda function", "ResourceConflictException", (FUNCTION,))
 
 
 class NetworkingPolicy(Strict):
@@ -571,3 +574,7 @@ def delete_removed(c: Any, stack: dict[str, str], kept: set[str]) -> list[dict[s
                 lam.delete_function(FunctionName=name)
                 deleted.append({"type": FUNCTION, "name": name})
     return deleted
+
+
+def named(d: Uses) -> Named:
+    return [(f.name, f.path) for f in d.functions]

@@ -20,6 +20,8 @@ from preflight.kinds.base import (
     Frozen,
     Inventory,
     Name,
+    NameCheck,
+    Named,
     Needs,
     Physical,
     Program,
@@ -38,6 +40,7 @@ LAMBDA_ASSUME_ROLE_POLICY = (
     '"Principal": {"Service": "lambda.amazonaws.com"}}]}'
 )
 GLOBAL_REGION = "us-east-1"  # IAM answers there
+NAME_CHECK = NameCheck("role", "TAP-C001", "IAM role", "EntityAlreadyExists", (ROLE,))
 
 
 class RoleSpec(Strict):
@@ -159,3 +162,7 @@ def create_attachment(c: Any, i: dict[str, Any]) -> Created:
 
 CREATORS = {ROLE: create_role, ROLE_POLICY_ATTACHMENT: create_attachment}
 UPDATERS: dict[str, Any] = {}
+
+
+def named(d: Uses) -> Named:
+    return [(d.role.name, d.role.path)]

@@ -30,6 +30,8 @@ from preflight.quotas.catalog import RULES_PER_SECURITY_GROUP, SECURITY_GROUPS
 
 SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
 LABELS = {SECURITY_GROUP: "security group"}
+# Its names are tags, or unique only inside the stack's own new VPC: no name of it can be taken.
+NAME_CHECK = None
 
 
 class RuleSpec(Strict):
@@ -223,3 +225,7 @@ def create(c: Any, i: dict[str, Any]) -> Created:
 
 CREATORS = {SECURITY_GROUP: create}
 UPDATERS: dict[str, Any] = {}
+
+
+def named(d: Uses) -> list[tuple[str, str]]:
+    return []

@@ -16,6 +16,8 @@ from preflight.kinds.base import (
     Frozen,
     Inventory,
     Name,
+    NameCheck,
+    Named,
     Needs,
     Physical,
     Program,
@@ -29,6 +31,7 @@ from preflight.quotas.catalog import KINESIS_SHARDS
 
 STREAM = "aws:kinesis/stream:Stream"
 LABELS = {STREAM: "Kinesis stream"}
+NAME_CHECK = NameCheck("stream", "TAP-C003", "Kinesis stream", "ResourceInUseException", (STREAM,))
 
 
 class StreamSpec(Strict):
@@ -169,3 +172,7 @@ def delete_removed(c: Any, stack: dict[str, str], kept: set[str]) -> list[dict[s
             kinesis.delete_stream(StreamName=name)
             deleted.append({"type": STREAM, "name": name})
     return deleted
+
+
+def named(d: Uses) -> Named:
+    return [(s.name, s.path) for s in d.streams]

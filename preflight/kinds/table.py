@@ -15,6 +15,8 @@ from preflight.kinds.base import (
     Frozen,
     Inventory,
     Name,
+    NameCheck,
+    Named,
     Needs,
     Physical,
     Program,
@@ -26,6 +28,7 @@ from preflight.quotas.catalog import DYNAMODB_TABLES
 TABLE = "aws:dynamodb/table:Table"
 LABELS = {TABLE: "DynamoDB table"}
 BillingMode = Literal["PAY_PER_REQUEST", "PROVISIONED"]
+NAME_CHECK = NameCheck("table", "TAP-C004", "DynamoDB table", "ResourceInUseException", (TABLE,))
 
 
 class TableSpec(Strict):
@@ -121,3 +124,7 @@ def create(c: Any, i: dict[str, Any]) -> Created:
 
 CREATORS = {TABLE: create}
 UPDATERS: dict[str, Any] = {}
+
+
+def named(d: Uses) -> Named:
+    return [(t.name, t.path) for t in d.tables]

@@ -15,6 +15,8 @@ from preflight.kinds.base import (
     Frozen,
     Inventory,
     Name,
+    NameCheck,
+    Named,
     Needs,
     Physical,
     Program,
@@ -25,6 +27,8 @@ from preflight.quotas.catalog import SNS_TOPICS
 
 TOPIC = "aws:sns/topic:Topic"
 LABELS = {TOPIC: "SNS topic"}
+# CreateTopic is idempotent: the deploy adopts a topic of that name (and fails when its tags differ).
+NAME_CHECK = NameCheck("topic", "TAP-C006", "SNS topic", None, (TOPIC,))
 
 
 class TopicSpec(Strict):
@@ -76,3 +80,7 @@ def create(c: Any, i: dict[str, Any]) -> Created:
 
 CREATORS = {TOPIC: create}
 UPDATERS: dict[str, Any] = {}
+
+
+def named(d: Uses) -> Named:
+    return [(t.name, t.path) for t in d.topics]

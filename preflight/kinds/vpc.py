@@ -52,6 +52,8 @@ LABELS = {  # in the order an inventory lists them
     ROUTE_TABLE: "route table",
     ROUTE_TABLE_ASSOCIATION: "route table association",
 }
+# Its names are tags, or unique only inside the stack's own new VPC: no name of it can be taken.
+NAME_CHECK = None
 
 
 class VpcSpec(Strict):
@@ -484,3 +486,7 @@ CREATORS = {
     NAT_GATEWAY: create_nat_gateway,
 }
 UPDATERS: dict[str, Any] = {}
+
+
+def named(d: Uses) -> list[tuple[str, str]]:
+    return []

@@ -75,3 +75,19 @@ def test_the_kinds_import_no_pulumi_and_no_manifest_or_model() -> None:
             )
         }
         assert bad == set(), path.name
+
+
+def test_the_kinds_name_checks_cover_every_conflict_type_and_rule() -> None:
+    from typing import get_args
+
+    from preflight.conflicts import RULES, ResourceType
+
+    checks = [k.NAME_CHECK for k in kinds.KINDS if k.NAME_CHECK is not None]
+    assert sorted(c.type for c in checks) == sorted(get_args(ResourceType))
+    assert {c.rule for c in checks} == {r for r in RULES if r.startswith("TAP-C") and r != "TAP-C000"}
+    d = load_manifest(MANIFEST, "prod").requested("us-east-1", AZS)
+    for kind in kinds.KINDS:
+        if kind.NAME_CHECK is None:
+            assert kind.named(d) == []
+        else:  # every name it checks is one its resources carry
+            assert {name for name, _ in kind.named(d)} <= {n for ns in kind.expected(d).values() for n in ns}
