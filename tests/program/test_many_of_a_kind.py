@@ -118,3 +118,22 @@ def test_rehearse_creates_each_and_check_recognises_them_as_the_stacks_own(
     for quota in (catalog.KINESIS_SHARDS, catalog.DYNAMODB_TABLES, catalog.SNS_TOPICS, catalog.S3_BUCKETS):
         assert used(after, quota) == used(before, quota), quota.name
     assert after.current.stream_shards == STREAMS
+
+
+def test_a_redeploy_reshards_each_stream_on_its_own(requested: Deployment) -> None:
+    """events 2 -> 4 holds 6 shards on the way; clicks 8 -> 2 is beyond one UpdateShardCount (a FAIL of
+    its own, scoped to that stream); the region's shard demand is the sum of both peaks."""
+    from preflight.evaluate import redeploy_demand, reshard_findings
+    from preflight.model import CurrentStack
+
+    current = CurrentStack(stream_shards={"pipeline-events-prod": 2, "pipeline-clicks-prod": 8})
+    shards = next(
+        x
+        for x in redeploy_demand(compute_demand(requested), requested, current)
+        if x.quota_code == catalog.KINESIS_SHARDS.quota_code
+    )
+    assert shards.amount == (2 + 4) + (8 + 2)
+    assert "resharding 2 -> 4" in shards.note and "resharding 8 -> 2" in shards.note
+    (beyond,) = reshard_findings(requested, current)
+    assert beyond.scope == "stream:pipeline-clicks-prod" and beyond.resources == ("streams[1].shards",)
+    assert beyond.status == "FAIL" and "8 -> 2 needs 2 calls" in beyond.message
