@@ -43,14 +43,14 @@ M = [
     ),
     (
         "planner: the role keeps the VPC access policy out of the VPC",
-        "preflight/manifest.py",
-        'BASIC_EXECUTION_POLICY if mode == "no-vpc" else VPC_ACCESS_POLICY',
-        "VPC_ACCESS_POLICY",
+        "preflight/kinds/role.py",
+        "(VPC_ACCESS_POLICY if attached else BASIC_EXECUTION_POLICY, *extra)",
+        "(VPC_ACCESS_POLICY, *extra)",
         [PROP, "tests/unit/plan/test_decisions.py"],
     ),
     (
         "planner: a NAT route without a NAT gateway",
-        "preflight/manifest.py",
+        "preflight/manifest/resolve.py",
         '    return azs if nat_gateways == "per-az" else azs[:1]',
         "    return ()",
         [PROP, "tests/unit/plan/test_decisions.py"],
