@@ -125,8 +125,10 @@ def run_check(
     progress: Progress | None = None,
     stack_state: StackState | None = None,
 ) -> Report:
+    from preflight.plan.planner import requested_on
+
     state = source.read(manifest, region, overrides or {}, progress)
-    deployment = manifest.requested(region, state.azs)
+    deployment = requested_on(manifest, state)
     return build_report(
         manifest,
         deployment,
@@ -153,7 +155,7 @@ def run_plan(
 ) -> tuple[Report, Plan]:
     """`plan --adapt`: the report (findings of the adapted deployment, with adaptations) and the plan file.
     Without `adapt`, the plan is the deployment as requested."""
-    from preflight.plan.planner import plan
+    from preflight.plan.planner import plan, requested_on
     from preflight.plan.policy import degradation_policy
 
     state = source.read(manifest, region, overrides or {}, progress)
@@ -161,7 +163,7 @@ def run_plan(
     azs, placed = state.azs, None
     if adapt:
         azs, placed = zone_placement(
-            state.azs, manifest.requested(region, state.azs), state.evidence, manifest.line_of("vpc")
+            state.azs, requested_on(manifest, state), state.evidence, manifest.line_of("vpc")
         )
     requested = manifest.requested(state.region, azs)
     in_zones = state.model_copy(update={"azs": azs})

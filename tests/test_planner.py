@@ -18,7 +18,7 @@ from preflight.gate import GatePolicy
 from preflight.manifest import Manifest, load_manifest
 from preflight.model import BASIC_EXECUTION_POLICY, NETWORK_MODES, VPC_ACCESS_POLICY, Plan
 from preflight.plan.concurrency import water_fill
-from preflight.plan.planner import plan_manifest as plan  # the property test's examples hash its source
+from preflight.plan.planner import plan_manifest
 from tests.conftest import MANIFEST, manifest_variant, synthetic_state
 
 NAT_POLICY = (
@@ -190,7 +190,7 @@ def test_no_go_when_the_policy_forbids_dropping_reservations(tmp_path) -> None:
         "prod",
     )
     state = synthetic_state(limits={"L-B99A9384": 10})
-    result = plan(manifest, state, GatePolicy())
+    result = plan_manifest(manifest, state, GatePolicy())
     assert result.verdict == "NO_GO"
     assert {r.quota_code for r in result.increase_requests} == {"L-B99A9384"}
 
@@ -207,7 +207,7 @@ def test_result_does_not_depend_on_manifest_order(tmp_path) -> None:
         for key in ("functions", "endpoints", "alarms", "securityGroups"):
             rng.shuffle(doc[key])
         path = manifest_variant(tmp_path, text=yaml.safe_dump(doc))
-        result = plan(load_manifest(path, "prod"), state, GatePolicy())
+        result = plan_manifest(load_manifest(path, "prod"), state, GatePolicy())
         d = result.adapted
         outcomes.add((
             result.verdict,
@@ -501,7 +501,7 @@ def test_every_go_plan_fits_and_nothing_less_degraded_would(account: dict) -> No
         vpc = manifest.doc.vpc.model_copy(update={"optional": True})
         manifest = dataclasses.replace(manifest, doc=manifest.doc.model_copy(update={"vpc": vpc}))
     doc = manifest.doc
-    result = plan(manifest, _state(account), GatePolicy())
+    result = plan_manifest(manifest, _state(account), GatePolicy())
     d = result.adapted
     asked = {f.name: f.reserved_concurrency for f in doc.functions}
     endpoint_names = frozenset(ep.name for ep in doc.endpoints)
@@ -602,7 +602,7 @@ def test_no_go_does_not_list_changes_that_would_not_help(tmp_path) -> None:
         manifest_variant(tmp_path, ("whenFloorsDoNotFit: drop-reservations", "whenFloorsDoNotFit: no-go")),
         "prod",
     )
-    result = plan(manifest, synthetic_state(limits={"L-B99A9384": 10}), GatePolicy())
+    result = plan_manifest(manifest, synthetic_state(limits={"L-B99A9384": 10}), GatePolicy())
     assert result.verdict == "NO_GO"
     assert result.adapted.networking == "vpc-with-endpoints"
     assert {a.id for a in result.adaptations} == set()

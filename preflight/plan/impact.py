@@ -76,6 +76,54 @@ def nat_route(nat_gateways: int) -> Impact:
     )
 
 
+def drop_nat_route(nat_gateways: int, *, attached: bool) -> Impact:
+    """The requested NAT route given up (its gateways and Elastic IPs are not created); `attached`:
+    the functions stay in the VPC."""
+    monthly = nat_gateways * (NAT_MONTHLY_USD + EIP_MONTHLY_USD)
+    return Impact(
+        cost=f"saves about ${monthly:.2f}/month for {nat_gateways} NAT gateway(s) with Elastic IP(s), plus "
+        "$0.045/GB processed (estimate)",
+        monthly_cost_delta_usd=-monthly,
+        security="functions stay in private subnets with no route to the internet: they reach only the "
+        "services the VPC has endpoints for"
+        if attached
+        else "no NAT gateway in the path any more",
+        performance="none: one hop fewer" if attached else "none",
+    )
+
+
+def same_resources() -> Impact:
+    """A networking label that changes no resource (the planner never picks it over the request)."""
+    return Impact(cost="none", security="none: the same resources", performance="none")
+
+
+def combined(parts: list[Impact]) -> Impact:
+    """Several effects of one change, in order: their costs added up, their words joined."""
+    if len(parts) == 1:
+        return parts[0]
+    return Impact(
+        cost="; ".join(p.cost for p in parts),
+        monthly_cost_delta_usd=round(sum(p.monthly_cost_delta_usd for p in parts), 2),
+        security="; ".join(p.security for p in parts),
+        performance="; ".join(p.performance for p in parts),
+    )
+
+
+def gateway_kept(services: list[str], azs: int) -> Impact:
+    """Interface stand-ins of the request deployed as the manifest's (free) gateway endpoints."""
+    saved = INTERFACE_ENDPOINT_MONTHLY_USD_PER_AZ * azs * len(services)
+    names = ", ".join(services)
+    return Impact(
+        cost=f"saves about ${saved:.2f}/month ({len(services)} endpoint(s) x {azs} AZ x "
+        f"${INTERFACE_ENDPOINT_MONTHLY_USD_PER_AZ:.2f}) plus $0.01/GB: gateway endpoints are free (estimate)",
+        monthly_cost_delta_usd=-saved,
+        security=f"{names} traffic takes the VPC's gateway route (endpoint policy, no security group) "
+        "instead of PrivateLink network interfaces",
+        performance="none: no PrivateLink hop; the gateway counts against the regional gateway endpoint "
+        "quota (L-1B52E74A), not the per-VPC interface quota",
+    )
+
+
 def execution_policy(to_basic: bool) -> Impact:
     return Impact(
         cost="none",

@@ -64,7 +64,16 @@ from preflight.plan.policy import DegradationPolicy, degradation_policy
 from preflight.quotas import catalog
 from preflight.report import Finding
 
-__all__ = ["Attempt", "PlanResult", "plan", "plan_manifest", "required_endpoints", "serving_endpoints"]
+__all__ = [
+    "Attempt",
+    "PlanResult",
+    "on_account",
+    "plan",
+    "plan_manifest",
+    "requested_on",
+    "required_endpoints",
+    "serving_endpoints",
+]
 
 Totals = dict[tuple[str, str], float]  # (quota code, scope) -> amount
 
@@ -95,6 +104,28 @@ def plan_manifest(
     return plan(requested, policy, state, gate_policy, warn_threshold=warn_threshold, adapt=adapt)
 
 
+def requested_on(manifest: Manifest, state: AccountState, azs: tuple[str, ...] | None = None) -> Deployment:
+    """What `check` evaluates and `plan` starts from: the manifest's requested deployment on this
+    account, in `azs` (default: the account's zones)."""
+    requested = manifest.requested(state.region, state.azs if azs is None else azs)
+    return on_account(requested, degradation_policy(manifest), state)
+
+
+def on_account(requested: Deployment, policy: DegradationPolicy, state: AccountState) -> Deployment:
+    """The requested deployment as this account takes it (idempotent).
+
+    vpc-with-interface-endpoints means gateway endpoints where the regional gateway quota takes them
+    and interface stand-ins only for the rest (interface endpoints cost money, gateways are free), so
+    which gateways stand in is read from the account, as the zones are; the plan file records them
+    (`decisions.interface`). Every other mode is the manifest's alone."""
+    mode = requested.networking
+    if mode != "vpc-with-interface-endpoints":
+        return requested
+    keys = frozenset(ep.key for ep in requested.endpoints)
+    stand_ins = _stand_ins(policy, mode, keys, state)
+    return realize(requested, policy, mode, keys, keep_vpc=requested.vpc.created, interface=stand_ins)
+
+
 def plan(
     requested: Deployment,
     policy: DegradationPolicy,
@@ -105,7 +136,9 @@ def plan(
     adapt: bool = True,
 ) -> PlanResult:
     """The least-degraded deployment that fits; with `adapt=False`, the deployment as requested (no
-    adaptation allowed), judged as `check` judges it."""
+    adaptation allowed), judged as `check` judges it. `requested` is taken as the account takes it
+    (`on_account`), so a plan with no adaptation is exactly what `check` evaluated."""
+    requested = on_account(requested, policy, state)
     requested_findings = tuple(evaluate(requested, state, warn_threshold))
     increases = tuple(increase_requests(requested_findings))
     if not adapt or not blocking(requested_findings, gate_policy):

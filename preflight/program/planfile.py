@@ -177,8 +177,11 @@ def first_difference(got: Any, want: Any, where: tuple[str | int, ...]) -> tuple
 
 def _verdict_contradiction(plan: Plan, manifest: Manifest) -> str | None:
     """A verdict the plan's own content contradicts (a flipped verdict), or None."""
-    requested = manifest.requested(plan.region, plan.decisions.azs)
-    as_requested = plan.decisions == decisions_of(requested)
+    requested = decisions_of(manifest.requested(plan.region, plan.decisions.azs))
+    if requested.networking == "vpc-with-interface-endpoints":
+        # Which gateways stand in is the account's answer (the gateway quota's room), as the zones are.
+        requested = requested.model_copy(update={"interface": plan.decisions.interface})
+    as_requested = plan.decisions == requested
     if plan.verdict == "GO" and (plan.adaptations or plan.increase_requests or not as_requested):
         return (
             "the plan is inconsistent: a GO deploys the manifest as requested, but this plan lists "
