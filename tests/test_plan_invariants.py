@@ -164,10 +164,11 @@ def differences(requested: Deployment, planned: Deployment) -> set[str]:
     out |= _vpc_differences(requested, planned)
     if planned.role.managed_policies != requested.role.managed_policies:
         out.add("role.managedPolicies")
-    rest = {"stream", "table", "bucket", "topic", "alarms", "project", "environment", "region"}
+    # Every other part of the deployment (the data and messaging kinds, alarms, names) never changes.
+    handled = {"networking", "vpc", "security_groups", "endpoints", "functions", "role"}
     out |= {
         name
-        for name in rest | {"lambda_security_group"}
+        for name in Deployment.model_fields.keys() - handled
         if getattr(requested, name) != getattr(planned, name)
     }
     return out
