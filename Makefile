@@ -48,7 +48,7 @@ fuzz: $(STAMP)
 	echo "fuzz seed: $$seed (rerun: make fuzz TAP_FUZZ_SEED=$$seed)"; \
 	TAP_FUZZ_SEED=$$seed TAP_FUZZ_EXAMPLES=$(TAP_FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -p no:cacheprovider \
 		--hypothesis-seed=$$seed --hypothesis-show-statistics \
-		tests/test_planner.py -k "every_go_plan or water_fill" && \
+		tests/test_planner.py tests/test_plan_invariants.py -k "every_go_plan or water_fill or names_every_change" && \
 	FUZZ_SEED=$$seed FUZZ_COUNT=$(FUZZ_COUNT) $(BIN)/python -m pytest -q -s -p no:warnings -p no:cacheprovider \
 		tests/test_generated_accounts.py
 

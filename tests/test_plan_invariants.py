@@ -16,17 +16,22 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
 from hypothesis import event, example, given
 from hypothesis import strategies as st
 
 from preflight.account import AccountState, Progress
-from preflight.commands import run_check, run_plan
+from preflight.commands import plan_json, run_check, run_plan
 from preflight.conflicts import endpoint_service_name
+from preflight.errors import InputError
 from preflight.gate import GatePolicy
-from preflight.manifest import Manifest
+from preflight.manifest import Manifest, load_manifest
 from preflight.model import Deployment
+from preflight.plan.decisions import rebuild
 from preflight.plan.planner import plan_manifest, requested_on
-from tests.test_planner import AZS, BASE, _property_settings, _state, _with_preference, accounts
+from preflight.program.planfile import load_trusted_plan
+from tests.conftest import manifest_variant
+from tests.test_planner import AZS, BASE, ROOMY, _property_settings, _state, _with_preference, accounts
 
 # The account the planner engineer found: vpc-with-interface-endpoints requested, room for both
 # gateways in the regional quota, room for one interface endpoint per VPC. Before the fix the
@@ -204,6 +209,9 @@ def assert_plan_says_what_it_changes(requested: Deployment, planned: Deployment,
 @_property_settings
 @given(accounts(), st.one_of(st.just(SHIPPED), policies()))
 @example(GATEWAYS_FIT, SHIPPED)
+# A stand-in of the request kept as a gateway once an unused endpoint goes; a NAT route given up.
+@example(GATEWAYS_FIT | {"gateway_used": 1}, SHIPPED | {"unused": ("dynamodb",)})
+@example(ROOMY | {"preference": ["vpc-with-nat", "vpc-with-endpoints"], "eip_limit": 0}, SHIPPED)
 def test_check_and_plan_agree_and_a_plan_names_every_change(account: dict, policy: dict) -> None:
     manifest, source = _with_policy(_manifest(account), policy), GivenAccount(_account(account))
     check = run_check(manifest, source, "us-east-1", GatePolicy())
@@ -248,3 +256,68 @@ def test_room_in_the_gateway_quota_keeps_the_gateways_as_requested() -> None:
     report, plan_file = run_plan(manifest, source, "us-east-1", GatePolicy())
     assert check.verdict == report.verdict == "NO_GO"
     assert [f.quota_code for f in check.findings if f.status == "FAIL"] == ["L-29B6F2EB", "L-DF5E4CA3"]
+
+
+def _planned(account: dict, policy: dict):
+    manifest, state = _with_policy(_manifest(account), policy), _account(account)
+    return manifest, requested_on(manifest, state), plan_manifest(manifest, state, GatePolicy())
+
+
+def test_a_stand_in_the_gateway_quota_takes_once_an_endpoint_is_dropped_is_kept_as_a_gateway() -> None:
+    # One gateway slot: the request keeps DynamoDB's gateway (no private DNS as an interface endpoint)
+    # and S3 stands in; two interface endpoints do not fit. The adapted plan drops the DynamoDB
+    # endpoint nothing uses, and the slot then takes S3's gateway: said, with what it saves.
+    account = GATEWAYS_FIT | {"gateway_used": 1}
+    _, requested, result = _planned(account, SHIPPED | {"unused": ("dynamodb",)})
+    assert [ep.key for ep in requested.endpoints if ep.stands_in_for_gateway] == ["s3"]
+    assert result.verdict == "GO_WITH_ADAPTATIONS"
+    assert {ep.key: ep.type for ep in result.adapted.endpoints} == {"s3": "gateway", "kinesis": "interface"}
+    by_id = {a.id: a for a in result.adaptations}
+    assert set(by_id) == {"endpoint-dynamodb-dropped", "endpoint-s3-gateway"}
+    kept = by_id["endpoint-s3-gateway"]
+    assert [(c.path, c.before, c.after) for c in kept.changes] == [
+        ("endpoints[0].type", "interface", "gateway")
+    ]
+    assert kept.quota_code is None and "regional gateway endpoint quota takes it" in kept.reason
+    assert kept.impact.monthly_cost_delta_usd == -14.6  # 2 AZ x $7.30
+
+
+def test_giving_up_a_requested_nat_route_says_what_it_saves() -> None:
+    account = ROOMY | {"preference": ["vpc-with-nat", "vpc-with-endpoints"], "eip_limit": 0}
+    _, requested, result = _planned(account, SHIPPED)
+    assert result.verdict == "GO_WITH_ADAPTATIONS" and result.adapted.networking == "vpc-with-endpoints"
+    (networking,) = result.adaptations
+    assert networking.quota_code == "L-0263D0A3"
+    assert ("vpc.natGateways", 1, 0) in [(c.path, c.before, c.after) for c in networking.changes]
+    assert networking.impact.monthly_cost_delta_usd == -36.5  # $32.85 + $3.65 for its Elastic IP
+    assert "no route to the internet" in networking.impact.security
+    assert_plan_says_what_it_changes(requested, result.adapted, result.adaptations)
+
+
+def test_a_go_plan_file_keeps_the_stand_ins_the_account_chose(tmp_path) -> None:
+    """A GO plan with vpc-with-interface-endpoints requested records which gateways stood in (the
+    account's answer, as its zones are): the program takes it as the request, not as a contradiction."""
+    path = manifest_variant(
+        tmp_path,
+        ("preference: [vpc-with-endpoints, no-vpc]",
+         "preference: [vpc-with-interface-endpoints]\n    interfaceSecurityGroup: endpoints"),
+    )  # fmt: skip
+    account = GATEWAYS_FIT | {"gateway_used": 1, "interface_limit": 2, "eni_limit": 6}
+    manifest, source = load_manifest(path, "prod"), GivenAccount(_account(account))
+    assert run_check(manifest, source, "us-east-1", GatePolicy()).verdict == "GO"
+    report, plan_file = run_plan(manifest, source, "us-east-1", GatePolicy())
+    assert (report.verdict, report.adaptations, plan_file.decisions.interface) == ("GO", (), ("s3",))
+    saved = tmp_path / "plan.json"
+    saved.write_text(plan_json(plan_file))
+    trusted = load_trusted_plan(saved, root=tmp_path)
+    assert trusted.deployment == plan_file.deployment == requested_on(manifest, source.state)
+    # A GO whose decisions are not the request's (a reservation cut) is still refused.
+    cut = plan_file.model_copy(
+        update={"decisions": plan_file.decisions.model_copy(update={"reservations": {
+            **plan_file.decisions.reservations, "ingest": 50}})}
+    )  # fmt: skip
+    saved.write_text(
+        plan_json(cut.model_copy(update={"deployment": rebuild(manifest, "us-east-1", cut.decisions)}))
+    )
+    with pytest.raises(InputError, match="the plan is inconsistent"):
+        load_trusted_plan(saved, root=tmp_path)

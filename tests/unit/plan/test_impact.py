@@ -91,3 +91,26 @@ def test_an_idle_or_dropped_vpc_names_the_quota_it_holds() -> None:
 def test_dropping_a_security_group_changes_nothing_else() -> None:
     i = impact.drop_security_group()
     assert (i.cost, i.performance) == ("none", "none") and "nothing uses the group" in i.security
+
+
+def test_giving_up_a_nat_route_saves_each_gateway_and_says_where_the_functions_can_still_go() -> None:
+    kept = impact.drop_nat_route(2, attached=True)
+    assert kept.monthly_cost_delta_usd == pytest.approx(-73.0)
+    assert kept.cost.startswith("saves about $73.00/month for 2 NAT gateway(s)")
+    assert "only the services the VPC has endpoints for" in kept.security
+    assert "endpoints" not in impact.drop_nat_route(1, attached=False).security
+
+
+def test_a_stand_in_deployed_as_its_gateway_saves_its_hours() -> None:
+    i = impact.gateway_kept(["s3"], 3)
+    assert i.monthly_cost_delta_usd == pytest.approx(-21.90)
+    assert "s3 traffic takes the VPC's gateway route" in i.security and "L-1B52E74A" in i.performance
+
+
+def test_combined_effects_add_their_costs_and_keep_each_text() -> None:
+    one = impact.leave_vpc()
+    assert impact.combined([one]) == one
+    both = impact.combined([one, impact.drop_nat_route(1, attached=False)])
+    assert both.monthly_cost_delta_usd == pytest.approx(-36.5)
+    assert both.cost.startswith(one.cost + "; saves about $36.50")
+    assert both.security.startswith(one.security)
