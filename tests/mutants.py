@@ -216,6 +216,34 @@ M = [
         "key=lambda e: e.key",
         [PROP, "tests/test_planner.py", "tests/unit/plan/test_planner.py"],
     ),
+    (
+        "planner: vpc-with-interface-endpoints requested replaces every gateway, room or not",
+        "preflight/plan/planner.py",
+        "    stand_ins = _stand_ins(policy, mode, keys, state)",
+        "    stand_ins = None",
+        ["tests/test_plan_invariants.py", PROP],
+    ),
+    (
+        "explain: a NAT route given up is not said",
+        "preflight/plan/explain.py",
+        "    if before.nat_gateway_azs != after.nat_gateway_azs:",
+        "    if len(before.nat_gateway_azs) < len(after.nat_gateway_azs):",
+        ["tests/test_plan_invariants.py"],
+    ),
+    (
+        "explain: a stand-in deployed as its gateway again is not said",
+        "preflight/plan/explain.py",
+        "    out += _gateway_kept_adaptations(policy, requested, adapted, root)",
+        "    out += []",
+        ["tests/test_plan_invariants.py"],
+    ),
+    (
+        "program: a GO plan must replace every gateway the mode could",
+        "preflight/program/planfile.py",
+        '        requested = requested.model_copy(update={"interface": plan.decisions.interface})',
+        "        requested = requested",
+        ["tests/test_plan_invariants.py"],
+    ),
 ]
 only = sys.argv[1:]
 for i, (name, path, old, new, tests) in enumerate(M):
