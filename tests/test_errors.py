@@ -463,19 +463,19 @@ def test_dates_stay_strings_and_a_lone_equals_sign_is_a_string(tmp_path: Path) -
 @pytest.mark.parametrize("debug", [False, True], ids=["plain", "--debug"])
 def test_a_logged_traceback_shows_only_with_debug(cli, monkeypatch: pytest.MonkeyPatch, debug: bool) -> None:
     """A sandbox bug, logged in a request thread: one line; its trace only with --debug."""
-    import preflight.sandbox.handlers as handlers
+    import preflight.sandbox.rules as rules
 
     def broken(*_args: object) -> None:
         raise RuntimeError("sandbox bug")
 
-    monkeypatch.setitem(handlers.HANDLERS, ("lambda", "GetAccountSettings"), broken)
+    monkeypatch.setitem(rules.RULES, ("lambda", "GetAccountSettings"), broken)
     args = ("--debug",) if debug else ()
     result = cli(*args, "check", MANIFEST, "--sandbox", "fresh-account", env={"AWS_MAX_ATTEMPTS": "1"})
     assert result.exit_code == 3, result.output  # the concurrency quota is UNKNOWN: fail closed
     logged = [
         line for line in result.stderr.splitlines() if line.startswith("tap-preflight: [preflight.sandbox]")
     ]
-    assert logged and logged[0].endswith("error: sandbox handler failed for lambda:GetAccountSettings")
+    assert logged and logged[0].endswith("error: sandbox rule failed for lambda:GetAccountSettings")
     assert ("Traceback" in result.stderr) is debug
 
 

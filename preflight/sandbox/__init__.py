@@ -4,7 +4,7 @@ moto's server does the AWS APIs; a WSGI middleware in front of it (app.py) adds 
 needs and moto lacks: Service Quotas for every service code of its own quota table (quotas.py,
 servicequotas.py), Lambda GetAccountSettings and the reserved-concurrency floor, Kinesis
 DescribeLimits from real streams, quota enforcement on create with AWS's error codes (EC2, Kinesis,
-SNS, IAM: handlers.py), paging as AWS does it (paging.py), seeded fault injection (faults.py) and a
+SNS, IAM: rules.py), paging as AWS does it (paging.py), seeded fault injection (faults.py) and a
 call log (calllog.py). Scenarios (YAML, see SCENARIOS.md) set applied quotas and create the
 resources other stacks own. Its rules are written from the AWS documents, never imported from the
 gate's code.

@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from preflight.sandbox import handlers, paging, servicequotas
+from preflight.sandbox import paging, rules, servicequotas
 from preflight.sandbox.calllog import CallLog
 from preflight.sandbox.faults import FaultConfig, FaultInjector
 from preflight.sandbox.organization import caller_account
@@ -100,7 +100,7 @@ def warm_moto() -> None:
     if paused:
         gc.disable()
     try:
-        handlers.install_moto_extensions()
+        rules.install_moto_extensions()
         dispatcher: Any = moto_app()
         for name in WARM_BACKENDS:
             with dispatcher.lock:
@@ -168,7 +168,7 @@ class SandboxApp:
             refused = self.iam.deny(call, environ)
             if refused is not None:
                 return self._send(refused, start_response)
-        new_body = handlers.rewrite(call)
+        new_body = rules.rewrite(call)
         if new_body is not None:
             environ["wsgi.input"] = io.BytesIO(new_body)
             environ["CONTENT_LENGTH"] = str(len(new_body))
@@ -207,12 +207,12 @@ class SandboxApp:
             if call.service == "service-quotas":
                 answer = servicequotas.handle(self.state, call)
             else:
-                handler = handlers.HANDLERS.get((call.service, call.operation))
-                if handler is not None:
-                    answer = handler(self.state, call)
+                rule = rules.RULES.get((call.service, call.operation))
+                if rule is not None:
+                    answer = rule(self.state, call)
         except Exception:
             # A sandbox bug: still an AWS-shaped 500 (which clients retry), and a trace in the log.
-            log.exception("sandbox handler failed for %s", call.key)
+            log.exception("sandbox rule failed for %s", call.key)
             return internal_error_response(call)
         if answer is not None:
             return answer

@@ -70,6 +70,44 @@ def _spec(kind: str, name: str) -> list[dict[str, Any]]:
     return [{"ResourceType": kind, "Tags": _tags(name)}]
 
 
+def _subnets(ec2: Any, vpc: Vpc, region: str, name: str, vpc_id: str, cidr: str) -> list[str]:
+    """The VPC's subnets, created in order: their ids."""
+    subnet_ids = []
+    for k, (subnet, block) in enumerate(zip(vpc.subnets, subnet_cidrs(cidr, vpc.subnets), strict=True)):
+        az = subnet.az if len(subnet.az) > 1 else f"{region}{subnet.az}"
+        created = ec2.create_subnet(
+            VpcId=vpc_id,
+            CidrBlock=block,
+            AvailabilityZone=az,
+            TagSpecifications=_spec("subnet", f"{name}-{k}"),
+        )
+        subnet_ids.append(created["Subnet"]["SubnetId"])
+    return subnet_ids
+
+
+def _endpoints(ec2: Any, vpc: Vpc, region: str, name: str, vpc_id: str, subnet_ids: list[str]) -> None:
+    """The VPC's gateway endpoints, then its interface endpoints (in every one of its subnets)."""
+    for ep in vpc.gateway_endpoints:
+        for _ in range(ep.count):
+            ec2.create_vpc_endpoint(
+                VpcId=vpc_id,
+                ServiceName=f"com.amazonaws.{region}.{ep.service}",
+                VpcEndpointType="Gateway",
+                TagSpecifications=_spec("vpc-endpoint", name),
+            )
+    for ep in vpc.interface_endpoints:
+        for _ in range(ep.count):
+            ec2.create_vpc_endpoint(
+                VpcId=vpc_id,
+                ServiceName=f"com.amazonaws.{region}.{ep.service}",
+                VpcEndpointType="Interface",
+                SubnetIds=subnet_ids,
+                # Others' endpoints count, their DNS does not (DynamoDB's has no private DNS).
+                PrivateDnsEnabled=False,
+                TagSpecifications=_spec("vpc-endpoint", name),
+            )
+
+
 class _Provisioner:
     def __init__(self, scenario: Scenario, sandbox: ProvisionTarget) -> None:
         self.scenario = scenario
@@ -91,89 +129,12 @@ class _Provisioner:
 
     def run(self) -> None:
         s = self.scenario
-        for i, setting in enumerate(s.quotas):
-            try:
-                self.sandbox.set_applied_quota(
-                    setting.service or "",
-                    setting.code,
-                    setting.value,
-                    setting.region or self.sandbox.region,
-                    listed=setting.listed,
-                )
-            except (KeyError, ValueError) as exc:
-                raise s.error(("quotas", i), str(exc)) from None
-
+        self._set_quotas()
         if not s.default_vpc:
             regions = {self.sandbox.region} | {self.region(item) for item in [*s.vpcs, *s.elastic_ips]}
             for region in sorted(regions):
                 self._delete_default_vpc(region)
-
-        jobs: list[Job] = []
-        cidr_index = 0
-        for i, vpc in enumerate(s.vpcs):
-            for name in expand(vpc.name, vpc.count):
-                cidr_index += 1
-                cidr = vpc.cidr or f"10.{(cidr_index - 1) % 255 + 1}.0.0/16"
-                jobs.append(Job(("vpcs", i), f"VPC {name}", self._vpc_job(vpc, name, cidr)))
-        for i, eips in enumerate(s.elastic_ips):
-            allocate = partial(self.client("ec2", self.region(eips)).allocate_address, Domain="vpc")
-            jobs += [Job(("elasticIps", i), "Elastic IP", allocate)] * eips.count
-        if s.functions:
-            self._lambda_role()
-        for i, fn in enumerate(s.functions):
-            for name in expand(fn.name, fn.count):
-                jobs.append(Job(("functions", i), f"function {name}", self._function_job(fn, name)))
-        for i, stream in enumerate(s.streams):
-            if stream.mode == "on-demand":
-                mode: dict[str, Any] = {"StreamModeDetails": {"StreamMode": "ON_DEMAND"}}
-            else:
-                mode = {"ShardCount": stream.shards}
-            for name in expand(stream.name, stream.count):
-                jobs.append(Job(("streams", i), f"stream {name}", self._stream_job(stream, name, mode)))
-        for i, table in enumerate(s.tables):
-            create_table = self.client("dynamodb", self.region(table)).create_table
-            tagged = {"Tags": _tag_list(table.tags)} if table.tags else {}
-            for name in expand(table.name, table.count):
-                jobs.append(
-                    Job(
-                        ("tables", i),
-                        f"table {name}",
-                        partial(create_table, TableName=name, **TABLE, **tagged),
-                    )
-                )
-        for i, bucket in enumerate(s.buckets):
-            region = self.region(bucket)
-            s3 = (
-                self._other_account_client("s3", region)
-                if bucket.other_account
-                else self.client("s3", region)
-            )
-            create_bucket = s3.create_bucket
-            # us-east-1 is the one region S3 wants no location constraint for.
-            where = (
-                {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
-            )
-            for name in expand(bucket.name, bucket.count):
-                jobs.append(
-                    Job(("buckets", i), f"bucket {name}", partial(create_bucket, Bucket=name, **where))
-                )
-        for i, topic in enumerate(s.topics):
-            create_topic = self.client("sns", self.region(topic)).create_topic
-            tagged = {"Tags": _tag_list(topic.tags)} if topic.tags else {}
-            for name in expand(topic.name, topic.count):
-                jobs.append(Job(("topics", i), f"topic {name}", partial(create_topic, Name=name, **tagged)))
-        for i, role in enumerate(s.roles):
-            for name in expand(role.name, role.count):
-                jobs.append(
-                    Job(("roles", i), f"role {name}", self._role_job(name, role.managed_policies, role.tags))
-                )
-        for i, alarm in enumerate(s.alarms):
-            put_alarm = self.client("cloudwatch", self.region(alarm)).put_metric_alarm
-            tags = _tag_list(alarm.tags or {"preflight:sandbox": "other-stack"})
-            for name in expand(alarm.name, alarm.count):
-                jobs.append(
-                    Job(("alarms", i), f"alarm {name}", partial(put_alarm, **_alarm(name), Tags=tags))
-                )
+        jobs = [*self._network_jobs(), *self._compute_jobs(), *self._storage_jobs(), *self._other_jobs()]
         for limited in s.endpoint_services:
             region = self.region(limited)
             zones = tuple(z if len(z) > 1 else f"{region}{z}" for z in limited.zones)
@@ -187,6 +148,93 @@ class _Provisioner:
             from preflight.sandbox.organization import apply_organization
 
             apply_organization(s, self.sandbox)
+
+    def _set_quotas(self) -> None:
+        s = self.scenario
+        for i, setting in enumerate(s.quotas):
+            try:
+                self.sandbox.set_applied_quota(
+                    setting.service or "",
+                    setting.code,
+                    setting.value,
+                    setting.region or self.sandbox.region,
+                    listed=setting.listed,
+                )
+            except (KeyError, ValueError) as exc:
+                raise s.error(("quotas", i), str(exc)) from None
+
+    def _network_jobs(self) -> list[Job]:
+        jobs: list[Job] = []
+        cidr_index = 0
+        for i, vpc in enumerate(self.scenario.vpcs):
+            for name in expand(vpc.name, vpc.count):
+                cidr_index += 1
+                cidr = vpc.cidr or f"10.{(cidr_index - 1) % 255 + 1}.0.0/16"
+                jobs.append(Job(("vpcs", i), f"VPC {name}", self._vpc_job(vpc, name, cidr)))
+        for i, eips in enumerate(self.scenario.elastic_ips):
+            allocate = partial(self.client("ec2", self.region(eips)).allocate_address, Domain="vpc")
+            jobs += [Job(("elasticIps", i), "Elastic IP", allocate)] * eips.count
+        return jobs
+
+    def _compute_jobs(self) -> list[Job]:
+        s, jobs = self.scenario, []
+        if s.functions:
+            self._lambda_role()
+        for i, fn in enumerate(s.functions):
+            for name in expand(fn.name, fn.count):
+                jobs.append(Job(("functions", i), f"function {name}", self._function_job(fn, name)))
+        for i, stream in enumerate(s.streams):
+            if stream.mode == "on-demand":
+                mode: dict[str, Any] = {"StreamModeDetails": {"StreamMode": "ON_DEMAND"}}
+            else:
+                mode = {"ShardCount": stream.shards}
+            for name in expand(stream.name, stream.count):
+                jobs.append(Job(("streams", i), f"stream {name}", self._stream_job(stream, name, mode)))
+        return jobs
+
+    def _storage_jobs(self) -> list[Job]:
+        jobs: list[Job] = []
+        for i, table in enumerate(self.scenario.tables):
+            create_table = self.client("dynamodb", self.region(table)).create_table
+            tagged = {"Tags": _tag_list(table.tags)} if table.tags else {}
+            for name in expand(table.name, table.count):
+                create = partial(create_table, TableName=name, **TABLE, **tagged)
+                jobs.append(Job(("tables", i), f"table {name}", create))
+        for i, bucket in enumerate(self.scenario.buckets):
+            region = self.region(bucket)
+            s3 = (
+                self._other_account_client("s3", region)
+                if bucket.other_account
+                else self.client("s3", region)
+            )
+            # us-east-1 is the one region S3 wants no location constraint for.
+            where = (
+                {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+            )
+            for name in expand(bucket.name, bucket.count):
+                create = partial(s3.create_bucket, Bucket=name, **where)
+                jobs.append(Job(("buckets", i), f"bucket {name}", create))
+        return jobs
+
+    def _other_jobs(self) -> list[Job]:
+        """Topics, roles and alarms."""
+        s, jobs = self.scenario, []
+        for i, topic in enumerate(s.topics):
+            create_topic = self.client("sns", self.region(topic)).create_topic
+            tagged = {"Tags": _tag_list(topic.tags)} if topic.tags else {}
+            for name in expand(topic.name, topic.count):
+                jobs.append(Job(("topics", i), f"topic {name}", partial(create_topic, Name=name, **tagged)))
+        for i, role in enumerate(s.roles):
+            for name in expand(role.name, role.count):
+                create = self._role_job(name, role.managed_policies, role.tags)
+                jobs.append(Job(("roles", i), f"role {name}", create))
+        for i, alarm in enumerate(s.alarms):
+            put_alarm = self.client("cloudwatch", self.region(alarm)).put_metric_alarm
+            tags = _tag_list(alarm.tags or {"preflight:sandbox": "other-stack"})
+            for name in expand(alarm.name, alarm.count):
+                create = partial(put_alarm, **_alarm(name), Tags=tags)
+                jobs.append(Job(("alarms", i), f"alarm {name}", create))
+        return jobs
 
     def _run_all(self, jobs: list[Job]) -> None:
         if not jobs:
@@ -230,18 +278,7 @@ class _Provisioner:
             vpc_id = ec2.create_vpc(
                 CidrBlock=cidr, TagSpecifications=[{"ResourceType": "vpc", "Tags": tags}]
             )["Vpc"]["VpcId"]
-            subnet_ids = []
-            for k, (subnet, block) in enumerate(
-                zip(vpc.subnets, subnet_cidrs(cidr, vpc.subnets), strict=True)
-            ):
-                az = subnet.az if len(subnet.az) > 1 else f"{region}{subnet.az}"
-                created = ec2.create_subnet(
-                    VpcId=vpc_id,
-                    CidrBlock=block,
-                    AvailabilityZone=az,
-                    TagSpecifications=_spec("subnet", f"{name}-{k}"),
-                )
-                subnet_ids.append(created["Subnet"]["SubnetId"])
+            subnet_ids = _subnets(ec2, vpc, region, name, vpc_id, cidr)
             if vpc.internet_gateway:
                 igw = ec2.create_internet_gateway(TagSpecifications=_spec("internet-gateway", name))
                 igw_id = igw["InternetGateway"]["InternetGatewayId"]
@@ -254,25 +291,7 @@ class _Provisioner:
                         AllocationId=alloc,
                         TagSpecifications=_spec("natgateway", name),
                     )
-            for ep in vpc.gateway_endpoints:
-                for _ in range(ep.count):
-                    ec2.create_vpc_endpoint(
-                        VpcId=vpc_id,
-                        ServiceName=f"com.amazonaws.{region}.{ep.service}",
-                        VpcEndpointType="Gateway",
-                        TagSpecifications=_spec("vpc-endpoint", name),
-                    )
-            for ep in vpc.interface_endpoints:
-                for _ in range(ep.count):
-                    ec2.create_vpc_endpoint(
-                        VpcId=vpc_id,
-                        ServiceName=f"com.amazonaws.{region}.{ep.service}",
-                        VpcEndpointType="Interface",
-                        SubnetIds=subnet_ids,
-                        # Others' endpoints count, their DNS does not (DynamoDB's has no private DNS).
-                        PrivateDnsEnabled=False,
-                        TagSpecifications=_spec("vpc-endpoint", name),
-                    )
+            _endpoints(ec2, vpc, region, name, vpc_id, subnet_ids)
             for eni in vpc.network_interfaces:
                 for _ in range(eni.count):
                     ec2.create_network_interface(

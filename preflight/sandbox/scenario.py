@@ -336,37 +336,47 @@ def subnet_cidrs(vpc_cidr: str, subnets: list[Subnet]) -> list[str]:
 def _check(scenario: Scenario) -> None:
     """Rules across fields, located in the file."""
     for i, vpc in enumerate(scenario.vpcs):
-        for key, items in (("natGateways", vpc.nat_gateways), ("networkInterfaces", vpc.network_interfaces)):
-            for j, item in enumerate(items):
-                if item.subnet >= len(vpc.subnets):
-                    raise scenario.error(
-                        ("vpcs", i, key, j, "subnet"),
-                        f"subnet index {item.subnet} is out of range: "
-                        f"the VPC has {len(vpc.subnets)} subnet(s)",
-                    )
-        if vpc.cidr is not None and vpc.subnets:
-            net = ipaddress.ip_network(vpc.cidr)
-            for j, subnet in enumerate(vpc.subnets):
-                if subnet.cidr is None:
-                    continue
-                try:
-                    inside = ipaddress.ip_network(subnet.cidr).subnet_of(net)  # type: ignore[arg-type]
-                except (ValueError, TypeError):
-                    inside = False
-                if not inside:
-                    raise scenario.error(
-                        ("vpcs", i, "subnets", j, "cidr"), f"{subnet.cidr} is not inside the VPC's {vpc.cidr}"
-                    )
-        if vpc.cidr is not None and len(vpc.subnets) > 1:
-            try:
-                subnet_cidrs(vpc.cidr, vpc.subnets)
-            except StopIteration:
+        _check_vpc(scenario, i, vpc)
+    _check_names(scenario)
+    _check_quotas(scenario)
+
+
+def _check_vpc(scenario: Scenario, i: int, vpc: Vpc) -> None:
+    """A VPC's subnet indexes, CIDRs and zones."""
+    for key, items in (("natGateways", vpc.nat_gateways), ("networkInterfaces", vpc.network_interfaces)):
+        for j, item in enumerate(items):
+            if item.subnet >= len(vpc.subnets):
                 raise scenario.error(
-                    ("vpcs", i, "subnets"), f"{vpc.cidr} is too small for that many subnets"
-                ) from None
+                    ("vpcs", i, key, j, "subnet"),
+                    f"subnet index {item.subnet} is out of range: the VPC has {len(vpc.subnets)} subnet(s)",
+                )
+    if vpc.cidr is not None and vpc.subnets:
+        net = ipaddress.ip_network(vpc.cidr)
         for j, subnet in enumerate(vpc.subnets):
-            if len(subnet.az) > 1 and vpc.region is not None and not subnet.az.startswith(vpc.region):
-                raise scenario.error(("vpcs", i, "subnets", j, "az"), f"{subnet.az} is not in {vpc.region}")
+            if subnet.cidr is None:
+                continue
+            try:
+                inside = ipaddress.ip_network(subnet.cidr).subnet_of(net)  # type: ignore[arg-type]
+            except (ValueError, TypeError):
+                inside = False
+            if not inside:
+                raise scenario.error(
+                    ("vpcs", i, "subnets", j, "cidr"), f"{subnet.cidr} is not inside the VPC's {vpc.cidr}"
+                )
+    if vpc.cidr is not None and len(vpc.subnets) > 1:
+        try:
+            subnet_cidrs(vpc.cidr, vpc.subnets)
+        except StopIteration:
+            raise scenario.error(
+                ("vpcs", i, "subnets"), f"{vpc.cidr} is too small for that many subnets"
+            ) from None
+    for j, subnet in enumerate(vpc.subnets):
+        if len(subnet.az) > 1 and vpc.region is not None and not subnet.az.startswith(vpc.region):
+            raise scenario.error(("vpcs", i, "subnets", j, "az"), f"{subnet.az} is not in {vpc.region}")
+
+
+def _check_names(scenario: Scenario) -> None:
+    """No name twice in one kind (and region); bucket names as S3 allows them."""
     kinds: dict[str, list[Any]] = {
         "vpcs": scenario.vpcs,
         "functions": scenario.functions,
@@ -388,6 +398,10 @@ def _check(scenario: Scenario) -> None:
                     raise scenario.error(
                         (kind, i, "name"), f"{name!r} is not a valid bucket name (lowercase)"
                     )
+
+
+def _check_quotas(scenario: Scenario) -> None:
+    """An unlisted value needs a service API that reports it; a service code must be the quota's."""
     for i, setting in enumerate(scenario.quotas):
         q = BY_CODE[setting.code]
         if not setting.listed and setting.code not in SERVICE_REPORTED:

@@ -1,7 +1,8 @@
-"""Operations moto lacks or answers with fixed numbers, and the quota rules a deploy would hit.
+"""The AWS rules moto lacks: operations it lacks or answers with fixed numbers, and the quota rules
+a deploy would hit.
 
-Each handler reads moto's in-process backends (the state the server really holds) and the
-sandbox's applied quota values. A handler returns a Response to answer the call itself, or None to
+Each rule reads moto's in-process backends (the state the server really holds) and the
+sandbox's applied quota values. A rule returns a Response to answer the call itself, or None to
 let moto answer it (after its checks passed).
 """
 
@@ -815,7 +816,7 @@ def ec2_create_vpc_endpoint_all(state: SandboxState, call: Call) -> Response | N
     return ec2_create_vpc_endpoint(state, call) or ec2_create_interface_endpoint_enis(state, call)
 
 
-HANDLERS: dict[tuple[str, str], Handler] = {
+RULES: dict[tuple[str, str], Handler] = {
     ("lambda", "GetAccountSettings"): lambda_get_account_settings,
     ("lambda", "PutFunctionConcurrency"): lambda_put_function_concurrency,
     ("lambda", "GetFunctionConcurrency"): lambda_get_function_concurrency,
