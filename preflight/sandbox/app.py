@@ -8,6 +8,7 @@ Control calls (``/_sandbox/...`` and moto's own ``/moto-api/...``) are neither l
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import gc
 import io
@@ -17,9 +18,13 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from werkzeug.test import EnvironBuilder
+
 from preflight.sandbox import paging, rules, servicequotas
 from preflight.sandbox.calllog import CallLog
 from preflight.sandbox.faults import FaultConfig, FaultInjector
+from preflight.sandbox.model_loader import share_model_loader
+from preflight.sandbox.motoserver import call_wsgi, moto_app
 from preflight.sandbox.organization import caller_account
 from preflight.sandbox.protocol import (
     Call,
@@ -38,7 +43,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("preflight.sandbox")
 StartResponse = Callable[..., Any]
-WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 # Operations whose check must hold until moto has created the resource (two racing creates
 # must not both fit under the quota).
@@ -65,55 +69,55 @@ SERIALISED = frozenset(
     }
 )
 
-_MOTO_LOCK = threading.Lock()
-_MOTO_APP: WsgiApp | None = None
+_WARM_LOCK = threading.Lock()
+_WARM = False
+
+# The AWS services (signing names) whose moto application the sandbox and a quota gate use. Building
+# them imports much of moto (about a second for EC2): done once per process, one after the other,
+# before setup starts parallel work that would otherwise contend on those imports.
+WARM_SERVICES = ("ec2", "lambda", "iam", "s3", "kinesis", "dynamodb", "sns", "sts")
 
 
-def moto_app() -> WsgiApp:
-    """moto's WSGI dispatcher, built once per process (its per-service Flask apps hold no state)."""
-    global _MOTO_APP
-    with _MOTO_LOCK:
-        if _MOTO_APP is None:
-            from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-
-            _MOTO_APP = DomainDispatcherApplication(create_backend_app)
-        return _MOTO_APP
-
-
-# moto backends the sandbox itself and a quota gate use. Building their Flask apps imports much of
-# moto (about a second for EC2): done once per process, one after the other, before setup starts
-# parallel work that would otherwise contend on those imports.
-WARM_BACKENDS = ("ec2", "awslambda", "iam", "s3", "kinesis", "dynamodb", "sns", "sts")
+def _warm_request(service: str) -> dict[str, Any]:
+    """A request moto routes to `service` (by its signature's scope, as it routes any client's)."""
+    scope = f"Credential=warm/20240101/us-east-1/{service}/aws4_request"
+    return EnvironBuilder(
+        "/",
+        base_url=f"https://{service}.us-east-1.amazonaws.com",
+        method="GET",
+        headers={
+            "Authorization": f"AWS4-HMAC-SHA256 {scope}, SignedHeaders=host, Signature=0",
+            "X-Amz-Target": "Warm",  # moto reads it for DynamoDB
+        },
+    ).get_environ()
 
 
 def warm_moto() -> None:
-    """moto's backends ready to serve. The first time in a process, with the collector paused.
+    """moto's applications ready to serve. The first time in a process, with the collector paused.
 
     moto's modules, botocore's models and Flask's apps (a million objects) live as long as the
     process: made without the collector's full passes over a growing heap (0.3 s of a sandboxed run),
     then frozen out of its reach, so that later passes walk only what the run makes.
     """
     global _WARM
-    with _MOTO_LOCK:
+    with _WARM_LOCK:
         first, _WARM = not _WARM, True
-    paused = first and gc.isenabled()
+    if not first:
+        return
+    paused = gc.isenabled()
     if paused:
         gc.disable()
     try:
+        share_model_loader()  # before moto's EC2 backend is imported: it makes botocore sessions of its own
+        app = moto_app()
+        for service in WARM_SERVICES:
+            with contextlib.suppress(Exception):  # its answer (an error, or moto's raise) does not matter
+                call_wsgi(app, _warm_request(service))
         rules.install_moto_extensions()
-        dispatcher: Any = moto_app()
-        for name in WARM_BACKENDS:
-            with dispatcher.lock:
-                if name not in dispatcher.app_instances:
-                    dispatcher.app_instances[name] = dispatcher.create_app(name)
     finally:
-        if first:
-            gc.freeze()
+        gc.freeze()
         if paused:
             gc.enable()
-
-
-_WARM = False
 
 
 def _read_body(environ: dict[str, Any]) -> bytes:
@@ -235,28 +239,11 @@ class SandboxApp:
             )
 
     def _forward(self, environ: dict[str, Any]) -> Response:
-        captured: dict[str, Any] = {}
-
-        def capture(
-            status: str, headers: list[tuple[str, str]], exc_info: Any = None
-        ) -> Callable[[bytes], None]:
-            captured["status"] = int(status.split(" ", 1)[0])
-            captured["headers"] = headers
-            return lambda _chunk: None
-
-        chunks = self.moto(environ, capture)
-        try:
-            body = b"".join(chunks)
-        finally:
-            close = getattr(chunks, "close", None)
-            if close is not None:
-                close()
+        status, headers, body = call_wsgi(self.moto, environ)
         # The body is whole now: drop hop-by-hop framing. Content-Length stays (HEAD answers carry
         # the object's size with no body).
-        headers = [
-            (k, v) for k, v in captured["headers"] if k.lower() not in ("transfer-encoding", "connection")
-        ]
-        return Response(captured["status"], headers, body)
+        kept = [(k, v) for k, v in headers if k.lower() not in ("transfer-encoding", "connection")]
+        return Response(status, kept, body)
 
     @staticmethod
     def _send(response: Response, start_response: StartResponse) -> Iterable[bytes]:

@@ -19,7 +19,6 @@ from xml.sax.saxutils import escape
 
 from moto.backends import get_backend
 
-from preflight.sandbox.model_loader import share_model_loader
 from preflight.sandbox.organization import organizations_list_accounts, sts_assume_role
 from preflight.sandbox.paging import lambda_list_functions, s3_list_buckets
 from preflight.sandbox.protocol import (
@@ -214,7 +213,6 @@ def _install_eni_filter() -> None:
 
 def install_moto_extensions() -> None:
     """What the handlers need of moto beyond its API (idempotent). Imports moto's EC2 backend."""
-    share_model_loader()  # before moto's EC2 backend is imported: it makes botocore sessions of its own
     _install_eni_filter()
 
 

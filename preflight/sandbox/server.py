@@ -23,10 +23,10 @@ import boto3
 import botocore.session
 from botocore.config import Config
 from botocore.configprovider import ConstantProvider
-from moto.moto_server.werkzeug_app import MotoRequestHandler
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from preflight.errors import EnvironmentProblem, InputError
+from preflight.sandbox import motoserver
 from preflight.sandbox.app import SandboxApp, warm_moto
 from preflight.sandbox.calllog import CallLog
 from preflight.sandbox.faults import FaultConfig, FaultInjector
@@ -48,7 +48,7 @@ _SESSION_LOCK = threading.Lock()
 _SESSION: boto3.session.Session | None = None
 
 
-class _Handler(MotoRequestHandler):
+class _Handler(WSGIRequestHandler):
     # HTTP/1.0: one request per connection, so no idle keep-alive thread outlives stop().
     protocol_version = "HTTP/1.0"
     timeout = 60  # a stuck client cannot hold a request thread forever
@@ -71,21 +71,6 @@ def _session() -> boto3.session.Session:
                 botocore_session=core, aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY
             )
         return _SESSION
-
-
-# moto's documented settings the sandbox runs with (a user's own value wins). Default AMIs: moto would
-# load a few hundred Amazon images (and their snapshots) into every region's EC2 state at each reset,
-# a tenth of a second each time; nothing the sandbox serves reads them.
-MOTO_SETTINGS = {"MOTO_EC2_LOAD_DEFAULT_AMIS": "false"}
-
-
-def _reset_moto() -> None:
-    from moto.moto_api._internal.models import moto_api_backend
-
-    for name, value in MOTO_SETTINGS.items():
-        os.environ.setdefault(name, value)
-
-    moto_api_backend.reset()
 
 
 # Every real account has AWS's managed policies; moto loads all 1,500 of them only when asked (slowly).
@@ -255,7 +240,7 @@ class Sandbox:
         self._injector.set(FaultConfig())
         if self._app is not None:
             self._app.rates.stop()
-        _reset_moto()
+        motoserver.reset()
         warm_moto()
         _install_managed_policies()
         self.state = SandboxState()
