@@ -223,7 +223,11 @@ class SandboxApp:
         try:
             if call.service == "ec2" and call.operation in paging.EC2_LISTINGS:
                 return self.ec2_pages.answer(call, lambda: self._forward(environ))
-            return self._forward(environ)
+            forwarded = self._forward(environ)
+            rewrite = rules.ON_ANSWER.get((call.service, call.operation))
+            if rewrite is not None and forwarded.status == 200:
+                return rewrite(self.state, call, forwarded)
+            return forwarded
         except SystemError as exc:
             # The interpreter's trouble, not the request's: CPython 3.11 can raise "AST constructor
             # recursion depth mismatch" when threads compile at once (moto imports and builds lazily,

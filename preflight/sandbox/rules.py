@@ -17,8 +17,10 @@ from typing import Any
 from urllib.parse import unquote, urlencode
 from xml.sax.saxutils import escape
 
+from botocore.exceptions import ClientError
 from moto.backends import get_backend
 
+from preflight.sandbox import motoserver
 from preflight.sandbox.organization import organizations_list_accounts, sts_assume_role
 from preflight.sandbox.paging import lambda_list_functions, s3_list_buckets
 from preflight.sandbox.protocol import (
@@ -48,6 +50,41 @@ ENDPOINT_GONE_STATES = frozenset({"deleted", "rejected", "failed", "expired"})
 
 def _ec2(region: str) -> Any:
     return get_backend("ec2")[current_account()][region]
+
+
+def _ask(service: str, region: str) -> Any:
+    """A client of moto's own API, answered in-process in the acting account (motoserver.client)."""
+    return motoserver.client(service, region)
+
+
+def _every(service: str, region: str, operation: str, key: str, **params: Any) -> list[dict[str, Any]]:
+    """Every item of a listing of moto's, page after page."""
+    client = _ask(service, region)
+    if not client.can_paginate(operation):
+        return list(getattr(client, operation)(**params).get(key, []))
+    return [item for page in client.get_paginator(operation).paginate(**params) for item in page.get(key, [])]
+
+
+def _subnet_zones(region: str, subnet_ids: list[str] | None = None) -> dict[str, str]:
+    """Subnet id -> availability zone (of the subnets named, those that exist; else of every one)."""
+    if subnet_ids is not None:
+        found = {}
+        for subnet_id in subnet_ids:  # one at a time: an unknown id fails only its own lookup
+            try:
+                found.update(_subnet_zones_of(region, SubnetIds=[subnet_id]))
+            except ClientError:
+                continue
+        return found
+    return _subnet_zones_of(region)
+
+
+def _subnet_zones_of(region: str, **params: Any) -> dict[str, str]:
+    subnets = _every("ec2", region, "describe_subnets", "Subnets", **params)
+    return {s["SubnetId"]: s["AvailabilityZone"] for s in subnets}
+
+
+def _vpc_endpoints(region: str) -> list[dict[str, Any]]:
+    return _every("ec2", region, "describe_vpc_endpoints", "VpcEndpoints")
 
 
 def _lambda(region: str) -> Any:
@@ -222,23 +259,35 @@ _LAMBDA_ENI_LOCK = threading.Lock()
 # --- Kinesis ---------------------------------------------------------------------------------------
 
 
-def _streams(region: str) -> list[Any]:
-    return list(get_backend("kinesis")[current_account()][region].streams.values())
+def _stream_names(region: str) -> list[str]:
+    return [str(name) for name in _every("kinesis", region, "list_streams", "StreamNames")]
 
 
-def _on_demand(stream: Any) -> bool:
-    return stream.stream_mode.get("StreamMode") == "ON_DEMAND"
+def _streams(region: str) -> list[dict[str, Any]]:
+    """Each stream's summary (name, mode), as DescribeStreamSummary gives it."""
+    kinesis = _ask("kinesis", region)
+    found = []
+    for name in _stream_names(region):
+        try:
+            found.append(kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"])
+        except ClientError:  # deleted meanwhile
+            continue
+    return found
+
+
+def _on_demand(stream: dict[str, Any]) -> bool:
+    return (stream.get("StreamModeDetails") or {}).get("StreamMode") == "ON_DEMAND"
+
+
+def _open_shards_of(region: str, name: str) -> int:
+    """A stream's open shards: a closed one (split, merged or resharded) has an ending sequence number."""
+    shards = _every("kinesis", region, "list_shards", "Shards", StreamName=name)
+    return sum(1 for s in shards if "EndingSequenceNumber" not in (s.get("SequenceNumberRange") or {}))
 
 
 def _open_shards(region: str) -> int:
     """Open shards of provisioned streams: what counts toward the shard limit."""
-    return sum(
-        1
-        for s in _streams(region)
-        if not _on_demand(s)
-        for shard in s.shards.values()
-        if getattr(shard, "is_open", True)
-    )
+    return sum(_open_shards_of(region, s["StreamName"]) for s in _streams(region) if not _on_demand(s))
 
 
 def kinesis_describe_limits(state: SandboxState, call: Call) -> Response:
@@ -283,7 +332,7 @@ def kinesis_create_stream(state: SandboxState, call: Call) -> Response | None:
     shards = body.get("ShardCount")
     if not isinstance(shards, int) or isinstance(shards, bool) or shards < 1:
         return None  # moto answers the malformed request
-    if body.get("StreamName") in get_backend("kinesis")[current_account()][call.region].streams:
+    if body.get("StreamName") in _stream_names(call.region):
         return None  # moto answers ResourceInUseException first, as AWS does
     return _shard_limit_exceeded(state, call.region, shards)
 
@@ -294,10 +343,10 @@ def kinesis_update_shard_count(state: SandboxState, call: Call) -> Response | No
     body = call.json
     target = body.get("TargetShardCount")
     name = body.get("StreamName") or str(body.get("StreamARN") or "").rpartition("/")[2]
-    stream = get_backend("kinesis")[current_account()][call.region].streams.get(name)
+    stream = next((s for s in _streams(call.region) if s["StreamName"] == name), None)
     if stream is None or _on_demand(stream) or not isinstance(target, int) or isinstance(target, bool):
         return None  # moto answers: not found, on-demand, malformed
-    current = sum(1 for shard in stream.shards.values() if getattr(shard, "is_open", True))
+    current = _open_shards_of(call.region, name)
     if target == current or target < 1:
         return None
     if target > 2 * current or 2 * target < current:
@@ -320,13 +369,14 @@ def _limit_exceeded(code: str, message: str) -> Response:
 
 def ec2_create_vpc(state: SandboxState, call: Call) -> Response | None:
     # moto's default VPC counts, as AWS counts the default VPC.
-    if len(_ec2(call.region).vpcs) >= state.limit("L-F678F1CE", call.region):
+    if len(_every("ec2", call.region, "describe_vpcs", "Vpcs")) >= state.limit("L-F678F1CE", call.region):
         return _limit_exceeded("VpcLimitExceeded", "The maximum number of VPCs has been reached.")
     return None
 
 
 def ec2_create_internet_gateway(state: SandboxState, call: Call) -> Response | None:
-    if len(_ec2(call.region).internet_gateways) >= state.limit("L-A4707A72", call.region):
+    gateways = _every("ec2", call.region, "describe_internet_gateways", "InternetGateways")
+    if len(gateways) >= state.limit("L-A4707A72", call.region):
         return _limit_exceeded(
             "InternetGatewayLimitExceeded", "The maximum number of internet gateways has been reached."
         )
@@ -334,26 +384,23 @@ def ec2_create_internet_gateway(state: SandboxState, call: Call) -> Response | N
 
 
 def ec2_allocate_address(state: SandboxState, call: Call) -> Response | None:
-    if len(_ec2(call.region).addresses) >= state.limit("L-0263D0A3", call.region):
+    addresses = _every("ec2", call.region, "describe_addresses", "Addresses")
+    if len(addresses) >= state.limit("L-0263D0A3", call.region):
         return _limit_exceeded("AddressLimitExceeded", "The maximum number of addresses has been reached.")
     return None
 
 
 def ec2_create_nat_gateway(state: SandboxState, call: Call) -> Response | None:
-    backend = _ec2(call.region)
-    try:
-        zone = backend.get_subnet(call.params.get("SubnetId", "")).availability_zone
-    except Exception:  # unknown subnet: moto answers InvalidSubnetID.NotFound
+    zone = _subnet_zones(call.region, [call.params.get("SubnetId", "")]).get(call.params.get("SubnetId", ""))
+    if zone is None:  # unknown subnet: moto answers InvalidSubnetID.NotFound
         return None
-    used = 0
-    for nat in backend.nat_gateways.values():
-        if nat.state not in NAT_COUNTED_STATES:
-            continue
-        try:
-            if backend.get_subnet(nat.subnet_id).availability_zone == zone:
-                used += 1
-        except Exception:
-            continue
+    zones = _subnet_zones(call.region)
+    used = sum(
+        1
+        for nat in _every("ec2", call.region, "describe_nat_gateways", "NatGateways")
+        if str(nat.get("State", "")).lower() in NAT_COUNTED_STATES
+        and zones.get(nat.get("SubnetId", "")) == zone
+    )
     limit = state.limit("L-FE5A380F", call.region)
     if used >= limit:
         return _limit_exceeded(
@@ -364,21 +411,22 @@ def ec2_create_nat_gateway(state: SandboxState, call: Call) -> Response | None:
 
 
 def ec2_create_vpc_endpoint(state: SandboxState, call: Call) -> Response | None:
-    backend = _ec2(call.region)
     kind = (call.params.get("VpcEndpointType") or "Gateway").lower()
     if kind == "interface" and (refused := _endpoint_zone_refused(state, call) or _private_dns_refused(call)):
         return refused
-    live = [e for e in backend.vpc_end_points.values() if e.state not in ENDPOINT_GONE_STATES]
+    live = [
+        e for e in _vpc_endpoints(call.region) if str(e.get("State", "")).lower() not in ENDPOINT_GONE_STATES
+    ]
     if kind == "gateway":
-        used = sum(1 for e in live if (e.vpc_endpoint_type or "Gateway").lower() == "gateway")
+        used = sum(1 for e in live if (e.get("VpcEndpointType") or "Gateway").lower() == "gateway")
         limit = state.limit("L-1B52E74A", call.region)
     elif kind in ("interface", "gatewayloadbalancer"):
         vpc_id = call.params.get("VpcId")
         used = sum(
             1
             for e in live
-            if e.vpc_id == vpc_id
-            and (e.vpc_endpoint_type or "").lower() in ("interface", "gatewayloadbalancer")
+            if e.get("VpcId") == vpc_id
+            and (e.get("VpcEndpointType") or "").lower() in ("interface", "gatewayloadbalancer")
         )
         limit = state.limit("L-29B6F2EB", call.region)
     else:
@@ -415,11 +463,11 @@ def _private_dns_refused(call: Call) -> Response | None:
     if short in _INBOUND_ONLY_DEFAULT and inbound_only.lower() == "true":
         vpc_id = call.params.get("VpcId")
         gateway = any(
-            e.vpc_id == vpc_id
-            and e.service_name == service
-            and (e.vpc_endpoint_type or "Gateway").lower() == "gateway"
-            and e.state not in ENDPOINT_GONE_STATES
-            for e in _ec2(call.region).vpc_end_points.values()
+            e.get("VpcId") == vpc_id
+            and e.get("ServiceName") == service
+            and (e.get("VpcEndpointType") or "Gateway").lower() == "gateway"
+            and str(e.get("State", "")).lower() not in ENDPOINT_GONE_STATES
+            for e in _vpc_endpoints(call.region)
         )
         if not gateway:
             return error_response(
@@ -433,7 +481,8 @@ def _private_dns_refused(call: Call) -> Response | None:
 
 
 def _enis(region: str) -> int:
-    return len(_ec2(region).enis)
+    """Every network interface of the region, those AWS services manage too."""
+    return len(_every("ec2", region, "describe_network_interfaces", "NetworkInterfaces"))
 
 
 def _eni_limit_exceeded(state: SandboxState, region: str, more: int) -> Response | None:
@@ -463,9 +512,8 @@ def ec2_create_interface_endpoint_enis(state: SandboxState, call: Call) -> Respo
 
 def ec2_create_subnet(state: SandboxState, call: Call) -> Response | None:
     vpc_id = call.params.get("VpcId")
-    used = sum(
-        1 for zone in _ec2(call.region).subnets.values() for sn in zone.values() if sn.vpc_id == vpc_id
-    )
+    filters = [{"Name": "vpc-id", "Values": [vpc_id or ""]}]
+    used = len(_every("ec2", call.region, "describe_subnets", "Subnets", Filters=filters))
     limit = state.limit("L-407747CB", call.region)
     if used >= limit:
         return _limit_exceeded(
@@ -476,7 +524,7 @@ def ec2_create_subnet(state: SandboxState, call: Call) -> Response | None:
 
 
 def ec2_create_security_group(state: SandboxState, call: Call) -> Response | None:
-    used = sum(len(groups) for groups in _ec2(call.region).groups.values())
+    used = len(_every("ec2", call.region, "describe_security_groups", "SecurityGroups"))
     limit = state.limit("L-E79EC296", call.region)
     if used >= limit:
         return _limit_exceeded(
@@ -496,12 +544,14 @@ def _new_rules(params: dict[str, str]) -> int:
 
 
 def _authorize(state: SandboxState, call: Call, egress: bool) -> Response | None:
-    group = None
-    for groups in _ec2(call.region).groups.values():
-        group = groups.get(call.params.get("GroupId", "")) or group
-    if group is None:
+    try:
+        found = _ask("ec2", call.region).describe_security_groups(GroupIds=[call.params.get("GroupId", "")])
+    except ClientError:
         return None  # moto answers InvalidGroup.NotFound
-    rules = group.egress_rules if egress else group.ingress_rules
+    if not found["SecurityGroups"]:
+        return None
+    group = found["SecurityGroups"][0]
+    rules = group.get("IpPermissionsEgress" if egress else "IpPermissions", [])
     limit = state.limit("L-0EA8095F", call.region)
     if len(rules) + _new_rules(call.params) > limit:
         return _limit_exceeded(
@@ -521,12 +571,12 @@ def ec2_authorize_egress(state: SandboxState, call: Call) -> Response | None:
 
 def ec2_describe_account_attributes(state: SandboxState, call: Call) -> Response:
     """moto answers fixed values; vpc-max-elastic-ips must follow the applied EIP quota."""
-    backend = _ec2(call.region)
-    default_vpc = backend.get_default_vpc()
+    default = [{"Name": "is-default", "Values": ["true"]}]
+    default_vpc = next(iter(_every("ec2", call.region, "describe_vpcs", "Vpcs", Filters=default)), None)
     eips = str(int(state.limit("L-0263D0A3", call.region)))
     attributes = {
         "supported-platforms": ["VPC"],
-        "default-vpc": [default_vpc.id if default_vpc else "none"],
+        "default-vpc": [default_vpc["VpcId"] if default_vpc else "none"],
         "max-instances": ["20"],
         "vpc-max-security-groups-per-interface": ["5"],
         "max-elastic-ips": [eips],
@@ -686,14 +736,17 @@ def sns_create_topic(state: SandboxState, call: Call) -> Response | None:
     """CreateTopic is idempotent, except that AWS refuses a topic that exists with other tags."""
     params = call.params
     arn = f"arn:aws:sns:{call.region}:{current_account()}:{params.get('Name', '')}"
-    topic = get_backend("sns")[current_account()][call.region].topics.get(arn)
-    existing = dict(getattr(topic, "_tags", None) or {}) if topic is not None else {}
+    try:
+        tags = _ask("sns", call.region).list_tags_for_resource(ResourceArn=arn)["Tags"]
+    except ClientError:  # no such topic
+        return None
+    existing = {tag["Key"]: tag["Value"] for tag in tags}
     asked = {
         params[k]: params.get(k[: -len(".Key")] + ".Value", "")
         for k in params
         if re.fullmatch(r"Tags\.member\.\d+\.Key", k)
     }
-    if topic is None or not existing or not asked or existing == asked:
+    if not existing or not asked or existing == asked:
         return None
     return error_response(
         "query",
@@ -708,15 +761,11 @@ def _endpoint_zone_refused(state: SandboxState, call: Call) -> Response | None:
     offered = state.endpoint_zones(call.region, service)
     if not offered:
         return None
-    backend = _ec2(call.region)
-    for key, subnet_id in sorted(call.params.items()):
-        if not key.startswith("SubnetId."):
-            continue
-        try:
-            zone = backend.get_subnet(subnet_id).availability_zone
-        except Exception:  # unknown subnet: moto answers with AWS's error
-            continue
-        if zone not in offered:
+    named = [subnet_id for key, subnet_id in sorted(call.params.items()) if key.startswith("SubnetId.")]
+    zones = _subnet_zones(call.region, named)  # an unknown subnet: moto answers with AWS's error
+    for subnet_id in named:
+        zone = zones.get(subnet_id)
+        if zone is not None and zone not in offered:
             return error_response(
                 "ec2",
                 400,
@@ -730,21 +779,29 @@ def _endpoint_zone_refused(state: SandboxState, call: Call) -> Response | None:
 # --- IAM -------------------------------------------------------------------------------------------
 
 
-def iam_get_account_summary(state: SandboxState, call: Call) -> None:
-    """moto counts for real but holds fixed quotas: copy the applied ones in, then let moto answer."""
-    summary = get_backend("iam")[current_account()]["aws"].account_summary
-    summary._roles_quota = int(state.limit("L-FE177D64", "us-east-1"))
-    summary._attached_policies_per_role_quota = int(state.limit("L-0DA4ABF3", "us-east-1"))
-    return None
+def iam_account_summary_quotas(state: SandboxState, call: Call, answer: Response) -> Response:
+    """moto counts for real but reports fixed quotas: the applied ones go into its answer."""
+    quotas = {
+        "RolesQuota": int(state.limit("L-FE177D64", "us-east-1")),
+        "AttachedPoliciesPerRoleQuota": int(state.limit("L-0DA4ABF3", "us-east-1")),
+    }
+    body = answer.body.decode()
+    for key, value in quotas.items():
+        body = re.sub(rf"(<key>{key}</key>\s*<value>)[^<]*(</value>)", rf"\g<1>{value}\g<2>", body)
+    headers = [(k, v) for k, v in answer.headers if k.lower() != "content-length"]
+    return Response(answer.status, headers, body.encode())
+
+
+def _role_names() -> list[str]:
+    return [r["RoleName"] for r in _every("iam", "us-east-1", "list_roles", "Roles")]
 
 
 def iam_create_role(state: SandboxState, call: Call) -> Response | None:
-    backend = get_backend("iam")[current_account()]["global"]
-    name = call.params.get("RoleName")
-    if any(r.name == name for r in backend.roles.values()):
+    names = _role_names()
+    if call.params.get("RoleName") in names:
         return None  # moto answers EntityAlreadyExists
     limit = int(state.limit("L-FE177D64", "us-east-1"))
-    if len(backend.roles) >= limit:
+    if len(names) >= limit:
         return error_response(
             "query", 409, "LimitExceeded", f"Cannot exceed quota for RolesPerAccount: {limit}."
         )
@@ -752,12 +809,21 @@ def iam_create_role(state: SandboxState, call: Call) -> Response | None:
 
 
 def iam_attach_role_policy(state: SandboxState, call: Call) -> Response | None:
-    backend = get_backend("iam")[current_account()]["global"]
-    role = next((r for r in backend.roles.values() if r.name == call.params.get("RoleName")), None)
-    if role is None or call.params.get("PolicyArn") in role.managed_policies:
-        return None  # moto answers NoSuchEntity; attaching twice changes nothing
+    try:
+        attached = _every(
+            "iam",
+            "us-east-1",
+            "list_attached_role_policies",
+            "AttachedPolicies",
+            RoleName=call.params.get("RoleName", ""),
+        )
+    except ClientError:
+        return None  # moto answers NoSuchEntity
+    arns = [p["PolicyArn"] for p in attached]
+    if call.params.get("PolicyArn") in arns:
+        return None  # attaching twice changes nothing
     limit = int(state.limit("L-0DA4ABF3", "us-east-1"))
-    if len(role.managed_policies) >= limit:
+    if len(arns) >= limit:
         return error_response(
             "query", 409, "LimitExceeded", f"Cannot exceed quota for PoliciesPerRole: {limit}."
         )
@@ -768,7 +834,7 @@ def iam_attach_role_policy(state: SandboxState, call: Call) -> Response | None:
 
 
 def sns_topic_limit(state: SandboxState, call: Call) -> Response | None:
-    topics = get_backend("sns")[current_account()][call.region].topics
+    topics = [t["TopicArn"] for t in _every("sns", call.region, "list_topics", "Topics")]
     name = call.params.get("Name", "")
     if any(arn.rsplit(":", 1)[-1] == name for arn in topics):
         return None  # CreateTopic on an existing name is idempotent
@@ -837,7 +903,6 @@ RULES: dict[tuple[str, str], Handler] = {
     ("sns", "CreateTopic"): lambda state, call: sns_create_topic(state, call) or sns_topic_limit(state, call),
     ("ec2", "DescribeAccountAttributes"): ec2_describe_account_attributes,
     ("ec2", "DescribeRegions"): ec2_describe_regions,
-    ("iam", "GetAccountSummary"): iam_get_account_summary,
     ("sts", "AssumeRole"): sts_assume_role,
     ("organizations", "ListAccounts"): organizations_list_accounts,
     ("lambda", "UpdateFunctionConfiguration"): lambda_update_function,
@@ -846,4 +911,11 @@ RULES: dict[tuple[str, str], Handler] = {
     ("ec2", "DescribeVpcEndpointServices"): ec2_describe_vpc_endpoint_services,
     ("s3", "ListBuckets"): s3_list_buckets,
     ("lambda", "ListFunctions"): lambda_list_functions,
+}
+
+
+# Rules on moto's answer (a 200 one), for what moto answers with fixed values.
+Rewrite = Callable[[SandboxState, Call, Response], Response]
+ON_ANSWER: dict[tuple[str, str], Rewrite] = {
+    ("iam", "GetAccountSummary"): iam_account_summary_quotas,
 }
