@@ -163,7 +163,7 @@ class SandboxApp:
         call = identify(environ, body)
         if call is None:  # not a signed AWS call: moto decides
             return self.moto(environ, start_response)
-        with acting_as(caller_account(call)):  # quotas, usage and rules of the caller's account
+        with acting_as(caller_account(call, self.state)):  # quotas, usage and rules of the caller's account
             return self._call(call, environ, start_response)
 
     def _call(self, call: Call, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:

@@ -19,7 +19,11 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from unittest import mock
+from urllib.parse import unquote
 
+from botocore.exceptions import ClientError
+
+from preflight.sandbox import motoserver
 from preflight.sandbox.protocol import Call, Response, error_response
 from preflight.sandbox.state import ACCOUNT_ID, SandboxState, acting_as, current_account
 
@@ -34,7 +38,7 @@ LAMBDA_ROLE = "sandbox-other-stack-lambda"
 UNRESERVED_FLOOR = 100  # AWS keeps 100 concurrent executions unreserved
 
 
-def caller_account(call: Call) -> str:
+def caller_account(call: Call, state: SandboxState) -> str:
     """The account a request acts in, found as moto finds it: MOTO_ACCOUNT_ID, the x-moto-account-id
     header, else the account whose keys signed it (the sandbox's own for keys it never issued)."""
     if os.environ.get("MOTO_ACCOUNT_ID"):
@@ -44,9 +48,19 @@ def caller_account(call: Call) -> str:
     match = ACCESS_KEY_RE.search(call.headers.get("authorization", ""))
     if not match:
         return ACCOUNT_ID
-    from moto.iam.models import get_account_id_from
+    return state.account_of_key(match.group(1))
 
-    return get_account_id_from(match.group(1))
+
+_ACCESS_KEY_XML = re.compile(rb"<AccessKeyId>([^<]+)</AccessKeyId>")
+
+
+def remember_issued_key(state: SandboxState, call: Call, answer: Response) -> Response:
+    """AssumeRole's keys act in the role's account, CreateAccessKey's in the caller's (as moto maps them)."""
+    found = _ACCESS_KEY_XML.search(answer.body)
+    if found is not None:
+        role = ROLE_ARN_RE.match(call.params.get("RoleArn", "")) if call.operation == "AssumeRole" else None
+        state.remember_key(found.group(1).decode(), role.group(1) if role else current_account())
+    return answer
 
 
 # --- STS AssumeRole across accounts -------------------------------------------------------------
@@ -94,17 +108,18 @@ def trusts(policy_document: str, caller: str) -> bool:
 def sts_assume_role(state: SandboxState, call: Call) -> Response | None:
     """Another account's role: it must exist and trust the caller, else AccessDenied (AWS's answer).
     A role of the caller's own account is left to moto (as lenient as before: tests rely on it)."""
-    from moto.backends import get_backend
-
     role_arn = call.params.get("RoleArn", "")
     match = ROLE_ARN_RE.match(role_arn)
     caller = current_account()
     if not match or match.group(1) == caller:
         return None
     target, name = match.groups()
-    backend = get_backend("iam")[target]["global"]
-    role = next((r for r in list(backend.roles.values()) if r.name == name), None)
-    if role is not None and trusts(role.assume_role_policy_document, caller):
+    with acting_as(target):  # the role as its own account's IAM reports it
+        try:
+            role = motoserver.client("iam", "us-east-1").get_role(RoleName=name)["Role"]
+        except ClientError:
+            role = None
+    if role is not None and trusts(_policy_text(role.get("AssumeRolePolicyDocument")), caller):
         return None
     return error_response(
         "query",
@@ -119,21 +134,28 @@ def organizations_list_accounts(state: SandboxState, call: Call) -> Response | N
     """ListAccounts answers the management account only (moto answers anyone, with nothing): an
     account outside any organisation gets AWSOrganizationsNotInUseException, a member AccessDenied
     (the sandbox has no delegated administrators)."""
-    from moto.organizations.models import organizations_backends
-
     caller = current_account()
-    if organizations_backends[caller]["aws"].org is not None:
-        return None
-    if caller not in organizations_backends.master_accounts:
+    try:
+        org = motoserver.client("organizations", "us-east-1").describe_organization()["Organization"]
+    except ClientError:  # AWSOrganizationsNotInUseException: in no organisation
         return error_response(
             "json",
             400,
             "AWSOrganizationsNotInUseException",
             "Your account is not a member of an organization.",
         )
+    if org.get("MasterAccountId") == caller:
+        return None
     return error_response(
         "json", 400, "AccessDeniedException", "You don't have permissions to access this resource."
     )
+
+
+def _policy_text(document: Any) -> str:
+    """IAM hands a policy document URL-encoded; botocore decodes it into a dict."""
+    if isinstance(document, str):
+        return unquote(document)
+    return json.dumps(document)
 
 
 def allow_assume_from(account_id: str, role_name: str, trusted: str = ACCOUNT_ID) -> None:

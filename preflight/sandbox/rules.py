@@ -21,7 +21,7 @@ from botocore.exceptions import ClientError
 from moto.backends import get_backend
 
 from preflight.sandbox import motoserver
-from preflight.sandbox.organization import organizations_list_accounts, sts_assume_role
+from preflight.sandbox.organization import organizations_list_accounts, remember_issued_key, sts_assume_role
 from preflight.sandbox.paging import lambda_list_functions, s3_list_buckets
 from preflight.sandbox.protocol import (
     Call,
@@ -918,4 +918,6 @@ RULES: dict[tuple[str, str], Handler] = {
 Rewrite = Callable[[SandboxState, Call, Response], Response]
 ON_ANSWER: dict[tuple[str, str], Rewrite] = {
     ("iam", "GetAccountSummary"): iam_account_summary_quotas,
+    ("sts", "AssumeRole"): remember_issued_key,
+    ("iam", "CreateAccessKey"): remember_issued_key,
 }

@@ -87,6 +87,17 @@ class SandboxState:
         self.requests: list[QuotaRequest] = []
         self._endpoint_zones: dict[tuple[str, str], tuple[str, ...]] = {}
         self.enabled_regions: tuple[str, ...] = ()  # DescribeRegions' answer; empty: moto's
+        self._key_accounts: dict[str, str] = {}  # access keys the account handed out -> their account
+
+    def remember_key(self, access_key: str, account_id: str) -> None:
+        """An access key moto handed out (AssumeRole, CreateAccessKey) acts in `account_id`."""
+        with self.lock:
+            self._key_accounts[access_key] = account_id
+
+    def account_of_key(self, access_key: str) -> str:
+        """The account a key acts in: the one it was handed out for; this account's for any other key."""
+        with self.lock:
+            return self._key_accounts.get(access_key, ACCOUNT_ID)
 
     def limit_endpoint_service(self, region: str, service_name: str, zones: tuple[str, ...]) -> None:
         """Offer an interface endpoint service only in `zones` (AWS does not offer every one everywhere)."""
