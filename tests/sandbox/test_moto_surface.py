@@ -1,0 +1,111 @@
+"""The sandbox stands on moto's documented surface (issue 12 item 5), read from the source.
+
+moto is reached through `moto.server`'s WSGI application (what `ThreadedMotoServer` and the
+`moto_server` entry point serve), its `/moto-api/...` HTTP API and plain AWS API calls. An import
+of any other moto module is a reach into its internals, which tie the tool to one moto version.
+`REMAINING` names those not yet moved behind the AWS API, each with the reason it is still there:
+the list can only shrink (a name no longer used must leave it).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from tests.conftest import ROOT
+
+# moto's documented entry points the sandbox may import.
+DOCUMENTED = {
+    ("moto.server", "DomainDispatcherApplication"),
+    ("moto.server", "create_backend_app"),
+    ("moto.server", "ThreadedMotoServer"),
+}
+
+# Internal uses still in place: (file, module, name) -> why it is not yet an AWS API call.
+REMAINING = {
+    # A Lambda function's reserved concurrency (no listing reports it: one call per function) and the
+    # Lambda ENIs AWS makes (the API cannot mark an interface `lambda` and requester-managed).
+    ("rules.py", "moto.backends", "get_backend"): "Lambda reservations and ENIs, S3 bucket owners",
+    ("rules.py", "moto.ec2.models.elastic_network_interfaces", "NetworkInterface"): "interface-type filter",
+    ("rules.py", "moto.s3.models", "s3_backends"): "which account owns a bucket of another account",
+    ("rules.py", "moto.core.base_backend", "BaseBackend"): "endpoint services without every backend",
+    ("rules.py", "moto.ec2.models", "vpcs"): "endpoint services without every backend",
+    ("rules.py", "moto.ec2.models.availability_zones_and_regions", "RegionsAndZonesBackend"): "zones",
+    ("rules.py", "moto.utilities.utils", "get_partition"): "endpoint services of global backends",
+    # Paging cuts large listings in moto's backend, before moto serialises thousands of items.
+    ("paging.py", "moto.backends", "get_backend"): "large listings cut before moto renders them",
+    ("paging.py", "moto.ec2.models", "EC2Backend"): "large listings cut before moto renders them",
+    # Bulk and organisation set-up: tens of thousands of resources, hundreds of accounts with fixed ids.
+    ("provision.py", "moto.backends", "get_backend"): "bulk resources in seconds",
+    ("organization.py", "moto.backends", "get_backend"): "members' reservations and VPCs",
+    ("organization.py", "moto.iam.models", "iam_backends"): "members' roles",
+    ("organization.py", "moto.core.utils", "utcnow"): "members' join times",
+    ("organization.py", "moto.organizations.models", "organizations_backends"): "fixed member ids",
+    ("organization.py", "moto.organizations.utils", "make_random_account_id"): "fixed member ids",
+    # IAM enforcement reads every caller's policies and sessions (secrets included) to verify signatures.
+    ("iam_enforce.py", "moto.iam.models", "iam_backends"): "callers' secrets and policies",
+    ("iam_enforce.py", "moto.sts.models", "sts_backends"): "sessions' secrets",
+    ("iam_enforce.py", "moto.core.utils", "utcnow"): "sessions' expiry",
+    # The two AWS managed policies the pipeline's role attaches (moto loads all 1,500 or none).
+    ("server.py", "moto.iam.aws_managed_policies", "aws_managed_policies_data"): "two managed policies",
+    ("server.py", "moto.iam.models", "AWSManagedPolicy"): "two managed policies",
+    ("server.py", "moto.iam.models", "iam_backends"): "two managed policies",
+}
+
+SANDBOX = ROOT / "preflight" / "sandbox"
+
+
+def _moto_uses(path: Path) -> set[tuple[str, str]]:
+    """(module, name) of every moto import in a file, and of every moto name `mock.patch` replaces."""
+    found: set[tuple[str, str]] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "moto":
+            found |= {(node.module, alias.name) for alias in node.names}
+        elif isinstance(node, ast.Import):
+            found |= {(alias.name, "") for alias in node.names if alias.name.split(".")[0] == "moto"}
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if node.value.startswith("moto.") and " " not in node.value:
+                module, _, name = node.value.rpartition(".")
+                found.add((module, name))
+    return found
+
+
+def _sandbox_uses() -> set[tuple[str, str, str]]:
+    return {(path.name, module, name) for path in SANDBOX.glob("*.py") for module, name in _moto_uses(path)}
+
+
+def test_the_sandbox_imports_only_moto_s_documented_names_and_the_named_remainder() -> None:
+    undocumented = [use for use in _sandbox_uses() if use[1:] not in DOCUMENTED and use not in REMAINING]
+    assert not undocumented, f"moto internals used (go through the AWS API instead): {undocumented}"
+
+
+def test_the_remainder_lists_only_what_is_still_used() -> None:
+    used = _sandbox_uses()
+    gone = [use for use in REMAINING if use not in used]
+    assert not gone, f"no longer used: drop from REMAINING {gone}"
+
+
+def test_only_the_sandbox_imports_moto() -> None:
+    outside = [
+        (str(path.relative_to(ROOT)), use)
+        for path in [*(ROOT / "preflight").rglob("*.py"), ROOT / "cli.py"]
+        if SANDBOX not in path.parents
+        for use in _moto_uses(path)
+    ]
+    assert not outside, outside
+
+
+def test_the_check_sees_an_internal_import(tmp_path: Path) -> None:
+    """The AST reading itself: an internal import, a documented one, a patched name."""
+    source = (
+        "from moto.backends import get_backend\nfrom moto.server import ThreadedMotoServer\n"
+        "import moto.ec2\nmock.patch('moto.iam.models.x')\n"
+    )
+    path = tmp_path / "probe.py"
+    path.write_text(source, encoding="utf-8")
+    assert _moto_uses(path) == {
+        ("moto.backends", "get_backend"),
+        ("moto.server", "ThreadedMotoServer"),
+        ("moto.ec2", ""),
+        ("moto.iam.models", "x"),
+    }
