@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test fuzz lint actionlint bench clean
+.PHONY: demo test fuzz lint actionlint bench clean test-moto-range moto-suite
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -67,6 +67,26 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_plan.py
 	$(BIN)/python bench/bench_sweep.py
 	$(BIN)/python bench/bench_install.py
+
+# The sandbox's suite on the lowest and on the newest moto that pyproject.toml allows (a range within
+# moto 5: the sandbox uses moto's documented surface), each in a throwaway venv under build/. Several
+# minutes, so not part of `make test`; tests/sandbox/test_moto_surface.py keeps MOTO_LOWEST and
+# pyproject.toml's lower bound the same.
+MOTO_LOWEST := 5.1.17
+MOTO_REQUIREMENT = $(shell $(PYTHON) -c 'import tomllib; print(next(d for d in tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"] if d.startswith("moto[")))')
+MOTO_SUITE := tests/sandbox tests/test_scenario_findings.py
+
+test-moto-range:
+	$(MAKE) --no-print-directory moto-suite MOTO_VENV=build/moto-lowest MOTO_PIN='$(firstword $(subst >, ,$(MOTO_REQUIREMENT)))==$(MOTO_LOWEST)'
+	$(MAKE) --no-print-directory moto-suite MOTO_VENV=build/moto-newest MOTO_PIN='$(MOTO_REQUIREMENT)'
+
+moto-suite:
+	rm -rf $(MOTO_VENV)
+	$(PYTHON) -m venv $(MOTO_VENV)
+	$(MOTO_VENV)/bin/pip install --quiet --upgrade pip
+	$(MOTO_VENV)/bin/pip install --quiet -e '.[dev]' '$(MOTO_PIN)'
+	$(MOTO_VENV)/bin/python -c 'import moto; print("moto", moto.__version__, "in $(MOTO_VENV)")'
+	$(MOTO_VENV)/bin/python -m pytest -q -p no:cacheprovider $(MOTO_SUITE)
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -10,6 +10,8 @@ the list can only shrink (a name no longer used must leave it).
 from __future__ import annotations
 
 import ast
+import re
+import tomllib
 from pathlib import Path
 
 from tests.conftest import ROOT
@@ -109,3 +111,15 @@ def test_the_check_sees_an_internal_import(tmp_path: Path) -> None:
         ("moto.ec2", ""),
         ("moto.iam.models", "x"),
     }
+
+
+def test_moto_is_a_range_within_one_major_version_tested_at_its_lowest() -> None:
+    """pyproject.toml allows moto `>=LOWEST,<NEXT_MAJOR`; `make test-moto-range` installs that LOWEST."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    (requirement,) = [d for d in project["dependencies"] if d.startswith("moto[")]
+    found = re.fullmatch(r"moto\[[a-z0-9,-]+\]>=(\d+)\.(\d+\.\d+),<(\d+)", requirement)
+    assert found, f"moto is not a range within a major version: {requirement}"
+    major, minor, next_major = found.groups()
+    assert int(next_major) == int(major) + 1, requirement
+    lowest = re.search(r"^MOTO_LOWEST := (\S+)$", (ROOT / "Makefile").read_text(encoding="utf-8"), re.M)
+    assert lowest and lowest.group(1) == f"{major}.{minor}", "Makefile's MOTO_LOWEST is not pyproject's"
