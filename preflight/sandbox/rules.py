@@ -9,6 +9,7 @@ let moto answer it (after its checks passed).
 from __future__ import annotations
 
 import copy
+import json
 import re
 import threading
 from collections.abc import Callable
@@ -158,17 +159,22 @@ def lambda_put_function_concurrency(state: SandboxState, call: Call) -> Response
     return json_response({"ReservedConcurrentExecutions": requested}, protocol="rest-json")
 
 
-def lambda_get_function_concurrency(state: SandboxState, call: Call) -> Response | None:
-    fn = _function_from_path(call)
-    if fn is None:
-        return None
-    # AWS leaves the field out when there is no reservation (moto would send null).
-    payload = (
-        {}
-        if fn.reserved_concurrency is None
-        else {"ReservedConcurrentExecutions": _int(fn.reserved_concurrency)}
-    )
+def lambda_function_concurrency_shape(state: SandboxState, call: Call, answer: Response) -> Response:
+    """AWS leaves the field out when there is no reservation (moto sends null)."""
+    try:
+        reserved = json.loads(answer.body).get("ReservedConcurrentExecutions")
+    except (ValueError, AttributeError):
+        return answer
+    payload = {} if reserved is None else {"ReservedConcurrentExecutions": _int(reserved)}
     return json_response(payload, protocol="rest-json")
+
+
+def _function_exists(region: str, name: str) -> bool:
+    try:
+        _ask("lambda", region).get_function_configuration(FunctionName=name)
+    except ClientError:
+        return False
+    return True
 
 
 def lambda_create_function(state: SandboxState, call: Call) -> Response | None:
@@ -187,11 +193,8 @@ def lambda_create_function(state: SandboxState, call: Call) -> Response | None:
     subnets, groups = vpc.get("SubnetIds") or [], sorted(vpc.get("SecurityGroupIds") or [])
     if not subnets or not groups:
         return None
-    try:
-        _lambda(call.region).get_function(str(call.json.get("FunctionName", "")))
+    if _function_exists(call.region, str(call.json.get("FunctionName", ""))):
         return None  # it exists: moto answers ResourceConflictException
-    except Exception:
-        pass
     ec2 = _ec2(call.region)
     with _LAMBDA_ENI_LOCK:
         lambda_enis = [eni for eni in ec2.enis.values() if getattr(eni, "interface_type", "") == "lambda"]
@@ -641,8 +644,8 @@ def lambda_update_function(state: SandboxState, call: Call) -> Response | None:
     if not runtime:
         name = unquote(call.path.rstrip("/").split("/")[-2])
         try:
-            runtime = _lambda(call.region).get_function(name).run_time
-        except Exception:  # unknown function: moto gives AWS's ResourceNotFoundException
+            runtime = _ask("lambda", call.region).get_function_configuration(FunctionName=name).get("Runtime")
+        except ClientError:  # unknown function: moto gives AWS's ResourceNotFoundException
             return None
     return _runtime_refused(str(runtime or ""), update=True)
 
@@ -883,7 +886,6 @@ def ec2_create_vpc_endpoint_all(state: SandboxState, call: Call) -> Response | N
 RULES: dict[tuple[str, str], Handler] = {
     ("lambda", "GetAccountSettings"): lambda_get_account_settings,
     ("lambda", "PutFunctionConcurrency"): lambda_put_function_concurrency,
-    ("lambda", "GetFunctionConcurrency"): lambda_get_function_concurrency,
     ("lambda", "CreateFunction"): lambda_create_function,
     ("kinesis", "DescribeLimits"): kinesis_describe_limits,
     ("kinesis", "CreateStream"): kinesis_create_stream,
@@ -918,6 +920,7 @@ RULES: dict[tuple[str, str], Handler] = {
 Rewrite = Callable[[SandboxState, Call, Response], Response]
 ON_ANSWER: dict[tuple[str, str], Rewrite] = {
     ("iam", "GetAccountSummary"): iam_account_summary_quotas,
+    ("lambda", "GetFunctionConcurrency"): lambda_function_concurrency_shape,
     ("sts", "AssumeRole"): remember_issued_key,
     ("iam", "CreateAccessKey"): remember_issued_key,
 }
