@@ -35,6 +35,7 @@ _LOCK = threading.Lock()
 _APP: WsgiApp | None = None
 _CLIENTS: dict[tuple[str, str], Any] = {}
 _SESSION: botocore.session.Session | None = None
+_GENERATION = 0  # resets so far: what moto answered before one is not its state after it
 
 # moto's documented settings the sandbox runs with (a user's own value wins). Default AMIs: moto would
 # load a few hundred Amazon images (and their snapshots) into every region's EC2 state at each reset,
@@ -82,6 +83,14 @@ def reset() -> None:
     status, _, body = call_wsgi(moto_app(), environ)
     if status != 200:
         raise RuntimeError(f"moto refused its reset ({status}): {body[:200]!r}")
+    global _GENERATION
+    with _LOCK:
+        _GENERATION += 1
+
+
+def generation() -> int:
+    """How many times moto's state was reset in this process."""
+    return _GENERATION
 
 
 class _Raw:

@@ -28,6 +28,7 @@ from xml.sax.saxutils import escape
 
 from moto.backends import get_backend
 
+from preflight.sandbox import motoserver
 from preflight.sandbox.protocol import (
     Call,
     Response,
@@ -83,8 +84,10 @@ def _offset(token: str | None, total: int) -> int | None:
 
 
 def _managed_enis(region: str) -> set[str]:
-    backend = get_backend("ec2")[current_account()][region]
-    return {eni for e in backend.vpc_end_points.values() for eni in e.network_interface_ids or []}
+    """The network interfaces of the region's VPC endpoints (AWS manages them), as EC2 reports them."""
+    ec2 = motoserver.client("ec2", region)
+    pages = ec2.get_paginator("describe_vpc_endpoints").paginate()
+    return {eni for page in pages for e in page["VpcEndpoints"] for eni in e.get("NetworkInterfaceIds") or []}
 
 
 @dataclass(frozen=True)
@@ -99,9 +102,8 @@ class _Listing:
 
 
 def _question(call: Call) -> tuple[object, ...]:
-    backend = get_backend("ec2")[current_account()][call.region]
     asked = tuple(sorted((k, v) for k, v in call.params.items() if k not in ("NextToken", "MaxResults")))
-    return (id(backend), current_account(), call.region, call.operation, asked)
+    return (motoserver.generation(), current_account(), call.region, call.operation, asked)
 
 
 def _render(call: Call, response: Response, *, hide_managed: bool = True) -> _Listing | None:
