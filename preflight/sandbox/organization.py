@@ -159,21 +159,14 @@ def _policy_text(document: Any) -> str:
 
 
 def allow_assume_from(account_id: str, role_name: str, trusted: str = ACCOUNT_ID) -> None:
-    """Make `role_name` in `account_id` (in-process) trusting `trusted`: what an admin would set up."""
-    from moto.iam.models import iam_backends
-
-    backend = iam_backends[account_id]["global"]
-    if any(r.name == role_name for r in backend.roles.values()):
-        return
-    backend.create_role(
-        role_name=role_name,
-        assume_role_policy_document=_trust_policy(trusted),
-        path="/",
-        permissions_boundary=None,
-        description="",
-        tags=[],
-        max_session_duration="3600",
-    )
+    """Make `role_name` in `account_id` trusting `trusted` (what an admin would set up), through
+    IAM's API in that account; a role of that name already there stays as it is."""
+    with acting_as(account_id):
+        iam = motoserver.client("iam", "us-east-1")
+        try:
+            iam.get_role(RoleName=role_name)
+        except ClientError:
+            iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=_trust_policy(trusted))
 
 
 def _trust_policy(account_id: str) -> str:
@@ -245,12 +238,12 @@ def _provision_member(
     group: AccountGroup,
     account_id: str,
 ) -> None:
-    from moto.iam.models import iam_backends
-
     if group.deny_access:
         role_name = scenario.organization.role_name  # type: ignore[union-attr]
-        role = iam_backends[account_id]["global"].get_role(role_name)
-        role.assume_role_policy_document = _trust_policy(UNTRUSTED_PRINCIPAL)
+        with acting_as(account_id):
+            motoserver.client("iam", "us-east-1").update_assume_role_policy(
+                RoleName=role_name, PolicyDocument=_trust_policy(UNTRUSTED_PRINCIPAL)
+            )
     region = sandbox.region
     with acting_as(account_id):
         for i, setting in enumerate(group.quotas):
@@ -288,41 +281,37 @@ def _service_of(code: str) -> str:
 
 
 def _reserve(account_id: str, region: str, concurrency: int) -> None:
-    """One function of another stack holding `concurrency` reserved executions."""
-    import base64
-
-    from moto.backends import get_backend
-
+    """One function of another stack holding `concurrency` reserved executions (the member's APIs)."""
     from preflight.sandbox.target import ASSUME_LAMBDA, code_zip
 
-    iam = get_backend("iam")[account_id]["global"]
-    if not any(r.name == LAMBDA_ROLE for r in iam.roles.values()):
-        iam.create_role(
-            role_name=LAMBDA_ROLE,
-            assume_role_policy_document=ASSUME_LAMBDA,
-            path="/",
-            permissions_boundary=None,
-            description="",
-            tags=[],
-            max_session_duration="3600",
+    with acting_as(account_id):
+        iam = motoserver.client("iam", "us-east-1")
+        try:
+            iam.get_role(RoleName=LAMBDA_ROLE)
+        except ClientError:
+            iam.create_role(RoleName=LAMBDA_ROLE, AssumeRolePolicyDocument=ASSUME_LAMBDA)
+        lam = motoserver.client("lambda", region)
+        lam.create_function(
+            FunctionName="other-stack-worker",
+            Runtime="python3.12",
+            Role=f"arn:aws:iam::{account_id}:role/{LAMBDA_ROLE}",
+            Handler="index.handler",
+            Code={"ZipFile": code_zip()},
+            Tags={"preflight:sandbox": "other-stack"},
         )
-    fn = get_backend("lambda")[account_id][region].create_function(
-        {
-            "FunctionName": "other-stack-worker",
-            "Runtime": "python3.12",
-            "Role": f"arn:aws:iam::{account_id}:role/{LAMBDA_ROLE}",
-            "Handler": "index.handler",
-            "Code": {"ZipFile": base64.b64encode(code_zip()).decode()},
-            "Tags": {"preflight:sandbox": "other-stack"},
-        }
-    )
-    fn.reserved_concurrency = concurrency
+        lam.put_function_concurrency(
+            FunctionName="other-stack-worker", ReservedConcurrentExecutions=concurrency
+        )
 
 
 def _vpcs(account_id: str, region: str, count: int) -> None:
-    from moto.backends import get_backend
-
-    ec2 = get_backend("ec2")[account_id][region]
-    for i in range(count):
-        vpc = ec2.create_vpc(cidr_block=f"10.{i + 1}.0.0/16")
-        ec2.create_tags([vpc.id], {"Name": f"other-stack-{i + 1}", "preflight:sandbox": "other-stack"})
+    with acting_as(account_id):
+        ec2 = motoserver.client("ec2", region)
+        for i in range(count):
+            tags = [
+                {"Key": "Name", "Value": f"other-stack-{i + 1}"},
+                {"Key": "preflight:sandbox", "Value": "other-stack"},
+            ]
+            ec2.create_vpc(
+                CidrBlock=f"10.{i + 1}.0.0/16", TagSpecifications=[{"ResourceType": "vpc", "Tags": tags}]
+            )
