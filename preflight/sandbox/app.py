@@ -225,7 +225,7 @@ class SandboxApp:
                 return self.ec2_pages.answer(call, lambda: self._forward(environ))
             forwarded = self._forward(environ)
             rewrite = rules.ON_ANSWER.get((call.service, call.operation))
-            if rewrite is not None and forwarded.status == 200:
+            if rewrite is not None and 200 <= forwarded.status < 300:
                 return rewrite(self.state, call, forwarded)
             return forwarded
         except SystemError as exc:

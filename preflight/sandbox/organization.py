@@ -265,7 +265,7 @@ def _provision_member(
                     f"{group.reserved_concurrency} leaves less than {UNRESERVED_FLOOR} of the account's "
                     f"{int(limit)} concurrent executions unreserved",
                 )
-            _reserve(account_id, region, group.reserved_concurrency)
+            _reserve(sandbox.state, account_id, region, group.reserved_concurrency)
         if group.vpcs:
             limit = sandbox.state.limit("L-F678F1CE", region)
             if group.vpcs + 1 > limit:  # the default VPC counts too
@@ -280,7 +280,7 @@ def _service_of(code: str) -> str:
     return BY_CODE[code].service_code
 
 
-def _reserve(account_id: str, region: str, concurrency: int) -> None:
+def _reserve(state: SandboxState, account_id: str, region: str, concurrency: int) -> None:
     """One function of another stack holding `concurrency` reserved executions (the member's APIs)."""
     from preflight.sandbox.target import ASSUME_LAMBDA, code_zip
 
@@ -302,6 +302,7 @@ def _reserve(account_id: str, region: str, concurrency: int) -> None:
         lam.put_function_concurrency(
             FunctionName="other-stack-worker", ReservedConcurrentExecutions=concurrency
         )
+        state.reserve(region, "other-stack-worker", concurrency)  # the account's sum (see rules.py)
 
 
 def _vpcs(account_id: str, region: str, count: int) -> None:

@@ -88,10 +88,6 @@ def _vpc_endpoints(region: str) -> list[dict[str, Any]]:
     return _every("ec2", region, "describe_vpc_endpoints", "VpcEndpoints")
 
 
-def _lambda(region: str) -> Any:
-    return get_backend("lambda")[current_account()][region]
-
-
 def _int(value: Any) -> int:
     try:
         return int(value)
@@ -102,50 +98,51 @@ def _int(value: Any) -> int:
 # --- Lambda ----------------------------------------------------------------------------------------
 
 
-def _reservations(region: str, except_function: str | None = None) -> int:
-    total = 0
-    for fn in _lambda(region).list_functions():
-        if fn.function_name != except_function and fn.reserved_concurrency is not None:
-            total += _int(fn.reserved_concurrency)
-    return total
-
-
 def lambda_get_account_settings(state: SandboxState, call: Call) -> Response:
-    backend = _lambda(call.region)
     limit = int(state.limit("L-B99A9384", call.region))
-    functions = list(backend.list_functions())
-    code_size = sum(_int(getattr(fn, "code_size", 0)) for fn in backend.list_functions("ALL"))
+    # Every version of every function: $LATEST once per function, then the published ones.
+    versions = _every("lambda", call.region, "list_functions", "Functions", FunctionVersion="ALL")
+    code_size = sum(_int(v.get("CodeSize")) for v in versions)
+    functions = sum(1 for v in versions if v.get("Version", "$LATEST") == "$LATEST")
     payload = {
         "AccountLimit": {
             "TotalCodeSize": int(state.limit("L-2ACBD22F", call.region)),
             "CodeSizeUnzipped": CODE_SIZE_UNZIPPED,
             "CodeSizeZipped": CODE_SIZE_ZIPPED,
             "ConcurrentExecutions": limit,
-            "UnreservedConcurrentExecutions": max(0, limit - _reservations(call.region)),
+            "UnreservedConcurrentExecutions": max(0, limit - state.reserved(call.region)),
         },
-        "AccountUsage": {"TotalCodeSize": code_size, "FunctionCount": len(functions)},
+        "AccountUsage": {"TotalCodeSize": code_size, "FunctionCount": functions},
     }
     return json_response(payload, protocol="rest-json")
 
 
-def _function_from_path(call: Call) -> Any | None:
-    # /2017-10-31/functions/{FunctionName}/concurrency; the name may be an ARN or name:qualifier.
-    name = unquote(call.path.rstrip("/").split("/")[-2])
-    try:
-        return _lambda(call.region).get_function(name)
-    except Exception:  # unknown function: moto gives AWS's ResourceNotFoundException
-        return None
+def _function_in_path(call: Call) -> str:
+    """The function a /functions/{FunctionName}/... call names: a name, name:qualifier or an ARN."""
+    return unquote(call.path.rstrip("/").split("/")[-2])
+
+
+def function_name(named: str) -> str:
+    """A function's own name, however a call names it (name, name:qualifier, full or partial ARN)."""
+    parts = named.split(":")
+    if "function" in parts:
+        return parts[parts.index("function") + 1]
+    return parts[0]
 
 
 def lambda_put_function_concurrency(state: SandboxState, call: Call) -> Response | None:
-    fn = _function_from_path(call)
+    """The reservation may not leave less than the floor unreserved (the account's applied limit, not
+    moto's); within it, moto stores the reservation and the sandbox keeps the account's sum."""
+    named = _function_in_path(call)
     requested = call.json.get("ReservedConcurrentExecutions")
-    if fn is None or not isinstance(requested, int) or isinstance(requested, bool) or requested < 0:
+    if not isinstance(requested, int) or isinstance(requested, bool) or requested < 0:
         return None
+    if not _function_exists(call.region, named):
+        return None  # moto gives AWS's ResourceNotFoundException
     limit = state.limit("L-B99A9384", call.region)
     floor = unreserved_floor(limit)
     # The function's own current reservation is given back before the new one is taken.
-    others = _reservations(call.region, except_function=fn.function_name)
+    others = state.reserved(call.region, except_function=function_name(named))
     if limit - others - requested < floor:
         return error_response(
             "rest-json",
@@ -154,9 +151,22 @@ def lambda_put_function_concurrency(state: SandboxState, call: Call) -> Response
             "Specified ReservedConcurrentExecutions for function decreases account's "
             f"UnreservedConcurrentExecution below its minimum value of [{floor}].",
         )
-    # Set it here rather than in moto, whose own check (MOTO_LAMBDA_CONCURRENCY_QUOTA) knows no applied quota.
-    fn.reserved_concurrency = requested
-    return json_response({"ReservedConcurrentExecutions": requested}, protocol="rest-json")
+    return None
+
+
+def lambda_reservation_kept(state: SandboxState, call: Call, answer: Response) -> Response:
+    """moto took the reservation (or dropped it, or the function): the account's sum follows."""
+    name = function_name(_function_in_path(call) if call.operation != "DeleteFunction" else _deleted(call))
+    if call.operation == "PutFunctionConcurrency":
+        state.reserve(call.region, name, int(call.json["ReservedConcurrentExecutions"]))
+    elif call.operation == "DeleteFunctionConcurrency" or not (call.query.get("Qualifier") or [None])[0]:
+        state.reserve(call.region, name, None)  # a deleted version leaves the function's reservation
+    return answer
+
+
+def _deleted(call: Call) -> str:
+    """DeleteFunction's /functions/{FunctionName} (no trailing segment)."""
+    return unquote(call.path.rstrip("/").split("/")[-1])
 
 
 def lambda_function_concurrency_shape(state: SandboxState, call: Call, answer: Response) -> Response:
@@ -916,11 +926,14 @@ RULES: dict[tuple[str, str], Handler] = {
 }
 
 
-# Rules on moto's answer (a 200 one), for what moto answers with fixed values.
+# Rules on moto's answer (a successful one): what moto answers with fixed values, what the layer keeps.
 Rewrite = Callable[[SandboxState, Call, Response], Response]
 ON_ANSWER: dict[tuple[str, str], Rewrite] = {
     ("iam", "GetAccountSummary"): iam_account_summary_quotas,
     ("lambda", "GetFunctionConcurrency"): lambda_function_concurrency_shape,
+    ("lambda", "PutFunctionConcurrency"): lambda_reservation_kept,
+    ("lambda", "DeleteFunctionConcurrency"): lambda_reservation_kept,
+    ("lambda", "DeleteFunction"): lambda_reservation_kept,
     ("sts", "AssumeRole"): remember_issued_key,
     ("iam", "CreateAccessKey"): remember_issued_key,
 }

@@ -88,6 +88,28 @@ class SandboxState:
         self._endpoint_zones: dict[tuple[str, str], tuple[str, ...]] = {}
         self.enabled_regions: tuple[str, ...] = ()  # DescribeRegions' answer; empty: moto's
         self._key_accounts: dict[str, str] = {}  # access keys the account handed out -> their account
+        # (account, region, function name) -> its reserved concurrency: the account's sum, which no
+        # Lambda listing reports (GetFunctionConcurrency answers one function at a time).
+        self._reservations: dict[tuple[str, str, str], int] = {}
+
+    def reserve(self, region: str, function_name: str, concurrency: int | None) -> None:
+        """A function's reservation in the acting account (None: it has none, or is gone)."""
+        key = (current_account(), region, function_name)
+        with self.lock:
+            if concurrency is None:
+                self._reservations.pop(key, None)
+            else:
+                self._reservations[key] = concurrency
+
+    def reserved(self, region: str, except_function: str | None = None) -> int:
+        """The concurrency reserved by the acting account's functions in `region`."""
+        account = current_account()
+        with self.lock:
+            return sum(
+                n
+                for (a, r, name), n in self._reservations.items()
+                if (a, r) == (account, region) and name != except_function
+            )
 
     def remember_key(self, access_key: str, account_id: str) -> None:
         """An access key moto handed out (AssumeRole, CreateAccessKey) acts in `account_id`."""

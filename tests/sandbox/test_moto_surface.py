@@ -25,9 +25,8 @@ DOCUMENTED = {
 
 # Internal uses still in place: (file, module, name) -> why it is not yet an AWS API call.
 REMAINING = {
-    # A Lambda function's reserved concurrency (no listing reports it: one call per function) and the
-    # Lambda ENIs AWS makes (the API cannot mark an interface `lambda` and requester-managed).
-    ("rules.py", "moto.backends", "get_backend"): "Lambda reservations and ENIs, S3 bucket owners",
+    # The Lambda ENIs AWS makes (the API cannot mark an interface `lambda` and requester-managed).
+    ("rules.py", "moto.backends", "get_backend"): "Lambda's ENIs, endpoint services of global backends",
     ("rules.py", "moto.ec2.models.elastic_network_interfaces", "NetworkInterface"): "interface-type filter",
     ("rules.py", "moto.s3.models", "s3_backends"): "which account owns a bucket of another account",
     ("rules.py", "moto.core.base_backend", "BaseBackend"): "endpoint services without every backend",
