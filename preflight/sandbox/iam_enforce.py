@@ -44,11 +44,14 @@ import threading
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Literal
+from urllib.parse import unquote
 
 from botocore.auth import S3SigV4Auth, SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+from botocore.exceptions import ClientError
 
 from preflight.sandbox.protocol import Call, Response, error_response
 
@@ -197,81 +200,127 @@ class Caller:
     token: str | None = None  # the session token a temporary key must come with
 
 
+# AccessKeyId, SecretAccessKey, SessionToken, Expiration, UserName and the session's Arn in an answer.
+_ANSWER_FIELDS = re.compile(rb"<(AccessKeyId|SecretAccessKey|SessionToken|Expiration|UserName|Arn)>([^<]*)</")
+
+
 def _current_account() -> str:
     from preflight.sandbox.state import current_account
 
     return current_account()
 
 
-def _iam_backend(account_id: str) -> Any:
-    from moto.iam.models import iam_backends
+def _iam(account_id: str) -> Any:
+    """IAM's API in `account_id`, answered by moto in-process (see motoserver.py)."""
+    from preflight.sandbox import motoserver
+    from preflight.sandbox.state import acting_as
 
-    return iam_backends[account_id]["global"]
+    class _InAccount:
+        def __getattr__(self, operation: str) -> Any:
+            def call(**params: Any) -> Any:
+                with acting_as(account_id):
+                    return getattr(motoserver.client("iam", "us-east-1"), operation)(**params)
+
+            return call
+
+    return _InAccount()
 
 
 def _document(raw: Any) -> Mapping[str, Any]:
-    return json.loads(raw) if isinstance(raw, str) else raw
+    if isinstance(raw, str):
+        return json.loads(unquote(raw) if raw.startswith("%") else raw)
+    return raw
 
 
-def _managed_document(policy: Any) -> Mapping[str, Any]:
-    default = next(v for v in policy.versions if v.is_default)
-    return _document(default.document)
+def _attached_documents(iam: Any, attached: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The default version of each attached managed policy."""
+    found = []
+    for policy in attached:
+        version = iam.get_policy(PolicyArn=policy["PolicyArn"])["Policy"]["DefaultVersionId"]
+        document = iam.get_policy_version(PolicyArn=policy["PolicyArn"], VersionId=version)["PolicyVersion"]
+        found.append(_document(document["Document"]))
+    return found
 
 
-def _user_policies(backend: Any, user_name: str) -> tuple[Mapping[str, Any], ...]:
+def _user_policies(iam: Any, user_name: str) -> tuple[Mapping[str, Any], ...]:
     """Inline and attached policies of the user and of its groups (IAM's public listing calls)."""
     found: list[Mapping[str, Any]] = []
-    for name in list(backend.list_user_policies(user_name)):
-        found.append(_document(backend.get_user_policy(user_name, name)["policy_document"]))
-    attached, _ = backend.list_attached_user_policies(user_name, max_items=1000)
-    found += [_managed_document(p) for p in attached]
-    for group in backend.get_groups_for_user(user_name):
-        for name in backend.list_group_policies(group.name):
-            found.append(_document(backend.get_group_policy(group.name, name)["policy_document"]))
-        attached, _ = backend.list_attached_group_policies(group.name, max_items=1000)
-        found += [_managed_document(p) for p in attached]
+    for name in iam.list_user_policies(UserName=user_name)["PolicyNames"]:
+        found.append(_document(iam.get_user_policy(UserName=user_name, PolicyName=name)["PolicyDocument"]))
+    found += _attached_documents(iam, iam.list_attached_user_policies(UserName=user_name)["AttachedPolicies"])
+    for group in iam.list_groups_for_user(UserName=user_name)["Groups"]:
+        group_name = group["GroupName"]
+        for name in iam.list_group_policies(GroupName=group_name)["PolicyNames"]:
+            document = iam.get_group_policy(GroupName=group_name, PolicyName=name)["PolicyDocument"]
+            found.append(_document(document))
+        attached = iam.list_attached_group_policies(GroupName=group_name)["AttachedPolicies"]
+        found += _attached_documents(iam, attached)
     return tuple(found)
 
 
-def _role_policies(backend: Any, role: Any) -> tuple[Mapping[str, Any], ...]:
+def _role_policies(iam: Any, role_name: str) -> tuple[Mapping[str, Any], ...]:
     """A role's inline and attached policies (IAM's public listing calls)."""
     found = [
-        _document(backend.get_role_policy(role.name, n)[1]) for n in backend.list_role_policies(role.name)
+        _document(iam.get_role_policy(RoleName=role_name, PolicyName=n)["PolicyDocument"])
+        for n in iam.list_role_policies(RoleName=role_name)["PolicyNames"]
     ]
-    attached, _ = backend.list_attached_role_policies(role.name, max_items=1000)
-    return (*found, *(_managed_document(p) for p in attached))
+    attached = iam.list_attached_role_policies(RoleName=role_name)["AttachedPolicies"]
+    return (*found, *_attached_documents(iam, attached))
 
 
-def _find_caller(account_id: str, access_key: str) -> Caller | None:
-    backend = _iam_backend(account_id)
-    for user in list(backend.users.values()):
-        for key in user.access_keys:
-            if key.access_key_id == access_key and key.status == "Active":
-                policies = _user_policies(backend, user.name)
-                return Caller(user.arn, key.secret_access_key, policies, account_id)
-    return _find_session(account_id, access_key)
+@dataclass(frozen=True)
+class IssuedKey:
+    """An access key IAM or STS handed out, as their answer said (the secret is shown only there)."""
+
+    account_id: str
+    secret: str
+    user_name: str = ""  # an IAM user's key
+    session_arn: str = ""  # an AssumeRole session's: its ARN, role, token, expiry and policy
+    role_arn: str = ""
+    token: str | None = None
+    expiration: datetime | None = None
+    session_policy: Mapping[str, Any] | None = None
 
 
-def _find_session(account_id: str, access_key: str) -> Caller | None:
+def _find_caller(issued: IssuedKey, access_key: str) -> Caller | None:
+    """The caller behind a key the account handed out: a user's active key, or a live session."""
+    iam = _iam(issued.account_id)
+    if issued.user_name:
+        try:
+            keys = iam.list_access_keys(UserName=issued.user_name)["AccessKeyMetadata"]
+            user_arn = iam.get_user(UserName=issued.user_name)["User"]["Arn"]
+        except ClientError:  # the user is gone
+            return None
+        if not any(k["AccessKeyId"] == access_key and k["Status"] == "Active" for k in keys):
+            return None
+        return Caller(user_arn, issued.secret, _user_policies(iam, issued.user_name), issued.account_id)
+    return _find_session(issued, iam)
+
+
+def _find_session(issued: IssuedKey, iam: Any) -> Caller | None:
     """An AssumeRole session's caller: the role's policies; none if the role is gone (as on AWS, a
-    deleted role's sessions can do nothing). None when the key is not a live session's."""
-    from moto.core.utils import utcnow
-    from moto.sts.models import sts_backends
-
-    session = sts_backends[account_id]["aws"].get_assumed_role_from_access_key(access_key)
-    if session is None or session.expiration <= utcnow():
+    deleted role's sessions can do nothing). None when the session has expired."""
+    if issued.expiration is None or issued.expiration <= now():
         return None
-    backend = _iam_backend(account_id)
-    role = next((r for r in list(backend.roles.values()) if r.arn == session.role_arn), None)
-    policies = _role_policies(backend, role) if role is not None else ()
+    role_name = issued.role_arn.rpartition("/")[2]
+    try:
+        iam.get_role(RoleName=role_name)
+        policies = _role_policies(iam, role_name)
+    except ClientError:  # the role is gone
+        policies = ()
     return Caller(
-        session.arn,
-        session.secret_access_key,
+        issued.session_arn,
+        issued.secret,
         policies,
-        account_id,
-        session_policy=_document(session.policy) if session.policy else None,
-        token=session.session_token,
+        issued.account_id,
+        session_policy=issued.session_policy,
+        token=issued.token,
     )
+
+
+def now() -> datetime:
+    """The time sessions expire against (a test may move it)."""
+    return datetime.now(UTC)
 
 
 # --- AssumeRole's trust policy ---------------------------------------------------------------------
@@ -289,8 +338,13 @@ def trust_of(role_arn: str) -> Mapping[str, Any] | None:
     account_id = _account_of(role_arn)
     if not account_id:
         return None
-    role = next((r for r in list(_iam_backend(account_id).roles.values()) if r.arn == role_arn), None)
-    return None if role is None else _document(role.assume_role_policy_document)
+    try:
+        role = _iam(account_id).get_role(RoleName=role_arn.rpartition("/")[2])["Role"]
+    except ClientError:
+        return None
+    if role.get("Arn") != role_arn:
+        return None
+    return _document(role["AssumeRolePolicyDocument"])
 
 
 def _names(principal: Any, caller: Caller, by_arn: bool) -> bool:
@@ -418,6 +472,8 @@ class IamEnforcer:
         self.root_secret = root_secret
         self._lock = threading.Lock()
         self._granted: Counter[str] = Counter()
+        self._issued: dict[str, IssuedKey] = {}  # keys IAM and STS handed out, from their answers
+        self._callers: dict[str, Caller] = {}  # looked up since IAM last changed (see after())
 
     def granted(self) -> dict[str, int]:
         """The actions allowed to IAM users so far (own actions and those AWS documents beside them)."""
@@ -428,7 +484,47 @@ class IamEnforcer:
         """Who holds the key, in the account the call acts in (the key's own: see caller_account)."""
         if access_key == self.root_access_key:
             return Caller(f"arn:aws:iam::{self.account_id}:root", self.root_secret, None, self.account_id)
-        return _find_caller(_current_account(), access_key)
+        with self._lock:
+            issued = self._issued.get(access_key)
+            known = self._callers.get(access_key)
+        if issued is None or issued.account_id != _current_account():
+            return None
+        if issued.expiration is not None and issued.expiration <= now():
+            return None  # an expired session
+        if known is None:
+            known = _find_caller(issued, access_key)
+            if known is not None:
+                with self._lock:
+                    self._callers[access_key] = known
+        return known
+
+    def _remember(self, call: Call, response: Response) -> None:
+        """Keep what CreateAccessKey and AssumeRole answered (the secret is shown only then); forget
+        the callers looked up when IAM changes (policies, keys, users, roles)."""
+        issuing = (call.service, call.operation) in (("iam", "CreateAccessKey"), ("sts", "AssumeRole"))
+        found = _ANSWER_FIELDS.findall(response.body) if issuing else []
+        fields = {k.decode(): v.decode() for k, v in found}
+        if call.service == "iam" and call.operation == "CreateAccessKey" and "AccessKeyId" in fields:
+            issued = IssuedKey(_current_account(), fields["SecretAccessKey"], user_name=fields["UserName"])
+            with self._lock:
+                self._issued[fields["AccessKeyId"]] = issued
+        elif call.service == "sts" and call.operation == "AssumeRole" and "AccessKeyId" in fields:
+            role_arn = call.params.get("RoleArn", "")
+            policy = call.params.get("Policy")
+            issued = IssuedKey(
+                _account_of(role_arn) or _current_account(),
+                fields["SecretAccessKey"],
+                session_arn=fields.get("Arn", ""),
+                role_arn=role_arn,
+                token=fields.get("SessionToken"),
+                expiration=datetime.fromisoformat(fields["Expiration"].replace("Z", "+00:00")),
+                session_policy=_document(policy) if policy else None,
+            )
+            with self._lock:
+                self._issued[fields["AccessKeyId"]] = issued
+        if call.service == "iam" and not call.operation.startswith(("Get", "List")):
+            with self._lock:
+                self._callers.clear()
 
     def requests_for(self, call: Call) -> list[Request]:
         """Every permission the call needs: its own action, then what AWS documents beside it."""
@@ -507,6 +603,7 @@ class IamEnforcer:
         create Service Quotas' role on the first increase request."""
         if not 200 <= response.status < 300:
             return response
+        self._remember(call, response)
         if call.service == "service-quotas" and call.operation == "RequestServiceQuotaIncrease":
             self._create_service_quotas_role()
         if call.service == "lambda" and call.operation == "GetFunction":
@@ -530,8 +627,8 @@ class IamEnforcer:
         return Response(response.status, [*headers, ("Content-Length", str(len(body)))], body)
 
     def service_quotas_role_exists(self) -> bool:
-        backend = _iam_backend(_current_account())
-        return any(r.path == SERVICE_QUOTAS_ROLE_PATH for r in list(backend.roles.values()))
+        roles = _iam(_current_account()).list_roles(PathPrefix=SERVICE_QUOTAS_ROLE_PATH)["Roles"]
+        return any(r.get("Path") == SERVICE_QUOTAS_ROLE_PATH for r in roles)
 
     def _create_service_quotas_role(self) -> None:
         if self.service_quotas_role_exists():
@@ -546,13 +643,9 @@ class IamEnforcer:
                 }
             ],
         }
-        _iam_backend(_current_account()).create_role(
-            SERVICE_QUOTAS_ROLE,
-            json.dumps(trust),
-            SERVICE_QUOTAS_ROLE_PATH,
-            permissions_boundary=None,
-            description="Service Quotas' service-linked role",
-            tags=[],
-            max_session_duration="3600",
-            linked_service=SERVICE_QUOTAS_PRINCIPAL,
+        _iam(_current_account()).create_role(
+            RoleName=SERVICE_QUOTAS_ROLE,
+            AssumeRolePolicyDocument=json.dumps(trust),
+            Path=SERVICE_QUOTAS_ROLE_PATH,
+            Description="Service Quotas' service-linked role",
         )

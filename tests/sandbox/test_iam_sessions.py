@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC
 from typing import Any
 
 import boto3
@@ -151,13 +152,15 @@ def test_a_session_policy_narrows_the_role(world: World) -> None:
 
 
 def test_a_role_in_another_account_acts_there_with_its_policies(world: World) -> None:
-    from moto.iam.models import iam_backends
-
+    from preflight.sandbox import motoserver
     from preflight.sandbox.organization import allow_assume_from
+    from preflight.sandbox.state import acting_as
 
     allow_assume_from(OTHER_ACCOUNT, "cross", trusted=world.sb.account_id)
-    member_iam = iam_backends[OTHER_ACCOUNT]["global"]
-    member_iam.put_role_policy("cross", "p", policy(allow("iam:GetAccountSummary")))
+    with acting_as(OTHER_ACCOUNT):  # the member's own IAM, as its admin would set it
+        motoserver.client("iam", "us-east-1").put_role_policy(
+            RoleName="cross", PolicyName="p", PolicyDocument=policy(allow("iam:GetAccountSummary"))
+        )
     arn = f"arn:aws:iam::{OTHER_ACCOUNT}:role/cross"
     world.user_may(allow("ec2:DescribeVpcs"))
     assert code_of(lambda: world.assume(arn)) == "AccessDenied"  # across accounts: trust is not enough
@@ -168,17 +171,16 @@ def test_a_role_in_another_account_acts_there_with_its_policies(world: World) ->
     assert code_of(world.client("ec2", session).describe_vpcs) == "UnauthorizedOperation"
 
 
-def test_an_expired_session_is_refused(world: World) -> None:
-    from datetime import timedelta
+def test_an_expired_session_is_refused(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import datetime, timedelta
 
-    from moto.core.utils import utcnow
-    from moto.sts.models import sts_backends
+    from preflight.sandbox import iam_enforce
 
     arn = world.role("short", [trust(f"arn:aws:iam::{world.sb.account_id}:root")], allow("ec2:*"))
     world.user_may(allow("sts:AssumeRole", arn))
     session = world.assume(arn)
     ec2 = world.client("ec2", session)
     assert ec2.describe_vpcs()["Vpcs"]
-    held = sts_backends[world.sb.account_id]["aws"].get_assumed_role_from_access_key(session[0])
-    held.expiration = utcnow() - timedelta(seconds=1)
+    later = datetime.now(UTC) + timedelta(hours=1, seconds=1)  # past the session's hour
+    monkeypatch.setattr(iam_enforce, "now", lambda: later)
     assert code_of(ec2.describe_vpcs) == "AuthFailure"

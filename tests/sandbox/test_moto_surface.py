@@ -42,10 +42,6 @@ REMAINING = {
     ("organization.py", "moto.core.utils", "utcnow"): "members' join times",
     ("organization.py", "moto.organizations.models", "organizations_backends"): "fixed member ids",
     ("organization.py", "moto.organizations.utils", "make_random_account_id"): "fixed member ids",
-    # IAM enforcement reads every caller's policies and sessions (secrets included) to verify signatures.
-    ("iam_enforce.py", "moto.iam.models", "iam_backends"): "callers' secrets and policies",
-    ("iam_enforce.py", "moto.sts.models", "sts_backends"): "sessions' secrets",
-    ("iam_enforce.py", "moto.core.utils", "utcnow"): "sessions' expiry",
     # The two AWS managed policies the pipeline's role attaches (moto loads all 1,500 or none).
     ("server.py", "moto.iam.aws_managed_policies", "aws_managed_policies_data"): "two managed policies",
     ("server.py", "moto.iam.models", "AWSManagedPolicy"): "two managed policies",
