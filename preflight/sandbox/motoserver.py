@@ -14,6 +14,7 @@ Nothing here reaches into moto's backends or models, so any moto 5 that serves t
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import threading
@@ -52,6 +53,24 @@ def moto_app() -> WsgiApp:
 
             _APP = DomainDispatcherApplication(create_backend_app)
         return _APP
+
+
+# moto's name of a service's backend where it is not the service's signing name.
+BACKEND_NAMES = {"lambda": "awslambda"}
+_SERVICE_APPS: dict[str, WsgiApp] = {}
+
+
+def service_app(service: str) -> WsgiApp:
+    """moto's application for one service (`create_backend_app`, what the dispatcher makes for it),
+    built once: the layer's own calls go straight to it. The dispatcher finds the service anew for
+    every request (it lists moto's package directory each time: milliseconds a call)."""
+    with _LOCK:
+        app = _SERVICE_APPS.get(service)
+        if app is None:
+            from moto.server import create_backend_app
+
+            app = _SERVICE_APPS[service] = create_backend_app(BACKEND_NAMES.get(service, service))  # type: ignore[arg-type]
+        return app
 
 
 def call_wsgi(app: WsgiApp, environ: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes]:
@@ -106,7 +125,7 @@ class _Raw:
         return self._body.read(*args)
 
 
-def _answer_in_process(request: AWSPreparedRequest, **_kwargs: Any) -> AWSResponse:
+def _answer_in_process(request: AWSPreparedRequest, service: str = "", **_kwargs: Any) -> AWSResponse:
     """botocore's `before-send`: moto's WSGI application answers, in the account the layer acts for."""
     headers = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in request.headers.items()}
     headers["x-moto-account-id"] = current_account()
@@ -120,7 +139,7 @@ def _answer_in_process(request: AWSPreparedRequest, **_kwargs: Any) -> AWSRespon
     else:
         data = body.read()
     environ = _environ(request.method, request.url, headers, data)
-    status, response_headers, payload = call_wsgi(moto_app(), environ)
+    status, response_headers, payload = call_wsgi(service_app(service), environ)
     return AWSResponse(request.url, status, dict(response_headers), _Raw(payload))
 
 
@@ -157,6 +176,6 @@ def client(service: str, region: str) -> Any:
                 aws_secret_access_key="moto-layer",
                 config=Config(retries={"total_max_attempts": 1}, parameter_validation=False),
             )
-            made.meta.events.register("before-send", _answer_in_process)
+            made.meta.events.register("before-send", functools.partial(_answer_in_process, service=service))
             _CLIENTS[key] = made
         return made
