@@ -13,13 +13,14 @@ from typing import Any
 
 import click
 
-from preflight import __version__, ranges
-from preflight.accountsource import AccountOptions
-from preflight.deadline import DEFAULT_TIMEOUT_S
-from preflight.errors import ExitCode, InputError
-from preflight.exits import GuardedGroup, guarded
-from preflight.flagtypes import BoundedFloat
-from preflight.options import FORMATS, GateOptions
+from preflight import __version__
+from preflight.account.sources import AccountOptions
+from preflight.commands.options import FORMATS, GateOptions
+from preflight.support import ranges
+from preflight.support.deadline import DEFAULT_TIMEOUT_S
+from preflight.support.errors import ExitCode, InputError
+from preflight.support.exits import GuardedGroup, guarded
+from preflight.support.flagtypes import BoundedFloat
 
 RESULT_FORMAT_HELP = (
     "table for people; json for machines; markdown, sarif (code scanning), junit (test reports) or "
@@ -63,7 +64,7 @@ class FormatChoice(click.Choice):
 
 
 # Every command runs under the one handler: its return value is the exit code, and whatever it
-# raises becomes one line and exit 2 or 3 (preflight/exits.py); exit 1 is only ever a verdict.
+# raises becomes one line and exit 2 or 3 (preflight/support/exits.py); exit 1 is only ever a verdict.
 _handle_errors = guarded
 
 
@@ -82,7 +83,7 @@ def _timeout_option(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, timeout: float, **kwargs: Any) -> Any:
-        from preflight.deadline import run_within
+        from preflight.support.deadline import run_within
 
         with run_within(timeout):
             return fn(*args, **kwargs)
@@ -219,7 +220,7 @@ def gate_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def _config() -> Any:
     """The settings file's `Config` (main read it); a bad file is this command's input error."""
-    from preflight.config import Config
+    from preflight.support.config import Config
 
     config = click.get_current_context().meta.get("tap-preflight.config", Config())
     if isinstance(config, InputError):
@@ -233,7 +234,7 @@ def _warn(message: str) -> None:
 
 def _write(text: str, output: str | None) -> None:
     """The main output: the file `-o` names, else standard output."""
-    from preflight.fileio import STDIO, write_output
+    from preflight.support.fileio import STDIO, write_output
 
     if output and output != STDIO:
         write_output(output, text)
@@ -243,9 +244,9 @@ def _write(text: str, output: str | None) -> None:
 
 def _emit(reports: list[Any], opts: GateOptions, invocation: Any = None, *, strict: bool = False) -> None:
     """Write the reports in every format asked for: stdout or -o, plus each --report FORMAT=PATH."""
-    from preflight.fileio import append_summary
-    from preflight.formats import render_many
     from preflight.gate import GatePolicy
+    from preflight.report.formats import render_many
+    from preflight.support.fileio import append_summary
 
     # The views that show pass or fail (JUnit) follow the gate's policy.
     policy = GatePolicy.from_flags(opts.fail_on, strict=strict)  # type: ignore[arg-type]
@@ -265,7 +266,7 @@ def _emit(reports: list[Any], opts: GateOptions, invocation: Any = None, *, stri
 
 def _emit_result(kind: str, result: Any, opts: GateOptions) -> None:
     """`place` and `sweep`: their result in every format asked for, as `_emit` writes reports."""
-    from preflight.formats import render_result
+    from preflight.report.formats import render_result
 
     if not opts.stats:
         result = dataclasses.replace(result, reports=tuple(_without_stats(r) for r in result.reports))
@@ -274,8 +275,8 @@ def _emit_result(kind: str, result: Any, opts: GateOptions) -> None:
 
 def _write_all(render: Callable[..., str], opts: GateOptions) -> None:
     """Each --report FORMAT=PATH, then the main output (stdout, fitted to the terminal, or -o)."""
-    from preflight.fileio import write_output
-    from preflight.terminal import output_width, use_color
+    from preflight.support.fileio import write_output
+    from preflight.support.terminal import output_width, use_color
 
     for fmt, path in opts.extra_reports():
         write_output(path, render(fmt))
@@ -326,7 +327,7 @@ def main(ctx: click.Context, debug: bool, config_path: str | None) -> None:
       3  could not evaluate: no credentials, access denied,
          unreachable, or a quota UNKNOWN
     """
-    from preflight.config import load_config
+    from preflight.support.config import load_config
 
     try:
         config = load_config(config_path)
@@ -361,7 +362,7 @@ Examples:
 @_timeout_option
 def check(manifest: str, opts: GateOptions) -> ExitCode:
     """Say GO or NO_GO for MANIFEST against the account's quotas and usage."""
-    from preflight.commands import run_check_command
+    from preflight.commands.run import run_check_command
 
     reports, code = run_check_command(manifest, opts, _config(), warn=_warn)
     _emit(reports, opts, opts.invocation(manifest))
@@ -413,7 +414,7 @@ def plan(
 ) -> ExitCode:
     """Plan MANIFEST against the account: with --adapt, the least-degraded deployment that fits, each
     change explained; without, the deployment as requested (exit code as check's)."""
-    from preflight.commands import run_plan_command, save_plans
+    from preflight.commands.run import run_plan_command, save_plans
 
     results, code = run_plan_command(
         manifest,
@@ -467,7 +468,7 @@ Examples:
 @_timeout_option
 def place(manifest: str, all_regions: bool, accept: str, opts: GateOptions) -> ExitCode:
     """Rank regions for MANIFEST: fits as requested, fits with adaptations, does not fit."""
-    from preflight.place import run_place
+    from preflight.commands.place import run_place
 
     result, code = run_place(
         manifest,
@@ -545,8 +546,8 @@ def sweep(
     opts: GateOptions,
 ) -> ExitCode:
     """Check MANIFEST in every account of an organisation (or of a file), in every region asked for."""
-    from preflight.deadline import run_within
-    from preflight.sweep import SweepRequest, run_sweep_command, sweep_exit_code
+    from preflight.commands.sweep import SweepRequest, run_sweep_command, sweep_exit_code
+    from preflight.support.deadline import run_within
 
     request = SweepRequest(org, accounts_file, role_name, region_list, shard, out_dir, concurrency)
     with run_within(timeout):
@@ -614,9 +615,9 @@ def deploy(
     Exit 0 deployed (or previewed); 1 NO_GO (or adaptations with --strict), nothing deployed; 2 bad
     input or a refused plan; 3 could not evaluate, no Pulumi CLI, or Pulumi failed.
     """
-    from preflight.commands import run_plan_command
-    from preflight.deadline import run_within
-    from preflight.deploy import DeployRequest, run_deploy
+    from preflight.commands.deploy import DeployRequest, run_deploy
+    from preflight.commands.run import run_plan_command
+    from preflight.support.deadline import run_within
 
     def gate(stack_state: Any) -> Any:
         with run_within(timeout):
@@ -690,8 +691,8 @@ Examples:
 def quotas(fmt: str, output: str | None) -> ExitCode:
     """List the quotas the gate checks: code, service, name, scope, default, where limits and usage
     are read."""
-    from preflight.fileio import write_output
-    from preflight.formats.catalog import render_catalog
+    from preflight.report.formats.catalog import render_catalog
+    from preflight.support.fileio import write_output
 
     text = render_catalog(fmt)
     if output and output != "-":
@@ -737,7 +738,7 @@ def snapshot_command(
     manifest, environment and region. It holds no credential; --redact masks the account id. From
     --snapshot FILE: a copy of that snapshot (to redact it, or to turn it into a scenario).
     """
-    from preflight.commands import run_snapshot
+    from preflight.commands.run import run_snapshot
 
     unknown = run_snapshot(
         manifest,
@@ -813,9 +814,9 @@ def request_increases(
     Skips quotas with an open request or already raised enough; quotas AWS does not raise are reported
     as needing a design change. Exit 0 on success, 2 on a bad file, 3 when an AWS call failed.
     """
-    from preflight.commands import run_request_increases
-    from preflight.formats import render_result
-    from preflight.terminal import output_width, use_color
+    from preflight.commands.run import run_request_increases
+    from preflight.report.formats import render_result
+    from preflight.support.terminal import output_width, use_color
 
     if old_report_file:
         _warn("--report is deprecated here: use --from-report")
@@ -842,7 +843,7 @@ Examples:
 @_handle_errors
 def validate(manifests: tuple[str, ...]) -> ExitCode:
     """Load each manifest under every environment profile, offline (for pre-commit). Exit 0 or 2."""
-    from preflight.validate import validate_manifests
+    from preflight.commands.validate import validate_manifests
 
     problems = validate_manifests(manifests)
     for line in (line for problem in problems for line in problem.splitlines()):
@@ -963,9 +964,9 @@ Examples:
 @_handle_errors
 def verify_program(plan_path: str, manifest: str | None, fmt: str) -> ExitCode:
     """Run the Pulumi program under mocks and check what it would register against the plan."""
-    from preflight.formats import render_result
     from preflight.program.verify import verify_plan_file
-    from preflight.terminal import output_width
+    from preflight.report.formats import render_result
+    from preflight.support.terminal import output_width
 
     result = verify_plan_file(plan_path, manifest=manifest)
     click.echo(render_result("verify", result, fmt, width=output_width()), nl=False)  # type: ignore[arg-type]
@@ -1029,8 +1030,8 @@ def rehearse(
     )
     if result.forced:
         click.echo(f"tap-preflight: FORCED: rehearsing a plan the program refuses: {result.forced}", err=True)
-    from preflight.formats import render_result
-    from preflight.terminal import output_width
+    from preflight.report.formats import render_result
+    from preflight.support.terminal import output_width
 
     click.echo(render_result("rehearse", result, fmt, width=output_width()), nl=False)  # type: ignore[arg-type]
     return ExitCode.GO if result.complete else ExitCode.NO_GO
@@ -1054,9 +1055,9 @@ def lint(paths: tuple[str, ...], fmt: str) -> ExitCode:
     """Lint Pulumi program sources: CRLF, a resource created twice, a VPC policy without VPC functions."""
     from pathlib import Path
 
-    from preflight.formats import render_result
     from preflight.program.lint import run_lint
-    from preflight.terminal import output_width
+    from preflight.report.formats import render_result
+    from preflight.support.terminal import output_width
 
     result = run_lint(Path(p) for p in paths)
     click.echo(render_result("lint", result, fmt, width=output_width()), nl=False)  # type: ignore[arg-type]

@@ -45,7 +45,11 @@ PEER_SERVICES = ["VPC", "Lambda", "DynamoDB", "Kinesis", "IAM", "S3"]
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "7"))
 FUNCTIONS = 1000
 # Process start: the interpreter and every module a check imports, then exit (no request, no client).
-START = [sys.executable, "-c", "import cli, preflight.commands, preflight.account, preflight.conflicts"]
+START = [
+    sys.executable,
+    "-c",
+    "import cli, preflight.commands.run, preflight.account.read, preflight.conflicts",
+]
 
 # The reads correctness needs, in the order they depend on each other.
 DEPTH = (

@@ -72,10 +72,10 @@ def _control(endpoint: str, path: str, method: str = "GET") -> dict:
 
 
 def run(scenario: str, latency_ms: int) -> dict:
-    from preflight.accountsource import LiveAccount
+    from preflight.account.sources import LiveAccount
+    from preflight.commands.sweep import DEFAULT_ROLE, DEFAULT_WORKERS, sweep
     from preflight.gate import GatePolicy
     from preflight.manifest import load_manifest
-    from preflight.sweep import DEFAULT_ROLE, DEFAULT_WORKERS, sweep
 
     proc, endpoint, setup_s = start_sandbox(scenario, latency_ms)
     try:

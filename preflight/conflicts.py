@@ -22,10 +22,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from preflight import kinds
-from preflight.errors import InputError
 from preflight.model import TAG_ENVIRONMENT, TAG_PROJECT, Adaptation, Change, Deployment, EndpointPlan, Impact
 from preflight.quotas import catalog
-from preflight.report import CheckFinding
+from preflight.report.report import CheckFinding
+from preflight.support.errors import InputError
 
 READ_WORKERS = 32  # a deploy has a dozen names or so; past 20 functions most answer from one listing
 ResourceType = Literal["role", "function", "stream", "table", "bucket", "topic", "alarm"]
@@ -130,7 +130,7 @@ def read_evidence(aws: Any, deployment: Deployment, reads: Any = None) -> Eviden
 
     `reads` (a `usage.Reads` of the same run) shares the listings the usage counters make too.
     """
-    from preflight.aws import AwsCallError
+    from preflight.account.aws import AwsCallError
     from preflight.quotas.usage import Reads, Stack
 
     reads = reads or Reads(aws, Stack.of(deployment))
@@ -196,7 +196,7 @@ def _tag_dict(tags: Iterable[dict[str, str]] | dict[str, str] | None) -> dict[st
 def _role(aws: Any, name: str) -> Observed:
     # ListRoleTags, not GetRole: the quota counters read GetRole already, and this answers both
     # whether the role exists (NoSuchEntity) and whose it is.
-    from preflight.aws import AwsCallError, paginate
+    from preflight.account.aws import AwsCallError, paginate
 
     # IAM is global to a partition: read in its home region (GovCloud's and China's IAM are not us-east-1's).
     iam = aws.client("iam", catalog.home_region(aws.region))
@@ -210,7 +210,7 @@ def _role(aws: Any, name: str) -> Observed:
 
 
 def _function(aws: Any, reads: Any, name: str) -> Observed:
-    from preflight.aws import call
+    from preflight.account.aws import call
 
     answer = reads.function(name)  # the same GetFunction the usage counters read
     if answer is None:
@@ -232,7 +232,7 @@ def _stream(aws: Any, reads: Any, name: str) -> Observed:
 
 
 def _table(aws: Any, name: str) -> Observed:
-    from preflight.aws import AwsCallError, call
+    from preflight.account.aws import AwsCallError, call
 
     client = aws.client("dynamodb")
     try:
@@ -247,7 +247,7 @@ def _table(aws: Any, name: str) -> Observed:
 
 def _bucket(aws: Any, reads: Any, name: str) -> Observed:
     """In this account (ListBuckets), held elsewhere (HeadBucket answers but not 404), or free."""
-    from preflight.aws import AwsCallError, call
+    from preflight.account.aws import AwsCallError, call
 
     # Bucket names are global to a partition: asked in its home region, as the bucket quota is.
     client = aws.client("s3", catalog.home_region(aws.region))
@@ -273,7 +273,7 @@ def _bucket(aws: Any, reads: Any, name: str) -> Observed:
 
 
 def _topic(aws: Any, reads: Any, name: str) -> Observed:
-    from preflight.aws import call
+    from preflight.account.aws import call
 
     match = next((a for a in reads.topic_arns() if a.rsplit(":", 1)[-1] == name), None)
     if match is None:
@@ -283,7 +283,7 @@ def _topic(aws: Any, reads: Any, name: str) -> Observed:
 
 
 def _alarms(aws: Any, names: list[str]) -> list[Observed]:
-    from preflight.aws import call
+    from preflight.account.aws import call
 
     client = aws.client("cloudwatch")
     existing: dict[str, str] = {}
@@ -314,7 +314,7 @@ def endpoint_services_to_read(d: Deployment) -> list[str]:
 
 
 def _endpoint_zones(aws: Any, d: Deployment) -> dict[str, tuple[str, ...]]:
-    from preflight.aws import call
+    from preflight.account.aws import call
 
     # S3 and DynamoDB list a gateway and an interface service under one name: only the interface
     # one's zones matter.

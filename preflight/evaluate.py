@@ -6,13 +6,13 @@ could not be read, WARN when utilization after the deploy reaches the warn thres
 
 from __future__ import annotations
 
-from preflight.account import AccountState
+from preflight.account.read import AccountState
 from preflight.demand import Demand, compute_demand
 from preflight.model import CurrentStack, Deployment, IncreaseRequest, StreamPlan
 from preflight.quotas import catalog
-from preflight.ranges import UTILIZATION
 from preflight.redeploy import PROGRAM_ORDERS_RESERVATIONS, reservation_peak, reshard
-from preflight.report import Finding, Status
+from preflight.report.report import Finding, Status
+from preflight.support.ranges import UTILIZATION
 
 DEFAULT_WARN_THRESHOLD = 0.8
 _CATALOG_ORDER = {q.quota_code: i for i, q in enumerate(catalog.QUOTAS)}

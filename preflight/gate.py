@@ -13,10 +13,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
-from preflight.errors import ExitCode
 from preflight.model import Verdict
-from preflight.report import CheckFinding, Finding, Override, Report
+from preflight.report.report import CheckFinding, Finding, Override, Report
 from preflight.skips import Skip, suppress
+from preflight.support.errors import ExitCode
 
 FailOn = Literal["warn", "fail", "unknown"]
 F = TypeVar("F", Finding, CheckFinding)

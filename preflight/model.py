@@ -13,13 +13,6 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, ConfigDict, Field
 
-from preflight.bounds import (
-    Count,
-    FiniteFloat,
-    MaxAgeHours,
-    QuotaValue,
-    ReservedConcurrency,
-)
 from preflight.kinds.alarm import AlarmPlan as AlarmPlan
 from preflight.kinds.base import TAG_ENVIRONMENT, TAG_PROJECT, Frozen
 from preflight.kinds.bucket import BucketPlan as BucketPlan
@@ -36,6 +29,13 @@ from preflight.kinds.table import TablePlan as TablePlan
 from preflight.kinds.topic import TopicPlan as TopicPlan
 from preflight.kinds.vpc import SubnetPlan as SubnetPlan
 from preflight.kinds.vpc import VpcPlan as VpcPlan
+from preflight.support.bounds import (
+    Count,
+    FiniteFloat,
+    MaxAgeHours,
+    QuotaValue,
+    ReservedConcurrency,
+)
 
 NETWORK_MODES: tuple[NetworkMode, ...] = (
     "vpc-with-endpoints",

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TypeVar
 
-from preflight.config import Skip
-from preflight.report import CheckFinding, Finding, Report, Suppression
+from preflight.report.report import CheckFinding, Finding, Report, Suppression
+from preflight.support.config import Skip
 
 __all__ = ["SUPPRESSIBLE", "Skip", "skip_messages", "suppress"]
 

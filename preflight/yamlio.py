@@ -17,9 +17,9 @@ from typing import Any, ClassVar, Union, get_args, get_origin
 
 import yaml
 
-from preflight import collector
-from preflight.errors import InputError, InputProblems
-from preflight.fileio import input_name, read_input
+from preflight.support import collector
+from preflight.support.errors import InputError, InputProblems
+from preflight.support.fileio import input_name, read_input
 
 MAX_BYTES = 2 * 1024 * 1024
 MAX_NODES = 200_000  # caps alias expansion ("billion laughs")

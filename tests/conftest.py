@@ -62,7 +62,7 @@ def cli(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
 
 
 def live_source(sb: object) -> object:
-    from preflight.accountsource import LiveAccount
+    from preflight.account.sources import LiveAccount
 
     return LiveAccount(endpoint_url=sb.endpoint_url, credentials=("testing", "testing"))  # type: ignore[attr-defined]
 
@@ -116,7 +116,7 @@ def synthetic_state(
     """
     from datetime import UTC, datetime
 
-    from preflight.account import AccountState, StackRef, UsageReading
+    from preflight.account.read import AccountState, StackRef, UsageReading
     from preflight.conflicts import Evidence, endpoint_service_name
     from preflight.quotas import catalog
     from preflight.quotas.limits import LimitReading

@@ -169,7 +169,7 @@ M = [
     ),
     (
         "junit: bad characters replaced by '?'",
-        "preflight/formats/junit.py",
+        "preflight/report/formats/junit.py",
         'return _NOT_XML.sub("\\ufffd", value)',
         'return _NOT_XML.sub("?", value)',
         ["tests/formats/test_formats_junit.py"],

@@ -1,5 +1,5 @@
 """One set of account flags on every command that reads an account, opened by one module
-(`preflight/accountsource.py`): the same flags everywhere, one refusal of flags that exclude each other
+(`preflight/account/sources.py`): the same flags everywhere, one refusal of flags that exclude each other
 (exit 2, naming them), and every way in reaches the same account."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import click
 import pytest
 from click.testing import Result
 
-from preflight.accountsource import AccountOptions, LiveAccount, SnapshotAccount, open_account
-from preflight.errors import InputError
+from preflight.account.sources import AccountOptions, LiveAccount, SnapshotAccount, open_account
+from preflight.support.errors import InputError
 from tests.conftest import MANIFEST
 
 ACCOUNT_FLAGS = {"--profile", "--role-arn", "--sandbox", "--snapshot", "--endpoint-url"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import botocore.utils
 import pytest
 
-from preflight.aws import _timestamp
+from preflight.account.aws import _timestamp
 
 
 @pytest.mark.parametrize(
@@ -30,7 +30,7 @@ def test_the_same_instant_as_botocores_parser(value: object) -> None:
 
 
 def test_a_bucket_listing_through_the_gates_client_has_aware_dates(sandbox) -> None:
-    from preflight.aws import Aws
+    from preflight.account.aws import Aws
 
     sb = sandbox("fresh-account")
     sb.client("s3").create_bucket(Bucket="a-bucket")

@@ -18,14 +18,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from preflight.account import AccountState
-from preflight.errors import InputError
+from preflight.account.read import AccountState
 from preflight.evaluate import evaluate
-from preflight.flagtypes import BoundedFloat, parse_limit
 from preflight.gate import GatePolicy, verdict_for
 from preflight.manifest import Manifest, load_manifest
 from preflight.quotas.limits import LimitReading
-from preflight.ranges import QUOTA_VALUE, SHARE
+from preflight.support.errors import InputError
+from preflight.support.flagtypes import BoundedFloat, parse_limit
+from preflight.support.ranges import QUOTA_VALUE, SHARE
 from tests.conftest import MANIFEST, copy_project, live_source
 
 CONCURRENCY = "L-B99A9384"
@@ -207,7 +207,7 @@ def test_a_symlink_inside_the_project_is_fine(tmp_path: Path) -> None:
 def test_a_snapshot_number_that_is_not_a_count_is_refused(
     seed_state: AccountState, tmp_path: Path, bad: str
 ) -> None:
-    from preflight.snapshot import load_snapshot, snapshot_json
+    from preflight.account.snapshot import load_snapshot, snapshot_json
 
     text = snapshot_json(seed_state)
     assert '"region": 850.0' in text
@@ -219,7 +219,7 @@ def test_a_snapshot_number_that_is_not_a_count_is_refused(
 
 
 def test_a_snapshot_with_a_key_given_twice_is_refused(seed_state: AccountState, tmp_path: Path) -> None:
-    from preflight.snapshot import load_snapshot, snapshot_json
+    from preflight.account.snapshot import load_snapshot, snapshot_json
 
     text = snapshot_json(seed_state).replace('"region": 850.0', '"region": 850.0, "region": 0', 1)
     path = tmp_path / "account.json"

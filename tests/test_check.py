@@ -9,10 +9,10 @@ import sys
 
 import pytest
 
-from preflight.account import read_account
-from preflight.accountsource import PLACEHOLDER_AZS
-from preflight.aws import Aws
-from preflight.commands import run_check
+from preflight.account.aws import Aws
+from preflight.account.read import read_account
+from preflight.account.sources import PLACEHOLDER_AZS
+from preflight.commands.run import run_check
 from preflight.gate import GatePolicy
 from preflight.manifest import load_manifest
 from preflight.model import TAG_ENVIRONMENT, TAG_PROJECT

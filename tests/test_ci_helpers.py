@@ -1,4 +1,5 @@
-"""The action's helpers (preflight/ci.py): the PR comment under GitHub's limit, the SARIF category."""
+"""The action's helpers (preflight/commands/ci.py): the PR comment under GitHub's limit, the SARIF
+category."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from preflight.ci import COMMENT_LIMIT, categorize_sarif, comment_body, main, marker
+from preflight.commands.ci import COMMENT_LIMIT, categorize_sarif, comment_body, main, marker
 
 
 def big_report(sections: int) -> str:

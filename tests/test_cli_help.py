@@ -75,8 +75,8 @@ def test_sandbox_help_lists_the_shipped_scenarios(name: str, cli: Callable[..., 
 
 
 def test_every_command_that_writes_a_result_offers_every_format() -> None:
-    # One renderer interface (preflight/formats): the same formats for every result, table by default.
-    from preflight.formats import FORMAT_NAMES
+    # One renderer interface (preflight/report/formats): the same formats for every result, table by default.
+    from preflight.report.formats import FORMAT_NAMES
 
     for name in ("check", "plan", "request-increases", "verify-program", "rehearse", "lint"):
         [fmt] = [p for p in COMMANDS[name].params if p.name == "fmt"]

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from preflight.config import active_skips, find_config, load_config
-from preflight.errors import InputError
-from preflight.report import CheckFinding
+from preflight.report.report import CheckFinding
 from preflight.skips import Skip, suppress
+from preflight.support.config import active_skips, find_config, load_config
+from preflight.support.errors import InputError
 from tests.conftest import MANIFEST
 
 
@@ -109,7 +109,7 @@ def test_an_expired_entry_fails_the_gate_and_a_live_one_is_kept(tmp_path: Path) 
 
 
 def test_a_flag_without_a_code_is_refused() -> None:
-    from preflight.config import Config
+    from preflight.support.config import Config
 
     with pytest.raises(InputError, match="--skip"):
         active_skips(Config(), [":region"])

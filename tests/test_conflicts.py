@@ -16,8 +16,8 @@ import pytest
 from click.testing import Result
 
 from preflight.conflicts import Evidence, Observed, checks_for, load_stack_state, runtime_checks
-from preflight.errors import InputError
 from preflight.manifest import load_manifest
+from preflight.support.errors import InputError
 from tests.conftest import MANIFEST, manifest_variant
 
 OWN_TAGS = [{"Key": "tap:project", "Value": "tap-pipeline"}, {"Key": "tap:environment", "Value": "prod"}]
@@ -188,7 +188,7 @@ def test_an_untagged_topic_is_adopted_with_a_warning(cli, sandbox) -> None:
 
 
 def test_a_free_bucket_name_is_not_a_conflict_but_a_foreign_one_is(sandbox) -> None:
-    from preflight.aws import Aws
+    from preflight.account.aws import Aws
     from preflight.conflicts import _bucket
     from preflight.quotas.usage import Reads, Stack
 
@@ -209,7 +209,7 @@ def test_role_and_bucket_are_read_in_the_partitions_home_region(
 ) -> None:
     """IAM and bucket names are global to a partition, not to AWS: a GovCloud or China stack's role and
     bucket live in its partition's home region, never in us-east-1."""
-    from preflight.aws import Aws
+    from preflight.account.aws import Aws
     from preflight.conflicts import _bucket, _role
     from preflight.quotas.usage import Reads, Stack
 
@@ -306,8 +306,8 @@ def test_a_snapshot_without_evidence_fails_closed() -> None:
 
 @pytest.fixture(scope="module")
 def conflict_report() -> Any:
-    from preflight.accountsource import sandbox_account
-    from preflight.commands import run_check
+    from preflight.account.sources import sandbox_account
+    from preflight.commands.run import run_check
     from preflight.gate import GatePolicy
 
     manifest = load_manifest(MANIFEST, "prod")
@@ -318,7 +318,7 @@ def conflict_report() -> Any:
 def test_every_format_shows_the_checks(conflict_report: Any) -> None:
     import xml.etree.ElementTree as ET
 
-    from preflight.formats import render
+    from preflight.report.formats import render
 
     rep = conflict_report
     assert rep.verdict == "NO_GO" and rep.counts()["FAIL"] >= 4
@@ -353,7 +353,7 @@ def test_every_format_shows_the_checks(conflict_report: Any) -> None:
 
 def test_sarif_with_checks_validates_against_the_schema(conflict_report: Any) -> None:
     jsonschema = pytest.importorskip("jsonschema")
-    from preflight.formats import render
+    from preflight.report.formats import render
     from tests.conftest import ROOT
 
     schema = json.loads((ROOT / "tests" / "data" / "sarif-schema-2.1.0.json").read_text())

@@ -1,6 +1,6 @@
 """Errors that reach a person: one line that says what to fix, the right exit code, never a traceback.
 
-The handler (preflight/exits.py) maps every failure: input problems exit 2, AWS and environment
+The handler (preflight/support/exits.py) maps every failure: input problems exit 2, AWS and environment
 problems exit 3 with the fix named, anything unexpected exits 3 as an "internal error" whose traceback
 only `--debug` shows. Manifest errors come all at once, where they are written, with a "did you mean".
 """
@@ -18,9 +18,9 @@ import jsonschema
 import pytest
 import yaml
 
-from preflight.errors import InputError, InputProblems
-from preflight.exits import ExitCode, classify
 from preflight.manifest import load_manifest, manifest_json_schema
+from preflight.support.errors import InputError, InputProblems
+from preflight.support.exits import ExitCode, classify
 from preflight.yamlio import MAX_REPORTED
 from tests.conftest import MANIFEST, ROOT
 
@@ -127,10 +127,10 @@ def test_input_errors_exit_2_and_verdicts_alone_exit_1() -> None:
 
 
 def test_every_error_class_carries_a_member_of_the_one_exit_code_enum() -> None:
-    from preflight import errors
-    from preflight.aws import AwsCallError
-    from preflight.deploy import DeployEnvironmentError
-    from preflight.exits import ExitCode as FromExits
+    from preflight.account.aws import AwsCallError
+    from preflight.commands.deploy import DeployEnvironmentError
+    from preflight.support import errors
+    from preflight.support.exits import ExitCode as FromExits
 
     assert FromExits is errors.ExitCode  # one enum, however it is imported
     classes = [errors.InputError, errors.AwsAccessError, errors.EnvironmentProblem, AwsCallError]
@@ -141,8 +141,8 @@ def test_every_error_class_carries_a_member_of_the_one_exit_code_enum() -> None:
 
 
 def test_a_failed_call_that_leaves_the_account_unusable_is_translated_in_one_place() -> None:
-    from preflight.aws import AwsCallError
-    from preflight.errors import AwsAccessError
+    from preflight.account.aws import AwsCallError
+    from preflight.support.errors import AwsAccessError
 
     failed = AwsCallError("sts", "AssumeRole", "AccessDenied", "not authorized")
     translated = AwsAccessError.of_call(failed)

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-from preflight.errors import InputError
 from preflight.gate import GatePolicy
 from preflight.manifest import load_manifest
 from preflight.model import VPC_ACCESS_POLICY, Plan
@@ -17,6 +16,7 @@ from preflight.plan.planner import plan_manifest
 from preflight.policypack.policies import unplanned
 from preflight.program import names
 from preflight.program.verify import check_inventory, record_program
+from preflight.support.errors import InputError
 from tests.conftest import MANIFEST, manifest_variant, synthetic_state
 
 ALLOW_INTERFACE = (

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from preflight.fileio import write_atomic
+from preflight.support.fileio import write_atomic
 from tests.conftest import MANIFEST, ROOT, served_sandbox
 
 

@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 
-from preflight.accountsource import LiveAccount
-from preflight.commands import run_plan
+from preflight.account.sources import LiveAccount
+from preflight.commands.run import run_plan
 from preflight.gate import GatePolicy
 from preflight.manifest import load_manifest
 from preflight.program.rehearse import rehearse

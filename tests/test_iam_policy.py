@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from click.testing import Result
 
-from preflight.accountsource import PLACEHOLDER_AZS
-from preflight.aws import iam_action
+from preflight.account.aws import iam_action
+from preflight.account.sources import PLACEHOLDER_AZS
 from preflight.manifest import load_manifest
 from preflight.model import TAG_ENVIRONMENT, TAG_PROJECT
 from preflight.sandbox.calllog import is_read_only
@@ -93,7 +93,7 @@ def gate_calls(cli: Callable[..., Result], sb: Any, tmp_path: Path) -> dict[str,
     assert dry_run.exit_code == 0, dry_run.output
     # `place --all-regions` reads the account's regions first (then plans each as above); here only
     # that first call, so the test does not plan every region moto knows.
-    from preflight.accountsource import LiveAccount, enabled_regions
+    from preflight.account.sources import LiveAccount, enabled_regions
 
     enabled_regions(
         LiveAccount(endpoint_url=sb.endpoint_url, credentials=("testing", "testing")), "us-east-1"

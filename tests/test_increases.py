@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from preflight.increases import (
+from preflight.commands.increases import (
     InForce,
     OpenRequest,
     Requested,
@@ -250,7 +250,7 @@ def test_real_client_errors_are_translated() -> None:
     """Through botocore itself: a denied call becomes an error outcome naming call and permission."""
     from botocore.stub import Stubber
 
-    from preflight.aws import Aws
+    from preflight.account.aws import Aws
 
     aws = Aws("us-east-1", credentials=("testing", "testing"))
     client = aws.client("service-quotas", "us-east-1")

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
-from preflight.snapshot import snapshot_json
+from preflight.account.snapshot import snapshot_json
 from preflight.yamlio import MAX_BYTES
 from tests.conftest import MANIFEST, ROOT, synthetic_state
 
@@ -156,8 +156,8 @@ def test_a_silent_stdin_is_given_up_on_at_the_deadline(snap: str) -> None:
 
 
 def test_lint_reports_an_unreadable_source_instead_of_hanging(tmp_path: Path) -> None:
-    from preflight.deadline import run_within
     from preflight.program.lint import lint_paths
+    from preflight.support.deadline import run_within
 
     fifo = tmp_path / "program.py"
     os.mkfifo(fifo)

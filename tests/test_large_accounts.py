@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-from preflight.aws import PAGE_SIZES
+from preflight.account.aws import PAGE_SIZES
 from preflight.evaluate import increase_requests
 from preflight.quotas import catalog
-from preflight.report import Finding
+from preflight.report.report import Finding
 from tests.conftest import MANIFEST
 
 

@@ -32,7 +32,7 @@ def _imports(tree: ast.Module, modules: set[str]) -> list[tuple[str, list[str]]]
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             target = node.module
-            # `from preflight.formats import checklist` imports the submodule, not a name.
+            # `from preflight.report.formats import checklist` imports the submodule, not a name.
             for alias in node.names:
                 sub = f"{target}.{alias.name}"
                 if sub in modules:
@@ -110,9 +110,9 @@ def test_no_import_cycle_but_the_known_one() -> None:
 
 def test_the_cycles_issue_12_named_are_gone() -> None:
     graph = _graph()
-    assert "preflight.commands" not in graph["preflight.snapshot"]
+    assert "preflight.commands.run" not in graph["preflight.account.snapshot"]
     assert "preflight.sandbox.server" not in graph["preflight.sandbox.provision"]
-    assert "preflight.strictjson" not in graph["preflight.yamlio"]
+    assert "preflight.support.strictjson" not in graph["preflight.yamlio"]
 
 
 def test_no_private_name_is_imported_across_modules() -> None:
@@ -143,7 +143,14 @@ def _bare_exit_numbers(tree: ast.Module) -> list[int]:
 
 def test_commands_and_the_gate_return_exit_code_members_never_bare_numbers() -> None:
     # Where exit codes are decided: the commands, the gate, place, deploy, the failure handler, CI.
-    files = ["cli.py", *(f"preflight/{m}.py" for m in ("gate", "place", "deploy", "exits", "ci"))]
+    files = [
+        "cli.py",
+        "preflight/gate.py",
+        "preflight/commands/place.py",
+        "preflight/commands/deploy.py",
+        "preflight/support/exits.py",
+        "preflight/commands/ci.py",
+    ]
     found = {f: _bare_exit_numbers(ast.parse((ROOT / f).read_text(encoding="utf-8"))) for f in files}
     assert {f: lines for f, lines in found.items() if lines} == {}
     assert _bare_exit_numbers(ast.parse("def f():\n    return 0 if x else 1\n")) == [2]

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from preflight.errors import InputError
 from preflight.manifest import load_manifest
+from preflight.support.errors import InputError
 from tests.conftest import MANIFEST, ROOT
 
 AZS = ("us-east-1a", "us-east-1b", "us-east-1c")

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
-from preflight.snapshot import snapshot_json
+from preflight.account.snapshot import snapshot_json
 from tests.conftest import MANIFEST, ROOT, synthetic_state
 
 Cli = Callable[..., Result]

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from preflight.commands.place import Placement, RegionFit, classify, placement_exit_code, rank
 from preflight.gate import GatePolicy
-from preflight.place import Placement, RegionFit, classify, placement_exit_code, rank
 from tests.conftest import MANIFEST
 
 SCENARIO = str(Path(__file__).parent / "fixtures" / "place-three-regions.yaml")
@@ -62,7 +62,7 @@ def test_none_fits_as_requested_exits_1_unless_adapted_fits_are_accepted(cli) ->
 
 
 def test_enabled_regions_come_from_describe_regions(sandbox) -> None:
-    from preflight.accountsource import LiveAccount, enabled_regions
+    from preflight.account.sources import LiveAccount, enabled_regions
 
     sb = sandbox("fresh-account")  # names no regions: moto's list, opt-in regions left out
     source = LiveAccount(endpoint_url=sb.endpoint_url, credentials=("testing", "testing"))
@@ -102,7 +102,7 @@ def test_adapted_fits_ranked_by_degradation_and_misses_by_increases() -> None:
 
 
 def test_an_unreadable_quota_is_could_not_evaluate() -> None:
-    from preflight.commands import build_report
+    from preflight.commands.run import build_report
     from preflight.manifest import load_manifest
     from preflight.quotas.limits import LimitReading
     from tests.conftest import synthetic_state
@@ -121,9 +121,9 @@ def test_an_unreadable_quota_is_could_not_evaluate() -> None:
 
 
 def test_machine_formats_without_any_readable_region_are_exit_3() -> None:
-    from preflight.errors import EnvironmentProblem
-    from preflight.formats import render_result
-    from preflight.place import PlaceResult
+    from preflight.commands.place import PlaceResult
+    from preflight.report.formats import render_result
+    from preflight.support.errors import EnvironmentProblem
 
     placement = Placement(accept="requested", regions=(_fit("a-1", "UNKNOWN", detail="AccessDenied"),))
     assert "AccessDenied" in render_result("place", PlaceResult(placement), "table")

@@ -20,16 +20,16 @@ import pytest
 from hypothesis import event, example, given
 from hypothesis import strategies as st
 
-from preflight.account import AccountState, Progress
-from preflight.commands import plan_json, run_check, run_plan
+from preflight.account.read import AccountState, Progress
+from preflight.commands.run import plan_json, run_check, run_plan
 from preflight.conflicts import endpoint_service_name
-from preflight.errors import InputError
 from preflight.gate import GatePolicy
 from preflight.manifest import Manifest, load_manifest
 from preflight.model import Deployment
 from preflight.plan.decisions import rebuild
 from preflight.plan.planner import plan_manifest, requested_on
 from preflight.program.planfile import load_trusted_plan
+from preflight.support.errors import InputError
 from tests.conftest import manifest_variant
 from tests.test_planner import AZS, BASE, ROOMY, _property_settings, _state, _with_preference, accounts
 

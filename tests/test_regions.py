@@ -58,7 +58,7 @@ def test_plan_writes_one_plan_per_region(cli, tmp_path) -> None:
 
 
 def test_a_known_no_go_outranks_could_not_evaluate() -> None:
-    from preflight.commands import build_report
+    from preflight.commands.run import build_report
     from preflight.gate import GatePolicy, exit_code, exit_code_of_regions, overall_verdict
     from preflight.manifest import load_manifest
     from preflight.quotas.limits import LimitReading

@@ -13,16 +13,16 @@ from typing import Any
 import pytest
 from click.testing import Result
 
-from preflight.account import SNAPSHOT_SCHEMA, AccountState, StackRef, UsageReading
-from preflight.quotas import catalog
-from preflight.quotas.limits import LimitReading
-from preflight.snapshot import (
+from preflight.account.read import SNAPSHOT_SCHEMA, AccountState, StackRef, UsageReading
+from preflight.account.snapshot import (
     REDACTED_ACCOUNT,
     load_snapshot,
     scenario_from_snapshot,
     scenario_notes,
     snapshot_json,
 )
+from preflight.quotas import catalog
+from preflight.quotas.limits import LimitReading
 from tests.conftest import MANIFEST
 
 # Distinctive fake credentials: the test asserts they appear nowhere in a snapshot.

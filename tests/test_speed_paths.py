@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from preflight.collector import paused
+from preflight.support.collector import paused
 from tests.conftest import MANIFEST, ROOT
 
 
@@ -59,7 +59,7 @@ def test_services_asked_one_at_a_time_answer_as_botocore_lists_them() -> None:
     import botocore.exceptions
     import botocore.loaders
 
-    from preflight import aws
+    from preflight.account import aws
 
     lister = botocore.loaders.Loader()
     asked = botocore.loaders.Loader()  # as the shared loader is made (the sandbox's may have listed first)
@@ -84,7 +84,7 @@ def test_services_asked_one_at_a_time_answer_as_botocore_lists_them() -> None:
 def test_the_model_file_loader_for_other_loaders_reads_the_same_operations() -> None:
     import botocore.loaders
 
-    from preflight import aws
+    from preflight.account import aws
 
     plain = botocore.loaders.Loader()
     ours = botocore.loaders.Loader()

@@ -35,13 +35,13 @@ def _sweep_json(cli, *args: str) -> tuple[int, dict]:
 def test_every_account_is_judged_as_a_direct_check_judges_it(sandbox) -> None:
     import boto3
 
-    from preflight.accountsource import LiveAccount
-    from preflight.commands import run_check
-    from preflight.errors import AwsAccessError
+    from preflight.account.sources import LiveAccount
+    from preflight.commands.run import run_check
+    from preflight.commands.sweep import STATUS_OF_EXIT, sweep, worst_of
     from preflight.gate import GatePolicy, exit_code
     from preflight.manifest import load_manifest
-    from preflight.report import Stats
-    from preflight.sweep import STATUS_OF_EXIT, sweep, worst_of
+    from preflight.report.report import Stats
+    from preflight.support.errors import AwsAccessError
 
     sb = sandbox("organization")
     base = LiveAccount(endpoint_url=sb.endpoint_url, credentials=("testing", "testing"))
@@ -94,7 +94,7 @@ def test_every_account_is_judged_as_a_direct_check_judges_it(sandbox) -> None:
 
 
 def test_shards_are_disjoint_deterministic_and_together_the_whole() -> None:
-    from preflight.sweep import Account, shard_of, targets_of
+    from preflight.commands.sweep import Account, shard_of, targets_of
 
     accounts = [Account(id=f"{n:012d}") for n in random.Random(7).sample(range(10**11, 10**12), 23)]
     regions = ("us-east-1", "eu-west-1", "ap-south-1")
@@ -258,7 +258,7 @@ def test_listing_needs_an_organisation(cli) -> None:
 
 
 def test_the_listing_reads_state_not_status() -> None:
-    from preflight.sweep import list_organization
+    from preflight.commands.sweep import list_organization
 
     pages = [
         {

@@ -200,7 +200,7 @@ def test_a_caller_without_the_read_only_statement_cannot_read_its_own_account(
 
 
 def test_the_sweep_policy_holds_exactly_what_the_sweep_calls_and_is_documented() -> None:
-    from preflight.sweep import DEFAULT_ROLE
+    from preflight.commands.sweep import DEFAULT_ROLE
 
     assert {sid: s["Action"] for sid, s in SWEEP_BY_SID.items()} == {
         LIST_SID: ["organizations:ListAccounts"],

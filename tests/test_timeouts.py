@@ -17,8 +17,8 @@ from collections.abc import Callable, Iterator
 import pytest
 from click.testing import Result
 
+from preflight.account.snapshot import snapshot_json
 from preflight.sandbox import FaultConfig
-from preflight.snapshot import snapshot_json
 from tests.conftest import MANIFEST, ROOT, synthetic_state
 
 Cli = Callable[..., Result]
@@ -268,6 +268,6 @@ def test_real_region_names_are_accepted(region: str) -> None:
     "url", ["http://127.0.0.1:4566", "https://servicequotas.us-east-1.amazonaws.com", "http://[::1]:80/"]
 )
 def test_real_endpoint_urls_are_accepted(url: str) -> None:
-    from preflight.aws import check_endpoint_url
+    from preflight.account.aws import check_endpoint_url
 
     assert check_endpoint_url(url) == url

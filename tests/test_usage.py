@@ -10,9 +10,9 @@ import zipfile
 
 import pytest
 
-from preflight.account import AccountState, read_account
-from preflight.accountsource import PLACEHOLDER_AZS
-from preflight.aws import Aws
+from preflight.account.aws import Aws
+from preflight.account.read import AccountState, read_account
+from preflight.account.sources import PLACEHOLDER_AZS
 from preflight.manifest import load_manifest
 from preflight.model import TAG_ENVIRONMENT, TAG_PROJECT
 from preflight.quotas import catalog

@@ -11,7 +11,6 @@ from typing import Any, Literal, Protocol
 
 from pydantic import Field, field_validator, model_validator
 
-from preflight.bounds import AlarmPeriodS, AlarmThreshold, EvaluationPeriods
 from preflight.kinds.base import (
     LOGICAL,
     Checker,
@@ -29,6 +28,7 @@ from preflight.kinds.base import (
     tag_list,
 )
 from preflight.kinds.topic import TOPIC
+from preflight.support.bounds import AlarmPeriodS, AlarmThreshold, EvaluationPeriods
 
 METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 LABELS = {METRIC_ALARM: "CloudWatch alarm"}

@@ -15,7 +15,6 @@ from typing import Any, Literal, Protocol
 from pydantic import Field, field_validator, model_validator
 
 from preflight import privatelink
-from preflight.bounds import CodeSize, MemoryMb, ReservedConcurrency, TimeoutS, Weight
 from preflight.kinds.base import (
     LOGICAL,
     Checker,
@@ -62,6 +61,7 @@ from preflight.quotas.catalog import (
     NETWORK_INTERFACES,
 )
 from preflight.redeploy import reservation_steps
+from preflight.support.bounds import CodeSize, MemoryMb, ReservedConcurrency, TimeoutS, Weight
 
 FUNCTION = "aws:lambda/function:Function"
 LABELS = {FUNCTION: "Lambda function"}

@@ -9,7 +9,6 @@ from typing import Any, Protocol
 
 from pydantic import Field, field_validator
 
-from preflight.bounds import Port
 from preflight.kinds.base import (
     LOGICAL,
     Checker,
@@ -27,6 +26,7 @@ from preflight.kinds.base import (
 )
 from preflight.kinds.vpc import VPC, VpcPlan
 from preflight.quotas.catalog import RULES_PER_SECURITY_GROUP, SECURITY_GROUPS
+from preflight.support.bounds import Port
 
 SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
 LABELS = {SECURITY_GROUP: "security group"}

@@ -7,7 +7,6 @@ from typing import Any, Protocol
 
 from pydantic import Field
 
-from preflight.bounds import RetentionHours, Shards
 from preflight.kinds.base import (
     LOGICAL,
     Checker,
@@ -28,6 +27,7 @@ from preflight.kinds.base import (
     stack_tags,
 )
 from preflight.quotas.catalog import KINESIS_SHARDS
+from preflight.support.bounds import RetentionHours, Shards
 
 STREAM = "aws:kinesis/stream:Stream"
 LABELS = {STREAM: "Kinesis stream"}

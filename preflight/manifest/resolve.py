@@ -15,7 +15,7 @@ from preflight import privatelink
 from preflight.kinds import alarm, bucket, endpoint, function, role, security_group, stream, table, topic, vpc
 from preflight.manifest.spec import ManifestDoc
 from preflight.model import Deployment, EndpointPlan, NetworkMode, SecurityGroupPlan, VpcPlan
-from preflight.project import manifest_dir, project_root
+from preflight.support.project import manifest_dir, project_root
 from preflight.yamlio import LineMap, PathKey
 
 
@@ -37,7 +37,7 @@ class Manifest:
 
     @property
     def project_root(self) -> Path:
-        """The project the manifest belongs to (`preflight.project`): its sources stay inside it."""
+        """The project the manifest belongs to (`preflight.support.project`): its sources stay inside it."""
         return project_root(self.base_dir)
 
     def line_of(self, path: str) -> int | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from preflight.account import AccountState
+from preflight.account.read import AccountState
 from preflight.evaluate import headroom
 from preflight.model import Deployment
 from preflight.plan.policy import DegradationPolicy

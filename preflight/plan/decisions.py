@@ -33,7 +33,7 @@ from preflight.model import (
     NetworkMode,
 )
 from preflight.plan.policy import DegradationPolicy, degradation_policy
-from preflight.report import Finding
+from preflight.report.report import Finding
 
 if TYPE_CHECKING:
     from preflight.manifest import Manifest

@@ -12,7 +12,7 @@ from preflight.plan.concurrency import Allocation
 from preflight.plan.decisions import Attempt, serving_endpoints
 from preflight.plan.policy import DegradationPolicy
 from preflight.quotas import catalog
-from preflight.report import Finding
+from preflight.report.report import Finding
 
 
 def explain(

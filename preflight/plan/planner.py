@@ -36,7 +36,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from preflight import privatelink
-from preflight.account import AccountState
+from preflight.account.read import AccountState
 from preflight.demand import Demand, Need, all_needs, endpoint_needs, security_group_needs
 from preflight.evaluate import (
     DEFAULT_WARN_THRESHOLD,
@@ -62,7 +62,7 @@ from preflight.plan.decisions import Attempt, realize, serving_endpoints, with_r
 from preflight.plan.explain import explain
 from preflight.plan.policy import DegradationPolicy, degradation_policy
 from preflight.quotas import catalog
-from preflight.report import Finding
+from preflight.report.report import Finding
 
 __all__ = [
     "Attempt",

@@ -34,11 +34,11 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from preflight.errors import InputError
 from preflight.kinds import vpc
 from preflight.model import Plan
 from preflight.program import names
 from preflight.program.planfile import load_trusted_plan, refusal
+from preflight.support.errors import InputError
 
 PACK_NAME = "tap-preflight-plan"
 PLAN_DEPLOYABLE = "tap-plan-deployable"

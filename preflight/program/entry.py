@@ -15,9 +15,9 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
-from preflight.errors import InputError
 from preflight.program.pipeline import Pipeline
 from preflight.program.planfile import load_trusted_plan, refusal
+from preflight.support.errors import InputError
 
 
 class PlanRefused(pulumi.RunError):

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
-from preflight.errors import InputError
-from preflight.fileio import read_input
+from preflight.support.errors import InputError
+from preflight.support.fileio import read_input
 
 LINT_SCHEMA = "tap-preflight/lint/v1"
 VPC_ACCESS_POLICY_NAME = "AWSLambdaVPCAccessExecutionRole"

@@ -18,11 +18,11 @@ import pulumi
 import pulumi_aws as aws
 
 from preflight import kinds
-from preflight.errors import InputError
 from preflight.kinds.vpc import public_subnets
 from preflight.model import CurrentStack, Deployment
 from preflight.program import names
-from preflight.project import project_root, source_problem
+from preflight.support.errors import InputError
+from preflight.support.project import project_root, source_problem
 
 
 class Pipeline(pulumi.ComponentResource):

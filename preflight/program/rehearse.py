@@ -287,9 +287,9 @@ def rehearse_plan_file(
     InputError (exit 2) for a plan the manifest does not back, a remote endpoint, or a plan the program
     would refuse (NO_GO, stale, another account or region) without `force`.
     """
-    from preflight.accountsource import sandbox_account
-    from preflight.errors import InputError
+    from preflight.account.sources import sandbox_account
     from preflight.program.planfile import load_trusted_plan, refusal
+    from preflight.support.errors import InputError
 
     if bool(sandbox) == bool(endpoint_url):
         raise InputError("rehearse needs exactly one of --sandbox SCENARIO or --endpoint-url URL")

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
-from preflight.errors import InputError
+from preflight.support.errors import InputError
 
 Scope = Literal["region", "global", "vpc", "az", "security-group", "role"]
 

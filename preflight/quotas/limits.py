@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from preflight.bounds import QuotaValue
 from preflight.quotas.catalog import GLOBAL_SERVICE_CODES, QUOTAS, SERVICE_CODES, Quota, home_region
+from preflight.support.bounds import QuotaValue
 
 if TYPE_CHECKING:
-    from preflight.aws import Aws
+    from preflight.account.aws import Aws
     from preflight.quotas.usage import Reads
 
 LimitSource = Literal["applied", "default", "service-api", "override", "unknown"]
@@ -102,7 +102,7 @@ class LimitReads:
         into: dict[str, dict[str, float]],
         errors: dict[str, str],
     ) -> None:
-        from preflight.aws import AwsCallError, paginate
+        from preflight.account.aws import AwsCallError, paginate
 
         client = aws.client("service-quotas", _region_of(service_code, aws.region))
         try:
@@ -113,7 +113,7 @@ class LimitReads:
         into[service_code] = {q["QuotaCode"]: _value(q) for q in found if q.get("Value") is not None}
 
     def _ask_service(self, reads: Reads, quotas: list[Quota]) -> None:
-        from preflight.aws import AwsCallError
+        from preflight.account.aws import AwsCallError
 
         source = quotas[0].service_limit
         assert source is not None

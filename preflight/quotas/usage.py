@@ -22,7 +22,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
-from preflight.aws import Aws, AwsCallError, call, paginate
+from preflight.account.aws import Aws, AwsCallError, call, paginate
 from preflight.model import (
     BASIC_EXECUTION_POLICY,
     TAG_ENVIRONMENT,

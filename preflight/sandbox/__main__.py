@@ -6,10 +6,10 @@ import argparse
 import signal
 import sys
 
-from preflight.exits import report
 from preflight.sandbox.faults import FaultConfig
 from preflight.sandbox.scenario import SCENARIO_NAMES
 from preflight.sandbox.server import serve
+from preflight.support.exits import report
 
 
 def main(argv: list[str] | None = None) -> int:

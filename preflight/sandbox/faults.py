@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Literal
 
-from preflight.errors import InputError
+from preflight.support.errors import InputError
 
 Fault = Literal["throttle", "error"]
 

@@ -344,7 +344,7 @@ def throttle_response(call: Call) -> Response:
 
 def access_denied_response(call: Call) -> Response:
     """What AWS answers a caller whose policy lacks the action (each protocol's own code)."""
-    from preflight.aws import iam_action
+    from preflight.account.aws import iam_action
 
     message = (
         f"User: arn:aws:iam::123456789012:user/sandbox is not authorized to perform: "

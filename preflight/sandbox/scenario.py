@@ -15,10 +15,10 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
-from preflight.bounds import MemoryMb, QuotaValue, Shards
-from preflight.errors import InputError
 from preflight.sandbox.quotas import BY_CODE, BY_KEY
 from preflight.sandbox.state import SERVICE_REPORTED
+from preflight.support.bounds import MemoryMb, QuotaValue, Shards
+from preflight.support.errors import InputError
 from preflight.yamlio import LineMap, format_path, load_yaml_file, pydantic_errors_to_input_error, suggest
 
 SCENARIO_DIR = Path(__file__).with_name("scenarios")

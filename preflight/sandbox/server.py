@@ -25,13 +25,13 @@ from botocore.config import Config
 from botocore.configprovider import ConstantProvider
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from preflight.errors import EnvironmentProblem, InputError
 from preflight.sandbox import motoserver
 from preflight.sandbox.app import SandboxApp, warm_moto
 from preflight.sandbox.calllog import CallLog
 from preflight.sandbox.faults import FaultConfig, FaultInjector
 from preflight.sandbox.scenario import Scenario, load_scenario
 from preflight.sandbox.state import ACCOUNT_ID, SandboxState
+from preflight.support.errors import EnvironmentProblem, InputError
 
 HOST = "127.0.0.1"  # loopback only, whatever the caller asks: the sandbox has no authentication
 ACCESS_KEY = "sandbox"

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from preflight.model import Adaptation, Change, Impact, IncreaseRequest, ManifestRef
-from preflight.report import Finding, Report
+from preflight.report.report import Finding, Report
 
 TESTS = Path(__file__).resolve().parents[1]
 GOLDEN = TESTS / "golden"

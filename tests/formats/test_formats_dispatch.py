@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from preflight.formats import FORMAT_NAMES, formatter, render
-from preflight.report import Report
+from preflight.report.formats import FORMAT_NAMES, formatter, render
+from preflight.report.report import Report
 
 
 def test_cli_offers_exactly_the_formats_that_exist() -> None:
@@ -50,8 +50,8 @@ def test_ci_formats_do_not_import_rich() -> None:
     # The table formatter's renderer is the only one worth its import cost; CI formats stay light.
     code = (
         "import sys\n"
-        "from preflight.formats import render\n"
-        "from preflight.report import Report\n"
+        "from preflight.report.formats import render\n"
+        "from preflight.report.report import Report\n"
         "from preflight.model import ManifestRef\n"
         "r = Report(verdict='GO', region='r', account_id='a', environment='e',\n"
         "           manifest=ManifestRef(path='m.yaml', name='m', sha256='0'), findings=())\n"

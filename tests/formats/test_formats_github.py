@@ -9,9 +9,9 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from preflight.formats.github import escape_data, escape_property, render_github
 from preflight.model import ManifestRef
-from preflight.report import Report
+from preflight.report.formats.github import escape_data, escape_property, render_github
+from preflight.report.report import Report
 
 COMMAND = re.compile(r"^::(?P<name>[a-z]+)(?: (?P<props>[^:]*))?::(?P<message>.*)$")
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from preflight.formats import FORMAT_NAMES, render
-from preflight.report import Report
+from preflight.report.formats import FORMAT_NAMES, render
+from preflight.report.report import Report
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 EXTENSION = {

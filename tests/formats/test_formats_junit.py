@@ -9,8 +9,8 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from preflight.formats.junit import render_junit
-from preflight.report import Report
+from preflight.report.formats.junit import render_junit
+from preflight.report.report import Report
 
 
 def xml_char_ok(c: str) -> bool:
@@ -121,8 +121,8 @@ def test_warn_and_adaptations_fail_only_when_the_gate_says_so(sample_report: Rep
 
 
 def test_render_many_passes_the_gate_policy_to_junit(sample_report: Report) -> None:
-    from preflight.formats import render_many
     from preflight.gate import GatePolicy
+    from preflight.report.formats import render_many
 
     two = [sample_report, sample_report.model_copy(update={"region": "eu-west-1"})]
     root = ET.fromstring(render_many(two, "junit", policy=GatePolicy.from_flags(["warn"])).encode())

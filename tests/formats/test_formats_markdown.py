@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from preflight.formats.markdown import code, render_markdown, text
 from preflight.model import Adaptation, Change, Impact
-from preflight.report import Report
+from preflight.report.formats.markdown import code, render_markdown, text
+from preflight.report.report import Report
 
 UNESCAPED_PIPE = re.compile(r"(?<!\\)\|")
 

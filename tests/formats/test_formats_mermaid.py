@@ -9,10 +9,10 @@ from pathlib import Path
 
 import yaml
 
-from preflight.formats.markdown import render_markdown
-from preflight.formats.mermaid import MAX_CHARS, adaptation_graph, label
 from preflight.model import Adaptation, Change, Impact
-from preflight.report import Report
+from preflight.report.formats.markdown import render_markdown
+from preflight.report.formats.mermaid import MAX_CHARS, adaptation_graph, label
+from preflight.report.report import Report
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "inputs"
 NODE = re.compile(r'^\s+(n\d+)[\[{]+"(.*)"[\]}]+:::(\w+)$')

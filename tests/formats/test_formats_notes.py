@@ -14,14 +14,14 @@ from typing import Any
 import jsonschema
 import pytest
 
-from preflight.ci import truncate_markdown
-from preflight.formats import FORMAT_NAMES, render
-from preflight.formats.github import render_github
-from preflight.formats.junit import render_junit
-from preflight.formats.markdown import render_markdown
-from preflight.formats.sarif import render_sarif
+from preflight.commands.ci import truncate_markdown
 from preflight.model import Impact, Note
-from preflight.report import Finding, Report
+from preflight.report.formats import FORMAT_NAMES, render
+from preflight.report.formats.github import render_github
+from preflight.report.formats.junit import render_junit
+from preflight.report.formats.markdown import render_markdown
+from preflight.report.formats.sarif import render_sarif
+from preflight.report.report import Finding, Report
 
 IDLE_VPC = Note(
     id="vpc-idle",

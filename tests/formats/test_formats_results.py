@@ -18,11 +18,11 @@ from typing import Any
 import jsonschema
 import pytest
 
-from preflight.formats import FORMAT_NAMES, RESULT_KINDS, render_result, result_formatter
-from preflight.increases import IncreasesResult, Outcome
+from preflight.commands.increases import IncreasesResult, Outcome
 from preflight.program.lint import RULES, LintResult, run_lint
 from preflight.program.rehearse import RehearsalResult
 from preflight.program.verify import VerifyResult
+from preflight.report.formats import FORMAT_NAMES, RESULT_KINDS, render_result, result_formatter
 from tests.conftest import MANIFEST, ROOT
 
 LINT_FIXTURES = ROOT / "tests" / "fixtures" / "lint"
@@ -116,15 +116,15 @@ GOLDEN_INPUTS = ROOT / "tests" / "golden" / "inputs"
 
 
 def _golden(name: str) -> Any:
-    from preflight.report import Report
+    from preflight.report.report import Report
 
     return Report.model_validate_json((GOLDEN_INPUTS / name).read_text(encoding="utf-8"))
 
 
 def place_result() -> Any:
     """Three regions: one adapted fit, one that does not fit (a real NO_GO report), one unreadable."""
+    from preflight.commands.place import Placement, PlaceResult, RegionFit, classify, rank
     from preflight.gate import GatePolicy
-    from preflight.place import Placement, PlaceResult, RegionFit, classify, rank
 
     no_go = _golden("check-seed-account-no-go.json").model_copy(update={"region": "eu-west-1"})
     adapted = _golden("plan-seed-account-adapted.json")
@@ -135,10 +135,7 @@ def place_result() -> Any:
 
 def sweep_result() -> Any:
     """Two accounts: one NO_GO (a real report), one whose role could not be assumed."""
-    from preflight.errors import AwsAccessError
-    from preflight.gate import GatePolicy
-    from preflight.manifest import load_manifest
-    from preflight.sweep import (
+    from preflight.commands.sweep import (
         Account,
         SweepResult,
         SweepRun,
@@ -148,6 +145,9 @@ def sweep_result() -> Any:
         unreadable,
         unreadable_report,
     )
+    from preflight.gate import GatePolicy
+    from preflight.manifest import load_manifest
+    from preflight.support.errors import AwsAccessError
 
     policy = GatePolicy()
     report = _golden("check-seed-account-no-go.json")

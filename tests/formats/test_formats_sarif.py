@@ -12,8 +12,8 @@ import jsonschema
 import pytest
 
 from preflight import __version__
-from preflight.formats.sarif import artifact_location, render_sarif
-from preflight.report import Report
+from preflight.report.formats.sarif import artifact_location, render_sarif
+from preflight.report.report import Report
 
 
 def validate(doc: dict[str, Any], schema: dict[str, Any]) -> None:

@@ -8,8 +8,8 @@ from typing import Any
 
 import jsonschema
 
-from preflight.formats import render
 from preflight.gate import GatePolicy, exit_code, verdict_for
+from preflight.report.formats import render
 from preflight.skips import Skip, suppress
 
 
@@ -38,7 +38,7 @@ def test_suppress_takes_warn_and_unknown_never_fail(make_finding: Any) -> None:
 def test_suppressed_is_shown_in_every_format(
     make_finding: Any, make_report: Any, sarif_schema: dict[str, Any]
 ) -> None:
-    from preflight.formats import FORMAT_NAMES
+    from preflight.report.formats import FORMAT_NAMES
 
     skip = Skip(
         "L-F678F1CE", reason="VPC cleanup in OPS-1", source="--skip L-F678F1CE", expires=date(2099, 1, 1)

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from rich.cells import cell_len
 
-from preflight.formats import render, render_many
-from preflight.formats.table import render_table, render_tables
-from preflight.nextsteps import Invocation, next_steps
-from preflight.report import Report
+from preflight.report.formats import render, render_many
+from preflight.report.formats.table import render_table, render_tables
+from preflight.report.nextsteps import Invocation, next_steps
+from preflight.report.report import Report
 
 ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
 WIDTHS = (40, 60, 80, 120, 200)

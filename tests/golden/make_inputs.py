@@ -17,11 +17,11 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from preflight.accountsource import LiveAccount  # noqa: E402
-from preflight.commands import run_check, run_plan  # noqa: E402
+from preflight.account.sources import LiveAccount  # noqa: E402
+from preflight.commands.run import run_check, run_plan  # noqa: E402
 from preflight.gate import GatePolicy  # noqa: E402
 from preflight.manifest import load_manifest  # noqa: E402
-from preflight.report import Report, Stats  # noqa: E402
+from preflight.report.report import Report, Stats  # noqa: E402
 from preflight.sandbox import FaultConfig, Sandbox, load_scenario  # noqa: E402
 
 INPUTS = Path(__file__).parent / "inputs"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from preflight import __version__
-from preflight.commands import plan_manifest_ref
+from preflight.commands.run import plan_manifest_ref
 from preflight.manifest import Manifest, load_manifest
 from preflight.model import BASIC_EXECUTION_POLICY, Adaptation, Deployment, Impact, Plan
 from preflight.plan.decisions import decisions_of

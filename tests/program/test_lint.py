@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from preflight.errors import InputError
 from preflight.program.lint import lint_paths
+from preflight.support.errors import InputError
 from tests.program.conftest import ROOT
 
 FIXTURES = ROOT / "tests" / "fixtures" / "lint"
@@ -139,7 +139,7 @@ def test_missing_path() -> None:
 def test_check_plan_and_lint_do_not_import_pulumi() -> None:
     code = (
         "import sys, preflight.program, preflight.program.lint, preflight.program.planfile, "
-        "preflight.program.names, preflight.commands, preflight.manifest\n"
+        "preflight.program.names, preflight.commands.run, preflight.manifest\n"
         "loaded = [m for m in sys.modules if m.split('.')[0] in ('pulumi', 'pulumi_aws')]\n"
         "assert not loaded, loaded\n"
     )

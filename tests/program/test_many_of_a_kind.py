@@ -95,7 +95,7 @@ def test_verify_program_catches_a_stream_left_out(manifest: Manifest, requested:
 def test_rehearse_creates_each_and_check_recognises_them_as_the_stacks_own(
     manifest: Manifest, requested: Deployment
 ) -> None:
-    from preflight.accountsource import LiveAccount
+    from preflight.account.sources import LiveAccount
 
     plan = make_plan(manifest, seed_adapted(requested), verdict="GO_WITH_ADAPTATIONS")
     with contextlib.ExitStack() as stack:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from preflight.errors import InputError
 from preflight.model import Plan
 from preflight.program.planfile import load_plan, load_trusted_plan, refusal
+from preflight.support.errors import InputError
 from tests.program.conftest import ROOT, write_plan
 
 

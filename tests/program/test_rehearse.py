@@ -73,7 +73,7 @@ def test_adapted_plan_deploys_completely_into_the_seed_account(
 def test_requested_plan_deploys_completely_into_a_fresh_account_and_check_recognises_it(
     start: Any, manifest: Manifest, requested_plan: Plan, base_dir: Path
 ) -> None:
-    from preflight.accountsource import LiveAccount
+    from preflight.account.sources import LiveAccount
 
     sb = start("fresh-account")
     account = LiveAccount(endpoint_url=sb.endpoint_url, credentials=("testing", "testing"))
@@ -139,8 +139,8 @@ def test_after_a_failure_the_rest_is_skipped(monkeypatch: pytest.MonkeyPatch) ->
 
 def test_the_planners_plan_end_to_end(start: Any, manifest: Manifest, base_dir: Path, tmp_path: Path) -> None:
     """plan --adapt on the seed account, its plan file, verify-program, then the rehearsal: all agree."""
-    from preflight.accountsource import LiveAccount
-    from preflight.commands import plan_json, run_plan
+    from preflight.account.sources import LiveAccount
+    from preflight.commands.run import plan_json, run_plan
     from preflight.gate import GatePolicy
     from preflight.program.planfile import load_plan
     from preflight.program.verify import verify_program
@@ -219,8 +219,8 @@ def _redeploy_account(base_dir: Path) -> tuple[Any, Plan]:
     """The `redeploy` account with archive (last in the plan's order) holding the 400 instead of
     ingest, plus a function the plan no longer has (40 reserved, the stack's own); and its plan, the
     stream kept at its 2 shards (the reshard to 4 is over this account's limit, a NO_GO)."""
-    from preflight.accountsource import LiveAccount
-    from preflight.commands import run_plan
+    from preflight.account.sources import LiveAccount
+    from preflight.commands.run import run_plan
     from preflight.gate import GatePolicy
     from preflight.manifest import load_manifest
     from preflight.sandbox import Sandbox

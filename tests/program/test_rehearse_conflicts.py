@@ -14,13 +14,13 @@ from typing import Any
 
 import pytest
 
-from preflight.accountsource import LiveAccount
-from preflight.commands import build_report
+from preflight.account.sources import LiveAccount
+from preflight.commands.run import build_report
 from preflight.gate import GatePolicy
 from preflight.manifest import Manifest
 from preflight.model import Deployment, Plan
 from preflight.program.rehearse import rehearse
-from preflight.report import Report
+from preflight.report.report import Report
 from preflight.sandbox import Sandbox, load_scenario
 from tests.program.conftest import AZS, make_plan
 
@@ -151,7 +151,7 @@ def test_an_alarm_held_by_another_stack_is_silently_overwritten_so_the_gate_fail
 def test_plan_places_the_vpc_where_its_endpoint_service_is_offered_and_that_plan_deploys(
     start: Any, manifest: Manifest, base_dir: Path
 ) -> None:
-    from preflight.commands import run_plan
+    from preflight.commands.run import run_plan
 
     sb = start("endpoint-zones")
     source = LiveAccount(endpoint_url=sb.endpoint_url, credentials=("testing", "testing"))

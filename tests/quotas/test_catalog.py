@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from preflight.account import CLIENT_ORDER
-from preflight.aws import iam_action
+from preflight.account.aws import iam_action
+from preflight.account.read import CLIENT_ORDER
 from preflight.quotas import catalog
 from preflight.quotas.usage import COUNTERS
 from preflight.sandbox import quotas as sandbox_quotas

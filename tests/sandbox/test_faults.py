@@ -13,8 +13,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from preflight.errors import InputError
 from preflight.sandbox import FaultConfig, Sandbox
+from preflight.support.errors import InputError
 
 from .helpers import code_of, error_of, raw_client, status_of
 

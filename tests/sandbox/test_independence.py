@@ -18,7 +18,7 @@ GATE_MODULES = (
     "preflight.evaluate",
     "preflight.demand",
     "preflight.quotas.usage",
-    "preflight.account",
+    "preflight.account.read",
     "preflight.plan",
     "preflight.redeploy",
 )

@@ -11,9 +11,9 @@ from typing import Any
 import boto3
 import pytest
 
-from preflight.errors import InputError
 from preflight.sandbox import Sandbox, load_scenario
 from preflight.sandbox.organization import trusts
+from preflight.support.errors import InputError
 from tests.sandbox.helpers import code_of, error_of
 
 ROLE = "OrganizationAccountAccessRole"

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from preflight.errors import InputError
 from preflight.sandbox import SCENARIO_NAMES, Sandbox, Scenario, load_scenario
 from preflight.sandbox.scenario import SCENARIO_DIR, QuotaSetting
+from preflight.support.errors import InputError
 
 from .helpers import code_of, error_of
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from preflight.errors import InputError
 from preflight.sandbox import CallLog, Sandbox
+from preflight.support.errors import InputError
 from tests.conftest import served_sandbox
 
 from .helpers import code_of, error_of, status_of

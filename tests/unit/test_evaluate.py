@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from preflight.account import AccountState, UsageReading
+from preflight.account.read import AccountState, UsageReading
 from preflight.demand import Demand
 from preflight.evaluate import evaluate, evaluate_demand, increase_requests
 from preflight.model import Deployment

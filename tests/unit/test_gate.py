@@ -8,11 +8,11 @@ from datetime import date
 
 import pytest
 
-from preflight.config import Skip
-from preflight.errors import ExitCode
 from preflight.gate import GatePolicy, blocking, exit_code, verdict_for
 from preflight.model import ManifestRef
-from preflight.report import CheckFinding, Finding, Report
+from preflight.report.report import CheckFinding, Finding, Report
+from preflight.support.config import Skip
+from preflight.support.errors import ExitCode
 
 STATUSES = ("OK", "WARN", "FAIL", "UNKNOWN")
 COMBINATIONS = [set(c) for r in range(len(STATUSES) + 1) for c in itertools.combinations(STATUSES, r)]
