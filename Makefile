@@ -48,9 +48,9 @@ fuzz: $(STAMP)
 	echo "fuzz seed: $$seed (rerun: make fuzz TAP_FUZZ_SEED=$$seed)"; \
 	TAP_FUZZ_SEED=$$seed TAP_FUZZ_EXAMPLES=$(TAP_FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -p no:cacheprovider \
 		--hypothesis-seed=$$seed --hypothesis-show-statistics \
-		tests/test_planner.py tests/test_plan_invariants.py -k "every_go_plan or water_fill or names_every_change" && \
+		tests/plan/test_planner.py tests/plan/test_invariants.py -k "every_go_plan or water_fill or names_every_change" && \
 	FUZZ_SEED=$$seed FUZZ_COUNT=$(FUZZ_COUNT) $(BIN)/python -m pytest -q -s -p no:warnings -p no:cacheprovider \
-		tests/test_generated_accounts.py
+		tests/e2e/test_generated_accounts.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -74,7 +74,7 @@ bench: $(STAMP)
 # pyproject.toml's lower bound the same.
 MOTO_LOWEST := 5.1.17
 MOTO_REQUIREMENT = $(shell $(PYTHON) -c 'import tomllib; print(next(d for d in tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"] if d.startswith("moto[")))')
-MOTO_SUITE := tests/sandbox tests/test_scenario_findings.py
+MOTO_SUITE := tests/sandbox tests/e2e/test_scenario_findings.py
 
 test-moto-range:
 	$(MAKE) --no-print-directory moto-suite MOTO_VENV=build/moto-lowest MOTO_PIN='$(firstword $(subst >, ,$(MOTO_REQUIREMENT)))==$(MOTO_LOWEST)'

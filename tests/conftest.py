@@ -28,6 +28,17 @@ settings.load_profile("fuzz" if os.environ.get("TAP_FUZZ_SEED") else "fixed")
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = str(ROOT / "manifests" / "tap-pipeline.yaml")
 
+# The unit tests' fixtures (the shipped manifest and its prod deployment), for the `*_unit.py` files
+# that sit beside the end-to-end tests of the same module.
+pytest_plugins = ["tests.unit_helpers"]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """`*_unit.py` files are unit tests (pure functions, no emulated account): `pytest -m unit` runs them."""
+    for item in items:
+        if item.path.name.endswith("_unit.py"):
+            item.add_marker(pytest.mark.unit)
+
 
 @pytest.fixture
 def sandbox() -> Iterator[Callable[..., object]]:

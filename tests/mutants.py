@@ -11,13 +11,13 @@ import subprocess
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-PROP = "tests/test_planner.py::test_every_go_plan_fits_and_nothing_less_degraded_would"
+PROP = "tests/plan/test_planner.py::test_every_go_plan_fits_and_nothing_less_degraded_would"
 GATE = [
-    "tests/test_check.py",
-    "tests/test_regions.py",
-    "tests/test_planner.py",
-    "tests/test_gate_faults.py",
-    "tests/test_ci_workflow.py",
+    "tests/commands/test_check.py",
+    "tests/e2e/test_regions.py",
+    "tests/plan/test_planner.py",
+    "tests/e2e/test_gate_faults.py",
+    "tests/e2e/test_ci_workflow.py",
 ]
 M = [
     (
@@ -25,7 +25,7 @@ M = [
         "preflight/plan/policy.py",
         "if not ep.optional or ep.service in used)",
         "if not ep.optional and ep.service in used)",
-        [PROP, "tests/unit/plan/test_policy.py"],
+        [PROP, "tests/plan/test_policy_unit.py"],
     ),
     (
         "planner: an adapted no-vpc plan keeps every endpoint",
@@ -46,28 +46,28 @@ M = [
         "preflight/kinds/role.py",
         "(VPC_ACCESS_POLICY if attached else BASIC_EXECUTION_POLICY, *extra)",
         "(VPC_ACCESS_POLICY, *extra)",
-        [PROP, "tests/unit/plan/test_decisions.py"],
+        [PROP, "tests/plan/test_decisions_unit.py"],
     ),
     (
         "planner: a NAT route without a NAT gateway",
         "preflight/manifest/resolve.py",
         '    return azs if nat_gateways == "per-az" else azs[:1]',
         "    return ()",
-        [PROP, "tests/unit/plan/test_decisions.py"],
+        [PROP, "tests/plan/test_decisions_unit.py"],
     ),
     (
         "planner: a plan that fits as requested is adapted anyway",
         "preflight/plan/planner.py",
         "    if not adapt or not blocking(requested_findings, gate_policy):",
         "    if not adapt:",
-        [PROP, "tests/unit/plan/test_planner.py"],
+        [PROP, "tests/plan/test_planner_unit.py"],
     ),
     (
         "planner: NO_GO shows the first attempt, not the closest",
         "preflight/plan/planner.py",
         "key=lambda ia: (len({f.quota_code for f in ia[1].blocking}), ia[0])",
         "key=lambda ia: ia[0]",
-        [PROP, "tests/unit/plan/test_planner.py"],
+        [PROP, "tests/plan/test_planner_unit.py"],
     ),
     (
         "evaluate: an exact fit is a FAIL",
@@ -88,35 +88,38 @@ M = [
         "preflight/evaluate.py",
         "    elif utilization >= warn_threshold:",
         "    elif utilization > warn_threshold:",
-        ["tests/test_check.py::test_warn_starts_at_the_threshold"],
+        ["tests/commands/test_check.py::test_warn_starts_at_the_threshold"],
     ),
     (
         "evaluate: the increase for Lambda forgets the floor",
         "preflight/evaluate.py",
         "required = q.limit_for(f.usage + f.demand)",
         "required = f.usage + f.demand",
-        ["tests/test_check.py", "tests/test_planner.py"],
+        ["tests/commands/test_check.py", "tests/plan/test_planner.py"],
     ),
     (
         "gate: UNKNOWN does not block",
         "preflight/gate.py",
         '        if f.status == "FAIL" or (f.status == "UNKNOWN" and not policy.allow_unknown)',
         '        if f.status == "FAIL"',
-        ["tests/test_check.py::test_unknown_limit_fails_closed_unless_allowed", "tests/unit/test_gate.py"],
+        [
+            "tests/commands/test_check.py::test_unknown_limit_fails_closed_unless_allowed",
+            "tests/test_gate_unit.py",
+        ],
     ),
     (
         "gate: could-not-evaluate exits 1",
         "preflight/gate.py",
         "        return ExitCode.ENVIRONMENT\n    if report.verdict",
         "        return ExitCode.NO_GO\n    if report.verdict",
-        ["tests/test_check.py::test_unknown_limit_fails_closed_unless_allowed"],
+        ["tests/commands/test_check.py::test_unknown_limit_fails_closed_unless_allowed"],
     ),
     (
         "gate: --allow-unknown ignored",
         "preflight/gate.py",
         '            chosen.discard("unknown")',
         "            pass",
-        ["tests/test_check.py::test_unknown_limit_fails_closed_unless_allowed"],
+        ["tests/commands/test_check.py::test_unknown_limit_fails_closed_unless_allowed"],
     ),
     (
         "concurrency: shares do not use the whole budget",
@@ -138,14 +141,14 @@ M = [
         "preflight/quotas/usage.py",
         '            counts[f"sg:{name}:{direction}"] += 1',
         "            pass",
-        ["tests/test_usage.py::test_security_group_rules"],
+        ["tests/quotas/test_usage.py::test_security_group_rules"],
     ),
     (
         "usage: Lambda ENIs of others counted as 0",
         "preflight/quotas/usage.py",
         "    return {r.own_vpc_scope(): len(others)}",
         "    return {r.own_vpc_scope(): 0}",
-        ["tests/test_usage.py::test_lambda_enis_per_vpc"],
+        ["tests/quotas/test_usage.py::test_lambda_enis_per_vpc"],
     ),
     (
         "sandbox: injected errors not counted as faults",
@@ -153,7 +156,7 @@ M = [
         '            self.call_log.record_fault("error")\n',
         "",
         [
-            "tests/test_gate_faults.py::test_throttling_and_errors_do_not_change_the_verdict",
+            "tests/e2e/test_gate_faults.py::test_throttling_and_errors_do_not_change_the_verdict",
             "tests/sandbox/test_faults.py::test_retries_get_through_30_percent_throttling_and_5_percent_errors",
         ],
     ),
@@ -163,7 +166,7 @@ M = [
         '            return "throttle"',
         "            return None",
         [
-            "tests/test_gate_faults.py::test_throttling_and_errors_do_not_change_the_verdict",
+            "tests/e2e/test_gate_faults.py::test_throttling_and_errors_do_not_change_the_verdict",
             "tests/sandbox/test_faults.py::test_retries_get_through_30_percent_throttling_and_5_percent_errors",
         ],
     ),
@@ -172,7 +175,7 @@ M = [
         "preflight/report/formats/junit.py",
         'return _NOT_XML.sub("\\ufffd", value)',
         'return _NOT_XML.sub("?", value)',
-        ["tests/formats/test_formats_junit.py"],
+        ["tests/report/formats/test_junit.py"],
     ),
     (
         "gate: --strict ignored",
@@ -200,49 +203,49 @@ M = [
         "preflight/gate.py",
         "    for code in (ExitCode.NO_GO, ExitCode.ENVIRONMENT):",
         "    for code in (ExitCode.ENVIRONMENT, ExitCode.NO_GO):",
-        ["tests/test_regions.py::test_a_known_no_go_outranks_could_not_evaluate"],
+        ["tests/e2e/test_regions.py::test_a_known_no_go_outranks_could_not_evaluate"],
     ),
     (
         "evaluate: the smaller of two scopes' increases is kept",
         "preflight/evaluate.py",
         "out[q.quota_code].required >= required",
         "out[q.quota_code].required <= required",
-        ["tests/test_check.py::test_an_increase_covers_the_fullest_scope"],
+        ["tests/commands/test_check.py::test_an_increase_covers_the_fullest_scope"],
     ),
     (
         "planner: optional endpoints kept in name order, not free ones first",
         "preflight/plan/planner.py",
         'key=lambda e: (e.type != "gateway", e.key)',
         "key=lambda e: e.key",
-        [PROP, "tests/test_planner.py", "tests/unit/plan/test_planner.py"],
+        [PROP, "tests/plan/test_planner.py", "tests/plan/test_planner_unit.py"],
     ),
     (
         "planner: vpc-with-interface-endpoints requested replaces every gateway, room or not",
         "preflight/plan/planner.py",
         "    stand_ins = _stand_ins(policy, mode, keys, state)",
         "    stand_ins = None",
-        ["tests/test_plan_invariants.py", PROP],
+        ["tests/plan/test_invariants.py", PROP],
     ),
     (
         "explain: a NAT route given up is not said",
         "preflight/plan/explain.py",
         "    if before.nat_gateway_azs != after.nat_gateway_azs:",
         "    if len(before.nat_gateway_azs) < len(after.nat_gateway_azs):",
-        ["tests/test_plan_invariants.py"],
+        ["tests/plan/test_invariants.py"],
     ),
     (
         "explain: a stand-in deployed as its gateway again is not said",
         "preflight/plan/explain.py",
         "    out += _gateway_kept_adaptations(policy, requested, adapted, root)",
         "    out += []",
-        ["tests/test_plan_invariants.py"],
+        ["tests/plan/test_invariants.py"],
     ),
     (
         "program: a GO plan must replace every gateway the mode could",
         "preflight/program/planfile.py",
         '        requested = requested.model_copy(update={"interface": plan.decisions.interface})',
         "        requested = requested",
-        ["tests/test_plan_invariants.py"],
+        ["tests/plan/test_invariants.py"],
     ),
 ]
 only = sys.argv[1:]

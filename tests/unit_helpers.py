@@ -1,5 +1,6 @@
-"""Unit tests: pure functions on values, no emulated account and no subprocess (each file runs in well
-under a second). The deployments come from the shipped manifest, varied with `model_copy`."""
+"""Fixtures and helpers of the unit tests (`tests/**/test_*_unit.py`, marked `unit`): pure functions on
+values, no emulated account and no subprocess (each file runs in well under a second). The deployments
+come from the shipped manifest, varied with `model_copy`. Registered by tests/conftest.py."""
 
 from __future__ import annotations
 

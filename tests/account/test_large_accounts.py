@@ -38,7 +38,7 @@ LOOKUPS_BY_NAME = {
 
 
 def test_the_lookups_exempt_from_paging_always_name_what_they_read() -> None:
-    gate = Path(__file__).resolve().parents[1] / "preflight"
+    gate = Path(__file__).resolve().parents[2] / "preflight"
     sites: dict[str, list[set[str]]] = {op.split(":")[1]: [] for op in LOOKUPS_BY_NAME}
     for path in gate.rglob("*.py"):
         if "sandbox" in path.relative_to(gate).parts:  # not the checkout's own path
@@ -104,7 +104,7 @@ def test_managed_interfaces_are_hidden_unless_asked_for(sandbox) -> None:
 def test_an_endpoint_being_deleted_still_counts(sandbox) -> None:
     from moto.backends import get_backend
 
-    from tests.test_usage import read
+    from tests.quotas.test_usage import read
 
     sb = sandbox("seed-account")
     backend = get_backend("ec2")["123456789012"]["us-east-1"]

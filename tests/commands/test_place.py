@@ -11,7 +11,7 @@ from preflight.commands.place import Placement, RegionFit, classify, placement_e
 from preflight.gate import GatePolicy
 from tests.conftest import MANIFEST
 
-SCENARIO = str(Path(__file__).parent / "fixtures" / "place-three-regions.yaml")
+SCENARIO = str(Path(__file__).resolve().parents[1] / "fixtures" / "place-three-regions.yaml")
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from click.testing import Result
 from preflight.quotas import catalog
 
 CODES = [q.quota_code for q in catalog.QUOTAS]
-SCHEMA = Path(__file__).parent / "data" / "sarif-schema-2.1.0.json"
+SCHEMA = Path(__file__).resolve().parents[1] / "data" / "sarif-schema-2.1.0.json"
 
 
 def test_json_lists_every_quota_with_its_sources(cli: Callable[..., Result]) -> None:

@@ -300,7 +300,7 @@ def test_the_listing_reads_state_not_status() -> None:
 
 
 def test_progress_and_table_in_an_80_column_terminal() -> None:
-    from tests.test_terminal import SCRIPT, assert_readable, run_in_terminal
+    from tests.e2e.test_terminal import SCRIPT, assert_readable, run_in_terminal
 
     if not SCRIPT.exists():
         pytest.fail("needs .venv/bin/tap-preflight (make .venv/.installed)")

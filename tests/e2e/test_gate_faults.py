@@ -30,7 +30,7 @@ def test_throttling_and_errors_do_not_change_the_verdict(cli, sandbox) -> None:
     sb.call_log.reset()
     sb.set_faults(FaultConfig(throttle_rate=0.3, error_rate=0.05, seed=11))
     # Up to 12 attempts with backoff: more than the default --timeout on a loaded machine. The deadline
-    # has its own tests (tests/test_timeouts.py); this one is about the verdict.
+    # has its own tests (tests/e2e/test_timeouts.py); this one is about the verdict.
     stormy = _check(cli, sb, "--format", "json", "--timeout", "600", attempts="12")
     assert calm.exit_code == stormy.exit_code == 1
     assert _findings(stormy.output) == _findings(calm.output)

@@ -23,7 +23,7 @@ from click.testing import Result
 from preflight.sandbox import Sandbox, load_scenario
 from preflight.sandbox.iam_enforce import NO_PERMISSION_NEEDED, SERVICE_QUOTAS_ROLE_PATH, action_of
 from tests.conftest import MANIFEST, many_functions_manifest
-from tests.test_iam_policy import OWN_ROLE, OWN_TAG_LIST, POLICY_PATH, READ_ONLY_SID, deployed_stack_names
+from tests.e2e.test_iam_policy import OWN_ROLE, OWN_TAG_LIST, POLICY_PATH, READ_ONLY_SID, deployed_stack_names
 
 SUBMIT_SID = "OnlyForRequestIncreasesSubmit"
 SERVICE_LINKED_ROLE_SID = "OnlyForRequestIncreasesSubmitServiceLinkedRole"

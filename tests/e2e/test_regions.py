@@ -12,7 +12,7 @@ from preflight.model import Plan
 from tests.conftest import MANIFEST
 
 REGIONS = ("--region", "us-east-1", "--region", "eu-central-1")
-SCHEMA = json.loads((Path(__file__).parent / "data" / "sarif-schema-2.1.0.json").read_text())
+SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "data" / "sarif-schema-2.1.0.json").read_text())
 
 
 def test_one_verdict_per_region_and_an_overall_one(cli, tmp_path) -> None:

@@ -4,7 +4,7 @@ The golden files under tests/golden/findings/ were recorded from the tool before
 speed changes; every later change (lazy imports, fewer clients, one wave of reads, fewer calls) must
 give the same verdict, the same numbers and the same name checks on every scenario. Only a change of
 the answer on purpose may rewrite them: `UPDATE_GOLDEN=1 .venv/bin/python -m pytest
-tests/test_scenario_findings.py`, reviewed and said so in the commit message.
+tests/e2e/test_scenario_findings.py`, reviewed and said so in the commit message.
 """
 
 from __future__ import annotations

@@ -18,8 +18,8 @@ from click.testing import Result
 
 from preflight.sandbox import Sandbox, load_scenario
 from tests.conftest import MANIFEST, ROOT
-from tests.test_iam_policy import READ_ONLY_SID
-from tests.test_least_privilege import BY_SID, attach_only, document, without_action
+from tests.e2e.test_iam_policy import READ_ONLY_SID
+from tests.e2e.test_least_privilege import BY_SID, attach_only, document, without_action
 
 SWEEP_POLICY_PATH = ROOT / "preflight" / "data" / "iam-sweep-policy.json"
 SWEEP_POLICY = json.loads(SWEEP_POLICY_PATH.read_text())

@@ -259,7 +259,7 @@ def test_rehearse_in_a_terminal(seed_plan: tuple[TtyRun, Path]) -> None:
 
 def test_place_ranking_in_a_terminal() -> None:
     # The ranking's details (adaptations, the increases a region needs) wrap within their column.
-    scenario = str(Path(__file__).parent / "fixtures" / "place-three-regions.yaml")
+    scenario = str(ROOT / "tests" / "fixtures" / "place-three-regions.yaml")
     args = ("place", MANIFEST, "--env", "prod", "--sandbox", scenario, "--region", "us-east-1")
     run = run_in_terminal(*args, "--region", "eu-west-1", width=60, color=False)
     assert run.code == 1, run.text

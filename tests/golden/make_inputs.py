@@ -1,10 +1,10 @@
 """The golden inputs: reports the real tool produces against the emulated account.
 
     .venv/bin/python tests/golden/make_inputs.py            # rewrite tests/golden/inputs/*.json
-    UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/formats -q   # then re-render the goldens
+    UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/report/formats -q   # then re-render the goldens
 
 Each case is a command, a scenario and (for the UNKNOWN case) the calls the account denies.
-`tests/formats/test_golden_inputs.py` checks that the stored inputs are still what the tool produces,
+`tests/report/formats/test_golden_inputs.py` checks that the stored inputs are still what the tool produces,
 so the golden files cannot drift from the product.
 """
 

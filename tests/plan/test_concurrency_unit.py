@@ -9,7 +9,7 @@ from preflight.plan.concurrency import share, water_fill
 from preflight.plan.policy import degradation_policy
 from preflight.quotas import catalog
 from tests.conftest import synthetic_state
-from tests.unit.conftest import with_doc, with_lambda
+from tests.unit_helpers import with_doc, with_lambda
 
 LAMBDA = catalog.LAMBDA_CONCURRENCY.quota_code
 KEYS = ("ingest", "transform", "enrich", "aggregate", "archive")  # 100 asked each, floors 5, weights 1

@@ -7,7 +7,7 @@ from preflight.manifest import Manifest
 from preflight.model import BASIC_EXECUTION_POLICY, VPC_ACCESS_POLICY, Decisions, Deployment
 from preflight.plan.decisions import check_decisions, decisions_of, realize, rebuild, serving_endpoints
 from preflight.plan.policy import degradation_policy
-from tests.unit.conftest import AZS, with_lambda
+from tests.unit_helpers import AZS, with_lambda
 
 ALL = frozenset({"s3", "dynamodb", "kinesis"})
 

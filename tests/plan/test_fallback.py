@@ -223,7 +223,7 @@ def test_the_sandbox_enforces_the_interface_quota_and_private_dns_rules(
     # The same plan into an account whose VPCs take two interface endpoints: refused on create.
     scenario = tmp_path / "two-interfaces.yaml"
     scenario.write_text(
-        (Path(__file__).parents[1] / "preflight/sandbox/scenarios/seed-account.yaml").read_text()
+        (Path(__file__).resolve().parents[2] / "preflight/sandbox/scenarios/seed-account.yaml").read_text()
         + "quotas:\n  - {code: L-29B6F2EB, value: 2}\n"
     )
     sb = sandbox(str(scenario))

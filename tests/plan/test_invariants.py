@@ -1,6 +1,6 @@
 """`check` and `plan --adapt` agree, and a plan says every way it differs from the request.
 
-Over the generated accounts x degradation policies of `tests/test_planner.py` (and under `make fuzz`
+Over the generated accounts x degradation policies of `tests/plan/test_planner.py` (and under `make fuzz`
 with its seed), through `run_check` and `run_plan` as the CLI calls them:
 
 1. `plan --adapt` says GO with no adaptation iff `check` says GO on the same manifest and account;
@@ -31,7 +31,7 @@ from preflight.plan.planner import plan_manifest, requested_on
 from preflight.program.planfile import load_trusted_plan
 from preflight.support.errors import InputError
 from tests.conftest import manifest_variant
-from tests.test_planner import AZS, BASE, ROOMY, _property_settings, _state, _with_preference, accounts
+from tests.plan.test_planner import AZS, BASE, ROOMY, _property_settings, _state, _with_preference, accounts
 
 # The account the planner engineer found: vpc-with-interface-endpoints requested, room for both
 # gateways in the regional quota, room for one interface endpoint per VPC. Before the fix the

@@ -10,7 +10,7 @@ from preflight.plan.planner import plan, plan_manifest
 from preflight.plan.policy import degradation_policy
 from preflight.quotas import catalog
 from tests.conftest import synthetic_state
-from tests.unit.conftest import AZS, with_lambda
+from tests.unit_helpers import AZS, with_lambda
 
 GATEWAYS = catalog.GATEWAY_ENDPOINTS.quota_code
 INTERFACES = catalog.INTERFACE_ENDPOINTS_PER_VPC.quota_code

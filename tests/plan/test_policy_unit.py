@@ -6,7 +6,7 @@ from pathlib import Path
 
 from preflight.manifest import Manifest
 from preflight.plan.policy import degradation_policy
-from tests.unit.conftest import with_doc, with_lambda
+from tests.unit_helpers import with_doc, with_lambda
 
 
 def test_the_shipped_policy(manifest: Manifest) -> None:

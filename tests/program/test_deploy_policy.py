@@ -24,8 +24,8 @@ from preflight.program.rehearse import RehearsalResult, rehearse
 from preflight.sandbox import Sandbox, load_scenario
 from preflight.sandbox.calllog import is_read_only
 from tests.conftest import MANIFEST, ROOT
+from tests.e2e.test_least_privilege import attach_only
 from tests.program.conftest import AZS, make_plan
-from tests.test_least_privilege import attach_only
 
 DEPLOY_POLICY = json.loads((ROOT / "preflight" / "data" / "iam-deploy-policy.json").read_text())
 BY_SID = {s["Sid"]: s for s in DEPLOY_POLICY["Statement"]}

@@ -19,7 +19,7 @@ from preflight.account.read import CLIENT_ORDER
 from preflight.quotas import catalog
 from preflight.quotas.usage import COUNTERS
 from preflight.sandbox import quotas as sandbox_quotas
-from tests.test_iam_policy import IMPLIED, POLICY_PATH, READ_ONLY_SID
+from tests.e2e.test_iam_policy import IMPLIED, POLICY_PATH, READ_ONLY_SID
 
 QUOTAS = {q.key: q for q in catalog.QUOTAS}
 

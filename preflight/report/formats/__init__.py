@@ -7,7 +7,7 @@ regions' and accounts' own reports to the CI formats (formats/place.py, formats/
 results have their own table and JSON, and reach the CI formats (markdown, sarif, junit, github) as a
 checklist (formats/checklist.py). Adding a format: a member of `Format`, a module here,
 and a case in `formatter` and `checklist_formatter`; the type checker's `assert_never` and
-tests/formats/test_formats_dispatch.py name every place that is missing it.
+tests/report/formats/test_dispatch.py name every place that is missing it.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ import pytest
 from preflight.model import Adaptation, Change, Impact, IncreaseRequest, ManifestRef
 from preflight.report.report import Finding, Report
 
-TESTS = Path(__file__).resolve().parents[1]
+TESTS = Path(__file__).resolve().parents[2]
 GOLDEN = TESTS / "golden"
 GOLDEN_INPUTS = sorted((GOLDEN / "inputs").glob("*.json"))
 SARIF_SCHEMA = TESTS / "data" / "sarif-schema-2.1.0.json"

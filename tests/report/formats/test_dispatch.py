@@ -59,7 +59,7 @@ def test_ci_formats_do_not_import_rich() -> None:
         "    assert render(r, fmt)\n"
         "assert 'rich' not in sys.modules, 'rich imported'\n"
     )
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[3]
     env = {**os.environ, "PYTHONPATH": str(root)}
     subprocess.run([sys.executable, "-c", code], check=True, cwd=root, env=env)
 

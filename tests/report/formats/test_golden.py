@@ -2,7 +2,7 @@
 
 After an intended change of output, rewrite them and review the diff:
 
-    UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/formats -q
+    UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/report/formats -q
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import pytest
 from preflight.report.formats import FORMAT_NAMES, render
 from preflight.report.report import Report
 
-GOLDEN = Path(__file__).resolve().parents[1] / "golden"
+GOLDEN = Path(__file__).resolve().parents[2] / "golden"
 EXTENSION = {
     "table": "table.txt",
     "json": "json",

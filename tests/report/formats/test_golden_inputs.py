@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-GOLDEN = Path(__file__).resolve().parents[1] / "golden"
+GOLDEN = Path(__file__).resolve().parents[2] / "golden"
 
 
 def _make_inputs():
@@ -25,5 +25,6 @@ MAKE_INPUTS = _make_inputs()
 def test_stored_input_is_what_the_tool_produces(name: str) -> None:
     stored = (GOLDEN / "inputs" / f"{name}.json").read_text(encoding="utf-8")
     assert MAKE_INPUTS.produce(name).to_json() == stored, (
-        f"{name}.json is stale: run tests/golden/make_inputs.py, then UPDATE_GOLDEN=1 pytest tests/formats"
+        f"{name}.json is stale: run tests/golden/make_inputs.py, "
+        "then UPDATE_GOLDEN=1 pytest tests/report/formats"
     )

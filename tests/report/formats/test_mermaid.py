@@ -14,7 +14,7 @@ from preflight.report.formats.markdown import render_markdown
 from preflight.report.formats.mermaid import MAX_CHARS, adaptation_graph, label
 from preflight.report.report import Report
 
-GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "inputs"
+GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "inputs"
 NODE = re.compile(r'^\s+(n\d+)[\[{]+"(.*)"[\]}]+:::(\w+)$')
 
 
