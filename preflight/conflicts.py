@@ -22,7 +22,15 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from preflight import kinds
-from preflight.model import TAG_ENVIRONMENT, TAG_PROJECT, Adaptation, Change, Deployment, EndpointPlan, Impact
+from preflight.deployment import (
+    TAG_ENVIRONMENT,
+    TAG_PROJECT,
+    Adaptation,
+    Change,
+    Deployment,
+    EndpointPlan,
+    Impact,
+)
 from preflight.quotas import catalog
 from preflight.report.report import CheckFinding
 from preflight.support.errors import InputError

@@ -16,9 +16,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from preflight import kinds
+from preflight.deployment import Deployment, EndpointPlan, SecurityGroupPlan
 from preflight.kinds import endpoint, security_group
 from preflight.kinds.base import Need, Needs
-from preflight.model import Deployment, EndpointPlan, SecurityGroupPlan
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from preflight.account.read import AccountState
 from preflight.demand import Demand, compute_demand
-from preflight.model import CurrentStack, Deployment, IncreaseRequest, StreamPlan
+from preflight.deployment import CurrentStack, Deployment, IncreaseRequest, StreamPlan
 from preflight.quotas import catalog
 from preflight.redeploy import PROGRAM_ORDERS_RESERVATIONS, reservation_peak, reshard
 from preflight.report.report import Finding, Status

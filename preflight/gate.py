@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
-from preflight.model import Verdict
+from preflight.deployment import Verdict
 from preflight.report.report import CheckFinding, Finding, Override, Report
 from preflight.skips import Skip, suppress
 from preflight.support.errors import ExitCode

@@ -5,7 +5,7 @@ Hyperplane ENIs, reservations on the concurrency quota)."""
 from __future__ import annotations
 
 from preflight.demand import compute_demand
-from preflight.model import Deployment, EndpointPlan
+from preflight.deployment import Deployment, EndpointPlan
 from preflight.quotas import catalog
 
 VPC = "vpc:pipeline-vpc-prod"

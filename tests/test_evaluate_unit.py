@@ -8,8 +8,8 @@ from typing import Any
 
 from preflight.account.read import AccountState, UsageReading
 from preflight.demand import Demand
+from preflight.deployment import Deployment
 from preflight.evaluate import evaluate, evaluate_demand, increase_requests
-from preflight.model import Deployment
 from preflight.quotas import catalog
 from preflight.quotas.limits import LimitReading
 from tests.conftest import synthetic_state

@@ -8,8 +8,8 @@ from datetime import date
 
 import pytest
 
+from preflight.deployment import ManifestRef
 from preflight.gate import GatePolicy, blocking, exit_code, verdict_for
-from preflight.model import ManifestRef
 from preflight.report.report import CheckFinding, Finding, Report
 from preflight.support.config import Skip
 from preflight.support.errors import ExitCode

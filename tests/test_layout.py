@@ -112,7 +112,7 @@ def test_the_cycles_issue_12_named_are_gone() -> None:
     graph = _graph()
     assert "preflight.commands.run" not in graph["preflight.account.snapshot"]
     assert "preflight.sandbox.server" not in graph["preflight.sandbox.provision"]
-    assert "preflight.support.strictjson" not in graph["preflight.yamlio"]
+    assert "preflight.support.strictjson" not in graph["preflight.support.sourcefile"]
 
 
 def test_no_private_name_is_imported_across_modules() -> None:

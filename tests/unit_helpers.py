@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from preflight.deployment import Deployment
 from preflight.manifest import Manifest, load_manifest
-from preflight.model import Deployment
 from tests.conftest import MANIFEST
 
 AZS = ("us-east-1a", "us-east-1b", "us-east-1c")  # what `synthetic_state` offers

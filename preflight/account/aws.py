@@ -25,7 +25,7 @@ import botocore.session
 import botocore.utils
 from botocore.config import Config
 
-from preflight import modelcache
+from preflight.account import modelcache
 from preflight.support import deadline
 from preflight.support.errors import AwsAccessError, InputError, PreflightError
 from preflight.support.exits import profile_not_found

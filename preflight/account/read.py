@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from preflight.conflicts import Evidence
-from preflight.model import CurrentStack
+from preflight.deployment import CurrentStack
 from preflight.quotas.catalog import GLOBAL_SERVICE_CODES, QUOTAS, Quota, home_region
 from preflight.quotas.limits import LimitReading, LimitReads, Task
 from preflight.support.bounds import Count, ElapsedS, QuotaValue

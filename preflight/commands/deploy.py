@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from preflight.model import Plan
+from preflight.deployment import Plan
 from preflight.report.report import Report
 from preflight.support.errors import ExitCode, InputError, PreflightError
 

@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from preflight.model import PLAN_SCHEMA, IncreaseRequest, Plan
+from preflight.deployment import PLAN_SCHEMA, IncreaseRequest, Plan
 from preflight.quotas import catalog
 from preflight.report.report import REPORT_SCHEMA, Report
 from preflight.support.errors import AwsAccessError, InputError

@@ -13,8 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
+from preflight.deployment import Frozen
 from preflight.gate import GatePolicy
-from preflight.model import Frozen
 from preflight.report.report import Report
 from preflight.support.errors import ExitCode, PreflightError
 

@@ -20,10 +20,10 @@ from preflight.account.read import AccountState, Progress
 from preflight.account.sources import AccountOptions, AccountSource, open_account, open_aws
 from preflight.commands.options import GateOptions
 from preflight.conflicts import StackState, checks_for, zone_placement
+from preflight.deployment import Deployment, ManifestRef, Plan
 from preflight.evaluate import DEFAULT_WARN_THRESHOLD, evaluate, increase_requests
 from preflight.gate import GatePolicy, overrides_of, verdict_for
 from preflight.manifest import Manifest
-from preflight.model import Deployment, ManifestRef, Plan
 from preflight.plan.decisions import decisions_of
 from preflight.report.report import CheckFinding, Finding, Report, Stats
 from preflight.skips import suppress

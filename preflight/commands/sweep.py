@@ -27,8 +27,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal, TextIO
 
+from preflight.deployment import Frozen
 from preflight.gate import GatePolicy, exit_code, overrides_of
-from preflight.model import Frozen
 from preflight.quotas.catalog import partition_of
 from preflight.report.report import CheckFinding, Finding, Override, Report
 from preflight.support.errors import AwsAccessError, ExitCode, InputError, PreflightError

@@ -8,7 +8,6 @@ from typing import Any, Literal, Protocol
 
 from pydantic import Field, model_validator
 
-from preflight import privatelink
 from preflight.kinds.base import (
     LOGICAL,
     Checker,
@@ -26,6 +25,40 @@ from preflight.kinds.base import (
 from preflight.kinds.security_group import SECURITY_GROUP
 from preflight.kinds.vpc import VPC, VpcPlan, private_route_table_ids, private_subnet_ids, scope
 from preflight.quotas.catalog import GATEWAY_ENDPOINTS, INTERFACE_ENDPOINTS_PER_VPC, NETWORK_INTERFACES
+
+# What an interface endpoint (PrivateLink) of each service offers, as the services document it.
+#
+# * Amazon S3 (AWS PrivateLink for Amazon S3, "Private DNS"): an S3 interface endpoint supports private
+#   DNS, but with private DNS on, "Enable private DNS only for inbound endpoints" is selected by default
+#   and needs a gateway endpoint in the VPC (in-VPC traffic keeps using the gateway). Without a gateway
+#   endpoint the option must be off (`PrivateDnsOnlyForInboundResolverEndpoint: false`) so that the
+#   functions' S3 calls resolve to the interface endpoint.
+# * Amazon DynamoDB (AWS PrivateLink for DynamoDB, since March 2024): interface endpoints exist, but do
+#   not support private DNS; clients must be given the endpoint-specific name
+#   (`https://vpce-...dynamodb.<region>.vpce.amazonaws.com`). The AWS SDKs read it from
+#   `AWS_ENDPOINT_URL_DYNAMODB` (service-specific endpoint variables), and the handlers pass it on.
+# * Kinesis Data Streams: private DNS, as most services.
+#
+# Interface endpoints count against "Interface and Gateway Load Balancer endpoints per VPC" (vpc /
+# L-29B6F2EB, 50 by default) and make one network interface per subnet; they cost about $0.01 per hour
+# per AZ plus $0.01 per GB processed (us-east-1, estimate). Gateway endpoints are free and count
+# against "Gateway VPC endpoints per Region" (vpc / L-1B52E74A, 20).
+
+# Services whose interface endpoints offer no private DNS: the variable the functions get its URL in.
+URL_VARIABLE = {"dynamodb": "AWS_ENDPOINT_URL_DYNAMODB"}
+# Services whose private DNS is "inbound only" unless told otherwise (that mode needs a gateway endpoint).
+INBOUND_ONLY_BY_DEFAULT = frozenset({"s3"})
+
+
+def private_dns(service: str) -> bool:
+    """Whether the service's interface endpoint can answer for the service's own DNS name."""
+    return service not in URL_VARIABLE
+
+
+def url_variable(service: str) -> str | None:
+    """The environment variable the functions get the endpoint's URL in (None: private DNS does it)."""
+    return URL_VARIABLE.get(service)
+
 
 VPC_ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
 LABELS = {VPC_ENDPOINT: "VPC endpoint"}
@@ -72,7 +105,7 @@ class EndpointPlan(Frozen):
     security_group: str | None = None  # physical name, interface endpoints only
     # Interface endpoints: whether the service's own DNS name resolves to the endpoint in the VPC. Where
     # the service offers no private DNS (DynamoDB), the functions get the endpoint's URL in
-    # `url_variable` instead (see `preflight.privatelink`).
+    # `url_variable` instead (see `private_dns` above).
     private_dns: bool = True
     url_variable: str | None = None
     stands_in_for_gateway: bool = False  # an interface endpoint deployed where the manifest has a gateway
@@ -149,7 +182,7 @@ def _interface(p: Program, ep: EndpointPlan, common: dict[str, Any]) -> Any:
         # S3's private DNS is "inbound only" unless told otherwise, which needs a gateway endpoint:
         # the plan has none where an interface endpoint stands in for it.
         dns_options=ec2.VpcEndpointDnsOptionsArgs(private_dns_only_for_inbound_resolver_endpoint=False)
-        if ep.private_dns and ep.service in privatelink.INBOUND_ONLY_BY_DEFAULT
+        if ep.private_dns and ep.service in INBOUND_ONLY_BY_DEFAULT
         else None,
         subnet_ids=p.made["private_subnet_ids"],
         security_group_ids=[p.made["security_groups"][ep.security_group].id],
@@ -205,7 +238,7 @@ def _verify_interface(
     d: Uses, ep: EndpointPlan, inv: Inventory, check: Checker, label: str, inputs: dict[str, Any]
 ) -> None:
     check.eq(label, "privateDnsEnabled", inputs.get("privateDnsEnabled"), ep.private_dns)
-    inbound_only = ep.private_dns and ep.service in privatelink.INBOUND_ONLY_BY_DEFAULT
+    inbound_only = ep.private_dns and ep.service in INBOUND_ONLY_BY_DEFAULT
     check.eq(
         label,
         "dnsOptions",

@@ -14,7 +14,6 @@ from typing import Any, Literal, Protocol
 
 from pydantic import Field, field_validator, model_validator
 
-from preflight import privatelink
 from preflight.kinds.base import (
     LOGICAL,
     Checker,
@@ -37,6 +36,7 @@ from preflight.kinds.base import (
 from preflight.kinds.bucket import BucketPlan
 from preflight.kinds.endpoint import (
     SERVICES,
+    URL_VARIABLE,
     VPC_ENDPOINT,
     EndpointPlan,
     Service,
@@ -424,7 +424,7 @@ def _verify_function(d: Uses, fn: FunctionPlan, inv: Inventory, check: Checker) 
     _verify_placement(d, fn, inv, check, label, vpc_config)
     _verify_reservation(fn, check, label, inputs.get("reservedConcurrentExecutions"))
     variables = (inputs.get("environment") or {}).get("variables") or {}
-    urls = {k: v for k, v in variables.items() if k in privatelink.URL_VARIABLE.values()}
+    urls = {k: v for k, v in variables.items() if k in URL_VARIABLE.values()}
     check.eq(label, "endpoint URL variables", urls, _want_urls(d, fn, inv))
     data = data_variables(d)
     check.eq(label, "data variables", {k: v for k, v in variables.items() if k in data}, data)

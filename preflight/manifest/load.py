@@ -13,13 +13,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from preflight.deployment import ENDPOINT_ONLY_MODES, NetworkMode
 from preflight.manifest.resolve import Manifest
 from preflight.manifest.spec import MANIFEST_VERSION, ManifestDoc
-from preflight.model import ENDPOINT_ONLY_MODES, NetworkMode
 from preflight.support.errors import InputError
 from preflight.support.fileio import input_name
 from preflight.support.project import manifest_dir, project_root, source_problem
-from preflight.yamlio import (
+from preflight.support.sourcefile import (
     LineMap,
     PathKey,
     collect,

@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from preflight import privatelink
+from preflight.deployment import Deployment, EndpointPlan, NetworkMode, SecurityGroupPlan, VpcPlan
 from preflight.kinds import alarm, bucket, endpoint, function, role, security_group, stream, table, topic, vpc
+from preflight.kinds.endpoint import private_dns, url_variable
 from preflight.manifest.spec import ManifestDoc
-from preflight.model import Deployment, EndpointPlan, NetworkMode, SecurityGroupPlan, VpcPlan
 from preflight.support.project import manifest_dir, project_root
-from preflight.yamlio import LineMap, PathKey
+from preflight.support.sourcefile import LineMap, PathKey
 
 
 @dataclass(frozen=True)
@@ -170,8 +170,8 @@ def interface_fallback(manifest: Manifest, ep: EndpointPlan) -> EndpointPlan:
         update={
             "type": "interface",
             "security_group": physical_name(manifest, group) if group else None,
-            "private_dns": privatelink.private_dns(ep.service),
-            "url_variable": privatelink.url_variable(ep.service),
+            "private_dns": private_dns(ep.service),
+            "url_variable": url_variable(ep.service),
             "stands_in_for_gateway": True,
         }
     )

@@ -13,8 +13,8 @@ import math
 from dataclasses import dataclass, field
 
 from preflight.account.read import AccountState
+from preflight.deployment import Deployment
 from preflight.evaluate import headroom
-from preflight.model import Deployment
 from preflight.plan.policy import DegradationPolicy
 from preflight.quotas import catalog
 

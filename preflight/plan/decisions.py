@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from preflight.model import (
+from preflight.deployment import (
     BASIC_EXECUTION_POLICY,
     VPC_ACCESS_POLICY,
     Decisions,

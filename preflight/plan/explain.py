@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from preflight.model import BASIC_EXECUTION_POLICY, Adaptation, Change, Deployment, EndpointPlan, Impact
+from preflight.deployment import BASIC_EXECUTION_POLICY, Adaptation, Change, Deployment, EndpointPlan, Impact
 from preflight.plan import impact
 from preflight.plan.concurrency import Allocation
 from preflight.plan.decisions import Attempt, serving_endpoints

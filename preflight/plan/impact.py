@@ -8,7 +8,7 @@ are free.
 
 from __future__ import annotations
 
-from preflight.model import Impact
+from preflight.deployment import Impact
 
 NAT_MONTHLY_USD = 32.85
 EIP_MONTHLY_USD = 3.65

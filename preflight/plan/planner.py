@@ -35,19 +35,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from preflight import privatelink
 from preflight.account.read import AccountState
 from preflight.demand import Demand, Need, all_needs, endpoint_needs, security_group_needs
-from preflight.evaluate import (
-    DEFAULT_WARN_THRESHOLD,
-    evaluate,
-    evaluate_demand,
-    headroom,
-    increase_requests,
-)
-from preflight.gate import GatePolicy, blocking, verdict_for
-from preflight.manifest import Manifest, prune
-from preflight.model import (
+from preflight.deployment import (
     Adaptation,
     Deployment,
     EndpointPlan,
@@ -56,6 +46,16 @@ from preflight.model import (
     Note,
     Verdict,
 )
+from preflight.evaluate import (
+    DEFAULT_WARN_THRESHOLD,
+    evaluate,
+    evaluate_demand,
+    headroom,
+    increase_requests,
+)
+from preflight.gate import GatePolicy, blocking, verdict_for
+from preflight.kinds.endpoint import private_dns
+from preflight.manifest import Manifest, prune
 from preflight.plan import impact
 from preflight.plan.concurrency import share
 from preflight.plan.decisions import Attempt, realize, serving_endpoints, with_reservations
@@ -322,5 +322,5 @@ def _stand_ins(
     gateways = [ep for ep in policy.endpoints.values() if ep.gateway and ep.key in kept]
     room = headroom(state, catalog.GATEWAY_ENDPOINTS, "region")
     stay = max(0, int(room)) if room is not None else 0
-    by_preference = sorted(gateways, key=lambda ep: privatelink.private_dns(ep.service))
+    by_preference = sorted(gateways, key=lambda ep: private_dns(ep.service))
     return frozenset(ep.key for ep in by_preference[stay:])

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from preflight.model import ENDPOINT_ONLY_MODES, EndpointPlan, NetworkMode, SecurityGroupPlan
+from preflight.deployment import ENDPOINT_ONLY_MODES, EndpointPlan, NetworkMode, SecurityGroupPlan
 
 if TYPE_CHECKING:
     from preflight.manifest import Manifest

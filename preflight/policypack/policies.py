@@ -34,8 +34,8 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
+from preflight.deployment import Plan
 from preflight.kinds import vpc
-from preflight.model import Plan
 from preflight.program import names
 from preflight.program.planfile import load_trusted_plan, refusal
 from preflight.support.errors import InputError

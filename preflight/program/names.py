@@ -7,6 +7,7 @@ Shared by the program (`pipeline`), `verify` and `rehearse`, and free of pulumi.
 from __future__ import annotations
 
 from preflight import kinds
+from preflight.deployment import Deployment
 from preflight.kinds.alarm import METRIC_ALARM as METRIC_ALARM
 from preflight.kinds.bucket import BUCKET as BUCKET
 from preflight.kinds.endpoint import VPC_ENDPOINT as VPC_ENDPOINT
@@ -24,7 +25,6 @@ from preflight.kinds.vpc import ROUTE_TABLE as ROUTE_TABLE
 from preflight.kinds.vpc import ROUTE_TABLE_ASSOCIATION as ROUTE_TABLE_ASSOCIATION
 from preflight.kinds.vpc import SUBNET as SUBNET
 from preflight.kinds.vpc import VPC as VPC
-from preflight.model import Deployment
 
 # pulumi-aws type tokens, as the resource monitor (and so the mocks) receives them: each kind declares
 # its own (`preflight/kinds/`); the component is the program's.

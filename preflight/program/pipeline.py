@@ -18,8 +18,8 @@ import pulumi
 import pulumi_aws as aws
 
 from preflight import kinds
+from preflight.deployment import CurrentStack, Deployment
 from preflight.kinds.vpc import public_subnets
-from preflight.model import CurrentStack, Deployment
 from preflight.program import names
 from preflight.support.errors import InputError
 from preflight.support.project import project_root, source_problem

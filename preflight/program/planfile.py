@@ -30,13 +30,13 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from preflight.model import PLAN_SCHEMA, Deployment, Plan
+from preflight.deployment import PLAN_SCHEMA, Deployment, Plan
 from preflight.plan.decisions import check_decisions, decisions_of, rebuild
 from preflight.support import strictjson
 from preflight.support.errors import InputError
 from preflight.support.project import path_problem, project_root
+from preflight.support.sourcefile import LineMap, pydantic_errors_to_input_error
 from preflight.support.strictjson import load_json_object, located
-from preflight.yamlio import LineMap, pydantic_errors_to_input_error
 
 if TYPE_CHECKING:  # the manifest module is imported when a plan is trusted, not at load
     from preflight.manifest import Manifest

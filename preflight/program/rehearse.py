@@ -40,8 +40,8 @@ from botocore.configprovider import ConstantProvider
 from botocore.exceptions import BotoCoreError, ClientError
 
 from preflight import kinds
+from preflight.deployment import TAG_ENVIRONMENT, TAG_PROJECT, Plan
 from preflight.kinds.base import Creator, StepFailed, Updater
-from preflight.model import TAG_ENVIRONMENT, TAG_PROJECT, Plan
 from preflight.program import names
 from preflight.program.mockrun import run_with_mocks
 

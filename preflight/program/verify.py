@@ -17,9 +17,9 @@ from typing import Any
 import pulumi
 
 from preflight import kinds
+from preflight.deployment import TAG_ENVIRONMENT, TAG_PROJECT, Deployment, Plan
 from preflight.kinds import endpoint
 from preflight.kinds.base import Checker, Inventory
-from preflight.model import TAG_ENVIRONMENT, TAG_PROJECT, Deployment, Plan
 from preflight.program import names
 from preflight.program.mockrun import run_with_mocks
 from preflight.program.planfile import refusal

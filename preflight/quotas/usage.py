@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from preflight.account.aws import Aws, AwsCallError, call, paginate
-from preflight.model import (
+from preflight.deployment import (
     BASIC_EXECUTION_POLICY,
     TAG_ENVIRONMENT,
     TAG_PROJECT,

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
-from preflight.model import Adaptation, IncreaseRequest, ManifestRef, Note, Verdict
+from preflight.deployment import Adaptation, IncreaseRequest, ManifestRef, Note, Verdict
 from preflight.support.bounds import Count, ElapsedS, Headroom, QuotaValue, Utilization
 
 # SUPPRESSED: a WARN or UNKNOWN the user accepted (--skip, a config `skip` entry); it keeps its reason.

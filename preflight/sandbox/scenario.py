@@ -19,7 +19,13 @@ from preflight.sandbox.quotas import BY_CODE, BY_KEY
 from preflight.sandbox.state import SERVICE_REPORTED
 from preflight.support.bounds import MemoryMb, QuotaValue, Shards
 from preflight.support.errors import InputError
-from preflight.yamlio import LineMap, format_path, load_yaml_file, pydantic_errors_to_input_error, suggest
+from preflight.support.sourcefile import (
+    LineMap,
+    format_path,
+    load_yaml_file,
+    pydantic_errors_to_input_error,
+    suggest,
+)
 
 SCENARIO_DIR = Path(__file__).with_name("scenarios")
 SCENARIO_NAMES: tuple[str, ...] = (

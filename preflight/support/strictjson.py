@@ -5,7 +5,7 @@ last one wins: `"verdict": "NO_GO", "verdict": "GO"` reads as GO), `NaN`, `Infin
 numbers too large for a double (`1e400` becomes Infinity), and integers of thousands of digits (which
 raise a bare ValueError). Each is refused here with the file, the line and the field.
 
-The JSON files are read here too (`load_json_object`); their lines come from `yamlio` (JSON is YAML),
+The JSON files are read here too (`load_json_object`); their lines come from `sourcefile` (JSON is YAML),
 which reads no JSON itself, so the two do not import each other.
 """
 
@@ -20,7 +20,7 @@ from typing import Any
 
 from preflight.support.errors import InputError
 from preflight.support.fileio import input_name
-from preflight.yamlio import MAX_DEPTH, LineMap, PathKey, parse_yaml, read_text_file
+from preflight.support.sourcefile import MAX_DEPTH, LineMap, PathKey, parse_yaml, read_text_file
 
 MAX_INT_DIGITS = 30  # far above any count AWS takes; far below Python's int-parsing limit
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from preflight import modelcache
+from preflight.account import modelcache
 
 
 def _model_file(tmp_path: Path) -> tuple[str, dict[str, object]]:

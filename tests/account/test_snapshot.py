@@ -387,7 +387,7 @@ def test_scenario_applies_raised_and_unusual_limits_only() -> None:
 
 def test_scenario_splits_large_counts_and_is_valid() -> None:
     from preflight.sandbox.scenario import parse_scenario
-    from preflight.yamlio import LineMap
+    from preflight.support.sourcefile import LineMap
 
     counts = {
         "vpcs": 3,

@@ -13,9 +13,9 @@ from preflight.account.aws import Aws
 from preflight.account.read import read_account
 from preflight.account.sources import PLACEHOLDER_AZS
 from preflight.commands.run import run_check
+from preflight.deployment import TAG_ENVIRONMENT, TAG_PROJECT
 from preflight.gate import GatePolicy
 from preflight.manifest import load_manifest
-from preflight.model import TAG_ENVIRONMENT, TAG_PROJECT
 from preflight.quotas.usage import Stack
 from tests.conftest import MANIFEST, ROOT, live_source, no_aws_env
 

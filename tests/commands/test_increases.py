@@ -22,7 +22,7 @@ from preflight.commands.increases import (
     merge,
     run_increases,
 )
-from preflight.model import IncreaseRequest
+from preflight.deployment import IncreaseRequest
 from tests.conftest import MANIFEST
 
 ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}

@@ -28,7 +28,7 @@ from preflight.manifest import load_manifest
 from preflight.program.rehearse import rehearse
 from preflight.sandbox import Sandbox
 from preflight.sandbox.scenario import parse_scenario
-from preflight.yamlio import LineMap
+from preflight.support.sourcefile import LineMap
 from tests.conftest import MANIFEST, ROOT
 
 FIXED_SEEDS = range(1000, 1000 + int(os.environ.get("GENERATED_COUNT", "50")))

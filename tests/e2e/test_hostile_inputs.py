@@ -25,7 +25,7 @@ from click.testing import CliRunner, Result
 from pydantic import BaseModel
 
 from preflight.manifest import ManifestDoc
-from preflight.yamlio import format_path
+from preflight.support.sourcefile import format_path
 from tests.conftest import MANIFEST, ROOT
 
 ERROR = "tap-preflight: error:"

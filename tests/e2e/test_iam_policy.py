@@ -17,8 +17,8 @@ from click.testing import Result
 
 from preflight.account.aws import iam_action
 from preflight.account.sources import PLACEHOLDER_AZS
+from preflight.deployment import TAG_ENVIRONMENT, TAG_PROJECT
 from preflight.manifest import load_manifest
-from preflight.model import TAG_ENVIRONMENT, TAG_PROJECT
 from preflight.sandbox.calllog import is_read_only
 from preflight.sandbox.iam_enforce import NO_PERMISSION_NEEDED
 from tests.conftest import MANIFEST, ROOT, many_functions_manifest

@@ -17,7 +17,7 @@ import pytest
 from click.testing import Result
 
 from preflight.account.snapshot import snapshot_json
-from preflight.yamlio import MAX_BYTES
+from preflight.support.sourcefile import MAX_BYTES
 from tests.conftest import MANIFEST, ROOT, synthetic_state
 
 Cli = Callable[..., Result]

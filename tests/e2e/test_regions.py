@@ -8,7 +8,7 @@ from pathlib import Path
 
 import jsonschema
 
-from preflight.model import Plan
+from preflight.deployment import Plan
 from tests.conftest import MANIFEST
 
 REGIONS = ("--region", "us-east-1", "--region", "eu-central-1")

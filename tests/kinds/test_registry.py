@@ -71,7 +71,7 @@ def test_the_kinds_import_no_pulumi_and_no_manifest_or_model() -> None:
             if m
             and (
                 m.split(".")[0] in ("pulumi", "pulumi_aws")
-                or m.startswith(("preflight.model", "preflight.manifest", "preflight.program"))
+                or m.startswith(("preflight.deployment", "preflight.manifest", "preflight.program"))
             )
         }
         assert bad == set(), path.name

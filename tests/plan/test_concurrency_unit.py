@@ -3,8 +3,8 @@ reservations (lowest weight first) when even the floors do not fit, as the polic
 
 from __future__ import annotations
 
+from preflight.deployment import Deployment
 from preflight.manifest import Manifest
-from preflight.model import Deployment
 from preflight.plan.concurrency import share, water_fill
 from preflight.plan.policy import degradation_policy
 from preflight.quotas import catalog

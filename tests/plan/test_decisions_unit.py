@@ -3,8 +3,8 @@ requested deployment is resolved with, and a plan file's decisions checked again
 
 from __future__ import annotations
 
+from preflight.deployment import BASIC_EXECUTION_POLICY, VPC_ACCESS_POLICY, Decisions, Deployment
 from preflight.manifest import Manifest
-from preflight.model import BASIC_EXECUTION_POLICY, VPC_ACCESS_POLICY, Decisions, Deployment
 from preflight.plan.decisions import check_decisions, decisions_of, realize, rebuild, serving_endpoints
 from preflight.plan.policy import degradation_policy
 from tests.unit_helpers import AZS, with_lambda

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
+from preflight.deployment import VPC_ACCESS_POLICY, Plan
 from preflight.gate import GatePolicy
 from preflight.manifest import load_manifest
-from preflight.model import VPC_ACCESS_POLICY, Plan
 from preflight.plan.decisions import check_decisions, decisions_of, rebuild
 from preflight.plan.planner import plan_manifest
 from preflight.policypack.policies import unplanned

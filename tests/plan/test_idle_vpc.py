@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from preflight.deployment import Plan
 from preflight.gate import GatePolicy
 from preflight.manifest import load_manifest
-from preflight.model import Plan
 from preflight.plan.decisions import check_decisions, decisions_of, rebuild
 from preflight.plan.planner import plan_manifest
 from preflight.policypack.policies import unplanned

@@ -23,9 +23,9 @@ from hypothesis import strategies as st
 from preflight.account.read import AccountState, Progress
 from preflight.commands.run import plan_json, run_check, run_plan
 from preflight.conflicts import endpoint_service_name
+from preflight.deployment import Deployment
 from preflight.gate import GatePolicy
 from preflight.manifest import Manifest, load_manifest
-from preflight.model import Deployment
 from preflight.plan.decisions import rebuild
 from preflight.plan.planner import plan_manifest, requested_on
 from preflight.program.planfile import load_trusted_plan

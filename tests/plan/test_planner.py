@@ -14,9 +14,9 @@ import yaml
 from hypothesis import HealthCheck, event, example, given, seed, settings, target
 from hypothesis import strategies as st
 
+from preflight.deployment import BASIC_EXECUTION_POLICY, NETWORK_MODES, VPC_ACCESS_POLICY, Plan
 from preflight.gate import GatePolicy
 from preflight.manifest import Manifest, load_manifest
-from preflight.model import BASIC_EXECUTION_POLICY, NETWORK_MODES, VPC_ACCESS_POLICY, Plan
 from preflight.plan.concurrency import water_fill
 from preflight.plan.planner import plan_manifest
 from tests.conftest import MANIFEST, manifest_variant, synthetic_state

@@ -9,8 +9,8 @@ import pytest
 
 from preflight import __version__
 from preflight.commands.run import plan_manifest_ref
+from preflight.deployment import BASIC_EXECUTION_POLICY, Adaptation, Deployment, Impact, Plan
 from preflight.manifest import Manifest, load_manifest
-from preflight.model import BASIC_EXECUTION_POLICY, Adaptation, Deployment, Impact, Plan
 from preflight.plan.decisions import decisions_of
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
+from preflight.deployment import Deployment, Plan
 from preflight.manifest import load_manifest
-from preflight.model import Deployment, Plan
 from preflight.program import rehearse as rehearse_module
 from preflight.program.rehearse import RehearsalResult, rehearse
 from preflight.sandbox import Sandbox, load_scenario

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from preflight.model import Plan
+from preflight.deployment import Plan
 from preflight.program import names
 from preflight.program.entry import PlanRefused
 from preflight.program.mockrun import run_with_mocks

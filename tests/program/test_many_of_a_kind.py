@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from preflight.demand import compute_demand
+from preflight.deployment import Deployment
 from preflight.manifest import Manifest, load_manifest
-from preflight.model import Deployment
 from preflight.program import names
 from preflight.program.rehearse import rehearse
 from preflight.program.verify import check_inventory, record_program, verify_program
@@ -123,8 +123,8 @@ def test_rehearse_creates_each_and_check_recognises_them_as_the_stacks_own(
 def test_a_redeploy_reshards_each_stream_on_its_own(requested: Deployment) -> None:
     """events 2 -> 4 holds 6 shards on the way; clicks 8 -> 2 is beyond one UpdateShardCount (a FAIL of
     its own, scoped to that stream); the region's shard demand is the sum of both peaks."""
+    from preflight.deployment import CurrentStack
     from preflight.evaluate import redeploy_demand, reshard_findings
-    from preflight.model import CurrentStack
 
     current = CurrentStack(stream_shards={"pipeline-events-prod": 2, "pipeline-clicks-prod": 8})
     shards = next(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from preflight.model import Plan
+from preflight.deployment import Plan
 from preflight.program.planfile import load_plan, load_trusted_plan, refusal
 from preflight.support.errors import InputError
 from tests.program.conftest import ROOT, write_plan

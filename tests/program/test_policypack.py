@@ -22,7 +22,7 @@ from pulumi_policy import (
     StackValidationArgs,
 )
 
-from preflight.model import Plan
+from preflight.deployment import Plan
 from preflight.policypack import policies
 from preflight.program import names
 from preflight.program.planfile import load_plan

@@ -3,7 +3,7 @@ cuts before it raises the others (explicit dependencies), and the emulated accou
 
 from __future__ import annotations
 
-from preflight.model import CurrentStack
+from preflight.deployment import CurrentStack
 from preflight.program.mockrun import run_with_mocks
 from preflight.program.verify import RecordingMocks
 from preflight.redeploy import reservation_peak, reservation_steps

@@ -12,8 +12,8 @@ import pytest
 from botocore.exceptions import ClientError
 from pulumi.runtime import MockResourceArgs
 
+from preflight.deployment import BASIC_EXECUTION_POLICY, Plan
 from preflight.manifest import Manifest
-from preflight.model import BASIC_EXECUTION_POLICY, Plan
 from preflight.program import names
 from preflight.program import rehearse as rehearse_module
 from preflight.program.rehearse import RehearsalMocks, rehearse
@@ -225,7 +225,7 @@ def _redeploy_account(base_dir: Path) -> tuple[Any, Plan]:
     from preflight.manifest import load_manifest
     from preflight.sandbox import Sandbox
     from preflight.sandbox.scenario import parse_scenario
-    from preflight.yamlio import load_yaml_file
+    from preflight.support.sourcefile import load_yaml_file
     from tests.program.conftest import MANIFEST
 
     data, lines = load_yaml_file(

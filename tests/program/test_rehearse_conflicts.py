@@ -16,9 +16,9 @@ import pytest
 
 from preflight.account.sources import LiveAccount
 from preflight.commands.run import build_report
+from preflight.deployment import Deployment, Plan
 from preflight.gate import GatePolicy
 from preflight.manifest import Manifest
-from preflight.model import Deployment, Plan
 from preflight.program.rehearse import rehearse
 from preflight.report.report import Report
 from preflight.sandbox import Sandbox, load_scenario

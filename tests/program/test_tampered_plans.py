@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from preflight.model import Plan
+from preflight.deployment import Plan
 from preflight.program.entry import PlanRefused
 from preflight.program.mockrun import run_with_mocks
 from preflight.program.verify import RecordingMocks
@@ -245,8 +245,8 @@ CASES: dict[str, tuple[Edit | TextEdit, str, str]] = {
 @pytest.fixture(scope="module")
 def good_plan_text() -> str:
     """The seed account's adapted plan (with an increase request), as `plan --save-plan` writes it."""
+    from preflight.deployment import IncreaseRequest
     from preflight.manifest import load_manifest
-    from preflight.model import IncreaseRequest
     from tests.program.conftest import make_plan, seed_adapted
 
     manifest = load_manifest(str(ROOT / "manifests" / "tap-pipeline.yaml"), "prod")

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from preflight.deployment import BASIC_EXECUTION_POLICY, VPC_ACCESS_POLICY, Deployment, Plan
 from preflight.manifest import Manifest
-from preflight.model import BASIC_EXECUTION_POLICY, VPC_ACCESS_POLICY, Deployment, Plan
 from preflight.program import names
 from preflight.program.verify import check_inventory, record_program, verify_program
 from tests.program.conftest import make_plan, seed_adapted

@@ -13,8 +13,8 @@ import pytest
 from preflight.account.aws import Aws
 from preflight.account.read import AccountState, read_account
 from preflight.account.sources import PLACEHOLDER_AZS
+from preflight.deployment import TAG_ENVIRONMENT, TAG_PROJECT
 from preflight.manifest import load_manifest
-from preflight.model import TAG_ENVIRONMENT, TAG_PROJECT
 from preflight.quotas import catalog
 from preflight.quotas.usage import COUNTERS, Stack
 from tests.conftest import MANIFEST

@@ -21,7 +21,7 @@ import yaml
 from preflight.manifest import load_manifest, manifest_json_schema
 from preflight.support.errors import InputError, InputProblems
 from preflight.support.exits import ExitCode, classify
-from preflight.yamlio import MAX_REPORTED
+from preflight.support.sourcefile import MAX_REPORTED
 from tests.conftest import MANIFEST, ROOT
 
 HANDLERS = str(ROOT / "handlers") + "/"
@@ -454,7 +454,7 @@ def test_every_unusable_yaml_value_at_once(tmp_path: Path) -> None:
 
 
 def test_dates_stay_strings_and_a_lone_equals_sign_is_a_string(tmp_path: Path) -> None:
-    from preflight.yamlio import parse_yaml
+    from preflight.support.sourcefile import parse_yaml
 
     data, _ = parse_yaml("created: 2024-01-01\nsign: =\n", "x.yaml")
     assert data == {"created": "2024-01-01", "sign": "="}

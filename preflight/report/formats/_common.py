@@ -5,7 +5,7 @@ Kept free of rich so that the CI formats do not pay for the terminal renderer's 
 
 from __future__ import annotations
 
-from preflight.model import Verdict
+from preflight.deployment import Verdict
 from preflight.quotas import catalog
 from preflight.report.report import CheckFinding, Finding, Report, Status
 

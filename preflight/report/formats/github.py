@@ -9,7 +9,7 @@ or inject another command, and a line break cannot start one.
 
 from __future__ import annotations
 
-from preflight.model import Adaptation, Note
+from preflight.deployment import Adaptation, Note
 from preflight.report.formats._common import (
     after,
     attention,

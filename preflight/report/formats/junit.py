@@ -18,7 +18,7 @@ import re
 import xml.etree.ElementTree as ET
 from typing import assert_never
 
-from preflight.model import Adaptation
+from preflight.deployment import Adaptation
 from preflight.report.formats._common import (
     after,
     check_details,

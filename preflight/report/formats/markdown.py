@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shlex
 
-from preflight.model import Adaptation, Verdict
+from preflight.deployment import Adaptation, Verdict
 from preflight.report.formats._common import (
     VERDICT_TEXT,
     after,

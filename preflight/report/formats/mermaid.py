@@ -17,7 +17,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from preflight.model import Adaptation, Change
+from preflight.deployment import Adaptation, Change
 
 COLLAPSE_OVER = 3
 MAX_LABEL = 90

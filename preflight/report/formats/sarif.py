@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import quote
 
 from preflight import __version__
-from preflight.model import Note
+from preflight.deployment import Note
 from preflight.report.formats._common import (
     check_details,
     check_first_line,

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from preflight.model import Adaptation, Change, Impact, IncreaseRequest, ManifestRef
+from preflight.deployment import Adaptation, Change, Impact, IncreaseRequest, ManifestRef
 from preflight.report.report import Finding, Report
 
 TESTS = Path(__file__).resolve().parents[2]

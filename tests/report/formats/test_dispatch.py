@@ -52,7 +52,7 @@ def test_ci_formats_do_not_import_rich() -> None:
         "import sys\n"
         "from preflight.report.formats import render\n"
         "from preflight.report.report import Report\n"
-        "from preflight.model import ManifestRef\n"
+        "from preflight.deployment import ManifestRef\n"
         "r = Report(verdict='GO', region='r', account_id='a', environment='e',\n"
         "           manifest=ManifestRef(path='m.yaml', name='m', sha256='0'), findings=())\n"
         "for fmt in ('json', 'markdown', 'sarif', 'junit', 'github'):\n"

@@ -9,7 +9,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from preflight.model import ManifestRef
+from preflight.deployment import ManifestRef
 from preflight.report.formats.github import escape_data, escape_property, render_github
 from preflight.report.report import Report
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from preflight.model import Adaptation, Change, Impact
+from preflight.deployment import Adaptation, Change, Impact
 from preflight.report.formats.markdown import code, render_markdown, text
 from preflight.report.report import Report
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from preflight.model import Adaptation, Change, Impact
+from preflight.deployment import Adaptation, Change, Impact
 from preflight.report.formats.markdown import render_markdown
 from preflight.report.formats.mermaid import MAX_CHARS, adaptation_graph, label
 from preflight.report.report import Report

@@ -15,7 +15,7 @@ import jsonschema
 import pytest
 
 from preflight.commands.ci import truncate_markdown
-from preflight.model import Impact, Note
+from preflight.deployment import Impact, Note
 from preflight.report.formats import FORMAT_NAMES, render
 from preflight.report.formats.github import render_github
 from preflight.report.formats.junit import render_junit

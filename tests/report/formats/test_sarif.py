@@ -127,7 +127,7 @@ def test_artifact_location(path: str, expected: dict[str, str]) -> None:
 def test_odd_manifest_paths_and_messages_validate(
     make_finding, make_report, sarif_schema: dict[str, Any]
 ) -> None:
-    from preflight.model import ManifestRef
+    from preflight.deployment import ManifestRef
 
     report = make_report(
         make_finding(message='50% "done"\r\nnext: <a>, b|c', lines=()),
