@@ -19,10 +19,10 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+from preflight.report.truncate import COMMENT_LIMIT, truncate_markdown, utf8_size
 from preflight.support.errors import ExitCode
 from preflight.support.fileio import write_atomic
 
-COMMENT_LIMIT = 65_536
 _KEY = re.compile(r"^[A-Za-z0-9._/:@-]+$")
 
 
@@ -37,37 +37,7 @@ def comment_body(markdown: str, *, key: str, link: str | None = None, limit: int
     """The comment: marker and report, truncated under `limit` (counted in UTF-8 bytes, to be safe)."""
     head = marker(key) + "\n"
     where = f"[the full report]({link})" if link else "the full report in this run's artifacts"
-    return head + truncate_markdown(markdown, where=where, limit=limit - _size(head))
-
-
-def truncate_markdown(markdown: str, *, where: str, limit: int = COMMENT_LIMIT) -> str:
-    """`markdown` whole when it fits in `limit` UTF-8 bytes; otherwise cut at a line, what the cut left
-    open closed (code fences, <details>), and a note saying so that points at `where`."""
-    if _size(markdown) <= limit:
-        return markdown
-    note = (
-        f"\n\n---\n**Truncated:** this report is {len(markdown):,} characters, more than a comment holds; "
-        f"see {where}.\n"
-    )
-    room = limit - _size(note) - 64  # 64: the closers added below
-    cut = markdown.encode("utf-8")[: max(room, 0)].decode("utf-8", errors="ignore")
-    if "\n" in cut:
-        cut = cut[: cut.rfind("\n")]  # whole lines only
-    return cut + _closers(cut) + note
-
-
-def _closers(text: str) -> str:
-    """Close what a cut left open, so the note is not swallowed by a code block or a fold."""
-    closing = ""
-    if text.count("```") % 2:
-        closing += "\n```"
-    open_details = text.count("<details") - text.count("</details>")
-    closing += "\n</details>" * max(open_details, 0)
-    return closing
-
-
-def _size(text: str) -> int:
-    return len(text.encode("utf-8"))
+    return head + truncate_markdown(markdown, where=where, limit=limit - utf8_size(head))
 
 
 def categorize_sarif(path: str | Path, category: str) -> int:

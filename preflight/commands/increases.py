@@ -14,21 +14,20 @@ Global quotas (IAM, S3) are asked for in us-east-1. Without --submit only read c
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 
 from preflight.deployment import PLAN_SCHEMA, IncreaseRequest, Plan
 from preflight.quotas import catalog
 from preflight.report.report import REPORT_SCHEMA, Report
+from preflight.report.results import IncreasesResult, Outcome, SourceKind, Status, amount
 from preflight.support.errors import AwsAccessError, InputError
 from preflight.support.strictjson import json_line, load_json_object
 
-INCREASES_SCHEMA = "tap-preflight/increases/v1"
 OPEN_STATUSES = frozenset({"PENDING", "CASE_OPENED"})
 UNIT_FACTORS = {
     "Bytes": 1,
@@ -36,18 +35,6 @@ UNIT_FACTORS = {
     "Megabytes": 1024**2,
     "Gigabytes": 1024**3,
     "Terabytes": 1024**4,
-}
-
-SourceKind = Literal["plan", "report"]
-Status = Literal["design-change", "listed", "open-request", "already-raised", "would-file", "filed", "error"]
-STATUS_TEXT: dict[str, str] = {
-    "design-change": "needs a design change (not adjustable)",
-    "listed": "listed (offline)",
-    "open-request": "skipped: a request is open",
-    "already-raised": "skipped: already raised",
-    "would-file": "would file (dry run)",
-    "filed": "filed",
-    "error": "error",
 }
 
 
@@ -125,52 +112,6 @@ def merge(requests: Iterable[IncreaseRequest]) -> tuple[IncreaseRequest, ...]:
 
 
 # --- pure decisions --------------------------------------------------------------------------------
-
-
-class Outcome(BaseModel):
-    """What happened (or would happen) to one increase request."""
-
-    # defer_build: the schema is built at first use, not at import (a command uses few models)
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
-
-    service_code: str
-    quota_code: str
-    quota_name: str
-    region: str  # where it is (or would be) filed: us-east-1 for global quotas
-    current: float | None  # the limit in the plan or report
-    in_force: float | None = None  # the value in force now (applied, else AWS default), when read
-    required: float
-    desired_value: float | None = None  # DesiredValue in the quota's own unit
-    unit: str = "None"
-    adjustable: bool
-    status: Status
-    detail: str = ""
-    request_id: str | None = None
-    case_id: str | None = None
-
-
-class IncreasesResult(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, defer_build=True)
-
-    schema_: str = INCREASES_SCHEMA
-    source: str
-    source_kind: SourceKind
-    account_id: str
-    region: str
-    submitted: bool
-    outcomes: tuple[Outcome, ...]
-
-    def count(self, status: Status) -> int:
-        return sum(1 for o in self.outcomes if o.status == status)
-
-    @property
-    def errors(self) -> list[Outcome]:
-        return [o for o in self.outcomes if o.status == "error"]
-
-    def to_json(self) -> str:
-        data = self.model_dump(mode="json")
-        data = {"schema": data.pop("schema_"), **data}
-        return json.dumps(data, indent=2) + "\n"
 
 
 def quota_region(req: IncreaseRequest, region: str) -> str:
@@ -427,13 +368,6 @@ def _one(req: IncreaseRequest, quotas: ServiceQuotas, region: str, submit: bool)
 
 
 # --- numbers in the details ------------------------------------------------------------------------
-
-
-def amount(value: float | None) -> str:
-    """A limit or value as the details say it: whole numbers without a point, `?` when unknown."""
-    if value is None:
-        return "?"
-    return f"{int(value)}" if float(value).is_integer() else f"{value:g}"
 
 
 def _unit_label(unit: str) -> str:

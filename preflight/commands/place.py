@@ -7,60 +7,24 @@ ranked: fits as requested, fits with adaptations (the fewer and cheaper, the bet
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from preflight.deployment import Frozen
 from preflight.gate import GatePolicy
 from preflight.report.report import Report
+from preflight.report.results import Accept, Fit, Placement, PlaceResult, RegionFit
 from preflight.support.errors import ExitCode, PreflightError
 
 if TYPE_CHECKING:
     from preflight.commands.options import GateOptions
     from preflight.support.config import Config
 
-Fit = Literal["FITS", "FITS_ADAPTED", "DOES_NOT_FIT", "UNKNOWN"]
-Accept = Literal["requested", "adapted"]
-PLACE_SCHEMA = "tap-preflight/place/v1"
 MAX_WORKERS = 4  # regions read at once: Service Quotas' request rate is per account and region
 FIT_ORDER: dict[Fit, int] = {"FITS": 0, "FITS_ADAPTED": 1, "DOES_NOT_FIT": 2, "UNKNOWN": 3}
-FIT_TEXT: dict[Fit, str] = {
-    "FITS": "fits as requested",
-    "FITS_ADAPTED": "fits with adaptations",
-    "DOES_NOT_FIT": "does not fit",
-    "UNKNOWN": "could not evaluate",
-}
 
 T = TypeVar("T")
 R = TypeVar("R")
-
-
-class RegionFit(Frozen):
-    region: str
-    fit: Fit
-    verdict: str | None  # the region's plan verdict; None when the region could not be read
-    adaptations: tuple[str, ...] = ()  # adaptation titles, the degradation
-    monthly_cost_delta_usd: float = 0.0
-    increases: tuple[str, ...] = ()  # "service/code: current -> required" to fit as requested
-    detail: str = ""
-
-    @property
-    def degradation(self) -> tuple[int, float]:
-        """How degraded an adapted fit is: the planner's adaptations, then what they add to the bill."""
-        return (len(self.adaptations), self.monthly_cost_delta_usd)
-
-
-class Placement(Frozen):
-    schema_: str = PLACE_SCHEMA
-    accept: Accept
-    regions: tuple[RegionFit, ...]  # ranked, best first
-
-    def to_json(self) -> str:
-        body = self.model_dump(mode="json")
-        return json.dumps({"schema": body.pop("schema_"), **body}, indent=2) + "\n"
 
 
 def map_regions(fn: Callable[[T], R], regions: Iterable[T], workers: int = MAX_WORKERS) -> list[R]:
@@ -153,18 +117,6 @@ def placement_of(
     reports = [r for r in results if isinstance(r, Report)]
     fits = [r if isinstance(r, RegionFit) else classify(r, policy) for r in results]
     return Placement(accept=accept, regions=rank(fits)), reports
-
-
-@dataclass(frozen=True)
-class PlaceResult:
-    """`place`'s result as the formats take it: the ranking, and the regions' own reports (what SARIF,
-    JUnit and GitHub annotations carry)."""
-
-    placement: Placement
-    reports: tuple[Report, ...] = ()
-
-    def to_json(self) -> str:
-        return self.placement.to_json()
 
 
 def run_place(

@@ -31,8 +31,8 @@ from preflight.support.config import Config
 from preflight.support.errors import InputError
 
 if TYPE_CHECKING:
-    from preflight.commands.increases import IncreasesResult
     from preflight.plan.planner import PlanResult
+    from preflight.report.results import IncreasesResult
 
 Warn = Callable[[str], None]  # a warning for the user (the CLI prints it on stderr)
 

@@ -16,7 +16,6 @@ shards of one sweep are disjoint and their union is the whole, whatever runner t
 from __future__ import annotations
 
 import copy
-import json
 import os
 import re
 import sys
@@ -24,20 +23,19 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Literal, TextIO
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, TextIO
 
-from preflight.deployment import Frozen
 from preflight.gate import GatePolicy, exit_code, overrides_of
 from preflight.quotas.catalog import partition_of
 from preflight.report.report import CheckFinding, Finding, Override, Report
+from preflight.report.results import Account, SweepResult, SweepRun, TargetResult, TargetStatus, Worst
 from preflight.support.errors import AwsAccessError, ExitCode, InputError, PreflightError
 
 if TYPE_CHECKING:
     from preflight.commands.options import GateOptions
     from preflight.support.config import Config
 
-SWEEP_SCHEMA = "tap-preflight/sweep/v1"
 DEFAULT_ROLE = "OrganizationAccountAccessRole"  # what Organizations' CreateAccount makes in a member
 DEFAULT_WORKERS = 8
 MAX_WORKERS = 64
@@ -47,7 +45,6 @@ ACCOUNT_ID_RE = re.compile(r"^\d{12}$")
 ROLE_NAME_RE = re.compile(r"^[\w+=,.@-]{1,64}$")
 UNREADABLE_ID = "TAP-S001"  # the check id a target that could not be read carries in CI formats
 
-TargetStatus = Literal["GO", "NO_GO", "UNKNOWN"]
 STATUS_OF_EXIT: dict[int, TargetStatus] = {
     ExitCode.GO: "GO",
     ExitCode.NO_GO: "NO_GO",
@@ -67,73 +64,6 @@ class SweepRequest:
     shard: str | None = None  # I/N
     out_dir: str | None = None
     concurrency: int = 8
-
-
-class Account(Frozen):
-    id: str
-    name: str = ""
-    state: str = "ACTIVE"  # Organizations' account State; from a file: taken as ACTIVE
-
-
-class Worst(Frozen):
-    """The finding closest to failing in a target: worst status, then highest utilization."""
-
-    id: str  # quota code or check id
-    name: str
-    status: str
-    after: float | None = None  # usage + demand
-    limit: float | None = None
-
-    def text(self) -> str:
-        status = "" if self.status == "OK" else f"{self.status} "
-        if self.after is None or self.limit is None:
-            return f"{status}{self.id} {self.name}"
-        return f"{status}{self.id} {_num(self.after)}/{_num(self.limit)} {self.name}"
-
-
-class TargetResult(Frozen):
-    account_id: str
-    account_name: str = ""
-    region: str
-    status: TargetStatus
-    verdict: str | None  # the check's verdict; None when the target could not be read
-    worst: Worst | None = None
-    detail: str = ""  # why it could not be read
-
-
-class SweepResult(Frozen):
-    schema_: str = SWEEP_SCHEMA
-    verdict: TargetStatus
-    role_name: str
-    regions: tuple[str, ...]
-    shard: str | None = None
-    targets: tuple[TargetResult, ...]
-    skipped: tuple[Account, ...] = ()  # accounts not ACTIVE
-    overrides: tuple[Override, ...] = ()  # flags that change verdicts or the exit code on purpose
-    elapsed_s: float = 0.0
-
-    def counts(self) -> dict[str, int]:
-        out = {"GO": 0, "NO_GO": 0, "UNKNOWN": 0}
-        for t in self.targets:
-            out[t.status] += 1
-        return out
-
-    def to_json(self) -> str:
-        body = self.model_dump(mode="json")
-        return json.dumps({"schema": body.pop("schema_"), **body, "counts": self.counts()}, indent=2) + "\n"
-
-
-@dataclass(frozen=True)
-class SweepRun:
-    """A sweep's result as the formats take it: the summary, every target's report, the gate's policy
-    (the JUnit view fails what the policy fails)."""
-
-    result: SweepResult
-    reports: tuple[Report, ...] = ()
-    policy: GatePolicy = field(default_factory=GatePolicy)
-
-    def to_json(self) -> str:
-        return self.result.to_json()
 
 
 @dataclass(frozen=True)
@@ -314,10 +244,6 @@ class RoleSessions:
         except PreflightError as exc:
             return exc
         return aws.session_credentials()
-
-
-def _num(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
 def worst_of(report: Report) -> Worst | None:

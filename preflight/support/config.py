@@ -29,12 +29,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from preflight.support.errors import InputError
-
-if TYPE_CHECKING:
-    from preflight.report.report import CheckFinding, Finding
 
 OWN_FILE = ".tap-preflight.toml"
 PYPROJECT = "pyproject.toml"
@@ -42,6 +39,29 @@ GATE_COMMANDS = ("check", "plan", "deploy", "place", "sweep")
 FORMATS = ("table", "json", "markdown", "sarif", "junit", "github")
 FAIL_ON = ("warn", "fail", "unknown")
 SKIP_KEYS = ("quota", "scope", "reason", "expires")
+
+
+class QuotaFinding(Protocol):
+    """What a skip reads of a quota finding (`report.report.Finding`; named by shape: support/ sits
+    below report/)."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def quota_code(self) -> str: ...
+    @property
+    def scope(self) -> str: ...
+
+
+class CheckedFinding(Protocol):
+    """What a skip reads of a check finding (`report.report.CheckFinding`)."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def id(self) -> str: ...
+    @property
+    def resources(self) -> tuple[str, ...]: ...
 
 
 @dataclass(frozen=True)
@@ -64,7 +84,7 @@ class Skip:
     def label(self) -> str:
         return self.code + (f":{self.scope}" if self.scope else "")
 
-    def matches(self, finding: Finding | CheckFinding) -> bool:
+    def matches(self, finding: QuotaFinding | CheckedFinding) -> bool:
         if finding.kind == "quota":  # a Finding (pydantic is not imported here: --help stays light)
             return finding.quota_code == self.code and self.scope in (None, finding.scope)  # type: ignore[union-attr]
         return finding.id == self.code and (self.scope is None or self.scope in finding.resources)  # type: ignore[union-attr]

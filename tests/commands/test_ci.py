@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from preflight.commands.ci import COMMENT_LIMIT, categorize_sarif, comment_body, main, marker
+from preflight.commands.ci import categorize_sarif, comment_body, main, marker
+from preflight.report.truncate import COMMENT_LIMIT
 
 
 def big_report(sections: int) -> str:

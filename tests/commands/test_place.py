@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from preflight.commands.place import Placement, RegionFit, classify, placement_exit_code, rank
+from preflight.commands.place import classify, placement_exit_code, rank
 from preflight.gate import GatePolicy
+from preflight.report.results import Placement, RegionFit
 from tests.conftest import MANIFEST
 
 SCENARIO = str(Path(__file__).resolve().parents[1] / "fixtures" / "place-three-regions.yaml")
@@ -121,8 +122,8 @@ def test_an_unreadable_quota_is_could_not_evaluate() -> None:
 
 
 def test_machine_formats_without_any_readable_region_are_exit_3() -> None:
-    from preflight.commands.place import PlaceResult
     from preflight.report.formats import render_result
+    from preflight.report.results import PlaceResult
     from preflight.support.errors import EnvironmentProblem
 
     placement = Placement(accept="requested", regions=(_fit("a-1", "UNKNOWN", detail="AccessDenied"),))

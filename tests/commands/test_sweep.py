@@ -94,7 +94,8 @@ def test_every_account_is_judged_as_a_direct_check_judges_it(sandbox) -> None:
 
 
 def test_shards_are_disjoint_deterministic_and_together_the_whole() -> None:
-    from preflight.commands.sweep import Account, shard_of, targets_of
+    from preflight.commands.sweep import shard_of, targets_of
+    from preflight.report.results import Account
 
     accounts = [Account(id=f"{n:012d}") for n in random.Random(7).sample(range(10**11, 10**12), 23)]
     regions = ("us-east-1", "eu-west-1", "ap-south-1")

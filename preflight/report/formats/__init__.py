@@ -99,7 +99,7 @@ def render_many(
         text = render_tables(reports, color=color, width=width, wide=wide, invocation=invocation)
         return text + "".join(stats_text(r) for r in reports) if stats else text
     if fmt == "markdown":
-        from preflight.commands.ci import truncate_markdown
+        from preflight.report.truncate import truncate_markdown
 
         return truncate_markdown(_render_many(reports, fmt, invocation, policy=policy), where=FULL_REPORT)
     return _render_many(reports, fmt, invocation, policy=policy)

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
-    from preflight.commands.increases import IncreasesResult
     from preflight.program.lint import LintResult
     from preflight.program.rehearse import RehearsalResult
     from preflight.program.verify import VerifyResult
+    from preflight.report.results import IncreasesResult
 
 ItemStatus = Literal["passed", "failed", "error", "warning", "skipped"]
 # Statuses that need the reader's attention, worst first (the order of every list of them).
@@ -155,8 +155,8 @@ _INCREASE_STATUS: dict[str, ItemStatus] = {
 
 
 def of_increases(result: IncreasesResult) -> Checklist:
-    from preflight.commands.increases import STATUS_TEXT
     from preflight.report.formats.increases import summary_line
+    from preflight.report.results import STATUS_TEXT
 
     rules = tuple(
         Rule(f"TAPQ-{status}", text, _INCREASE_HELP[status]) for status, text in STATUS_TEXT.items()

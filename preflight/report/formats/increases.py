@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from preflight.commands.increases import STATUS_TEXT, IncreasesResult, amount
+from preflight.report.results import STATUS_TEXT, IncreasesResult, amount
 
 
 def render_increases_table(result: IncreasesResult, *, color: bool = False, width: int = 120) -> str:

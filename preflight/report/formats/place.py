@@ -7,12 +7,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from preflight.commands.place import FIT_TEXT
 from preflight.report.formats._common import wrapped_rows
+from preflight.report.results import FIT_TEXT
 
 if TYPE_CHECKING:
-    from preflight.commands.place import Placement, PlaceResult, RegionFit
     from preflight.report.report import Report
+    from preflight.report.results import Placement, PlaceResult, RegionFit
 
 HEADER = ("rank", "region", "fit", "details")
 

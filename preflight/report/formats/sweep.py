@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 from preflight.report.formats._common import wrapped_rows
 
 if TYPE_CHECKING:
-    from preflight.commands.sweep import SweepResult, SweepRun
     from preflight.gate import GatePolicy
     from preflight.report.report import Report
+    from preflight.report.results import SweepResult, SweepRun
 
 ROLE_ARN_PREFIX = re.compile(r"arn:aws[\w-]*:iam::\d{12}:role/")
 RenderReport = Callable[..., str]  # formats.render: (report, fmt, *, policy=None) -> str
@@ -97,8 +97,8 @@ def render_sweep_table(result: SweepResult, width: int | None = None) -> str:
 
 
 def render_sweep_markdown(result: SweepResult) -> str:
-    from preflight.commands.ci import truncate_markdown
     from preflight.report.formats.markdown import code, table_lines, text
+    from preflight.report.truncate import truncate_markdown
 
     icon = {"GO": "✅", "NO_GO": "❌", "UNKNOWN": "❔"}
     rows = [

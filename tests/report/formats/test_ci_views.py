@@ -8,10 +8,10 @@ from typing import Any
 
 import jsonschema
 
-from preflight.commands.ci import COMMENT_LIMIT, truncate_markdown
 from preflight.report.formats import FULL_REPORT, render_many
 from preflight.report.formats.github import ANNOTATION_CAP, render_github
 from preflight.report.report import Report
+from preflight.report.truncate import COMMENT_LIMIT, truncate_markdown
 
 
 def test_sarif_has_one_run_per_region_each_with_its_own_category(

@@ -14,7 +14,6 @@ from typing import Any
 import jsonschema
 import pytest
 
-from preflight.commands.ci import truncate_markdown
 from preflight.deployment import Impact, Note
 from preflight.report.formats import FORMAT_NAMES, render
 from preflight.report.formats.github import render_github
@@ -22,6 +21,7 @@ from preflight.report.formats.junit import render_junit
 from preflight.report.formats.markdown import render_markdown
 from preflight.report.formats.sarif import render_sarif
 from preflight.report.report import Finding, Report
+from preflight.report.truncate import truncate_markdown
 
 IDLE_VPC = Note(
     id="vpc-idle",

@@ -18,11 +18,11 @@ from typing import Any
 import jsonschema
 import pytest
 
-from preflight.commands.increases import IncreasesResult, Outcome
 from preflight.program.lint import RULES, LintResult, run_lint
 from preflight.program.rehearse import RehearsalResult
 from preflight.program.verify import VerifyResult
 from preflight.report.formats import FORMAT_NAMES, RESULT_KINDS, render_result, result_formatter
+from preflight.report.results import IncreasesResult, Outcome
 from tests.conftest import MANIFEST, ROOT
 
 LINT_FIXTURES = ROOT / "tests" / "fixtures" / "lint"
@@ -123,8 +123,9 @@ def _golden(name: str) -> Any:
 
 def place_result() -> Any:
     """Three regions: one adapted fit, one that does not fit (a real NO_GO report), one unreadable."""
-    from preflight.commands.place import Placement, PlaceResult, RegionFit, classify, rank
+    from preflight.commands.place import classify, rank
     from preflight.gate import GatePolicy
+    from preflight.report.results import Placement, PlaceResult, RegionFit
 
     no_go = _golden("check-seed-account-no-go.json").model_copy(update={"region": "eu-west-1"})
     adapted = _golden("plan-seed-account-adapted.json")
@@ -135,18 +136,10 @@ def place_result() -> Any:
 
 def sweep_result() -> Any:
     """Two accounts: one NO_GO (a real report), one whose role could not be assumed."""
-    from preflight.commands.sweep import (
-        Account,
-        SweepResult,
-        SweepRun,
-        Target,
-        evaluated,
-        overall,
-        unreadable,
-        unreadable_report,
-    )
+    from preflight.commands.sweep import Target, evaluated, overall, unreadable, unreadable_report
     from preflight.gate import GatePolicy
     from preflight.manifest import load_manifest
+    from preflight.report.results import Account, SweepResult, SweepRun
     from preflight.support.errors import AwsAccessError
 
     policy = GatePolicy()
