@@ -1,4 +1,5 @@
-"""The layout's rules, read from the source: no import cycle, no private name imported across modules.
+"""The layout's rules, read from the source: no import cycle, no private name imported across modules,
+every import points down the layers (LAYERS), and only the commands reach the emulated account.
 
 Every `from preflight... import` counts, at module level, inside a function or under TYPE_CHECKING:
 a lazy import or an annotation-only one still ties two modules together (issue 12). The known cycle
@@ -8,12 +9,33 @@ list below (empty today) is where a cycle accepted as a debt would be named, so 
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterable
 from pathlib import Path
 
 from tests.conftest import ROOT
 
 PACKAGE = ROOT / "preflight"
 KNOWN_CYCLES: list[set[str]] = []
+
+# The package order, lowest first: a module may import its own layer and those below, never one above
+# (docs/architecture.md, "The layers"). Names are under preflight/ ("" is the package itself, with its
+# version); a module belongs to the longest name that holds it, and a new package must be placed here.
+LAYERS: list[tuple[str, ...]] = [
+    ("support", ""),  # plumbing no stage owns
+    ("account.aws", "account.modelcache"),  # AWS sessions, error translation, botocore's models
+    ("quotas", "kinds", "redeploy", "manifest", "deployment", "report.report"),  # the model
+    ("demand",),
+    ("sandbox",),  # the emulated account, opened only by SANDBOX_USERS
+    ("account", "conflicts"),  # opening and reading an account, the names taken in it
+    ("evaluate",),
+    ("gate", "skips"),
+    ("plan",),
+    ("program",),  # the Pulumi program, its plan file, verify-program, rehearse, lint
+    ("report",),  # the results and their formats
+    ("commands", "policypack"),
+    ("cli",),  # cli.py, outside the package
+]
+SANDBOX_USERS = ("sandbox", "account.sources", "commands", "cli")  # who may import the emulated account
 
 
 def _module_name(path: Path) -> str:
@@ -154,3 +176,62 @@ def test_commands_and_the_gate_return_exit_code_members_never_bare_numbers() -> 
     found = {f: _bare_exit_numbers(ast.parse((ROOT / f).read_text(encoding="utf-8"))) for f in files}
     assert {f: lines for f, lines in found.items() if lines} == {}
     assert _bare_exit_numbers(ast.parse("def f():\n    return 0 if x else 1\n")) == [2]
+
+
+def _module(name: str) -> str:
+    """A LAYERS name as a module: `report.report` -> `preflight.report.report`."""
+    return "cli" if name == "cli" else ".".join(filter(None, ("preflight", name)))
+
+
+def _owner(module: str, names: Iterable[str]) -> str | None:
+    """The longest of `names` that is `module` or a package holding it."""
+    # "" (the package itself) holds only its __init__, so that a new package is never placed by default.
+    hits = [n for n in names if module == _module(n) or (n and module.startswith(_module(n) + "."))]
+    return max(hits, key=len, default=None)
+
+
+def _layer(module: str) -> int | None:
+    owner = _owner(module, (n for layer in LAYERS for n in layer))
+    return next((i for i, layer in enumerate(LAYERS) if owner in layer), None)
+
+
+def test_every_module_has_a_layer() -> None:
+    assert [name for name in _graph() if _layer(name) is None] == []
+
+
+def _upward(graph: dict[str, set[str]]) -> list[str]:
+    return [
+        f"{name} (layer {_layer(name)}) imports {target} (layer {_layer(target)})"
+        for name, targets in sorted(graph.items())
+        for target in sorted(targets)
+        if (_layer(name) or 0) < (_layer(target) or 0)
+    ]
+
+
+def test_imports_point_down_the_layers() -> None:
+    # Lazy and annotation-only imports count: they tie the packages together as much as the others.
+    assert _upward(_graph()) == []
+
+
+def test_the_layer_rule_catches_an_import_up_and_places_by_the_longest_prefix() -> None:
+    assert _upward({"preflight.support.config": {"preflight.report.report"}}) != []
+    assert _upward({"preflight.report.formats.place": {"preflight.commands.place"}}) != []
+    assert _upward({"preflight.report.formats.place": {"preflight.report.results", "preflight.gate"}}) == []
+    aws, usage, read = (_layer(f"preflight.{m}") for m in ("account.aws", "quotas.usage", "account.read"))
+    assert aws is not None and usage is not None and read is not None and aws < usage < read
+    model, evaluate, formats = (
+        _layer(f"preflight.{m}") for m in ("report.report", "evaluate", "report.formats")
+    )
+    assert model is not None and evaluate is not None and formats is not None and model < evaluate < formats
+    assert _layer("preflight") == 0 and _layer("preflight.unplaced") is None
+
+
+def test_only_account_sources_and_the_commands_import_the_sandbox() -> None:
+    graph = _graph()
+    users = [
+        f"{name} imports {target}"
+        for name, targets in graph.items()
+        for target in sorted(targets)
+        if _owner(target, ["sandbox"]) and not _owner(name, SANDBOX_USERS)
+    ]
+    assert users == []
