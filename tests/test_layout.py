@@ -235,3 +235,31 @@ def test_only_account_sources_and_the_commands_import_the_sandbox() -> None:
         if _owner(target, ["sandbox"]) and not _owner(name, SANDBOX_USERS)
     ]
     assert users == []
+
+
+# A function a reader can hold (issue 12): from `def` to its last line, docstring included (a click
+# command's option decorators are declarations, not code to hold).
+LONGEST_FUNCTION = 60
+
+
+def _long_functions(files: Iterable[Path], root: Path = ROOT) -> list[str]:
+    found = []
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                length = (node.end_lineno or node.lineno) - node.lineno + 1
+                if length > LONGEST_FUNCTION:
+                    found.append(f"{path.relative_to(root)}:{node.lineno} {node.name} ({length} lines)")
+    return found
+
+
+def test_the_length_check_finds_a_long_function(tmp_path: Path) -> None:
+    body = "".join(f"    x{i} = {i}\n" for i in range(LONGEST_FUNCTION))
+    source = tmp_path / "long.py"
+    source.write_text(f"def short():\n    pass\n\n\ndef long():\n{body}", encoding="utf-8")
+    assert _long_functions([source], tmp_path) == [f"long.py:5 long ({LONGEST_FUNCTION + 1} lines)"]
+
+
+def test_no_function_is_longer_than_a_reader_can_hold() -> None:
+    files = [ROOT / "cli.py", ROOT / "tap.py", *sorted((ROOT / "preflight").rglob("*.py"))]
+    assert _long_functions(files) == []
