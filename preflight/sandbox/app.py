@@ -24,6 +24,7 @@ from preflight.sandbox import paging, rules, servicequotas
 from preflight.sandbox.calllog import CallLog
 from preflight.sandbox.faults import FaultConfig, FaultInjector
 from preflight.sandbox.model_loader import share_model_loader
+from preflight.sandbox.motoload import load_moto_lazily
 from preflight.sandbox.motoserver import call_wsgi, moto_app
 from preflight.sandbox.organization import caller_account
 from preflight.sandbox.protocol import (
@@ -109,6 +110,7 @@ def warm_moto() -> None:
         gc.disable()
     try:
         share_model_loader()  # before moto's EC2 backend is imported: it makes botocore sessions of its own
+        load_moto_lazily()
         app = moto_app()
         for service in WARM_SERVICES:
             with contextlib.suppress(Exception):  # its answer (an error, or moto's raise) does not matter

@@ -5,7 +5,9 @@ each backend's regions) and the sandbox's and the tool's clients make others: ea
 parses the service models again (EC2's is megabytes of JSON, ~0.1 s and tens of MiB each time). With
 one loader, each model is parsed once per process. A loader only reads botocore's data files and
 caches what it read, so sharing it changes no answer; boto3 appends its own data path to the loader
-of each session it makes, so the repeats are dropped.
+of each session it makes, so the repeats are dropped. The loader reads the models as the gate's
+clients do (`preflight.account.aws.model_file_loader`: the model cache, no documentation, shapes decoded on
+use), so the process holds neither a second parsing of them nor the shapes nobody asks for.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from typing import Any
 
 import botocore.loaders
 import botocore.session
+
+from preflight.account.aws import model_file_loader
 
 _LOCK = threading.Lock()
 _LOADERS: dict[str | None, Any] = {}
@@ -26,6 +30,7 @@ def _shared_loader(search_path_string: str | None = None) -> Any:
         loader = _LOADERS.get(search_path_string)
         if loader is None:
             loader = _LOADERS[search_path_string] = _create_loader(search_path_string)
+            loader.file_loader = model_file_loader()
         else:
             # A new session's boto3 appends its data path again: keep each path once.
             loader.search_paths[:] = list(dict.fromkeys(loader.search_paths))

@@ -21,7 +21,9 @@ from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
 import botocore.loaders
-import botocore.session
+import botocore.model
+
+from preflight.account.aws import model_file_loader
 
 # SigV4 signing names that differ from botocore's service names (the names the call log uses).
 SIGNING_TO_SERVICE = {
@@ -172,7 +174,7 @@ class _RestMatcher:
     """
 
     def __init__(self, service: str) -> None:
-        model = _botocore_session().get_service_model(service)
+        model = _published_model(service)
         self.protocol = "rest-xml" if model.protocol == "rest-xml" else "rest-json"
         self.routes: list[_Route] = []
         for name in model.operation_names:
@@ -217,30 +219,29 @@ class _RestMatcher:
         return best.operation if best else ""
 
 
-_SESSION_LOCK = threading.Lock()
-_SESSION: botocore.session.Session | None = None
+def _published_model(service: str) -> botocore.model.ServiceModel:
+    """A service's model as published, from a loader of its own that is dropped once the routes are
+    built: clients edit their models in place (S3's drop `/{Bucket}` from request URIs), and the
+    routes need no model afterwards. Read as the gate's clients read models (the model cache, no
+    documentation), not parsed from JSON again."""
+    loader = botocore.loaders.create_loader()
+    loader.file_loader = model_file_loader()
+    return botocore.model.ServiceModel(loader.load_service_model(service, "service-2"), service)
+
+
 _MATCHERS: dict[str, _RestMatcher | None] = {}
-
-
-def _botocore_session() -> botocore.session.Session:
-    global _SESSION
-    with _SESSION_LOCK:
-        if _SESSION is None:
-            _SESSION = botocore.session.get_session()
-            # A loader of its own: the models as published. Clients edit theirs in place (S3's drop
-            # `/{Bucket}` from request URIs), and a process may share one loader among its clients.
-            _SESSION.register_component("data_loader", botocore.loaders.create_loader())
-        return _SESSION
+_MATCHERS_LOCK = threading.Lock()
 
 
 def _rest_matcher(service: str) -> _RestMatcher | None:
-    if service not in _MATCHERS:
-        try:
-            matcher: _RestMatcher | None = _RestMatcher(service)
-        except Exception:  # unknown to botocore: the call is logged as "<service>:Unknown"
-            matcher = None
-        _MATCHERS[service] = matcher
-    return _MATCHERS[service]
+    with _MATCHERS_LOCK:  # built once: the first calls of a service often arrive together
+        if service not in _MATCHERS:
+            try:
+                matcher: _RestMatcher | None = _RestMatcher(service)
+            except Exception:  # unknown to botocore: the call is logged as "<service>:Unknown"
+                matcher = None
+            _MATCHERS[service] = matcher
+        return _MATCHERS[service]
 
 
 # --- answers ---------------------------------------------------------------------------------------

@@ -42,6 +42,11 @@ REMAINING = {
     ("organization.py", "moto.core.utils", "utcnow"): "members' join times",
     ("organization.py", "moto.organizations.models", "organizations_backends"): "fixed member ids",
     ("organization.py", "moto.organizations.utils", "make_random_account_id"): "fixed member ids",
+    # Memory (issue 11): moto 5.x has no documented setting for how it loads its models and EC2 data;
+    # upstream reads every region's instance-type offerings and every instance type at import.
+    ("motoload.py", "moto.core.utils", ""): "moto's model loader reads the model cache (create_loader)",
+    ("motoload.py", "moto.utilities.utils", ""): "EC2 offerings files read per region on first use",
+    ("motoload.py", "moto.ec2.models", "instance_types"): "EC2 offerings and instance types on first use",
     # The two AWS managed policies the pipeline's role attaches (moto loads all 1,500 or none).
     ("server.py", "moto.iam.aws_managed_policies", "aws_managed_policies_data"): "two managed policies",
     ("server.py", "moto.iam.models", "AWSManagedPolicy"): "two managed policies",
