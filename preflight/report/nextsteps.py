@@ -82,16 +82,7 @@ def _gate_argv(report: Report, inv: Invocation, command: str, *, adapt: bool) ->
     argv += [inv.manifest or report.manifest.path, "--env", report.environment]
     if inv.region_given:
         argv += ["--region", report.region]
-    if inv.sandbox:
-        argv += ["--sandbox", inv.sandbox]
-    if inv.snapshot:
-        argv += ["--snapshot", inv.snapshot]
-    if inv.profile:
-        argv += ["--profile", inv.profile]
-    if inv.role_arn:
-        argv += ["--role-arn", inv.role_arn]
-    if inv.endpoint_url:
-        argv += ["--endpoint-url", inv.endpoint_url]
+    argv += _account_args(inv, with_snapshot=True)
     for limit in inv.limits:
         argv += ["--limit", limit]
     if inv.allow_unknown and command == "plan":
@@ -101,9 +92,16 @@ def _gate_argv(report: Report, inv: Invocation, command: str, *, adapt: bool) ->
 
 def _quota_account_args(inv: Invocation) -> list[str]:
     """request-increases talks to the account itself: a snapshot's account is the live one."""
+    return _account_args(inv, with_snapshot=False)
+
+
+def _account_args(inv: Invocation, *, with_snapshot: bool) -> list[str]:
+    """The account flags the run was given, in the order the help lists them."""
     argv: list[str] = []
     if inv.sandbox:
         argv += ["--sandbox", inv.sandbox]
+    if with_snapshot and inv.snapshot:
+        argv += ["--snapshot", inv.snapshot]
     if inv.profile:
         argv += ["--profile", inv.profile]
     if inv.role_arn:
