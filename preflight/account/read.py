@@ -242,11 +242,12 @@ def _current_stack(reads: Reads) -> CurrentStack:
     """What of the stack exists now, from the reads the counters made (a failed read: not known, and
     the quota it belongs to is UNKNOWN already)."""
     from preflight.account.aws import AwsCallError
+    from preflight.kinds import function, stream
 
     reservations: dict[str, int | None] = {}
     shards: dict[str, int] = {}
     with contextlib.suppress(AwsCallError):
-        reservations = reads.own_reservations()
+        reservations = function.own_reservations(reads, reads.stack.deployment)
     with contextlib.suppress(AwsCallError):
-        shards = reads.own_stream_shards()
+        shards = stream.own_shards(reads, reads.stack.deployment)
     return CurrentStack(reservations=reservations, stream_shards=shards)

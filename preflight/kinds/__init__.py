@@ -24,6 +24,7 @@ from preflight.kinds import (
     topic,
     vpc,
 )
+from preflight.kinds.base import Account, Read
 
 KINDS: tuple[ModuleType, ...] = (
     vpc,
@@ -64,3 +65,13 @@ def needs(d: Any) -> Iterator[Any]:
     """What every kind of the deployment `d` takes of each quota."""
     for kind in KINDS:
         yield from kind.needs(d)
+
+
+def own_reads(a: Account, d: Any) -> list[Read]:
+    """The reads each kind recognises its own with, to start with the account's listings."""
+    return [read for kind in KINDS if hasattr(kind, "own_reads") for read in kind.own_reads(a, d)]
+
+
+def own_enis(a: Account, d: Any) -> set[str]:
+    """The ENIs AWS made for the stack's resources (they carry no tags): each kind ties back its own."""
+    return {eni for kind in KINDS if hasattr(kind, "own_enis") for eni in kind.own_enis(a, d)}

@@ -10,7 +10,12 @@ A kind module (`preflight/kinds/<kind>.py`) declares, in one place:
   so that nothing here imports pulumi;
 - `expected(d)` and `verify(d, inv, check)`: what `verify-program` holds the program's inventory to;
 - `CREATORS` (and `UPDATERS`): how `rehearse` creates (or updates in place) each of its resource types
-  in an account, through boto3 clients it is handed.
+  in an account, through boto3 clients it is handed;
+- `own_*(a, d)`: which of an account's resources of its kind are the stack's own, so the quota counters
+  (`preflight.quotas.usage`) leave them out. They are handed the account's reads (`Account`, each made
+  once a run) and recognise by the stack's tags (`a.owns`) and the deployment's names; `own_enis(a, d)`
+  ties back the network interfaces AWS makes for the kind's resources (they carry no tags), and
+  `own_reads(a, d)` names the reads of its own to start with the account's listings.
 
 `preflight.kinds` lists them in the order the program registers them (`KINDS`).
 """
@@ -69,6 +74,51 @@ class NameCheck:
 
 
 Named = list[tuple[str, str]]  # (physical name, manifest path) of each resource a kind names
+
+
+# --- the stack's own in an account (preflight.quotas.usage) ---------------------------------------------
+
+Tags = list[dict[str, str]] | dict[str, str] | None  # a Key/Value list, or a mapping as Lambda answers
+Read = tuple[str, str, Callable[[], Any]]  # (client, label, read): a read to start at once
+
+
+class Account(Protocol):
+    """The reads of one account a kind recognises its own with (`preflight.quotas.usage.Reads`: each
+    read is made once a run, however many counters and name checks ask)."""
+
+    def owns(
+        self, tags: Tags
+    ) -> bool: ...  # whether these tags are the stack's (tap:project, tap:environment)
+
+    def once(self, key: str, fetch: Callable[[], Any]) -> Any: ...
+
+    def ec2(self, operation: str, result_key: str, **kwargs: Any) -> list[dict[str, Any]]: ...
+
+    def nat_gateways(self) -> list[dict[str, Any]]: ...
+
+    def looks_up_functions_by_name(self) -> bool: ...
+
+    def account_function_names(self) -> frozenset[str]: ...
+
+    def function(self, name: str) -> dict[str, Any] | None: ...
+
+    def stream_summary(self, name: str) -> dict[str, Any] | None: ...
+
+    def stream_tags(self, name: str) -> list[dict[str, str]]: ...
+
+    def table_names(self) -> list[str]: ...
+
+    def table_tags(self, name: str) -> list[dict[str, str]]: ...
+
+    def bucket_names(self) -> list[str]: ...
+
+    def bucket_tags(self, name: str) -> list[dict[str, str]]: ...
+
+    def topic_arns(self) -> list[str]: ...
+
+    def topic_tags(self, arn: str) -> list[dict[str, str]]: ...
+
+    def role(self, name: str) -> dict[str, Any] | None: ...
 
 
 # --- the program (Pulumi) -----------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from pydantic import Field
 
 from preflight.kinds.base import (
     LOGICAL,
+    Account,
     Checker,
     Created,
     Expected,
@@ -60,6 +61,13 @@ def plans(specs: Sequence[BucketSpec], physical: Physical) -> tuple[BucketPlan, 
 def needs(d: Uses) -> Needs:
     for bucket in d.buckets:
         yield S3_BUCKETS, "global", 1, bucket.path
+
+
+def own(a: Account, d: Uses) -> list[str]:
+    """The stack's buckets in the account: its names, listed, with its tags (one of its names without
+    them is someone else's)."""
+    listed = a.bucket_names()
+    return [x.name for x in d.buckets if x.name in listed and a.owns(a.bucket_tags(x.name))]
 
 
 def register(p: Program, d: Uses) -> None:

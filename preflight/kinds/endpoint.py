@@ -10,6 +10,7 @@ from pydantic import Field, model_validator
 
 from preflight.kinds.base import (
     LOGICAL,
+    Account,
     Checker,
     Created,
     Expected,
@@ -151,6 +152,16 @@ def endpoint_needs(ep: EndpointPlan, vpc: VpcPlan) -> Needs:
 def needs(d: Uses) -> Needs:
     for ep in d.endpoints:
         yield from endpoint_needs(ep, d.vpc)
+
+
+def own_enis(a: Account, d: Uses) -> set[str]:
+    """The ENIs of the stack's interface endpoints: AWS makes them untagged, the endpoint lists them."""
+    return {
+        eni
+        for e in a.ec2("DescribeVpcEndpoints", "VpcEndpoints")
+        if a.owns(e.get("Tags"))
+        for eni in e.get("NetworkInterfaceIds") or []
+    }
 
 
 def register(p: Program, d: Uses) -> None:

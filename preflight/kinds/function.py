@@ -16,6 +16,7 @@ from pydantic import Field, field_validator, model_validator
 
 from preflight.kinds.base import (
     LOGICAL,
+    Account,
     Checker,
     Created,
     Expected,
@@ -27,6 +28,7 @@ from preflight.kinds.base import (
     Needs,
     Physical,
     Program,
+    Read,
     StepFailed,
     Strict,
     not_found,
@@ -50,7 +52,7 @@ from preflight.kinds.role import (
     RolePlan,
     attached_policies,
 )
-from preflight.kinds.security_group import SECURITY_GROUP, SecurityGroupPlan
+from preflight.kinds.security_group import SECURITY_GROUP, SecurityGroupPlan, own_groups
 from preflight.kinds.stream import StreamPlan
 from preflight.kinds.table import TablePlan
 from preflight.kinds.vpc import VpcPlan, private_subnet_ids, private_subnets, scope
@@ -299,6 +301,77 @@ def needs(d: Uses) -> Needs:
         if f.reserved_concurrency is not None:
             yield LAMBDA_CONCURRENCY, "region", f.reserved_concurrency, f"{f.path}.reservedConcurrency"
         yield LAMBDA_CODE_STORAGE, "region", f.code_size, f"{f.path}.source"
+
+
+# --- the stack's own in an account ---------------------------------------------------------------
+
+
+def own_reads(a: Account, d: Uses) -> list[Read]:
+    """GetFunction of each of the stack's functions, all at once; many functions: of those the
+    account's listing holds (see `Account.looks_up_functions_by_name`)."""
+    names = [f.name for f in d.functions]
+    if a.looks_up_functions_by_name():
+        return [("lambda", f"function {name}", lambda name=name: a.function(name)) for name in names]
+    return [("lambda", "the stack's functions", lambda: _existing_functions(a, names))]
+
+
+def _existing_functions(a: Account, names: list[str]) -> None:
+    """GetFunction for each of `names` the account's listing holds (at most 100 a second, as Lambda
+    allows: a few at a time)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    listed = a.account_function_names()
+    found = [name for name in names if name in listed]
+    with ThreadPoolExecutor(max_workers=8, thread_name_prefix="functions") as pool:
+        for future in [pool.submit(a.function, name) for name in found]:
+            future.exception()  # a failure reaches whoever needs that function
+
+
+def own_function(a: Account, name: str) -> tuple[int | None] | None:
+    """(reservation,) of the stack's function `name` (reservation None: it has none); None when it
+    does not exist or is not the stack's (a function of that name without the stack's tags).
+
+    GetFunction answers the tags and the reservation in one call.
+    """
+    answer = a.function(name)
+    if answer is None or not a.owns(answer.get("Tags") or {}):
+        return None
+    reserved = (answer.get("Concurrency") or {}).get("ReservedConcurrentExecutions")
+    return (None if reserved is None else int(reserved),)
+
+
+def own_reservation(a: Account, name: str) -> int:
+    """What the stack's function `name` holds reserved now (0: none, not there, not the stack's)."""
+    found = own_function(a, name)
+    return (found[0] or 0) if found else 0
+
+
+def own_reservations(a: Account, d: Uses) -> dict[str, int | None]:
+    """The stack's existing functions and their reservations now."""
+    found = {f.name: own_function(a, f.name) for f in d.functions}
+    return {name: f[0] for name, f in found.items() if f is not None}
+
+
+def own_enis(a: Account, d: Uses) -> set[str]:
+    """Lambda's ENIs whose security groups are all the stack's: AWS makes them untagged for the
+    functions attached to the VPC, and ties them to the groups."""
+    groups = set(own_groups(a))
+    return {
+        eni["NetworkInterfaceId"]
+        for eni in a.ec2("DescribeNetworkInterfaces", "NetworkInterfaces")
+        if eni.get("InterfaceType") == "lambda" and _group_ids(eni) and _group_ids(eni) <= groups
+    }
+
+
+def _group_ids(eni: dict[str, Any]) -> set[str]:
+    return {g["GroupId"] for g in eni.get("Groups") or []}
+
+
+def uses_own_lambda_group(d: Uses, eni: dict[str, Any]) -> bool:
+    """Whether a Lambda ENI is one the stack's functions will use: Lambda makes one ENI per subnet and
+    security-group combination and shares it among the functions with that combination (Hyperplane),
+    so those with exactly the stack's Lambda group are its own."""
+    return {g.get("GroupName") for g in eni.get("Groups") or []} == {d.lambda_security_group}
 
 
 # --- the program ------------------------------------------------------------------------------------

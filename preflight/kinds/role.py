@@ -14,6 +14,7 @@ from pydantic import Field
 
 from preflight.kinds.base import (
     LOGICAL,
+    Account,
     Checker,
     Created,
     Expected,
@@ -25,6 +26,7 @@ from preflight.kinds.base import (
     Needs,
     Physical,
     Program,
+    Read,
     Strict,
     tag_list,
 )
@@ -89,6 +91,22 @@ def needs(d: Uses) -> Needs:
         len(d.role.managed_policies),
         f"{d.role.path}.extraManagedPolicies",
     )
+
+
+def own_reads(a: Account, d: Uses) -> list[Read]:
+    return [("iam", "the stack's role", lambda: own_role(a, d))]
+
+
+def own_role(a: Account, d: Uses) -> bool | None:
+    """Whether the stack's role exists and carries its tags (None: no role of that name)."""
+    role = a.role(d.role.name)
+    return None if role is None else a.owns(role.get("Tags"))
+
+
+def own_policies(d: Uses) -> frozenset[str]:
+    """The managed policies the stack attaches to its role, whichever execution policy the networking
+    chooses: any other policy found attached was attached outside the stack and stays."""
+    return frozenset({BASIC_EXECUTION_POLICY, VPC_ACCESS_POLICY, *d.role.managed_policies})
 
 
 def register(p: Program, d: Uses) -> None:

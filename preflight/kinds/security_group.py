@@ -11,6 +11,7 @@ from pydantic import Field, field_validator
 
 from preflight.kinds.base import (
     LOGICAL,
+    Account,
     Checker,
     Created,
     Expected,
@@ -132,6 +133,61 @@ def group_needs(sg: SecurityGroupPlan) -> Needs:
 def needs(d: Uses) -> Needs:
     for sg in d.security_groups:
         yield from group_needs(sg)
+
+
+# --- the stack's own in an account ---------------------------------------------------------------
+
+# (group name, "ingress" | "egress", protocol, from port, to port, CIDR or referenced group)
+RuleKey = tuple[str, str, str, int, int, str]
+
+
+def own_groups(a: Account) -> dict[str, str]:
+    """The stack's groups in the account (those with its tags): group id -> group name."""
+    return {
+        g["GroupId"]: g["GroupName"]
+        for g in a.ec2("DescribeSecurityGroups", "SecurityGroups")
+        if a.owns(g.get("Tags"))
+    }
+
+
+def is_own(a: Account, group: dict[str, Any], own_vpc_id: str | None) -> bool:
+    """A group with the stack's tags, or the default group of the stack's VPC (it comes with the VPC,
+    whose demand counts it again). Any other group is someone else's, in the stack's VPC or not."""
+    default_of_own_vpc = group.get("VpcId") == own_vpc_id and group.get("GroupName") == "default"
+    return a.owns(group.get("Tags")) or default_of_own_vpc
+
+
+def own_rules(d: Uses) -> frozenset[RuleKey]:
+    """Every rule the stack defines on its groups: a rule found on them that is not one of these was
+    added outside the stack, stays after a deploy, and counts toward the per-group quota."""
+    return frozenset(
+        rule_key(sg.name, direction, r.protocol, r.from_port, r.to_port, r.cidr)
+        for sg in d.security_groups
+        for direction, rules in (("ingress", sg.ingress), ("egress", sg.egress))
+        for r in rules
+    )
+
+
+def found_rule_key(group: str, rule: dict[str, Any]) -> RuleKey:
+    """The key of a rule as DescribeSecurityGroupRules answers it, on the group named `group`."""
+    direction = "egress" if rule.get("IsEgress") else "ingress"
+    cidr = rule.get("CidrIpv4") or rule.get("CidrIpv6") or rule.get("ReferencedGroupInfo", {}).get("GroupId")
+    return rule_key(
+        group, direction, rule.get("IpProtocol", ""), rule.get("FromPort"), rule.get("ToPort"), cidr
+    )
+
+
+def rule_key(
+    group: str, direction: str, protocol: str, from_port: int | None, to_port: int | None, cidr: str | None
+) -> RuleKey:
+    # "-1" (all traffic) has no ports: AWS answers -1/-1 where the manifest may say 0/0.
+    protocol = str(protocol).lower()
+    if protocol in ("-1", "all"):
+        return group, direction, "-1", -1, -1, cidr or ""
+    return group, direction, protocol, int(from_port or 0), int(to_port or 0), cidr or ""
+
+
+# --- the program ------------------------------------------------------------------------------------
 
 
 def register(p: Program, d: Uses) -> None:

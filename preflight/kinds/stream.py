@@ -9,6 +9,7 @@ from pydantic import Field
 
 from preflight.kinds.base import (
     LOGICAL,
+    Account,
     Checker,
     Created,
     Expected,
@@ -20,6 +21,7 @@ from preflight.kinds.base import (
     Needs,
     Physical,
     Program,
+    Read,
     StepFailed,
     Strict,
     not_found,
@@ -84,6 +86,21 @@ def plans(specs: Sequence[StreamSpec], physical: Physical) -> tuple[StreamPlan, 
 def needs(d: Uses) -> Needs:
     for stream in d.streams:
         yield KINESIS_SHARDS, "region", stream.shards, f"{stream.path}.shards"
+
+
+def own_reads(a: Account, d: Uses) -> list[Read]:
+    return [("kinesis", "the stack's streams", lambda: own_shards(a, d))]
+
+
+def own_shards(a: Account, d: Uses) -> dict[str, int]:
+    """Open shards of each of the stack's streams that exist and carry the stack's tags."""
+    out: dict[str, int] = {}
+    for s in d.streams:
+        summary = a.stream_summary(s.name)  # shared with the name checks
+        # A stream of that name without the stack's tags is someone else's.
+        if summary is not None and a.owns(a.stream_tags(s.name)):
+            out[s.name] = int(summary.get("OpenShardCount", 0))
+    return out
 
 
 def register(p: Program, d: Uses) -> None:

@@ -9,6 +9,7 @@ from pydantic import Field
 
 from preflight.kinds.base import (
     LOGICAL,
+    Account,
     Checker,
     Created,
     Expected,
@@ -72,6 +73,13 @@ def plans(specs: Sequence[TableSpec], physical: Physical) -> tuple[TablePlan, ..
 def needs(d: Uses) -> Needs:
     for table in d.tables:
         yield DYNAMODB_TABLES, "region", 1, table.path
+
+
+def own(a: Account, d: Uses) -> list[str]:
+    """The stack's tables in the account: its names, listed, with its tags (one of its names without
+    them is someone else's)."""
+    listed = a.table_names()
+    return [x.name for x in d.tables if x.name in listed and a.owns(a.table_tags(x.name))]
 
 
 def register(p: Program, d: Uses) -> None:

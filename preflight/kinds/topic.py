@@ -9,6 +9,7 @@ from pydantic import Field
 
 from preflight.kinds.base import (
     LOGICAL,
+    Account,
     Checker,
     Created,
     Expected,
@@ -57,6 +58,18 @@ def plans(specs: Sequence[TopicSpec], physical: Physical) -> tuple[TopicPlan, ..
 def needs(d: Uses) -> Needs:
     for topic in d.topics:
         yield SNS_TOPICS, "region", 1, topic.path
+
+
+def own(a: Account, d: Uses) -> list[str]:
+    """The ARNs of the stack's topics in the account: its names, listed, with its tags (one of its
+    names without them is someone else's)."""
+    arns = a.topic_arns()
+    out = []
+    for t in d.topics:
+        arn = next((x for x in arns if x.endswith(f":{t.name}")), None)
+        if arn is not None and a.owns(a.topic_tags(arn)):
+            out.append(arn)
+    return out
 
 
 def register(p: Program, d: Uses) -> None:

@@ -13,6 +13,7 @@ from typing import Any, Literal, Protocol
 from pydantic import Field, field_validator
 
 from preflight.kinds.base import (
+    Account,
     Checker,
     Created,
     Expected,
@@ -220,6 +221,26 @@ def needs(d: Uses) -> Needs:
         yield NAT_GATEWAYS_PER_AZ, f"az:{az}", 1, "lambda.networking"
         yield ELASTIC_IPS, "region", 1, "lambda.networking"
         yield NETWORK_INTERFACES, "region", 1, "lambda.networking"
+
+
+# --- the stack's own in an account ---------------------------------------------------------------
+
+
+def own_vpc_id(a: Account) -> str | None:
+    """The id of the VPC that carries the stack's tags (None: it does not exist yet)."""
+    own = [v["VpcId"] for v in a.ec2("DescribeVpcs", "Vpcs") if a.owns(v.get("Tags"))]
+    return own[0] if own else None
+
+
+def own_enis(a: Account, d: Uses) -> set[str]:
+    """The ENIs of the stack's NAT gateways: AWS makes them untagged, the gateway lists them."""
+    return {
+        address["NetworkInterfaceId"]
+        for nat in a.nat_gateways()
+        if a.owns(nat.get("Tags"))
+        for address in nat.get("NatGatewayAddresses") or []
+        if "NetworkInterfaceId" in address
+    }
 
 
 # --- the program ------------------------------------------------------------------------------------

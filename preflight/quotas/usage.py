@@ -10,6 +10,9 @@ functions). Anything else counts, whatever its name and wherever it is: an untag
 or ENI inside this stack's VPC is a neighbour the deploy will not remove, and a resource that merely
 has one of the stack's physical names is someone else's. Scopes that only a new resource of this
 stack has (its VPC before it exists, its security groups, its role) have no key: usage 0.
+
+Each resource kind says how its own instances are recognised (`own_*` in `preflight/kinds/`); the
+counters ask it, handing it the account's reads (`Reads`: each AWS read made once a run).
 """
 
 from __future__ import annotations
@@ -22,14 +25,11 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
+from preflight import kinds
 from preflight.account.aws import Aws, AwsCallError, call, paginate
-from preflight.deployment import (
-    BASIC_EXECUTION_POLICY,
-    TAG_ENVIRONMENT,
-    TAG_PROJECT,
-    VPC_ACCESS_POLICY,
-    Deployment,
-)
+from preflight.deployment import TAG_ENVIRONMENT, TAG_PROJECT, Deployment
+from preflight.kinds import bucket, function, role, security_group, stream, table, topic, vpc
+from preflight.kinds.base import Read, Tags
 from preflight.quotas import catalog
 from preflight.quotas.catalog import GLOBAL_SERVICE_CODES, Quota, home_region
 
@@ -42,47 +42,24 @@ FUNCTION_LOOKUPS_BY_NAME = 20
 
 @dataclass(frozen=True)
 class Stack:
-    """What identifies this stack's own resources in the account."""
+    """This stack in an account: its tags, and its deployment, from which each resource kind tells its
+    own resources (`own_*` in `preflight/kinds/`)."""
 
-    project: str
-    environment: str
-    vpc_name: str
-    function_names: tuple[str, ...]
-    # Physical names of the stack's streams, tables, buckets and topics.
-    streams: tuple[str, ...]
-    tables: tuple[str, ...]
-    buckets: tuple[str, ...]
-    topics: tuple[str, ...]
-    role_name: str
-    managed_policies: frozenset[str]
-    # Security groups: the physical name of the one VPC-attached functions use, and every rule the
-    # stack defines, as (group name, "ingress" | "egress", protocol, from port, to port, CIDR).
-    lambda_security_group: str | None = None
-    security_group_rules: frozenset[tuple[str, str, str, int, int, str]] = frozenset()
+    deployment: Deployment
 
     @classmethod
     def of(cls, d: Deployment) -> Stack:
-        return cls(
-            project=d.project,
-            environment=d.environment,
-            vpc_name=d.vpc.name,
-            function_names=tuple(f.name for f in d.functions),
-            streams=tuple(s.name for s in d.streams),
-            tables=tuple(t.name for t in d.tables),
-            buckets=tuple(b.name for b in d.buckets),
-            topics=tuple(t.name for t in d.topics),
-            role_name=d.role.name,
-            managed_policies=frozenset({BASIC_EXECUTION_POLICY, VPC_ACCESS_POLICY, *d.role.managed_policies}),
-            lambda_security_group=d.lambda_security_group,
-            security_group_rules=frozenset(
-                _rule_key(sg.name, direction, r.protocol, r.from_port, r.to_port, r.cidr)
-                for sg in d.security_groups
-                for direction, rules in (("ingress", sg.ingress), ("egress", sg.egress))
-                for r in rules
-            ),
-        )
+        return cls(deployment=d)
 
-    def owns(self, tags: list[dict[str, str]] | dict[str, str] | None) -> bool:
+    @property
+    def project(self) -> str:
+        return self.deployment.project
+
+    @property
+    def environment(self) -> str:
+        return self.deployment.environment
+
+    def owns(self, tags: Tags) -> bool:
         """Whether these tags (a Key/Value list, or a mapping as Lambda answers) are this stack's."""
         found = tags if isinstance(tags, dict) else {t.get("Key"): t.get("Value") for t in tags or []}
         return found.get(TAG_PROJECT) == self.project and found.get(TAG_ENVIRONMENT) == self.environment
@@ -96,6 +73,9 @@ class Reads:
         self.stack = stack
         self._lock = threading.Lock()
         self._futures: dict[str, Future[Any]] = {}
+
+    def owns(self, tags: Tags) -> bool:
+        return self.stack.owns(tags)
 
     def once(self, key: str, fetch: Callable[[], Any]) -> Any:
         with self._lock:
@@ -119,7 +99,7 @@ class Reads:
         key = f"ec2:{operation}:{json.dumps(kwargs, sort_keys=True)}"  # one read per distinct request
         return self.once(key, lambda: paginate(client, operation, result_key, **kwargs))
 
-    def independent(self) -> list[tuple[str, str, Callable[[], Any]]]:
+    def independent(self) -> list[Read]:
         """Every read that depends on no other one, as (client, label, read), to start all at once.
 
         A counter then finds what it needs read or on its way, and never waits for a read it does
@@ -133,7 +113,7 @@ class Reads:
             ("DescribeVpcEndpoints", "VpcEndpoints"),
             ("DescribeNetworkInterfaces", "NetworkInterfaces"),
         ]
-        reads: list[tuple[str, str, Callable[[], Any]]] = [
+        reads: list[Read] = [
             ("ec2", f"ec2:{op}", lambda op=op, key=key: self.ec2(op, key)) for op, key in ec2
         ]
         reads += [
@@ -141,36 +121,14 @@ class Reads:
             ("ec2", "ec2:DescribeAddresses", self.addresses),
             ("lambda", "lambda:GetAccountSettings", self.lambda_settings),
             ("kinesis", "kinesis:DescribeLimits", self.kinesis_limits),
-            ("kinesis", "the stack's streams", self.own_stream_shards),
             ("iam", "iam:GetAccountSummary", self.iam_summary),
-            ("iam", "the stack's role", self.own_role),
             ("s3", "s3:ListBuckets", self.bucket_names),
             ("sns", "sns:ListTopics", self.topic_arns),
             ("dynamodb", "dynamodb:ListTables", self.table_names),
         ]
-        if self.looks_up_functions_by_name():
-            reads += [
-                ("lambda", f"function {name}", lambda name=name: self.function(name))
-                for name in self.stack.function_names
-            ]
-        else:
-            reads.append(("lambda", "the stack's functions", self.existing_functions))
-        return reads
-
-    def existing_functions(self) -> None:
-        """GetFunction for each of the stack's functions the account's listing holds (at most 100 a
-        second, as Lambda allows: a few at a time)."""
-        from concurrent.futures import ThreadPoolExecutor
-
-        listed = self.account_function_names()
-        found = [name for name in self.stack.function_names if name in listed]
-        with ThreadPoolExecutor(max_workers=8, thread_name_prefix="functions") as pool:
-            for future in [pool.submit(self.function, name) for name in found]:
-                future.exception()  # a failure reaches whoever needs that function
-
-    def own_vpc_id(self) -> str | None:
-        own = [v["VpcId"] for v in self.ec2("DescribeVpcs", "Vpcs") if self.stack.owns(v.get("Tags"))]
-        return own[0] if own else None
+        # Then what each kind recognises its own with (the stack's role, streams, functions): each
+        # after its service's listings, as `read_account` starts them per service in this order.
+        return reads + kinds.own_reads(self, self.stack.deployment)
 
     def nat_gateways(self) -> list[dict[str, Any]]:
         """NAT gateways in the states that count (one read, whoever asks first)."""
@@ -181,7 +139,7 @@ class Reads:
         )
 
     def own_vpc_scope(self) -> str:
-        return f"vpc:{self.stack.vpc_name}"
+        return vpc.scope(self.stack.deployment.vpc)
 
     def client(self, service: str) -> Any:
         """`service`'s client where its quotas live: the partition's home region for IAM and S3."""
@@ -203,52 +161,19 @@ class Reads:
     def iam_summary(self) -> dict[str, int]:
         return self.answer("iam", "GetAccountSummary")["SummaryMap"]
 
-    def own_function(self, name: str) -> tuple[int | None] | None:
-        """(reservation,) of this stack's function `name` (reservation None: it has none); None when
-        it does not exist or is not this stack's (a function of that name without the stack's tags).
+    def role(self, name: str) -> dict[str, Any] | None:
+        """GetRole's role `name`, or None when there is none."""
+        client = self.client("iam")
 
-        GetFunction answers the tags and the reservation in one call.
-        """
-        answer = self.function(name)
-        if answer is None or not self.stack.owns(answer.get("Tags") or {}):
-            return None
-        reserved = (answer.get("Concurrency") or {}).get("ReservedConcurrentExecutions")
-        return (None if reserved is None else int(reserved),)
-
-    def own_function_reservation(self, name: str) -> int:
-        """What this stack's function `name` holds reserved now (0: none, not there, not the stack's)."""
-        found = self.own_function(name)
-        return (found[0] or 0) if found else 0
-
-    def own_reservations(self) -> dict[str, int | None]:
-        """The stack's existing functions and their reservations now."""
-        found = {name: self.own_function(name) for name in self.stack.function_names}
-        return {name: f[0] for name, f in found.items() if f is not None}
-
-    def own_stream_shards(self) -> dict[str, int]:
-        """Open shards of each of the stack's streams that exist and carry the stack's tags."""
-        out: dict[str, int] = {}
-        for name in self.stack.streams:
-            summary = self.stream_summary(name)  # shared with the name checks
-            # A stream of that name without this stack's tags is someone else's.
-            if summary is not None and self.stack.owns(self.stream_tags(name)):
-                out[name] = int(summary.get("OpenShardCount", 0))
-        return out
-
-    def own_role(self) -> bool | None:
-        """Whether this stack's role exists and carries its tags (None: no role of that name)."""
-        client = self.aws.client("iam", home_region(self.aws.region))
-
-        def fetch() -> bool | None:
+        def fetch() -> dict[str, Any] | None:
             try:
-                role = call(client, "GetRole", RoleName=self.stack.role_name)["Role"]
+                return call(client, "GetRole", RoleName=name)["Role"]
             except AwsCallError as exc:
                 if exc.code == "NoSuchEntity":
                     return None
                 raise
-            return self.stack.owns(role.get("Tags"))
 
-        return self.once("iam:GetRole", fetch)
+        return self.once(f"iam:GetRole:{name}", fetch)
 
     # Reads the name checks (preflight.conflicts) share with the counters: one call each per run.
 
@@ -274,7 +199,7 @@ class Reads:
         together): 1,000 functions looked up by name would take ten seconds, a listing of 50 a page
         far less, and only the functions that exist are then read.
         """
-        return len(self.stack.function_names) <= FUNCTION_LOOKUPS_BY_NAME
+        return len(self.stack.deployment.functions) <= FUNCTION_LOOKUPS_BY_NAME
 
     def account_function_names(self) -> frozenset[str]:
         client = self.aws.client("lambda")
@@ -324,41 +249,32 @@ class Reads:
             "sns:ListTopics", lambda: [t["TopicArn"] for t in paginate(client, "ListTopics", "Topics")]
         )
 
-    def own_eni_ids(self) -> set[str]:
-        """ENIs AWS made for this stack's own resources: they carry no tags of their own.
+    def table_tags(self, name: str) -> list[dict[str, str]]:
+        client = self.client("dynamodb")
+        return self.once(f"tags:dynamodb:{name}", lambda: _table_tags(client, name))
 
-        Those of its interface endpoints and NAT gateways (listed by the resource), and Lambda's
-        ENIs whose security groups are all this stack's.
-        """
+    def bucket_tags(self, name: str) -> list[dict[str, str]]:
+        client = self.client("s3")
+        return self.once(f"tags:s3:{name}", lambda: _bucket_tags(client, name))
 
-        def fetch() -> set[str]:
-            own: set[str] = set()
-            for e in self.ec2("DescribeVpcEndpoints", "VpcEndpoints"):
-                if self.stack.owns(e.get("Tags")):
-                    own.update(e.get("NetworkInterfaceIds") or [])
-            for nat in self.nat_gateways():
-                if self.stack.owns(nat.get("Tags")):
-                    own.update(
-                        a["NetworkInterfaceId"]
-                        for a in nat.get("NatGatewayAddresses") or []
-                        if "NetworkInterfaceId" in a
-                    )
-            own_groups = {
-                g["GroupId"]
-                for g in self.ec2("DescribeSecurityGroups", "SecurityGroups")
-                if self.stack.owns(g.get("Tags"))
-            }
-            for eni in self.ec2("DescribeNetworkInterfaces", "NetworkInterfaces"):
-                groups = {g["GroupId"] for g in eni.get("Groups") or []}
-                if eni.get("InterfaceType") == "lambda" and groups and groups <= own_groups:
-                    own.add(eni["NetworkInterfaceId"])
-            return own
+    def topic_tags(self, arn: str) -> list[dict[str, str]]:
+        client = self.client("sns")
+        return self.once(
+            f"tags:sns:{arn}", lambda: call(client, "ListTagsForResource", ResourceArn=arn).get("Tags", [])
+        )
 
-        return self.once("own-enis", fetch)
+    def lambda_enis(self, vpc_id: str) -> list[dict[str, Any]]:
+        """Lambda's ENIs in the VPC `vpc_id` (filtered: in a large account most ENIs are not Lambda's)."""
+        client = self.aws.client("ec2")
+        filters = [{"Name": "interface-type", "Values": ["lambda"]}, {"Name": "vpc-id", "Values": [vpc_id]}]
+        return self.once(
+            "ec2:DescribeNetworkInterfaces:lambda",
+            lambda: paginate(client, "DescribeNetworkInterfaces", "NetworkInterfaces", Filters=filters),
+        )
 
-    def tags_of(self, key: str, fetch: Callable[[], list[dict[str, str]]]) -> bool:
-        """Whether a named resource found in a listing carries this stack's tags (read once)."""
-        return bool(self.once(f"tags:{key}", lambda: self.stack.owns(fetch())))
+    def attached_role_policies(self, name: str) -> list[dict[str, Any]]:
+        client = self.client("iam")
+        return paginate(client, "ListAttachedRolePolicies", "AttachedPolicies", RoleName=name)
 
 
 Usage = dict[str, float]
@@ -382,25 +298,15 @@ def count(quota: Quota, reads: Reads) -> Usage:
     return COUNTERS[quota.quota_code](reads)
 
 
-def _rule_key(
-    group: str, direction: str, protocol: str, from_port: int | None, to_port: int | None, cidr: str | None
-) -> tuple[str, str, str, int, int, str]:
-    # "-1" (all traffic) has no ports: AWS answers -1/-1 where the manifest may say 0/0.
-    protocol = str(protocol).lower()
-    if protocol in ("-1", "all"):
-        return group, direction, "-1", -1, -1, cidr or ""
-    return group, direction, protocol, int(from_port or 0), int(to_port or 0), cidr or ""
-
-
 @counts(catalog.VPCS)
 def vpcs(r: Reads) -> Usage:
-    return {"region": sum(1 for v in r.ec2("DescribeVpcs", "Vpcs") if not r.stack.owns(v.get("Tags")))}
+    return {"region": sum(1 for v in r.ec2("DescribeVpcs", "Vpcs") if not r.owns(v.get("Tags")))}
 
 
 @counts(catalog.INTERNET_GATEWAYS)
 def internet_gateways(r: Reads) -> Usage:
     igws = r.ec2("DescribeInternetGateways", "InternetGateways")
-    return {"region": sum(1 for g in igws if not r.stack.owns(g.get("Tags")))}
+    return {"region": sum(1 for g in igws if not r.owns(g.get("Tags")))}
 
 
 @counts(catalog.NAT_GATEWAYS_PER_AZ)
@@ -409,7 +315,7 @@ def nat_gateways_per_az(r: Reads) -> Usage:
     nats = r.nat_gateways()
     counts: Counter[str] = Counter()
     for nat in nats:
-        if nat.get("State") in NAT_COUNTED_STATES and not r.stack.owns(nat.get("Tags")):
+        if nat.get("State") in NAT_COUNTED_STATES and not r.owns(nat.get("Tags")):
             counts[f"az:{subnet_az.get(nat.get('SubnetId', ''), 'unknown')}"] += 1
     return dict(counts)
 
@@ -417,34 +323,24 @@ def nat_gateways_per_az(r: Reads) -> Usage:
 @counts(catalog.ELASTIC_IPS)
 def elastic_ips(r: Reads) -> Usage:
     addresses = r.addresses()
-    return {"region": sum(1 for a in addresses if not r.stack.owns(a.get("Tags")))}
+    return {"region": sum(1 for a in addresses if not r.owns(a.get("Tags")))}
 
 
 @counts(catalog.SUBNETS_PER_VPC)
 def subnets_per_vpc(r: Reads) -> Usage:
-    own = r.own_vpc_id()
+    own = vpc.own_vpc_id(r)
     if own is None:
         return {}
     subnets = r.ec2("DescribeSubnets", "Subnets")
     # An untagged subnet in this stack's VPC is a neighbour's: the deploy does not remove it.
-    return {
-        r.own_vpc_scope(): sum(1 for s in subnets if s["VpcId"] == own and not r.stack.owns(s.get("Tags")))
-    }
+    return {r.own_vpc_scope(): sum(1 for s in subnets if s["VpcId"] == own and not r.owns(s.get("Tags")))}
 
 
 @counts(catalog.SECURITY_GROUPS)
 def security_groups(r: Reads) -> Usage:
-    own_vpc = r.own_vpc_id()
+    own_vpc = vpc.own_vpc_id(r)
     groups = r.ec2("DescribeSecurityGroups", "SecurityGroups")
-    # The default group of this stack's VPC comes with the VPC, which the demand counts again; any
-    # other group without the stack's tags is someone else's, in its VPC or not.
-    others = [
-        g
-        for g in groups
-        if not r.stack.owns(g.get("Tags"))
-        and not (g.get("VpcId") == own_vpc and g.get("GroupName") == "default")
-    ]
-    return {"region": len(others)}
+    return {"region": sum(1 for g in groups if not security_group.is_own(r, g, own_vpc))}
 
 
 @counts(catalog.RULES_PER_SECURITY_GROUP)
@@ -454,11 +350,7 @@ def security_group_rules(r: Reads) -> Usage:
     A deploy sends only the changes from the stack's last state: rules added to its groups outside the
     stack stay, and count toward the per-group quota with the stack's own. A new group starts empty.
     """
-    groups = {
-        g["GroupId"]: g["GroupName"]
-        for g in r.ec2("DescribeSecurityGroups", "SecurityGroups")
-        if r.stack.owns(g.get("Tags"))
-    }
+    groups = security_group.own_groups(r)
     if not groups:
         return {}
     rules = r.ec2(
@@ -469,19 +361,14 @@ def security_group_rules(r: Reads) -> Usage:
     counts: Counter[str] = Counter(
         {f"sg:{name}:{d}": 0 for name in groups.values() for d in ("ingress", "egress")}
     )
+    own_rules = security_group.own_rules(r.stack.deployment)
     for rule in rules:
         name = groups.get(rule.get("GroupId", ""))
         if name is None:
             continue
-        direction = "egress" if rule.get("IsEgress") else "ingress"
-        cidr = (
-            rule.get("CidrIpv4") or rule.get("CidrIpv6") or rule.get("ReferencedGroupInfo", {}).get("GroupId")
-        )
-        key = _rule_key(
-            name, direction, rule.get("IpProtocol", ""), rule.get("FromPort"), rule.get("ToPort"), cidr
-        )
-        if key not in r.stack.security_group_rules:
-            counts[f"sg:{name}:{direction}"] += 1
+        key = security_group.found_rule_key(name, rule)
+        if key not in own_rules:
+            counts[f"sg:{name}:{key[1]}"] += 1
     return dict(counts)
 
 
@@ -494,14 +381,14 @@ def gateway_endpoints(r: Reads) -> Usage:
             for e in endpoints
             if e.get("VpcEndpointType") == "Gateway"
             and str(e.get("State", "")).lower() not in ENDPOINT_GONE_STATES
-            and not r.stack.owns(e.get("Tags"))
+            and not r.owns(e.get("Tags"))
         )
     }
 
 
 @counts(catalog.INTERFACE_ENDPOINTS_PER_VPC)
 def interface_endpoints_per_vpc(r: Reads) -> Usage:
-    own = r.own_vpc_id()
+    own = vpc.own_vpc_id(r)
     if own is None:
         return {}
     endpoints = r.ec2("DescribeVpcEndpoints", "VpcEndpoints")
@@ -512,41 +399,31 @@ def interface_endpoints_per_vpc(r: Reads) -> Usage:
             if e.get("VpcId") == own
             and e.get("VpcEndpointType") in ("Interface", "GatewayLoadBalancer")
             and str(e.get("State", "")).lower() not in ENDPOINT_GONE_STATES
-            and not r.stack.owns(e.get("Tags"))
+            and not r.owns(e.get("Tags"))
         )
     }
 
 
 @counts(catalog.NETWORK_INTERFACES)
 def network_interfaces(r: Reads) -> Usage:
+    """ENIs others use: not tagged as the stack's, and not made by AWS for the stack's resources (the
+    kinds tie those back: its endpoints', NAT gateways' and functions' ENIs)."""
     enis = r.ec2("DescribeNetworkInterfaces", "NetworkInterfaces")
-    own = r.own_eni_ids()
+    own = r.once("own-enis", lambda: kinds.own_enis(r, r.stack.deployment))
     return {
-        "region": sum(
-            1 for e in enis if e["NetworkInterfaceId"] not in own and not r.stack.owns(e.get("TagSet"))
-        )
+        "region": sum(1 for e in enis if e["NetworkInterfaceId"] not in own and not r.owns(e.get("TagSet")))
     }
 
 
 @counts(catalog.LAMBDA_ENIS_PER_VPC)
 def lambda_enis_per_vpc(r: Reads) -> Usage:
-    """Lambda's ENIs in this stack's VPC that other functions use.
-
-    Lambda makes one ENI per subnet and security-group combination and shares it among the functions
-    that use that combination (Hyperplane): those with exactly this stack's Lambda group are the ones
-    its functions will use, every other one stays.
-    """
-    own = r.own_vpc_id()
+    """Lambda's ENIs in this stack's VPC that other functions use (those the stack's functions will
+    share: `function.uses_own_lambda_group`)."""
+    own = vpc.own_vpc_id(r)
     if own is None:
         return {}
-    client = r.aws.client("ec2")
-    filters = [{"Name": "interface-type", "Values": ["lambda"]}, {"Name": "vpc-id", "Values": [own]}]
-    enis = r.once(
-        "ec2:DescribeNetworkInterfaces:lambda",
-        lambda: paginate(client, "DescribeNetworkInterfaces", "NetworkInterfaces", Filters=filters),
-    )
-    mine = {r.stack.lambda_security_group}
-    others = [e for e in enis if {g.get("GroupName") for g in e.get("Groups") or []} != mine]
+    enis = r.lambda_enis(own)
+    others = [e for e in enis if not function.uses_own_lambda_group(r.stack.deployment, e)]
     return {r.own_vpc_scope(): len(others)}
 
 
@@ -555,7 +432,7 @@ def lambda_reserved_concurrency(r: Reads) -> Usage:
     """Concurrency other functions hold reserved. A function being redeployed gives its own back first."""
     limit = r.lambda_settings()["AccountLimit"]
     reserved_total = limit["ConcurrentExecutions"] - limit["UnreservedConcurrentExecutions"]
-    own = sum(r.own_function_reservation(n) for n in r.stack.function_names)
+    own = sum(function.own_reservation(r, f.name) for f in r.stack.deployment.functions)
     return {"region": max(0, reserved_total - own)}
 
 
@@ -568,8 +445,40 @@ def lambda_code_storage(r: Reads) -> Usage:
 
 @counts(catalog.KINESIS_SHARDS)
 def kinesis_shards(r: Reads) -> Usage:
-    own = sum(r.own_stream_shards().values())
+    own = sum(stream.own_shards(r, r.stack.deployment).values())
     return {"region": max(0, r.kinesis_limits()["OpenShardCount"] - own)}
+
+
+@counts(catalog.DYNAMODB_TABLES)
+def dynamodb_tables(r: Reads) -> Usage:
+    return {"region": len(r.table_names()) - len(table.own(r, r.stack.deployment))}
+
+
+@counts(catalog.S3_BUCKETS)
+def s3_buckets(r: Reads) -> Usage:
+    return {"global": len(r.bucket_names()) - len(bucket.own(r, r.stack.deployment))}
+
+
+@counts(catalog.SNS_TOPICS)
+def sns_topics(r: Reads) -> Usage:
+    return {"region": len(r.topic_arns()) - len(topic.own(r, r.stack.deployment))}
+
+
+@counts(catalog.IAM_ROLES)
+def iam_roles(r: Reads) -> Usage:
+    roles = r.iam_summary()["Roles"]
+    return {"global": roles - (1 if role.own_role(r, r.stack.deployment) else 0)}
+
+
+@counts(catalog.MANAGED_POLICIES_PER_ROLE)
+def role_managed_policies(r: Reads) -> Usage:
+    """Policies attached to this stack's role outside the stack stay attached after the deploy."""
+    d = r.stack.deployment
+    if not role.own_role(r, d):  # no role yet (or someone else's of that name): the stack's starts empty
+        return {}
+    own = role.own_policies(d)
+    foreign = [p for p in r.attached_role_policies(d.role.name) if p["PolicyArn"] not in own]
+    return {f"role:{d.role.name}": len(foreign)}
 
 
 def _stream_tags(client: Any, name: str) -> list[dict[str, str]]:
@@ -581,18 +490,6 @@ def _stream_tags(client: Any, name: str) -> list[dict[str, str]]:
         if not page.get("HasMoreTags") or not tags:
             return tags
         params["ExclusiveStartTagKey"] = tags[-1]["Key"]
-
-
-@counts(catalog.DYNAMODB_TABLES)
-def dynamodb_tables(r: Reads) -> Usage:
-    client = r.aws.client("dynamodb")
-    names = r.table_names()
-    own = sum(
-        1
-        for name in r.stack.tables
-        if name in names and r.tags_of(f"dynamodb:{name}", lambda name=name: _table_tags(client, name))
-    )
-    return {"region": len(names) - own}
 
 
 def _table_tags(client: Any, name: str) -> list[dict[str, str]]:
@@ -607,18 +504,6 @@ def _table_tags(client: Any, name: str) -> list[dict[str, str]]:
         params["NextToken"] = page["NextToken"]
 
 
-@counts(catalog.S3_BUCKETS)
-def s3_buckets(r: Reads) -> Usage:
-    names = r.bucket_names()
-    client = r.aws.client("s3", home_region(r.aws.region))
-    own = sum(
-        1
-        for name in r.stack.buckets
-        if name in names and r.tags_of(f"s3:{name}", lambda name=name: _bucket_tags(client, name))
-    )
-    return {"global": len(names) - own}
-
-
 def _bucket_tags(client: Any, name: str) -> list[dict[str, str]]:
     try:
         return call(client, "GetBucketTagging", Bucket=name).get("TagSet", [])
@@ -626,34 +511,3 @@ def _bucket_tags(client: Any, name: str) -> list[dict[str, str]]:
         if exc.code == "NoSuchTagSet":  # S3's answer for a bucket without tags
             return []
         raise
-
-
-@counts(catalog.SNS_TOPICS)
-def sns_topics(r: Reads) -> Usage:
-    client = r.aws.client("sns")
-    arns = r.topic_arns()
-    own = 0
-    for name in r.stack.topics:
-        arn = next((a for a in arns if a.endswith(f":{name}")), None)
-        if arn is not None and r.tags_of(
-            f"sns:{arn}", lambda arn=arn: call(client, "ListTagsForResource", ResourceArn=arn).get("Tags", [])
-        ):
-            own += 1
-    return {"region": len(arns) - own}
-
-
-@counts(catalog.IAM_ROLES)
-def iam_roles(r: Reads) -> Usage:
-    roles = r.iam_summary()["Roles"]
-    return {"global": roles - (1 if r.own_role() else 0)}
-
-
-@counts(catalog.MANAGED_POLICIES_PER_ROLE)
-def role_managed_policies(r: Reads) -> Usage:
-    """Policies attached to this stack's role outside the stack stay attached after the deploy."""
-    if not r.own_role():  # no role yet (or someone else's of that name): the stack's starts empty
-        return {}
-    client = r.aws.client("iam", home_region(r.aws.region))
-    attached = paginate(client, "ListAttachedRolePolicies", "AttachedPolicies", RoleName=r.stack.role_name)
-    foreign = [p for p in attached if p["PolicyArn"] not in r.stack.managed_policies]
-    return {f"role:{r.stack.role_name}": len(foreign)}

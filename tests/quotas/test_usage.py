@@ -4,7 +4,6 @@ reads the account as the product does (over HTTP)."""
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import zipfile
 
@@ -434,7 +433,9 @@ def test_role_managed_policies(sandbox) -> None:
     other = iam.create_role(RoleName="other-role", AssumeRolePolicyDocument="{}")["Role"]["RoleName"]
     iam.attach_role_policy(RoleName=other, PolicyArn=foreign)
     # A policy the stack itself attaches (listed in the manifest) is the stack's; the foreign one stays.
-    stack = dataclasses.replace(STACK, managed_policies=STACK.managed_policies | {own})
+    policies = (*DEPLOYMENT.role.managed_policies, own)
+    with_own = DEPLOYMENT.role.model_copy(update={"managed_policies": policies})
+    stack = Stack.of(DEPLOYMENT.model_copy(update={"role": with_own}))
     assert usage(read(sb, stack), "L-0DA4ABF3", scope) == 1
     assert usage(read(sb), "L-0DA4ABF3", scope) == 2
 
