@@ -9,10 +9,11 @@ point at the line that created a demand.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import BeforeValidator, ConfigDict, Field
+from pydantic import BeforeValidator, ConfigDict, Field, create_model
 
+from preflight import kinds
 from preflight.kinds.alarm import AlarmPlan as AlarmPlan
 from preflight.kinds.base import TAG_ENVIRONMENT, TAG_PROJECT, Frozen
 from preflight.kinds.bucket import BucketPlan as BucketPlan
@@ -59,22 +60,36 @@ Region = Annotated[str, Field(pattern=REGION_PATTERN)]
 AccountId = Annotated[str, Field(pattern=r"^(\d{12}|\*{12})$")]
 
 
-class Deployment(Frozen):
+class DeploymentHead(Frozen):
+    """What a deployment says of the stack as a whole, before the kinds' parts."""
+
     project: str
     environment: str
     region: Region
     networking: NetworkMode
-    vpc: VpcPlan
-    security_groups: tuple[SecurityGroupPlan, ...]
-    endpoints: tuple[EndpointPlan, ...]
-    functions: tuple[FunctionPlan, ...]
-    streams: tuple[StreamPlan, ...]
-    tables: tuple[TablePlan, ...]
-    buckets: tuple[BucketPlan, ...]
-    topics: tuple[TopicPlan, ...]
-    alarms: tuple[AlarmPlan, ...]
-    role: RolePlan
-    lambda_security_group: str | None = None  # physical name of the SG VPC-attached functions use
+
+
+# The head, then every kind's part (`PART.deployment` of each module in `preflight.kinds`).
+if TYPE_CHECKING:
+    DeploymentFields = DeploymentHead  # a type checker reads the kinds' fields declared on Deployment
+else:
+    DeploymentFields = create_model("DeploymentFields", __base__=DeploymentHead, **kinds.deployment_fields())
+
+
+class Deployment(DeploymentFields):
+    # (No docstring: it would be the plan file schema's description of the deployment.)
+    if TYPE_CHECKING:  # the fields the code outside the kinds reads (tests/kinds/test_registry.py checks)
+        vpc: VpcPlan
+        security_groups: tuple[SecurityGroupPlan, ...]
+        endpoints: tuple[EndpointPlan, ...]
+        functions: tuple[FunctionPlan, ...]
+        streams: tuple[StreamPlan, ...]
+        tables: tuple[TablePlan, ...]
+        buckets: tuple[BucketPlan, ...]
+        topics: tuple[TopicPlan, ...]
+        alarms: tuple[AlarmPlan, ...]
+        role: RolePlan
+        lambda_security_group: str | None  # physical name of the SG VPC-attached functions use
 
     @property
     def tags(self) -> dict[str, str]:

@@ -2,8 +2,9 @@
 declares). `KINDS` is the registry, in the order the program registers them: what a kind's resources
 refer to (the VPC, the groups, the role, the topics) comes before it.
 
-Adding a kind: write its module and list it here; the demand, the program, `verify-program` and
-`rehearse` loop over this list.
+Adding a kind: write its module and list it here. The manifest document and the `Deployment` take its
+`PART`'s fields, `resolve` its part of the deployment; the demand, the usage counters, the program,
+`verify-program` and `rehearse` loop over this list.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from preflight.kinds import (
     topic,
     vpc,
 )
-from preflight.kinds.base import Account, Read
+from preflight.kinds.base import Account, Fields, Read, Resolving
 
 KINDS: tuple[ModuleType, ...] = (
     vpc,
@@ -39,10 +40,65 @@ KINDS: tuple[ModuleType, ...] = (
     alarm,
 )
 
+# The order the two documents list the kinds' fields in: part of their formats (the manifest's JSON
+# Schema, `tap-preflight schema`; the plan files, tap-preflight/plan/v3), fixed when those were, and not
+# the order the program registers the kinds in. A kind's field not named here comes after these, in
+# the order of KINDS.
+MANIFEST_ORDER = (
+    "vpc",
+    "security_groups",
+    "endpoints",
+    "lambda_",
+    "functions",
+    "streams",
+    "tables",
+    "buckets",
+    "topics",
+    "alarms",
+    "role",
+)
+DEPLOYMENT_ORDER = (
+    "vpc",
+    "security_groups",
+    "endpoints",
+    "functions",
+    "streams",
+    "tables",
+    "buckets",
+    "topics",
+    "alarms",
+    "role",
+    "lambda_security_group",
+)
+
 # Every pulumi type token the kinds create -> what a reader calls it.
 LABELS: dict[str, str] = {token: label for kind in KINDS for token, label in kind.LABELS.items()}
 # The order an inventory is listed in (registration order varies from run to run with timing).
 TYPE_ORDER: tuple[str, ...] = tuple(LABELS)
+
+
+def manifest_fields() -> Fields:
+    """Every kind's fields of the manifest document (`preflight.manifest.spec.ManifestDoc`)."""
+    return _in_order([kind.PART.manifest for kind in KINDS], MANIFEST_ORDER)
+
+
+def deployment_fields() -> Fields:
+    """Every kind's fields of the deployment (`preflight.deployment.Deployment`)."""
+    return _in_order([kind.PART.deployment for kind in KINDS], DEPLOYMENT_ORDER)
+
+
+def _in_order(parts: list[Fields], order: tuple[str, ...]) -> Fields:
+    fields: Fields = {}
+    for part in parts:
+        assert not fields.keys() & part.keys(), f"two kinds declare {sorted(fields.keys() & part.keys())}"
+        fields.update(part)
+    rank = {name: i for i, name in enumerate(order)}
+    return dict(sorted(fields.items(), key=lambda item: rank.get(item[0], len(order))))
+
+
+def resolve(doc: Any, r: Resolving) -> dict[str, Any]:
+    """Every kind's part of the deployment, resolved from the manifest document."""
+    return {name: value for kind in KINDS for name, value in kind.PART.resolve(doc, r).items()}
 
 
 def creators() -> Mapping[str, Any]:

@@ -22,6 +22,7 @@ from preflight.kinds.base import (
     NameCheck,
     Named,
     Needs,
+    Part,
     Physical,
     Program,
     Strict,
@@ -145,6 +146,18 @@ def plans(specs: Sequence[AlarmSpec], physical: Physical) -> tuple[AlarmPlan, ..
         )
         for i, a in enumerate(specs)
     )
+
+
+PART = Part(
+    manifest={
+        "alarms": (
+            list[AlarmSpec],
+            Field(default_factory=list, max_length=5000, description="CloudWatch alarms, each created once."),
+        )
+    },
+    deployment={"alarms": tuple[AlarmPlan, ...]},
+    resolve=lambda doc, r: {"alarms": plans(doc.alarms, r.physical)},
+)
 
 
 def needs(d: Uses) -> Needs:

@@ -5,6 +5,8 @@ A kind module (`preflight/kinds/<kind>.py`) declares, in one place:
 - `Spec` models: what the manifest may say of it (pydantic, unknown keys refused);
 - `Plan` models: what a resolved deployment holds of it (frozen; the plan file carries them);
 - `plans(...)`: the manifest's items resolved into plans (physical names);
+- `PART`: its fields in the manifest document (its `Spec`s) and in the `Deployment` (its `Plan`s), and
+  how the first resolve into the second; the two models are built from every kind's `PART`;
 - `needs(d)`: what it takes of each quota (`Need`s on the catalog's handles);
 - `register(p, d)`: its Pulumi resources, made through the SDK modules the program hands it (`Program`),
   so that nothing here imports pulumi;
@@ -57,6 +59,35 @@ Need = tuple[Quota, str, float, str]  # quota, scope, amount, manifest path
 Needs = Iterator[Need]
 Physical = Callable[[str], str]  # logical name -> physical name (prefix, name, environment)
 Expected = dict[str, list[str]]  # pulumi type token -> physical names the plan asks for
+
+
+# --- its part of the manifest and of the deployment ----------------------------------------------------
+
+# field name -> its type, or (type, default or pydantic `Field(...)`), as `pydantic.create_model` takes it
+Fields = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Resolving:
+    """What a kind's part is resolved with besides the manifest document (`preflight.manifest.resolve`)."""
+
+    physical: Physical  # logical name -> physical name
+    azs: tuple[str, ...]  # the region's zones the deployment is placed on (the VPC takes its first ones)
+    mode: str  # the networking mode (`NetworkMode`): the manifest's first preference
+    stack: str  # "<project> <environment>", for descriptions
+    code_size: Callable[[int, str], int]  # (function index, source) -> bytes; a missing source: an error
+
+
+@dataclass(frozen=True)
+class Part:
+    """A kind's part of the two documents. `preflight.manifest.spec.ManifestDoc` has every kind's
+    `manifest` fields, `preflight.deployment.Deployment` every kind's `deployment` fields (in the order
+    `preflight.kinds` gives), and `resolve(doc, r)` turns the manifest document's fields into the
+    deployment's."""
+
+    manifest: Fields
+    deployment: Fields
+    resolve: Callable[[Any, Resolving], dict[str, Any]]
 
 
 # --- names taken (preflight.conflicts) ---------------------------------------------------------------

@@ -19,6 +19,7 @@ from preflight.kinds.base import (
     NameCheck,
     Named,
     Needs,
+    Part,
     Physical,
     Program,
     StepFailed,
@@ -56,6 +57,18 @@ def plans(specs: Sequence[BucketSpec], physical: Physical) -> tuple[BucketPlan, 
     return tuple(
         BucketPlan(path=f"buckets[{i}]", key=b.name, name=physical(b.name)) for i, b in enumerate(specs)
     )
+
+
+PART = Part(
+    manifest={
+        "buckets": (
+            list[BucketSpec],
+            Field(default_factory=list, max_length=1000, description="S3 buckets, by name."),
+        )
+    },
+    deployment={"buckets": tuple[BucketPlan, ...]},
+    resolve=lambda doc, r: {"buckets": plans(doc.buckets, r.physical)},
+)
 
 
 def needs(d: Uses) -> Needs:

@@ -18,6 +18,7 @@ from preflight.kinds.base import (
     Inventory,
     Name,
     Needs,
+    Part,
     Physical,
     Program,
     Strict,
@@ -147,6 +148,22 @@ def endpoint_needs(ep: EndpointPlan, vpc: VpcPlan) -> Needs:
     else:
         yield INTERFACE_ENDPOINTS_PER_VPC, scope(vpc), 1, ep.path
         yield NETWORK_INTERFACES, "region", len(vpc.azs), ep.path  # one ENI per AZ subnet
+
+
+PART = Part(
+    manifest={
+        "endpoints": (
+            list[EndpointSpec],
+            Field(
+                default_factory=list,
+                max_length=1000,
+                description="VPC endpoints for the functions' AWS services.",
+            ),
+        )
+    },
+    deployment={"endpoints": tuple[EndpointPlan, ...]},
+    resolve=lambda doc, r: {"endpoints": plans(doc.endpoints, r.physical)},
+)
 
 
 def needs(d: Uses) -> Needs:

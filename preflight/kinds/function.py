@@ -26,9 +26,11 @@ from preflight.kinds.base import (
     NameCheck,
     Named,
     Needs,
+    Part,
     Physical,
     Program,
     Read,
+    Resolving,
     StepFailed,
     Strict,
     not_found,
@@ -288,6 +290,41 @@ def plans(
         )
         for i, fn in enumerate(specs)
     )
+
+
+def resolve(doc: Any, r: Resolving) -> dict[str, Any]:
+    """The functions, attached to the VPC unless the networking is no-vpc, and their security group."""
+    attached = r.mode != "no-vpc"
+    return {
+        "functions": plans(doc.functions, r.physical, doc.lambda_.runtime, attached, r.code_size),
+        "lambda_security_group": r.physical(doc.lambda_.networking.security_group),
+    }
+
+
+PART = Part(
+    manifest={
+        "lambda_": (
+            LambdaSpec,
+            Field(
+                default_factory=LambdaSpec,
+                alias="lambda",
+                description="Settings and policies shared by the functions.",
+            ),
+        ),
+        "functions": (
+            list[FunctionSpec],
+            Field(
+                min_length=1, max_length=5000, description="The pipeline's Lambda functions (at least one)."
+            ),
+        ),
+    },
+    deployment={
+        "functions": tuple[FunctionPlan, ...],
+        # physical name of the SG VPC-attached functions use
+        "lambda_security_group": (str | None, None),
+    },
+    resolve=resolve,
+)
 
 
 def needs(d: Uses) -> Needs:

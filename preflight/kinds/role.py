@@ -24,6 +24,7 @@ from preflight.kinds.base import (
     NameCheck,
     Named,
     Needs,
+    Part,
     Physical,
     Program,
     Read,
@@ -81,6 +82,15 @@ def managed_policies(attached: bool, extra: Iterable[str]) -> tuple[str, ...]:
     """The execution policy that follows the networking (VPC access only when a function is attached),
     and the manifest's extras on top."""
     return (VPC_ACCESS_POLICY if attached else BASIC_EXECUTION_POLICY, *extra)
+
+
+PART = Part(
+    manifest={
+        "role": (RoleSpec, Field(default_factory=RoleSpec, description="The IAM role the functions run as."))
+    },
+    deployment={"role": RolePlan},
+    resolve=lambda doc, r: {"role": plan(doc.role, r.physical, attached=r.mode != "no-vpc")},
+)
 
 
 def needs(d: Uses) -> Needs:

@@ -19,6 +19,7 @@ from preflight.kinds.base import (
     Inventory,
     Name,
     Needs,
+    Part,
     Physical,
     Program,
     StepFailed,
@@ -128,6 +129,22 @@ def group_needs(sg: SecurityGroupPlan) -> Needs:
     yield SECURITY_GROUPS, "region", 1, sg.path
     yield RULES_PER_SECURITY_GROUP, f"sg:{sg.name}:ingress", len(sg.ingress), f"{sg.path}.ingress"
     yield RULES_PER_SECURITY_GROUP, f"sg:{sg.name}:egress", len(sg.egress), f"{sg.path}.egress"
+
+
+PART = Part(
+    manifest={
+        "security_groups": (
+            list[SecurityGroupSpec],
+            Field(
+                default_factory=list,
+                alias="securityGroups",
+                description="Security groups of the VPC, by name.",
+            ),
+        )
+    },
+    deployment={"security_groups": tuple[SecurityGroupPlan, ...]},
+    resolve=lambda doc, r: {"security_groups": plans(doc.security_groups, r.physical, r.stack)},
+)
 
 
 def needs(d: Uses) -> Needs:

@@ -19,6 +19,7 @@ from preflight.kinds.base import (
     NameCheck,
     Named,
     Needs,
+    Part,
     Physical,
     Program,
     Read,
@@ -81,6 +82,18 @@ def plans(specs: Sequence[StreamSpec], physical: Physical) -> tuple[StreamPlan, 
         )
         for i, s in enumerate(specs)
     )
+
+
+PART = Part(
+    manifest={
+        "streams": (
+            list[StreamSpec],
+            Field(default_factory=list, max_length=1000, description="Kinesis data streams, by name."),
+        )
+    },
+    deployment={"streams": tuple[StreamPlan, ...]},
+    resolve=lambda doc, r: {"streams": plans(doc.streams, r.physical)},
+)
 
 
 def needs(d: Uses) -> Needs:

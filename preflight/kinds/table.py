@@ -19,6 +19,7 @@ from preflight.kinds.base import (
     NameCheck,
     Named,
     Needs,
+    Part,
     Physical,
     Program,
     Strict,
@@ -68,6 +69,18 @@ def plans(specs: Sequence[TableSpec], physical: Physical) -> tuple[TablePlan, ..
         )
         for i, t in enumerate(specs)
     )
+
+
+PART = Part(
+    manifest={
+        "tables": (
+            list[TableSpec],
+            Field(default_factory=list, max_length=1000, description="DynamoDB tables, by name."),
+        )
+    },
+    deployment={"tables": tuple[TablePlan, ...]},
+    resolve=lambda doc, r: {"tables": plans(doc.tables, r.physical)},
+)
 
 
 def needs(d: Uses) -> Needs:

@@ -19,6 +19,7 @@ from preflight.kinds.base import (
     NameCheck,
     Named,
     Needs,
+    Part,
     Physical,
     Program,
     Strict,
@@ -53,6 +54,18 @@ def plans(specs: Sequence[TopicSpec], physical: Physical) -> tuple[TopicPlan, ..
     return tuple(
         TopicPlan(path=f"topics[{i}]", key=t.name, name=physical(t.name)) for i, t in enumerate(specs)
     )
+
+
+PART = Part(
+    manifest={
+        "topics": (
+            list[TopicSpec],
+            Field(default_factory=list, max_length=1000, description="SNS topics alarms notify, by name."),
+        )
+    },
+    deployment={"topics": tuple[TopicPlan, ...]},
+    resolve=lambda doc, r: {"topics": plans(doc.topics, r.physical)},
+)
 
 
 def needs(d: Uses) -> Needs:

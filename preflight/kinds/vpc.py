@@ -21,8 +21,10 @@ from preflight.kinds.base import (
     Inventory,
     Name,
     Needs,
+    Part,
     Physical,
     Program,
+    Resolving,
     StepFailed,
     Strict,
     tag_spec,
@@ -202,6 +204,27 @@ def nat_for_az(vpc: VpcPlan, az: str) -> str | None:
     if not vpc.nat_gateway_azs:
         return None
     return az if az in vpc.nat_gateway_azs else vpc.nat_gateway_azs[0]
+
+
+def nat_gateway_azs(mode: str, nat_gateways: str, azs: tuple[str, ...]) -> tuple[str, ...]:
+    """The zones that get a NAT gateway: none without a NAT route, else the first or every one."""
+    if mode != "vpc-with-nat":
+        return ()
+    return azs if nat_gateways == "per-az" else azs[:1]
+
+
+def resolve(doc: Any, r: Resolving) -> dict[str, Any]:
+    """The VPC on the region's first `azCount` zones, with the NAT gateways the networking asks for."""
+    azs = r.azs[: doc.vpc.az_count]
+    nat_azs = nat_gateway_azs(r.mode, doc.lambda_.networking.nat_gateways, azs)
+    return {"vpc": plan(doc.vpc, r.physical, azs, nat_azs)}
+
+
+PART = Part(
+    manifest={"vpc": (VpcSpec, Field(default_factory=VpcSpec, description="The stack's VPC."))},
+    deployment={"vpc": VpcPlan},
+    resolve=resolve,
+)
 
 
 # --- quotas -----------------------------------------------------------------------------------------

@@ -9,9 +9,9 @@ import copy
 import hashlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_origin
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from preflight.deployment import ENDPOINT_ONLY_MODES, NetworkMode
 from preflight.manifest.resolve import Manifest
@@ -29,16 +29,19 @@ from preflight.support.sourcefile import (
     suggest,
 )
 
-_NAMED_LISTS = (
-    "functions",
-    "endpoints",
-    "alarms",
-    "securityGroups",
-    "streams",
-    "tables",
-    "buckets",
-    "topics",
-)
+
+def _named_lists() -> dict[str, str]:
+    """The manifest's lists of named items, key in the file -> field: every kind's list whose items
+    have a `name` (profiles override them by name; a name is unique in its list)."""
+    out = {}
+    for field, info in ManifestDoc.model_fields.items():
+        item = get_args(info.annotation)[0] if get_origin(info.annotation) is list else None
+        if isinstance(item, type) and issubclass(item, BaseModel) and "name" in item.model_fields:
+            out[info.alias or field] = field
+    return out
+
+
+_NAMED_LISTS = _named_lists()
 
 
 def _merge(
@@ -186,20 +189,11 @@ def _check_references(doc: ManifestDoc, linemap: LineMap) -> None:
 
 
 def _duplicate_names(doc: ManifestDoc, linemap: LineMap) -> Iterator[InputError]:
-    for field_name, items in (
-        ("functions", doc.functions),
-        ("endpoints", doc.endpoints),
-        ("alarms", doc.alarms),
-        ("securityGroups", doc.security_groups),
-        ("streams", doc.streams),
-        ("tables", doc.tables),
-        ("buckets", doc.buckets),
-        ("topics", doc.topics),
-    ):
+    for key, field in _NAMED_LISTS.items():
         seen: set[str] = set()
-        for i, item in enumerate(items):
+        for i, item in enumerate(getattr(doc, field)):
             if item.name in seen:
-                yield linemap.error((field_name, i, "name"), f"duplicate name {item.name!r}")
+                yield linemap.error((key, i, "name"), f"duplicate name {item.name!r}")
             seen.add(item.name)
 
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
-from preflight.deployment import Deployment, EndpointPlan, NetworkMode, SecurityGroupPlan, VpcPlan
-from preflight.kinds import alarm, bucket, endpoint, function, role, security_group, stream, table, topic, vpc
+from preflight import kinds
+from preflight.deployment import Deployment, EndpointPlan, NetworkMode, SecurityGroupPlan
+from preflight.kinds import endpoint, role, security_group
+from preflight.kinds.base import Resolving
 from preflight.kinds.endpoint import private_dns, url_variable
+from preflight.kinds.vpc import nat_gateway_azs as nat_gateway_azs
 from preflight.manifest.spec import ManifestDoc
 from preflight.support.project import manifest_dir, project_root
 from preflight.support.sourcefile import LineMap, PathKey
@@ -83,44 +85,25 @@ def resolve(manifest: Manifest, region: str, azs: tuple[str, ...]) -> Deployment
             f"region {region} has {len(azs)} availability zones, fewer than {doc.vpc.az_count}",
         )
     mode = doc.lambda_.networking.preference[0]
-    attached = mode != "no-vpc"
-    physical = manifest.physical
+    resolving = Resolving(
+        physical=manifest.physical,
+        azs=tuple(azs),
+        mode=mode,
+        stack=f"{manifest.name} {manifest.environment}",
+        code_size=manifest.code_size,
+    )
     deployment = Deployment(
         project=manifest.name,
         environment=manifest.environment,
         region=region,
         networking=mode,
-        vpc=_vpc_plan(manifest, mode, tuple(azs[: doc.vpc.az_count])),
-        security_groups=security_group_plans(manifest),
-        endpoints=endpoint_plans(manifest),
-        functions=function.plans(doc.functions, physical, doc.lambda_.runtime, attached, manifest.code_size),
-        streams=stream.plans(doc.streams, physical),
-        tables=table.plans(doc.tables, physical),
-        buckets=bucket.plans(doc.buckets, physical),
-        topics=topic.plans(doc.topics, physical),
-        alarms=alarm.plans(doc.alarms, physical),
-        role=role.plan(doc.role, physical, attached=attached),
-        lambda_security_group=physical(doc.lambda_.networking.security_group),
+        **kinds.resolve(doc, resolving),  # every kind's part (`PART.resolve` of each kind)
     )
     if mode == "vpc-with-interface-endpoints":
         deployment = deployment.model_copy(
             update={"endpoints": tuple(interface_fallback(manifest, ep) for ep in deployment.endpoints)}
         )
     return prune(deployment)
-
-
-def _vpc_plan(manifest: Manifest, mode: NetworkMode, azs: tuple[str, ...]) -> VpcPlan:
-    nat_azs = nat_gateway_azs(mode, manifest.doc.lambda_.networking.nat_gateways, azs)
-    return vpc.plan(manifest.doc.vpc, manifest.physical, azs, nat_azs)
-
-
-def nat_gateway_azs(
-    mode: NetworkMode, nat_gateways: Literal["single", "per-az"], azs: tuple[str, ...]
-) -> tuple[str, ...]:
-    """The zones that get a NAT gateway: none without a NAT route, else the first or every one."""
-    if mode != "vpc-with-nat":
-        return ()
-    return azs if nat_gateways == "per-az" else azs[:1]
 
 
 def execution_policies(mode: NetworkMode, extra: Iterable[str]) -> tuple[str, ...]:

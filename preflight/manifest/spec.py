@@ -6,10 +6,11 @@ lists them. `tap-preflight schema` prints its JSON Schema.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, create_model
 
+from preflight import kinds
 from preflight.kinds.alarm import AlarmSpec
 from preflight.kinds.base import Strict
 from preflight.kinds.bucket import BucketSpec
@@ -25,8 +26,8 @@ from preflight.kinds.vpc import VpcSpec
 MANIFEST_VERSION = 2
 
 
-class ManifestDoc(Strict):
-    """What the TAP pipeline wants, per environment, and what plan --adapt may degrade to fit an account."""
+class ManifestHead(Strict):
+    """What the document says of the stack as a whole, before the kinds' parts."""
 
     version: Literal[2] = Field(
         description=(
@@ -59,47 +60,47 @@ class ManifestDoc(Strict):
         description="Environment profile used without --env.",
         examples=["prod"],
     )
-    vpc: VpcSpec = Field(default_factory=VpcSpec, description="The stack's VPC.")
-    security_groups: list[SecurityGroupSpec] = Field(
-        default_factory=list, alias="securityGroups", description="Security groups of the VPC, by name."
+
+
+ENVIRONMENTS = Field(
+    default_factory=dict,
+    description=(
+        "Environment profiles (--env NAME): overrides deep-merged into the fields above. Lists of "
+        'named items are overridden by name; "*" applies to every item.'
+    ),
+    examples=[
+        {"test": {"streams": {"events": {"shards": 2}}, "functions": {"*": {"reservedConcurrency": 10}}}}
+    ],
+)
+
+# The head, every kind's part (`PART.manifest` of each module in `preflight.kinds`), then the profiles.
+if TYPE_CHECKING:
+    ManifestFields = ManifestHead  # a type checker reads the kinds' fields declared on ManifestDoc
+else:
+    ManifestFields = create_model(
+        "ManifestFields",
+        __base__=ManifestHead,
+        **kinds.manifest_fields(),
+        environments=(dict[str, dict[str, Any]], ENVIRONMENTS),
     )
-    endpoints: list[EndpointSpec] = Field(
-        default_factory=list, max_length=1000, description="VPC endpoints for the functions' AWS services."
-    )
-    lambda_: LambdaSpec = Field(
-        default_factory=LambdaSpec,
-        alias="lambda",
-        description="Settings and policies shared by the functions.",
-    )
-    functions: list[FunctionSpec] = Field(
-        min_length=1, max_length=5000, description="The pipeline's Lambda functions (at least one)."
-    )
-    streams: list[StreamSpec] = Field(
-        default_factory=list, max_length=1000, description="Kinesis data streams, by name."
-    )
-    tables: list[TableSpec] = Field(
-        default_factory=list, max_length=1000, description="DynamoDB tables, by name."
-    )
-    buckets: list[BucketSpec] = Field(
-        default_factory=list, max_length=1000, description="S3 buckets, by name."
-    )
-    topics: list[TopicSpec] = Field(
-        default_factory=list, max_length=1000, description="SNS topics alarms notify, by name."
-    )
-    alarms: list[AlarmSpec] = Field(
-        default_factory=list, max_length=5000, description="CloudWatch alarms, each created once."
-    )
-    role: RoleSpec = Field(default_factory=RoleSpec, description="The IAM role the functions run as.")
-    environments: dict[str, dict[str, Any]] = Field(
-        default_factory=dict,
-        description=(
-            "Environment profiles (--env NAME): overrides deep-merged into the fields above. Lists of "
-            'named items are overridden by name; "*" applies to every item.'
-        ),
-        examples=[
-            {"test": {"streams": {"events": {"shards": 2}}, "functions": {"*": {"reservedConcurrency": 10}}}}
-        ],
-    )
+
+
+class ManifestDoc(ManifestFields):
+    """What the TAP pipeline wants, per environment, and what plan --adapt may degrade to fit an account."""
+
+    if TYPE_CHECKING:  # the fields the code outside the kinds reads (tests/kinds/test_registry.py checks)
+        vpc: VpcSpec
+        security_groups: list[SecurityGroupSpec]
+        endpoints: list[EndpointSpec]
+        lambda_: LambdaSpec
+        functions: list[FunctionSpec]
+        streams: list[StreamSpec]
+        tables: list[TableSpec]
+        buckets: list[BucketSpec]
+        topics: list[TopicSpec]
+        alarms: list[AlarmSpec]
+        role: RoleSpec
+        environments: dict[str, dict[str, Any]]
 
 
 SCHEMA_ID = "urn:tap-preflight:manifest:v2"
