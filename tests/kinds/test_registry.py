@@ -19,7 +19,7 @@ from preflight.program import names
 from preflight.program.verify import expected_names
 from tests.conftest import MANIFEST, ROOT
 
-INTERFACE = ("LABELS", "CREATORS", "UPDATERS", "needs", "register", "expected", "verify")
+INTERFACE = ("PART", "LABELS", "CREATORS", "UPDATERS", "needs", "register", "expected", "verify")
 AZS = ("us-east-1a", "us-east-1b")
 
 
@@ -91,3 +91,37 @@ def test_the_kinds_name_checks_cover_every_conflict_type_and_rule() -> None:
             assert kind.named(d) == []
         else:  # every name it checks is one its resources carry
             assert {name for name, _ in kind.named(d)} <= {n for ns in kind.expected(d).values() for n in ns}
+
+
+@pytest.mark.parametrize(
+    ("module", "model"),
+    [("preflight.manifest.spec", "ManifestDoc"), ("preflight.deployment", "Deployment")],
+)
+def test_the_typed_view_of_each_document_is_its_model(module: str, model: str) -> None:
+    """ManifestDoc and Deployment are built from the kinds' parts; the fields their classes declare for
+    type checkers (under TYPE_CHECKING) are fields of the model, with the same type."""
+    import importlib
+
+    mod = importlib.import_module(module)
+    fields = getattr(mod, model).model_fields
+    tree = ast.parse(Path(mod.__file__).read_text(encoding="utf-8"))
+    cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == model)
+    guarded = next(n for n in cls.body if isinstance(n, ast.If) and ast.unparse(n.test) == "TYPE_CHECKING")
+    declared = {
+        n.target.id: eval(ast.unparse(n.annotation), vars(mod))  # our own source
+        for n in guarded.body
+        if isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name)
+    }
+    assert len(declared) >= 10
+    assert {name: fields[name].annotation for name in declared if name in fields} == declared
+
+
+def test_the_documents_take_every_kinds_fields_in_the_formats_order() -> None:
+    from preflight.deployment import Deployment
+    from preflight.manifest.spec import ManifestDoc
+
+    manifest_fields = [f for kind in kinds.KINDS for f in kind.PART.manifest]
+    deployment_fields = [f for kind in kinds.KINDS for f in kind.PART.deployment]
+    assert [f for f in ManifestDoc.model_fields if f in manifest_fields] == list(kinds.MANIFEST_ORDER)
+    assert [f for f in Deployment.model_fields if f in deployment_fields] == list(kinds.DEPLOYMENT_ORDER)
+    assert list(ManifestDoc.model_fields)[-1] == "environments"
