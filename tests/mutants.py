@@ -50,7 +50,7 @@ M = [
     ),
     (
         "planner: a NAT route without a NAT gateway",
-        "preflight/manifest/resolve.py",
+        "preflight/kinds/vpc.py",
         '    return azs if nat_gateways == "per-az" else azs[:1]',
         "    return ()",
         [PROP, "tests/plan/test_decisions_unit.py"],

@@ -368,7 +368,8 @@ def security_group_rules(r: Reads) -> Usage:
             continue
         key = security_group.found_rule_key(name, rule)
         if key not in own_rules:
-            counts[f"sg:{name}:{key[1]}"] += 1
+            direction = key[1]  # "ingress" | "egress"
+            counts[f"sg:{name}:{direction}"] += 1
     return dict(counts)
 
 
