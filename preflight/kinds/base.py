@@ -117,11 +117,8 @@ class Account(Protocol):
     """The reads of one account a kind recognises its own with (`preflight.quotas.usage.Reads`: each
     read is made once a run, however many counters and name checks ask)."""
 
-    def owns(
-        self, tags: Tags
-    ) -> bool: ...  # whether these tags are the stack's (tap:project, tap:environment)
-
-    def once(self, key: str, fetch: Callable[[], Any]) -> Any: ...
+    # Whether these tags are the stack's (tap:project, tap:environment): what the program sets.
+    def owns(self, tags: Tags) -> bool: ...
 
     def ec2(self, operation: str, result_key: str, **kwargs: Any) -> list[dict[str, Any]]: ...
 
