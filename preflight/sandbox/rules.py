@@ -8,7 +8,6 @@ let moto answer it (after its checks passed).
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 import threading
@@ -21,7 +20,7 @@ from xml.sax.saxutils import escape
 from botocore.exceptions import ClientError
 from moto.backends import get_backend
 
-from preflight.sandbox import motoserver
+from preflight.sandbox import endpoint_services, motoserver
 from preflight.sandbox.organization import organizations_list_accounts, remember_issued_key, sts_assume_role
 from preflight.sandbox.paging import lambda_list_functions, s3_list_buckets
 from preflight.sandbox.protocol import (
@@ -677,74 +676,6 @@ def s3_head_bucket(state: SandboxState, call: Call) -> Response | None:
     return empty_response(403)
 
 
-# The moto backends the sandbox serves that describe their own endpoint services.
-ENDPOINT_SERVICE_BACKENDS = ("dynamodb", "kinesis", "s3")
-
-
-def _endpoint_services(region: str) -> list[dict[str, Any]]:
-    """The region's endpoint services, in moto's per-process list (made here on first use).
-
-    moto would make it by importing every backend that describes its own services (CloudFormation,
-    SageMaker, IoT...: ~0.7 s, ~30 MiB, and moto's server extras the sandbox does not install). The
-    backends the sandbox serves give their own entries; every other service AWS offers gets moto's
-    generic entry, as moto gives the services it has no backend for.
-    """
-    from moto.core.base_backend import BaseBackend
-    from moto.ec2.models import vpcs
-    from moto.ec2.models.availability_zones_and_regions import RegionsAndZonesBackend
-    from moto.utilities.utils import get_partition
-
-    with vpcs.ENDPOINT_SERVICE_COLLECTION_LOCK:
-        if region in vpcs.DEFAULT_VPC_ENDPOINT_SERVICES:
-            return vpcs.DEFAULT_VPC_ENDPOINT_SERVICES[region]
-        zones = [
-            z.name for zs in RegionsAndZonesBackend.zones.values() for z in zs if z.name.startswith(region)
-        ]
-        services: list[dict[str, Any]] = []
-        for name in ENDPOINT_SERVICE_BACKENDS:
-            backends = get_backend(name)[current_account()]  # type: ignore[call-overload]
-            for key in (region, get_partition(region)):  # regional backends, then global ones (S3)
-                if key in backends:
-                    services += backends[key].default_vpc_endpoint_service(region, zones)
-        named = {s["ServiceName"] for s in services}
-        for service in vpcs.AWS_ENDPOINT_SERVICES:
-            if f"com.amazonaws.{region}.{service}" not in named:
-                services += BaseBackend.default_vpc_endpoint_service_factory(region, zones, service)
-        vpcs.DEFAULT_VPC_ENDPOINT_SERVICES[region] = services
-        return services
-
-
-def ec2_describe_vpc_endpoint_services(state: SandboxState, call: Call) -> None:
-    """moto offers every service in every zone; a scenario may limit one to some zones."""
-    services = _endpoint_services(call.region)
-    _add_interface_twins(services, call.region)
-    for service in services:
-        name = service.get("ServiceName", "")
-        original = _ORIGINAL_ZONES.setdefault((call.region, name), list(service.get("AvailabilityZones", [])))
-        # moto caches the list per process: put the scenario's zones in, or the original back.
-        service["AvailabilityZones"] = list(state.endpoint_zones(call.region, name) or original)
-    return None
-
-
-_ORIGINAL_ZONES: dict[tuple[str, str], list[str]] = {}
-# Gateway services AWS also offers over PrivateLink that moto lists as gateways only (DynamoDB: 2024).
-_INTERFACE_TWINS = ("dynamodb",)
-
-
-def _add_interface_twins(services: list[dict[str, Any]], region: str) -> None:
-    """moto caches its list per process: add each missing interface twin once."""
-    for short in _INTERFACE_TWINS:
-        name = f"com.amazonaws.{region}.{short}"
-        same = [s for s in services if s.get("ServiceName") == name]
-        kinds = {t.get("ServiceType") for s in same for t in s.get("ServiceType") or ()}
-        if same and "Interface" not in kinds:
-            twin = copy.deepcopy(same[0])
-            twin["ServiceType"] = [{"ServiceType": "Interface"}]
-            twin["ServiceId"] = f"{twin.get('ServiceId', 'vpce-svc')}-interface"
-            twin["VpcEndpointPolicySupported"] = True
-            services.append(twin)
-
-
 def sns_create_topic(state: SandboxState, call: Call) -> Response | None:
     """CreateTopic is idempotent, except that AWS refuses a topic that exists with other tags."""
     params = call.params
@@ -920,7 +851,7 @@ RULES: dict[tuple[str, str], Handler] = {
     ("lambda", "UpdateFunctionConfiguration"): lambda_update_function,
     ("lambda", "UpdateFunctionCode"): lambda_update_function,
     ("s3", "HeadBucket"): s3_head_bucket,
-    ("ec2", "DescribeVpcEndpointServices"): ec2_describe_vpc_endpoint_services,
+    ("ec2", "DescribeVpcEndpointServices"): endpoint_services.describe_vpc_endpoint_services,
     ("s3", "ListBuckets"): s3_list_buckets,
     ("lambda", "ListFunctions"): lambda_list_functions,
 }

@@ -26,13 +26,9 @@ DOCUMENTED = {
 # Internal uses still in place: (file, module, name) -> why it is not yet an AWS API call.
 REMAINING = {
     # The Lambda ENIs AWS makes (the API cannot mark an interface `lambda` and requester-managed).
-    ("rules.py", "moto.backends", "get_backend"): "Lambda's ENIs, endpoint services of global backends",
+    ("rules.py", "moto.backends", "get_backend"): "Lambda's ENIs",
     ("rules.py", "moto.ec2.models.elastic_network_interfaces", "NetworkInterface"): "interface-type filter",
     ("rules.py", "moto.s3.models", "s3_backends"): "which account owns a bucket of another account",
-    ("rules.py", "moto.core.base_backend", "BaseBackend"): "endpoint services without every backend",
-    ("rules.py", "moto.ec2.models", "vpcs"): "endpoint services without every backend",
-    ("rules.py", "moto.ec2.models.availability_zones_and_regions", "RegionsAndZonesBackend"): "zones",
-    ("rules.py", "moto.utilities.utils", "get_partition"): "endpoint services of global backends",
     # Paging cuts large listings in moto's backend, before moto serialises thousands of items.
     ("paging.py", "moto.backends", "get_backend"): "large listings cut before moto renders them",
     ("paging.py", "moto.ec2.models", "EC2Backend"): "large listings cut before moto renders them",
