@@ -318,7 +318,9 @@ class _Provisioner:
                 )
         s3 = get_backend("s3")[account]["aws"]
         for i in range(bulk.buckets):
-            s3.create_bucket(f"bulk-bucket-{i:05d}-{account}", region)
+            name = f"bulk-bucket-{i:05d}-{account}"
+            s3.create_bucket(name, region)
+            self.sandbox.state.own_bucket(name, account)  # the layer's record of who owns a name
         if bulk.network_interfaces or bulk.security_groups:
             ec2_client = self.client("ec2", region)
             vpc_id = ec2_client.create_vpc(CidrBlock="10.250.0.0/16", TagSpecifications=_spec("vpc", "bulk"))[

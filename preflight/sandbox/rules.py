@@ -668,12 +668,16 @@ def _bucket_name(call: Call) -> str:
 
 def s3_head_bucket(state: SandboxState, call: Call) -> Response | None:
     """moto lets any account read any bucket; AWS answers 403 for a bucket another account owns."""
-    from moto.s3.models import s3_backends
-
-    owner = s3_backends.bucket_accounts.get(_bucket_name(call))
-    if owner is None or owner[1] == current_account():
+    owner = state.bucket_owner(_bucket_name(call))
+    if owner is None or owner == current_account():
         return None
     return empty_response(403)
+
+
+def s3_bucket_owner_kept(state: SandboxState, call: Call, answer: Response) -> Response:
+    """moto made the bucket (or deleted it): the layer's record of who owns the name follows."""
+    state.own_bucket(_bucket_name(call), current_account() if call.operation == "CreateBucket" else None)
+    return answer
 
 
 def sns_create_topic(state: SandboxState, call: Call) -> Response | None:
@@ -867,4 +871,6 @@ ON_ANSWER: dict[tuple[str, str], Rewrite] = {
     ("lambda", "DeleteFunction"): lambda_reservation_kept,
     ("sts", "AssumeRole"): remember_issued_key,
     ("iam", "CreateAccessKey"): remember_issued_key,
+    ("s3", "CreateBucket"): s3_bucket_owner_kept,
+    ("s3", "DeleteBucket"): s3_bucket_owner_kept,
 }

@@ -91,6 +91,9 @@ class SandboxState:
         # (account, region, function name) -> its reserved concurrency: the account's sum, which no
         # Lambda listing reports (GetFunctionConcurrency answers one function at a time).
         self._reservations: dict[tuple[str, str, str], int] = {}
+        # Bucket name -> the account that made it (S3's names are global; moto lets any account read
+        # any bucket): recorded from the CreateBucket and DeleteBucket answers the layer passes on.
+        self._bucket_owners: dict[str, str] = {}
 
     def reserve(self, region: str, function_name: str, concurrency: int | None) -> None:
         """A function's reservation in the acting account (None: it has none, or is gone)."""
@@ -110,6 +113,18 @@ class SandboxState:
                 for (a, r, name), n in self._reservations.items()
                 if (a, r) == (account, region) and name != except_function
             )
+
+    def own_bucket(self, name: str, account_id: str | None) -> None:
+        """`name` is `account_id`'s bucket (None: nobody's, it is gone)."""
+        with self.lock:
+            if account_id is None:
+                self._bucket_owners.pop(name, None)
+            else:
+                self._bucket_owners[name] = account_id
+
+    def bucket_owner(self, name: str) -> str | None:
+        with self.lock:
+            return self._bucket_owners.get(name)
 
     def remember_key(self, access_key: str, account_id: str) -> None:
         """An access key moto handed out (AssumeRole, CreateAccessKey) acts in `account_id`."""
