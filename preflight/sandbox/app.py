@@ -115,7 +115,6 @@ def warm_moto() -> None:
         for service in WARM_SERVICES:
             with contextlib.suppress(Exception):  # its answer (an error, or moto's raise) does not matter
                 call_wsgi(app, _warm_request(service))
-        rules.install_moto_extensions()
     finally:
         gc.freeze()
         if paused:
@@ -174,7 +173,7 @@ class SandboxApp:
             refused = self.iam.deny(call, environ)
             if refused is not None:
                 return self._send(refused, start_response)
-        new_body = rules.rewrite(call)
+        new_body = rules.rewrite(self.state, call)
         if new_body is not None:
             environ["wsgi.input"] = io.BytesIO(new_body)
             environ["CONTENT_LENGTH"] = str(len(new_body))
@@ -224,8 +223,9 @@ class SandboxApp:
             return answer
         try:
             if call.service == "ec2" and call.operation in paging.EC2_LISTINGS:
-                return self.ec2_pages.answer(call, lambda: self._forward(environ))
-            forwarded = self._forward(environ)
+                forwarded = self.ec2_pages.answer(call, lambda: self._forward(environ))
+            else:
+                forwarded = self._forward(environ)
             rewrite = rules.ON_ANSWER.get((call.service, call.operation))
             if rewrite is not None and 200 <= forwarded.status < 300:
                 return rewrite(self.state, call, forwarded)

@@ -1,16 +1,16 @@
 """The AWS rules moto lacks: operations it lacks or answers with fixed numbers, and the quota rules
 a deploy would hit.
 
-Each rule reads moto's in-process backends (the state the server really holds) and the
-sandbox's applied quota values. A rule returns a Response to answer the call itself, or None to
-let moto answer it (after its checks passed).
+Each rule reads moto's state through its AWS API (in-process clients, motoserver.client), the
+sandbox's applied quota values and what the layer records of the calls it passes on (SandboxState).
+A rule returns a Response to answer the call itself, or None to let moto answer it (after its checks
+passed); ON_ANSWER rules rewrite or follow moto's successful answers. No rule reads moto's backends.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import threading
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -18,9 +18,8 @@ from urllib.parse import unquote, urlencode
 from xml.sax.saxutils import escape
 
 from botocore.exceptions import ClientError
-from moto.backends import get_backend
 
-from preflight.sandbox import endpoint_services, motoserver
+from preflight.sandbox import endpoint_services, lambda_enis, motoserver
 from preflight.sandbox.organization import organizations_list_accounts, remember_issued_key, sts_assume_role
 from preflight.sandbox.paging import lambda_list_functions, s3_list_buckets
 from preflight.sandbox.protocol import (
@@ -46,10 +45,6 @@ ON_DEMAND_STREAM_LIMIT = 50
 NAT_COUNTED_STATES = frozenset({"pending", "available", "deleting"})
 # An endpoint in state deleting still holds its slot until it is gone.
 ENDPOINT_GONE_STATES = frozenset({"deleted", "rejected", "failed", "expired"})
-
-
-def _ec2(region: str) -> Any:
-    return get_backend("ec2")[current_account()][region]
 
 
 def _ask(service: str, region: str) -> Any:
@@ -199,73 +194,12 @@ def lambda_create_function(state: SandboxState, call: Call) -> Response | None:
     if refused is not None:
         return refused
     vpc = call.json.get("VpcConfig") or {}
-    subnets, groups = vpc.get("SubnetIds") or [], sorted(vpc.get("SecurityGroupIds") or [])
-    if not subnets or not groups:
+    if not vpc.get("SubnetIds") or not vpc.get("SecurityGroupIds"):
         return None
-    if _function_exists(call.region, str(call.json.get("FunctionName", ""))):
+    name = str(call.json.get("FunctionName", ""))
+    if _function_exists(call.region, name):
         return None  # it exists: moto answers ResourceConflictException
-    ec2 = _ec2(call.region)
-    with _LAMBDA_ENI_LOCK:
-        lambda_enis = [eni for eni in ec2.enis.values() if getattr(eni, "interface_type", "") == "lambda"]
-        existing = {(eni.subnet.id, tuple(sorted(g.id for g in eni.group_set))) for eni in lambda_enis}
-        new = []
-        for subnet_id in subnets:
-            if (subnet_id, tuple(groups)) in existing:
-                continue
-            try:
-                new.append(ec2.get_subnet(subnet_id))
-            except Exception:  # moto answers the bad subnet with AWS's error when it creates the function
-                continue
-        if not new:
-            return None
-        in_vpc = sum(1 for eni in lambda_enis if eni.subnet.vpc_id == new[0].vpc_id)
-        if in_vpc + len(new) > state.limit("L-9FEE3D26", call.region) or (
-            len(ec2.enis) + len(new) > state.limit("L-DF5E4CA3", call.region)
-        ):
-            return error_response(
-                "rest-json",
-                502,
-                "ENILimitReachedException",
-                "Lambda was not able to create an ENI in the VPC of the Lambda function because the limit "
-                "for Network Interfaces has been reached.",
-            )
-        for subnet in new:
-            eni = ec2.create_network_interface(
-                subnet,
-                None,
-                group_ids=groups,
-                description=f"AWS Lambda VPC ENI-{call.json.get('FunctionName')}",
-            )
-            eni.interface_type = "lambda"
-            eni.requester_managed = True
-    return None
-
-
-def _eni_filter_value(original: Callable[..., Any]) -> Callable[..., Any]:
-    """moto's ENIs know no `interface-type` filter; AWS's `lambda` ENIs are found with it."""
-
-    def get_filter_value(self: Any, filter_name: str, method_name: str | None = None) -> Any:
-        if filter_name == "interface-type":
-            return self.interface_type
-        return original(self, filter_name, method_name)
-
-    return get_filter_value
-
-
-def _install_eni_filter() -> None:
-    from moto.ec2.models.elastic_network_interfaces import NetworkInterface
-
-    if not getattr(NetworkInterface.get_filter_value, "_sandbox", False):
-        NetworkInterface.get_filter_value = _eni_filter_value(NetworkInterface.get_filter_value)  # type: ignore[method-assign]
-        NetworkInterface.get_filter_value._sandbox = True  # type: ignore[attr-defined]
-
-
-def install_moto_extensions() -> None:
-    """What the handlers need of moto beyond its API (idempotent). Imports moto's EC2 backend."""
-    _install_eni_filter()
-
-
-_LAMBDA_ENI_LOCK = threading.Lock()
+    return lambda_enis.make_for_function(state, call, name)
 
 
 # --- Kinesis ---------------------------------------------------------------------------------------
@@ -794,10 +728,9 @@ def sns_topic_limit(state: SandboxState, call: Call) -> Response | None:
 # --- request rewrites (before moto sees the request) -------------------------------------------------
 
 
-def ec2_drop_own_owner_filter(call: Call) -> bytes | None:
+def ec2_drop_own_owner_filter(params: dict[str, str]) -> dict[str, str] | None:
     """moto cannot filter some resources by owner-id (awslimitchecker does, on internet gateways).
     Every resource in the sandbox is the account's own, so a filter naming it selects them all."""
-    params = call.params
     names = {k.split(".")[1]: v for k, v in params.items() if re.fullmatch(r"Filter\.\d+\.Name", k)}
     drop = [
         n
@@ -813,14 +746,21 @@ def ec2_drop_own_owner_filter(call: Call) -> bytes | None:
         for k, v in params.items():
             if k.startswith(f"Filter.{old}."):
                 out[f"Filter.{new}." + k[len(f"Filter.{old}.") :]] = v
-    return urlencode(out).encode()
+    return out
 
 
-def rewrite(call: Call) -> bytes | None:
+def rewrite(state: SandboxState, call: Call) -> bytes | None:
     """A replacement request body for moto, or None to pass the request on as it is."""
-    if call.service == "ec2" and call.operation.startswith("Describe") and "Filter.1.Name" in call.params:
-        return ec2_drop_own_owner_filter(call)
-    return None
+    if (
+        call.service != "ec2"
+        or not call.operation.startswith("Describe")
+        or "Filter.1.Name" not in call.params
+    ):
+        return None
+    params = ec2_drop_own_owner_filter(call.params)
+    if call.operation == "DescribeNetworkInterfaces":
+        params = lambda_enis.interface_type_filter(state, call, params or call.params) or params
+    return None if params is None else urlencode(params).encode()
 
 
 def ec2_create_vpc_endpoint_all(state: SandboxState, call: Call) -> Response | None:
@@ -873,4 +813,5 @@ ON_ANSWER: dict[tuple[str, str], Rewrite] = {
     ("iam", "CreateAccessKey"): remember_issued_key,
     ("s3", "CreateBucket"): s3_bucket_owner_kept,
     ("s3", "DeleteBucket"): s3_bucket_owner_kept,
+    ("ec2", "DescribeNetworkInterfaces"): lambda_enis.mark_in_answer,
 }

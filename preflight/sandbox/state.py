@@ -94,6 +94,8 @@ class SandboxState:
         # Bucket name -> the account that made it (S3's names are global; moto lets any account read
         # any bucket): recorded from the CreateBucket and DeleteBucket answers the layer passes on.
         self._bucket_owners: dict[str, str] = {}
+        # The network interfaces Lambda made for VPC functions (moto cannot mark an interface so).
+        self._lambda_interfaces: set[str] = set()
 
     def reserve(self, region: str, function_name: str, concurrency: int | None) -> None:
         """A function's reservation in the acting account (None: it has none, or is gone)."""
@@ -125,6 +127,15 @@ class SandboxState:
     def bucket_owner(self, name: str) -> str | None:
         with self.lock:
             return self._bucket_owners.get(name)
+
+    def add_lambda_interface(self, interface_id: str) -> None:
+        with self.lock:
+            self._lambda_interfaces.add(interface_id)
+
+    def lambda_interfaces(self) -> frozenset[str]:
+        """Ids of the interfaces Lambda made (of any account: ids are unique; some may be gone)."""
+        with self.lock:
+            return frozenset(self._lambda_interfaces)
 
     def remember_key(self, access_key: str, account_id: str) -> None:
         """An access key moto handed out (AssumeRole, CreateAccessKey) acts in `account_id`."""

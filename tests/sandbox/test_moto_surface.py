@@ -25,9 +25,6 @@ DOCUMENTED = {
 
 # Internal uses still in place: (file, module, name) -> why it is not yet an AWS API call.
 REMAINING = {
-    # The Lambda ENIs AWS makes (the API cannot mark an interface `lambda` and requester-managed).
-    ("rules.py", "moto.backends", "get_backend"): "Lambda's ENIs",
-    ("rules.py", "moto.ec2.models.elastic_network_interfaces", "NetworkInterface"): "interface-type filter",
     # Paging cuts large listings in moto's backend, before moto serialises thousands of items.
     ("paging.py", "moto.backends", "get_backend"): "large listings cut before moto renders them",
     ("paging.py", "moto.ec2.models", "EC2Backend"): "large listings cut before moto renders them",
