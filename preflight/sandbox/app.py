@@ -26,7 +26,7 @@ from preflight.sandbox.faults import FaultConfig, FaultInjector
 from preflight.sandbox.model_loader import share_model_loader
 from preflight.sandbox.motoload import load_moto_lazily
 from preflight.sandbox.motoserver import call_wsgi, moto_app
-from preflight.sandbox.organization import caller_account
+from preflight.sandbox.organization import caller_account, organizations_request
 from preflight.sandbox.protocol import (
     Call,
     Response,
@@ -183,6 +183,9 @@ class SandboxApp:
             call.query = {}
             call.__dict__.pop("params", None)
 
+        if call.service == "organizations":  # under moto's ids (organization.py)
+            organizations_request(self.state, call, environ)
+
         if call.key in self.faults.config.deny:
             self.call_log.record_fault("denied")
             return self._send(access_denied_response(call), start_response)
@@ -226,7 +229,9 @@ class SandboxApp:
                 forwarded = self.ec2_pages.answer(call, lambda: self._forward(environ))
             else:
                 forwarded = self._forward(environ)
-            rewrite = rules.ON_ANSWER.get((call.service, call.operation))
+            rewrite = rules.ON_ANSWER.get((call.service, call.operation)) or rules.ON_SERVICE_ANSWER.get(
+                call.service
+            )
             if rewrite is not None and 200 <= forwarded.status < 300:
                 return rewrite(self.state, call, forwarded)
             return forwarded

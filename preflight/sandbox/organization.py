@@ -6,26 +6,31 @@ role's account, so a client holding them acts in that account. The sandbox follo
 account's too. AWS lets a caller assume a role in another account only when the role exists and its
 trust policy names the caller; moto lets anyone assume anything, so `sts_assume_role` enforces it.
 
-An organisation (a scenario's `organization:`) is built in-process, straight into moto's backends:
-hundreds of accounts in a second or two, so a benchmark measures the sweep, not the set-up.
+An organisation (a scenario's `organization:`) is made with Organizations' API in-process
+(CreateOrganization, CreateAccount: hundreds of accounts in a second or two). moto numbers new
+accounts at random and cannot set their state or join time; the scenario's ids are fixed so tests
+and files can name them. So the layer keeps the members (SandboxState.org_members) and speaks for
+them: an Organizations call goes to moto under moto's ids (`organizations_request`) and its answer
+comes back under the scenario's, with each member's state and join time (`organizations_answer`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import re
+import time
 from collections.abc import Iterator
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
-from unittest import mock
 from urllib.parse import unquote
 
 from botocore.exceptions import ClientError
 
 from preflight.sandbox import motoserver
 from preflight.sandbox.protocol import Call, Response, error_response
-from preflight.sandbox.state import ACCOUNT_ID, SandboxState, acting_as, current_account
+from preflight.sandbox.state import ACCOUNT_ID, OrgMember, SandboxState, acting_as, current_account
 
 if TYPE_CHECKING:
     from preflight.sandbox.scenario import AccountGroup, Organization, Scenario
@@ -36,6 +41,7 @@ ACCESS_KEY_RE = re.compile(r"Credential=([^/,\s]+)/")
 UNTRUSTED_PRINCIPAL = "999999999999"  # who a denying account's role trusts instead
 LAMBDA_ROLE = "sandbox-other-stack-lambda"
 UNRESERVED_FLOOR = 100  # AWS keeps 100 concurrent executions unreserved
+DAY = 86_400.0
 
 
 def caller_account(call: Call, state: SandboxState) -> str:
@@ -135,6 +141,10 @@ def organizations_list_accounts(state: SandboxState, call: Call) -> Response | N
     account outside any organisation gets AWSOrganizationsNotInUseException, a member AccessDenied
     (the sandbox has no delegated administrators)."""
     caller = current_account()
+    if _member_of(state, caller) is not None:
+        return error_response(
+            "json", 400, "AccessDeniedException", "You don't have permissions to access this resource."
+        )
     try:
         org = motoserver.client("organizations", "us-east-1").describe_organization()["Organization"]
     except ClientError:  # AWSOrganizationsNotInUseException: in no organisation
@@ -197,10 +207,8 @@ def member_ids(org: Organization) -> Iterator[tuple[int, AccountGroup, str, str]
 
 
 def apply_organization(scenario: Scenario, sandbox: ProvisionTarget) -> None:
-    """Create the scenario's organisation in moto's backends, each member as its group says."""
-    from moto.core.utils import utcnow
-    from moto.organizations.models import organizations_backends
-
+    """The scenario's organisation through Organizations' API (CreateOrganization, CreateAccount),
+    each member recorded by the layer under the scenario's id, and set up as its group says."""
     org = scenario.organization
     assert org is not None
     members = list(member_ids(org))
@@ -210,25 +218,94 @@ def apply_organization(scenario: Scenario, sandbox: ProvisionTarget) -> None:
             ("organization", "firstAccountId"),
             f"members {ids[0]}..{ids[-1]} must be 12-digit ids other than this account's ({ACCOUNT_ID})",
         )
-    backend = organizations_backends[ACCOUNT_ID]["aws"]
-    backend.create_organization(region=sandbox.region, FeatureSet="ALL")
-    next_id = iter(ids)
-    # moto numbers new accounts at random; the scenario's ids are fixed so tests and files can name them.
-    with mock.patch("moto.organizations.utils.make_random_account_id", lambda: next(next_id)):
-        for _, _, _, name in members:
-            backend.create_account(AccountName=name, Email=f"{name}@example.com", RoleName=org.role_name)
-    joined = utcnow() - timedelta(days=len(members) + 1)
-    by_id = {a.id: a for a in backend.accounts}
-    by_id[ACCOUNT_ID].create_time = joined
-    for n, (index, group, account_id, _) in enumerate(members, start=1):
-        account = by_id[account_id]
-        # Distinct join times: ListAccounts pages by them.
-        account.create_time = joined + timedelta(days=n)
-        account.state = group.state
+    with acting_as(ACCOUNT_ID):
+        organizations = motoserver.client("organizations", sandbox.region)
+        organizations.create_organization(FeatureSet="ALL")
+        moto_ids = [
+            organizations.create_account(
+                AccountName=name, Email=f"{name}@example.com", RoleName=org.role_name
+            )["CreateAccountStatus"]["AccountId"]
+            for _, _, _, name in members
+        ]
+    # Distinct join times, a day apart in the scenario's order (ListAccounts pages by them).
+    joined = time.time() - (len(members) + 1) * DAY
+    sandbox.state.org_members[ACCOUNT_ID] = OrgMember(ACCOUNT_ID, joined, "ACTIVE", "ACTIVE")
+    for n, ((index, group, account_id, _), moto_id) in enumerate(
+        zip(members, moto_ids, strict=True), start=1
+    ):
         # Status (retired by AWS, still sent) knows no CLOSED or PENDING_ACTIVATION.
-        retired = {"ACTIVE": "ACTIVE", "PENDING_CLOSURE": "PENDING_CLOSURE"}
-        account.status = retired.get(group.state, "SUSPENDED")
+        status = {"ACTIVE": "ACTIVE", "PENDING_CLOSURE": "PENDING_CLOSURE"}.get(group.state, "SUSPENDED")
+        sandbox.state.org_members[account_id] = OrgMember(moto_id, joined + n * DAY, group.state, status)
+        _member_role(account_id, org.role_name)
         _provision_member(scenario, sandbox, ("organization", "accounts", index), group, account_id)
+
+
+def _member_role(account_id: str, role_name: str) -> None:
+    """The role CreateAccount makes in a new member, trusting the management account, made in the
+    member under the scenario's id (moto made its own in the account it numbered)."""
+    with acting_as(account_id), contextlib.suppress(ClientError):  # EntityAlreadyExists: it stays
+        motoserver.client("iam", "us-east-1").create_role(
+            RoleName=role_name,
+            AssumeRolePolicyDocument=_trust_policy(ACCOUNT_ID),
+            Description="",
+            MaxSessionDuration=3600,
+        )
+
+
+# --- Organizations' answers: the scenario's ids, states and join times ---------------------------------
+
+
+def _member_of(state: SandboxState, account_id: str) -> OrgMember | None:
+    member = state.org_members.get(account_id)
+    return member if member is not None and account_id != ACCOUNT_ID else None
+
+
+def organizations_request(state: SandboxState, call: Call, environ: dict[str, Any]) -> None:
+    """An Organizations call goes to moto under moto's ids: a member's call acts as the account moto
+    numbered (x-moto-account-id, moto's documented header), and ids it names are moto's."""
+    if not state.org_members:
+        return
+    member = _member_of(state, current_account())
+    if member is not None:
+        environ["HTTP_X_MOTO_ACCOUNT_ID"] = member.moto_id
+    body = call.body.decode("utf-8", "replace")
+    for account_id, named in state.org_members.items():
+        body = body.replace(account_id, named.moto_id) if account_id != named.moto_id else body
+    if body.encode() != call.body:
+        data = body.encode()
+        environ["wsgi.input"] = io.BytesIO(data)
+        environ["CONTENT_LENGTH"] = str(len(data))
+
+
+def organizations_answer(state: SandboxState, call: Call, answer: Response) -> Response:
+    """moto's answer under the scenario's ids, with each member's state and join time."""
+    if not state.org_members:
+        return answer
+    text = answer.body.decode("utf-8", "replace")
+    by_moto_id = {m.moto_id: (account_id, m) for account_id, m in state.org_members.items()}
+    for moto_id, (account_id, _) in by_moto_id.items():
+        text = text.replace(moto_id, account_id) if moto_id != account_id else text
+    try:
+        payload = json.loads(text) if text.strip() else None
+    except ValueError:
+        return answer
+    _set_members(payload, state)
+    body = text.encode() if payload is None else json.dumps(payload).encode()
+    headers = [(k, v) for k, v in answer.headers if k.lower() != "content-length"]
+    return Response(answer.status, headers, body)
+
+
+def _set_members(node: Any, state: SandboxState) -> None:
+    """Every account description in an answer gets its member's State, Status and JoinedTimestamp."""
+    if isinstance(node, list):
+        for item in node:
+            _set_members(item, state)
+    elif isinstance(node, dict):
+        member = state.org_members.get(str(node.get("Id", "")))
+        if member is not None and "JoinedTimestamp" in node:
+            node.update(JoinedTimestamp=member.joined, State=member.state, Status=member.status)
+        for value in node.values():
+            _set_members(value, state)
 
 
 def _provision_member(

@@ -20,7 +20,12 @@ from xml.sax.saxutils import escape
 from botocore.exceptions import ClientError
 
 from preflight.sandbox import endpoint_services, lambda_enis, motoserver
-from preflight.sandbox.organization import organizations_list_accounts, remember_issued_key, sts_assume_role
+from preflight.sandbox.organization import (
+    organizations_answer,
+    organizations_list_accounts,
+    remember_issued_key,
+    sts_assume_role,
+)
 from preflight.sandbox.paging import lambda_list_functions, s3_list_buckets
 from preflight.sandbox.protocol import (
     Call,
@@ -815,3 +820,6 @@ ON_ANSWER: dict[tuple[str, str], Rewrite] = {
     ("s3", "DeleteBucket"): s3_bucket_owner_kept,
     ("ec2", "DescribeNetworkInterfaces"): lambda_enis.mark_in_answer,
 }
+
+# Rules on every successful answer of a service.
+ON_SERVICE_ANSWER: dict[str, Rewrite] = {"organizations": organizations_answer}

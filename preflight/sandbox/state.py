@@ -55,6 +55,17 @@ def quota_region(q: Quota, region: str) -> str:
     return home_region(region) if is_global(q) else region
 
 
+@dataclass(frozen=True)
+class OrgMember:
+    """An account of the scenario's organisation: its id in moto's Organizations, and what AWS
+    answers of it that moto's CreateAccount cannot set."""
+
+    moto_id: str  # the id moto's CreateAccount gave it (random)
+    joined: float  # JoinedTimestamp, epoch seconds
+    state: str  # ACTIVE | SUSPENDED | PENDING_CLOSURE | CLOSED | PENDING_ACTIVATION
+    status: str  # the retired Status (no CLOSED or PENDING_ACTIVATION)
+
+
 @dataclass
 class QuotaRequest:
     """A RequestServiceQuotaIncrease, approved on the spot."""
@@ -96,6 +107,9 @@ class SandboxState:
         self._bucket_owners: dict[str, str] = {}
         # The network interfaces Lambda made for VPC functions (moto cannot mark an interface so).
         self._lambda_interfaces: set[str] = set()
+        # The scenario's organisation (organization.py): its members as moto numbered them, and what
+        # moto's CreateAccount cannot set (the scenario's ids, states and join times).
+        self.org_members: dict[str, OrgMember] = {}  # scenario's account id -> the member
 
     def reserve(self, region: str, function_name: str, concurrency: int | None) -> None:
         """A function's reservation in the acting account (None: it has none, or is gone)."""

@@ -252,3 +252,84 @@ def test_interfaces_of_a_fresh_account_have_no_lambda_s(fresh: Sandbox) -> None:
     fresh.reset(None)
     found = ec2.describe_network_interfaces(Filters=[{"Name": "interface-type", "Values": ["lambda"]}])
     assert found["NetworkInterfaces"] == []
+
+
+# --- the scenario's organisation -------------------------------------------------------------------
+
+DEV, CLOSED_ONE = "300000000001", "300000000049"
+
+
+def _as_member(sb: Sandbox, account_id: str, service: str) -> Any:
+    import boto3
+
+    creds = sb.client("sts").assume_role(
+        RoleArn=f"arn:aws:iam::{account_id}:role/OrganizationAccountAccessRole", RoleSessionName="test"
+    )["Credentials"]
+    return boto3.client(
+        service,
+        region_name="us-east-1",
+        endpoint_url=sb.endpoint_url,
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+    )
+
+
+@pytest.fixture(scope="module")
+def org() -> Any:
+    with Sandbox("organization") as sb:
+        yield sb
+
+
+def test_the_organisation_s_accounts_under_the_scenario_s_ids_states_and_join_times(org: Sandbox) -> None:
+    organizations = org.client("organizations")
+    described = organizations.describe_organization()["Organization"]
+    assert described["MasterAccountId"] == "123456789012" and described["FeatureSet"] == "ALL"
+    accounts = [
+        a for page in organizations.get_paginator("list_accounts").paginate() for a in page["Accounts"]
+    ]
+    ids = [a["Id"] for a in accounts]
+    assert ids == ["123456789012", *(f"3000000000{n:02d}" for n in range(1, 50))]
+    joined = [a["JoinedTimestamp"] for a in accounts]
+    assert joined == sorted(joined) and len(set(joined)) == 50  # a day apart, the management first
+    assert (joined[-1] - joined[0]).days == 49
+    dev = organizations.describe_account(AccountId=DEV)["Account"]
+    assert (dev["Name"], dev["Email"], dev["State"], dev["Status"]) == (
+        "dev-001",
+        "dev-001@example.com",
+        "ACTIVE",
+        "ACTIVE",
+    )
+    assert dev["Arn"] == f"arn:aws:organizations::123456789012:account/{described['Id']}/{DEV}"
+    assert dev["JoinedTimestamp"] == joined[1]
+    closed = organizations.describe_account(AccountId=CLOSED_ONE)["Account"]
+    assert (closed["Name"], closed["State"], closed["Status"]) == ("closed-001", "CLOSED", "SUSPENDED")
+    err = error_of(lambda: organizations.describe_account(AccountId="399999999999"))
+    assert code_of(err) == "AccountNotFoundException"
+
+
+def test_the_organisation_s_tree_names_the_scenario_s_ids(org: Sandbox) -> None:
+    organizations = org.client("organizations")
+    (root,) = organizations.list_roots()["Roots"]
+    children = organizations.list_children(ParentId=root["Id"], ChildType="ACCOUNT")["Children"]
+    assert [c["Id"] for c in children][:3] == ["123456789012", DEV, "300000000002"] and len(children) == 50
+    under = [
+        a["Id"]
+        for page in organizations.get_paginator("list_accounts_for_parent").paginate(ParentId=root["Id"])
+        for a in page["Accounts"]
+    ]
+    assert sorted(under) == sorted(c["Id"] for c in children)
+    assert organizations.list_parents(ChildId=DEV)["Parents"] == [{"Id": root["Id"], "Type": "ROOT"}]
+
+
+def test_a_member_sees_its_organisation_and_its_role_trusts_the_management_account(org: Sandbox) -> None:
+    member = _as_member(org, DEV, "organizations")
+    management = org.client("organizations").describe_organization()["Organization"]
+    assert member.describe_organization()["Organization"] == management
+    assert member.list_roots()["Roots"] == org.client("organizations").list_roots()["Roots"]
+    assert code_of(error_of(member.list_accounts)) == "AccessDeniedException"
+    role = _as_member(org, DEV, "iam").get_role(RoleName="OrganizationAccountAccessRole")["Role"]
+    assert role["Arn"] == f"arn:aws:iam::{DEV}:role/OrganizationAccountAccessRole"
+    (statement,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"AWS": "arn:aws:iam::123456789012:root"}
+    assert _as_member(org, DEV, "sts").get_caller_identity()["Account"] == DEV

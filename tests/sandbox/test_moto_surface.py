@@ -28,12 +28,8 @@ REMAINING = {
     # Paging cuts large listings in moto's backend, before moto serialises thousands of items.
     ("paging.py", "moto.backends", "get_backend"): "large listings cut before moto renders them",
     ("paging.py", "moto.ec2.models", "EC2Backend"): "large listings cut before moto renders them",
-    # Bulk set-up (tens of thousands of resources in seconds) and the organisation's members: fixed ids,
-    # join times and states CreateAccount cannot set.
+    # Bulk set-up: tens of thousands of resources in seconds.
     ("provision.py", "moto.backends", "get_backend"): "bulk resources in seconds",
-    ("organization.py", "moto.core.utils", "utcnow"): "members' join times",
-    ("organization.py", "moto.organizations.models", "organizations_backends"): "fixed member ids",
-    ("organization.py", "moto.organizations.utils", "make_random_account_id"): "fixed member ids",
     # Memory (issue 11): moto 5.x has no documented setting for how it loads its models and EC2 data;
     # upstream reads every region's instance-type offerings and every instance type at import.
     ("motoload.py", "moto.core.utils", ""): "moto's model loader reads the model cache (create_loader)",
