@@ -333,3 +333,98 @@ def test_a_member_sees_its_organisation_and_its_role_trusts_the_management_accou
     (statement,) = role["AssumeRolePolicyDocument"]["Statement"]
     assert statement["Principal"] == {"AWS": "arn:aws:iam::123456789012:root"}
     assert _as_member(org, DEV, "sts").get_caller_identity()["Account"] == DEV
+
+
+# --- the AWS managed policies the pipeline's role attaches ---------------------------------------
+
+BASIC = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+EMPTY_POLICY = '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}]}'
+VPC_ACCESS = "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
+
+
+def _policy_arns(listing: dict[str, Any]) -> list[str]:
+    return [p["Arn"] for p in listing["Policies"]]
+
+
+def test_the_two_aws_managed_policies_are_aws_s(fresh: Sandbox) -> None:
+    iam = fresh.client("iam")
+    basic = iam.get_policy(PolicyArn=BASIC)["Policy"]
+    assert (basic["PolicyName"], basic["Path"], basic["DefaultVersionId"]) == (
+        "AWSLambdaBasicExecutionRole",
+        "/service-role/",
+        "v1",
+    )
+    assert basic["IsAttachable"] is True and basic["AttachmentCount"] == 0
+    assert (basic["CreateDate"].isoformat(), basic["UpdateDate"].isoformat()) == (
+        "2015-04-09T15:03:43+00:00",
+        "2015-04-09T15:03:43+00:00",
+    )
+    vpc = iam.get_policy(PolicyArn=VPC_ACCESS)["Policy"]
+    assert vpc["DefaultVersionId"] == "v3" and vpc["UpdateDate"].isoformat() == "2024-01-05T22:38:26+00:00"
+    version = iam.get_policy_version(PolicyArn=VPC_ACCESS, VersionId="v3")["PolicyVersion"]
+    assert version["IsDefaultVersion"] is True
+    assert version["CreateDate"] == vpc["UpdateDate"]  # the default version is the last update
+    (statement,) = version["Document"]["Statement"]
+    assert "ec2:CreateNetworkInterface" in statement["Action"] and statement["Resource"] == "*"
+    versions = iam.list_policy_versions(PolicyArn=BASIC)["Versions"]
+    assert [(v["VersionId"], v["IsDefaultVersion"]) for v in versions] == [("v1", True)]
+    assert versions[0]["CreateDate"].isoformat() == "2015-04-09T15:03:43+00:00"
+    assert _policy_arns(iam.list_policies(Scope="AWS")) == [BASIC, VPC_ACCESS]
+    assert _policy_arns(iam.list_policies()) == [BASIC, VPC_ACCESS]
+    assert _policy_arns(iam.list_policies(Scope="Local")) == []
+    summary = iam.get_account_summary()["SummaryMap"]
+    assert (summary["Policies"], summary["PolicyVersionsInUse"]) == (0, 0)
+    err = error_of(lambda: iam.get_policy(PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess"))
+    assert code_of(err) == "NoSuchEntity"
+
+
+def test_a_role_attaches_lists_and_detaches_an_aws_managed_policy(fresh: Sandbox) -> None:
+    iam = fresh.client("iam")
+    iam.create_role(RoleName="r", AssumeRolePolicyDocument=ASSUME_LAMBDA)
+    own = iam.create_policy(PolicyName="own", PolicyDocument=EMPTY_POLICY)
+    own_arn = own["Policy"]["Arn"]
+    iam.attach_role_policy(RoleName="r", PolicyArn=BASIC)
+    iam.attach_role_policy(RoleName="r", PolicyArn=own_arn)
+    attached = iam.list_attached_role_policies(RoleName="r")["AttachedPolicies"]
+    assert sorted((p["PolicyName"], p["PolicyArn"]) for p in attached) == [
+        ("AWSLambdaBasicExecutionRole", BASIC),
+        ("own", own_arn),
+    ]
+    assert _policy_arns(iam.list_policies(Scope="AWS", OnlyAttached=True)) == [BASIC]
+    assert _policy_arns(iam.list_policies(Scope="Local")) == [own_arn]
+    assert iam.get_policy(PolicyArn=BASIC)["Policy"]["AttachmentCount"] >= 1
+    entities = iam.list_entities_for_policy(PolicyArn=BASIC)
+    assert [r["RoleName"] for r in entities["PolicyRoles"]] == ["r"]
+    summary = iam.get_account_summary()["SummaryMap"]
+    assert (summary["Policies"], summary["PolicyVersionsInUse"]) == (1, 2)
+    details = iam.get_account_authorization_details(Filter=["Role"])["RoleDetailList"]
+    assert sorted(p["PolicyArn"] for p in details[0]["AttachedManagedPolicies"]) == sorted([BASIC, own_arn])
+    err = error_of(lambda: iam.delete_role(RoleName="r"))
+    assert (code_of(err), status_of(err)) == ("DeleteConflict", 409)
+    err = error_of(lambda: iam.detach_role_policy(RoleName="r", PolicyArn=VPC_ACCESS))
+    assert code_of(err) == "NoSuchEntity" and VPC_ACCESS in err.response["Error"]["Message"]
+    iam.detach_role_policy(RoleName="r", PolicyArn=BASIC)
+    assert [p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName="r")["AttachedPolicies"]] == [
+        own_arn
+    ]
+    err = error_of(lambda: iam.attach_role_policy(RoleName="nope", PolicyArn=BASIC))
+    assert code_of(err) == "NoSuchEntity"
+    err = error_of(
+        lambda: iam.attach_role_policy(RoleName="r", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
+    )
+    assert code_of(err) == "NoSuchEntity" and "AdministratorAccess" in err.response["Error"]["Message"]
+
+
+def test_a_user_attaches_an_aws_managed_policy(fresh: Sandbox) -> None:
+    iam = fresh.client("iam")
+    iam.create_user(UserName="u")
+    iam.attach_user_policy(UserName="u", PolicyArn=VPC_ACCESS)
+    attached = iam.list_attached_user_policies(UserName="u")["AttachedPolicies"]
+    assert attached == [{"PolicyName": "AWSLambdaVPCAccessExecutionRole", "PolicyArn": VPC_ACCESS}]
+    users = iam.get_account_authorization_details(Filter=["User"])["UserDetailList"]
+    assert users[0]["AttachedManagedPolicies"] == attached
+
+
+def test_another_account_has_not_the_two_policies(org: Sandbox) -> None:
+    iam = _as_member(org, DEV, "iam")
+    assert code_of(error_of(lambda: iam.get_policy(PolicyArn=BASIC))) == "NoSuchEntity"
