@@ -179,6 +179,7 @@ class SandboxApp:
             environ["CONTENT_LENGTH"] = str(len(new_body))
             environ["CONTENT_TYPE"] = "application/x-www-form-urlencoded; charset=utf-8"
             environ["QUERY_STRING"] = ""
+            call.original_params = dict(call.params)
             call.body = new_body
             call.query = {}
             call.__dict__.pop("params", None)
@@ -229,12 +230,7 @@ class SandboxApp:
                 forwarded = self.ec2_pages.answer(call, lambda: self._forward(environ))
             else:
                 forwarded = self._forward(environ)
-            rewrite = rules.ON_ANSWER.get((call.service, call.operation)) or rules.ON_SERVICE_ANSWER.get(
-                call.service
-            )
-            if rewrite is not None and 200 <= forwarded.status < 300:
-                return rewrite(self.state, call, forwarded)
-            return forwarded
+            return rules.on_answer(self.state, call, forwarded)
         except SystemError as exc:
             # The interpreter's trouble, not the request's: CPython 3.11 can raise "AST constructor
             # recursion depth mismatch" when threads compile at once (moto imports and builds lazily,

@@ -71,6 +71,8 @@ class Call:
     query: dict[str, list[str]]
     body: bytes
     headers: dict[str, str] = field(default_factory=dict)
+    # The parameters as the client sent them, when the layer rewrote the request for moto.
+    original_params: dict[str, str] | None = None
 
     @property
     def key(self) -> str:

@@ -19,7 +19,7 @@ from xml.sax.saxutils import escape
 
 from botocore.exceptions import ClientError
 
-from preflight.sandbox import endpoint_services, lambda_enis, motoserver
+from preflight.sandbox import endpoint_services, lambda_enis, managed_policies, motoserver
 from preflight.sandbox.organization import (
     organizations_answer,
     organizations_list_accounts,
@@ -756,15 +756,13 @@ def ec2_drop_own_owner_filter(params: dict[str, str]) -> dict[str, str] | None:
 
 def rewrite(state: SandboxState, call: Call) -> bytes | None:
     """A replacement request body for moto, or None to pass the request on as it is."""
-    if (
-        call.service != "ec2"
-        or not call.operation.startswith("Describe")
-        or "Filter.1.Name" not in call.params
-    ):
-        return None
-    params = ec2_drop_own_owner_filter(call.params)
-    if call.operation == "DescribeNetworkInterfaces":
-        params = lambda_enis.interface_type_filter(state, call, params or call.params) or params
+    params: dict[str, str] | None = None
+    if call.service == "iam":
+        params = managed_policies.iam_request(call)
+    elif call.service == "ec2" and call.operation.startswith("Describe") and "Filter.1.Name" in call.params:
+        params = ec2_drop_own_owner_filter(call.params)
+        if call.operation == "DescribeNetworkInterfaces":
+            params = lambda_enis.interface_type_filter(state, call, params or call.params) or params
     return None if params is None else urlencode(params).encode()
 
 
@@ -821,5 +819,17 @@ ON_ANSWER: dict[tuple[str, str], Rewrite] = {
     ("ec2", "DescribeNetworkInterfaces"): lambda_enis.mark_in_answer,
 }
 
-# Rules on every successful answer of a service.
-ON_SERVICE_ANSWER: dict[str, Rewrite] = {"organizations": organizations_answer}
+# Rules on every answer of a service (errors too: they name what the request named).
+ON_SERVICE_ANSWER: dict[str, Rewrite] = {
+    "organizations": organizations_answer,
+    "iam": managed_policies.iam_answer,
+}
+
+
+def on_answer(state: SandboxState, call: Call, answer: Response) -> Response:
+    """moto's answer after the rules on it: the operation's (on success), then the service's."""
+    rewrite = ON_ANSWER.get((call.service, call.operation))
+    if rewrite is not None and 200 <= answer.status < 300:
+        answer = rewrite(state, call, answer)
+    of_service = ON_SERVICE_ANSWER.get(call.service)
+    return answer if of_service is None else of_service(state, call, answer)

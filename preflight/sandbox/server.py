@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import functools
-import json
 import os
 import re
 import signal
@@ -25,7 +23,7 @@ from botocore.config import Config
 from botocore.configprovider import ConstantProvider
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from preflight.sandbox import motoserver
+from preflight.sandbox import managed_policies, motoserver
 from preflight.sandbox.app import SandboxApp, warm_moto
 from preflight.sandbox.calllog import CallLog
 from preflight.sandbox.faults import FaultConfig, FaultInjector
@@ -71,38 +69,6 @@ def _session() -> boto3.session.Session:
                 botocore_session=core, aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY
             )
         return _SESSION
-
-
-# Every real account has AWS's managed policies; moto loads all 1,500 of them only when asked (slowly).
-# The pipeline's role attaches these two, so the sandbox installs just them.
-LAMBDA_MANAGED_POLICIES = ("AWSLambdaBasicExecutionRole", "AWSLambdaVPCAccessExecutionRole")
-
-
-@functools.cache
-def _managed_policy_data() -> dict[str, Any]:
-    from moto.iam.aws_managed_policies import aws_managed_policies_data as text
-
-    found: dict[str, Any] = {}
-    decoder = json.JSONDecoder()
-    for name in LAMBDA_MANAGED_POLICIES:
-        # Decode just this policy's object out of the 5 MB document (a top-level key: one space in).
-        at = re.search(rf'\n "{re.escape(name)}":\s*', text)
-        if at is None:
-            break
-        found[name] = decoder.raw_decode(text, at.end())[0]
-    if len(found) < len(LAMBDA_MANAGED_POLICIES):  # laid out otherwise: read it whole
-        every = json.loads(text)
-        found = {name: every[name] for name in LAMBDA_MANAGED_POLICIES}
-    return found
-
-
-def _install_managed_policies() -> None:
-    from moto.iam.models import AWSManagedPolicy, iam_backends
-
-    backend = iam_backends[ACCOUNT_ID]["global"]
-    for name, data in _managed_policy_data().items():
-        policy = AWSManagedPolicy.from_data(name, ACCOUNT_ID, backend.region_name, data)
-        backend.managed_policies.setdefault(policy.arn, policy)
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -242,8 +208,8 @@ class Sandbox:
             self._app.rates.stop()
         motoserver.reset()
         warm_moto()
-        _install_managed_policies()
         self.state = SandboxState()
+        managed_policies.install(self.state)
         self.iam = self._iam_enforcer()  # a new account: what a previous one granted is not this one's
         if self._app is not None:
             self._app.state, self._app.iam = self.state, self.iam

@@ -110,6 +110,8 @@ class SandboxState:
         # The scenario's organisation (organization.py): its members as moto numbered them, and what
         # moto's CreateAccount cannot set (the scenario's ids, states and join times).
         self.org_members: dict[str, OrgMember] = {}  # scenario's account id -> the member
+        # The AWS managed policies the account holds (managed_policies.py: their stand-ins' names).
+        self.aws_policies: set[str] = set()
 
     def reserve(self, region: str, function_name: str, concurrency: int | None) -> None:
         """A function's reservation in the acting account (None: it has none, or is gone)."""

@@ -275,7 +275,7 @@ def _as_member(sb: Sandbox, account_id: str, service: str) -> Any:
     )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def org() -> Any:
     with Sandbox("organization") as sb:
         yield sb
@@ -338,7 +338,10 @@ def test_a_member_sees_its_organisation_and_its_role_trusts_the_management_accou
 # --- the AWS managed policies the pipeline's role attaches ---------------------------------------
 
 BASIC = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
-EMPTY_POLICY = '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}]}'
+EMPTY_POLICY = (
+    '{"Version": "2012-10-17", "Statement": '
+    '[{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}]}'
+)
 VPC_ACCESS = "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
 
 

@@ -35,10 +35,6 @@ REMAINING = {
     ("motoload.py", "moto.core.utils", ""): "moto's model loader reads the model cache (create_loader)",
     ("motoload.py", "moto.utilities.utils", ""): "EC2 offerings files read per region on first use",
     ("motoload.py", "moto.ec2.models", "instance_types"): "EC2 offerings and instance types on first use",
-    # The two AWS managed policies the pipeline's role attaches (moto loads all 1,500 or none).
-    ("server.py", "moto.iam.aws_managed_policies", "aws_managed_policies_data"): "two managed policies",
-    ("server.py", "moto.iam.models", "AWSManagedPolicy"): "two managed policies",
-    ("server.py", "moto.iam.models", "iam_backends"): "two managed policies",
 }
 
 SANDBOX = ROOT / "preflight" / "sandbox"
