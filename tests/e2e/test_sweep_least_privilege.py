@@ -53,18 +53,27 @@ class Org:
 
     def grant_members(self, *statements: dict[str, Any]) -> None:
         """Make the statements each member role's only policy: what the organisation's admin deploys
-        to every member (a StackSet, say); written straight into each member's IAM."""
-        from moto.iam.models import iam_backends
-        from moto.organizations.models import organizations_backends
+        to every member (a StackSet, say); written through each member's own IAM."""
+        from botocore.exceptions import ClientError
 
-        members = [a.id for a in organizations_backends[self.sb.account_id]["aws"].accounts]
-        for account_id in members:
-            iam = iam_backends[account_id]["global"]
-            if not any(r.name == ROLE for r in iam.roles.values()):
-                continue  # the management account: no role, it is read with the caller's keys
-            for name in iam.list_role_policies(ROLE):
-                iam.delete_role_policy(ROLE, name)
-            iam.put_role_policy(ROLE, "tap-preflight-read-only", json.dumps(document(*statements)))
+        from preflight.sandbox import motoserver
+        from preflight.sandbox.state import acting_as
+
+        pages = self.sb.client("organizations").get_paginator("list_accounts").paginate()
+        for account_id in [a["Id"] for page in pages for a in page["Accounts"]]:
+            with acting_as(account_id):
+                iam = motoserver.client("iam", "us-east-1")
+                try:
+                    names = iam.list_role_policies(RoleName=ROLE)["PolicyNames"]
+                except ClientError:
+                    continue  # the management account: no role, it is read with the caller's keys
+                for name in names:
+                    iam.delete_role_policy(RoleName=ROLE, PolicyName=name)
+                iam.put_role_policy(
+                    RoleName=ROLE,
+                    PolicyName="tap-preflight-read-only",
+                    PolicyDocument=json.dumps(document(*statements)),
+                )
 
 
 def _sweeper(sb: Sandbox) -> Org:
