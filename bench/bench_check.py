@@ -17,11 +17,13 @@ Printed, per account:
 - a 1,000-function manifest on seed-account at 50 ms.
 
 awslimitchecker is installed into a throwaway venv, as the `peer` tests do (BENCH_PEER_VENV=DIR
-reuses one). Not a timed test. Run: `make bench` or `.venv/bin/python bench/bench_check.py`.
+reuses one). Not a timed test. Run: `make bench` or `.venv/bin/python bench/bench_check.py`;
+`--only seed-account` or `--only large-account` runs that account's section alone.
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
@@ -262,7 +264,58 @@ def compile_project() -> None:
     )
 
 
+SECTIONS = ("seed-account", "large-account")
+
+
+def seed_account(ours: list[str], peer: list[str], home: str) -> None:
+    with sandbox("seed-account") as sb:
+        env = client_env(sb, home)
+        print("seed-account, 50 ms per request:")
+        sb.latency(50)
+        paired(sb, ours, peer, env, ROUNDS)
+
+        print("seed-account, 500 ms per request:")
+        sb.latency(0)
+        timed(ours, env, sb)
+        at_zero = [timed(ours, env, sb) for _ in range(ROUNDS)]
+        sb.latency(500)
+        slow = [timed(ours, env, sb) for _ in range(max(3, ROUNDS // 2))]
+        at_zero_wall = median(at_zero, "wall")
+        start = median([timed(START, env, sb) for _ in range(ROUNDS)], "wall")
+        ideal = start + len(DEPTH) * 0.5
+        show("tap-preflight", slow)
+        print(
+            f"  process start (interpreter and the check path's imports): {start:.3f} s; "
+            f"the whole check at 0 ms: {at_zero_wall:.3f} s; sequential depth {len(DEPTH)}:"
+        )
+        for level, what in enumerate(DEPTH, 1):
+            print(f"    {level}. {what}")
+        wall = median(slow, "wall")
+        print(
+            f"  ideal {start:.3f} + {len(DEPTH)} x 0.5 = {ideal:.3f} s; tap-preflight {wall:.3f} s = "
+            f"{wall / ideal:.2f} x the ideal; round trips waited beyond the 0 ms run: "
+            f"{(wall - at_zero_wall) / 0.5:.1f}"
+        )
+
+        print(f"seed-account, 50 ms per request, a {FUNCTIONS}-function manifest:")
+        sb.latency(50)
+        big = [TOOL, "check", big_manifest(ROOT / "manifests"), "--env", "prod", "--format", "json"]
+        timed(big, env, sb)
+        show("tap-preflight", [timed(big, env, sb) for _ in range(max(3, ROUNDS // 2))])
+
+
+def large_account(ours: list[str], peer: list[str], home: str) -> None:
+    with sandbox("large-account") as sb:
+        env = client_env(sb, home)
+        print("large-account (1,500 security groups, 2,500 ENIs, 12,000 buckets), 50 ms per request:")
+        sb.latency(50)
+        paired(sb, ours, large_account_peer(sb, peer, env), env, max(3, ROUNDS // 2))
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--only", choices=SECTIONS, help="run this account's section alone")
+    only = parser.parse_args().only
     bin_dir, tmp = peer_venv()
     compile_project()
     home = tempfile.mkdtemp(prefix="bench-home-")
@@ -272,49 +325,14 @@ def main() -> None:
             f"(load average {os.getloadavg()[0]:.1f} at the start), "
             f"Python {platform.python_version()}, awslimitchecker {peer_version(bin_dir)} "
             f"(-S {' '.join(PEER_SERVICES)} --skip-ta); medians of {ROUNDS} interleaved rounds"
+            + (f"; {only} only" if only else "")
         )
         ours = [TOOL, "check", MANIFEST, "--env", "prod", "--format", "json"]
         peer = [str(bin_dir / "awslimitchecker"), "-S", *PEER_SERVICES, "--skip-ta", "--no-check-version"]
-        with sandbox("seed-account") as sb:
-            env = client_env(sb, home)
-            print("seed-account, 50 ms per request:")
-            sb.latency(50)
-            paired(sb, ours, peer, env, ROUNDS)
-
-            print("seed-account, 500 ms per request:")
-            sb.latency(0)
-            timed(ours, env, sb)
-            at_zero = [timed(ours, env, sb) for _ in range(ROUNDS)]
-            sb.latency(500)
-            slow = [timed(ours, env, sb) for _ in range(max(3, ROUNDS // 2))]
-            at_zero_wall = median(at_zero, "wall")
-            start = median([timed(START, env, sb) for _ in range(ROUNDS)], "wall")
-            ideal = start + len(DEPTH) * 0.5
-            show("tap-preflight", slow)
-            print(
-                f"  process start (interpreter and the check path's imports): {start:.3f} s; "
-                f"the whole check at 0 ms: {at_zero_wall:.3f} s; sequential depth {len(DEPTH)}:"
-            )
-            for level, what in enumerate(DEPTH, 1):
-                print(f"    {level}. {what}")
-            wall = median(slow, "wall")
-            print(
-                f"  ideal {start:.3f} + {len(DEPTH)} x 0.5 = {ideal:.3f} s; tap-preflight {wall:.3f} s = "
-                f"{wall / ideal:.2f} x the ideal; round trips waited beyond the 0 ms run: "
-                f"{(wall - at_zero_wall) / 0.5:.1f}"
-            )
-
-            print(f"seed-account, 50 ms per request, a {FUNCTIONS}-function manifest:")
-            sb.latency(50)
-            big = [TOOL, "check", big_manifest(ROOT / "manifests"), "--env", "prod", "--format", "json"]
-            timed(big, env, sb)
-            show("tap-preflight", [timed(big, env, sb) for _ in range(max(3, ROUNDS // 2))])
-
-        with sandbox("large-account") as sb:
-            env = client_env(sb, home)
-            print("large-account (1,500 security groups, 2,500 ENIs, 12,000 buckets), 50 ms per request:")
-            sb.latency(50)
-            paired(sb, ours, large_account_peer(sb, peer, env), env, max(3, ROUNDS // 2))
+        if only in (None, "seed-account"):
+            seed_account(ours, peer, home)
+        if only in (None, "large-account"):
+            large_account(ours, peer, home)
     finally:
         shutil.rmtree(home, ignore_errors=True)
         for leftover in (ROOT / "manifests").glob(f".bench-functions-{os.getpid()}.yaml"):
