@@ -4,8 +4,10 @@
   `MaxResults` gets every item: EC2's pagination guide says only that unpaginated calls on large
   accounts "might be throttled and could time out", and documents no refusal, so none is invented.
   Paging costs the page, not the account: interfaces and security groups (the listings a large
-  account has thousands of) are cut in moto's backend before moto serialises them; the other
-  listings are rendered once per page chain, whose NextToken names the rendered items kept.
+  account has thousands of) are cut in moto's backend, and the page's items are written straight from
+  moto's objects, byte for byte what moto's serialiser wrote for them (moto still answers the rest:
+  its parameters, filters, errors); the other listings are rendered once per page chain, whose
+  NextToken names the rendered items kept.
 - `DescribeNetworkInterfaces` leaves out the interfaces AWS services manage (here: those of VPC
   endpoints) unless `IncludeManagedResources=true`.
 - S3 `ListBuckets`: `MaxBuckets` (1-10,000) and `ContinuationToken`; an unpaginated call is rejected
@@ -21,11 +23,13 @@ import itertools
 import threading
 import xml.etree.ElementTree as ET
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from xml.sax.saxutils import escape
 
+from botocore import xform_name
+from botocore.utils import parse_to_aware_datetime
 from moto.backends import get_backend
 
 from preflight.sandbox import motoserver
@@ -160,7 +164,8 @@ _SLICE = threading.local()  # the page a request on this thread asks of a SLICED
 
 
 def _sliced(method: Callable[..., list[Any]]) -> Callable[..., list[Any]]:
-    """A backend listing that, inside a paged request, returns only that request's page."""
+    """A backend listing that, inside a cut request, keeps that request's page (`_SLICE.page`) for the
+    sandbox to write and gives moto none to serialise: moto still parses, filters and answers errors."""
 
     def listing(self: Any, *args: Any, **kwargs: Any) -> list[Any]:
         items = method(self, *args, **kwargs)
@@ -172,9 +177,216 @@ def _sliced(method: Callable[..., list[Any]]) -> Callable[..., list[Any]]:
         if hidden:
             items = [i for i in items if i.id not in hidden]
         _SLICE.total = len(items)
-        return items[start : start + size]
+        _SLICE.page = items[start:] if size is None else items[start : start + size]
+        return []
 
     return listing
+
+
+# Interfaces and security groups written from moto's objects: what moto's EC2 serialiser writes for
+# them (each member from the attribute its value picker finds first, in the model's order, empty lists
+# as an empty element, None left out), as `_render` then re-writes it with ElementTree (text escaped
+# &, <, > only; line ends read as an XML parser reads them; an empty element as `<name />`).
+def _text(value: object) -> str:
+    text = str(value)
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return escape(text)
+
+
+def _string(name: str, value: object) -> str:
+    if value is None:
+        return ""
+    text = _text(value)
+    return f"<{name}>{text}</{name}>" if text else f"<{name} />"
+
+
+def _boolean(name: str, value: object) -> str:
+    if value is None:
+        return ""
+    return f"<{name}>{'true' if value is True or str(value).lower() == 'true' else 'false'}</{name}>"
+
+
+def _integer(name: str, value: Any) -> str:
+    return "" if value is None else f"<{name}>{int(value)}</{name}>"
+
+
+def _timestamp(name: str, value: Any) -> str:
+    if value is None:
+        return ""
+    return f"<{name}>{parse_to_aware_datetime(value).strftime('%Y-%m-%dT%H:%M:%S.000Z')}</{name}>"
+
+
+def _struct(name: str, members: str) -> str:
+    return f"<{name}>{members}</{name}>" if members else f"<{name} />"
+
+
+def _items(name: str, rendered: Iterable[str]) -> str:
+    """A list: its non-empty items; none at all is an empty element."""
+    return _struct(name, "".join(f"<item>{item}</item>" for item in rendered if item))
+
+
+_WRITERS = {"s": _string, "b": _boolean, "i": _integer}
+_Fields = tuple[tuple[str, tuple[str, ...], Callable[[str, Any], str]], ...]
+
+
+def _fields(*members: tuple[str, str, str]) -> _Fields:
+    """(member, wire name, kind) of a dict-held structure -> the keys moto's picker tries, in its order."""
+    return tuple(
+        (wire, tuple(dict.fromkeys((member, xform_name(member), wire, xform_name(wire)))), _WRITERS[kind])
+        for member, wire, kind in members
+    )
+
+
+def _from_dict(item: object, fields: _Fields) -> str:
+    if not isinstance(item, Mapping):
+        return ""  # moto's picker finds nothing in it: an empty item, left out
+    parts = []
+    for wire, keys, write in fields:
+        key = next((k for k in keys if k in item), None)
+        parts.append("" if key is None else write(wire, item[key]))
+    return "".join(parts)
+
+
+_ASSOCIATION = _fields(
+    ("AllocationId", "allocationId", "s"), ("AssociationId", "associationId", "s"),
+    ("IpOwnerId", "ipOwnerId", "s"), ("PublicDnsName", "publicDnsName", "s"), ("PublicIp", "publicIp", "s"),
+    ("CustomerOwnedIp", "customerOwnedIp", "s"), ("CarrierIp", "carrierIp", "s"),
+)  # fmt: skip
+_PRIVATE_IP = _fields(
+    ("Primary", "primary", "b"), ("PrivateDnsName", "privateDnsName", "s"),
+    ("PrivateIpAddress", "privateIpAddress", "s"),
+)  # fmt: skip
+_PRIVATE_IP_ASSOCIATION = (
+    "NetworkInterfaceAssociation",
+    "network_interface_association",
+    "Association",
+    "association",
+)
+_IPV6_ADDRESS = _fields(
+    ("Ipv6Address", "ipv6Address", "s"), ("PublicIpv6DnsName", "publicIpv6DnsName", "s"),
+    ("IsPrimaryIpv6", "isPrimaryIpv6", "b"),
+)  # fmt: skip
+_GROUP_PAIR = _fields(
+    ("Description", "description", "s"), ("UserId", "userId", "s"), ("GroupName", "groupName", "s"),
+    ("GroupId", "groupId", "s"), ("VpcId", "vpcId", "s"),
+    ("VpcPeeringConnectionId", "vpcPeeringConnectionId", "s"), ("PeeringStatus", "peeringStatus", "s"),
+)  # fmt: skip
+_IP_RANGE = _fields(("Description", "description", "s"), ("CidrIp", "cidrIp", "s"))
+_IPV6_RANGE = _fields(("Description", "description", "s"), ("CidrIpv6", "cidrIpv6", "s"))
+_PREFIX_LIST = _fields(("Description", "description", "s"), ("PrefixListId", "prefixListId", "s"))
+
+
+def _private_ip(item: object) -> str:
+    if not isinstance(item, Mapping):
+        return ""
+    key = next((k for k in _PRIVATE_IP_ASSOCIATION if k in item), None)
+    association = (
+        ""
+        if key is None or item[key] is None
+        else _struct("association", _from_dict(item[key], _ASSOCIATION))
+    )
+    return association + _from_dict(item, _PRIVATE_IP)
+
+
+def _tag_set(resource: Any) -> str:
+    """Its tags, found by id in the backend's tag map (moto scans every tag of the account for them)."""
+    resource_id = resource.id
+    if not resource_id:
+        pairs: Iterable[tuple[str, str]] = ()
+    elif any(c in resource_id for c in "*?["):  # moto matches the id as a pattern: let it
+        pairs = [(t["key"], t["value"]) for t in resource.get_tags()]
+    else:
+        pairs = resource.ec2_backend.tags.get(resource_id, {}).items()
+    return _items("tagSet", (_string("key", k) + _string("value", v) for k, v in pairs))
+
+
+def _attachment(attachment: Any) -> str:
+    if attachment is None:
+        return ""
+    return _struct(
+        "attachment",
+        _timestamp("attachTime", attachment.attach_time)
+        + _string("attachmentId", attachment.attachment_id)
+        + _boolean("deleteOnTermination", attachment.delete_on_termination)
+        + _integer("deviceIndex", attachment.device_index)
+        + _integer("networkCardIndex", attachment.network_card_index)
+        + _string("instanceId", attachment.instance_id)
+        + _string("instanceOwnerId", attachment.instance_owner_id)
+        + _string("status", attachment.status),
+    )
+
+
+def _interface(eni: Any) -> str:
+    """One network interface's members (moto: NetworkInterface under the NetworkInterface shape)."""
+    association = eni.association
+    return (
+        (
+            ""
+            if association in (None, "", {}, [])
+            else _struct("association", _from_dict(association, _ASSOCIATION))
+        )
+        + _attachment(eni.attachment)
+        + _string("availabilityZone", eni.availability_zone)
+        + _string("description", eni.description)
+        + _items(
+            "groupSet",
+            (_string("groupId", g.group_id) + _string("groupName", g.group_name) for g in eni.group_set),
+        )
+        + _string("interfaceType", eni.interface_type)
+        + _items(
+            "ipv6AddressesSet",
+            (_from_dict(a, _IPV6_ADDRESS) for a in eni.network_interface_ipv6_addresses_list),
+        )
+        + _string("macAddress", eni.mac_address)
+        + _string("networkInterfaceId", eni.id)
+        + _string("ownerId", eni.owner_id)
+        + _string("privateDnsName", getattr(eni, "private_dns_name", None))
+        + _string("privateIpAddress", eni.private_ip_address)
+        + _items("privateIpAddressesSet", map(_private_ip, eni.private_ip_addresses))
+        + _string("requesterId", eni.requester_id)
+        + _boolean("requesterManaged", eni.requester_managed)
+        + _boolean("sourceDestCheck", eni.source_dest_check)
+        + _string("status", eni.status)
+        + _string("subnetId", eni.subnet_id)
+        + _tag_set(eni)
+        + _string("vpcId", eni.vpc_id)
+    )
+
+
+def _permission(view: Any) -> str:
+    """One IpPermission (moto: a rule view of a group's rules grouped by protocol and ports)."""
+    return (
+        _string("ipProtocol", view.ip_protocol)
+        + _integer("fromPort", view.from_port)
+        + _integer("toPort", view.to_port)
+        + _items("groups", (_from_dict(p, _GROUP_PAIR) for p in view.user_id_group_pairs))
+        + _items("ipRanges", (_from_dict(r, _IP_RANGE) for r in view.ip_ranges))
+        + _items("ipv6Ranges", (_from_dict(r, _IPV6_RANGE) for r in view.ipv6_ranges))
+        + _items("prefixListIds", (_from_dict(p, _PREFIX_LIST) for p in view.prefix_list_ids))
+    )
+
+
+def _security_group(group: Any) -> str:
+    """One security group's members (moto: SecurityGroup under the SecurityGroup shape)."""
+    return (
+        _string("groupId", group.group_id)
+        + _items("ipPermissionsEgress", map(_permission, group.ip_permissions_egress))
+        + _tag_set(group)
+        + _string("vpcId", group.vpc_id)
+        + _string("securityGroupArn", group.arn)
+        + _string("ownerId", group.owner_id)
+        + _string("groupName", group.group_name)
+        + _string("groupDescription", group.description)
+        + _items("ipPermissions", map(_permission, group.ip_permissions))
+    )
+
+
+# How each cut listing's items are written, by operation.
+ITEM_WRITERS: dict[str, Callable[[Any], str]] = {
+    "DescribeNetworkInterfaces": _interface,
+    "DescribeSecurityGroups": _security_group,
+}
 
 
 class EC2Pages:
@@ -189,9 +401,9 @@ class EC2Pages:
         size = self._size(call)
         if isinstance(size, Response):
             return size
-        if size is not None and call.operation in SLICED:
-            return self._cut_in_backend(call, size, forward)
         token = call.params.get("NextToken")
+        if call.operation in SLICED and (size is not None or not token):
+            return self._cut_in_backend(call, size, forward)
         resumed = _chain_of(token)
         listing = self._resume(call, resumed)
         if token and resumed is None:
@@ -213,7 +425,8 @@ class EC2Pages:
             token_xml = f"<nextToken>{_chain_token(chain, end)}</nextToken>"
         return _page_response(listing, listing.items[start:end], token_xml)
 
-    def _cut_in_backend(self, call: Call, size: int, forward: Callable[[], Response]) -> Response:
+    def _cut_in_backend(self, call: Call, size: int | None, forward: Callable[[], Response]) -> Response:
+        """A page (size None: every item) cut in moto's backend, its items written by the sandbox."""
         self._patch_backend()
         token = call.params.get("NextToken")
         start = _offset(token, 2**31) if token else 0
@@ -225,21 +438,26 @@ class EC2Pages:
             and call.params.get("IncludeManagedResources") != "true"
         ):
             hidden = _managed_enis(call.region)
-        _SLICE.asked, _SLICE.total = (start, size, hidden), None
+        _SLICE.asked, _SLICE.total, _SLICE.page = (start, size, hidden), None, None
         try:
             response = forward()
-            total = _SLICE.total
+            total, page = _SLICE.total, _SLICE.page
         finally:
-            _SLICE.asked = None
+            _SLICE.asked = _SLICE.page = None
         if response.status != 200 or total is None:
             return response
         if start > total:
             return error_response("ec2", 400, "InvalidNextToken", "The token is not valid.")
-        listing = _render(call, response, hide_managed=False)
+        listing = _render(call, response, hide_managed=False)  # moto's answer around no items
         if listing is None:
             return response
-        token_xml = f"<nextToken>{_token(start + size)}</nextToken>" if start + size < total else ""
-        return _page_response(listing, listing.items, token_xml)
+        write = ITEM_WRITERS[call.operation]
+        opening = f'<item xmlns="{listing.namespace}">' if listing.namespace else "<item>"
+        items = tuple(f"{opening}{write(item)}</item>" for item in page)
+        token_xml = ""
+        if size is not None and start + size < total:
+            token_xml = f"<nextToken>{_token(start + size)}</nextToken>"
+        return _page_response(listing, items, token_xml)
 
     _patched = False
 
