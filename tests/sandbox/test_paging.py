@@ -1,12 +1,14 @@
 """The interfaces and security groups the emulated account writes itself (issue 11: a large account's
 listings) are byte for byte what moto's own serialiser answers, cut into the same pages.
 
-The reference is moto asked directly (its WSGI application, past the sandbox's layer), its answer cut
-as the sandbox cut it before it wrote these items itself: parsed, the page's items kept, re-written
-(`paging._render` and `paging._page_response`, which the other listings still use). The account is
-made varied on purpose: interfaces of several kinds (attached, Lambda's, a VPC endpoint's, with an
-Elastic IP, IPv6 addresses, secondary addresses, tags or none) and groups with every kind of rule,
-text with XML's special characters, line ends and non-ASCII.
+Compared where paging answers (`EC2Pages.answer`, moto reached past the layer): the layer's own
+rewrites around it (the `interface-type` filter before, Lambda's interfaces marked after) act on the
+same request and the same bytes either way. The reference is moto's whole answer cut as the sandbox
+cut it before it wrote these items itself: parsed, the page's items kept, re-written (`paging._render`
+and `paging._page_response`, which the other listings still use). The account is made varied on
+purpose: interfaces of several kinds (attached, Lambda's, a VPC endpoint's, with an Elastic IP, IPv6
+addresses, secondary addresses, tags or none) and groups with every kind of rule, text with XML's
+special characters, line ends and non-ASCII.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import pytest
 from werkzeug.test import EnvironBuilder
 
 from preflight.sandbox import Sandbox, motoserver, paging
-from preflight.sandbox.protocol import Response, identify
+from preflight.sandbox.protocol import Call, Response, identify
 
 from .helpers import raw_client
 
@@ -51,23 +53,48 @@ def _through_sandbox(sb: Sandbox, operation: str, params: dict[str, str]) -> tup
         return error.code, error.read()
 
 
-def _as_moto_cut_it(operation: str, params: dict[str, str]) -> tuple[int, bytes]:
-    """moto's own answer to the same request, cut into the page asked as the sandbox cut it before."""
-    data = _form(operation, {k: v for k, v in params.items() if k not in ("MaxResults", "NextToken")})
+def _request(operation: str, params: dict[str, str]) -> dict[str, Any]:
+    """The WSGI environ of an EC2 query request, in the sandbox's account."""
     headers = {
         "Authorization": AUTH,
         "Content-Type": "application/x-www-form-urlencoded; charset=utf-8",
         "x-moto-account-id": "123456789012",
     }
-    builder = EnvironBuilder("http://127.0.0.1/", method="POST", headers=headers, data=data)
-    environ = builder.get_environ()
-    builder.close()
-    status, answer_headers, body = motoserver.call_wsgi(motoserver.service_app("ec2"), environ)
-    if status != 200:
-        return status, body
-    call = identify(environ, _form(operation, params))
+    builder = EnvironBuilder(
+        "http://127.0.0.1/", method="POST", headers=headers, data=_form(operation, params)
+    )
+    try:
+        return builder.get_environ()
+    finally:
+        builder.close()
+
+
+def _moto(environ: dict[str, Any]) -> Response:
+    status, headers, body = motoserver.call_wsgi(motoserver.service_app("ec2"), environ)
+    return Response(status, headers, body)
+
+
+def _call(operation: str, params: dict[str, str]) -> Call:
+    call = identify(_request(operation, params), _form(operation, params))
     assert call is not None and call.operation == operation
-    listing = paging._render(call, Response(status, answer_headers, body))
+    return call
+
+
+def _as_paging_answers(operation: str, params: dict[str, str]) -> tuple[int, bytes]:
+    """The page the sandbox's paging answers, moto answering behind it as in the sandbox."""
+    environ = _request(operation, params)
+    answer = paging.EC2Pages().answer(_call(operation, params), lambda: _moto(environ))
+    return answer.status, answer.body
+
+
+def _as_moto_cut_it(operation: str, params: dict[str, str]) -> tuple[int, bytes]:
+    """moto's own whole answer to the same question, cut into the page asked as the sandbox cut it before."""
+    whole = _moto(
+        _request(operation, {k: v for k, v in params.items() if k not in ("MaxResults", "NextToken")})
+    )
+    if whole.status != 200:
+        return whole.status, whole.body
+    listing = paging._render(_call(operation, params), whole)
     assert listing is not None
     start = paging._offset(params.get("NextToken"), 2**31) or 0
     size = int(params["MaxResults"]) if "MaxResults" in params else len(listing.items)
@@ -169,16 +196,16 @@ def varied() -> Any:
             Ipv6CidrBlock=v6_block["Ipv6CidrBlock"].replace("/56", "/64"),
         )["Subnet"]["SubnetId"]  # fmt: skip
         groups = _groups(ec2, vpc["VpcId"])
-        enis = _interfaces(sb, ec2, subnet, v6_subnet, groups)
-        yield sb, vpc["VpcId"], groups, enis
+        _interfaces(sb, ec2, subnet, v6_subnet, groups)
+        yield sb, vpc["VpcId"], subnet
 
 
-def _pages(sb: Sandbox, operation: str, params: dict[str, str]) -> list[bytes]:
-    """Every page of the sandbox's answer, each checked against moto's own answer cut the same way."""
+def _pages(operation: str, params: dict[str, str]) -> list[bytes]:
+    """Every page paging answers, each checked against moto's own answer cut the same way."""
     pages = []
     asked = dict(params)
     while True:
-        status, body = _through_sandbox(sb, operation, asked)
+        status, body = _as_paging_answers(operation, asked)
         expected_status, expected = _as_moto_cut_it(operation, asked)
         assert (status, body.decode()) == (expected_status, expected.decode()), f"{operation} {asked}"
         pages.append(body)
@@ -194,7 +221,7 @@ ENI_QUESTIONS = [
     {"MaxResults": "5"},
     {"MaxResults": "5", "IncludeManagedResources": "true"},
     {"MaxResults": "1000", "IncludeManagedResources": "true"},
-    {"MaxResults": "5", "Filter.1.Name": "interface-type", "Filter.1.Value.1": "lambda"},
+    {"MaxResults": "5", "Filter.1.Name": "subnet-id", "Filter.1.Value.1": "<subnet>"},
     {"MaxResults": "5", "Filter.1.Name": "tag:Name", "Filter.1.Value.1": ODD},
 ]
 GROUP_QUESTIONS = [
@@ -209,17 +236,16 @@ GROUP_QUESTIONS = [
 def test_network_interfaces_are_what_moto_answers_cut_the_same_way(
     varied: Any, params: dict[str, str]
 ) -> None:
-    sb = varied[0]
-    pages = _pages(sb, "DescribeNetworkInterfaces", params)
+    asked = {k: v.replace("<subnet>", varied[2]) for k, v in params.items()}
+    pages = _pages("DescribeNetworkInterfaces", asked)
     assert b"<item" in b"".join(pages), "the question found no interface: nothing was compared"
 
 
 @pytest.mark.parametrize("params", GROUP_QUESTIONS, ids=lambda p: str(sorted(p.items())))
 def test_security_groups_are_what_moto_answers_cut_the_same_way(varied: Any, params: dict[str, str]) -> None:
-    sb, vpc = varied[0], varied[1]
-    pages = _pages(sb, "DescribeSecurityGroups", params)
+    pages = _pages("DescribeSecurityGroups", params)
     pages += _pages(
-        sb, "DescribeSecurityGroups", {**params, "Filter.9.Name": "vpc-id", "Filter.9.Value.1": vpc}
+        "DescribeSecurityGroups", {**params, "Filter.9.Name": "vpc-id", "Filter.9.Value.1": varied[1]}
     )
     assert b"<item" in b"".join(pages)
 
