@@ -11,13 +11,14 @@ and an offline run judges it the same way.
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -31,12 +32,23 @@ from preflight.deployment import (
     EndpointPlan,
     Impact,
 )
+from preflight.kinds.base import AWS_DOCS, Found
 from preflight.quotas import catalog
 from preflight.report.report import CheckFinding
 from preflight.support.errors import InputError
 
 READ_WORKERS = 32  # a deploy has a dozen names or so; past 20 functions most answer from one listing
-ResourceType = Literal["role", "function", "stream", "table", "bucket", "topic", "alarm"]
+
+# The kinds whose names are checked, in the order of their rules (TAP-C001 ...): how findings are listed.
+# Each says how (`NAME_CHECK`, `named` and `find` or `find_all` in `preflight/kinds/`).
+_FINDERS = tuple(
+    sorted((k for k in kinds.KINDS if k.NAME_CHECK is not None), key=lambda k: k.NAME_CHECK.rule)
+)
+_CHECKED = tuple(kind.NAME_CHECK for kind in _FINDERS)
+if TYPE_CHECKING:
+    ResourceType = str
+else:  # their types ("role", "function", ...): a snapshot naming another is refused
+    ResourceType = Literal[tuple(c.type for c in _CHECKED)]
 Action = Literal["fail", "adopt", "overwrite"]
 
 
@@ -72,8 +84,6 @@ class Evidence(Frozen):
 
 # pulumi-aws type token -> our resource type. Ids and outputs differ per type (a stream's id is its ARN,
 # a topic's too), so every identifier a resource carries is kept.
-# Each kind that has names to check says how (`NAME_CHECK` and `named` in `preflight/kinds/`).
-_CHECKED = tuple(kind.NAME_CHECK for kind in kinds.KINDS if kind.NAME_CHECK is not None)
 _PULUMI_TYPES: dict[str, ResourceType] = {token: c.type for c in _CHECKED for token in c.pulumi_types}
 _IDENTITY_OUTPUTS = ("name", "arn", "bucket", "functionName")
 
@@ -138,34 +148,15 @@ def read_evidence(aws: Any, deployment: Deployment, reads: Any = None) -> Eviden
 
     `reads` (a `usage.Reads` of the same run) shares the listings the usage counters make too.
     """
-    from preflight.account.aws import AwsCallError
     from preflight.quotas.usage import Reads, Stack
 
     reads = reads or Reads(aws, Stack.of(deployment))
-
-    def guarded(kind: ResourceType, name: str, read: Callable[[], Observed]) -> Observed:
-        try:
-            return read()
-        except AwsCallError as exc:
-            return Observed(type=kind, name=name, error=str(exc))
-
     d = deployment
-    jobs: list[tuple[ResourceType, str, Callable[[], Observed]]] = [
-        ("role", d.role.name, lambda: _role(aws, d.role.name))
-    ]
-    jobs += [("function", f.name, lambda f=f: _function(aws, reads, f.name)) for f in d.functions]
-    jobs += [("stream", s.name, lambda s=s: _stream(aws, reads, s.name)) for s in d.streams]
-    jobs += [("table", t.name, lambda t=t: _table(aws, t.name)) for t in d.tables]
-    jobs += [("bucket", b.name, lambda b=b: _bucket(aws, reads, b.name)) for b in d.buckets]
-    jobs += [("topic", t.name, lambda t=t: _topic(aws, reads, t.name)) for t in d.topics]
-
-    def alarms() -> list[Observed]:
-        try:
-            return _alarms(aws, [a.name for a in d.alarms])
-        except AwsCallError as exc:
-            return [Observed(type="alarm", name=a.name, error=str(exc)) for a in d.alarms]
+    jobs = [job for kind in _FINDERS for job in _find_jobs(kind, aws, reads, d)]
 
     def zones() -> tuple[dict[str, tuple[str, ...]], str | None]:
+        from preflight.account.aws import AwsCallError
+
         try:
             return _endpoint_zones(aws, d), None
         except AwsCallError as exc:
@@ -174,12 +165,11 @@ def read_evidence(aws: Any, deployment: Deployment, reads: Any = None) -> Eviden
     asked = tuple(endpoint_services_to_read(d))
 
     # Independent reads, in parallel: each is one or two calls, and a deploy has a dozen names.
-    # A worker for each (up to READ_WORKERS): the alarms and zones must not queue behind the names.
-    with ThreadPoolExecutor(max_workers=min(READ_WORKERS, len(jobs) + 2), thread_name_prefix="names") as pool:
-        named = [pool.submit(guarded, kind, name, read) for kind, name, read in jobs]
-        alarm_future = pool.submit(alarms)
+    # A worker for each (up to READ_WORKERS): the batched names and zones must not queue behind the rest.
+    with ThreadPoolExecutor(max_workers=min(READ_WORKERS, len(jobs) + 1), thread_name_prefix="names") as pool:
+        named = [pool.submit(job) for job in jobs]
         zone_future = pool.submit(zones)
-        found = [f.result() for f in named] + alarm_future.result()
+        found = [observed for future in named for observed in future.result()]
         zone_map, endpoint_error = zone_future.result()
     return Evidence(
         resources=tuple(found),
@@ -189,126 +179,25 @@ def read_evidence(aws: Any, deployment: Deployment, reads: Any = None) -> Eviden
     )
 
 
-def _absent(exc: Exception, *codes: str) -> bool:
-    return getattr(exc, "code", None) in codes
+def _find_jobs(kind: Any, aws: Any, reads: Any, d: Deployment) -> list[Callable[[], list[Observed]]]:
+    """The reads of one kind's names: one job a name (`find`), or one for them all (`find_all`)."""
+    from preflight.account.aws import AwsCallError
 
+    kind_type: ResourceType = kind.NAME_CHECK.type
+    names = [name for name, _path in kind.named(d)]
 
-def _tag_dict(tags: Iterable[dict[str, str]] | dict[str, str] | None) -> dict[str, str] | None:
-    if not tags:
-        return None
-    if isinstance(tags, dict):
-        return dict(tags)
-    return {t["Key"]: t.get("Value", "") for t in tags}
+    def observed(name: str, found: Found) -> Observed:
+        return Observed(type=kind_type, name=name, **dataclasses.asdict(found))
 
-
-def _role(aws: Any, name: str) -> Observed:
-    # ListRoleTags, not GetRole: the quota counters read GetRole already, and this answers both
-    # whether the role exists (NoSuchEntity) and whose it is.
-    from preflight.account.aws import AwsCallError, paginate
-
-    # IAM is global to a partition: read in its home region (GovCloud's and China's IAM are not us-east-1's).
-    iam = aws.client("iam", catalog.home_region(aws.region))
-    try:
-        tags = paginate(iam, "ListRoleTags", "Tags", RoleName=name)
-    except AwsCallError as exc:
-        if _absent(exc, "NoSuchEntity"):
-            return Observed(type="role", name=name)
-        raise
-    return Observed(type="role", name=name, exists=True, tags=_tag_dict(tags))
-
-
-def _function(aws: Any, reads: Any, name: str) -> Observed:
-    from preflight.account.aws import call
-
-    answer = reads.function(name)  # the same GetFunction the usage counters read
-    if answer is None:
-        return Observed(type="function", name=name)
-    arn = answer["Configuration"]["FunctionArn"]
-    client = aws.client("lambda")
-    # GetFunction returns tags only to callers allowed lambda:ListTags; ask for them explicitly.
-    tags = call(client, "ListTags", Resource=arn).get("Tags")
-    return Observed(type="function", name=name, exists=True, arn=arn, tags=_tag_dict(tags))
-
-
-def _stream(aws: Any, reads: Any, name: str) -> Observed:
-
-    summary = reads.stream_summary(name)
-    if summary is None:
-        return Observed(type="stream", name=name)
-    tags = reads.stream_tags(name)  # the same read the usage counter makes
-    return Observed(type="stream", name=name, exists=True, arn=summary.get("StreamARN"), tags=_tag_dict(tags))
-
-
-def _table(aws: Any, name: str) -> Observed:
-    from preflight.account.aws import AwsCallError, call
-
-    client = aws.client("dynamodb")
-    try:
-        arn = call(client, "DescribeTable", TableName=name)["Table"]["TableArn"]
-    except AwsCallError as exc:
-        if _absent(exc, "ResourceNotFoundException"):
-            return Observed(type="table", name=name)
-        raise
-    tags = call(client, "ListTagsOfResource", ResourceArn=arn).get("Tags")
-    return Observed(type="table", name=name, exists=True, arn=arn, tags=_tag_dict(tags))
-
-
-def _bucket(aws: Any, reads: Any, name: str) -> Observed:
-    """In this account (ListBuckets), held elsewhere (HeadBucket answers but not 404), or free."""
-    from preflight.account.aws import AwsCallError, call
-
-    # Bucket names are global to a partition: asked in its home region, as the bucket quota is.
-    client = aws.client("s3", catalog.home_region(aws.region))
-    if name in reads.bucket_names():
+    def read(names: list[str], finds: Callable[[], list[Found]]) -> list[Observed]:
         try:
-            tags = call(client, "GetBucketTagging", Bucket=name).get("TagSet")
-        except AwsCallError as exc:
-            if not _absent(exc, "NoSuchTagSet"):
-                raise
-            tags = None
-        arn = f"arn:{catalog.partition_of(aws.region)}:s3:::{name}"
-        return Observed(type="bucket", name=name, exists=True, arn=arn, tags=_tag_dict(tags))
-    try:
-        call(client, "HeadBucket", Bucket=name)
-    except AwsCallError as exc:
-        if _absent(exc, "404", "NoSuchBucket", "NotFound"):
-            return Observed(type="bucket", name=name)
-        if _absent(exc, "403", "AccessDenied", "301", "PermanentRedirect", "400"):
-            # Not ours (not in ListBuckets) yet it answers: another account holds the name.
-            return Observed(type="bucket", name=name, elsewhere=True)
-        raise
-    return Observed(type="bucket", name=name, elsewhere=True)
+            return [observed(name, found) for name, found in zip(names, finds(), strict=True)]
+        except AwsCallError as exc:  # nothing is known about these names
+            return [Observed(type=kind_type, name=name, error=str(exc)) for name in names]
 
-
-def _topic(aws: Any, reads: Any, name: str) -> Observed:
-    from preflight.account.aws import call
-
-    match = next((a for a in reads.topic_arns() if a.rsplit(":", 1)[-1] == name), None)
-    if match is None:
-        return Observed(type="topic", name=name)
-    tags = call(aws.client("sns"), "ListTagsForResource", ResourceArn=match).get("Tags")
-    return Observed(type="topic", name=name, exists=True, arn=match, tags=_tag_dict(tags))
-
-
-def _alarms(aws: Any, names: list[str]) -> list[Observed]:
-    from preflight.account.aws import call
-
-    client = aws.client("cloudwatch")
-    existing: dict[str, str] = {}
-    for start in range(0, len(names), 100):  # DescribeAlarms takes at most 100 names
-        answer = call(
-            client, "DescribeAlarms", AlarmNames=names[start : start + 100], AlarmTypes=["MetricAlarm"]
-        )
-        existing.update({a["AlarmName"]: a["AlarmArn"] for a in answer.get("MetricAlarms", [])})
-    out = []
-    for name in names:
-        arn = existing.get(name)
-        if arn is None:
-            out.append(Observed(type="alarm", name=name))
-            continue
-        tags = call(client, "ListTagsForResource", ResourceARN=arn).get("Tags")
-        out.append(Observed(type="alarm", name=name, exists=True, arn=arn, tags=_tag_dict(tags)))
-    return out
+    if hasattr(kind, "find_all"):
+        return [lambda: read(names, lambda: kind.find_all(aws, reads, names))] if names else []
+    return [lambda n=n: read([n], lambda: [kind.find(aws, reads, n)]) for n in names]
 
 
 def endpoint_service_name(region: str, service: str) -> str:
@@ -354,83 +243,34 @@ class Rule:
     help_uri: str = ""
 
 
-_API = "https://docs.aws.amazon.com"
-_HELP_URIS = {
-    "TAP-C000": "https://www.pulumi.com/docs/iac/cli/commands/pulumi_stack_export/",
-    "TAP-C001": f"{_API}/IAM/latest/APIReference/API_CreateRole.html",
-    "TAP-C002": f"{_API}/lambda/latest/api/API_CreateFunction.html",
-    "TAP-C003": f"{_API}/kinesis/latest/APIReference/API_CreateStream.html",
-    "TAP-C004": f"{_API}/amazondynamodb/latest/APIReference/API_CreateTable.html",
-    "TAP-C005": f"{_API}/AmazonS3/latest/API/API_HeadBucket.html",
-    "TAP-C006": f"{_API}/sns/latest/api/API_CreateTopic.html",
-    "TAP-C007": f"{_API}/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html",
-    "TAP-A001": f"{_API}/AWSEC2/latest/APIReference/API_DescribeVpcEndpointServices.html",
-    "TAP-A002": catalog.RUNTIMES_SOURCE,
-}
-
-
-RULES: dict[str, Rule] = {
-    r.id: Rule(r.id, r.kind, r.title, r.help, _HELP_URIS[r.id])
-    for r in (
-        Rule(
-            "TAP-C000",
-            "conflict",
-            "Names not checked",
-            "Who owns the stack's physical names could not be read; the gate fails closed.",
-        ),
-        Rule("TAP-C001", "conflict", "IAM role name taken", "CreateRole fails with EntityAlreadyExists."),
-        Rule(
-            "TAP-C002",
-            "conflict",
-            "Lambda function name taken",
-            "CreateFunction fails with ResourceConflictException.",
-        ),
-        Rule(
-            "TAP-C003",
-            "conflict",
-            "Kinesis stream name taken",
-            "CreateStream fails with ResourceInUseException.",
-        ),
-        Rule(
-            "TAP-C004",
-            "conflict",
-            "DynamoDB table name taken",
-            "CreateTable fails with ResourceInUseException.",
-        ),
-        Rule(
-            "TAP-C005",
-            "conflict",
-            "S3 bucket name taken",
-            "Bucket names are global: CreateBucket fails with BucketAlreadyExists (another account) "
-            "or BucketAlreadyOwnedByYou.",
-        ),
-        Rule(
-            "TAP-C006",
-            "conflict",
-            "SNS topic name taken",
-            "CreateTopic is idempotent: the stack adopts the topic, and fails when its tags differ.",
-        ),
-        Rule(
-            "TAP-C007",
-            "conflict",
-            "CloudWatch alarm name held by another stack",
-            "PutMetricAlarm on an existing name silently replaces that alarm.",
-        ),
-        Rule(
-            "TAP-A001",
-            "availability",
-            "Endpoint service not offered in a planned zone",
-            "An interface endpoint can only have subnets in the zones its service is offered in "
-            "(DescribeVpcEndpointServices).",
-        ),
-        Rule(
-            "TAP-A002",
-            "availability",
-            "Lambda runtime deprecated or blocked",
-            f"Lambda blocks creates, then updates, of a deprecated runtime ({catalog.RUNTIMES_SOURCE}).",
-        ),
-    )
-}
+_RUNTIMES = catalog.RUNTIMES_SOURCE
+_NAMES_NOT_CHECKED = Rule(
+    "TAP-C000",
+    "conflict",
+    "Names not checked",
+    "Who owns the stack's physical names could not be read; the gate fails closed.",
+    "https://www.pulumi.com/docs/iac/cli/commands/pulumi_stack_export/",
+)
+# One rule a kind whose names are checked (TAP-C001 ...: its NAME_CHECK), then the availability rules.
+_NAME_RULES = tuple(Rule(c.rule, "conflict", c.title, c.help, c.help_uri) for c in _CHECKED)
+_AVAILABILITY_RULES = (
+    Rule(
+        "TAP-A001",
+        "availability",
+        "Endpoint service not offered in a planned zone",
+        "An interface endpoint can only have subnets in the zones its service is offered in "
+        "(DescribeVpcEndpointServices).",
+        f"{AWS_DOCS}/AWSEC2/latest/APIReference/API_DescribeVpcEndpointServices.html",
+    ),
+    Rule(
+        "TAP-A002",
+        "availability",
+        "Lambda runtime deprecated or blocked",
+        f"Lambda blocks creates, then updates, of a deprecated runtime ({_RUNTIMES}).",
+        _RUNTIMES,
+    ),
+)
+RULES: dict[str, Rule] = {r.id: r for r in (_NAMES_NOT_CHECKED, *_NAME_RULES, *_AVAILABILITY_RULES)}
 
 _RULE_OF: dict[ResourceType, str] = {c.type: c.rule for c in _CHECKED}
 _ERROR_OF: dict[ResourceType, str] = {c.type: c.fails_with for c in _CHECKED if c.fails_with}

@@ -189,14 +189,14 @@ def test_an_untagged_topic_is_adopted_with_a_warning(cli, sandbox) -> None:
 
 def test_a_free_bucket_name_is_not_a_conflict_but_a_foreign_one_is(sandbox) -> None:
     from preflight.account.aws import Aws
-    from preflight.conflicts import _bucket
+    from preflight.kinds import bucket
     from preflight.quotas.usage import Reads, Stack
 
     sb = sandbox("names-taken")
     aws = Aws("us-east-1", endpoint_url=sb.endpoint_url, credentials=("testing", "testing"))
     reads = Reads(aws, Stack.of(deployment()))
-    assert _bucket(aws, reads, "pipeline-archive-prod").elsewhere
-    free = _bucket(aws, reads, "nobody-has-this-bucket")
+    assert bucket.find(aws, reads, "pipeline-archive-prod").elsewhere
+    free = bucket.find(aws, reads, "nobody-has-this-bucket")
     assert not free.exists and not free.elsewhere
 
 
@@ -210,7 +210,7 @@ def test_role_and_bucket_are_read_in_the_partitions_home_region(
     """IAM and bucket names are global to a partition, not to AWS: a GovCloud or China stack's role and
     bucket live in its partition's home region, never in us-east-1."""
     from preflight.account.aws import Aws
-    from preflight.conflicts import _bucket, _role
+    from preflight.kinds import bucket, role
     from preflight.quotas.usage import Reads, Stack
 
     sb = sandbox("fresh-account")
@@ -229,15 +229,15 @@ def test_role_and_bucket_are_read_in_the_partitions_home_region(
         return client(service, region)
 
     aws.client = recording  # type: ignore[method-assign]
-    role = _role(aws, "pipeline-lambda-prod")
-    assert role.exists and role.tags == {t["Key"]: t["Value"] for t in OWN_TAGS}
+    found_role = role.find(aws, Reads(aws, Stack.of(deployment())), "pipeline-lambda-prod")
+    assert found_role.exists and found_role.tags == {t["Key"]: t["Value"] for t in OWN_TAGS}
     name = "pipeline-archive-prod"
     # Not ours by ListBuckets, yet HeadBucket in the partition answers: never "free" (us-east-1 said so).
-    held = _bucket(aws, Reads(aws, Stack.of(deployment())), name)
+    held = bucket.find(aws, Reads(aws, Stack.of(deployment())), name)
     assert held.exists or held.elsewhere
     # Ours (ListBuckets listing it: the sandbox's ListBuckets knows the aws partition's buckets only):
     # its tags are read in the home region, its ARN names the partition.
-    ours = _bucket(aws, SimpleNamespace(bucket_names=lambda: [name]), name)
+    ours = bucket.find(aws, SimpleNamespace(bucket_names=lambda: [name]), name)
     assert ours.exists and ours.arn == f"arn:{partition}:s3:::{name}"
     assert ours.tags == {t["Key"]: t["Value"] for t in OWN_TAGS}
     assert {r for service, r in asked if service in ("iam", "s3")} == {home}

@@ -12,10 +12,13 @@ from typing import Any, Literal, Protocol
 from pydantic import Field, field_validator, model_validator
 
 from preflight.kinds.base import (
+    AWS_DOCS,
     LOGICAL,
+    NOT_FOUND,
     Checker,
     Created,
     Expected,
+    Found,
     Frozen,
     Inventory,
     Name,
@@ -26,6 +29,7 @@ from preflight.kinds.base import (
     Physical,
     Program,
     Strict,
+    tag_dict,
     tag_list,
 )
 from preflight.kinds.topic import TOPIC
@@ -34,7 +38,16 @@ from preflight.support.bounds import AlarmPeriodS, AlarmThreshold, EvaluationPer
 METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 LABELS = {METRIC_ALARM: "CloudWatch alarm"}
 # PutMetricAlarm on an existing name silently replaces that alarm.
-NAME_CHECK = NameCheck("alarm", "TAP-C007", "CloudWatch alarm", None, (METRIC_ALARM,))
+NAME_CHECK = NameCheck(
+    "alarm",
+    "TAP-C007",
+    "CloudWatch alarm",
+    None,
+    (METRIC_ALARM,),
+    title="CloudWatch alarm name held by another stack",
+    help="PutMetricAlarm on an existing name silently replaces that alarm.",
+    help_uri=f"{AWS_DOCS}/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html",
+)
 
 
 class AlarmSpec(Strict):
@@ -241,3 +254,24 @@ UPDATERS: dict[str, Any] = {}
 
 def named(d: Uses) -> Named:
     return [(a.name, a.path) for a in d.alarms]
+
+
+def find_all(aws: Any, reads: Any, names: list[str]) -> list[Found]:
+    """All the alarms' names at once: DescribeAlarms takes up to 100 names a call."""
+    from preflight.account.aws import call
+
+    client = aws.client("cloudwatch")
+    arns: dict[str, str] = {}
+    for start in range(0, len(names), 100):
+        answer = call(
+            client, "DescribeAlarms", AlarmNames=names[start : start + 100], AlarmTypes=["MetricAlarm"]
+        )
+        arns.update({a["AlarmName"]: a["AlarmArn"] for a in answer.get("MetricAlarms", [])})
+
+    def found(arn: str | None) -> Found:
+        if arn is None:
+            return NOT_FOUND
+        tags = call(client, "ListTagsForResource", ResourceARN=arn).get("Tags")
+        return Found(exists=True, arn=arn, tags=tag_dict(tags))
+
+    return [found(arns.get(name)) for name in names]

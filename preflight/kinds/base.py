@@ -17,7 +17,9 @@ A kind module (`preflight/kinds/<kind>.py`) declares, in one place:
   (`preflight.quotas.usage`) leave them out. They are handed the account's reads (`Account`, each made
   once a run) and recognise by the stack's tags (`a.owns`) and the deployment's names; `own_enis(a, d)`
   ties back the network interfaces AWS makes for the kind's resources (they carry no tags), and
-  `own_reads(a, d)` names the reads of its own to start with the account's listings.
+  `own_reads(a, d)` names the reads of its own to start with the account's listings;
+- `NAME_CHECK`, `named(d)` and `find(aws, a, name)` (or `find_all(aws, a, names)`, a batched read), when
+  its physical names can be taken: what `preflight.conflicts` learns of the account under each name.
 
 `preflight.kinds` lists them in the order the program registers them (`KINDS`).
 """
@@ -102,9 +104,42 @@ class NameCheck:
     label: str  # what a reader calls it ("Kinesis stream")
     fails_with: str | None  # the create's error on a taken name; None: the deploy adopts or overwrites it
     pulumi_types: tuple[str, ...]  # type tokens whose entries in a stack's state are the stack's own
+    title: str  # the rule's title (SARIF, JUnit, the table)
+    help: str  # why a taken name matters: what the deploy does then
+    help_uri: str  # the AWS API reference of the create
+
+
+AWS_DOCS = "https://docs.aws.amazon.com"
 
 
 Named = list[tuple[str, str]]  # (physical name, manifest path) of each resource a kind names
+
+
+@dataclass(frozen=True)
+class Found:
+    """What the account holds under one physical name a kind will create (`find` / `find_all`)."""
+
+    exists: bool = False
+    arn: str | None = None
+    tags: dict[str, str] | None = None  # None: no tags, or they could not be read
+    elsewhere: bool = False  # held by another account (S3's global names)
+
+
+NOT_FOUND = Found()
+
+
+def tag_dict(tags: list[dict[str, str]] | dict[str, str] | None) -> dict[str, str] | None:
+    """Tags as a mapping, from a Key/Value list or a mapping; None when there are none."""
+    if not tags:
+        return None
+    if isinstance(tags, dict):
+        return dict(tags)
+    return {t["Key"]: t.get("Value", "") for t in tags}
+
+
+def error_code_is(exc: Exception, *codes: str) -> bool:
+    """Whether an AWS call failed with one of these error codes (a missing resource, usually)."""
+    return getattr(exc, "code", None) in codes
 
 
 # --- the stack's own in an account (preflight.quotas.usage) ---------------------------------------------

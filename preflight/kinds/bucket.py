@@ -8,11 +8,14 @@ from typing import Any, Protocol
 from pydantic import Field
 
 from preflight.kinds.base import (
+    AWS_DOCS,
     LOGICAL,
+    NOT_FOUND,
     Account,
     Checker,
     Created,
     Expected,
+    Found,
     Frozen,
     Inventory,
     Name,
@@ -24,15 +27,25 @@ from preflight.kinds.base import (
     Program,
     StepFailed,
     Strict,
+    error_code_is,
+    tag_dict,
     tag_list,
 )
-from preflight.quotas.catalog import S3_BUCKETS
+from preflight.quotas.catalog import S3_BUCKETS, home_region, partition_of
 
 BUCKET = "aws:s3/bucket:Bucket"
 LABELS = {BUCKET: "S3 bucket"}
 # Bucket names are global: held by another account, CreateBucket fails with BucketAlreadyExists.
 NAME_CHECK = NameCheck(
-    "bucket", "TAP-C005", "S3 bucket", "BucketAlreadyExists", (BUCKET, "aws:s3/bucketV2:BucketV2")
+    "bucket",
+    "TAP-C005",
+    "S3 bucket",
+    "BucketAlreadyExists",
+    (BUCKET, "aws:s3/bucketV2:BucketV2"),
+    title="S3 bucket name taken",
+    help="Bucket names are global: CreateBucket fails with BucketAlreadyExists (another account) "
+    "or BucketAlreadyOwnedByYou.",
+    help_uri=f"{AWS_DOCS}/AmazonS3/latest/API/API_HeadBucket.html",
 )
 
 
@@ -119,3 +132,28 @@ UPDATERS: dict[str, Any] = {}
 
 def named(d: Uses) -> Named:
     return [(b.name, b.path) for b in d.buckets]
+
+
+def find(aws: Any, reads: Account, name: str) -> Found:
+    """In this account (ListBuckets), held elsewhere (HeadBucket answers but not 404), or free."""
+    from preflight.account.aws import AwsCallError, call
+
+    # Bucket names are global to a partition: asked in its home region, as the bucket quota is.
+    client = aws.client("s3", home_region(aws.region))
+    if name in reads.bucket_names():
+        try:
+            tags = call(client, "GetBucketTagging", Bucket=name).get("TagSet")
+        except AwsCallError as exc:
+            if not error_code_is(exc, "NoSuchTagSet"):
+                raise
+            tags = None
+        return Found(exists=True, arn=f"arn:{partition_of(aws.region)}:s3:::{name}", tags=tag_dict(tags))
+    try:
+        call(client, "HeadBucket", Bucket=name)
+    except AwsCallError as exc:
+        if error_code_is(exc, "404", "NoSuchBucket", "NotFound"):
+            return NOT_FOUND
+        if not error_code_is(exc, "403", "AccessDenied", "301", "PermanentRedirect", "400"):
+            raise
+    # Not ours (not in ListBuckets) yet it answers: another account holds the name.
+    return Found(elsewhere=True)

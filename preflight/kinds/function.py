@@ -15,11 +15,14 @@ from typing import Any, Literal, Protocol
 from pydantic import Field, field_validator, model_validator
 
 from preflight.kinds.base import (
+    AWS_DOCS,
     LOGICAL,
+    NOT_FOUND,
     Account,
     Checker,
     Created,
     Expected,
+    Found,
     Frozen,
     Inventory,
     Name,
@@ -36,6 +39,7 @@ from preflight.kinds.base import (
     not_found,
     owned,
     stack_tags,
+    tag_dict,
 )
 from preflight.kinds.bucket import BucketPlan
 from preflight.kinds.endpoint import (
@@ -70,7 +74,16 @@ from preflight.support.bounds import CodeSize, MemoryMb, ReservedConcurrency, Ti
 FUNCTION = "aws:lambda/function:Function"
 LABELS = {FUNCTION: "Lambda function"}
 NetworkMode = Literal["vpc-with-endpoints", "vpc-with-interface-endpoints", "vpc-with-nat", "no-vpc"]
-NAME_CHECK = NameCheck("function", "TAP-C002", "Lambda function", "ResourceConflictException", (FUNCTION,))
+NAME_CHECK = NameCheck(
+    "function",
+    "TAP-C002",
+    "Lambda function",
+    "ResourceConflictException",
+    (FUNCTION,),
+    title="Lambda function name taken",
+    help="CreateFunction fails with ResourceConflictException.",
+    help_uri=f"{AWS_DOCS}/lambda/latest/api/API_CreateFunction.html",
+)
 
 
 class NetworkingPolicy(Strict):
@@ -688,3 +701,15 @@ def delete_removed(c: Any, stack: dict[str, str], kept: set[str]) -> list[dict[s
 
 def named(d: Uses) -> Named:
     return [(f.name, f.path) for f in d.functions]
+
+
+def find(aws: Any, reads: Account, name: str) -> Found:
+    from preflight.account.aws import call
+
+    answer = reads.function(name)  # the same GetFunction the usage counters read
+    if answer is None:
+        return NOT_FOUND
+    arn = answer["Configuration"]["FunctionArn"]
+    # GetFunction returns tags only to callers allowed lambda:ListTags; ask for them explicitly.
+    tags = call(aws.client("lambda"), "ListTags", Resource=arn).get("Tags")
+    return Found(exists=True, arn=arn, tags=tag_dict(tags))

@@ -13,11 +13,14 @@ from typing import Any, Protocol
 from pydantic import Field
 
 from preflight.kinds.base import (
+    AWS_DOCS,
     LOGICAL,
+    NOT_FOUND,
     Account,
     Checker,
     Created,
     Expected,
+    Found,
     Frozen,
     Inventory,
     Name,
@@ -29,9 +32,11 @@ from preflight.kinds.base import (
     Program,
     Read,
     Strict,
+    error_code_is,
+    tag_dict,
     tag_list,
 )
-from preflight.quotas.catalog import IAM_ROLES, MANAGED_POLICIES_PER_ROLE
+from preflight.quotas.catalog import IAM_ROLES, MANAGED_POLICIES_PER_ROLE, home_region
 
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
@@ -43,7 +48,16 @@ LAMBDA_ASSUME_ROLE_POLICY = (
     '"Principal": {"Service": "lambda.amazonaws.com"}}]}'
 )
 GLOBAL_REGION = "us-east-1"  # IAM answers there
-NAME_CHECK = NameCheck("role", "TAP-C001", "IAM role", "EntityAlreadyExists", (ROLE,))
+NAME_CHECK = NameCheck(
+    "role",
+    "TAP-C001",
+    "IAM role",
+    "EntityAlreadyExists",
+    (ROLE,),
+    title="IAM role name taken",
+    help="CreateRole fails with EntityAlreadyExists.",
+    help_uri=f"{AWS_DOCS}/IAM/latest/APIReference/API_CreateRole.html",
+)
 
 
 class RoleSpec(Strict):
@@ -194,3 +208,19 @@ UPDATERS: dict[str, Any] = {}
 
 def named(d: Uses) -> Named:
     return [(d.role.name, d.role.path)]
+
+
+def find(aws: Any, reads: Account, name: str) -> Found:
+    """Whether the role exists and whose it is: ListRoleTags answers both (NoSuchEntity), and GetRole is
+    the quota counters' read already."""
+    from preflight.account.aws import AwsCallError, paginate
+
+    # IAM is global to a partition: read in its home region (GovCloud's and China's IAM are not us-east-1's).
+    iam = aws.client("iam", home_region(aws.region))
+    try:
+        tags = paginate(iam, "ListRoleTags", "Tags", RoleName=name)
+    except AwsCallError as exc:
+        if error_code_is(exc, "NoSuchEntity"):
+            return NOT_FOUND
+        raise
+    return Found(exists=True, tags=tag_dict(tags))

@@ -8,11 +8,14 @@ from typing import Any, Protocol
 from pydantic import Field
 
 from preflight.kinds.base import (
+    AWS_DOCS,
     LOGICAL,
+    NOT_FOUND,
     Account,
     Checker,
     Created,
     Expected,
+    Found,
     Frozen,
     Inventory,
     Name,
@@ -28,13 +31,23 @@ from preflight.kinds.base import (
     not_found,
     owned,
     stack_tags,
+    tag_dict,
 )
 from preflight.quotas.catalog import KINESIS_SHARDS
 from preflight.support.bounds import RetentionHours, Shards
 
 STREAM = "aws:kinesis/stream:Stream"
 LABELS = {STREAM: "Kinesis stream"}
-NAME_CHECK = NameCheck("stream", "TAP-C003", "Kinesis stream", "ResourceInUseException", (STREAM,))
+NAME_CHECK = NameCheck(
+    "stream",
+    "TAP-C003",
+    "Kinesis stream",
+    "ResourceInUseException",
+    (STREAM,),
+    title="Kinesis stream name taken",
+    help="CreateStream fails with ResourceInUseException.",
+    help_uri=f"{AWS_DOCS}/kinesis/latest/APIReference/API_CreateStream.html",
+)
 
 
 class StreamSpec(Strict):
@@ -206,3 +219,11 @@ def delete_removed(c: Any, stack: dict[str, str], kept: set[str]) -> list[dict[s
 
 def named(d: Uses) -> Named:
     return [(s.name, s.path) for s in d.streams]
+
+
+def find(aws: Any, reads: Account, name: str) -> Found:
+    summary = reads.stream_summary(name)
+    if summary is None:
+        return NOT_FOUND
+    tags = reads.stream_tags(name)  # the same read the usage counter makes
+    return Found(exists=True, arn=summary.get("StreamARN"), tags=tag_dict(tags))

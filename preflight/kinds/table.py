@@ -8,11 +8,14 @@ from typing import Any, Literal, Protocol
 from pydantic import Field
 
 from preflight.kinds.base import (
+    AWS_DOCS,
     LOGICAL,
+    NOT_FOUND,
     Account,
     Checker,
     Created,
     Expected,
+    Found,
     Frozen,
     Inventory,
     Name,
@@ -23,6 +26,8 @@ from preflight.kinds.base import (
     Physical,
     Program,
     Strict,
+    error_code_is,
+    tag_dict,
     tag_list,
 )
 from preflight.quotas.catalog import DYNAMODB_TABLES
@@ -30,7 +35,16 @@ from preflight.quotas.catalog import DYNAMODB_TABLES
 TABLE = "aws:dynamodb/table:Table"
 LABELS = {TABLE: "DynamoDB table"}
 BillingMode = Literal["PAY_PER_REQUEST", "PROVISIONED"]
-NAME_CHECK = NameCheck("table", "TAP-C004", "DynamoDB table", "ResourceInUseException", (TABLE,))
+NAME_CHECK = NameCheck(
+    "table",
+    "TAP-C004",
+    "DynamoDB table",
+    "ResourceInUseException",
+    (TABLE,),
+    title="DynamoDB table name taken",
+    help="CreateTable fails with ResourceInUseException.",
+    help_uri=f"{AWS_DOCS}/amazondynamodb/latest/APIReference/API_CreateTable.html",
+)
 
 
 class TableSpec(Strict):
@@ -149,3 +163,17 @@ UPDATERS: dict[str, Any] = {}
 
 def named(d: Uses) -> Named:
     return [(t.name, t.path) for t in d.tables]
+
+
+def find(aws: Any, reads: Account, name: str) -> Found:
+    from preflight.account.aws import AwsCallError, call
+
+    client = aws.client("dynamodb")
+    try:
+        arn = call(client, "DescribeTable", TableName=name)["Table"]["TableArn"]
+    except AwsCallError as exc:
+        if error_code_is(exc, "ResourceNotFoundException"):
+            return NOT_FOUND
+        raise
+    tags = call(client, "ListTagsOfResource", ResourceArn=arn).get("Tags")
+    return Found(exists=True, arn=arn, tags=tag_dict(tags))

@@ -8,11 +8,14 @@ from typing import Any, Protocol
 from pydantic import Field
 
 from preflight.kinds.base import (
+    AWS_DOCS,
     LOGICAL,
+    NOT_FOUND,
     Account,
     Checker,
     Created,
     Expected,
+    Found,
     Frozen,
     Inventory,
     Name,
@@ -23,6 +26,7 @@ from preflight.kinds.base import (
     Physical,
     Program,
     Strict,
+    tag_dict,
     tag_list,
 )
 from preflight.quotas.catalog import SNS_TOPICS
@@ -30,7 +34,16 @@ from preflight.quotas.catalog import SNS_TOPICS
 TOPIC = "aws:sns/topic:Topic"
 LABELS = {TOPIC: "SNS topic"}
 # CreateTopic is idempotent: the deploy adopts a topic of that name (and fails when its tags differ).
-NAME_CHECK = NameCheck("topic", "TAP-C006", "SNS topic", None, (TOPIC,))
+NAME_CHECK = NameCheck(
+    "topic",
+    "TAP-C006",
+    "SNS topic",
+    None,
+    (TOPIC,),
+    title="SNS topic name taken",
+    help="CreateTopic is idempotent: the stack adopts the topic, and fails when its tags differ.",
+    help_uri=f"{AWS_DOCS}/sns/latest/api/API_CreateTopic.html",
+)
 
 
 class TopicSpec(Strict):
@@ -110,3 +123,13 @@ UPDATERS: dict[str, Any] = {}
 
 def named(d: Uses) -> Named:
     return [(t.name, t.path) for t in d.topics]
+
+
+def find(aws: Any, reads: Account, name: str) -> Found:
+    from preflight.account.aws import call
+
+    arn = next((a for a in reads.topic_arns() if a.rsplit(":", 1)[-1] == name), None)
+    if arn is None:
+        return NOT_FOUND
+    tags = call(aws.client("sns"), "ListTagsForResource", ResourceArn=arn).get("Tags")
+    return Found(exists=True, arn=arn, tags=tag_dict(tags))

@@ -40,13 +40,17 @@ from typing import Any
 from pydantic import Field
 
 from preflight.kinds.base import (
-    LOGICAL, Checker, Created, Expected, Frozen, Inventory, Name, Needs, Part, Physical, Program, Strict
+    LOGICAL, Checker, Created, Expected, Found, Frozen, Inventory, Name, NameCheck, Needs, Part, Physical,
+    Program, Strict, NOT_FOUND,
 )
 from preflight.quotas.catalog import S3_BUCKETS
 
 ARCHIVE = "aws:s3/bucketV2:BucketV2"
 LABELS = {ARCHIVE: "archive bucket"}
-NAME_CHECK = None
+NAME_CHECK = NameCheck(
+    "archive", "TAP-C008", "archive bucket", "BucketAlreadyExists", (ARCHIVE,),
+    title="Archive bucket name taken", help="CreateBucket fails.", help_uri="https://example.test/archive",
+)
 
 
 class ArchiveSpec(Strict):
@@ -109,7 +113,12 @@ UPDATERS: dict[str, Any] = {}
 
 
 def named(d: Any) -> list[tuple[str, str]]:
-    return []
+    return [(a.name, a.path) for a in d.archives]
+
+
+def find(aws: Any, reads: Any, name: str) -> Found:
+    """In this probe, the audit archive's name is held by someone else's bucket."""
+    return Found(exists=True, tags={"team": "other"}) if "audit" in name else NOT_FOUND
 '''
 
 # Run on the copy: every stage, each answer printed as one JSON document for the test to judge.
@@ -146,6 +155,17 @@ result = verify_plan_file(str(path))
 out["violations"] = result.violations
 archives = [r for r in result.resources if r["type"] == "aws:s3/bucketV2:BucketV2"]
 out["registered"] = sorted(r["inputs"]["bucket"] for r in archives)
+
+# The name check: the rule, the evidence's type and the finding come from the module alone.
+from preflight.conflicts import RULES, Evidence, Observed, checks_for
+from preflight.kinds import archive
+
+seen = tuple(
+    Observed(type="archive", name=a.name, **vars(archive.find(None, None, a.name))) for a in d.archives
+)
+out["rule"] = RULES["TAP-C008"].title
+found = checks_for(d, Evidence(resources=seen))
+out["conflicts"] = [[c.id, c.status, list(c.resources)] for c in found if c.id == "TAP-C008"]
 print(json.dumps(out))
 """
 
@@ -200,6 +220,8 @@ def test_a_kind_declared_in_its_module_and_the_registry_flows_through_every_stag
     ]
     assert out["violations"] == []
     assert out["registered"] == ["pipeline-audit-prod", "pipeline-logs-prod"]
+    assert out["rule"] == "Archive bucket name taken"
+    assert out["conflicts"] == [["TAP-C008", "FAIL", ["archives[1]"]]]
 
 
 def test_without_the_registry_line_the_module_is_not_a_kind(tmp_path: Path) -> None:

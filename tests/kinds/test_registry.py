@@ -89,8 +89,9 @@ def test_the_kinds_name_checks_cover_every_conflict_type_and_rule() -> None:
     for kind in kinds.KINDS:
         if kind.NAME_CHECK is None:
             assert kind.named(d) == []
-        else:  # every name it checks is one its resources carry
+        else:  # every name it checks is one its resources carry, and it says how to find one
             assert {name for name, _ in kind.named(d)} <= {n for ns in kind.expected(d).values() for n in ns}
+            assert hasattr(kind, "find") != hasattr(kind, "find_all"), kind.__name__
 
 
 @pytest.mark.parametrize(
