@@ -246,6 +246,7 @@ class SandboxApp:
             )
 
     def _forward(self, environ: dict[str, Any]) -> Response:
+        environ["wsgi.input"].seek(0)  # paging may ask moto twice (an accelerator's fallback)
         status, headers, body = call_wsgi(self.moto, environ)
         # The body is whole now: drop hop-by-hop framing. Content-Length stays (HEAD answers carry
         # the object's size with no body).

@@ -3,7 +3,9 @@
 moto has no documented setting for any of this (upstream loads every region's data when its EC2
 backend is imported), so each part reaches into its internals (named in
 tests/sandbox/test_moto_surface.py's REMAINING) and each is guarded: where moto is not shaped as
-expected, it is left as it is (more memory, the same answers).
+expected (a module moved, a name gone or not callable, a table not holding what was handed to it),
+it is left as it is (more memory, the same answers). `TAP_SANDBOX_MOTO_DOCUMENTED_ONLY=1` switches
+all of it off (accelerators.py).
 
 - moto reads botocore's models through a loader of its own (a second copy of each model it serves):
   that loader reads them as the gate's clients do (`preflight.account.aws.model_file_loader`: the model
@@ -23,6 +25,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from preflight.account.aws import model_file_loader
+from preflight.sandbox import accelerators
 
 _INSTANCE_TYPES_MODULE = "moto.ec2.models.instance_types"
 _OFFERINGS_DIRECTORY = "instance_type_offerings"
@@ -31,15 +34,23 @@ _INSTANCE_TYPES_FILE = "instance_types.json"
 Reader = Callable[[], Any]
 
 
+LAZY_LOADING = "moto's models and EC2 data loaded on first use"  # the accelerator (accelerators.py)
+
+
 def load_moto_lazily() -> None:
-    """All three, before moto's EC2 backend is imported (idempotent)."""
+    """All three, before moto's EC2 backend is imported (idempotent). Switched off with the rest of the
+    accelerators (accelerators.DOCUMENTED_ONLY): moto then loads everything as it always does."""
+    if not accelerators.usable(LAZY_LOADING, lambda: True):  # each part probes moto's shape itself
+        return
     _moto_models_through_the_model_cache()
     _instance_type_data_on_first_use()
 
 
 def _moto_models_through_the_model_cache() -> None:
-    import moto.core.utils as moto_utils
-
+    try:
+        import moto.core.utils as moto_utils
+    except ImportError:  # moved: moto reads its models its own way (more memory)
+        return
     original = getattr(moto_utils, "create_loader", None)
     if not callable(original) or getattr(original, "_sandbox", False):
         return
@@ -197,8 +208,10 @@ class _Recorder:
 def _instance_type_data_on_first_use() -> None:
     if _INSTANCE_TYPES_MODULE in sys.modules:
         return  # already imported (and loaded): nothing left to save
-    import moto.utilities.utils as moto_utilities
-
+    try:
+        import moto.utilities.utils as moto_utilities
+    except ImportError:  # moved: moto reads its data at import, as upstream does (more memory)
+        return
     original = getattr(moto_utilities, "load_resource", None)
     if not callable(original):
         return
@@ -206,6 +219,8 @@ def _instance_type_data_on_first_use() -> None:
     moto_utilities.load_resource = recorder
     try:
         module = __import__(_INSTANCE_TYPES_MODULE, fromlist=["INSTANCE_TYPE_OFFERINGS"])
+    except ImportError:  # moved: nothing was stubbed where moto's EC2 backend will look
+        return
     finally:
         moto_utilities.load_resource = original
     _install_offerings(getattr(module, "INSTANCE_TYPE_OFFERINGS", None), recorder.offerings)

@@ -36,6 +36,7 @@ _LOCK = threading.Lock()
 _APP: WsgiApp | None = None
 _CLIENTS: dict[tuple[str, str], Any] = {}
 _SESSION: botocore.session.Session | None = None
+_WRITTEN = threading.local()  # the body moto wrote for this thread's last in-process call
 _GENERATION = 0  # resets so far: what moto answered before one is not its state after it
 
 # moto's documented settings the sandbox runs with (a user's own value wins). Default AMIs: moto would
@@ -140,7 +141,20 @@ def _answer_in_process(request: AWSPreparedRequest, service: str = "", **_kwargs
         data = body.read()
     environ = _environ(request.method, request.url, headers, data)
     status, response_headers, payload = call_wsgi(service_app(service), environ)
+    _WRITTEN.body = payload
     return AWSResponse(request.url, status, dict(response_headers), _Raw(payload))
+
+
+def written(service: str, region: str, operation: str, **params: Any) -> bytes:
+    """moto's answer to one AWS API call exactly as moto wrote it (the call made as `client` makes it),
+    where the layer must hand moto's own bytes on; a ClientError as the client raises it."""
+    _WRITTEN.body = None
+    getattr(client(service, region), operation)(**params)
+    body: bytes | None = _WRITTEN.body
+    _WRITTEN.body = None
+    if body is None:
+        raise RuntimeError(f"moto did not answer {service} {operation} in-process")
+    return body
 
 
 def _environ(method: str, url: str, headers: dict[str, str], data: bytes) -> dict[str, Any]:

@@ -19,20 +19,21 @@
 from __future__ import annotations
 
 import base64
+import functools
 import itertools
+import json
 import threading
 import xml.etree.ElementTree as ET
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from xml.sax.saxutils import escape
 
 from botocore import xform_name
 from botocore.utils import parse_to_aware_datetime
-from moto.backends import get_backend
 
-from preflight.sandbox import motoserver
+from preflight.sandbox import accelerators, motoserver
 from preflight.sandbox.protocol import (
     Call,
     Response,
@@ -43,11 +44,19 @@ from preflight.sandbox.protocol import (
 )
 from preflight.sandbox.state import SandboxState, current_account
 
-# Listings cut before moto serialises them: operation -> the EC2 backend's method listing the items.
+# Listings cut before moto serialises them: operation -> the EC2 backend's method listing the items,
+# and the parameters it is known to take (the accelerator's probe checks them).
 SLICED = {
     "DescribeNetworkInterfaces": "get_all_network_interfaces",
     "DescribeSecurityGroups": "describe_security_groups",
 }
+SLICED_PARAMETERS = {
+    "get_all_network_interfaces": ("eni_ids", "filters"),
+    "describe_security_groups": ("group_ids", "groupnames", "filters"),
+}
+EC2_CUT = "EC2 listings cut in moto's backend"  # the accelerator's name (accelerators.py)
+MOTO_LISTINGS = "S3 and Lambda listings read from moto's backends"
+_T = TypeVar("_T")
 CHAINS_KEPT = 32  # page chains whose rendered items are kept (oldest dropped first)
 DEFAULT_BUCKET_QUOTA = 10_000  # unpaginated ListBuckets works up to this quota
 
@@ -163,10 +172,19 @@ _PATCH_LOCK = threading.Lock()
 _SLICE = threading.local()  # the page a request on this thread asks of a SLICED backend listing
 
 
+def _ec2_backend_shaped() -> bool:
+    """The accelerator's probe: moto's EC2 backend lists interfaces and groups as it expects."""
+    from moto.ec2.models import EC2Backend
+
+    return all(accelerators.has_parameters(EC2Backend, m, p) for m, p in SLICED_PARAMETERS.items())
+
+
 def _sliced(method: Callable[..., list[Any]]) -> Callable[..., list[Any]]:
     """A backend listing that, inside a cut request, keeps that request's page (`_SLICE.page`) for the
-    sandbox to write and gives moto none to serialise: moto still parses, filters and answers errors."""
+    sandbox to write and gives moto none to serialise: moto still parses, filters and answers errors.
+    Items not shaped as expected are left to moto whole (`_SLICE.failed`: the documented path)."""
 
+    @functools.wraps(method)
     def listing(self: Any, *args: Any, **kwargs: Any) -> list[Any]:
         items = method(self, *args, **kwargs)
         asked = getattr(_SLICE, "asked", None)
@@ -174,13 +192,33 @@ def _sliced(method: Callable[..., list[Any]]) -> Callable[..., list[Any]]:
             return items
         _SLICE.asked = None  # only the request's own listing is cut, not a later one moto makes
         start, size, hidden = asked
-        if hidden:
-            items = [i for i in items if i.id not in hidden]
-        _SLICE.total = len(items)
-        _SLICE.page = items[start:] if size is None else items[start : start + size]
+        try:
+            kept = [i for i in items if i.id not in hidden] if hidden else list(items)
+        except accelerators.SHAPE_ERRORS as error:
+            _SLICE.failed = error
+            return items
+        _SLICE.total = len(kept)
+        _SLICE.page = kept[start:] if size is None else kept[start : start + size]
         return []
 
     return listing
+
+
+def _cut_rendered(call: Call, start: int, size: int | None, forward: Callable[[], Response]) -> Response:
+    """The documented path: moto answers the whole listing, the page is cut from its rendered answer
+    (the same bytes and offset tokens as the accelerator's)."""
+    response = forward()
+    if response.status != 200:
+        return response
+    listing = _render(call, response)
+    if listing is None:
+        return response
+    total = len(listing.items)
+    if start > total:
+        return error_response("ec2", 400, "InvalidNextToken", "The token is not valid.")
+    end = total if size is None else min(start + size, total)
+    token_xml = f"<nextToken>{_token(end)}</nextToken>" if end < total else ""
+    return _page_response(listing, listing.items[start:end], token_xml)
 
 
 # Interfaces and security groups written from moto's objects: what moto's EC2 serialiser writes for
@@ -403,7 +441,7 @@ class EC2Pages:
             return size
         token = call.params.get("NextToken")
         if call.operation in SLICED and (size is not None or not token):
-            return self._cut_in_backend(call, size, forward)
+            return self._cut(call, size, forward)
         resumed = _chain_of(token)
         listing = self._resume(call, resumed)
         if token and resumed is None:
@@ -425,25 +463,39 @@ class EC2Pages:
             token_xml = f"<nextToken>{_chain_token(chain, end)}</nextToken>"
         return _page_response(listing, listing.items[start:end], token_xml)
 
-    def _cut_in_backend(self, call: Call, size: int | None, forward: Callable[[], Response]) -> Response:
-        """A page (size None: every item) cut in moto's backend, its items written by the sandbox."""
-        self._patch_backend()
+    def _cut(self, call: Call, size: int | None, forward: Callable[[], Response]) -> Response:
+        """A page (size None: every item) of a SLICED listing, with offset tokens: cut in moto's backend
+        where moto is shaped as expected (an accelerator), else cut from moto's whole answer."""
         token = call.params.get("NextToken")
         start = _offset(token, 2**31) if token else 0
         if start is None:
             return error_response("ec2", 400, "InvalidNextToken", "The token is not valid.")
+        if accelerators.usable(EC2_CUT, _ec2_backend_shaped):
+            try:
+                return self._cut_in_backend(call, start, size, forward)
+            except accelerators.SHAPE_ERRORS as error:
+                accelerators.drop(EC2_CUT, error)
+        return _cut_rendered(call, start, size, forward)
+
+    def _cut_in_backend(
+        self, call: Call, start: int, size: int | None, forward: Callable[[], Response]
+    ) -> Response:
+        """The page cut in moto's backend, its items written by the sandbox (the accelerator)."""
+        self._patch_backend()
         hidden: set[str] = set()
         if (
             call.operation == "DescribeNetworkInterfaces"
             and call.params.get("IncludeManagedResources") != "true"
         ):
             hidden = _managed_enis(call.region)
-        _SLICE.asked, _SLICE.total, _SLICE.page = (start, size, hidden), None, None
+        _SLICE.asked, _SLICE.total, _SLICE.page, _SLICE.failed = (start, size, hidden), None, None, None
         try:
             response = forward()
-            total, page = _SLICE.total, _SLICE.page
+            total, page, failed = _SLICE.total, _SLICE.page, _SLICE.failed
         finally:
-            _SLICE.asked = _SLICE.page = None
+            _SLICE.asked = _SLICE.page = _SLICE.failed = None
+        if failed is not None:
+            raise failed  # moto's objects were not as expected: moto answered them whole, uncut
         if response.status != 200 or total is None:
             return response
         if start > total:
@@ -510,10 +562,49 @@ class EC2Pages:
             return chain
 
 
+def _backends_shaped() -> bool:
+    """The listings' accelerator's probe: moto's backends are reachable as it expects."""
+    from moto.backends import get_backend
+
+    return callable(get_backend)
+
+
+def _from_backend_or_api(fast: Callable[[], _T], documented: Callable[[], _T]) -> _T:
+    """`fast` (moto's backends: no answer rendered and parsed) where moto is shaped as expected, else
+    `documented` (moto's AWS API): the same value either way."""
+    if accelerators.usable(MOTO_LISTINGS, _backends_shaped):
+        try:
+            return fast()
+        except accelerators.SHAPE_ERRORS as error:
+            accelerators.drop(MOTO_LISTINGS, error)
+    return documented()
+
+
+_Bucket = tuple[str, str, str]  # name, creation date as S3 writes it, region
+
+
+def _buckets_in_backend() -> list[_Bucket]:
+    from moto.backends import get_backend
+
+    backend: Any = get_backend("s3")[current_account()]["aws"]
+    return sorted((b.name, b.creation_date_ISO8601, b.region_name) for b in backend.buckets.values())
+
+
+def _buckets_through_api() -> list[_Bucket]:
+    s3 = motoserver.client("s3", "us-east-1")
+    found = []
+    for bucket in s3.list_buckets()["Buckets"]:  # moto answers every bucket at once
+        name = bucket["Name"]
+        region = bucket.get("BucketRegion") or (
+            s3.get_bucket_location(Bucket=name).get("LocationConstraint") or "us-east-1"
+        )
+        found.append((name, bucket["CreationDate"].strftime("%Y-%m-%dT%H:%M:%S.000Z"), region))
+    return sorted(found)
+
+
 def s3_list_buckets(state: SandboxState, call: Call) -> Response:
     """ListBuckets answered from moto's buckets, a page at a time."""
-    backend: Any = get_backend("s3")[current_account()]["aws"]
-    buckets = sorted(backend.buckets.values(), key=lambda b: b.name)
+    buckets = _from_backend_or_api(_buckets_in_backend, _buckets_through_api)
     size_text = (call.query.get("max-buckets") or [None])[0]
     if size_text is None:
         if state.limit("L-DC2B2D3D", "us-east-1") > DEFAULT_BUCKET_QUOTA:
@@ -538,9 +629,9 @@ def s3_list_buckets(state: SandboxState, call: Call) -> Response:
         page = buckets[start : start + size]
         next_offset = start + size if start + size < len(buckets) else None
     entries = "".join(
-        f"<Bucket><Name>{escape(b.name)}</Name><CreationDate>{b.creation_date_ISO8601}</CreationDate>"
-        f"<BucketRegion>{escape(b.region_name)}</BucketRegion></Bucket>"
-        for b in page
+        f"<Bucket><Name>{escape(name)}</Name><CreationDate>{created}</CreationDate>"
+        f"<BucketRegion>{escape(region)}</BucketRegion></Bucket>"
+        for name, created, region in page
     )
     token = f"<ContinuationToken>{_token(next_offset)}</ContinuationToken>" if next_offset is not None else ""
     xml = (
@@ -555,14 +646,31 @@ def s3_list_buckets(state: SandboxState, call: Call) -> Response:
 
 
 LAMBDA_PAGE = 50  # ListFunctions answers at most 50 functions, "even if you set the number higher"
+_FunctionPage = tuple[int, list[dict[str, Any]]]  # how many functions, the page's configurations
+
+
+def _function_page(region: str, start: int, size: int) -> _FunctionPage:
+    """The region's functions in name order: their number and the configurations of [start:start+size]."""
+
+    def in_backend() -> _FunctionPage:
+        from moto.backends import get_backend
+
+        backend: Any = get_backend("lambda")[current_account()][region]
+        functions = sorted(backend.list_functions(), key=lambda f: f.function_name)
+        return len(functions), [f.get_configuration() for f in functions[start : start + size]]
+
+    def through_api() -> _FunctionPage:
+        listed = json.loads(motoserver.written("lambda", region, "list_functions"))["Functions"]
+        listed.sort(key=lambda f: f["FunctionName"])  # moto answers every function at once
+        return len(listed), listed[start : start + size]
+
+    return _from_backend_or_api(in_backend, through_api)
 
 
 def lambda_list_functions(state: SandboxState, call: Call) -> Response | None:
     """ListFunctions a page at a time (moto answers every function at once)."""
     if (call.query.get("FunctionVersion") or [None])[0] or (call.query.get("MasterRegion") or [None])[0]:
         return None  # versions and Lambda@Edge replicas: moto's own answer
-    backend: Any = get_backend("lambda")[current_account()][call.region]
-    functions = sorted(backend.list_functions(), key=lambda f: f.function_name)
     size_text = (call.query.get("MaxItems") or [None])[0]
     size = LAMBDA_PAGE
     if size_text is not None:
@@ -575,11 +683,11 @@ def lambda_list_functions(state: SandboxState, call: Call) -> Response | None:
                 "rest-json", 400, "InvalidParameterValueException", "MaxItems must be 1 to 10000."
             )
     size = min(size, LAMBDA_PAGE)
-    start = _offset((call.query.get("Marker") or [None])[0], len(functions))
-    if start is None:
+    start = _offset((call.query.get("Marker") or [None])[0], 2**31)
+    total, configurations = (0, []) if start is None else _function_page(call.region, start, size)
+    if start is None or start > total:
         return error_response("rest-json", 400, "InvalidParameterValueException", "The marker is not valid.")
-    page = functions[start : start + size]
-    payload: dict[str, Any] = {"Functions": [f.get_configuration() for f in page]}
-    if start + size < len(functions):
+    payload: dict[str, Any] = {"Functions": configurations}
+    if start + size < total:
         payload["NextMarker"] = _token(start + size)
     return json_response(payload, protocol="rest-json")

@@ -18,7 +18,9 @@ from typing import Any, NamedTuple
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from preflight.sandbox import accelerators
 from preflight.sandbox.scenario import Scenario, Vpc, expand, subnet_cidrs
+from preflight.sandbox.state import ACCOUNT_ID
 from preflight.sandbox.target import ASSUME_LAMBDA, ProvisionTarget, code_zip
 
 WORKERS = 8
@@ -301,10 +303,10 @@ class _Provisioner:
         return create
 
     def _bulk(self) -> None:
-        """The scenario's bulk resources, straight into moto's backends (in-process, seconds)."""
-        from moto.backends import get_backend
-
-        bulk, region, account = self.scenario.bulk, self.sandbox.region, self.sandbox.account_id
+        """The scenario's bulk resources: straight into moto's backends where moto is shaped as
+        expected (an accelerator: tens of thousands in seconds), else through the AWS API over the
+        layer (minutes for a large account; the same account)."""
+        bulk, region = self.scenario.bulk, self.sandbox.region
         limits = {
             "buckets": ("L-DC2B2D3D", bulk.buckets),
             "networkInterfaces": ("L-DF5E4CA3", bulk.network_interfaces),
@@ -316,40 +318,20 @@ class _Provisioner:
                 raise self.scenario.error(
                     ("bulk", key), f"{count} is over the account's quota {code} of {int(limit)}: raise it"
                 )
-        s3 = get_backend("s3")[account]["aws"]
-        for i in range(bulk.buckets):
-            name = f"bulk-bucket-{i:05d}-{account}"
-            s3.create_bucket(name, region)
-            self.sandbox.state.own_bucket(name, account)  # the layer's record of who owns a name
+        subnet_id = None
         if bulk.network_interfaces or bulk.security_groups:
-            ec2_client = self.client("ec2", region)
-            vpc_id = ec2_client.create_vpc(CidrBlock="10.250.0.0/16", TagSpecifications=_spec("vpc", "bulk"))[
-                "Vpc"
-            ]["VpcId"]
-            subnet_id = ec2_client.create_subnet(VpcId=vpc_id, CidrBlock="10.250.0.0/17")["Subnet"][
-                "SubnetId"
-            ]
-            ec2 = get_backend("ec2")[account][region]
-            for i in range(bulk.security_groups):
-                ec2.create_security_group(f"bulk-group-{i:05d}", "bulk", vpc_id)
-            subnet = ec2.get_subnet(subnet_id)
-            for _ in range(bulk.network_interfaces):
-                ec2.create_network_interface(subnet, None)
-        if bulk.functions:
-            if not self.scenario.functions:
-                self._lambda_role()
-            lam = get_backend("lambda")[account][region]
-            code = base64.b64encode(code_zip()).decode()
-            for i in range(bulk.functions):
-                lam.create_function(
-                    {
-                        "FunctionName": f"bulk-function-{i:05d}",
-                        "Runtime": "python3.12",
-                        "Role": f"arn:aws:iam::{account}:role/{LAMBDA_ROLE}",
-                        "Handler": "index.handler",
-                        "Code": {"ZipFile": code},
-                    }
-                )
+            ec2 = self.client("ec2", region)
+            vpc = ec2.create_vpc(CidrBlock="10.250.0.0/16", TagSpecifications=_spec("vpc", "bulk"))["Vpc"]
+            subnet_id = ec2.create_subnet(VpcId=vpc["VpcId"], CidrBlock="10.250.0.0/17")["Subnet"]["SubnetId"]
+        if bulk.functions and not self.scenario.functions:
+            self._lambda_role()
+        if accelerators.usable(BULK, _bulk_backends_shaped):
+            try:
+                _BulkInBackends(self, subnet_id).run()
+                return
+            except accelerators.SHAPE_ERRORS as error:
+                accelerators.drop(BULK, error)
+        self._run_all(_BulkThroughApi(self, subnet_id).jobs())  # what the backends did not make
 
     def _lambda_role(self) -> None:
         iam = self.client("iam", "us-east-1")
@@ -418,6 +400,161 @@ class _Provisioner:
                 iam.attach_role_policy(RoleName=name, PolicyArn=arn)
 
         return create
+
+
+BULK = "bulk resources made in moto's backends"  # the accelerator's name (accelerators.py)
+
+
+def _bulk_bucket(i: int, account: str) -> str:
+    return f"bulk-bucket-{i:05d}-{account}"
+
+
+def _bulk_group(i: int) -> str:
+    return f"bulk-group-{i:05d}"
+
+
+def _bulk_function(i: int) -> str:
+    return f"bulk-function-{i:05d}"
+
+
+def _bulk_backends_shaped() -> bool:
+    """The accelerator's probe: moto's backends make buckets, groups, interfaces and functions from the
+    arguments it passes."""
+    from moto.backends import get_backend
+
+    account, region = ACCOUNT_ID, "us-east-1"  # backends moto makes anyway; a probe makes no resource
+    s3 = get_backend("s3")[account]["aws"]
+    return (
+        accelerators.has_parameters(s3, "create_bucket", ("bucket_name", "region_name"))
+        and all(
+            accelerators.has_parameters(get_backend("ec2")[account][region], method, parameters)
+            for method, parameters in (
+                ("create_security_group", ("name", "description", "vpc_id")),
+                ("get_subnet", ("subnet_id",)),
+                ("create_network_interface", ("subnet", "private_ip_address")),
+            )
+        )
+        and accelerators.has_parameters(get_backend("lambda")[account][region], "create_function", ("spec",))
+    )
+
+
+class _BulkInBackends:
+    """The accelerator: the bulk resources written into moto's backends in-process (seconds)."""
+
+    def __init__(self, provisioner: _Provisioner, subnet_id: str | None) -> None:
+        self.p, self.subnet_id = provisioner, subnet_id
+        self.bulk, self.region, self.account = (
+            provisioner.scenario.bulk,
+            provisioner.sandbox.region,
+            provisioner.sandbox.account_id,
+        )
+
+    def run(self) -> None:
+        from moto.backends import get_backend
+
+        s3 = get_backend("s3")[self.account]["aws"]
+        for i in range(self.bulk.buckets):
+            name = _bulk_bucket(i, self.account)
+            s3.create_bucket(name, self.region)
+            self.p.sandbox.state.own_bucket(name, self.account)  # the layer's record of who owns a name
+        if self.subnet_id is not None:
+            ec2 = get_backend("ec2")[self.account][self.region]
+            subnet = ec2.get_subnet(self.subnet_id)
+            for i in range(self.bulk.security_groups):
+                ec2.create_security_group(_bulk_group(i), "bulk", subnet.vpc_id)
+            for _ in range(self.bulk.network_interfaces):
+                ec2.create_network_interface(subnet, None)
+        if self.bulk.functions:
+            lam = get_backend("lambda")[self.account][self.region]
+            code = base64.b64encode(code_zip()).decode()
+            for i in range(self.bulk.functions):
+                lam.create_function(
+                    {
+                        "FunctionName": _bulk_function(i),
+                        "Runtime": "python3.12",
+                        "Role": f"arn:aws:iam::{self.account}:role/{LAMBDA_ROLE}",
+                        "Handler": "index.handler",
+                        "Code": {"ZipFile": code},
+                    }
+                )
+
+
+class _BulkThroughApi:
+    """The documented path: the bulk resources the account lacks, made with the AWS API over the layer
+    (in parallel; what the accelerator made before it failed is not made twice)."""
+
+    def __init__(self, provisioner: _Provisioner, subnet_id: str | None) -> None:
+        self.p, self.subnet_id = provisioner, subnet_id
+        self.bulk, self.region, self.account = (
+            provisioner.scenario.bulk,
+            provisioner.sandbox.region,
+            provisioner.sandbox.account_id,
+        )
+
+    def jobs(self) -> list[Job]:
+        jobs = self._buckets()
+        if self.subnet_id is not None:
+            jobs += self._network()
+        if self.bulk.functions:
+            jobs += self._functions()
+        return jobs
+
+    def _buckets(self) -> list[Job]:
+        if not self.bulk.buckets:
+            return []
+        s3, have, token = self.p.client("s3", self.region), set(), None
+        while True:  # paged: an unpaginated ListBuckets is refused above 10,000 buckets' quota
+            page = s3.list_buckets(MaxBuckets=10_000, **({"ContinuationToken": token} if token else {}))
+            have |= {b["Name"] for b in page["Buckets"]}
+            token = page.get("ContinuationToken")
+            if not token:
+                break
+        where = {"CreateBucketConfiguration": {"LocationConstraint": self.region}}
+        if self.region == "us-east-1":  # the one region S3 wants no location constraint for
+            where = {}
+        names = [_bulk_bucket(i, self.account) for i in range(self.bulk.buckets)]
+        return [
+            Job(("bulk", "buckets"), f"bucket {name}", partial(s3.create_bucket, Bucket=name, **where))
+            for name in names
+            if name not in have
+        ]
+
+    def _network(self) -> list[Job]:
+        ec2 = self.p.client("ec2", self.region)
+        subnet = ec2.describe_subnets(SubnetIds=[self.subnet_id])["Subnets"][0]
+        in_vpc = [{"Name": "vpc-id", "Values": [subnet["VpcId"]]}]
+        groups = ec2.get_paginator("describe_security_groups").paginate(Filters=in_vpc)
+        have = {g["GroupName"] for page in groups for g in page["SecurityGroups"]}
+        jobs = [
+            Job(("bulk", "securityGroups"), f"security group {name}",
+                partial(ec2.create_security_group, GroupName=name, Description="bulk", VpcId=subnet["VpcId"]))
+            for name in map(_bulk_group, range(self.bulk.security_groups))
+            if name not in have
+        ]  # fmt: skip
+        in_subnet = [{"Name": "subnet-id", "Values": [self.subnet_id]}]
+        interfaces = ec2.get_paginator("describe_network_interfaces").paginate(Filters=in_subnet)
+        made = sum(len(page["NetworkInterfaces"]) for page in interfaces)
+        create = partial(ec2.create_network_interface, SubnetId=self.subnet_id)
+        return jobs + [Job(("bulk", "networkInterfaces"), "network interface", create)] * max(
+            0, self.bulk.network_interfaces - made
+        )
+
+    def _functions(self) -> list[Job]:
+        lam = self.p.client("lambda", self.region)
+        pages = lam.get_paginator("list_functions").paginate()
+        have = {f["FunctionName"] for page in pages for f in page["Functions"]}
+        create = partial(
+            lam.create_function,
+            Runtime="python3.12",
+            Role=f"arn:aws:iam::{self.account}:role/{LAMBDA_ROLE}",
+            Handler="index.handler",
+            Code={"ZipFile": code_zip()},
+        )
+        return [
+            Job(("bulk", "functions"), f"function {name}", partial(create, FunctionName=name))
+            for name in map(_bulk_function, range(self.bulk.functions))
+            if name not in have
+        ]
 
 
 def apply_scenario(scenario: Scenario, sandbox: ProvisionTarget) -> None:
