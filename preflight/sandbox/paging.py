@@ -7,13 +7,15 @@
   account has thousands of) are cut in moto's backend, and the page's items are written straight from
   moto's objects, byte for byte what moto's serialiser wrote for them (moto still answers the rest:
   its parameters, filters, errors); the other listings are rendered once per page chain, whose
-  NextToken names the rendered items kept.
+  NextToken names the rendered items kept. The cut is an accelerator (accelerators.py): where moto
+  is not shaped as it expects, moto's whole answer is cut instead, to the same bytes and tokens.
 - `DescribeNetworkInterfaces` leaves out the interfaces AWS services manage (here: those of VPC
   endpoints) unless `IncludeManagedResources=true`.
 - S3 `ListBuckets`: `MaxBuckets` (1-10,000) and `ContinuationToken`; an unpaginated call is rejected
   when the account's general purpose bucket quota is above 10,000 (the S3 user guide's rule).
 - Lambda `ListFunctions`: at most 50 functions a page whatever `MaxItems` asks (1-10,000), then
   `NextMarker` (the Lambda API reference).
+  Both read moto's backends (an accelerator), else moto's own answer to the whole listing.
 """
 
 from __future__ import annotations

@@ -235,8 +235,9 @@ class Role(_Model):
 
 
 class Bulk(_Model):
-    """Many resources of other stacks at once (a large account), made directly in the account's state:
-    thousands through the API would take minutes. Checked against the quotas all the same."""
+    """Many resources of other stacks at once (a large account), written straight into moto's state
+    where moto is shaped as expected (an accelerator), else made through the API (minutes for
+    thousands). Checked against the quotas all the same."""
 
     buckets: Annotated[int, Field(ge=0, le=50_000)] = 0
     network_interfaces: Annotated[int, Field(ge=0, le=20_000)] = 0  # in a VPC of their own

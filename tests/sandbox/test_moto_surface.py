@@ -3,8 +3,11 @@
 moto is reached through `moto.server`'s WSGI application (what `ThreadedMotoServer` and the
 `moto_server` entry point serve), its `/moto-api/...` HTTP API and plain AWS API calls. An import
 of any other moto module is a reach into its internals, which tie the tool to one moto version.
-`REMAINING` names those not yet moved behind the AWS API, each with the reason it is still there:
-the list can only shrink (a name no longer used must leave it).
+`REMAINING` names the few left, each an optional accelerator (speed or memory, issue 11) over a
+documented path that always answers the same (preflight/sandbox/accelerators.py): each entry says why
+it is there and what answers without it, each file consults the one switch and a probe before it
+reaches in, and none reaches in at import. The list can only shrink (a name no longer used must
+leave it); tests/sandbox/test_accelerated_*.py prove each fallback gives the same answers.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import ast
 import re
 import tomllib
 from pathlib import Path
+from typing import NamedTuple
 
 from tests.conftest import ROOT
 
@@ -23,19 +27,40 @@ DOCUMENTED = {
     ("moto.server", "ThreadedMotoServer"),
 }
 
-# Internal uses still in place: (file, module, name) -> why it is not yet an AWS API call.
+
+class Accelerator(NamedTuple):
+    why: str  # what reaching into moto buys (issue 11's targets)
+    fallback: str  # the documented path that answers the same without it
+
+
+# Internal uses still in place, all accelerators: (file, module, name) -> why, and what answers without.
+_CUT = Accelerator(
+    "interfaces and security groups cut in moto's EC2 backend and written from its objects: a large "
+    "account's page costs the page, not the account",
+    "moto answers the whole listing through its server; the page is cut from its rendered answer "
+    "(paging._cut_rendered: the same bytes and tokens)",
+)
+_LISTINGS = Accelerator(
+    "ListBuckets and ListFunctions pages read from moto's backends: no 12,000 buckets rendered and parsed",
+    "moto's own ListBuckets/ListFunctions answers through its server (motoserver.client, .written)",
+)
+_BULK = Accelerator(
+    "large-account's 17,000 buckets, interfaces, groups and functions made in seconds (about a minute "
+    "through the API)",
+    "the resources the backends did not make, made with the AWS API over the layer in parallel "
+    "(provision._BulkThroughApi)",
+)
+_LAZY = Accelerator(
+    "memory (issue 11): moto 5.x has no documented setting for loading its models and EC2 data on use",
+    "moto loads everything at import, as upstream does (more memory, the same answers)",
+)
 REMAINING = {
-    # Paging cuts large listings in moto's backend, before moto serialises thousands of items.
-    ("paging.py", "moto.backends", "get_backend"): "large listings cut before moto renders them",
-    ("paging.py", "moto.ec2.models", "EC2Backend"): "large listings cut before moto renders them",
-    # Bulk set-up: large-account's 17,000 buckets, interfaces, groups and functions in seconds; through
-    # the API (a few ms a call in-process) it would take about a minute.
-    ("provision.py", "moto.backends", "get_backend"): "bulk resources in seconds",
-    # Memory (issue 11): moto 5.x has no documented setting for how it loads its models and EC2 data;
-    # upstream reads every region's instance-type offerings and every instance type at import.
-    ("motoload.py", "moto.core.utils", ""): "moto's model loader reads the model cache (create_loader)",
-    ("motoload.py", "moto.utilities.utils", ""): "EC2 offerings files read per region on first use",
-    ("motoload.py", "moto.ec2.models", "instance_types"): "EC2 offerings and instance types on first use",
+    ("paging.py", "moto.ec2.models", "EC2Backend"): _CUT,
+    ("paging.py", "moto.backends", "get_backend"): _LISTINGS,
+    ("provision.py", "moto.backends", "get_backend"): _BULK,
+    ("motoload.py", "moto.core.utils", ""): _LAZY,  # moto's model loader reads the model cache
+    ("motoload.py", "moto.utilities.utils", ""): _LAZY,  # EC2 offerings files read per region on use
+    ("motoload.py", "moto.ec2.models", "instance_types"): _LAZY,  # instance types read on first use
 }
 
 SANDBOX = ROOT / "preflight" / "sandbox"
@@ -107,3 +132,48 @@ def test_moto_is_a_range_within_one_major_version_tested_at_its_lowest() -> None
     assert int(next_major) == int(major) + 1, requirement
     lowest = re.search(r"^MOTO_LOWEST := (\S+)$", (ROOT / "Makefile").read_text(encoding="utf-8"), re.M)
     assert lowest and lowest.group(1) == f"{major}.{minor}", "Makefile's MOTO_LOWEST is not pyproject's"
+
+
+def _is_usable_call(node: ast.AST) -> bool:
+    """`accelerators.usable(...)`: the one switch and the accelerator's probe, consulted."""
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "usable"
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == "accelerators"
+    )
+
+
+def test_every_remaining_use_is_an_accelerator_with_a_fallback() -> None:
+    for use, accelerator in REMAINING.items():
+        assert isinstance(accelerator, Accelerator), use
+        assert accelerator.why.strip() and accelerator.fallback.strip(), use
+
+
+def test_every_file_in_the_remainder_consults_the_switch_and_a_probe() -> None:
+    for name in sorted({file for file, _, _ in REMAINING}):
+        tree = ast.parse((SANDBOX / name).read_text(encoding="utf-8"))
+        assert any(_is_usable_call(node) for node in ast.walk(tree)), f"{name} reaches into moto unguarded"
+
+
+def test_no_file_reaches_into_moto_at_import() -> None:
+    """An internal import at module level would fail the whole sandbox on a moto that moved it."""
+    for name in sorted({file for file, _, _ in REMAINING}):
+        tree = ast.parse((SANDBOX / name).read_text(encoding="utf-8"))
+        top = [
+            node.lineno
+            for node in tree.body
+            if isinstance(node, ast.Import | ast.ImportFrom)
+            and any(m.split(".")[0] == "moto" for m in _imported_modules(node))
+        ]
+        assert not top, f"{name} imports moto at module level (lines {top})"
+
+
+def _imported_modules(node: ast.Import | ast.ImportFrom) -> list[str]:
+    return [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+
+
+def test_the_switch_check_sees_a_guard() -> None:
+    assert _is_usable_call(ast.parse("accelerators.usable('x', probe)").body[0].value)  # type: ignore[attr-defined]
+    assert not _is_usable_call(ast.parse("accelerators.drop('x', e)").body[0].value)  # type: ignore[attr-defined]
