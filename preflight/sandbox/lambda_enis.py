@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import re
 import threading
-import xml.etree.ElementTree as ET
 from typing import Any
 from urllib.parse import urlencode
+from xml.parsers import expat
 
 from botocore.exceptions import ClientError
 
@@ -98,27 +98,54 @@ def _local(tag: str) -> str:
     return tag.rpartition("}")[2]
 
 
+def _interface_spans(body: bytes) -> list[tuple[int, int]]:
+    """Where each of the answer's interfaces lies in it: from its `<item` to its `</item>`."""
+    parser = expat.ParserCreate()
+    path: list[str] = []
+    spans: list[tuple[int, int]] = []
+    opened = [0]
+
+    def start(name: str, _attributes: object) -> None:
+        path.append(_local(name))
+        if len(path) == 3 and path[1] == "networkInterfaceSet":
+            opened[0] = parser.CurrentByteIndex
+
+    def end(_name: str) -> None:
+        if len(path) == 3 and path[1] == "networkInterfaceSet":
+            spans.append((opened[0], parser.CurrentByteIndex))
+        path.pop()
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.Parse(body, True)
+    return spans
+
+
+def _marked(item: bytes) -> bytes:
+    """One interface's members with Lambda's type and RequesterManaged (appended where moto wrote none)."""
+    for name, value in ((b"interfaceType", LAMBDA_TYPE.encode()), (b"requesterManaged", b"true")):
+        field = re.compile(rb"<%s(?:\s*/>|>[^<]*</%s>)" % (name, name))
+        member = b"<%s>%s</%s>" % (name, value, name)
+        item, found = field.subn(lambda _: member, item, count=1)  # noqa: B023 (used at once)
+        if not found:
+            item += member
+    return item
+
+
 def mark_in_answer(state: SandboxState, call: Call, answer: Response) -> Response:
-    """Lambda's interfaces in moto's answer get AWS's InterfaceType and RequesterManaged."""
+    """Lambda's interfaces in moto's answer get AWS's InterfaceType and RequesterManaged; every other
+    byte of the answer is kept as it was written (written into the text, not parsed and re-written)."""
     ids = [i for i in state.lambda_interfaces() if i.encode() in answer.body]
     if not ids:
         return answer
-    root = ET.fromstring(answer.body)
-    namespace = root.tag[1 : root.tag.index("}")] if root.tag.startswith("{") else ""
-    prefix = f"{{{namespace}}}" if namespace else ""
-    holder = next((c for c in root if _local(c.tag) == "networkInterfaceSet"), None)
-    for item in [] if holder is None else list(holder):
-        if item.findtext(f"{prefix}networkInterfaceId") not in ids:
-            continue
-        for name, value in (("interfaceType", LAMBDA_TYPE), ("requesterManaged", "true")):
-            field = item.find(f"{prefix}{name}")
-            if field is None:
-                field = ET.SubElement(item, f"{prefix}{name}")
-            field.text = value
-    options = {"default_namespace": namespace} if namespace else {}
-    body = '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode", **options)
+    wanted = [f"<networkInterfaceId>{i}</networkInterfaceId>".encode() for i in ids]
+    body = answer.body
+    for begin, finish in reversed(_interface_spans(body)):
+        item = body[begin:finish]
+        if any(w in item for w in wanted):
+            body = body[:begin] + _marked(item) + body[finish:]
     headers = [(k, v) for k, v in answer.headers if k.lower() != "content-length"]
-    return Response(answer.status, headers, body.encode())
+    return Response(answer.status, headers, body)
 
 
 def _filters(params: dict[str, str]) -> dict[int, tuple[str, list[str]]]:

@@ -17,13 +17,14 @@ import io
 import urllib.error
 import urllib.parse
 import urllib.request
+import xml.etree.ElementTree as ET
 import zipfile
 from typing import Any
 
 import pytest
 from werkzeug.test import EnvironBuilder
 
-from preflight.sandbox import Sandbox, motoserver, paging
+from preflight.sandbox import Sandbox, lambda_enis, motoserver, paging
 from preflight.sandbox.protocol import Call, Response, identify
 
 from .helpers import raw_client
@@ -287,3 +288,29 @@ def test_errors_and_bad_tokens_are_moto_s_and_the_sandbox_s_as_before(varied: An
     assert status == 400 and b"InvalidNextToken" in body
     status, body = _through_sandbox(sb, "DescribeSecurityGroups", {"MaxResults": "4"})
     assert status == 400 and b"MaxResults must be at least 5" in body
+
+
+def _members(body: bytes) -> list[tuple[str, str | None, dict[str, str]]]:
+    """Every element of an answer in order: (tag, text, attributes), namespaces included."""
+    return [(e.tag, e.text, dict(e.attrib)) for e in ET.fromstring(body).iter()]
+
+
+@pytest.mark.parametrize("params", [{}, {"MaxResults": "5"}, {"IncludeManagedResources": "true"}])
+def test_lambda_s_interfaces_are_marked_in_the_text_every_other_byte_kept(
+    varied: Any, params: dict[str, str]
+) -> None:
+    """`mark_in_answer` changes two members of Lambda's interface and nothing else: the items keep
+    the namespace declaration they were written with (a parse and re-write dropped it)."""
+    sb = varied[0]
+    unmarked = _as_paging_answers("DescribeNetworkInterfaces", params)[1]
+    (lambda_id,) = sb.state.lambda_interfaces()
+    assert lambda_id.encode() in unmarked, "Lambda's interface is not on the page: nothing was compared"
+    response = Response(200, [("Content-Length", str(len(unmarked)))], unmarked)
+    marked = lambda_enis.mark_in_answer(sb.state, _call("DescribeNetworkInterfaces", params), response).body
+    assert marked.count(b"<item xmlns=") == unmarked.count(b"<item xmlns=") > 0
+    changed = [(a, b) for a, b in zip(_members(unmarked), _members(marked), strict=True) if a != b]
+    assert [(tag.rpartition("}")[2], old, new) for (tag, old, _), (_, new, _) in changed] == [
+        ("interfaceType", "interface", "lambda"),
+        ("requesterManaged", "false", "true"),
+    ]
+    assert len(marked) - len(unmarked) == len(b"lambdatrue") - len(b"interfacefalse")
