@@ -141,17 +141,23 @@ def _answer_in_process(request: AWSPreparedRequest, service: str = "", **_kwargs
         data = body.read()
     environ = _environ(request.method, request.url, headers, data)
     status, response_headers, payload = call_wsgi(service_app(service), environ)
-    _WRITTEN.body = payload
+    if getattr(_WRITTEN, "wanted", False) and 200 <= status < 300:
+        # `written` reads the answer itself: botocore parses an empty body instead (for thousands of
+        # items its parser costs more than moto's answer).
+        _WRITTEN.body, payload = payload, b""
     return AWSResponse(request.url, status, dict(response_headers), _Raw(payload))
 
 
 def written(service: str, region: str, operation: str, **params: Any) -> bytes:
-    """moto's answer to one AWS API call exactly as moto wrote it (the call made as `client` makes it),
-    where the layer must hand moto's own bytes on; a ClientError as the client raises it."""
-    _WRITTEN.body = None
-    getattr(client(service, region), operation)(**params)
-    body: bytes | None = _WRITTEN.body
-    _WRITTEN.body = None
+    """moto's successful answer to one AWS API call (made as `client` makes it) exactly as moto wrote
+    it, for a REST-JSON or REST-XML operation the layer reads itself; a ClientError as the client raises
+    it."""
+    _WRITTEN.body, _WRITTEN.wanted = None, True
+    try:
+        getattr(client(service, region), operation)(**params)
+        body: bytes | None = _WRITTEN.body
+    finally:
+        _WRITTEN.body, _WRITTEN.wanted = None, False
     if body is None:
         raise RuntimeError(f"moto did not answer {service} {operation} in-process")
     return body
