@@ -6,11 +6,12 @@ could not be read, WARN when utilization after the deploy reaches the warn thres
 
 from __future__ import annotations
 
+from preflight import kinds
 from preflight.account.read import AccountState
 from preflight.demand import Demand, compute_demand
 from preflight.deployment import CurrentStack, Deployment, IncreaseRequest, StreamPlan
 from preflight.quotas import catalog
-from preflight.redeploy import PROGRAM_ORDERS_RESERVATIONS, reservation_peak, reshard
+from preflight.redeploy import reshard
 from preflight.report.report import Finding, Status
 from preflight.support.ranges import UTILIZATION
 
@@ -94,32 +95,16 @@ def _message(q: catalog.Quota, status: Status, limit: float, free: float, usage:
 
 
 def redeploy_demand(demands: list[Demand], d: Deployment, current: CurrentStack) -> list[Demand]:
-    """The demand while the deploy runs, where a redeploy holds more than the end state.
-
-    Reserved concurrency: the worst order the program allows between cuts and raises. Shards: a
-    reshard holds the current shards and the target ones at once.
-    """
-    planned = {f.name: f.reserved_concurrency for f in d.functions}
-    peak = reservation_peak(current.reservations, planned, ordered=PROGRAM_ORDERS_RESERVATIONS)
-    changes = [reshard(current.stream_shards.get(s.name), s.shards) for s in d.streams]
-    shards_peak = sum(c.peak if c else s.shards for c, s in zip(changes, d.streams, strict=True))
-    resharding = [c for c in changes if c is not None]
+    """The demand while the deploy runs, where a redeploy holds more than the end state: each kind's
+    `redeploy_peaks` (reservations not yet cut, a reshard's old shards), where above the end state."""
+    peaks = {
+        (q.quota_code, scope): (amount, note) for q, scope, amount, note in kinds.redeploy_peaks(d, current)
+    }
     out = []
     for demand in demands:
-        if (
-            demand.quota_code == catalog.LAMBDA_CONCURRENCY.quota_code
-            and demand.scope == "region"
-            and peak > demand.amount
-        ):
-            note = "while redeploying, some functions still hold their current reservation"
-            demand = Demand(demand.quota_code, demand.scope, peak, demand.resources, note)
-        elif demand.quota_code == catalog.KINESIS_SHARDS.quota_code and resharding:
-            note = "; ".join(
-                f"resharding {c.current} -> {c.target}: the {c.current} open shards "
-                f"stay open while UpdateShardCount makes the {c.target} new ones"
-                for c in resharding
-            )
-            demand = Demand(demand.quota_code, demand.scope, shards_peak, demand.resources, note)
+        amount, note = peaks.get((demand.quota_code, demand.scope), (0, ""))
+        if amount > demand.amount:
+            demand = Demand(demand.quota_code, demand.scope, amount, demand.resources, note)
         out.append(demand)
     return out
 

@@ -25,7 +25,7 @@ from preflight.kinds import (
     topic,
     vpc,
 )
-from preflight.kinds.base import Account, Fields, Read, Resolving
+from preflight.kinds.base import Account, Fields, Peak, Read, Resolving
 
 KINDS: tuple[ModuleType, ...] = (
     vpc,
@@ -131,3 +131,10 @@ def own_reads(a: Account, d: Any) -> list[Read]:
 def own_enis(a: Account, d: Any) -> set[str]:
     """The ENIs AWS made for the stack's resources (they carry no tags): each kind ties back its own."""
     return {eni for kind in KINDS if hasattr(kind, "own_enis") for eni in kind.own_enis(a, d)}
+
+
+def redeploy_peaks(d: Any, current: Any) -> list[Peak]:
+    """What a redeploy holds on the way beyond the end state, of the kinds that declare it (optional)."""
+    return [
+        peak for kind in KINDS if hasattr(kind, "redeploy_peaks") for peak in kind.redeploy_peaks(d, current)
+    ]

@@ -8,6 +8,8 @@ A kind module (`preflight/kinds/<kind>.py`) declares, in one place:
 - `PART`: its fields in the manifest document (its `Spec`s) and in the `Deployment` (its `Plan`s), and
   how the first resolve into the second; the two models are built from every kind's `PART`;
 - `needs(d)`: what it takes of each quota (`Need`s on the catalog's handles);
+- `redeploy_peaks(d, current)` (optional): what a redeploy holds on the way beyond `needs` (`Peak`s: the
+  reservations not yet cut, the old shards open during a reshard), from what of the stack exists now;
 - `register(p, d)`: its Pulumi resources, made through the SDK modules the program hands it (`Program`),
   so that nothing here imports pulumi;
 - `expected(d)` and `verify(d, inv, check)`: what `verify-program` holds the program's inventory to;
@@ -59,6 +61,8 @@ class Frozen(BaseModel):
 
 Need = tuple[Quota, str, float, str]  # quota, scope, amount, manifest path
 Needs = Iterator[Need]
+# While a redeploy runs, what it holds of a quota beyond its end state: quota, scope, amount, why.
+Peak = tuple[Quota, str, float, str]
 Physical = Callable[[str], str]  # logical name -> physical name (prefix, name, environment)
 Expected = dict[str, list[str]]  # pulumi type token -> physical names the plan asks for
 

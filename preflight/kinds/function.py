@@ -30,6 +30,7 @@ from preflight.kinds.base import (
     Named,
     Needs,
     Part,
+    Peak,
     Physical,
     Program,
     Read,
@@ -68,7 +69,7 @@ from preflight.quotas.catalog import (
     LAMBDA_ENIS_PER_VPC,
     NETWORK_INTERFACES,
 )
-from preflight.redeploy import reservation_steps
+from preflight.redeploy import PROGRAM_ORDERS_RESERVATIONS, reservation_peak, reservation_steps
 from preflight.support.bounds import CodeSize, MemoryMb, ReservedConcurrency, TimeoutS, Weight
 
 FUNCTION = "aws:lambda/function:Function"
@@ -351,6 +352,14 @@ def needs(d: Uses) -> Needs:
         if f.reserved_concurrency is not None:
             yield LAMBDA_CONCURRENCY, "region", f.reserved_concurrency, f"{f.path}.reservedConcurrency"
         yield LAMBDA_CODE_STORAGE, "region", f.code_size, f"{f.path}.source"
+
+
+def redeploy_peaks(d: Uses, current: Any) -> list[Peak]:
+    """The reservations at their worst moment: the order the program allows between cuts and raises."""
+    planned = {f.name: f.reserved_concurrency for f in d.functions}
+    peak = reservation_peak(current.reservations, planned, ordered=PROGRAM_ORDERS_RESERVATIONS)
+    note = "while redeploying, some functions still hold their current reservation"
+    return [(LAMBDA_CONCURRENCY, "region", peak, note)]
 
 
 # --- the stack's own in an account ---------------------------------------------------------------

@@ -23,6 +23,7 @@ from preflight.kinds.base import (
     Named,
     Needs,
     Part,
+    Peak,
     Physical,
     Program,
     Read,
@@ -34,6 +35,7 @@ from preflight.kinds.base import (
     tag_dict,
 )
 from preflight.quotas.catalog import KINESIS_SHARDS
+from preflight.redeploy import reshard
 from preflight.support.bounds import RetentionHours, Shards
 
 STREAM = "aws:kinesis/stream:Stream"
@@ -112,6 +114,21 @@ PART = Part(
 def needs(d: Uses) -> Needs:
     for stream in d.streams:
         yield KINESIS_SHARDS, "region", stream.shards, f"{stream.path}.shards"
+
+
+def redeploy_peaks(d: Uses, current: Any) -> list[Peak]:
+    """A reshard holds the current shards and the target ones at once (UpdateShardCount)."""
+    changes = [reshard(current.stream_shards.get(s.name), s.shards) for s in d.streams]
+    resharding = [c for c in changes if c is not None]
+    if not resharding:
+        return []
+    peak = sum(c.peak if c else s.shards for c, s in zip(changes, d.streams, strict=True))
+    note = "; ".join(
+        f"resharding {c.current} -> {c.target}: the {c.current} open shards "
+        f"stay open while UpdateShardCount makes the {c.target} new ones"
+        for c in resharding
+    )
+    return [(KINESIS_SHARDS, "region", peak, note)]
 
 
 def own_reads(a: Account, d: Uses) -> list[Read]:
