@@ -9,9 +9,8 @@ from __future__ import annotations
 from preflight import kinds
 from preflight.account.read import AccountState
 from preflight.demand import Demand, compute_demand
-from preflight.deployment import CurrentStack, Deployment, IncreaseRequest, StreamPlan
+from preflight.deployment import CurrentStack, Deployment, IncreaseRequest
 from preflight.quotas import catalog
-from preflight.redeploy import reshard
 from preflight.report.report import Finding, Status
 from preflight.support.ranges import UTILIZATION
 
@@ -109,43 +108,27 @@ def redeploy_demand(demands: list[Demand], d: Deployment, current: CurrentStack)
     return out
 
 
-def reshard_findings(d: Deployment, current: CurrentStack) -> list[Finding]:
-    """A FAIL for each stream one UpdateShardCount cannot take to its target (double or half at most)."""
-    found = (reshard_finding(s, current.stream_shards.get(s.name)) for s in d.streams)
-    return [f for f in found if f is not None]
-
-
-def reshard_finding(stream: StreamPlan, current_shards: int | None) -> Finding | None:
-    """A FAIL when one UpdateShardCount cannot take the stream to its target (double or half at most).
-
-    Not a quota that an increase request raises: the way out is a reshard in steps before the deploy,
-    or a target within reach.
-    """
-    change = reshard(current_shards, stream.shards)
-    if change is None or change.one_call:
-        return None
-    q = catalog.KINESIS_SHARDS
-    reach = 2 * change.current if change.target > change.current else -(-change.current // 2)
-    steps = " -> ".join(str(n) for n in [change.current, *change.steps()])
-    return Finding(
-        service_code=q.service_code,
-        quota_code=q.quota_code,
-        quota_name=q.name,
-        scope=f"stream:{stream.name}",
-        limit=reach,
-        limit_source="default",
-        usage=change.current,
-        demand=change.target,
-        headroom_after=None,
-        utilization_after=None,
-        status="FAIL",
-        resources=(f"{stream.path}.shards",),
-        message=(
-            f"does not fit: UpdateShardCount can at most double or halve a stream per call; "
-            f"{change.current} -> {change.target} needs {len(change.steps())} calls ({steps}): "
-            f"reshard in steps before the deploy, or ask for at most {reach}"
-        ),
-    )
+def redeploy_findings(d: Deployment, current: CurrentStack) -> list[Finding]:
+    """A FAIL for each step of the redeploy its service refuses whatever the headroom (each kind's
+    `redeploy_refusals`: a reshard one UpdateShardCount cannot reach). Not a quota an increase raises."""
+    return [
+        Finding(
+            service_code=r.quota.service_code,
+            quota_code=r.quota.quota_code,
+            quota_name=r.quota.name,
+            scope=r.scope,
+            limit=r.limit,
+            limit_source="default",
+            usage=r.usage,
+            demand=r.demand,
+            headroom_after=None,
+            utilization_after=None,
+            status="FAIL",
+            resources=(r.path,),
+            message=r.message,
+        )
+        for r in kinds.redeploy_refusals(d, current)
+    ]
 
 
 def evaluate(
@@ -153,7 +136,7 @@ def evaluate(
 ) -> list[Finding]:
     demands = redeploy_demand(compute_demand(deployment), deployment, state.current)
     findings = [evaluate_demand(d, state, warn_threshold) for d in demands]
-    findings += reshard_findings(deployment, state.current)
+    findings += redeploy_findings(deployment, state.current)
     return sorted(findings, key=lambda f: (_CATALOG_ORDER[f.quota_code], f.scope))
 
 

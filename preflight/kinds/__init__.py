@@ -25,7 +25,7 @@ from preflight.kinds import (
     topic,
     vpc,
 )
-from preflight.kinds.base import Account, Fields, Peak, Read, Resolving
+from preflight.kinds.base import Account, Fields, Peak, Read, Refusal, Resolving
 
 KINDS: tuple[ModuleType, ...] = (
     vpc,
@@ -137,4 +137,11 @@ def redeploy_peaks(d: Any, current: Any) -> list[Peak]:
     """What a redeploy holds on the way beyond the end state, of the kinds that declare it (optional)."""
     return [
         peak for kind in KINDS if hasattr(kind, "redeploy_peaks") for peak in kind.redeploy_peaks(d, current)
+    ]
+
+
+def redeploy_refusals(d: Any, current: Any) -> list[Refusal]:
+    """The redeploy's steps a service refuses whatever the headroom, of the kinds that declare them."""
+    return [
+        r for kind in KINDS if hasattr(kind, "redeploy_refusals") for r in kind.redeploy_refusals(d, current)
     ]

@@ -10,6 +10,8 @@ A kind module (`preflight/kinds/<kind>.py`) declares, in one place:
 - `needs(d)`: what it takes of each quota (`Need`s on the catalog's handles);
 - `redeploy_peaks(d, current)` (optional): what a redeploy holds on the way beyond `needs` (`Peak`s: the
   reservations not yet cut, the old shards open during a reshard), from what of the stack exists now;
+- `redeploy_refusals(d, current)` (optional): the redeploy's steps its service refuses (a reshard
+  beyond what one UpdateShardCount reaches);
 - `register(p, d)`: its Pulumi resources, made through the SDK modules the program hands it (`Program`),
   so that nothing here imports pulumi;
 - `expected(d)` and `verify(d, inv, check)`: what `verify-program` holds the program's inventory to;
@@ -63,6 +65,21 @@ Need = tuple[Quota, str, float, str]  # quota, scope, amount, manifest path
 Needs = Iterator[Need]
 # While a redeploy runs, what it holds of a quota beyond its end state: quota, scope, amount, why.
 Peak = tuple[Quota, str, float, str]
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A step of a redeploy its service refuses whatever the quota's headroom (a FAIL in the report)."""
+
+    quota: Quota
+    scope: str
+    limit: int  # the most the step can reach
+    usage: int  # what there is now
+    demand: int  # what the deployment asks for
+    path: str  # the manifest path
+    message: str
+
+
 Physical = Callable[[str], str]  # logical name -> physical name (prefix, name, environment)
 Expected = dict[str, list[str]]  # pulumi type token -> physical names the plan asks for
 

@@ -27,6 +27,7 @@ from preflight.kinds.base import (
     Physical,
     Program,
     Read,
+    Refusal,
     StepFailed,
     Strict,
     not_found,
@@ -129,6 +130,29 @@ def redeploy_peaks(d: Uses, current: Any) -> list[Peak]:
         for c in resharding
     )
     return [(KINESIS_SHARDS, "region", peak, note)]
+
+
+def redeploy_refusals(d: Uses, current: Any) -> list[Refusal]:
+    """Each stream one UpdateShardCount cannot take to its target: at most double or half a call.
+
+    The way out is a reshard in steps before the deploy, or a target within reach.
+    """
+    out = []
+    for stream in d.streams:
+        change = reshard(current.stream_shards.get(stream.name), stream.shards)
+        if change is None or change.one_call:
+            continue
+        reach = 2 * change.current if change.target > change.current else -(-change.current // 2)
+        steps = " -> ".join(str(n) for n in [change.current, *change.steps()])
+        message = (
+            f"does not fit: UpdateShardCount can at most double or halve a stream per call; "
+            f"{change.current} -> {change.target} needs {len(change.steps())} calls ({steps}): "
+            f"reshard in steps before the deploy, or ask for at most {reach}"
+        )
+        scope = f"stream:{stream.name}"
+        path = f"{stream.path}.shards"
+        out.append(Refusal(KINESIS_SHARDS, scope, reach, change.current, change.target, path, message))
+    return out
 
 
 def own_reads(a: Account, d: Uses) -> list[Read]:

@@ -124,7 +124,7 @@ def test_a_redeploy_reshards_each_stream_on_its_own(requested: Deployment) -> No
     """events 2 -> 4 holds 6 shards on the way; clicks 8 -> 2 is beyond one UpdateShardCount (a FAIL of
     its own, scoped to that stream); the region's shard demand is the sum of both peaks."""
     from preflight.deployment import CurrentStack
-    from preflight.evaluate import redeploy_demand, reshard_findings
+    from preflight.evaluate import redeploy_demand, redeploy_findings
 
     current = CurrentStack(stream_shards={"pipeline-events-prod": 2, "pipeline-clicks-prod": 8})
     shards = next(
@@ -134,6 +134,6 @@ def test_a_redeploy_reshards_each_stream_on_its_own(requested: Deployment) -> No
     )
     assert shards.amount == (2 + 4) + (8 + 2)
     assert "resharding 2 -> 4" in shards.note and "resharding 8 -> 2" in shards.note
-    (beyond,) = reshard_findings(requested, current)
+    (beyond,) = redeploy_findings(requested, current)
     assert beyond.scope == "stream:pipeline-clicks-prod" and beyond.resources == ("streams[1].shards",)
     assert beyond.status == "FAIL" and "8 -> 2 needs 2 calls" in beyond.message
