@@ -600,15 +600,21 @@ def _runtime_refused(runtime: str, *, update: bool) -> Response | None:
 
 
 def lambda_update_function(state: SandboxState, call: Call) -> Response | None:
-    """UpdateFunctionConfiguration/Code: the runtime asked for, else the function's own."""
+    """UpdateFunctionConfiguration/Code: the runtime asked for, else the function's own; then, as at
+    create, the ENIs of a VPC configuration the function did not have (a redeploy that moves a function
+    into private subnets, or onto other groups, needs them within the same quotas)."""
+    name = unquote(call.path.rstrip("/").split("/")[-2])
     runtime = call.json.get("Runtime")
     if not runtime:
-        name = unquote(call.path.rstrip("/").split("/")[-2])
         try:
             runtime = _ask("lambda", call.region).get_function_configuration(FunctionName=name).get("Runtime")
         except ClientError:  # unknown function: moto gives AWS's ResourceNotFoundException
             return None
-    return _runtime_refused(str(runtime or ""), update=True)
+    refused = _runtime_refused(str(runtime or ""), update=True)
+    vpc = call.json.get("VpcConfig") or {}
+    if refused is not None or not vpc.get("SubnetIds") or not vpc.get("SecurityGroupIds"):
+        return refused
+    return lambda_enis.make_for_function(state, call, name)
 
 
 def _bucket_name(call: Call) -> str:

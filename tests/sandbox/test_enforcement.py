@@ -117,11 +117,13 @@ def test_vpc_functions_get_shared_enis_within_the_lambda_eni_quota(fresh: Sandbo
         zf.writestr("index.py", "def handler(e, c):\n    return 1\n")
     lam = raw_client(fresh, "lambda")
 
+    def vpc_of(group: str) -> dict[str, list[str]]:
+        return {"SubnetIds": subnets, "SecurityGroupIds": [group]}
+
     def create(name: str, group: str) -> object:
         return lam.create_function(
             FunctionName=name, Runtime="python3.12", Role=role, Handler="index.handler",
-            Code={"ZipFile": buffer.getvalue()},
-            VpcConfig={"SubnetIds": subnets, "SecurityGroupIds": [group]},
+            Code={"ZipFile": buffer.getvalue()}, VpcConfig=vpc_of(group),
         )  # fmt: skip
 
     def lambda_enis() -> int:
@@ -134,3 +136,9 @@ def test_vpc_functions_get_shared_enis_within_the_lambda_eni_quota(fresh: Sandbo
     assert lambda_enis() == 2  # the same subnets and group: shared
     err = error_of(lambda: create("three", groups[1]))
     assert (code_of(err), status_of(err)) == ("ENILimitReachedException", 502)
+    # A redeploy that moves a function onto other groups needs their ENIs too, within the same quota.
+    err = error_of(lambda: lam.update_function_configuration(FunctionName="two", VpcConfig=vpc_of(groups[1])))
+    assert (code_of(err), status_of(err)) == ("ENILimitReachedException", 502)
+    fresh.set_applied_quota("lambda", "L-9FEE3D26", 4)
+    lam.update_function_configuration(FunctionName="two", VpcConfig=vpc_of(groups[1]))
+    assert lambda_enis() == 4
