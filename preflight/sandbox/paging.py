@@ -206,15 +206,21 @@ def _sliced(method: Callable[..., list[Any]]) -> Callable[..., list[Any]]:
     return listing
 
 
-def _cut_rendered(call: Call, start: int, size: int | None, forward: Callable[[], Response]) -> Response:
-    """The documented path: moto answers the whole listing, the page is cut from its rendered answer
-    (the same bytes and offset tokens as the accelerator's)."""
+def _rendered(call: Call, forward: Callable[[], Response]) -> _Listing | Response:
+    """moto's whole answer to the listing, its items rendered; moto's answer itself when it is an error
+    or holds no listing."""
     response = forward()
     if response.status != 200:
         return response
-    listing = _render(call, response)
-    if listing is None:
-        return response
+    return _render(call, response) or response
+
+
+def _cut_rendered(call: Call, start: int, size: int | None, forward: Callable[[], Response]) -> Response:
+    """The documented path: moto answers the whole listing, the page is cut from its rendered answer
+    (the same bytes and offset tokens as the accelerator's)."""
+    listing = _rendered(call, forward)
+    if isinstance(listing, Response):
+        return listing
     total = len(listing.items)
     if start > total:
         return error_response("ec2", 400, "InvalidNextToken", "The token is not valid.")
@@ -449,12 +455,9 @@ class EC2Pages:
         if token and resumed is None:
             return error_response("ec2", 400, "InvalidNextToken", "The token is not valid.")
         if listing is None:
-            response = forward()
-            if response.status != 200:
-                return response
-            listing = _render(call, response)
-            if listing is None:
-                return response
+            listing = _rendered(call, forward)
+            if isinstance(listing, Response):
+                return listing
         start = resumed[1] if resumed else 0
         if not 0 <= start <= len(listing.items):
             return error_response("ec2", 400, "InvalidNextToken", "The token is not valid.")

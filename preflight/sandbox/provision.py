@@ -438,8 +438,8 @@ def _bulk_backends_shaped() -> bool:
     )
 
 
-class _BulkInBackends:
-    """The accelerator: the bulk resources written into moto's backends in-process (seconds)."""
+class _Bulk:
+    """The scenario's bulk resources, made in one account and region (the stack's subnet, if any)."""
 
     def __init__(self, provisioner: _Provisioner, subnet_id: str | None) -> None:
         self.p, self.subnet_id = provisioner, subnet_id
@@ -448,6 +448,10 @@ class _BulkInBackends:
             provisioner.sandbox.region,
             provisioner.sandbox.account_id,
         )
+
+
+class _BulkInBackends(_Bulk):
+    """The accelerator: the bulk resources written into moto's backends in-process (seconds)."""
 
     def run(self) -> None:
         from moto.backends import get_backend
@@ -479,17 +483,9 @@ class _BulkInBackends:
                 )
 
 
-class _BulkThroughApi:
+class _BulkThroughApi(_Bulk):
     """The documented path: the bulk resources the account lacks, made with the AWS API over the layer
     (in parallel; what the accelerator made before it failed is not made twice)."""
-
-    def __init__(self, provisioner: _Provisioner, subnet_id: str | None) -> None:
-        self.p, self.subnet_id = provisioner, subnet_id
-        self.bulk, self.region, self.account = (
-            provisioner.scenario.bulk,
-            provisioner.sandbox.region,
-            provisioner.sandbox.account_id,
-        )
 
     def jobs(self) -> list[Job]:
         jobs = self._buckets()
