@@ -53,6 +53,9 @@ def test_ctrl_c_during_a_check_writes_nothing(tmp_path) -> None:
             env=env,
             stderr=subprocess.PIPE,
             text=True,
+            # Ctrl-C as a terminal delivers it: a test run started in the background of a shell without
+            # job control inherits SIGINT ignored, and Python then keeps ignoring it.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         time.sleep(2.5)  # imports done, the account being read
         check.send_signal(signal.SIGINT)
